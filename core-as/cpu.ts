@@ -1,0 +1,160 @@
+// The run loop: fetch, prefixes, dispatch through the generated table, single-step traps,
+// external interrupts and the attention word other threads use to reach this vCPU.
+import { S, ip, ip0, cs32 } from "./state";
+import * as st from "./state";
+import {
+  S_EIP, S_FLAGS, S_ATTN, S_HALTED, S_EXIT, S_PEND_VEC, S_PEND_ERR, S_EXC_STATE, S_DR, S_CR0, S_CPL,
+  ATTN_IRQ, ATTN_FLUSH_TLB, ATTN_STOP, SEG_CS, F_IF, F_TF, F_RF,
+  EXIT_BUDGET, EXIT_HLT, EXIT_SHUTDOWN, EXIT_STOP, EXC_DB, EXC_DF, EXC_PF, EXC_DE, EXC_TS, EXC_NP, EXC_SS, EXC_GP,
+} from "./layout";
+import { dispatch } from "./generated/dispatch";
+import { segBase } from "./seg";
+import { interrupt, INT_EXC, INT_EXT } from "./intr";
+import { tlbFlushAll, updateMode } from "./mmu";
+import { intr_ack } from "./env";
+import { fetch8 } from "./fetch";
+
+// instructions left in this run() call, and retired in total (per instance)
+export let budget: i32 = 0;
+export let icount: u64 = 0;
+// one-instruction interrupt shadow after STI, MOV SS and POP SS
+export let shadow: bool = false;
+export let exitReason: u32 = EXIT_BUDGET;
+export let stopNow: bool = false;
+
+@inline function step(): void {
+  st.o32 = cs32;
+  st.a32 = cs32;
+  st.segovr = -1;
+  st.rep = 0;
+  st.lock = false;
+  dispatch(fetchOp());
+}
+
+@inline function fetchOp(): u32 {
+  const a = ip;
+  if ((a & 0xfffff000) != st.fpage) return fetchOpSlow();
+  st.ip = a + 1;
+  return <u32>load<u8>(a + st.fdelta) | (cs32 ? 0x100 : 0);
+}
+function fetchOpSlow(): u32 {
+  return fetch8() | (cs32 ? 0x100 : 0);
+}
+
+// Enter the loop with `n` instructions of budget. Returns EXIT_*.
+export function run(n: i32): u32 {
+  budget = n;
+  return resume();
+}
+
+// Continue after the host delivered a fault (deliver()) or woke a halted CPU.
+export function resume(): u32 {
+  st.ip = segBase(SEG_CS) + load<u32>(S, S_EIP);
+  stopNow = false;
+  exitReason = EXIT_BUDGET;
+  if (load<u32>(S, S_HALTED) != 0) {
+    st.ip0 = ip;
+    if (!pollInterrupts()) { return saveExit(EXIT_HLT); }
+  }
+  while (budget > 0) {
+    if (load<u32>(S, S_ATTN) != 0 && !shadow) {
+      st.ip0 = ip;
+      attention();
+      if (stopNow) break;
+    }
+    shadow = false;
+    st.ip0 = ip;
+    if ((load<u32>(S, S_FLAGS) & F_TF) != 0) {
+      step();
+      budget--;
+      icount++;
+      st.ip0 = ip;
+      singleStepTrap();
+    } else {
+      step();
+      budget--;
+      icount++;
+    }
+    if (stopNow) break;
+  }
+  return saveExit(exitReason);
+}
+
+@inline function saveExit(r: u32): u32 {
+  store<u32>(S, ip - segBase(SEG_CS), S_EIP);
+  store<u32>(S, r, S_EXIT);
+  return r;
+}
+
+// handlers call this to leave the loop after the current instruction (HLT, STOP)
+export function exitLoop(reason: u32): void {
+  exitReason = reason;
+  stopNow = true;
+}
+
+function singleStepTrap(): void {
+  // DR6.BS, then #DB as a trap: EIP already points at the next instruction
+  store<u32>(S, load<u32>(S, S_DR + 24) | 0x4000, S_DR + 24);
+  interrupt(EXC_DB, -1, INT_EXC);
+}
+
+function attention(): void {
+  const a = atomic.load<u32>(S, S_ATTN);
+  if ((a & ATTN_FLUSH_TLB) != 0) {
+    atomic.and<u32>(S + S_ATTN, ~ATTN_FLUSH_TLB);
+    tlbFlushAll();
+  }
+  if ((a & ATTN_STOP) != 0) {
+    atomic.and<u32>(S + S_ATTN, ~ATTN_STOP);
+    exitLoop(EXIT_STOP);
+    return;
+  }
+  if ((a & ATTN_IRQ) != 0) pollInterrupts();
+}
+
+// deliver one external interrupt if IF allows; true if one was delivered
+function pollInterrupts(): bool {
+  if ((load<u32>(S, S_FLAGS) & F_IF) == 0) return false;
+  const v = intr_ack();
+  if (v < 0) {
+    atomic.and<u32>(S + S_ATTN, ~ATTN_IRQ);
+    return false;
+  }
+  store<u32>(S, 0, S_HALTED);
+  interrupt(<u32>v, -1, INT_EXT);
+  return true;
+}
+
+// ---- exception delivery after a trap unwound run() -------------------------------------------
+@inline function contributory(v: u32): bool { return v == <u32>EXC_DE || (v >= <u32>EXC_TS && v <= <u32>EXC_GP); }
+
+// Called by the host after run()/resume() trapped with S_PEND_VEC set. Restarts the faulting
+// instruction's delivery; nested faults escalate to #DF and then shutdown as the SDM's table says.
+// Returns EXIT_SHUTDOWN on a triple fault, else EXIT_BUDGET.
+export function deliver(): u32 {
+  const vec = load<i32>(S, S_PEND_VEC);
+  const err = load<i32>(S, S_PEND_ERR);
+  store<i32>(S, -1, S_PEND_VEC);
+  st.ip = ip0; // faults restart the instruction
+  shadow = false;
+  const prev = load<i32>(S, S_EXC_STATE); // vector being delivered when this one happened, or -1
+  let v: u32 = <u32>vec;
+  let e: i32 = err;
+  if (prev >= 0) {
+    const p = <u32>prev;
+    if (p == EXC_DF) {
+      store<i32>(S, -1, S_EXC_STATE);
+      store<u32>(S, ip - segBase(SEG_CS), S_EIP);
+      return EXIT_SHUTDOWN;
+    }
+    if ((contributory(p) && contributory(v)) || (p == EXC_PF && (contributory(v) || v == EXC_PF))) {
+      v = EXC_DF; e = 0;
+    }
+  }
+  store<i32>(S, v, S_EXC_STATE);
+  if (v != EXC_DB) { /* RF is set in the pushed EFLAGS of faults by pmInterrupt */ }
+  interrupt(v, e, INT_EXC);
+  store<i32>(S, -1, S_EXC_STATE);
+  store<u32>(S, ip - segBase(SEG_CS), S_EIP);
+  return EXIT_BUDGET;
+}

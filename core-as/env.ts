@@ -1,0 +1,16 @@
+// Host imports: the only ways the core leaves WebAssembly. None is called per instruction:
+// port I/O, MMIO outside RAM, and the host clock.
+@external("env", "io_in")
+export declare function io_in(port: u32, size: u32): u32;
+@external("env", "io_out")
+export declare function io_out(port: u32, size: u32, value: u32): void;
+@external("env", "mmio_rd")
+export declare function mmio_rd(addr: u32, size: u32): u32;
+@external("env", "mmio_wr")
+export declare function mmio_wr(addr: u32, size: u32, value: u32): void;
+// host monotonic clock in nanoseconds (RDTSC, APIC timer)
+@external("env", "clock_ns")
+export declare function clock_ns(): f64;
+// next pending external interrupt vector for this CPU (acknowledging it), or -1
+@external("env", "intr_ack")
+export declare function intr_ack(): i32;

@@ -1,0 +1,133 @@
+// Instruction fetch through the cached code page, and ModR/M + SIB decoding into an effective
+// segment:offset. Operand helpers (rm*) read and write whatever the ModR/M byte names.
+import { S, ip, fpage, fdelta, a32, o32, segovr, fpageReset, r8, r16, r32, w8, w16, w32, lock } from "./state";
+import * as st from "./state";
+import { S_CPL, SEG_CS, SEG_DS, SEG_SS, CODEMAP, EXC_GP, S_SEG, SG_LIMIT, SG_BASE } from "./layout";
+import { translate, phost, lrd8, lrd16, lrd32, lwr8, lwr16, lwr32, lprobeW } from "./mmu";
+import { linR, linW, segp } from "./seg";
+import { raise, ud } from "./fault";
+import { MACHINE } from "./layout";
+
+const OPEN_BUS_PAGE: u32 = MACHINE + 0x1000; // 4 KiB of 0xff: "fetching" from MMIO
+
+// map the page holding linear address a for fetching
+function refill(a: u32): void {
+  const cs = segp(SEG_CS);
+  const eip = a - load<u32>(cs, SG_BASE);
+  if (eip > load<u32>(cs, SG_LIMIT)) raise(EXC_GP, 0);
+  const phys = translate(a, false, load<u32>(S, S_CPL) == 3);
+  const h = phost(phys & 0xfffff000, false);
+  const page = a & 0xfffff000;
+  if (h == 0) { st.fpage = page; st.fdelta = OPEN_BUS_PAGE - page; return; }
+  store<u8>(CODEMAP + (phys >>> 12), 1);
+  st.fpage = page;
+  st.fdelta = h - page;
+}
+
+@inline export function fetch8(): u32 {
+  const a = ip;
+  if ((a & 0xfffff000) != fpage) refill(a);
+  st.ip = a + 1;
+  return load<u8>(a + st.fdelta);
+}
+export function fetch16(): u32 {
+  const a = ip;
+  if ((a & 0xfff) > 0xffe) { const lo = fetch8(); return lo | (fetch8() << 8); }
+  if ((a & 0xfffff000) != fpage) refill(a);
+  st.ip = a + 2;
+  return load<u16>(a + st.fdelta);
+}
+export function fetch32(): u32 {
+  const a = ip;
+  if ((a & 0xfff) > 0xffc) { const lo = fetch16(); return lo | (fetch16() << 16); }
+  if ((a & 0xfffff000) != fpage) refill(a);
+  st.ip = a + 4;
+  return load<u32>(a + st.fdelta);
+}
+@inline export function fetchS8(): u32 { return <u32><i32><i8>fetch8(); }
+@inline export function fetchO(): u32 { return o32 ? fetch32() : fetch16(); }
+@inline export function fetchN(size: u32): u32 { return size == 4 ? fetch32() : size == 2 ? fetch16() : fetch8(); }
+
+// ---- ModR/M -----------------------------------------------------------------------------------
+export let mrm: u32 = 0; // the byte
+export let mreg: u32 = 0; // bits 5:3
+export let mrmi: u32 = 0; // bits 2:0 (register operand when mmem is false)
+export let mmem: bool = false;
+export let moff: u32 = 0; // effective offset
+export let mseg: u32 = SEG_DS; // effective segment, override applied
+
+export function modrm(): void {
+  const b = fetch8();
+  mrm = b;
+  mreg = (b >> 3) & 7;
+  mrmi = b & 7;
+  if (b >= 0xc0) { mmem = false; return; }
+  mmem = true;
+  if (a32) ea32(b); else ea16(b);
+}
+
+function ea16(b: u32): void {
+  const mod = b >> 6;
+  let off: u32;
+  let seg: u32 = SEG_DS;
+  switch (b & 7) {
+    case 0: off = r16(3) + r16(6); break; // bx+si
+    case 1: off = r16(3) + r16(7); break; // bx+di
+    case 2: off = r16(5) + r16(6); seg = SEG_SS; break; // bp+si
+    case 3: off = r16(5) + r16(7); seg = SEG_SS; break; // bp+di
+    case 4: off = r16(6); break;
+    case 5: off = r16(7); break;
+    case 6:
+      if (mod == 0) { off = fetch16(); } else { off = r16(5); seg = SEG_SS; }
+      break;
+    default: off = r16(3); break;
+  }
+  if (mod == 1) off += fetchS8(); else if (mod == 2) off += fetch16();
+  moff = off & 0xffff;
+  mseg = segovr >= 0 ? <u32>segovr : seg;
+}
+
+function ea32(b: u32): void {
+  const mod = b >> 6;
+  const rm = b & 7;
+  let off: u32;
+  let seg: u32 = SEG_DS;
+  if (rm == 4) {
+    const sib = fetch8();
+    const base = sib & 7;
+    const idx = (sib >> 3) & 7;
+    if (base == 5 && mod == 0) off = fetch32();
+    else { off = r32(base); if (base == 4 || base == 5) seg = SEG_SS; }
+    if (idx != 4) off += r32(idx) << (sib >> 6);
+  } else if (rm == 5 && mod == 0) {
+    off = fetch32();
+  } else {
+    off = r32(rm);
+    if (rm == 5) seg = SEG_SS;
+  }
+  if (mod == 1) off += fetchS8(); else if (mod == 2) off += fetch32();
+  moff = off;
+  mseg = segovr >= 0 ? <u32>segovr : seg;
+}
+
+// ---- operands named by ModR/M ---------------------------------------------------------------
+@inline export function rmRd8(): u32 { return mmem ? lrd8(linR(mseg, moff, 1)) : r8(mrmi); }
+@inline export function rmRd16(): u32 { return mmem ? lrd16(linR(mseg, moff, 2)) : r16(mrmi); }
+@inline export function rmRd32(): u32 { return mmem ? lrd32(linR(mseg, moff, 4)) : r32(mrmi); }
+@inline export function rmWr8(v: u32): void { if (mmem) lwr8(linW(mseg, moff, 1), v); else w8(mrmi, v); }
+@inline export function rmWr16(v: u32): void { if (mmem) lwr16(linW(mseg, moff, 2), v); else w16(mrmi, v); }
+@inline export function rmWr32(v: u32): void { if (mmem) lwr32(linW(mseg, moff, 4), v); else w32(mrmi, v); }
+export function rmRdN(size: u32): u32 { return size == 4 ? rmRd32() : size == 2 ? rmRd16() : rmRd8(); }
+export function rmWrN(v: u32, size: u32): void { if (size == 4) rmWr32(v); else if (size == 2) rmWr16(v); else rmWr8(v); }
+// read of a read-modify-write destination: a fault is reported as a write fault
+export function rmRdW(size: u32): u32 {
+  if (!mmem) return size == 4 ? r32(mrmi) : size == 2 ? r16(mrmi) : r8(mrmi);
+  const lin = linW(mseg, moff, size);
+  lprobeW(lin, size);
+  return size == 4 ? lrd32(lin) : size == 2 ? lrd16(lin) : lrd8(lin);
+}
+// offset after operand-size wrap for displacements in 16-bit address mode
+@inline export function amask(v: u32): u32 { return a32 ? v : v & 0xffff; }
+
+// LOCK is legal only on the read-modify-write forms with a memory destination
+export function lockCheck(): void { if (lock && !mmem) ud(); }

@@ -1,0 +1,190 @@
+// Fixed layout of the one shared WebAssembly.Memory. This file is valid both as AssemblyScript
+// (core-as) and as TypeScript (runtime), so the interpreter, the host and a later JIT agree on
+// every offset without a translation step. Plain numeric consts only.
+
+// ---- whole-memory map -------------------------------------------------------------------------
+export const CPU_BASE = 0x00100000; // one state block per vCPU, CPU_STRIDE apart
+export const CPU_STRIDE = 0x00040000; // 256 KiB: registers, FPU, LAPIC page, three TLB sets
+export const MAX_CPUS = 16;
+export const MACHINE = 0x00600000; // machine-wide words (see M_* below)
+export const CODEMAP = 0x00610000; // 1 byte per 4 KiB guest page: nonzero = holds decoded code (JIT tier)
+export const ROM_HI = 0x00800000; // host copy of the BIOS ROM as seen just below 4 GiB (up to 1 MiB)
+export const ROM_HI_SIZE = 0x00100000;
+export const RAM_BASE = 0x01000000; // guest physical address 0 lives here
+export const WASM_PAGE = 65536;
+
+// ---- machine-wide words (offsets from MACHINE) -----------------------------------------------
+export const M_RAM_SIZE = 0; // bytes of guest RAM
+export const M_ROM_SIZE = 4; // bytes of BIOS ROM mapped below 4 GiB (0 = none)
+export const M_NCPU = 8;
+export const M_A20 = 12; // 1 = A20 gate enabled
+
+// ---- per-vCPU state block (offsets from the block base) --------------------------------------
+// general registers, Intel order: eax ecx edx ebx esp ebp esi edi
+export const R_EAX = 0;
+export const R_ECX = 4;
+export const R_EDX = 8;
+export const R_EBX = 12;
+export const R_ESP = 16;
+export const R_EBP = 20;
+export const R_ESI = 24;
+export const R_EDI = 28;
+export const S_EIP = 32; // EIP of the next instruction when the core is not running
+export const S_FLAGS = 36; // EFLAGS bits that are not the six lazy arithmetic flags
+// lazy arithmetic flags: result, operands and the operation that produced them
+export const S_LF_OP = 40; // LF_* below
+export const S_LF_RES = 44;
+export const S_LF_A = 48; // first (destination) operand
+export const S_LF_B = 52; // second (source) operand or saved carry
+export const S_CPL = 56;
+export const S_HALTED = 60; // 1 while in HLT
+export const S_ATTN = 64; // attention word, set by other threads: ATTN_* bits (atomic)
+export const S_ICOUNT = 68; // low 32 bits of retired instructions
+export const S_ICOUNT_HI = 72;
+export const S_PEND_VEC = 76; // pending exception vector, -1 if none (fault delivery after a trap)
+export const S_PEND_ERR = 80; // its error code, or -1 for none
+export const S_EXC_STATE = 84; // nested-fault tracking for #DF / triple fault
+export const S_EXIT = 88; // why run() returned: EXIT_* below
+export const S_INTR_VEC = 92; // vector of a pending external interrupt (-1 none), set by the APIC/PIC
+export const S_CPU_INDEX = 96;
+export const S_TSC_OFF = 100; // (u64) added to the host clock for RDTSC
+export const S_APIC_ID = 108;
+
+// segment registers: 6 x 32 bytes, Intel order es cs ss ds fs gs; then ldtr, tr
+export const S_SEG = 128;
+export const SEG_SIZE = 32;
+export const SG_SEL = 0;
+export const SG_BASE = 4;
+export const SG_LIMIT = 8;
+export const SG_ATTR = 12; // access rights as LAR returns them >> 8: type|S<<4|DPL<<5|P<<7|AVL<<12|L<<13|DB<<14|G<<15
+export const SG_RLO = 16; // fast-path window of offsets valid for reads: [RLO, RHI]
+export const SG_RHI = 20;
+export const SG_WLO = 24; // ... and for writes; an empty window (LO=0xffffffff, HI=0) sends every access to the slow path
+export const SG_WHI = 28;
+export const SEG_ES = 0;
+export const SEG_CS = 1;
+export const SEG_SS = 2;
+export const SEG_DS = 3;
+export const SEG_FS = 4;
+export const SEG_GS = 5;
+export const SEG_LDTR = 6;
+export const SEG_TR = 7;
+// 128 + 8*32 = 384
+export const S_GDTR_BASE = 384;
+export const S_GDTR_LIMIT = 388;
+export const S_IDTR_BASE = 392;
+export const S_IDTR_LIMIT = 396;
+export const S_CR0 = 400;
+export const S_CR2 = 404;
+export const S_CR3 = 408;
+export const S_CR4 = 412;
+export const S_DR = 416; // dr0..dr7, 8 x 4
+export const S_MSR_SYSENTER_CS = 448;
+export const S_MSR_SYSENTER_ESP = 452;
+export const S_MSR_SYSENTER_EIP = 456;
+export const S_APIC_BASE = 460; // IA32_APIC_BASE MSR low word
+export const S_MSR_PAT_LO = 464;
+export const S_MSR_PAT_HI = 468;
+export const S_MTRR = 472; // 32 bytes of MTRR storage (def type + fixed/variable kept loosely)
+export const S_MISC_ENABLE = 504;
+export const S_SCRATCH = 512; // 64 bytes for multi-word host exchanges
+
+// x87 FPU: 8 x f64 registers (physical order), control/status/tag and the last-instruction pointers
+export const S_FPU = 1024;
+export const FP_ST = 0; // 8 x f64
+export const FP_CW = 64;
+export const FP_SW = 68; // status word without TOP
+export const FP_TOP = 72;
+export const FP_TAG = 76; // 2 bits a register, hardware encoding
+export const FP_IP = 80;
+export const FP_CS = 84;
+export const FP_DP = 88;
+export const FP_DS = 92;
+export const FP_OP = 96;
+export const FP_EXT = 128; // 8 x 16 bytes: raw 80-bit images kept for exact fld/fstp round trips
+
+// local APIC register page of this vCPU (4 KiB), modelled in core-as
+export const S_LAPIC = 0x1000;
+
+// software TLB: two sets (supervisor, user), each TLB_ENTRIES entries of three u32 arrays
+export const S_TLB = 0x2000;
+export const TLB_BITS = 12;
+export const TLB_ENTRIES = 4096;
+export const TLB_SET_SIZE = 3 * 4 * 4096; // tag_r[], tag_w[], delta[]
+export const TLB_TAG_R = 0;
+export const TLB_TAG_W = 4 * 4096;
+export const TLB_DELTA = 8 * 4096;
+export const TLB_SET_SUP = 0;
+export const TLB_SET_USR = 1;
+export const TLB_SET_NONE = 2; // always empty: used while alignment checking is on, so every access goes slow
+export const TLB_INVALID = 1; // a tag with a low bit set never equals a page address
+
+// ---- enums ------------------------------------------------------------------------------------
+export const ATTN_IRQ = 1; // an external interrupt may be pending (S_INTR_VEC / PIC)
+export const ATTN_FLUSH_TLB = 2; // another vCPU asks this one to flush its TLB
+export const ATTN_STOP = 4; // return from run() as soon as possible
+export const ATTN_NMI = 8;
+export const ATTN_INIT = 16;
+export const ATTN_SIPI = 32;
+
+export const EXIT_BUDGET = 0; // instruction budget used up
+export const EXIT_HLT = 1; // HLT with interrupts enabled: wait for an interrupt
+export const EXIT_SHUTDOWN = 2; // triple fault
+export const EXIT_STOP = 3; // ATTN_STOP
+export const EXIT_HLT_CLI = 4; // HLT with interrupts disabled: this CPU is stopped for good
+
+export const EXC_DE = 0;
+export const EXC_DB = 1;
+export const EXC_NMI = 2;
+export const EXC_BP = 3;
+export const EXC_OF = 4;
+export const EXC_BR = 5;
+export const EXC_UD = 6;
+export const EXC_NM = 7;
+export const EXC_DF = 8;
+export const EXC_TS = 10;
+export const EXC_NP = 11;
+export const EXC_SS = 12;
+export const EXC_GP = 13;
+export const EXC_PF = 14;
+export const EXC_MF = 16;
+export const EXC_AC = 17;
+export const EXC_MC = 18;
+
+// EFLAGS bits
+export const F_CF = 0x0001;
+export const F_PF = 0x0004;
+export const F_AF = 0x0010;
+export const F_ZF = 0x0040;
+export const F_SF = 0x0080;
+export const F_TF = 0x0100;
+export const F_IF = 0x0200;
+export const F_DF = 0x0400;
+export const F_OF = 0x0800;
+export const F_IOPL = 0x3000;
+export const F_NT = 0x4000;
+export const F_RF = 0x10000;
+export const F_VM = 0x20000;
+export const F_AC = 0x40000;
+export const F_VIF = 0x80000;
+export const F_VIP = 0x100000;
+export const F_ID = 0x200000;
+export const F_ARITH = 0x08d5; // CF PF AF ZF SF OF
+
+// CR0 / CR4 bits
+export const CR0_PE = 0x1;
+export const CR0_MP = 0x2;
+export const CR0_EM = 0x4;
+export const CR0_TS = 0x8;
+export const CR0_ET = 0x10;
+export const CR0_NE = 0x20;
+export const CR0_WP = 0x10000;
+export const CR0_AM = 0x40000;
+export const CR0_PG = 0x80000000;
+export const CR4_VME = 0x1;
+export const CR4_PVI = 0x2;
+export const CR4_TSD = 0x4;
+export const CR4_DE = 0x8;
+export const CR4_PSE = 0x10;
+export const CR4_PGE = 0x80;
+export const CR4_PCE = 0x100;

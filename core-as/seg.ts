@@ -1,0 +1,100 @@
+// Segment descriptor caches and the per-access segment check. Each cached segment keeps a read
+// window and a write window of valid offsets; an access inside its window costs two compares,
+// everything else (limit violations, expand-down edges, null or unusable segments) goes to
+// segSlow, which decides exactly and raises #GP(0) or #SS(0).
+import { S, cs32, ss32, fpageReset } from "./state";
+import { S_SEG, SEG_SIZE, SG_SEL, SG_BASE, SG_LIMIT, SG_ATTR, SG_RLO, SG_RHI, SG_WLO, SG_WHI, SEG_CS, SEG_SS, EXC_GP, EXC_SS } from "./layout";
+import { raise } from "./fault";
+import * as st from "./state";
+
+const EMPTY_LO: u32 = 0xffffffff;
+const EMPTY_HI: u32 = 0x80000000; // with EMPTY_LO this window rejects every offset for every length
+
+@inline export function segp(seg: u32): u32 { return S + S_SEG + seg * SEG_SIZE; }
+@inline export function segBase(seg: u32): u32 { return load<u32>(segp(seg), SG_BASE); }
+@inline export function segSel(seg: u32): u32 { return load<u32>(segp(seg), SG_SEL); }
+@inline export function segLimit(seg: u32): u32 { return load<u32>(segp(seg), SG_LIMIT); }
+@inline export function segAttr(seg: u32): u32 { return load<u32>(segp(seg), SG_ATTR); }
+
+// attr bit 7 = present; a cached segment with attr 0 is unusable (null selector in protected mode)
+export function segSet(seg: u32, sel: u32, base: u32, limit: u32, attr: u32): void {
+  const p = segp(seg);
+  store<u32>(p, sel, SG_SEL);
+  store<u32>(p, base, SG_BASE);
+  store<u32>(p, limit, SG_LIMIT);
+  store<u32>(p, attr, SG_ATTR);
+  segWindows(seg);
+  if (seg == SEG_CS) { st.cs32 = (attr & 0x4000) != 0; fpageReset(); }
+  if (seg == SEG_SS) st.ss32 = (attr & 0x4000) != 0;
+}
+
+function segWindows(seg: u32): void {
+  const p = segp(seg);
+  const attr = load<u32>(p, SG_ATTR);
+  const limit = load<u32>(p, SG_LIMIT);
+  let lo: u32 = 0, hi: u32 = limit;
+  let readable = true, writable = true;
+  if ((attr & 0x80) == 0 || (attr & 0x10) == 0) {
+    readable = false; writable = false; // unusable, or a system segment
+  } else if ((attr & 8) != 0) {
+    writable = false; // code
+    readable = (attr & 2) != 0;
+  } else {
+    writable = (attr & 2) != 0;
+    if ((attr & 4) != 0) { // expand-down: valid offsets are limit+1 .. top
+      lo = limit + 1;
+      hi = (attr & 0x4000) != 0 ? 0xffffffff : 0xffff;
+    }
+  }
+  // tiny windows are left to the slow path, where the length is known exactly
+  const ok = hi >= lo && hi - lo >= 3;
+  store<u32>(p, readable && ok ? lo : EMPTY_LO, SG_RLO);
+  store<u32>(p, readable && ok ? hi : EMPTY_HI, SG_RHI);
+  store<u32>(p, writable && ok ? lo : EMPTY_LO, SG_WLO);
+  store<u32>(p, writable && ok ? hi : EMPTY_HI, SG_WHI);
+}
+
+// The exact check: returns the linear address or raises.
+export function segSlow(seg: u32, off: u32, len: u32, write: bool): u32 {
+  const p = segp(seg);
+  const attr = load<u32>(p, SG_ATTR);
+  const limit = load<u32>(p, SG_LIMIT);
+  let bad = (attr & 0x80) == 0 || (attr & 0x10) == 0;
+  if (!bad) {
+    if ((attr & 8) != 0) bad = write || (attr & 2) == 0;
+    else bad = write && (attr & 2) == 0;
+  }
+  if (!bad) {
+    const end = <u64>off + <u64>(len - 1);
+    if ((attr & 8) == 0 && (attr & 4) != 0) {
+      const top: u64 = (attr & 0x4000) != 0 ? 0xffffffff : 0xffff;
+      bad = off <= limit || end > top;
+    } else {
+      bad = limit != 0xffffffff && end > <u64>limit;
+    }
+  }
+  if (bad) raise(seg == SEG_SS ? EXC_SS : EXC_GP, 0);
+  return load<u32>(p, SG_BASE) + off;
+}
+
+// linear address of a read / write of len bytes at seg:off
+@inline export function linR(seg: u32, off: u32, len: u32): u32 {
+  const p = segp(seg);
+  if (off < load<u32>(p, SG_RLO) || off > load<u32>(p, SG_RHI) - (len - 1)) return segSlow(seg, off, len, false);
+  return load<u32>(p, SG_BASE) + off;
+}
+@inline export function linW(seg: u32, off: u32, len: u32): u32 {
+  const p = segp(seg);
+  if (off < load<u32>(p, SG_WLO) || off > load<u32>(p, SG_WHI) - (len - 1)) return segSlow(seg, off, len, true);
+  return load<u32>(p, SG_BASE) + off;
+}
+
+// real mode (and the real-mode half of loads): only selector and base change; the cached limit
+// and attributes stay, as on hardware ("unreal mode" works)
+export function segLoadReal(seg: u32, sel: u32): void {
+  const p = segp(seg);
+  sel &= 0xffff;
+  store<u32>(p, sel, SG_SEL);
+  store<u32>(p, sel << 4, SG_BASE);
+  if (seg == SEG_CS) fpageReset();
+}

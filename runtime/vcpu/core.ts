@@ -1,0 +1,124 @@
+// Host side of one vCPU: instantiates core.wasm over the machine's shared memory and runs it.
+// Faults inside the core unwind with a wasm trap (see core-as/fault.ts); run() catches the trap,
+// asks the core to deliver the pending exception, and goes on with the remaining budget.
+import * as L from "../../core-as/layout.ts";
+
+export interface CoreImports {
+  io_in(port: number, size: number): number;
+  io_out(port: number, size: number, value: number): void;
+  mmio_rd(addr: number, size: number): number;
+  mmio_wr(addr: number, size: number, value: number): void;
+  intr_ack(): number;
+  clock_ns(): number;
+}
+
+export interface CoreExports {
+  setup(cpu: number): void;
+  reset(): void;
+  resyncFromState(): void;
+  setSeg(seg: number, sel: number, base: number, limit: number, attr: number): void;
+  run(n: number): number;
+  resume(): number;
+  deliver(): number;
+  stateBase(): number;
+  icount: WebAssembly.Global;
+  budget: WebAssembly.Global;
+}
+
+export class CoreError extends Error {}
+
+const wasmUrl = new URL("../../build/core.wasm", import.meta.url);
+let modulePromise: Promise<WebAssembly.Module> | undefined;
+
+export function loadCoreModule(): Promise<WebAssembly.Module> {
+  modulePromise ??= (async () => {
+    let bytes: Uint8Array;
+    try {
+      bytes = await Deno.readFile(wasmUrl);
+    } catch {
+      throw new CoreError(`core not built: ${wasmUrl.pathname} is missing (run \`deno task build\`)`);
+    }
+    return await WebAssembly.compile(bytes);
+  })();
+  return modulePromise;
+}
+
+// The machine's memory: control blocks, then guest RAM at RAM_BASE.
+export function createMemory(ramBytes: number): WebAssembly.Memory {
+  const pages = Math.ceil((L.RAM_BASE + ramBytes) / L.WASM_PAGE);
+  if (pages > 65536) throw new CoreError(`guest memory too large: ${ramBytes} bytes`);
+  const mem = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+  const dv = new DataView(mem.buffer);
+  dv.setUint32(L.MACHINE + L.M_RAM_SIZE, ramBytes, true);
+  dv.setUint32(L.MACHINE + L.M_A20, 1, true);
+  return mem;
+}
+
+export class Core {
+  readonly ex: CoreExports;
+  readonly base: number;
+  readonly dv: DataView;
+  readonly u32: Uint32Array;
+
+  private constructor(readonly memory: WebAssembly.Memory, instance: WebAssembly.Instance, readonly cpu: number) {
+    this.ex = instance.exports as unknown as CoreExports;
+    this.ex.setup(cpu);
+    this.base = this.ex.stateBase();
+    this.dv = new DataView(memory.buffer);
+    this.u32 = new Uint32Array(memory.buffer);
+  }
+
+  static async create(memory: WebAssembly.Memory, cpu: number, imports: CoreImports): Promise<Core> {
+    const mod = await loadCoreModule();
+    const inst = await WebAssembly.instantiate(mod, {
+      env: {
+        memory,
+        abort() { throw new CoreError("core abort"); },
+        ...imports,
+      },
+    });
+    return new Core(memory, inst, cpu);
+  }
+
+  // Run up to n instructions; returns the core's EXIT_* reason.
+  run(n: number): number {
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0; // a trap is the normal way out for a fault: keep it cheap
+    try {
+      let first = true;
+      for (;;) {
+        try {
+          return first ? this.ex.run(n) : this.ex.resume();
+        } catch (e) {
+          first = false;
+          if (!(e instanceof WebAssembly.RuntimeError) || this.get(L.S_PEND_VEC) === 0xffffffff) {
+            Error.stackTraceLimit = limit;
+            throw new CoreError(`internal error in the CPU core at EIP=${this.eip.toString(16)}: ${e}`);
+          }
+          if (this.deliverPending() === L.EXIT_SHUTDOWN) return L.EXIT_SHUTDOWN;
+        }
+      }
+    } finally {
+      Error.stackTraceLimit = limit;
+    }
+  }
+
+  // delivery itself may fault (and escalate to #DF / shutdown)
+  private deliverPending(): number {
+    for (;;) {
+      try {
+        return this.ex.deliver();
+      } catch (e) {
+        if (!(e instanceof WebAssembly.RuntimeError) || this.get(L.S_PEND_VEC) === 0xffffffff) throw e;
+      }
+    }
+  }
+
+  get(off: number): number { return this.dv.getUint32(this.base + off, true); }
+  set(off: number, v: number): void { this.dv.setUint32(this.base + off, v >>> 0, true); }
+  reg(r: number): number { return this.get(r * 4); }
+  setReg(r: number, v: number): void { this.set(r * 4, v); }
+  get eip(): number { return this.get(L.S_EIP); }
+  set eip(v: number) { this.set(L.S_EIP, v); }
+  get icount(): bigint { return this.ex.icount.value as bigint; }
+}
