@@ -2,7 +2,7 @@
 // follow the SDM's pseudocode for each instruction.
 import assert from "node:assert/strict";
 import * as L from "../core-as/layout.ts";
-import { asm, Machine, rng } from "./data_helpers.ts";
+import { asm, Machine, rng } from "./lib/data_machine.ts";
 
 const CODE = 0x10000, DATA = 0x20000;
 const EAX = 0, ECX = 1, EDX = 2, EBX = 3, ESP = 4, EBP = 5, ESI = 6, EDI = 7;
@@ -10,7 +10,9 @@ const CF = 1, PF = 4, AF = 0x10, ZF = 0x40, SF = 0x80, OF = 0x800, IF = 0x200, D
 const ARITH = CF | PF | AF | ZF | SF | OF;
 const hex = (v: number) => "0x" + (v >>> 0).toString(16);
 
-async function pm(cpl = 0) { return (await Machine.create()).pm32(cpl); }
+async function pm(cpl = 0) {
+  return (await Machine.create()).pm32(cpl);
+}
 
 // ---- MOV and friends --------------------------------------------------------------------------
 Deno.test("mov: r/m, immediates, moffs with segment override and address size", async () => {
@@ -18,7 +20,9 @@ Deno.test("mov: r/m, immediates, moffs with segment override and address size", 
   m.core.ex.setSeg(L.SEG_FS, 0x18, 0x30000, 0xffff, 0x4093);
   m.w32(0x30010, 0xcafef00d);
   m.w8(0x1234, 0x5c);
-  const end = m.code(CODE, `
+  const end = m.code(
+    CODE,
+    `
     mov eax, 0x12345678
     mov [0x20000], eax          ; A3 moffs32
     mov bl, [0x20001]           ; 8A modrm
@@ -32,7 +36,8 @@ Deno.test("mov: r/m, immediates, moffs with segment override and address size", 
     a16 mov ah, [0x1234]        ; 67 A0 with a 16-bit offset
     mov si, 0x7777
     mov bh, 0x99
-  `);
+  `,
+  );
   m.runTo(end);
   assert.equal(m.r32(0x20000), 0x12345678);
   assert.equal(m.reg(EBX) & 0xff, 0x56);
@@ -48,8 +53,12 @@ Deno.test("mov: r/m, immediates, moffs with segment override and address size", 
 
 Deno.test("lea / movzx / movsx / cbw / cwd / xlat", async () => {
   const m = await pm();
-  m.w8(DATA + 0x10, 0x80); m.w16(DATA + 0x12, 0x8001); m.w8(DATA + 0x100 + 0x42, 0xee);
-  const end = m.code(CODE, `
+  m.w8(DATA + 0x10, 0x80);
+  m.w16(DATA + 0x12, 0x8001);
+  m.w8(DATA + 0x100 + 0x42, 0xee);
+  const end = m.code(
+    CODE,
+    `
     mov ecx, 0x20000
     mov edx, 3
     lea esi, [ecx+edx*4+8]      ; 0x20014
@@ -75,7 +84,8 @@ Deno.test("lea / movzx / movsx / cbw / cwd / xlat", async () => {
     mov ebx, 0x20100
     mov al, 0x42
     xlatb
-  `);
+  `,
+  );
   m.setReg(EBX, 0x1000); // for the a16 lea: bx + si (si set above)
   m.runTo(end);
   assert.equal(m.reg(ESI), 0x20014);
@@ -100,8 +110,13 @@ Deno.test("lea with a register operand and mov C7 /1 are #UD", async () => {
 
 Deno.test("xchg, xadd, cmpxchg: values and flags", async () => {
   const m = await pm();
-  m.w32(DATA, 0x11111111); m.w32(DATA + 4, 5); m.w32(DATA + 8, 0x7fffffff); m.w8(DATA + 12, 0x40);
-  const end = m.code(CODE, `
+  m.w32(DATA, 0x11111111);
+  m.w32(DATA + 4, 5);
+  m.w32(DATA + 8, 0x7fffffff);
+  m.w8(DATA + 12, 0x40);
+  const end = m.code(
+    CODE,
+    `
     mov eax, 0xaaaaaaaa
     xchg [0x20000], eax           ; always locked
     mov ecx, 0x1234
@@ -121,7 +136,8 @@ Deno.test("xchg, xadd, cmpxchg: values and flags", async () => {
     mov al, 0x41
     lock cmpxchg [0x2000c], cl    ; 0x41 != 0x99: AL = 0x99, ZF = 0, CF (0x41 < 0x99)
     pushfd
-  `);
+  `,
+  );
   m.runTo(end);
   assert.equal(m.r32(DATA), 0xaaaaaaaa);
   assert.equal(m.reg(EBX), 0x11111111);
@@ -141,13 +157,16 @@ Deno.test("xchg, xadd, cmpxchg: values and flags", async () => {
 
 Deno.test("xadd and xchg with both operands the same register", async () => {
   const m = await pm();
-  const end = m.code(CODE, `
+  const end = m.code(
+    CODE,
+    `
     mov eax, 0x40000001
     xadd eax, eax
     mov bl, 0x12
     mov bh, 0x34
     xchg bl, bh
-  `);
+  `,
+  );
   m.runTo(end);
   assert.equal(m.reg(EAX), 0x80000002);
   assert.equal(m.reg(EBX) & 0xffff, 0x1234);
@@ -169,9 +188,13 @@ Deno.test("cmpxchg failure still writes the destination (faults on a read-only p
 
 Deno.test("cmpxchg8b: success, failure, locked, unaligned, invalid forms", async () => {
   const m = await pm();
-  m.w32(DATA, 0x11111111); m.w32(DATA + 4, 0x22222222);
-  m.w32(DATA + 0x13, 0x33333333); m.w32(DATA + 0x17, 0x44444444);
-  const end = m.code(CODE, `
+  m.w32(DATA, 0x11111111);
+  m.w32(DATA + 4, 0x22222222);
+  m.w32(DATA + 0x13, 0x33333333);
+  m.w32(DATA + 0x17, 0x44444444);
+  const end = m.code(
+    CODE,
+    `
     mov eax, 0x11111111
     mov edx, 0x22222222
     mov ebx, 0xaaaaaaaa
@@ -184,7 +207,8 @@ Deno.test("cmpxchg8b: success, failure, locked, unaligned, invalid forms", async
     mov edx, 0x44444444
     cmpxchg8b [0x20013]           ; now equal
     pushfd
-  `);
+  `,
+  );
   m.setFlags(CF);
   m.runTo(end);
   assert.equal(m.r32(DATA), 0xaaaaaaaa);
@@ -205,7 +229,9 @@ Deno.test("cmovcc reads its source even when false; setcc", async () => {
   const m = await pm();
   m.paging();
   m.w32(DATA, 0x55aa55aa);
-  const end = m.code(CODE, `
+  const end = m.code(
+    CODE,
+    `
     mov eax, 1
     mov ebx, 2
     cmovz eax, [0x20000]   ; ZF=1 -> taken
@@ -213,7 +239,8 @@ Deno.test("cmovcc reads its source even when false; setcc", async () => {
     setz cl
     setnz ch
     setnc byte [0x20010]
-  `);
+  `,
+  );
   m.setFlags(ZF);
   m.runTo(end);
   assert.equal(m.reg(EAX), 0x55aa55aa);
@@ -229,7 +256,9 @@ Deno.test("cmovcc reads its source even when false; setcc", async () => {
 // ---- stack ------------------------------------------------------------------------------------
 Deno.test("push/pop: registers, immediates, ESP forms, pop r/m addressed through ESP", async () => {
   const m = await pm();
-  const end = m.code(CODE, `
+  const end = m.code(
+    CODE,
+    `
     mov eax, 0x11111111
     push eax
     push esp                  ; old ESP value
@@ -249,7 +278,8 @@ Deno.test("push/pop: registers, immediates, ESP forms, pop r/m addressed through
     pop ebp
     push 0x77777777
     pop esp                   ; ESP = popped value
-  `);
+  `,
+  );
   m.runTo(end);
   assert.equal(m.reg(EBX), 0xfffffffe);
   assert.equal(m.reg(ECX) & 0xffff, 0x1234);
@@ -262,7 +292,9 @@ Deno.test("push/pop: registers, immediates, ESP forms, pop r/m addressed through
 
 Deno.test("pusha/popa 32 and 16 bit", async () => {
   const m = await pm();
-  const end = m.code(CODE, `
+  const end = m.code(
+    CODE,
+    `
     mov eax, 1
     mov ecx, 2
     mov edx, 3
@@ -276,7 +308,8 @@ Deno.test("pusha/popa 32 and 16 bit", async () => {
     popad
     pushaw
     popaw
-  `);
+  `,
+  );
   m.runTo(end);
   assert.deepEqual([0, 1, 2, 3, 4, 5, 6, 7].map((r) => m.reg(r)), [0x0a, 2, 3, 4, 0x90000, 6, 7, 8]);
   assert.equal(m.r32(0x90000 - 20), 0x99); // the ESP slot was read past, not loaded
@@ -362,7 +395,9 @@ Deno.test("popf in real mode may change IOPL and IF", async () => {
 // ---- control flow -------------------------------------------------------------------------------
 Deno.test("call/ret/ret imm/jmp/jcc near", async () => {
   const m = await pm();
-  const end = m.code(CODE, `
+  const end = m.code(
+    CODE,
+    `
     push 1
     push 2
     call f
@@ -382,7 +417,8 @@ Deno.test("call/ret/ret imm/jmp/jcc near", async () => {
   bad:
     mov edx, 0xbad
   done:
-  `);
+  `,
+  );
   m.setFlags(ZF);
   m.runTo(end);
   assert.equal(m.reg(EAX), 7);
@@ -417,7 +453,9 @@ Deno.test("near branches: o16 truncates EIP, CS limit #GP leaves state unchanged
 
 Deno.test("loop / loopz / loopnz / jcxz, counter by address size", async () => {
   const m = await pm();
-  let end = m.code(CODE, `
+  let end = m.code(
+    CODE,
+    `
     mov ecx, 5
     mov eax, 0
   l: lea eax, [eax+3]
@@ -429,13 +467,16 @@ Deno.test("loop / loopz / loopnz / jcxz, counter by address size", async () => {
     jecxz skip
     mov edx, 1
   skip:
-  `);
+  `,
+  );
   m.runTo(end);
   assert.equal(m.reg(EAX), 15);
   assert.equal(m.reg(EBX), 2);
   assert.equal(m.reg(ECX), 0x10000);
   assert.equal(m.reg(EDX), 1); // ECX != 0: no jump
-  end = m.code(CODE, `
+  end = m.code(
+    CODE,
+    `
     mov ecx, 10
   z: loopz z          ; ZF=1: runs until ECX=0
     mov esi, ecx
@@ -444,7 +485,8 @@ Deno.test("loop / loopz / loopnz / jcxz, counter by address size", async () => {
     a16 jcxz out      ; CX = 9: no jump
     mov edi, 0x77
   out:
-  `);
+  `,
+  );
   m.setFlags(ZF);
   m.runTo(end);
   assert.equal(m.reg(ESI), 0);
@@ -454,9 +496,14 @@ Deno.test("loop / loopz / loopnz / jcxz, counter by address size", async () => {
 
 Deno.test("group 5: inc/dec keep CF, call/jmp/push through r/m", async () => {
   const m = await pm();
-  m.w32(DATA, 0x7fffffff); m.w16(DATA + 4, 1); m.w32(DATA + 8, CODE + 0x100); m.w32(DATA + 12, 0xabcdef01);
+  m.w32(DATA, 0x7fffffff);
+  m.w16(DATA + 4, 1);
+  m.w32(DATA + 8, CODE + 0x100);
+  m.w32(DATA + 12, 0xabcdef01);
   m.code(CODE + 0x100, "mov esi, 0x5151\nret");
-  const end = m.code(CODE, `
+  const end = m.code(
+    CODE,
+    `
     inc dword [0x20000]
     pushfd
     lock dec word [0x20004]
@@ -470,14 +517,15 @@ Deno.test("group 5: inc/dec keep CF, call/jmp/push through r/m", async () => {
   next:
     mov ecx, 0x20008
     call ecx           ; would go to 0x20008: not executed (we stop before)
-  `);
+  `,
+  );
   m.setFlags(CF);
   m.runTo(end - 2);
   const sp = m.reg(ESP);
   assert.equal(m.r32(DATA), 0x80000000);
   assert.equal(m.r16(DATA + 4), 0);
-  assert.equal(m.r32(sp + 6 + 4) & (ARITH), CF | OF | SF | AF | PF);
-  assert.equal(m.r32(sp + 6) & (ARITH), CF | ZF | PF);
+  assert.equal(m.r32(sp + 6 + 4) & ARITH, CF | OF | SF | AF | PF);
+  assert.equal(m.r32(sp + 6) & ARITH, CF | ZF | PF);
   assert.equal(m.reg(ESI), 0x5151);
   assert.equal(m.r32(sp + 2), 0xabcdef01);
   assert.equal(m.r16(sp), 0xef01);
@@ -492,9 +540,12 @@ Deno.test("group 5: inc/dec keep CF, call/jmp/push through r/m", async () => {
 
 Deno.test("real mode: INT n through the IVT, INTO, far call/jmp through memory", async () => {
   const m = (await Machine.create()).real16();
-  m.w16(0x21 * 4, 0x2000); m.w16(0x21 * 4 + 2, 0x0100); // 0100:2000 = 0x3000
-  m.w16(4 * 4, 0x0500); m.w16(4 * 4 + 2, 0);
-  m.w16(0x800, 0x0010); m.w16(0x802, 0x0200); // far pointer 0200:0010
+  m.w16(0x21 * 4, 0x2000);
+  m.w16(0x21 * 4 + 2, 0x0100); // 0100:2000 = 0x3000
+  m.w16(4 * 4, 0x0500);
+  m.w16(4 * 4 + 2, 0);
+  m.w16(0x800, 0x0010);
+  m.w16(0x802, 0x0200); // far pointer 0200:0010
   m.code(0x1000, "int 0x21", 16);
   m.setFlags(IF | CF);
   m.step();
@@ -528,7 +579,8 @@ Deno.test("real mode: INT n through the IVT, INTO, far call/jmp through memory",
 
 Deno.test("bound: #BR outside, nothing inside; register form #UD", async () => {
   const m = (await Machine.create()).real16();
-  m.w16(0x800, 0xfff0); m.w16(0x802, 0x0010); // -16 .. 16
+  m.w16(0x800, 0xfff0);
+  m.w16(0x802, 0x0010); // -16 .. 16
   m.code(0x1000, "mov ax, -16\nbound ax, [0x800]\nmov ax, 17\nbound ax, [0x800]", 16);
   m.step(2);
   m.step();
@@ -567,7 +619,9 @@ Deno.test("rep movs: random overlaps in both directions match element-by-element
     m.load(CODE, code);
     m.eip = CODE;
     m.setFlags(down ? DF : 0);
-    m.setReg(ESI, WIN + src); m.setReg(EDI, WIN + dst); m.setReg(ECX, n);
+    m.setReg(ESI, WIN + src);
+    m.setReg(EDI, WIN + dst);
+    m.setReg(ECX, n);
     m.runTo(CODE + code.length);
     const what = `case ${t}: size ${size} n=${n} src=${hex(src)} dst=${hex(dst)} down=${down}`;
     assert.equal(m.reg(ECX), 0, what);
@@ -583,7 +637,9 @@ Deno.test("rep movsb: long copy runs in chunks and re-executes the instruction",
   const m = await pm();
   for (let i = 0; i < 100000; i++) m.ram[0x100000 + i] = (i * 7) & 0xff;
   const end = m.code(CODE, "rep movsb\nmov eax, 1");
-  m.setReg(ESI, 0x100000); m.setReg(EDI, 0x200000); m.setReg(ECX, 100000);
+  m.setReg(ESI, 0x100000);
+  m.setReg(EDI, 0x200000);
+  m.setReg(ECX, 100000);
   const steps = m.runTo(end - 5);
   assert.ok(steps > 1, "a 100000-byte REP MOVSB yields at least once");
   assert.deepEqual(m.ram.subarray(0x200000, 0x200000 + 100000), m.ram.subarray(0x100000, 0x100000 + 100000));
@@ -597,7 +653,9 @@ Deno.test("rep movsd interrupted by a page fault keeps exact ECX/ESI/EDI and res
   for (let i = 0; i < 0x800; i++) m.ram[0x22000 + i] = (i * 13 + 1) & 0xff;
   m.setPte(0x25000, 0); // destination page not present
   const end = m.code(CODE, "rep movsd");
-  m.setReg(ESI, 0x22000); m.setReg(EDI, 0x24f00); m.setReg(ECX, 0x200);
+  m.setReg(ESI, 0x22000);
+  m.setReg(EDI, 0x24f00);
+  m.setReg(ECX, 0x200);
   const f = m.runFault(end);
   assert.deepEqual(f, { vec: L.EXC_PF, err: 2 });
   assert.equal(m.core.get(L.S_CR2), 0x25000);
@@ -615,7 +673,9 @@ Deno.test("rep movsd interrupted by a page fault keeps exact ECX/ESI/EDI and res
   m.setPte(0x26000, 0);
   m.code(CODE, "rep movsw");
   m.setFlags(DF);
-  m.setReg(ESI, 0x27011); m.setReg(EDI, 0x30011); m.setReg(ECX, 100);
+  m.setReg(ESI, 0x27011);
+  m.setReg(EDI, 0x30011);
+  m.setReg(ECX, 100);
   // elements at 0x27011, 0x2700f, ... 0x27001 are fine (9 of them); 0x26fff straddles
   const g = m.runFault(end);
   assert.deepEqual(g, { vec: L.EXC_PF, err: 0 });
@@ -630,7 +690,9 @@ Deno.test("stos / lods / scas / cmps with REP, REPE, REPNE", async () => {
   const str = new TextEncoder().encode("hello, world\0");
   m.ram.set(str, DATA);
   m.ram.set(new TextEncoder().encode("hello, wOrld"), DATA + 0x100);
-  let end = m.code(CODE, `
+  let end = m.code(
+    CODE,
+    `
     mov edi, 0x20000
     mov ecx, -1
     mov al, 0
@@ -642,7 +704,8 @@ Deno.test("stos / lods / scas / cmps with REP, REPE, REPNE", async () => {
     mov ecx, 12
     repe cmpsb           ; mismatch at index 8 ('o' vs 'O')
     pushfd
-  `);
+  `,
+  );
   m.runTo(end);
   assert.equal(m.reg(EBX), (-1 - 13) >>> 0);
   assert.equal(m.reg(EBP), DATA + 13);
@@ -672,10 +735,13 @@ Deno.test("strings in real mode: 16-bit SI/DI wrap, source override, CX counter"
   const m = (await Machine.create()).real16();
   m.core.ex.setSeg(L.SEG_ES, 0x3000, 0x30000, 0xffff, 0x93);
   m.core.ex.setSeg(L.SEG_FS, 0x4000, 0x40000, 0xffff, 0x93);
-  m.ram.set([1, 2, 3, 4], 0x4fffe); m.ram.set([3, 4], 0x40000);
+  m.ram.set([1, 2, 3, 4], 0x4fffe);
+  m.ram.set([3, 4], 0x40000);
   m.ram.set([1, 2], 0x4fffe);
   const end = m.code(0x1000, "rep fs movsb", 16);
-  m.setReg(ESI, 0x1234fffe); m.setReg(EDI, 0x5678fffe); m.setReg(ECX, 0xabcd0004);
+  m.setReg(ESI, 0x1234fffe);
+  m.setReg(EDI, 0x5678fffe);
+  m.setReg(ECX, 0xabcd0004);
   m.runTo(end);
   assert.deepEqual([...m.ram.subarray(0x3fffe, 0x40000)], [1, 2]);
   assert.deepEqual([...m.ram.subarray(0x30000, 0x30002)], [3, 4]);
@@ -688,7 +754,9 @@ Deno.test("string access past a segment limit faults with completed elements cou
   const m = (await Machine.create()).real16();
   m.core.ex.setSeg(L.SEG_DS, 0, 0, 0x10ff, 0x93); // DS limit 0x10ff
   const end = m.code(0x1000, "a32 rep movsb", 16);
-  m.setReg(ESI, 0x10f0); m.setReg(EDI, 0x8000); m.setReg(ECX, 0x40);
+  m.setReg(ESI, 0x10f0);
+  m.setReg(EDI, 0x8000);
+  m.setReg(ECX, 0x40);
   const f = m.runFault(end);
   assert.deepEqual(f, { vec: L.EXC_GP, err: 0 });
   assert.equal(m.reg(ECX), 0x30);
@@ -698,9 +766,13 @@ Deno.test("string access past a segment limit faults with completed elements cou
 // ---- port I/O -------------------------------------------------------------------------------
 Deno.test("in/out reach the host; ins/outs with REP", async () => {
   const m = await pm();
-  m.ioIn = (port, size) => (port === 0x1f0 ? 0xbeef : port === 0x60 ? 0x1c : 0x12345678) & (size === 1 ? 0xff : size === 2 ? 0xffff : 0xffffffff);
+  m.ioIn = (port, size) =>
+    (port === 0x1f0 ? 0xbeef : port === 0x60 ? 0x1c : 0x12345678) &
+    (size === 1 ? 0xff : size === 2 ? 0xffff : 0xffffffff);
   m.ram.set([9, 8, 7], DATA + 0x40);
-  const end = m.code(CODE, `
+  const end = m.code(
+    CODE,
+    `
     in al, 0x60
     out 0x80, al
     mov dx, 0x3f8
@@ -716,13 +788,22 @@ Deno.test("in/out reach the host; ins/outs with REP", async () => {
     mov ecx, 3
     mov dx, 0x3f8
     rep outsb
-  `);
+  `,
+  );
   m.runTo(end);
   const ev = m.io.map((e) => `${e.dir} ${e.port.toString(16)}/${e.size}=${e.value.toString(16)}`);
   assert.deepEqual(ev, [
-    "in 60/1=1c", "out 80/1=1c", "in 3f8/4=12345678", "out 3f8/2=5678", "out 70/4=99",
-    "in 1f0/2=beef", "in 1f0/2=beef", "in 1f0/2=beef",
-    "out 3f8/1=9", "out 3f8/1=8", "out 3f8/1=7",
+    "in 60/1=1c",
+    "out 80/1=1c",
+    "in 3f8/4=12345678",
+    "out 3f8/2=5678",
+    "out 70/4=99",
+    "in 1f0/2=beef",
+    "in 1f0/2=beef",
+    "in 1f0/2=beef",
+    "out 3f8/1=9",
+    "out 3f8/1=8",
+    "out 3f8/1=7",
   ]);
   assert.equal(m.r16(DATA + 4), 0xbeef);
   assert.equal(m.reg(EDI), DATA + 6);

@@ -1,8 +1,8 @@
 // A one-vCPU machine for instruction tests: flat 32-bit protected mode or 16-bit real mode,
 // code assembled with nasm, port I/O logged, and a raw runner that reports a fault instead of
 // delivering it (so the tests do not depend on protected-mode interrupt delivery).
-import * as L from "../core-as/layout.ts";
-import { Core, createMemory } from "../runtime/vcpu/core.ts";
+import * as L from "../../core-as/layout.ts";
+import { Core, createMemory } from "../../runtime/vcpu/core.ts";
 
 export const RAM = 8 << 20;
 
@@ -18,7 +18,12 @@ export function asm(src: string, bits: 16 | 32 = 32, org = 0): Uint8Array {
   }
 }
 
-export interface IoEvent { dir: "in" | "out"; port: number; size: number; value: number }
+export interface IoEvent {
+  dir: "in" | "out";
+  port: number;
+  size: number;
+  value: number;
+}
 
 export class Machine {
   io: IoEvent[] = [];
@@ -37,7 +42,9 @@ export class Machine {
         m.io.push({ dir: "in", port, size, value: v });
         return v;
       },
-      io_out: (port, size, value) => { m.io.push({ dir: "out", port, size, value: value >>> 0 }); },
+      io_out: (port, size, value) => {
+        m.io.push({ dir: "out", port, size, value: value >>> 0 });
+      },
       mmio_rd: () => 0xffffffff,
       mmio_wr: () => {},
       intr_ack: () => -1,
@@ -53,7 +60,9 @@ export class Machine {
   pm32(cpl = 0): this {
     const c = this.core, dpl = cpl << 5;
     c.ex.setSeg(L.SEG_CS, 0x08 | cpl, 0, 0xffffffff, 0xc09b | dpl);
-    for (const s of [L.SEG_ES, L.SEG_SS, L.SEG_DS, L.SEG_FS, L.SEG_GS]) c.ex.setSeg(s, 0x10 | cpl, 0, 0xffffffff, 0xc093 | dpl);
+    for (const s of [L.SEG_ES, L.SEG_SS, L.SEG_DS, L.SEG_FS, L.SEG_GS]) {
+      c.ex.setSeg(s, 0x10 | cpl, 0, 0xffffffff, 0xc093 | dpl);
+    }
     c.set(L.S_CR0, c.get(L.S_CR0) | L.CR0_PE);
     c.set(L.S_CPL, cpl);
     c.set(L.S_FLAGS, 2);
@@ -73,7 +82,9 @@ export class Machine {
     return this;
   }
 
-  load(addr: number, bytes: Uint8Array): void { this.ram.set(bytes, addr); }
+  load(addr: number, bytes: Uint8Array): void {
+    this.ram.set(bytes, addr);
+  }
   // assemble at `addr` and point EIP there; returns the end address
   code(addr: number, src: string, bits: 16 | 32 = 32): number {
     const b = asm(src, bits, addr);
@@ -83,20 +94,45 @@ export class Machine {
     return addr + b.length;
   }
 
-  reg(r: number): number { return this.core.reg(r); }
-  setReg(r: number, v: number): void { this.core.setReg(r, v); }
-  get eip(): number { return this.core.eip; }
-  set eip(v: number) { this.core.eip = v; }
-  r8(a: number): number { return this.ram[a]; }
-  r16(a: number): number { return this.dv.getUint16(a, true); }
-  r32(a: number): number { return this.dv.getUint32(a, true); }
-  w8(a: number, v: number): void { this.ram[a] = v; }
-  w16(a: number, v: number): void { this.dv.setUint16(a, v, true); }
-  w32(a: number, v: number): void { this.dv.setUint32(a, v >>> 0, true); }
+  reg(r: number): number {
+    return this.core.reg(r);
+  }
+  setReg(r: number, v: number): void {
+    this.core.setReg(r, v);
+  }
+  get eip(): number {
+    return this.core.eip;
+  }
+  set eip(v: number) {
+    this.core.eip = v;
+  }
+  r8(a: number): number {
+    return this.ram[a];
+  }
+  r16(a: number): number {
+    return this.dv.getUint16(a, true);
+  }
+  r32(a: number): number {
+    return this.dv.getUint32(a, true);
+  }
+  w8(a: number, v: number): void {
+    this.ram[a] = v;
+  }
+  w16(a: number, v: number): void {
+    this.dv.setUint16(a, v, true);
+  }
+  w32(a: number, v: number): void {
+    this.dv.setUint32(a, v >>> 0, true);
+  }
 
   // EFLAGS as stored when no lazy arithmetic result is pending (tests read computed flags with PUSHF)
-  setFlags(v: number): void { this.core.set(L.S_FLAGS, v | 2); this.core.set(L.S_LF_OP, 0); }
-  rawFlags(): number { return this.core.get(L.S_FLAGS); }
+  setFlags(v: number): void {
+    this.core.set(L.S_FLAGS, v | 2);
+    this.core.set(L.S_LF_OP, 0);
+  }
+  rawFlags(): number {
+    return this.core.get(L.S_FLAGS);
+  }
 
   // Execute up to n instructions. Returns null, or the fault the core raised: registers are then
   // exactly as the faulting instruction left them and EIP is not updated (it is the caller's
@@ -147,7 +183,9 @@ export class Machine {
     this.core.set(L.S_CR0, this.core.get(L.S_CR0) | L.CR0_PG);
     this.core.ex.resyncFromState();
   }
-  pte(pdBase: number, lin: number): number { return pdBase + 0x1000 + (lin >>> 12) * 4; }
+  pte(pdBase: number, lin: number): number {
+    return pdBase + 0x1000 + (lin >>> 12) * 4;
+  }
   setPte(lin: number, flags: number, pdBase = 0x400000): void {
     this.w32(this.pte(pdBase, lin), (lin & ~0xfff) | flags);
     this.core.ex.resyncFromState(); // flushes the TLB
