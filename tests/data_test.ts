@@ -847,3 +847,39 @@ Deno.test("I/O permission bitmap at CPL 3: permit, deny, limit, 16-bit TSS, IOPL
   assert.equal(m.io.length, 0);
   assert.equal(m.reg(ECX), 4);
 });
+
+Deno.test("rep insb into a missing page: the port is not read for the faulting element", async () => {
+  const m = await pm();
+  m.paging();
+  m.setPte(0x31000, 0);
+  const end = m.code(CODE, "rep insb");
+  m.setReg(EDX, 0x60);
+  m.setReg(EDI, 0x30ffd);
+  m.setReg(ECX, 8);
+  assert.deepEqual(m.runFault(end), { vec: L.EXC_PF, err: 2 });
+  assert.equal(m.io.length, 3);
+  assert.equal(m.reg(ECX), 5);
+  assert.equal(m.reg(EDI), 0x31000);
+});
+
+Deno.test("real mode: 16-bit stack wraps, call/ret, enter/leave with BP/SP", async () => {
+  const m = (await Machine.create()).real16();
+  let end = m.code(0x1000, "push ax\npop bx\ncall f\njmp short done\nf: ret\ndone:", 16);
+  m.setReg(EAX, 0x1234abcd);
+  m.setReg(ESP, 0x12340000);
+  m.runTo(end);
+  assert.equal(m.reg(EBX) & 0xffff, 0xabcd); // pushed at SS:FFFE after SP wrapped from 0
+  assert.equal(m.reg(ESP), 0x12340000); // upper half of ESP untouched by 16-bit stack arithmetic
+  assert.equal(m.r16(0xfffe), 0x1005); // the call's return address, again at SS:FFFE
+  m.w16(0x500 - 2, 0x4444);
+  end = m.code(0x1000, "enter 6, 2\nmov cx, sp\nmov dx, bp\nleave", 16);
+  m.setReg(ESP, 0x600);
+  m.setReg(EBP, 0x500);
+  m.runTo(end);
+  assert.equal(m.reg(ECX) & 0xffff, 0x600 - 6 - 6); // BP, one copied frame pointer, new BP; then 6 bytes
+  assert.equal(m.reg(EDX) & 0xffff, 0x5fe);
+  assert.equal(m.r16(0x5fc), 0x4444);
+  assert.equal(m.r16(0x5fa), 0x5fe);
+  assert.equal(m.reg(ESP) & 0xffff, 0x600);
+  assert.equal(m.reg(EBP) & 0xffff, 0x500);
+});
