@@ -1,9 +1,9 @@
 // Control flow: Jcc, JMP/CALL/RET near, LOOP/LOOPcc/JCXZ, INT n/INT3/INTO/INT1, BOUND, and
 // group 5 (INC/DEC/CALL/JMP/PUSH r/m). Every near target is checked against the CS limit
 // (#GP(0)) before ESP or EIP change; with a 16-bit operand size the new EIP is truncated to IP.
-import { S, ip, o32, a32, ss32, lock, r16, r32, w16, w32 } from "../state";
+import { ip, o32, a32, ss32, lock, r16, r32, w16, w32 } from "../state";
 import * as st from "../state";
-import { SEG_CS, SEG_SS, EXC_BR, EXC_BP, EXC_OF, EXC_DB } from "../layout";
+import { SEG_CS, EXC_BR, EXC_BP, EXC_OF, EXC_DB } from "../layout";
 import { modrm, mmem, mreg, mseg, moff, fetch8, fetch16, fetch32, fetchS8, rmRdN, rmWrN, rmRdW, amask } from "../fetch";
 import { segBase, segLimit, linR, linW } from "../seg";
 import { lrd16, lrdN, lwrN, lhostW } from "../mmu";
