@@ -52,6 +52,12 @@ const PRELUDE = `
   cli
   hlt
 %endmacro
+; exit from ring 3 (port 0xf4 is open in the I/O bitmap; CLI/HLT would fault there)
+%macro EXIT3 1
+  mov al, %1
+  out 0xf4, al
+  jmp $
+%endmacro
 %macro RESUME 1
   mov dword [resume], %1
 %endmacro
@@ -305,7 +311,7 @@ tss:
   dd 0x88000, 0x10    ; esp0, ss0
   dd 0, 0, 0, 0
   dd 0                ; cr3
-  times 18 dd 0
+  times 16 dd 0       ; eip .. gs
   dd 0                ; ldt
   dw 0
   dw iomap - tss
