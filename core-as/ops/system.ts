@@ -108,7 +108,8 @@ export function lar(size: u32): void {
   needProt();
   const sel = rmRd16();
   if (!larLslValid(sel, false)) { setZF(false); return; }
-  const v = dhi & (size == 4 ? 0x00f0ff00 : 0xff00);
+  // bits 19:16 are "undefined" in the SDM; hardware returns the limit bits there
+  const v = dhi & (size == 4 ? 0x00ffff00 : 0xff00);
   setZF(true);
   if (size == 4) w32(mreg, v); else w16(mreg, v);
 }
