@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import * as L from "../../core-as/layout.ts";
 import { exc, h8, runImage } from "./lib.ts";
+import { Bare, nasm } from "../lib/bare.ts";
 
 Deno.test("protected mode entry, system registers, CPUID/MSR/TSC, return to real mode", async () => {
   const r = await runImage(`
@@ -183,4 +184,59 @@ buf: times 16 db 0
   const c = r.bare.core;
   assert.equal(c.get(L.S_CR0) & L.CR0_PE, 0);
   assert.equal(c.get(L.S_CR4), L.CR4_DE);
+});
+
+Deno.test("real mode: far CALL/RETF/JMP, INT/IRET through the IVT, LDS", async () => {
+  const b = await Bare.create();
+  b.load(0x7c00, await nasm(`
+org 0x7c00
+bits 16
+RES equ 0x600
+  xor ax, ax
+  mov ds, ax
+  mov ss, ax
+  mov sp, 0x7000
+  mov word [0x80 * 4], isr
+  mov word [0x80 * 4 + 2], 0
+  pushf
+  pop cx
+  or cx, 0x0800              ; OF set before INT: IRET restores it
+  push cx
+  popf
+  int 0x80
+  pushf
+  pop ax
+  and ax, 0x0b00             ; OF, IF, TF
+  mov [RES], ax
+  call 0x0000:farfn
+  mov [RES + 2], bx
+  jmp 0x07c0:(tail - 0x7c00)
+farfn:
+  mov bx, 0x1234
+  retf
+isr:
+  pushf
+  pop dx
+  and dx, 0x0b00
+  mov [RES + 4], dx
+  mov [RES + 12], sp         ; 3 words below 0x7000
+  iret
+tail:
+  mov ax, cs
+  mov [RES + 6], ax
+  lds si, [cs:farp - 0x7c00]
+  mov [ss:RES + 8], ds
+  mov [ss:RES + 10], si
+  mov al, 1
+  out 0xf4, al
+  cli
+  hlt
+farp: dw 0x5678, 0x9abc
+`));
+  b.startReal(0, 0x7c00);
+  const r = b.run(10000);
+  assert.equal(r.exit, "done", r.out);
+  const dv = new DataView(b.ram.buffer, b.ram.byteOffset);
+  const words = Array.from({ length: 7 }, (_, i) => dv.getUint16(0x600 + i * 2, true));
+  assert.deepEqual(words, [0x0800, 0x1234, 0x0800, 0x07c0, 0x9abc, 0x5678, 0x7000 - 6]);
 });
