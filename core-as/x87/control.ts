@@ -83,7 +83,7 @@ function envStore(lin: u32): void {
       lwr32(lin + 12, fip);
       lwr32(lin + 16, (fcs & 0xffff) | (fop << 16));
       lwr32(lin + 20, fdp);
-      lwr32(lin + 24, 0xffff0000 | (fds & 0xffff));
+      lwr32(lin + 24, fds & 0xffff);
     } else {
       const li = (fcs << 4) + fip, ld = (fds << 4) + fdp;
       lwr32(lin + 12, 0xffff0000 | (li & 0xffff));

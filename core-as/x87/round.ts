@@ -145,7 +145,7 @@ export function fpBinop(op: u32, a: f64, b: f64): f64 {
   if (op == 6) {
     if ((a == 0 && b == 0) || (isInf64(a) && isInf64(b))) return invalid();
     const r = a / b;
-    if (b == 0) { fpC1(false); fpEx(SW_ZE); return r; }
+    if (b == 0 && !isInf64(a)) { fpC1(false); fpEx(SW_ZE); return r; }
     if (isInf64(a) || isInf64(b) || a == 0) { fpC1(false); return r; }
     if (isInf64(r)) return fpFinish(r, 0);
     return fpFinish(r, errDiv(a, b, r));
