@@ -211,6 +211,7 @@ async function runNative(ts: Template[], inputs: Case[][]): Promise<Result[][]> 
 }
 
 export const runNativeForTest = runNative;
+export const sourcesForDebug = { source64: (ts: Template[]) => source64(ts), source32: (ts: Template[]) => source32(ts) };
 
 // ---- ring3 side -------------------------------------------------------------------------------
 function source32(ts: Template[]): string {
@@ -377,6 +378,11 @@ interface Outcome {
 const STRICT = Deno.env.get("RING3_DIFF_STRICT") === "1";
 
 async function runGroup(group: string, ts: Template[]): Promise<Map<string, Outcome>> {
+  if (Deno.env.get("RING3_DIFF_KEEP")) {
+    Deno.mkdirSync(buildDir, { recursive: true });
+    Deno.writeTextFileSync(`${buildDir}${group}.64.asm`, source64(ts.filter((t) => !t.ref)));
+    Deno.writeTextFileSync(`${buildDir}${group}.32.asm`, source32(ts));
+  }
   const inputs = ts.map((t) => casesFor(group, t));
   const nativeTs = ts.filter((t) => !t.ref);
   const nativeIn = inputs.filter((_, i) => !ts[i].ref);
