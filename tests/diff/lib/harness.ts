@@ -232,10 +232,12 @@ export class Ring3 {
   }
 
   // Run one case from `start` until EIP reaches `end`, an exception, or maxSteps instructions.
-  exec(start: number, end: number, c: Case, memBytes: number, maxSteps: number): Result {
+  exec(start: number, end: number, c: Case, memBytes: number, maxSteps: number, useEsp = false): Result {
     const core = this.bare.core;
     const ex = core.ex as unknown as Exports;
-    for (let r = 0; r < 8; r++) core.setReg(r, r === 4 ? 0x9f000 : c.regs[r]);
+    for (let r = 0; r < 8; r++) core.setReg(r, r === 4 && !useEsp ? 0x9f000 : c.regs[r]);
+    // data segments back to flat ring-0 (a template may have loaded one)
+    for (const s of [L.SEG_ES, L.SEG_DS, L.SEG_FS, L.SEG_GS]) core.ex.setSeg(s, 0x10, 0, 0xffffffff, 0xc093);
     core.set(L.S_FLAGS, (c.flags & RELEVANT) | 2);
     core.set(L.S_LF_OP, 0);
     core.set(L.S_PEND_VEC, 0xffffffff);
@@ -264,7 +266,7 @@ export class Ring3 {
       if (core.get(L.S_HALTED)) break;
     }
     return {
-      regs: [...Array(8)].map((_, r) => r === 4 ? 0 : core.reg(r)),
+      regs: [...Array(8)].map((_, r) => r === 4 && !useEsp ? 0 : core.reg(r)),
       flags: ex.getFlags() >>> 0,
       fault,
       mem: this.bare.ram.slice(DATA, DATA + memBytes),
@@ -280,7 +282,7 @@ export class Ring3 {
     try {
       return ts.map((t, i) => {
         const start = dv.getUint32(i * 8, true), end = dv.getUint32(i * 8 + 4, true);
-        return inputs[i].map((c) => this.exec(start, end, c, t.mem ?? 0, t.maxSteps ?? 64));
+        return inputs[i].map((c) => this.exec(start, end, c, t.mem ?? 0, t.maxSteps ?? 64, t.compareEsp));
       });
     } finally {
       Error.stackTraceLimit = limit;
@@ -291,7 +293,7 @@ export class Ring3 {
 // ---- inputs -----------------------------------------------------------------------------------
 export function randomCase(r: Rng, memBytes: number): Case {
   const regs = [...Array(8)].map(() => r.val());
-  regs[4] = 0;
+  regs[4] = 0; // ESP: only templates with compareEsp set it (in gen)
   // equal operands make ZF, cmpxchg and sub corner cases likely
   if (r.chance(0.1)) regs[r.pick([0, 1, 2, 3, 5, 6, 7])] = regs[r.pick([0, 1, 2, 3, 5, 6, 7])];
   const mem = new Uint8Array(memBytes);
