@@ -12,6 +12,7 @@ import {
   EXC_GP, EXC_NP, EXC_SS, EXC_TS, EXC_DB,
 } from "./layout";
 import { getFlags, materialize } from "./flags";
+import { writeEflags } from "./eflags";
 import { srd16, srd32, swr16, swr32, translate, lrd16, lrd32, updateMode, tlbFlushAll } from "./mmu";
 import { raise } from "./fault";
 import { segp, segBase, segSel, segLimit, segAttr, segSet, segLoadReal, linR } from "./seg";
@@ -31,16 +32,9 @@ export const TS_IRET: u32 = 2;
 @inline function vm(): bool { return (load<u32>(S, S_FLAGS) & F_VM) != 0; }
 @inline function curEip(): u32 { return ip - segBase(SEG_CS); }
 
-// ---- EFLAGS writes (IRET, task switch) ------------------------------------------------------
-// RF is not kept in the live EFLAGS: without code breakpoints it has no effect, and every fault
-// pushes RF=1 (pmintr.ts).
-export function writeFlags(v: u32, mask: u32): void {
-  materialize();
-  const old = load<u32>(S, S_FLAGS);
-  const nf = ((old & ~mask) | (v & mask) | 2) & ~(F_RF | 0xffc0_8028);
-  store<u32>(S, nf, S_FLAGS);
-  if (((old ^ nf) & F_AC) != 0) updateMode();
-}
+// RF is never put into the live EFLAGS by IRET: without code breakpoints it has no effect, and
+// every fault pushes RF=1 itself (pmintr.ts).
+@inline function writeFlags(v: u32, mask: u32): void { writeEflags(v, mask & ~F_RF); }
 
 // ---- code-segment target checks for JMP/CALL -------------------------------------------------
 function checkCodeTarget(sel: u32, hi: u32, curCpl: u32): void {
