@@ -225,8 +225,9 @@ Deno.test("x87 stack overflow/underflow, fxch/ffree/fincstp/fdecstp/fld st(i)/fs
     for (let k = 0; k < depth; k++) regs.push(rdouble(10, false));
     const mem = newMem(cwFor(ri(4)), regs);
     new DataView(mem.buffer).setFloat64(DATA, rdouble(10), true);
+    new DataView(mem.buffer).setFloat64(DATA + 24, rdouble(10, false), true);
     const pool: Insn[] = [
-      R(0xd9, 0xe8), R(0xd9, 0xee), R(0xd9, 0xeb), fld64(DATA), R(0xd9, 0xc0 | ri(8)), R(0xd9, 0xc8 | ri(8)),
+      R(0xd9, 0xe8), R(0xd9, 0xee), fld64(DATA + 24), fld64(DATA), R(0xd9, 0xc0 | ri(8)), R(0xd9, 0xc8 | ri(8)),
       R(0xdd, 0xd8 | ri(8)), R(0xdd, 0xd0 | ri(8)), R(0xdd, 0xc0 | ri(8)), R(0xd9, 0xf7), R(0xd9, 0xf6),
       R(0xde, 0xc1 | (ri(2) << 3)), R(0xd8, 0xc0 | ri(8)), R(0xdf, 0xc0 | ri(8)), fstp64(DATA + 8), R(0xd9, 0xe5),
       R(0xd9, 0xe1), R(0xd9, 0xfa), M(0xdf, 7, DATA + 16), R(0xdb, 0xc0 | ri(32)),
