@@ -11,6 +11,8 @@ import { segSet } from "./seg";
 import { tlbFlushAll, updateMode } from "./mmu";
 import { LF_NONE } from "./flags";
 export { run, resume, deliver, icount } from "./cpu";
+// EFLAGS with the lazy arithmetic flags folded in (host-side inspection, differential tests)
+export { getFlags } from "./flags";
 
 // Bind this instance to vCPU `cpu`'s state block.
 export function setup(cpu: u32): void {
