@@ -101,7 +101,8 @@ export const FP_CS = 84;
 export const FP_DP = 88;
 export const FP_DS = 92;
 export const FP_OP = 96;
-export const FP_EXT = 128; // 8 x 16 bytes: raw 80-bit images kept for exact fld/fstp round trips
+export const FP_EXT = 128; // 8 x 16 bytes by physical register: exact 80-bit image (u64 significand, u16
+// sign/exponent at +8) and a valid byte at +10 (x87/state.ts says when it is kept); FP_TAG only ever holds 0 or 3
 
 // local APIC register page of this vCPU (4 KiB), modelled in core-as
 export const S_LAPIC = 0x1000;
