@@ -16,7 +16,7 @@
 import { Bare, nasm } from "../../lib/bare.ts";
 import * as L from "../../../core-as/layout.ts";
 import { BASE_SEED, hashName, Rng } from "./rng.ts";
-import { CODE, DATA, enterFlat, stubVector } from "./machine.ts";
+import { CODE, DATA, enterFlat, installTables, stubVector } from "./machine.ts";
 
 export { DATA };
 export const REGS = ["eax", "ecx", "edx", "ebx", "esp", "ebp", "esi", "edi"];
@@ -37,7 +37,7 @@ export interface Template {
   asm: string; // instruction(s), one per line, valid in bits 32 and bits 64
   asm64?: string; // native text when it must differ (stack width)
   mem?: number; // bytes of the data window the template uses (0: none)
-  cases?: number; // default 1500
+  cases?: number; // default 1000
   // EFLAGS bits the SDM calls undefined for this instruction (constant, or from the input)
   undef?: number | ((c: Case) => number);
   // registers (bit i = REGS[i]) whose result the SDM calls undefined for this input
@@ -275,12 +275,14 @@ export class Ring3 {
 
   async runAll(ts: Template[], inputs: Case[][]): Promise<Result[][]> {
     const code = await nasm(source32(ts));
-    this.bare.load(CODE, code);
     const dv = new DataView(code.buffer, code.byteOffset, code.byteLength);
     const limit = Error.stackTraceLimit;
     Error.stackTraceLimit = 0; // traps are the normal way out of a faulting instruction
     try {
       return ts.map((t, i) => {
+        // a wild store of an earlier template must not change what later ones run
+        this.bare.load(CODE, code);
+        installTables(this.bare);
         const start = dv.getUint32(i * 8, true), end = dv.getUint32(i * 8 + 4, true);
         return inputs[i].map((c) => this.exec(start, end, c, t.mem ?? 0, t.maxSteps ?? 64, t.compareEsp));
       });
@@ -306,7 +308,7 @@ export function randomCase(r: Rng, memBytes: number): Case {
 
 export function casesFor(group: string, t: Template): Case[] {
   const r = new Rng((BASE_SEED ^ hashName(group + "/" + t.name)) >>> 0);
-  const n = t.cases ?? 1500;
+  const n = t.cases ?? 1000;
   const out: Case[] = [];
   for (let i = 0; i < n; i++) {
     const c = randomCase(r, t.mem ?? 0);
@@ -385,12 +387,16 @@ async function runGroup(group: string, ts: Template[]): Promise<Map<string, Outc
     Deno.writeTextFileSync(`${buildDir}${group}.64.asm`, source64(ts.filter((t) => !t.ref)));
     Deno.writeTextFileSync(`${buildDir}${group}.32.asm`, source32(ts));
   }
+  const t0 = performance.now();
   const inputs = ts.map((t) => casesFor(group, t));
+  const t1 = performance.now();
   const nativeTs = ts.filter((t) => !t.ref);
   const nativeIn = inputs.filter((_, i) => !ts[i].ref);
   const nativeOut = nativeTs.length ? await runNative(nativeTs, nativeIn) : [];
   const ring3 = await Ring3.create();
+  const t2 = performance.now();
   const got = await ring3.runAll(ts, inputs);
+  const t3 = performance.now();
   const res = new Map<string, Outcome>();
   let k = 0;
   ts.forEach((t, i) => {
@@ -408,6 +414,10 @@ async function runGroup(group: string, ts: Template[]): Promise<Map<string, Outc
     if (res.has(t.name)) throw new Error(`template name used twice: ${t.name}`);
     res.set(t.name, o);
   });
+  if (Deno.env.get("RING3_DIFF_TIMES")) {
+    const ms = (a: number, b: number) => `${Math.round(b - a)} ms`;
+    console.error(`diff ${group}: ${inputs.reduce((a, x) => a + x.length, 0)} cases, inputs ${ms(t0, t1)}, native ${ms(t1, t2)}, ring3 ${ms(t2, t3)}, compare ${ms(t3, performance.now())}`);
+  }
   return res;
 }
 
