@@ -359,6 +359,15 @@ function stateStr(s: Case | Result, compareEsp = false): string {
   return `${regs} flags=${flagStr(s.flags)}${f}${memStr(s.mem)}`;
 }
 
+// the 16 bytes around the first differing byte of the data window
+function memDiff(e: Uint8Array, g: Uint8Array): string {
+  const i = e.findIndex((b, k) => b !== g[k]);
+  if (i < 0) return "";
+  const a = i & ~7, b = Math.min(e.length, a + 16);
+  const h = (m: Uint8Array) => [...m.subarray(a, b)].map((x) => hex(x, 2)).join(" ");
+  return `  mem+0x${a.toString(16)}: exp ${h(e)}\n           got ${h(g)}`;
+}
+
 export function describe(group: string, t: Template, idx: number, c: Case, exp: Result, got: Result, what: string): string {
   const undef = typeof t.undef === "function" ? t.undef(c) : t.undef ?? 0;
   return [
@@ -367,6 +376,7 @@ export function describe(group: string, t: Template, idx: number, c: Case, exp: 
     `  in  : ${stateStr(c, t.compareEsp)}`,
     `  exp : ${stateStr(exp, t.compareEsp)}${t.ref ? "   (reference model)" : "   (host CPU)"}`,
     `  got : ${stateStr(got, t.compareEsp)}   (ring3)`,
+    memDiff(exp.mem, got.mem),
     undef ? `  undefined flags masked: ${flagStr(undef)}` : "",
   ].filter((x) => x).join("\n");
 }
