@@ -14,7 +14,7 @@ function runJob(job: FuzzJob): Promise<{ failures: FuzzFailure[]; exits: Record<
   return new Promise((resolve, reject) => {
     const w = new Worker(new URL("./lib/fuzz_worker.ts", import.meta.url), { type: "module" });
     let last = "(none yet)";
-    let timer = 0;
+    let timer: ReturnType<typeof setTimeout> | undefined;
     const arm = () => {
       clearTimeout(timer);
       timer = setTimeout(() => {

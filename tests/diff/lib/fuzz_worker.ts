@@ -19,7 +19,13 @@ export interface FuzzFailure {
   error: string;
 }
 
-self.onmessage = async (ev: MessageEvent<FuzzJob>) => {
+// the worker global scope (Deno types `self` as a window)
+const scope = self as unknown as {
+  onmessage: ((ev: MessageEvent<FuzzJob>) => void) | null;
+  postMessage(m: unknown): void;
+};
+
+scope.onmessage = async (ev: MessageEvent<FuzzJob>) => {
   const job = ev.data;
   const b = await Bare.create();
   const r = new Rng(job.seed);
@@ -37,7 +43,7 @@ self.onmessage = async (ev: MessageEvent<FuzzJob>) => {
     const c = b.core;
     for (let reg = 0; reg < 8; reg++) if (reg !== 4) c.setReg(reg, r.chance(0.5) ? r.val() : 0x300000 + r.below(0x1000));
     c.setReg(4, job.ring === 3 ? STACK : STACK0);
-    self.postMessage({ kind: "progress", stream: i, bytes: hexs(bytes) });
+    scope.postMessage({ kind: "progress", stream: i, bytes: hexs(bytes) });
     try {
       const res = b.run(job.budget);
       exits[res.exit] = (exits[res.exit] ?? 0) + 1;
@@ -46,7 +52,7 @@ self.onmessage = async (ev: MessageEvent<FuzzJob>) => {
       failures.push({ stream: i, bytes: hexs(bytes), error: `${e instanceof CoreError ? "CoreError" : "error"}: ${e}` });
     }
   }
-  self.postMessage({ kind: "done", failures, exits });
+  scope.postMessage({ kind: "done", failures, exits });
 };
 
 function hexs(b: Uint8Array): string {
