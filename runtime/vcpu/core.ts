@@ -21,8 +21,7 @@ export interface CoreExports {
   resume(): number;
   deliver(): number;
   stateBase(): number;
-  icount: WebAssembly.Global;
-  budget: WebAssembly.Global;
+  retired(): bigint;
 }
 
 export class CoreError extends Error {}
@@ -52,7 +51,7 @@ export function loadCoreModule(): Promise<WebAssembly.Module> {
     } catch {
       throw new CoreError(`core not built: ${wasmUrl.pathname} is missing (run \`deno task build\`)`);
     }
-    return await WebAssembly.compile(bytes);
+    return await WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>);
   })();
   return modulePromise;
 }
@@ -134,5 +133,5 @@ export class Core {
   setReg(r: number, v: number): void { this.set(r * 4, v); }
   get eip(): number { return this.get(L.S_EIP); }
   set eip(v: number) { this.set(L.S_EIP, v); }
-  get icount(): bigint { return this.ex.icount.value as bigint; }
+  get icount(): bigint { return this.ex.retired(); }
 }
