@@ -168,6 +168,7 @@ export function deliver(): u32 {
   const err = load<i32>(S, S_PEND_ERR);
   store<i32>(S, -1, S_PEND_VEC);
   st.ip = ip0; // faults restart the instruction
+  budget--; // a delivery costs budget, so a handler that faults at once cannot spin the host forever
   shadow = false;
   const prev = load<i32>(S, S_EXC_STATE); // vector being delivered when this one happened, or -1
   let v: u32 = <u32>vec;
