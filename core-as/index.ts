@@ -11,6 +11,7 @@ import { segSet } from "./seg";
 import { tlbFlushAll, updateMode } from "./mmu";
 import { LF_NONE } from "./flags";
 export { run, resume, deliver, icount } from "./cpu";
+export { getFlags } from "./flags";
 
 // Bind this instance to vCPU `cpu`'s state block.
 export function setup(cpu: u32): void {
