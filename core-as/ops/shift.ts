@@ -1,9 +1,8 @@
 // Group 2 shifts and rotates (ROL ROR RCL RCR SHL SHR SAL SAR) and SHLD/SHRD.
 // The count is masked to 5 bits; a masked count of 0 changes neither the operand nor any flag.
 // Flags the SDM leaves undefined are computed the way current x86 parts do:
-//   OF for every nonzero count by the count-1 formula (SHL/ROL/RCL: MSB(r) ^ CF; SHR/ROR/RCR and
-//   SHRD: top two bits of r differ; SHLD: MSB changed; SAR: 0); AF = 1 after SHL/SHR/SAR and
-//   SHLD/SHRD; rotates leave SF/ZF/AF/PF alone.
+//   OF for every nonzero count by the count-1 formula (SHL/ROL/RCL: MSB(r) ^ CF; SHR/ROR/RCR:
+//   top two bits of r differ; SAR: 0); AF = 1 after SHL/SHR/SAR; rotates leave SF/ZF/AF/PF alone.
 import { S, rN, wN, r8 } from "../state";
 import { modrm, mmem, mrmi, mseg, moff, fetch8, mreg as mregf } from "../fetch";
 import { linW } from "../seg";
@@ -111,30 +110,30 @@ export function grp2_EbCL(): void { modrm(); grp2(r8(1) & 31, 1); }
 export function grp2_EvCL(size: u32): void { modrm(); grp2(r8(1) & 31, size); }
 
 // ---- SHLD / SHRD --------------------------------------------------------------------------------
-// 16-bit forms with a count above 16 are undefined; they shift through the 48-bit value
-// dst:src:dst as current hardware does.
+// OF: SHLD as SHL (MSB(r) ^ CF), SHRD as SHR (top two result bits differ); AF = 1.
+// 16-bit forms with a count above 16 are undefined; hardware shifts through dst:src:src (SHLD) or
+// src:src:dst (SHRD) and reports CF = 0 (and OF = 0 for SHLD): do the same.
 @inline function shxd(right: bool, c: u32, size: u32): void {
   const a = rdDst(size);
   if (c == 0) return;
   const b = rN(mregf, size);
-  let r: u32, cf: u32;
+  const top: u32 = (size << 3) - 1;
+  let r: u32, cf: u32, ovf: u32;
   if (size == 4) {
     if (right) { r = (a >>> c) | (b << (32 - c)); cf = (a >>> (c - 1)) & 1; }
     else { r = (a << c) | (b >>> (32 - c)); cf = (a >>> (32 - c)) & 1; }
+  } else if (right) {
+    const v: u64 = <u64>a | (<u64>b << 16) | (<u64>b << 32);
+    r = <u32>(v >>> c) & 0xffff;
+    cf = c > 16 ? 0 : <u32>(v >>> (c - 1)) & 1;
   } else {
-    if (right) {
-      // low 48 bits of dst:src:dst as dst sits lowest: a | b<<16 | a<<32
-      const v: u64 = <u64>a | (<u64>b << 16) | (<u64>a << 32);
-      r = <u32>(v >>> c) & 0xffff;
-      cf = <u32>(v >>> (c - 1)) & 1;
-    } else {
-      const v: u64 = (<u64>a << 32) | (<u64>b << 16) | <u64>a;
-      r = <u32>(v >>> (32 - c)) & 0xffff;
-      cf = <u32>(v >>> (48 - c)) & 1;
-    }
+    const v: u64 = (<u64>a << 32) | (<u64>b << 16) | <u64>b;
+    r = <u32>(v >>> (32 - c)) & 0xffff;
+    cf = c > 16 ? 0 : <u32>(v >>> (48 - c)) & 1;
   }
-  const top: u32 = (size << 3) - 1;
-  setLazy(LF_CO | szi(size), r, 0, cf | F_AF | ((((r ^ a) >>> top) & 1) << 11));
+  if (right) ovf = ((r >>> top) ^ (r >>> (top - 1))) & 1;
+  else ovf = size == 2 && c > 16 ? 0 : ((r >>> top) ^ cf) & 1;
+  setLazy(LF_CO | szi(size), r, 0, cf | F_AF | (ovf << 11));
   wrDst(r, size);
 }
 export function shld_EvGvIb(size: u32): void { modrm(); shxd(false, fetch8() & 31, size); }

@@ -32,7 +32,7 @@ let modulePromise: Promise<WebAssembly.Module> | undefined;
 
 export function loadCoreModule(): Promise<WebAssembly.Module> {
   modulePromise ??= (async () => {
-    let bytes: Uint8Array;
+    let bytes: Uint8Array<ArrayBuffer>;
     try {
       bytes = await Deno.readFile(wasmUrl);
     } catch {
