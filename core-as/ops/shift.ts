@@ -4,7 +4,7 @@
 //   OF for every nonzero count by the count-1 formula (SHL/ROL/RCL: MSB(r) ^ CF; SHR/ROR/RCR:
 //   top two bits of r differ; SAR: 0); AF = 1 after SHL/SHR/SAR; rotates leave SF/ZF/AF/PF alone.
 import { S, rN, wN, r8 } from "../state";
-import { modrm, mmem, mrmi, mseg, moff, fetch8, mreg as mregf } from "../fetch";
+import { modrm, modrmB, mmem, mrmi, mseg, moff, fetch8, mreg as mregf } from "../fetch";
 import { linW } from "../seg";
 import { lrdN, lwrN, lprobeW } from "../mmu";
 import { setLazy, szi, getCF, materialize, LF_CO } from "../flags";
@@ -96,18 +96,55 @@ let rmwHost: u32 = 0;
   }
 }
 
-@inline function grp2(c: u32, size: u32): void {
+// register operand straight from the ModR/M byte m
+@inline function grp2R(m: u32, c: u32, size: u32): void {
+  if (c == 0) return;
+  const d = m & 7;
+  wN(d, shiftOp((m >> 3) & 7, rN(d, size), c, size), size);
+}
+// memory operand, ModR/M decoded
+@inline function grp2M(c: u32, size: u32): void {
   const a = rdDst(size);
   if (c == 0) return;
   wrDst(shiftOp(mregf, a, c, size), size);
 }
 
-export function grp2_EbIb(): void { modrm(); grp2(fetch8() & 31, 1); }
-export function grp2_EvIb(size: u32): void { modrm(); grp2(fetch8() & 31, size); }
-export function grp2_Eb1(): void { modrm(); grp2(1, 1); }
-export function grp2_Ev1(size: u32): void { modrm(); grp2(1, size); }
-export function grp2_EbCL(): void { modrm(); grp2(r8(1) & 31, 1); }
-export function grp2_EvCL(size: u32): void { modrm(); grp2(r8(1) & 31, size); }
+export function grp2_EbIb(): void {
+  const m = fetch8();
+  if (m >= 0xc0) { grp2R(m, fetch8() & 31, 1); return; }
+  modrmB(m);
+  grp2M(fetch8() & 31, 1);
+}
+export function grp2_EvIb(size: u32): void {
+  const m = fetch8();
+  if (m >= 0xc0) { grp2R(m, fetch8() & 31, size); return; }
+  modrmB(m);
+  grp2M(fetch8() & 31, size);
+}
+export function grp2_Eb1(): void {
+  const m = fetch8();
+  if (m >= 0xc0) { grp2R(m, 1, 1); return; }
+  modrmB(m);
+  grp2M(1, 1);
+}
+export function grp2_Ev1(size: u32): void {
+  const m = fetch8();
+  if (m >= 0xc0) { grp2R(m, 1, size); return; }
+  modrmB(m);
+  grp2M(1, size);
+}
+export function grp2_EbCL(): void {
+  const m = fetch8();
+  if (m >= 0xc0) { grp2R(m, r8(1) & 31, 1); return; }
+  modrmB(m);
+  grp2M(r8(1) & 31, 1);
+}
+export function grp2_EvCL(size: u32): void {
+  const m = fetch8();
+  if (m >= 0xc0) { grp2R(m, r8(1) & 31, size); return; }
+  modrmB(m);
+  grp2M(r8(1) & 31, size);
+}
 
 // ---- SHLD / SHRD --------------------------------------------------------------------------------
 // OF: SHLD as SHL (MSB(r) ^ CF), SHRD as SHR (top two result bits differ); AF = 1.
