@@ -21,8 +21,7 @@ export interface CoreExports {
   resume(): number;
   deliver(): number;
   stateBase(): number;
-  icount: WebAssembly.Global;
-  budget: WebAssembly.Global;
+  retired(): bigint;
 }
 
 export class CoreError extends Error {}
@@ -30,15 +29,29 @@ export class CoreError extends Error {}
 const wasmUrl = new URL("../../build/core.wasm", import.meta.url);
 let modulePromise: Promise<WebAssembly.Module> | undefined;
 
+// Compiles the core on first use when build/core.wasm is missing, so that plain `deno test` and
+// `deno bench` work on a fresh clone too (the tasks build it as a dependency).
+async function ensureBuilt(): Promise<void> {
+  try {
+    await Deno.stat(wasmUrl);
+    return;
+  } catch { /* not built yet */ }
+  const build = new URL("../../core-as/build.ts", import.meta.url).pathname;
+  const r = await new Deno.Command(Deno.execPath(), { args: ["run", "-A", build], stdout: "inherit", stderr: "inherit" })
+    .output();
+  if (!r.success) throw new CoreError("building the CPU core failed (see the messages above)");
+}
+
 export function loadCoreModule(): Promise<WebAssembly.Module> {
   modulePromise ??= (async () => {
-    let bytes: Uint8Array<ArrayBuffer>;
+    await ensureBuilt();
+    let bytes: Uint8Array;
     try {
       bytes = await Deno.readFile(wasmUrl);
     } catch {
       throw new CoreError(`core not built: ${wasmUrl.pathname} is missing (run \`deno task build\`)`);
     }
-    return await WebAssembly.compile(bytes);
+    return await WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>);
   })();
   return modulePromise;
 }
@@ -120,5 +133,5 @@ export class Core {
   setReg(r: number, v: number): void { this.set(r * 4, v); }
   get eip(): number { return this.get(L.S_EIP); }
   set eip(v: number) { this.set(L.S_EIP, v); }
-  get icount(): bigint { return this.ex.icount.value as bigint; }
+  get icount(): bigint { return this.ex.retired(); }
 }
