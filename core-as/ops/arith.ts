@@ -134,13 +134,13 @@ function aluMem(op: u32, b: u32, size: u32): void {
 }
 
 // ---- 00..3D: register forms are handled straight from the ModR/M byte, before any decoding --
-export function alu_EbGb(op: u32): void {
+@inline export function alu_EbGb(op: u32): void {
   const m = fetch8();
   if (m >= 0xc0) { aluR(op, m & 7, r8((m >> 3) & 7), 1); return; }
   modrmB(m);
   aluM(op, r8(mreg), 1);
 }
-export function alu_EvGv(op: u32, size: u32): void {
+@inline export function alu_EvGv(op: u32, size: u32): void {
   const m = fetch8();
   if (m >= 0xc0) {
     if (size == 4) aluR(op, m & 7, r32((m >> 3) & 7), 4);
@@ -150,22 +150,22 @@ export function alu_EvGv(op: u32, size: u32): void {
   modrmB(m);
   aluM(op, rN(mreg, size), size);
 }
-export function alu_GbEb(op: u32): void {
+@inline export function alu_GbEb(op: u32): void {
   const m = fetch8();
   if (m >= 0xc0) { aluR(op, (m >> 3) & 7, r8(m & 7), 1); return; }
   modrmB(m);
   aluR(op, mreg, rdE(1), 1);
 }
-export function alu_GvEv(op: u32, size: u32): void {
+@inline export function alu_GvEv(op: u32, size: u32): void {
   const m = fetch8();
   if (m >= 0xc0) { aluR(op, (m >> 3) & 7, rN(m & 7, size), size); return; }
   modrmB(m);
   aluR(op, mreg, rdE(size), size);
 }
-export function alu_ALIb(op: u32): void {
+@inline export function alu_ALIb(op: u32): void {
   aluR(op, 0, fetch8(), 1);
 }
-export function alu_eAXIz(op: u32, size: u32): void {
+@inline export function alu_eAXIz(op: u32, size: u32): void {
   aluR(op, 0, fetchN(size), size);
 }
 
@@ -176,13 +176,13 @@ export function grp1_EbIb(): void {
   modrmB(m);
   aluM(mreg, fetch8(), 1);
 }
-export function grp1_EvIz(size: u32): void {
+@inline export function grp1_EvIz(size: u32): void {
   const m = fetch8();
   if (m >= 0xc0) { aluR((m >> 3) & 7, m & 7, fetchN(size), size); return; }
   modrmB(m);
   aluM(mreg, fetchN(size), size);
 }
-export function grp1_EvIb(size: u32): void {
+@inline export function grp1_EvIb(size: u32): void {
   const m = fetch8();
   const reg = m >= 0xc0;
   if (!reg) modrmB(m);
@@ -199,10 +199,10 @@ export function grp1_EvIb(size: u32): void {
   setLazy((dec ? LF_DEC : LF_INC) | szi(size), r, a, getCF());
   return r;
 }
-export function inc_Zv(r: u32, size: u32): void {
+@inline export function inc_Zv(r: u32, size: u32): void {
   wN(r, incdec(false, rN(r, size), size), size);
 }
-export function dec_Zv(r: u32, size: u32): void {
+@inline export function dec_Zv(r: u32, size: u32): void {
   wN(r, incdec(true, rN(r, size), size), size);
 }
 // INC/DEC of the ModR/M operand (also used by group 5's /0 /1)
@@ -243,7 +243,7 @@ export function test_EbGb(): void {
   modrmB(m);
   test(rdE(1), r8(mreg), 1);
 }
-export function test_EvGv(size: u32): void {
+@inline export function test_EvGv(size: u32): void {
   const m = fetch8();
   if (m >= 0xc0) { test(rN(m & 7, size), rN((m >> 3) & 7, size), size); return; }
   modrmB(m);
@@ -252,7 +252,7 @@ export function test_EvGv(size: u32): void {
 export function test_ALIb(): void {
   test(r8(0), fetch8(), 1);
 }
-export function test_eAXIz(size: u32): void {
+@inline export function test_eAXIz(size: u32): void {
   test(rN(0, size), fetchN(size), size);
 }
 
@@ -305,7 +305,7 @@ export function grp3_Eb(): void {
     mulDivB(r, rdE(1));
   }
 }
-export function grp3_Ev(size: u32): void {
+@inline export function grp3_Ev(size: u32): void {
   modrm();
   const r = mreg;
   if (r < 2) {

@@ -55,7 +55,7 @@ import { wHost, hostLd, hostSt, rdE } from "./arith";
   setCF((a & m) != 0);
 }
 
-export function bt_EvGv(kind: u32, size: u32): void {
+@inline export function bt_EvGv(kind: u32, size: u32): void {
   modrm();
   const o = rN(mreg, size);
   const bits: u32 = size << 3;
@@ -68,7 +68,7 @@ export function bt_EvGv(kind: u32, size: u32): void {
 }
 
 // 0F BA /4../7 with an immediate bit offset (taken modulo the operand size)
-export function grp8_EvIb(size: u32): void {
+@inline export function grp8_EvIb(size: u32): void {
   modrm();
   if (mreg < 4) ud();
   const bit = fetch8() & ((size << 3) - 1);
@@ -93,11 +93,11 @@ export function grp8_EvIb(size: u32): void {
   store<u32>(S, f, S_FLAGS);
   store<u32>(S, LF_NONE, S_LF_OP);
 }
-export function bsf(size: u32): void { bsx(false, size); }
-export function bsr(size: u32): void { bsx(true, size); }
+@inline export function bsf(size: u32): void { bsx(false, size); }
+@inline export function bsr(size: u32): void { bsx(true, size); }
 
 // BSWAP with a 16-bit operand is undefined; real parts clear the low word
-export function bswap(r: u32, size: u32): void {
+@inline export function bswap(r: u32, size: u32): void {
   if (size == 4) { const v = r32(r); w32(r, rotl<u32>(v & 0xff00ff00, 8) | rotr<u32>(v & 0x00ff00ff, 8)); }
   else w16(r, 0);
 }

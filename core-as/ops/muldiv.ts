@@ -137,20 +137,20 @@ export function mulDivV(op: u32, src: u32, size: u32): void {
   wN(d, r, size);
   setLazy(LF_CO | szi(size), r, 0, ovf ? CO : 0);
 }
-export function imul_GvEv(size: u32): void {
+@inline export function imul_GvEv(size: u32): void {
   const m = fetch8();
   if (m >= 0xc0) { const d = (m >> 3) & 7; imul2(d, rN(d, size), rN(m & 7, size), size); return; }
   modrmB(m);
   imul2(mreg, rN(mreg, size), rdE(size), size);
 }
-export function imul_GvEvIz(size: u32): void {
+@inline export function imul_GvEvIz(size: u32): void {
   const m = fetch8();
   if (m >= 0xc0) { const b = fetchN(size); imul2((m >> 3) & 7, rN(m & 7, size), b, size); return; }
   modrmB(m);
   const b = fetchN(size);
   imul2(mreg, rdE(size), b, size);
 }
-export function imul_GvEvIb(size: u32): void {
+@inline export function imul_GvEvIb(size: u32): void {
   const m = fetch8();
   if (m >= 0xc0) { const b = fetchS8(); imul2((m >> 3) & 7, rN(m & 7, size), b, size); return; }
   modrmB(m);

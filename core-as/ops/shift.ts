@@ -115,7 +115,7 @@ export function grp2_EbIb(): void {
   modrmB(m);
   grp2M(fetch8() & 31, 1);
 }
-export function grp2_EvIb(size: u32): void {
+@inline export function grp2_EvIb(size: u32): void {
   const m = fetch8();
   if (m >= 0xc0) { grp2R(m, fetch8() & 31, size); return; }
   modrmB(m);
@@ -127,7 +127,7 @@ export function grp2_Eb1(): void {
   modrmB(m);
   grp2M(1, 1);
 }
-export function grp2_Ev1(size: u32): void {
+@inline export function grp2_Ev1(size: u32): void {
   const m = fetch8();
   if (m >= 0xc0) { grp2R(m, 1, size); return; }
   modrmB(m);
@@ -139,7 +139,7 @@ export function grp2_EbCL(): void {
   modrmB(m);
   grp2M(r8(1) & 31, 1);
 }
-export function grp2_EvCL(size: u32): void {
+@inline export function grp2_EvCL(size: u32): void {
   const m = fetch8();
   if (m >= 0xc0) { grp2R(m, r8(1) & 31, size); return; }
   modrmB(m);
@@ -173,7 +173,7 @@ export function grp2_EvCL(size: u32): void {
   setLazy(LF_CO | szi(size), r, 0, cf | F_AF | (ovf << 11));
   wrDst(r, size);
 }
-export function shld_EvGvIb(size: u32): void { modrm(); shxd(false, fetch8() & 31, size); }
-export function shld_EvGvCL(size: u32): void { modrm(); shxd(false, r8(1) & 31, size); }
-export function shrd_EvGvIb(size: u32): void { modrm(); shxd(true, fetch8() & 31, size); }
-export function shrd_EvGvCL(size: u32): void { modrm(); shxd(true, r8(1) & 31, size); }
+@inline export function shld_EvGvIb(size: u32): void { modrm(); shxd(false, fetch8() & 31, size); }
+@inline export function shld_EvGvCL(size: u32): void { modrm(); shxd(false, r8(1) & 31, size); }
+@inline export function shrd_EvGvIb(size: u32): void { modrm(); shxd(true, fetch8() & 31, size); }
+@inline export function shrd_EvGvCL(size: u32): void { modrm(); shxd(true, r8(1) & 31, size); }
