@@ -30,8 +30,22 @@ export class CoreError extends Error {}
 const wasmUrl = new URL("../../build/core.wasm", import.meta.url);
 let modulePromise: Promise<WebAssembly.Module> | undefined;
 
+// Compiles the core on first use when build/core.wasm is missing, so that plain `deno test` and
+// `deno bench` work on a fresh clone too (the tasks build it as a dependency).
+async function ensureBuilt(): Promise<void> {
+  try {
+    await Deno.stat(wasmUrl);
+    return;
+  } catch { /* not built yet */ }
+  const build = new URL("../../core-as/build.ts", import.meta.url).pathname;
+  const r = await new Deno.Command(Deno.execPath(), { args: ["run", "-A", build], stdout: "inherit", stderr: "inherit" })
+    .output();
+  if (!r.success) throw new CoreError("building the CPU core failed (see the messages above)");
+}
+
 export function loadCoreModule(): Promise<WebAssembly.Module> {
   modulePromise ??= (async () => {
+    await ensureBuilt();
     let bytes: Uint8Array;
     try {
       bytes = await Deno.readFile(wasmUrl);
