@@ -243,6 +243,32 @@ export class Machine {
     if (this.opts.acpi ?? true) this.tables = installTables(this.ram, { ncpu: this.ncpu, ramBytes: this.ramBytes });
   }
 
+  // The physical memory map for the boot loader's e820 table: RAM below 640 KiB, the BIOS area
+  // (where the firmware tables live) reserved, RAM from 1 MiB, and the APIC pages reserved.
+  e820(): { addr: number; size: number; type: 1 | 2 }[] {
+    return [
+      { addr: 0, size: 0x9fc00, type: 1 },
+      { addr: 0x9fc00, size: 0x100000 - 0x9fc00, type: 2 },
+      { addr: 0x100000, size: this.ramBytes - 0x100000, type: 1 },
+      { addr: 0xfec00000, size: 0x1000, type: 2 },
+      { addr: 0xfee00000, size: 0x1000, type: 2 },
+    ];
+  }
+
+  // A BIOS image: mapped read-only just below 4 GiB (the reset vector) and its last 128 KiB
+  // copied to 0xE0000-0xFFFFF, where real-mode code expects it (the firmware tables go away).
+  loadBios(image: Uint8Array): void {
+    if (image.length === 0 || image.length > L.ROM_HI_SIZE || image.length % 0x1000) {
+      throw new RangeError(`BIOS image size ${image.length} must be a multiple of 4 KiB, at most 1 MiB`);
+    }
+    const mem = new Uint8Array(this.memory.buffer);
+    mem.set(image, L.ROM_HI + L.ROM_HI_SIZE - image.length);
+    new DataView(this.memory.buffer).setUint32(L.MACHINE + L.M_ROM_SIZE, image.length, true);
+    const low = image.subarray(Math.max(0, image.length - 0x20000));
+    this.ram.set(low, 0x100000 - low.length);
+    this.tables = undefined;
+  }
+
   // Ask the run loop to return { kind: "stopped" }.
   stop(): void {
     this.finish({ kind: "stopped" });
@@ -256,6 +282,7 @@ export class Machine {
   // ---- run loop -------------------------------------------------------------------------------
   async run(): Promise<Outcome> {
     await this.init();
+    this.pci.assignResources(); // devices registered since the last run get their BARs
     const core = this.core;
     let lastYield = performance.now();
     while (!this.outcome) {

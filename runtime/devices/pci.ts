@@ -207,13 +207,14 @@ export class PciBus implements IoHandler {
     return [...this.fns.values()];
   }
 
-  // What firmware does before the OS runs: give every BAR an address and enable decoding.
+  // What firmware does before the OS runs: give every unassigned BAR an address and enable
+  // decoding. Functions already configured are left alone, so calling it again is harmless.
   assignResources(): void {
     for (const f of this.fns.values()) {
       let cmd = 0;
       for (let i = 0; i < 6; i++) {
         const bar = f.bars[i];
-        if (!bar) continue;
+        if (!bar || f.barAddress(i) !== 0) continue;
         if (bar.io) {
           const a = Math.ceil(this.nextIo / bar.size) * bar.size;
           this.nextIo = a + bar.size;
