@@ -11,6 +11,7 @@
 // Time: `clock: "host"` (default) follows the host's monotonic clock. `clock: "virtual"`
 // derives time from retired instructions and skips idle time when the CPU halts: runs are
 // deterministic and never wait, which is what CI wants.
+import { setImmediate } from "node:timers";
 import * as L from "../core-as/layout.ts";
 import { Core, createMemory } from "./vcpu/core.ts";
 import { IoBus, MmioBus } from "./bus.ts";
@@ -55,7 +56,10 @@ class VirtualClock implements Clock {
   }
 }
 
-const yieldToHost = () => new Promise<void>((r) => setTimeout(r, 0));
+// a macrotask turn: lets host I/O callbacks (stdin, sockets) run; cheaper than setTimeout(0)
+const yieldToHost = () => new Promise<void>((r) => setImmediate(r));
+const SLICE_NS = 0.5e6; // host mode: aim for slices of about 0.5 ms so timers fire on time
+const YIELD_MS = 50;
 
 export class Machine {
   readonly memory: WebAssembly.Memory;
@@ -285,15 +289,26 @@ export class Machine {
     this.pci.assignResources(); // devices registered since the last run get their BARs
     const core = this.core;
     let lastYield = performance.now();
+    let perNs = 0.01; // measured instructions per host ns (starts at 10 MIPS)
     while (!this.outcome) {
       this.timers.runDue();
       let n = this.slice;
+      const d = this.timers.next() - this.clock.now();
       if (this.virtual) {
         // end the slice at the next deadline so timers fire on the exact instruction
-        const d = this.timers.next() - this.clock.now();
         if (d < Infinity) n = Math.max(1, Math.min(n, Math.ceil(d / this.virtual.nsPerInsn)));
+      } else {
+        // about a millisecond of guest work, less when a timer is due sooner
+        n = Math.max(500, Math.min(n, Math.ceil(Math.min(d, SLICE_NS) * perNs)));
       }
+      const t0 = performance.now();
+      const i0 = core.icount;
       const exit = core.run(n);
+      const dt = (performance.now() - t0) * 1e6;
+      if (!this.virtual && dt > 5e4 && exit === L.EXIT_BUDGET) {
+        // the guest's instruction rate swings tenfold between phases: follow it quickly
+        perNs = 0.5 * perNs + 0.5 * (Number(core.icount - i0) / dt);
+      }
       if (this.outcome) break;
       switch (exit) {
         case L.EXIT_SHUTDOWN:
@@ -307,7 +322,7 @@ export class Machine {
           lastYield = performance.now();
           break;
         default:
-          if (performance.now() - lastYield > 20) {
+          if (performance.now() - lastYield > YIELD_MS) {
             this.flushSerial();
             await yieldToHost(); // let host input and output callbacks run
             lastYield = performance.now();
@@ -365,9 +380,15 @@ export class Machine {
     }
   }
 
+  // IA32_APIC_BASE as the core sees it: 0 in the state block means "never written", which the
+  // core reports as the power-on default (0xFEE00000, enabled, BSP flag on CPU 0)
+  apicBaseMsr(cpu: number): number {
+    const v = this.cores[cpu]?.get(L.S_APIC_BASE) ?? 0;
+    return v !== 0 ? v : (LAPIC_BASE | APIC_BASE_ENABLE | (cpu === 0 ? APIC_BASE_BSP : 0)) >>> 0;
+  }
+
   private apicEnabled(cpu: number): boolean {
-    const c = this.cores[cpu];
-    return !c || (c.get(L.S_APIC_BASE) & APIC_BASE_ENABLE) !== 0;
+    return (this.apicBaseMsr(cpu) & APIC_BASE_ENABLE) !== 0;
   }
 
   private picToCpu(cpu: number): boolean {
@@ -428,8 +449,7 @@ export class Machine {
 
   // ---- MMIO: the local APIC page of the accessing CPU comes first -----------------------------
   private lapicOffset(cpu: number, addr: number): number {
-    const c = this.cores[cpu];
-    const base = c ? c.get(L.S_APIC_BASE) : LAPIC_BASE | APIC_BASE_ENABLE;
+    const base = this.apicBaseMsr(cpu);
     if (!(base & APIC_BASE_ENABLE)) return -1;
     const off = (addr >>> 0) - ((base & 0xfffff000) >>> 0);
     return off >= 0 && off < 0x1000 ? off : -1;
