@@ -10,15 +10,16 @@ function setup() {
   const timers = new TimerQueue(clock);
   const eois: number[] = [];
   let kicks = 0;
-  let lapic!: Lapic;
+  const targets: Lapic[] = [];
   const ioapic = new IoApic((m: ApicMessage) => {
-    if (lapic.matches(m.dest, m.logical)) lapic.message(m);
+    for (const l of targets) if (l.matches(m.dest, m.logical)) l.message(m);
   });
-  lapic = new Lapic(new Uint32Array(1024), 0, timers, {
+  const lapic = new Lapic(new Uint32Array(1024), 0, timers, {
     kick: () => kicks++,
     eoiBroadcast: (v) => (eois.push(v), ioapic.eoi(v)),
     ipi: (from, m) => from.message(m),
   });
+  targets.push(lapic);
   const mmio = new MmioBus();
   ioapic.attach(mmio);
   const ioreg = (r: number, v?: number) => {
