@@ -30,7 +30,7 @@ Every option that takes an address may be repeated. Ports speak QEMU's stream fr
 big-endian length, then the frame).`;
 
 function fail(msg: string): never {
-  console.error(`switch: ${msg}`);
+  console.error(`switch: ${msg.replace(/\s*\n\s*/g, " ")}`);
   Deno.exit(2);
 }
 

@@ -151,7 +151,11 @@ export class FramedWriter {
   }
 }
 
-export type CloseReason = "eof" | "mid-frame" | "framing" | "error" | "local";
+export type CloseReason = "eof" | "mid-frame" | "reset" | "framing" | "error" | "local";
+
+function errorReason(e: unknown): CloseReason {
+  return e instanceof Deno.errors.BrokenPipe || e instanceof Deno.errors.ConnectionReset ? "reset" : "error";
+}
 
 /**
  * One switch port on a stream connection (a NIC, QEMU, or a test endpoint). The owner wires
@@ -171,7 +175,7 @@ export class StreamPort implements FrameSink {
     opts: { maxLen?: number; maxQueueBytes?: number } = {},
   ) {
     this.reader = new FrameReader(handlers.onFrame, opts.maxLen ?? STREAM_MAX_LEN);
-    this.writer = new FramedWriter(conn, (e) => this.finish("error", String(e)), opts.maxQueueBytes);
+    this.writer = new FramedWriter(conn, (e) => this.finish(errorReason(e), String(e)), opts.maxQueueBytes);
   }
 
   send(frame: Uint8Array): boolean {
@@ -192,7 +196,7 @@ export class StreamPort implements FrameSink {
       }
     } catch (e) {
       if (e instanceof FramingError) this.finish("framing", e.message);
-      else this.finish("error", e instanceof Error ? e.message : String(e));
+      else this.finish(errorReason(e), e instanceof Error ? e.message : String(e));
     }
   }
 
