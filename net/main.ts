@@ -80,7 +80,9 @@ async function main(): Promise<void> {
   for (const t of [...trunk, ...trunkListen]) {
     if (t.transport !== "tcp") fail(`trunk endpoint ${endpointToString(t)}: trunks are tcp:HOST:PORT`);
   }
-  if (listen.length + trunk.length + trunkListen.length === 0) fail("nothing to do: give --listen and/or trunks (try --help)");
+  if (listen.length + trunk.length + trunkListen.length === 0) {
+    fail("nothing to do: give --listen and/or trunks (try --help)");
+  }
   if (trunk.length + trunkListen.length > 0 && !values["key-file"]) fail("trunks need --key-file");
   let netId = 1;
   if (values["net-id"] !== undefined) {

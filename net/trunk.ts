@@ -22,7 +22,7 @@
 // directly). A tree of trunks instead needs split horizon off on its inner switches (--relay).
 
 import { connAddr, type Endpoint, endpointToString } from "./addr.ts";
-import { FrameReader, FramedWriter } from "./stream.ts";
+import { FramedWriter, FrameReader } from "./stream.ts";
 import type { Switch, SwitchPort } from "./switch.ts";
 import { authProof, checkProof, type Psk, type Role, sessionKeys } from "./trunk_crypto.ts";
 
@@ -132,7 +132,9 @@ function makeHello(switchId: Uint8Array): Uint8Array {
 function checkHello(h: Uint8Array | null): void {
   if (h === null) throw new ProtocolError("closed during handshake");
   if (h.length !== HELLO_LEN || MAGIC.some((b, i) => h[i] !== b)) throw new ProtocolError("not a ring3 trunk");
-  if (h[8] !== TRUNK_VERSION) throw new ProtocolError(`trunk protocol version ${h[8]}, this switch speaks ${TRUNK_VERSION}`);
+  if (h[8] !== TRUNK_VERSION) {
+    throw new ProtocolError(`trunk protocol version ${h[8]}, this switch speaks ${TRUNK_VERSION}`);
+  }
   if (h[9] !== T_HELLO) throw new ProtocolError("expected HELLO");
 }
 
@@ -216,7 +218,14 @@ export interface LinkCounters {
 
 /** One authenticated trunk connection, with a switch port on every local network. */
 export class TrunkLink {
-  readonly counters: LinkCounters = { rxFrames: 0, txFrames: 0, authFailed: 0, replayed: 0, unknownNet: 0, txDropped: 0 };
+  readonly counters: LinkCounters = {
+    rxFrames: 0,
+    txFrames: 0,
+    authFailed: 0,
+    replayed: 0,
+    unknownNet: 0,
+    txDropped: 0,
+  };
   readonly ports = new Map<number, { sw: Switch; port: SwitchPort }>();
   private txSeq = 0;
   private rxSeq = 0;
@@ -279,7 +288,11 @@ export class TrunkLink {
     const hdr = header(type, netId, seq);
     this.lastTx = performance.now();
     this.txInflight++;
-    const p = crypto.subtle.encrypt({ name: "AES-GCM", iv: ivFor(seq), additionalData: hdr }, this.txKey, payload.slice());
+    const p = crypto.subtle.encrypt(
+      { name: "AES-GCM", iv: ivFor(seq), additionalData: hdr },
+      this.txKey,
+      payload.slice(),
+    );
     this.txChain = this.txChain.then(() => p).then((ct) => {
       this.txInflight--;
       const msg = new Uint8Array(HDR + ct.byteLength);

@@ -28,7 +28,11 @@ export class DaemonProc {
   /** The first capture group of the first log line matching `re`, waiting for it. */
   async waitLine(re: RegExp, timeoutMs = 15000): Promise<string> {
     let m: RegExpExecArray | null = null;
-    await waitFor(() => this.lines.some((l) => (m = re.exec(l)) !== null), `log line ${re}\n${this.lines.join("\n")}`, timeoutMs);
+    await waitFor(
+      () => this.lines.some((l) => (m = re.exec(l)) !== null),
+      `log line ${re}\n${this.lines.join("\n")}`,
+      timeoutMs,
+    );
     return m![1] ?? m![0];
   }
 

@@ -331,7 +331,10 @@ Deno.test("trunk: a full mesh of three switches delivers each broadcast exactly 
 Deno.test("trunk: key files are trimmed and must hold at least 16 bytes", async () => {
   const dir = Deno.makeTempDirSync();
   try {
-    assert.deepEqual(await readKeyFile(keyFile(dir, "k", "  0123456789abcdef ")), new TextEncoder().encode("0123456789abcdef"));
+    assert.deepEqual(
+      await readKeyFile(keyFile(dir, "k", "  0123456789abcdef ")),
+      new TextEncoder().encode("0123456789abcdef"),
+    );
     await assert.rejects(readKeyFile(keyFile(dir, "short", "secret")), /at least 16/);
     await assert.rejects(SwitchDaemon.start({ trunk: [parseEndpoint("tcp:127.0.0.1:1")] }), /key/);
   } finally {
