@@ -58,6 +58,8 @@ export class SwitchPort {
 interface MacEntry {
   port: SwitchPort;
   lastSeen: number;
+  /** when the entry last moved to the end of the maps (at most `regroup` before lastSeen) */
+  placed: number;
 }
 
 export interface SwitchOptions {
@@ -102,8 +104,13 @@ export class Switch {
   readonly splitHorizon: boolean;
   readonly counters: SwitchCounters = { learned: 0, moved: 0, aged: 0, evicted: 0, flooded: 0 };
   private readonly now: () => number;
-  /** all entries, least recently seen first: every refresh re-inserts at the end */
+  /**
+   * All entries in order of `placed`, least recent first. A refresh re-inserts an entry at the
+   * end only once it is `regroup` ms stale, which keeps the per-frame cost at one lookup while
+   * the order stays within `regroup` of true least-recently-seen order.
+   */
   private readonly table = new Map<number, MacEntry>();
+  private readonly regroup: number;
   private readonly ports: SwitchPort[] = [];
   private nextId = 1;
   private lastSweep = -Infinity;
@@ -116,6 +123,7 @@ export class Switch {
     this.now = opts.now ?? (() => performance.now());
     if (!(this.ageingMs > 0)) throw new RangeError("ageing must be positive");
     if (this.maxFrame < ETH_HEADER) throw new RangeError("maxFrame below an Ethernet header");
+    this.regroup = Math.min(1000, this.ageingMs / 8);
   }
 
   addPort(sink: FrameSink, opts: { name?: string; trunk?: boolean } = {}): SwitchPort {
@@ -199,11 +207,13 @@ export class Switch {
     }
   }
 
-  /** Drop entries older than the ageing time; the table is kept oldest first. */
+  /** Drop entries older than the ageing time. */
   sweep(now = this.now()): void {
     this.lastSweep = now;
     for (const [mac, e] of this.table) {
-      if (now - e.lastSeen < this.ageingMs) break;
+      // every later entry was placed (hence seen) no earlier than this one
+      if (now - e.placed < this.ageingMs) break;
+      if (now - e.lastSeen < this.ageingMs) continue;
       this.forget(mac, e);
       this.counters.aged++;
     }
@@ -226,6 +236,8 @@ export class Switch {
   private learn(mac: number, port: SwitchPort, now: number): void {
     const e = this.table.get(mac);
     if (e !== undefined) {
+      e.lastSeen = now;
+      if (e.port === port && now - e.placed < this.regroup) return;
       // re-insert at the end of both maps so they stay ordered by last use
       this.table.delete(mac);
       e.port.macs.delete(mac);
@@ -233,13 +245,13 @@ export class Switch {
         e.port = port;
         this.counters.moved++;
       }
-      e.lastSeen = now;
+      e.placed = now;
       this.table.set(mac, e);
       port.macs.set(mac, e);
       return;
     }
     if (this.table.size >= this.macTableSize) this.evictFor(port);
-    const n: MacEntry = { port, lastSeen: now };
+    const n: MacEntry = { port, lastSeen: now, placed: now };
     this.table.set(mac, n);
     port.macs.set(mac, n);
     this.counters.learned++;

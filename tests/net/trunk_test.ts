@@ -230,7 +230,7 @@ Deno.test("trunk: a tampered frame is dropped and counted, a replayed one too; t
       }
       if (which === "header") {
         const t = m.slice();
-        t[7] ^= 0x02; // network id 1 -> 3: the header is authenticated too
+        t[7] ^= 0x02; // the record count: the header is authenticated too
         return [t];
       }
       return [m, m]; // replay
