@@ -9,6 +9,7 @@
 #   /init            guest/tests/init
 #   /init.default    the default initramfs' /init, which the test init runs without ring3.run=checks
 #   /opt/tests/NAME  one static i386 binary per guest/tests/NAME.c
+#   /opt/tests/SOURCES  sha256sum of the sources it was built from (checked by the host tests)
 #
 # Usage: guest/build-tests.sh
 # Environment:
@@ -51,6 +52,10 @@ for src in "$HERE"/tests/*.c; do
     -o "$root/opt/tests/$name" "$src"
   echo "built /opt/tests/$name ($(stat -c %s "$root/opt/tests/$name") bytes)"
 done
+
+# sorted, relative to guest/: what tests/guest/checks_test.ts recomputes to see the image is current
+(cd "$HERE" && sha256sum build-tests.sh $(cd "$HERE" && ls tests/*.c tests/*.h tests/init | sort)) \
+  >"$root/opt/tests/SOURCES"
 
 find "$root" -exec touch -h -d "@$EPOCH" {} +
 mkdir -p "$(dirname "$OUT")"
