@@ -64,7 +64,7 @@
 #define EFL_AC 0x40000u
 
 /* i386/x86-64 exception vectors as Linux reports them in sigcontext.trapno */
-enum { T_DE = 0, T_DB = 1, T_BP = 3, T_UD = 6, T_GP = 13, T_PF = 14, T_MF = 16, T_AC = 17 };
+enum { T_DE = 0, T_DB = 1, T_BP = 3, T_OF = 4, T_BR = 5, T_UD = 6, T_GP = 13, T_PF = 14, T_MF = 16, T_AC = 17 };
 /* page fault error code bits */
 enum { PF_P = 1, PF_W = 2, PF_U = 4 };
 
@@ -148,7 +148,7 @@ struct sigrec {
   pid_t pid;
   uid_t uid;
   int value;        /* si_value.sival_int */
-  uintptr_t cx, si, di; /* ECX/ESI/EDI in the ucontext (string instructions) */
+  uintptr_t cx, si, di, sp; /* ECX/ESI/EDI/ESP in the ucontext */
 };
 static volatile struct sigrec rec;
 
@@ -196,10 +196,12 @@ static void catcher(int sig, siginfo_t *si, void *ctx) {
   rec.cx = (uintptr_t)g[REG_RCX];
   rec.si = (uintptr_t)g[REG_RSI];
   rec.di = (uintptr_t)g[REG_RDI];
+  rec.sp = (uintptr_t)g[REG_RSP];
 #else
   rec.cx = (uintptr_t)g[REG_ECX];
   rec.si = (uintptr_t)g[REG_ESI];
   rec.di = (uintptr_t)g[REG_EDI];
+  rec.sp = (uintptr_t)g[REG_ESP];
 #endif
   g[R_FL] &= ~(greg_t)clear_flags;
   if (set_ax) g[R_AX] = (greg_t)set_ax;
@@ -210,7 +212,7 @@ static void catch_signal(int sig) {
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
   sa.sa_sigaction = catcher;
-  sa.sa_flags = SA_SIGINFO;
+  sa.sa_flags = SA_SIGINFO | SA_ONSTACK; /* the alternate stack, if one is set up */
   sigemptyset(&sa.sa_mask);
   if (sigaction(sig, &sa, NULL) != 0) {
     out_line("CHECK setup FAIL sigaction(%d): %s", sig, strerror(errno));

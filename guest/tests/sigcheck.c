@@ -26,8 +26,11 @@
 
 #ifdef __x86_64__
 #define WS "8"
+#define MOVS_ENTRY "push %rsi\n\tpush %rdi\n\tmovq %rdx, %rcx\n\tcld\n\t"
 #else
 #define WS "4"
+#define MOVS_ENTRY \
+  "push %esi\n\tpush %edi\n\tmovl 12(%esp), %edi\n\tmovl 16(%esp), %esi\n\tmovl 20(%esp), %ecx\n\tcld\n\t"
 #endif
 
 __asm__(
@@ -98,6 +101,28 @@ __asm__(
     "push $0x037e\n\tfldcw (" SP ")\n\tfld1\n\tfchs\n\tfsqrt\n\t"
     ASM_LABEL(ins_inval_next) "fld1\n\t"
     ASM_LABEL(ins_inval_end) "fnclex\n\tfninit\n\tadd $" WS ", " SP "\n\tret\n\t"
+    /* void r3_push_at(void *sp): PUSH with ESP = sp */
+    ASM_FUNC(r3_push_at) ARG1
+    "push " BX "\n\tmov " SP ", " BX "\n\tmov " AX ", " SP "\n\t"
+    ASM_LABEL(ins_push) "push " BX "\n\t"
+    ASM_LABEL(ins_push_end) "mov " BX ", " SP "\n\tpop " BX "\n\tret\n\t"
+    /* size_t r3_rep_movsb(void *dst, const void *src, size_t n): returns ECX afterwards */
+    ASM_FUNC(r3_rep_movsb) MOVS_ENTRY
+    ASM_LABEL(ins_movs) "rep movsb\n\t"
+    ASM_LABEL(ins_movs_end) "mov " CX ", " AX "\n\tpop " DI "\n\tpop " SI "\n\tret\n\t"
+    /* void r3_load_fs(unsigned sel), r3_load_ss(unsigned sel): MOV Sreg, AX (8E E0 / 8E D0) */
+    ASM_FUNC(r3_load_fs) ARG1 ASM_LABEL(ins_movfs) ".byte 0x8e, 0xe0\n\t" ASM_LABEL(ins_movfs_end) "ret\n\t"
+    ASM_FUNC(r3_load_ss) ARG1 ASM_LABEL(ins_movss) ".byte 0x8e, 0xd0\n\t" ASM_LABEL(ins_movss_end) "ret\n\t"
+#ifndef __x86_64__
+    /* i386 only (invalid in 64-bit mode): BOUND out of range (#BR, a fault), INTO with OF=1
+       (#OF, a trap) */
+    ASM_FUNC(r3_bound) "push %ebx\n\tpush $10\n\tpush $0\n\tmovl $11, %ebx\n\t"
+    ASM_LABEL(ins_bound) "boundl %ebx, (%esp)\n\t"
+    ASM_LABEL(ins_bound_end) "addl $8, %esp\n\tpop %ebx\n\tret\n\t"
+    ASM_FUNC(r3_into) "movl $0x7fffffff, %eax\n\taddl $1, %eax\n\t"
+    ASM_LABEL(ins_into) "into\n\t"
+    ASM_LABEL(ins_into_end) "ret\n\t"
+#endif
     ".text\n");
 
 uint32_t r3_load32(const void *p);
@@ -111,6 +136,24 @@ void r3_tf_trace(void *dst, const void *src);
 uint32_t r3_ac_load32(const void *p);
 uint32_t r3_ac_load16(const void *p);
 void r3_x87_zdiv(void), r3_x87_inval(void);
+void r3_push_at(void *sp);
+size_t r3_rep_movsb(void *dst, const void *src, size_t n);
+void r3_load_fs(unsigned sel), r3_load_ss(unsigned sel);
+CODE_LABEL(ins_push);
+CODE_LABEL(ins_push_end);
+CODE_LABEL(ins_movs);
+CODE_LABEL(ins_movs_end);
+CODE_LABEL(ins_movfs);
+CODE_LABEL(ins_movfs_end);
+CODE_LABEL(ins_movss);
+CODE_LABEL(ins_movss_end);
+#ifndef __x86_64__
+void r3_bound(void), r3_into(void);
+CODE_LABEL(ins_bound);
+CODE_LABEL(ins_bound_end);
+CODE_LABEL(ins_into);
+CODE_LABEL(ins_into_end);
+#endif
 CODE_LABEL(ins_load32);
 CODE_LABEL(ins_load32_end);
 CODE_LABEL(ins_store32);
@@ -194,6 +237,25 @@ static void check_segv(void) {
     else fail("segv_maperr_split_store", "%s", why);
   }
 
+  /* (before anything else is mapped: a new mapping may land in the hole)
+     REP MOVSB into the hole: the iterations before the fault are done, and ECX/ESI/EDI say so */
+  {
+    static const char src[8] = "ABCDEFGH";
+    memset(p + page - 3, '.', 3);
+    arm(U(ins_movs_end));
+    size_t left = r3_rep_movsb(hole - 3, src, 8);
+    char why[400];
+    struct expect e = {SIGSEGV, SEGV_MAPERR, U(hole), U(ins_movs), T_PF, PF_U | PF_W};
+    int ok = matches(&e, why, sizeof why);
+    if (ok && (left != 5 || rec.cx != 5 || rec.si != U(src + 3) || rec.di != U(hole) || memcmp(hole - 3, "ABC", 3))) {
+      snprintf(why, sizeof why, "ecx=%lu esi=src+%ld edi=hole%+ld copied '%.3s'; want 5, src+3, hole+0, 'ABC'",
+               (unsigned long)rec.cx, (long)(rec.si - U(src)), (long)(rec.di - U(hole)), hole - 3);
+      ok = 0;
+    }
+    if (ok) pass("segv_rep_movsb_partial");
+    else fail("segv_rep_movsb_partial", "%s", why);
+  }
+
   arm(U(ins_load32_end));
   r3_load32((void *)0x10);
   expect_signal("segv_maperr_null", &(struct expect){SIGSEGV, SEGV_MAPERR, 0x10, U(ins_load32), T_PF, PF_U});
@@ -237,6 +299,26 @@ static void check_segv(void) {
     }
     if (ok) pass("segv_accerr_split_store");
     else fail("segv_accerr_split_store", "%s", why);
+  }
+
+  /* a PUSH below the stack: the fault leaves ESP as it was (the handler runs on the
+     alternate stack) */
+  {
+    char *s = map(2, PROT_READ | PROT_WRITE);
+    munmap(s, page);
+    char *sp = s + page;
+    arm(U(ins_push_end));
+    r3_push_at(sp);
+    char why[400];
+    struct expect e = {SIGSEGV, SEGV_MAPERR, U(sp - sizeof(void *)), U(ins_push), T_PF, PF_U | PF_W};
+    int ok = matches(&e, why, sizeof why);
+    if (ok && rec.sp != U(sp)) {
+      snprintf(why, sizeof why, "esp at the fault %#lx, want %#lx", (unsigned long)rec.sp, (unsigned long)U(sp));
+      ok = 0;
+    }
+    if (ok) pass("segv_push_keeps_esp");
+    else fail("segv_push_keeps_esp", "%s", why);
+    munmap(sp, page);
   }
 
   munmap(p, page);
@@ -351,6 +433,29 @@ static void check_trap(void) {
   else fail("sigtrap_step_sequence", "%s", why);
 }
 
+static void check_segments(void) {
+  /* a selector past the end of the GDT: #GP with the selector as error code */
+  arm(U(ins_movfs_end));
+  r3_load_fs(0x7f8);
+  expect_signal("segv_bad_selector", &(struct expect){SIGSEGV, SI_KERNEL, 0, U(ins_movfs), T_GP, 0x7f8});
+
+  /* a null SS at CPL 3 */
+  arm(U(ins_movss_end));
+  r3_load_ss(0);
+  expect_signal("segv_null_ss", &(struct expect){SIGSEGV, SI_KERNEL, 0, U(ins_movss), T_GP, 0});
+
+#ifndef __x86_64__
+  /* i386 only, so checked against the SDM (BOUND faults, INTO traps) and traps.c, not natively */
+  arm(U(ins_bound_end));
+  r3_bound();
+  expect_signal("segv_bound", &(struct expect){SIGSEGV, SI_KERNEL, 0, U(ins_bound), T_BR, 0});
+
+  arm(U(ins_into_end));
+  r3_into();
+  expect_signal("segv_into", &(struct expect){SIGSEGV, SI_KERNEL, 0, U(ins_into_end), T_OF, 0});
+#endif
+}
+
 static void check_ac(void) {
   static uint32_t words[4] __attribute__((aligned(16))) = {0x03020100, 0x07060504, 0x0b0a0908, 0x0f0e0d0c};
   const char *b = (const char *)words;
@@ -436,6 +541,9 @@ static void check_sigqueue(void) {
 
 int main(void) {
   start("sigcheck", 60);
+  static char altstack[1 << 16] __attribute__((aligned(16)));
+  stack_t ss = {.ss_sp = altstack, .ss_size = sizeof altstack, .ss_flags = 0};
+  if (sigaltstack(&ss, NULL) != 0) out_line("CHECK setup FAIL sigaltstack: %s", strerror(errno));
   page = sysconf(_SC_PAGESIZE);
   catch_signal(SIGSEGV);
   catch_signal(SIGBUS);
@@ -447,6 +555,7 @@ int main(void) {
   check_fpe();
   check_ill_and_resume();
   check_trap();
+  check_segments();
   check_ac();
   check_sigqueue();
   return summary();

@@ -6,7 +6,8 @@
 //
 // Skipped, with the reason printed, while the boot machinery (runtime/machine.ts,
 // runtime/boot/bzimage.ts) or the images (guest/images/) are not in the tree.
-// RING3_CHECKS_TIMEOUT=seconds bounds the boot (default 900).
+// RING3_CHECKS_TIMEOUT=seconds bounds the boot (default 900); RING3_CHECKS_CONSOLE=1 prints the
+// guest's console.
 import assert from "node:assert/strict";
 import {
   type Check,
@@ -160,6 +161,7 @@ Deno.test({
     const expected = await expectedCheckNames();
     const boot = await bootChecks();
     const report = parseChecks(boot.console);
+    if (Deno.env.get("RING3_CHECKS_CONSOLE")) console.log(boot.console);
     const ctx = `(outcome ${boot.outcome} after ${boot.seconds.toFixed(1)} s)\n--- console ---\n${tail(boot.console)}`;
     console.log(
       `guest checks: ${report.checks.length} reported, outcome ${boot.outcome}, ${boot.seconds.toFixed(1)} s`,
