@@ -4,13 +4,15 @@ import { S, ip } from "./state";
 import * as st from "./state";
 import {
   S_EIP, S_FLAGS, S_CR0, S_CR2, S_CR3, S_CR4, S_CPL, S_HALTED, S_ATTN, S_PEND_VEC, S_EXC_STATE, S_INTR_VEC,
-  S_LF_OP, S_IDTR_BASE, S_IDTR_LIMIT, S_GDTR_BASE, S_GDTR_LIMIT, S_DR, S_CPU_INDEX, S_FPU, FP_CW, FP_TAG,
+  S_LF_OP, S_APIC_ID, S_IDTR_BASE, S_IDTR_LIMIT, S_GDTR_BASE, S_GDTR_LIMIT, S_DR, S_CPU_INDEX, S_FPU, FP_CW, FP_TAG,
   SEG_CS, SEG_SS, SEG_DS, SEG_ES, SEG_FS, SEG_GS, SEG_LDTR, SEG_TR, MACHINE, CR0_ET, CR0_PE,
 } from "./layout";
 import { segSet } from "./seg";
 import { tlbFlushAll, updateMode } from "./mmu";
 import { LF_NONE } from "./flags";
 export { run, resume, deliver, icount } from "./cpu";
+// EFLAGS with the lazy arithmetic flags folded in (host-side inspection, differential tests)
+export { getFlags } from "./flags";
 
 // Bind this instance to vCPU `cpu`'s state block.
 export function setup(cpu: u32): void {
@@ -24,7 +26,10 @@ export function stateBase(): u32 { return S; }
 
 // Power-on / INIT state (SDM vol. 3, 9.1.1): real mode at F000:FFF0.
 export function reset(): void {
+  const cpu = load<u32>(S, S_CPU_INDEX);
   memory.fill(S, 0, 0x1000);
+  store<u32>(S, cpu, S_CPU_INDEX);
+  store<u32>(S, cpu, S_APIC_ID);
   store<u32>(S, 0xfff0, S_EIP);
   store<u32>(S, 2, S_FLAGS);
   store<u32>(S, LF_NONE, S_LF_OP);

@@ -52,7 +52,7 @@ export function loadCoreModule(): Promise<WebAssembly.Module> {
     } catch {
       throw new CoreError(`core not built: ${wasmUrl.pathname} is missing (run \`deno task build\`)`);
     }
-    return await WebAssembly.compile(bytes);
+    return await WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>);
   })();
   return modulePromise;
 }
