@@ -189,11 +189,6 @@ export function parseBzImage(image: Uint8Array, opts: ParseOptions = {}): Parsed
   if (xloadflags & XLF_KERNEL_64) {
     throw new BootImageError("unsupported", "kernel is a 64-bit (x86_64) kernel; ring3 is an i386 machine");
   }
-  // Trailing data after the kernel (e.g. an appended signature) makes the CRC unverifiable.
-  const exact = image.length <= setupBytes + syssize * 16 + 16;
-  if (opts.verifyChecksum !== false && exact && crc32Raw(image) !== 0) {
-    throw new BootImageError("checksum", "kernel image is corrupt (CRC-32 mismatch)");
-  }
 
   let kernelVersion = "";
   const kvOff = u16(H_KERNEL_VERSION);
@@ -229,6 +224,11 @@ export function parseBzImage(image: Uint8Array, opts: ParseOptions = {}): Parsed
       "unsupported",
       `kernel's 32-bit entry is at ${hex(header.code32Start)}, expected 0x100000`,
     );
+  }
+  // Trailing data after the kernel (e.g. an appended signature) makes the CRC unverifiable.
+  const exact = image.length <= setupBytes + syssize * 16 + 16;
+  if (opts.verifyChecksum !== false && exact && crc32Raw(image) !== 0) {
+    throw new BootImageError("checksum", "kernel image is corrupt (CRC-32 mismatch)");
   }
   return { header, kernel: image.subarray(setupBytes) };
 }
