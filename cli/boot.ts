@@ -4,7 +4,7 @@
 // Exits 0 when the guest powers off. Argument parsing and file checks are plain functions so they
 // are testable without a machine; the machine is imported only when a boot really starts.
 import { parseArgs } from "node:util";
-import { bootBzImage, BootImageError, parseBzImage, type Region } from "../runtime/boot/bzimage.ts";
+import { bootBzImage, BootImageError, E820_RAM, parseBzImage, type Region } from "../runtime/boot/bzimage.ts";
 
 const GUEST_IMAGES = new URL("../guest/images/", import.meta.url);
 export const DEFAULT_KERNEL = new URL("bzImage", GUEST_IMAGES).pathname;
@@ -179,9 +179,9 @@ export async function loadBootFiles(cfg: BootConfig): Promise<BootFiles> {
   let bios: Uint8Array | null = null;
   if (cfg.bios !== null) {
     bios = await readFile("BIOS", cfg.bios);
-    if (bios.length === 0 || bios.length > MAX_BIOS || bios.length % 512 !== 0) {
+    if (bios.length === 0 || bios.length > MAX_BIOS || bios.length % 4096 !== 0) {
       throw new BootFileError(
-        `BIOS ${cfg.bios}: ${bios.length} bytes; a ROM image is 512 bytes..1 MiB in 512-byte units`,
+        `BIOS ${cfg.bios}: ${bios.length} bytes; a ROM image is 4 KiB..1 MiB in 4 KiB units`,
       );
     }
   }
@@ -205,20 +205,22 @@ export interface MachineLike {
   core: Parameters<typeof bootBzImage>[1] & { icount?: bigint };
   serial: {
     input(data: Uint8Array): void;
-    onOutput?: ((data: Uint8Array) => void) | null;
+    onOutput: ((data: Uint8Array) => void) | null;
   };
-  // physical ranges the machine's firmware tables occupy, and where the ACPI RSDP is
-  bootRegions?: Region[];
-  acpiRsdp?: number;
-  run(): Promise<string | void>; // resolves "poweroff" or "reset" (anything else: treated as power-off)
-  reset?(): void | Promise<void>;
+  // the machine's physical memory map (RAM entries are ignored: the loader derives RAM from `ram`)
+  e820?(): Region[];
+  tables?: { rsdp: number }; // ACPI tables the machine installed
+  loadBios?(image: Uint8Array): void;
+  // resolves on power-off or reset: { kind: "poweroff" | "reset" | "halt" | "stopped" } or that string
+  run(): Promise<RunOutcome>;
+  reset?(): void | Promise<void>; // devices and RAM back to power-on, before booting again
   stop?(): void;
 }
+export type RunOutcome = string | { kind: string; reason?: string } | void;
 
 export interface MachineOptions {
   memMiB: number;
   smp: number;
-  bios?: Uint8Array;
 }
 export type MachineFactory = (opts: MachineOptions) => Promise<MachineLike>;
 
@@ -236,21 +238,40 @@ async function importMachine(opts: MachineOptions): Promise<MachineLike> {
   } catch (e) {
     throw new BootFileError(`cannot load the machine (runtime/machine.ts): ${(e as Error).message.split("\n")[0]}`);
   }
-  return mod.Machine.create ? await mod.Machine.create(opts) : new mod.Machine(opts);
+  try {
+    return mod.Machine.create ? await mod.Machine.create(opts) : new mod.Machine(opts);
+  } catch (e) {
+    if (e instanceof RangeError) throw new UsageError(e.message.split("\n")[0]);
+    throw e;
+  }
 }
 
+// Firmware, kernel, initrd, zero page into RAM and the boot CPU at the kernel's entry.
 function loadGuest(m: MachineLike, cfg: BootConfig, files: BootFiles): void {
+  if (files.bios) {
+    if (!m.loadBios) throw new BootFileError("--bios: this machine cannot map a BIOS image");
+    try {
+      m.loadBios(files.bios);
+    } catch (e) {
+      throw new BootFileError(`BIOS ${cfg.bios}: ${(e as Error).message.split("\n")[0]}`);
+    }
+  }
   try {
     bootBzImage(m.ram, m.core, files.kernel, {
       cmdline: cfg.append,
       initrd: files.initrd ?? undefined,
-      regions: m.bootRegions,
-      acpiRsdp: m.acpiRsdp,
+      regions: (m.e820?.() ?? []).filter((e) => e.type !== E820_RAM),
+      acpiRsdp: files.bios ? undefined : m.tables?.rsdp,
     });
   } catch (e) {
     if (e instanceof BootImageError) throw new BootFileError(`kernel ${cfg.kernel}: ${e.message}`);
     throw e;
   }
+}
+
+function outcomeKind(o: RunOutcome): { kind: string; reason?: string } {
+  if (typeof o === "string") return { kind: o };
+  return o ?? { kind: "poweroff" };
 }
 
 // ---- console ----------------------------------------------------------------------------------
@@ -383,30 +404,43 @@ export async function runGuest(
   files: BootFiles,
   factory: MachineFactory = importMachine,
 ): Promise<number> {
-  const m = await factory({ memMiB: cfg.memMiB, smp: cfg.smp, ...(files.bios ? { bios: files.bios } : {}) });
+  const m = await factory({ memMiB: cfg.memMiB, smp: cfg.smp });
   const tty = Deno.stdin.isTerminal();
   const con = new Console(m, cfg, tty);
   m.serial.onOutput = (d) => con.output(d);
   let quitResolve!: () => void;
-  const quit = new Promise<"quit">((res) => (quitResolve = () => res("quit")));
+  const quit = new Promise<{ kind: "quit" }>((res) => (quitResolve = () => res({ kind: "quit" })));
   con.quit = () => {
     m.stop?.();
     quitResolve();
   };
+  const note = (msg: string) => Deno.stderr.writeSync(new TextEncoder().encode(`ring3: ${msg}${tty ? "\r\n" : "\n"}`));
   if (tty) Deno.stdin.setRaw(true, { cbreak: false });
   try {
     void pumpStdin(con);
     for (;;) {
       loadGuest(m, cfg, files);
       con.restartClock();
-      const why = await Promise.race([m.run(), quit]);
-      if (why === "quit") return 0;
-      if (why !== "reset") return 0; // powered off
-      if (cfg.noReboot) {
-        Deno.stderr.writeSync(new TextEncoder().encode(`ring3: guest reset (--no-reboot)${tty ? "\r\n" : "\n"}`));
-        return 0;
+      const o = outcomeKind(await Promise.race([m.run(), quit]));
+      switch (o.kind) {
+        case "quit":
+        case "poweroff":
+        case "stopped":
+          return 0;
+        case "halt": // e.g. `halt`, or `poweroff` on a machine without ACPI: nothing more can happen
+          note("guest halted (every CPU stopped with interrupts off)");
+          return 0;
+        case "reset":
+          if (cfg.noReboot) {
+            note(`guest reset${o.reason ? ` (${o.reason})` : ""}, --no-reboot`);
+            return 0;
+          }
+          await m.reset?.();
+          break;
+        default:
+          note(`machine stopped: ${o.kind}${o.reason ? ` (${o.reason})` : ""}`);
+          return 1;
       }
-      await m.reset?.();
     }
   } finally {
     if (tty) Deno.stdin.setRaw(false);

@@ -404,7 +404,6 @@ export function loadBzImage(ram: Uint8Array, image: Uint8Array, opts: LoadOption
 // What startKernel needs of a vCPU: runtime/vcpu/core.ts's Core has this shape.
 export interface BootCore {
   ex: {
-    reset(): void;
     setSeg(seg: number, sel: number, base: number, limit: number, attr: number): void;
     resyncFromState(): void;
   };
@@ -419,9 +418,11 @@ const ATTR_DATA = 0xc093; // read/write, accessed
 
 // Put the boot CPU where the 32-bit boot protocol says the kernel starts: protected mode, paging
 // off, interrupts off, the loader's GDT, CS=__BOOT_CS, DS=ES=SS=__BOOT_DS (flat), ESI = zero page,
-// EBP=EDI=EBX=0, EIP = the 32-bit entry.
+// EBP=EDI=EBX=0, EIP = the 32-bit entry. The vCPU must be in its power-on state (the machine's
+// reset, which also sets up what the chipset owns, such as the APIC base MSR); only the state the
+// protocol defines is changed here.
 export function startKernel(core: BootCore, layout: BootLayout): void {
-  core.ex.reset();
+  core.set(L.S_HALTED, 0);
   core.set(L.S_CR0, L.CR0_PE | L.CR0_ET); // caches on, as a BIOS leaves them
   core.set(L.S_FLAGS, 0x2);
   core.set(L.S_CPL, 0);

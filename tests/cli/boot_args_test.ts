@@ -132,7 +132,7 @@ Deno.test("loadBootFiles: missing, empty, corrupt and wrong-kind files", async (
       [["--initrd", files.empty], /empty file/],
       [["--initrd", files.text], /not a cpio archive/],
       [["--initrd", files.cutGz], /truncated or corrupt gzip/],
-      [["--bios", files.oddBios], /512-byte units/],
+      [["--bios", files.oddBios], /4 KiB units/],
       [["--bios", "/nonexistent/bios.bin"], /no such file/],
     ];
     for (const [argv, re] of cases) {
@@ -235,6 +235,6 @@ Deno.test("guest reset: reboots, or exits with --no-reboot", async () => {
 
   const once = await fakeBoot("reboot\npoweroff\n", "--mem", "64", "--no-reboot");
   assert.equal(once.code, 0);
-  assert.equal(once.stderr, "ring3: guest reset (--no-reboot)\n");
+  assert.equal(once.stderr, "ring3: guest reset (keyboard controller), --no-reboot\n");
   assert.ok(!once.stdout.includes("boot=2"));
 });

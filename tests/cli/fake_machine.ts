@@ -2,7 +2,7 @@
 // plumbing (stdin held until the shell marker, stdout, --timing, resets) is testable without a
 // CPU. The fake guest prints a kernel line and the shell marker, echoes input lines, powers off on
 // "poweroff" and resets on "reboot" the first time; a second boot powers off by itself.
-import { type MachineLike, type MachineOptions, main } from "../../cli/boot.ts";
+import { type MachineLike, type MachineOptions, main, type RunOutcome } from "../../cli/boot.ts";
 
 let boots = 0;
 let shellReady = false;
@@ -10,11 +10,11 @@ let shellReady = false;
 function fake(opts: MachineOptions): Promise<MachineLike> {
   const enc = new TextEncoder();
   let line = "";
-  let finish: ((why: string) => void) | null = null;
+  let finish: ((why: RunOutcome) => void) | null = null;
   const m: MachineLike = {
     ram: new Uint8Array(opts.memMiB << 20),
     core: {
-      ex: { reset() {}, setSeg() {}, resyncFromState() {} },
+      ex: { setSeg() {}, resyncFromState() {} },
       set() {},
       setReg() {},
       icount: 42n,
@@ -33,7 +33,7 @@ function fake(opts: MachineOptions): Promise<MachineLike> {
           const why = line.includes("poweroff") ? "poweroff" : line.includes("reboot") ? "reset" : "";
           line = "";
           if (why) {
-            finish?.(why);
+            finish?.(why === "reset" ? { kind: "reset", reason: "keyboard controller" } : why);
             finish = null;
             return;
           }
