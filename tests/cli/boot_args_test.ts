@@ -238,3 +238,51 @@ Deno.test("guest reset: reboots, or exits with --no-reboot", async () => {
   assert.equal(once.stderr, "ring3: guest reset (keyboard controller), --no-reboot\n");
   assert.ok(!once.stdout.includes("boot=2"));
 });
+
+const hasScript = (() => {
+  try {
+    return new Deno.Command("script", { args: ["--version"], stdout: "null", stderr: "null" }).outputSync().success;
+  } catch {
+    return false;
+  }
+})();
+
+Deno.test({
+  name: "terminal: Ctrl-A h lists the keys, Ctrl-A x quits with status 0 (pty via script(1))",
+  ignore: !hasScript,
+  async fn() {
+    const fake = new URL("./fake_machine.ts", import.meta.url).pathname;
+    const child = new Deno.Command("script", {
+      args: ["-qec", `${Deno.execPath()} run -A ${fake} --mem 64`, "/dev/null"],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "null",
+    }).spawn();
+    const dec = new TextDecoder();
+    let out = "";
+    const reader = child.stdout.getReader();
+    const waitFor = async (text: string) => {
+      while (!out.includes(text)) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        out += dec.decode(value);
+      }
+    };
+    const w = child.stdin.getWriter();
+    await waitFor("ring3: shell ready");
+    await w.write(new Uint8Array([1, 0x68])); // C-a h
+    await waitFor("C-a C-a");
+    await w.write(new Uint8Array([1, 0x78])); // C-a x
+    await waitFor("ring3: quit");
+    await w.close().catch(() => {});
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      out += dec.decode(value);
+    }
+    const st = await child.status;
+    assert.equal(st.code, 0, out);
+    assert.match(out, /C-a x +quit ring3/);
+    assert.match(out, /ring3: quit/);
+  },
+});
