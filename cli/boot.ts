@@ -28,13 +28,14 @@ Boot a Linux/x86 bzImage on ring3. The console is the first serial port (COM1).
   --append TEXT    kernel command line (default: "${DEFAULT_APPEND}")
   -m, --mem MIB    guest RAM in MiB (default: ${DEFAULT_MEM_MIB}; ${MIN_MEM_MIB}..${MAX_MEM_MIB})
   --smp N          number of CPUs (default: 1; 1..${MAX_SMP})
-  --bios FILE      BIOS ROM image to map below 4 GiB (default: none; the kernel is started directly)
+  --bios FILE      BIOS ROM image mapped below 4 GiB and at 0xE0000 in place of the built-in
+                   firmware tables (default: none); the kernel is still started directly
   --no-reboot      exit when the guest resets instead of booting again
   --timing         print the time to the first kernel output and to the shell marker (stderr)
   -h, --help       this text
 
 On a terminal: Ctrl-A x quits, Ctrl-A h lists the keys. Otherwise stdin is fed to COM1 once the
-default guest's shell is ready (at once for other guests) and the console goes to stdout.
+guest's shell is ready (guest/init says so; at once for other initrds), console on stdout.
 The default guest runs scripted with --append "console=ttyS0 ring3.run=bench" (or =info, =poweroff).
 Exit status: 0 when the guest powers off, 1 on a boot failure, 2 on bad usage.`;
 
@@ -48,7 +49,6 @@ export interface BootConfig {
   bios: string | null;
   noReboot: boolean;
   timing: boolean;
-  defaultGuest: boolean; // both kernel and initrd are the committed images
 }
 
 // Bad command line: printed as one line, exit status 2.
@@ -103,7 +103,6 @@ export function parseBootArgs(argv: string[]): BootConfig {
     bios: values.bios ?? null,
     noReboot: values["no-reboot"] ?? false,
     timing: values.timing ?? false,
-    defaultGuest: kernel === DEFAULT_KERNEL && initrd === DEFAULT_INITRD,
   };
 }
 
@@ -129,6 +128,7 @@ export interface BootFiles {
   initrd: Uint8Array | null;
   bios: Uint8Array | null;
   kernelVersion: string;
+  shellMarker: boolean; // the initrd's init prints MARK_SHELL (ours: guest/init)
 }
 
 async function readFile(what: string, path: string): Promise<Uint8Array> {
@@ -185,7 +185,25 @@ export async function loadBootFiles(cfg: BootConfig): Promise<BootFiles> {
       );
     }
   }
-  return { kernel, initrd, bios, kernelVersion };
+  const shellMarker = initrd !== null && (await initrdMentions(initrd, MARK_SHELL));
+  return { kernel, initrd, bios, kernelVersion, shellMarker };
+}
+
+// Whether the (possibly gzip-compressed) initrd contains `text`: tells an initramfs made by
+// guest/build.sh, whose init announces its shell, from others.
+async function initrdMentions(initrd: Uint8Array, text: string): Promise<boolean> {
+  let data = initrd;
+  if (isGzip(initrd)) {
+    try {
+      const stream = new Blob([initrd as Uint8Array<ArrayBuffer>]).stream().pipeThrough(
+        new DecompressionStream("gzip"),
+      );
+      data = new Uint8Array(await new Response(stream).arrayBuffer());
+    } catch {
+      return false;
+    }
+  }
+  return latin1(data).includes(text);
 }
 
 // A gzip member ends with the uncompressed size mod 2^32; a truncated file almost never ends in a
@@ -298,10 +316,11 @@ class Console {
     private m: MachineLike,
     private cfg: BootConfig,
     private tty: boolean,
+    private holdInput: boolean,
   ) {
     // Input that arrives before the guest opens its console would overrun the UART; for the
     // default guest hold piped input until its shell says it is ready.
-    this.released = tty || !cfg.defaultGuest;
+    this.released = tty || !holdInput;
   }
 
   private err(line: string): void {
@@ -316,7 +335,7 @@ class Console {
     this.t0 = performance.now();
     this.firstOutput = false;
     this.marks.clear();
-    this.released = this.tty || !this.cfg.defaultGuest; // a rebooted guest needs its shell again
+    this.released = this.tty || !this.holdInput; // a rebooted guest needs its shell again
   }
 
   output(data: Uint8Array): void {
@@ -374,9 +393,7 @@ class Console {
 }
 
 function latin1(b: Uint8Array): string {
-  let s = "";
-  for (let i = 0; i < b.length; i++) s += String.fromCharCode(b[i]);
-  return s;
+  return new TextDecoder("latin1").decode(b);
 }
 
 function writeAll(w: { writeSync(p: Uint8Array): number }, data: Uint8Array): void {
@@ -406,7 +423,7 @@ export async function runGuest(
 ): Promise<number> {
   const m = await factory({ memMiB: cfg.memMiB, smp: cfg.smp });
   const tty = Deno.stdin.isTerminal();
-  const con = new Console(m, cfg, tty);
+  const con = new Console(m, cfg, tty, files.shellMarker);
   m.serial.onOutput = (d) => con.output(d);
   let quitResolve!: () => void;
   const quit = new Promise<{ kind: "quit" }>((res) => (quitResolve = () => res({ kind: "quit" })));

@@ -25,7 +25,6 @@ Deno.test("defaults: committed guest, console=ttyS0, 256 MiB, 1 CPU", () => {
   assert.equal(c.noReboot, false);
   assert.equal(c.timing, false);
   assert.equal(c.help, false);
-  assert.equal(c.defaultGuest, true);
   assert.ok(DEFAULT_KERNEL.endsWith("/guest/images/bzImage"));
 });
 
@@ -52,7 +51,6 @@ Deno.test("all flags, both --flag value and --flag=value", () => {
   assert.equal(c.bios, "/b");
   assert.equal(c.noReboot, true);
   assert.equal(c.timing, true);
-  assert.equal(c.defaultGuest, false);
   assert.equal(parseBootArgs(["-m", "64"]).memMiB, 64);
   assert.equal(parseBootArgs(["-h"]).help, true);
   assert.equal(parseBootArgs(["--help"]).help, true);
@@ -62,7 +60,6 @@ Deno.test("all flags, both --flag value and --flag=value", () => {
 Deno.test("--initrd= boots without an initrd", () => {
   const c = parseBootArgs(["--initrd="]);
   assert.equal(c.initrd, null);
-  assert.equal(c.defaultGuest, false);
 });
 
 Deno.test("bad flags are UsageErrors with one-line messages", () => {
@@ -104,6 +101,7 @@ Deno.test("loadBootFiles: the committed guest loads and names its kernel", async
   assert.match(f.kernelVersion, /^6\.1\.\d+/);
   assert.ok(f.initrd && f.initrd[0] === 0x1f && f.initrd[1] === 0x8b);
   assert.equal(f.bios, null);
+  assert.equal(f.shellMarker, true);
 });
 
 Deno.test("loadBootFiles: missing, empty, corrupt and wrong-kind files", async () => {
@@ -216,6 +214,17 @@ Deno.test("piped stdin: held until the shell is ready, console on stdout, exit 0
     r.stdout,
     "Linux version fake boot=1 smp=2 mem=64 HdrS\nring3: shell ready\n> uname -a\n> poweroff -f\n",
   );
+});
+
+Deno.test("piped stdin goes in at once for an initrd whose init does not announce a shell", async () => {
+  const p = await tmpFile(new TextEncoder().encode("070701" + "0".repeat(200)));
+  try {
+    const r = await fakeBoot("poweroff\n", "--mem", "64", "--initrd", p);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^Linux version fake boot=1 [^\n]*\nEARLY INPUT\n> poweroff\n$/);
+  } finally {
+    await Deno.remove(p);
+  }
 });
 
 Deno.test("--timing reports first output and the shell marker", async () => {
