@@ -31,8 +31,7 @@ export class Bare {
     b.memory = createMemory(ramBytes);
     b.ram = new Uint8Array(b.memory.buffer, L.RAM_BASE, ramBytes);
     b.core = await Core.create(b.memory, 0, {
-      io_in: (port, size) =>
-        opts.io_in ? opts.io_in(port, size) : (size === 4 ? 0xffffffff : size === 2 ? 0xffff : 0xff),
+      io_in: (port, size) => opts.io_in ? opts.io_in(port, size) : (size === 4 ? 0xffffffff : size === 2 ? 0xffff : 0xff),
       io_out: (port, size, value) => {
         if (port === 0xe9) b.out += String.fromCharCode(value & 0xff);
         else if (port === 0xf4) b.doneCode = value;
@@ -96,10 +95,7 @@ export async function nasm(source: string, extra: string[] = []): Promise<Uint8A
   const dir = await Deno.makeTempDir({ prefix: "ring3-nasm-" });
   try {
     await Deno.writeTextFile(`${dir}/t.asm`, source);
-    const p = await new Deno.Command("nasm", {
-      args: ["-f", "bin", "-o", `${dir}/t.bin`, ...extra, `${dir}/t.asm`],
-      stderr: "piped",
-    }).output();
+    const p = await new Deno.Command("nasm", { args: ["-f", "bin", "-o", `${dir}/t.bin`, ...extra, `${dir}/t.asm`], stderr: "piped" }).output();
     if (!p.success) throw new Error("nasm: " + new TextDecoder().decode(p.stderr));
     return await Deno.readFile(`${dir}/t.bin`);
   } finally {

@@ -124,10 +124,7 @@ export function runNative(cases: { code: Insn[]; mem: Uint8Array }[]): Result[] 
   }
   const input = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let o = 0;
-  for (const p of parts) {
-    input.set(p, o);
-    o += p.length;
-  }
+  for (const p of parts) { input.set(p, o); o += p.length; }
   const dir = Deno.makeTempDirSync({ prefix: "ring3-x87-in-" });
   Deno.writeFileSync(`${dir}/in`, input);
   const r = new Deno.Command("sh", { args: ["-c", `"${bin}" < "${dir}/in"`] }).outputSync();

@@ -65,9 +65,7 @@ export function enterFlat(b: Bare, ring: 0 | 3, eip: number): void {
   const c = b.core;
   if (ring === 3) {
     c.ex.setSeg(L.SEG_CS, SEL_CODE3, 0, 0xffffffff, 0xc0fb);
-    for (const s of [L.SEG_SS, L.SEG_DS, L.SEG_ES, L.SEG_FS, L.SEG_GS]) {
-      c.ex.setSeg(s, SEL_DATA3, 0, 0xffffffff, 0xc0f3);
-    }
+    for (const s of [L.SEG_SS, L.SEG_DS, L.SEG_ES, L.SEG_FS, L.SEG_GS]) c.ex.setSeg(s, SEL_DATA3, 0, 0xffffffff, 0xc0f3);
     c.set(L.S_CPL, 3);
   }
   installTables(b);
