@@ -82,7 +82,11 @@ export class Core {
   }
 
   static async create(memory: WebAssembly.Memory, cpu: number, imports: CoreImports): Promise<Core> {
-    const mod = await loadCoreModule();
+    return Core.fromModule(await loadCoreModule(), memory, cpu, imports);
+  }
+
+  // a vCPU worker gets the compiled module from the machine instead of compiling it again
+  static async fromModule(mod: WebAssembly.Module, memory: WebAssembly.Memory, cpu: number, imports: CoreImports): Promise<Core> {
     const inst = await WebAssembly.instantiate(mod, {
       env: {
         memory,
