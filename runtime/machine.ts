@@ -181,7 +181,9 @@ export class Machine {
       },
     };
     this.pit = new Pit(this.timers, this.irq.line(0));
-    this.rtc = new Rtc(this.timers, this.irq.line(8), opts.wallClock);
+    // a repeatable run needs a repeatable date too: 2025-01-01 plus virtual time
+    const wall = opts.wallClock ?? (threads === 1 && this.virtual ? () => 1735689600000 + this.clock.now() / 1e6 : undefined);
+    this.rtc = new Rtc(this.timers, this.irq.line(8), wall);
     this.rtc.setMemory(this.ramBytes);
     this.com1 = new Uart(0x3f8, this.irq.line(4), this.timers);
     this.com2 = new Uart(0x2f8, this.irq.line(3), this.timers);
