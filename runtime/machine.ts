@@ -135,7 +135,9 @@ export class Machine {
     const memMiB = opts.memMiB ?? 256;
     if (!(memMiB >= 2 && memMiB <= 3584)) throw new RangeError(`memory size ${memMiB} MiB out of range (2..3584)`);
     this.ncpu = opts.smp ?? 1;
-    if (!(this.ncpu >= 1 && this.ncpu <= L.MAX_CPUS)) throw new RangeError(`smp ${this.ncpu} out of range (1..${L.MAX_CPUS})`);
+    if (!(this.ncpu >= 1 && this.ncpu <= L.MAX_CPUS)) {
+      throw new RangeError(`smp ${this.ncpu} out of range (1..${L.MAX_CPUS})`);
+    }
     this.ramBytes = memMiB << 20;
     this.memory = createMemory(this.ramBytes);
     this.ram = new Uint8Array(this.memory.buffer, L.RAM_BASE, this.ramBytes);
@@ -144,7 +146,9 @@ export class Machine {
     this.slice = opts.sliceInstructions ?? 200_000;
     this.quantum = opts.quantum ?? 20_000;
     const threads = opts.smpThreads ?? 0;
-    if (threads !== 0 && threads !== 1) throw new RangeError(`smpThreads ${threads}: 1 (one thread) or 0 (a thread per vCPU)`);
+    if (threads !== 0 && threads !== 1) {
+      throw new RangeError(`smpThreads ${threads}: 1 (one thread) or 0 (a thread per vCPU)`);
+    }
     this.threaded = threads === 0 && this.ncpu > 1 && (opts.clock === undefined || opts.clock === "host");
     if (threads === 0 && this.ncpu > 1 && !this.threaded) {
       throw new RangeError("a virtual or injected clock needs smpThreads: 1 when smp > 1");
@@ -182,7 +186,8 @@ export class Machine {
     };
     this.pit = new Pit(this.timers, this.irq.line(0));
     // a repeatable run needs a repeatable date too: 2025-01-01 plus virtual time
-    const wall = opts.wallClock ?? (threads === 1 && this.virtual ? () => 1735689600000 + this.clock.now() / 1e6 : undefined);
+    const wall = opts.wallClock ??
+      (threads === 1 && this.virtual ? () => 1735689600000 + this.clock.now() / 1e6 : undefined);
     this.rtc = new Rtc(this.timers, this.irq.line(8), wall);
     this.rtc.setMemory(this.ramBytes);
     this.com1 = new Uart(0x3f8, this.irq.line(4), this.timers);
@@ -484,7 +489,14 @@ export class Machine {
           if (--running === 0) resolve();
           mb.ring();
         };
-        const start: WorkerStart = { module: mod, memory: this.memory, cpu, ncpu: this.ncpu, epochMs, slice: WORKER_SLICE };
+        const start: WorkerStart = {
+          module: mod,
+          memory: this.memory,
+          cpu,
+          ncpu: this.ncpu,
+          epochMs,
+          slice: WORKER_SLICE,
+        };
         w.postMessage(start);
         workers.push(w);
       }
@@ -536,12 +548,21 @@ export class Machine {
 
   private deviceRequest(cpu: number, op: number, a: number, b: number, c: number): number {
     switch (op) {
-      case OP_IN: return this.io.read(a, b);
-      case OP_OUT: this.io.write(a, b, c); return 0;
-      case OP_MMIO_RD: return this.mmio.read(a, b);
-      case OP_MMIO_WR: this.mmio.write(a, b, c); return 0;
-      case OP_PIC_ACK: return this.pic.ack();
-      case OP_EOI: this.ioapic.eoi(a); return 0;
+      case OP_IN:
+        return this.io.read(a, b);
+      case OP_OUT:
+        this.io.write(a, b, c);
+        return 0;
+      case OP_MMIO_RD:
+        return this.mmio.read(a, b);
+      case OP_MMIO_WR:
+        this.mmio.write(a, b, c);
+        return 0;
+      case OP_PIC_ACK:
+        return this.pic.ack();
+      case OP_EOI:
+        this.ioapic.eoi(a);
+        return 0;
       case OP_EVENT:
         if (a === EVENT_SHUTDOWN) this.finish({ kind: "reset", reason: `triple fault on CPU ${cpu}` });
         else if (a === EVENT_STOPPED) this.checkAllStopped();

@@ -21,10 +21,32 @@ export const APIC_BASE_BSP = 0x100;
 export const LAPIC_TIMER_HZ = 1e9;
 
 export const R = {
-  ID: 0x020, VERSION: 0x030, TPR: 0x080, APR: 0x090, PPR: 0x0a0, EOI: 0x0b0, RRD: 0x0c0, LDR: 0x0d0,
-  DFR: 0x0e0, SVR: 0x0f0, ISR: 0x100, TMR: 0x180, IRR: 0x200, ESR: 0x280, CMCI: 0x2f0, ICR_LO: 0x300,
-  ICR_HI: 0x310, LVT_TIMER: 0x320, LVT_THERMAL: 0x330, LVT_PERF: 0x340, LVT_LINT0: 0x350,
-  LVT_LINT1: 0x360, LVT_ERROR: 0x370, TIMER_INIT: 0x380, TIMER_CUR: 0x390, TIMER_DIV: 0x3e0,
+  ID: 0x020,
+  VERSION: 0x030,
+  TPR: 0x080,
+  APR: 0x090,
+  PPR: 0x0a0,
+  EOI: 0x0b0,
+  RRD: 0x0c0,
+  LDR: 0x0d0,
+  DFR: 0x0e0,
+  SVR: 0x0f0,
+  ISR: 0x100,
+  TMR: 0x180,
+  IRR: 0x200,
+  ESR: 0x280,
+  CMCI: 0x2f0,
+  ICR_LO: 0x300,
+  ICR_HI: 0x310,
+  LVT_TIMER: 0x320,
+  LVT_THERMAL: 0x330,
+  LVT_PERF: 0x340,
+  LVT_LINT0: 0x350,
+  LVT_LINT1: 0x360,
+  LVT_ERROR: 0x370,
+  TIMER_INIT: 0x380,
+  TIMER_CUR: 0x390,
+  TIMER_DIV: 0x3e0,
 } as const;
 
 // words past the architectural registers (the page is 4 KiB, the registers end at 0x400)
@@ -41,8 +63,13 @@ const SVR_ENABLE = 0x100;
 const LVT_OFFSETS = [R.CMCI, R.LVT_TIMER, R.LVT_THERMAL, R.LVT_PERF, R.LVT_LINT0, R.LVT_LINT1, R.LVT_ERROR];
 // bits the guest can write in each LVT entry (delivery status and remote IRR are read-only)
 const LVT_WMASK: Record<number, number> = {
-  [R.LVT_TIMER]: 0x700ff, [R.LVT_THERMAL]: 0x107ff, [R.LVT_PERF]: 0x107ff, [R.LVT_LINT0]: 0x1a7ff,
-  [R.LVT_LINT1]: 0x1a7ff, [R.LVT_ERROR]: 0x100ff, [R.CMCI]: 0x107ff,
+  [R.LVT_TIMER]: 0x700ff,
+  [R.LVT_THERMAL]: 0x107ff,
+  [R.LVT_PERF]: 0x107ff,
+  [R.LVT_LINT0]: 0x1a7ff,
+  [R.LVT_LINT1]: 0x1a7ff,
+  [R.LVT_ERROR]: 0x100ff,
+  [R.CMCI]: 0x107ff,
 };
 
 export interface LapicHost {
@@ -61,7 +88,7 @@ export function apicAccept(regs: Uint32Array, vector: number, level: boolean): b
     Atomics.or(regs, R.ESR >> 2, 0x40); // received illegal vector
     return false;
   }
-  const i = ((vector >> 5) << 2), bit = 1 << (vector & 31);
+  const i = (vector >> 5) << 2, bit = 1 << (vector & 31);
   if (level) Atomics.or(regs, (R.TMR >> 2) + i, bit);
   else Atomics.and(regs, (R.TMR >> 2) + i, ~bit);
   Atomics.or(regs, (R.IRR >> 2) + i, bit);
@@ -74,8 +101,13 @@ export class Lapic {
 
   // regs: the 4 KiB register page (1024 words) of this vCPU. `fresh`: false when the page
   // already holds this APIC's state (a vCPU thread taking it over) and must not be reset.
-  constructor(readonly regs: Uint32Array, readonly cpu: number, private readonly timers: TimerQueue,
-    private readonly host: LapicHost, fresh = true) {
+  constructor(
+    readonly regs: Uint32Array,
+    readonly cpu: number,
+    private readonly timers: TimerQueue,
+    private readonly host: LapicHost,
+    fresh = true,
+  ) {
     this.f64 = new Float64Array(regs.buffer, regs.byteOffset, regs.length >> 1);
     this.timer = timers.timer((now) => this.timerFire(now));
     if (fresh) this.reset(cpu === 0);
@@ -131,7 +163,7 @@ export class Lapic {
   // NMI, the way PC firmware programs them before an OS starts.
   reset(bsp: boolean): void {
     this.regs.fill(0, 0, 0x400 >> 2);
-    this.regs.fill(0, LX_EXTINT >> 2, (LX_STATE >> 2));
+    this.regs.fill(0, LX_EXTINT >> 2, LX_STATE >> 2);
     this.timerStart = 0;
     this.w(R.ID, this.cpu << 24);
     this.w(R.VERSION, 0x00050014); // integrated APIC, 6 LVT entries
@@ -181,10 +213,20 @@ export class Lapic {
 
   message(m: ApicMessage): void {
     switch (m.mode) {
-      case 0: case 1: this.accept(m.vector, m.level); break;
-      case 4: this.nmiPending = true; this.host.kick(); break;
-      case 7: this.extIntPending = true; this.host.kick(); break;
-      default: break; // SMI; INIT and SIPI are handled by the machine
+      case 0:
+      case 1:
+        this.accept(m.vector, m.level);
+        break;
+      case 4:
+        this.nmiPending = true;
+        this.host.kick();
+        break;
+      case 7:
+        this.extIntPending = true;
+        this.host.kick();
+        break;
+      default:
+        break; // SMI; INIT and SIPI are handled by the machine
     }
   }
 
@@ -267,11 +309,21 @@ export class Lapic {
     const reg = off & 0xff0;
     let v: number;
     switch (reg) {
-      case R.PPR: v = this.ppr; break;
-      case R.APR: v = this.r(R.TPR) & 0xff; break;
-      case R.TIMER_CUR: v = this.currentCount(this.timers.clock.now()); break;
-      case R.EOI: case R.RRD: v = 0; break;
-      default: v = reg < 0x400 ? this.r(reg) : 0;
+      case R.PPR:
+        v = this.ppr;
+        break;
+      case R.APR:
+        v = this.r(R.TPR) & 0xff;
+        break;
+      case R.TIMER_CUR:
+        v = this.currentCount(this.timers.clock.now());
+        break;
+      case R.EOI:
+      case R.RRD:
+        v = 0;
+        break;
+      default:
+        v = reg < 0x400 ? this.r(reg) : 0;
     }
     const sh = 8 * (off & 3);
     return size === 4 ? v >>> 0 : (v >>> sh) & (size === 2 ? 0xffff : 0xff);
@@ -282,19 +334,36 @@ export class Lapic {
     v >>>= 0;
     const now = this.timers.clock.now();
     switch (reg) {
-      case R.ID: this.w(R.ID, v & 0xff000000); break;
-      case R.TPR: this.w(R.TPR, v & 0xff); break;
-      case R.EOI: this.eoi(); break;
-      case R.LDR: this.w(R.LDR, v & 0xff000000); break;
-      case R.DFR: this.w(R.DFR, v | 0x0fffffff); break;
+      case R.ID:
+        this.w(R.ID, v & 0xff000000);
+        break;
+      case R.TPR:
+        this.w(R.TPR, v & 0xff);
+        break;
+      case R.EOI:
+        this.eoi();
+        break;
+      case R.LDR:
+        this.w(R.LDR, v & 0xff000000);
+        break;
+      case R.DFR:
+        this.w(R.DFR, v | 0x0fffffff);
+        break;
       case R.SVR: {
         this.w(R.SVR, v & 0x13ff);
-        if (!(v & SVR_ENABLE)) for (const o of LVT_OFFSETS) this.w(o, this.r(o) | MASK);
+        if (!(v & SVR_ENABLE)) { for (const o of LVT_OFFSETS) this.w(o, this.r(o) | MASK); }
         break;
       }
-      case R.ESR: Atomics.store(this.regs, R.ESR >> 2, 0); break; // a write latches (here: clears) the error status
-      case R.ICR_LO: this.w(R.ICR_LO, v & 0xccfff); this.sendIpi(); break;
-      case R.ICR_HI: this.w(R.ICR_HI, v & 0xff000000); break;
+      case R.ESR:
+        Atomics.store(this.regs, R.ESR >> 2, 0);
+        break; // a write latches (here: clears) the error status
+      case R.ICR_LO:
+        this.w(R.ICR_LO, v & 0xccfff);
+        this.sendIpi();
+        break;
+      case R.ICR_HI:
+        this.w(R.ICR_HI, v & 0xff000000);
+        break;
       case R.TIMER_INIT:
         this.w(R.TIMER_INIT, v);
         this.timerStart = now;

@@ -62,9 +62,12 @@ export class ApicBus {
     const t: number[] = [];
     for (let c = 0; c < this.ncpu; c++) {
       if (!this.apicEnabled(c)) continue;
-      const hit = shorthand === 1 ? c === from
-        : shorthand === 2 ? true
-        : shorthand === 3 ? c !== from
+      const hit = shorthand === 1
+        ? c === from
+        : shorthand === 2
+        ? true
+        : shorthand === 3
+        ? c !== from
         : this.matches(c, m.dest, m.logical);
       if (hit) t.push(c);
     }

@@ -42,7 +42,10 @@ export async function boot(opts: MachineOptions, cmdline: string): Promise<Boot>
     waitFor(t: string, timeoutMs = 600_000) {
       if (text.includes(t)) return Promise.resolve();
       return new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`timed out waiting for '${t}'\n${text.slice(-3000)}`)), timeoutMs);
+        const timer = setTimeout(
+          () => reject(new Error(`timed out waiting for '${t}'\n${text.slice(-3000)}`)),
+          timeoutMs,
+        );
         waiters.push({ text: t, resolve: () => (clearTimeout(timer), resolve()) });
         done.then(() => {
           if (!text.includes(t)) {
