@@ -55,6 +55,7 @@ async function start(msg: WorkerStart): Promise<void> {
     eoiBroadcast: (v) => mbox.call(OP_EOI, v),
     ipi: (from, m, shorthand) => bus.send(m, shorthand, from.cpu),
   }, false);
+  // deno-lint-ignore prefer-const -- assigned once the core exists; the imports above close over it
   let vcpu!: Vcpu;
   const core = await Core.fromModule(msg.module, memory, cpu, {
     io_in: (port, size) => mbox.call(OP_IN, port, size),
