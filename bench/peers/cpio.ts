@@ -18,7 +18,8 @@ export function cpioNewc(entries: CpioEntry[]): Uint8Array {
   let ino = 1;
   const push = (name: string, mode: number, data: Uint8Array, nlink: number) => {
     const nameBytes = enc.encode(name + "\0");
-    const hdr = "070701" + [ino++, mode, 0, 0, nlink, 0, data.length, 0, 0, 0, 0, nameBytes.length, 0].map(hex8).join("");
+    const hdr = "070701" +
+      [ino++, mode, 0, 0, nlink, 0, data.length, 0, 0, 0, 0, nameBytes.length, 0].map(hex8).join("");
     parts.push(enc.encode(hdr), nameBytes, new Uint8Array(pad4(110 + nameBytes.length)));
     parts.push(data, new Uint8Array(pad4(data.length)));
   };

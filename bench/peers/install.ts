@@ -40,7 +40,9 @@ else {
   }
 }
 
-say(`v86: ${v86Version() ?? "missing"}; QEMU: ${await qemuVersion() ?? "missing"}; SeaBIOS: ${
-  seabiosInstalled() ? "yes" : "missing"
-}`);
+say(
+  `v86: ${v86Version() ?? "missing"}; QEMU: ${await qemuVersion() ?? "missing"}; SeaBIOS: ${
+    seabiosInstalled() ? "yes" : "missing"
+  }`,
+);
 Deno.exit(failed ? 1 : 0);

@@ -94,7 +94,10 @@ const initrdBytes = await Deno.readFile(guest.initrd);
 const ownInit = !(await initKnowsRing3Run(initrdBytes));
 await Deno.mkdir(LOGS, { recursive: true });
 const INITRD = `${ROOT}build/peers/race-initramfs.cpio.gz`;
-await Deno.writeFile(INITRD, await raceInitrd(initrdBytes, await Deno.readFile(`${ROOT}bench/peers/guest/run.sh`), ownInit));
+await Deno.writeFile(
+  INITRD,
+  await raceInitrd(initrdBytes, await Deno.readFile(`${ROOT}bench/peers/guest/run.sh`), ownInit),
+);
 const BASE_APPEND = "console=ttyS0 quiet" + (ownInit ? "" : " ring3.run=/race/run");
 const appendFor = (work: string[]) => `${BASE_APPEND} race.work=${work.join(",")}`;
 
@@ -174,14 +177,50 @@ function command(emu: Emu, n: number, append: string, icount = false): [string, 
   switch (emu) {
     case "qemu":
       return [QEMU, [
-        "-accel", "tcg", ...(icount ? ["-icount", "shift=0,sleep=off"] : []),
-        "-m", String(MEM), "-smp", String(n), "-display", "none", "-monitor", "none", "-serial", "stdio",
-        "-no-reboot", "-kernel", guest.kernel, "-initrd", INITRD, "-append", append,
+        "-accel",
+        "tcg",
+        ...(icount ? ["-icount", "shift=0,sleep=off"] : []),
+        "-m",
+        String(MEM),
+        "-smp",
+        String(n),
+        "-display",
+        "none",
+        "-monitor",
+        "none",
+        "-serial",
+        "stdio",
+        "-no-reboot",
+        "-kernel",
+        guest.kernel,
+        "-initrd",
+        INITRD,
+        "-append",
+        append,
       ]];
     case "v86":
-      return [Deno.execPath(), ["run", "-A", `${ROOT}bench/peers/v86_runner.ts`, "--lib", V86_LIB, ...common, "--mem", String(MEM)]];
+      return [Deno.execPath(), [
+        "run",
+        "-A",
+        `${ROOT}bench/peers/v86_runner.ts`,
+        "--lib",
+        V86_LIB,
+        ...common,
+        "--mem",
+        String(MEM),
+      ]];
     case "ring3":
-      return [Deno.execPath(), ["run", "-A", `${ROOT}cli/boot.ts`, ...common, "--smp", String(n), "-m", String(MEM), "--no-reboot"]];
+      return [Deno.execPath(), [
+        "run",
+        "-A",
+        `${ROOT}cli/boot.ts`,
+        ...common,
+        "--smp",
+        String(n),
+        "-m",
+        String(MEM),
+        "--no-reboot",
+      ]];
   }
 }
 
@@ -197,10 +236,15 @@ async function boot(emu: Emu, n: number, work: string[], tag: string, icount = f
     b.error = p.timedOut
       ? `no '${"ring3: userspace up"}' within ${TIMEOUT} s${last ? ` (last console line: ${last.slice(0, 100)})` : ""}`
       : `exited with status ${p.code} before the boot marker: ${lastLine(p.stderr) || last || "no output"}`;
-  } else if (!b.error && p.timedOut && Object.values(b.work).some((w) => w.error)) {
-    b.error = `timed out after ${TIMEOUT} s`;
+  } else {
+    // booted, then ran out of time or died: what finished keeps its figure
+    const last = p.lines.filter((l) => l.text.trim()).pop()?.text.trim().slice(0, 100);
+    const why = p.timedOut
+      ? `not finished within the ${TIMEOUT} s timeout`
+      : `the emulator exited (status ${p.code}) first: ${lastLine(p.stderr) || last || "no output"}`;
+    for (const w of work) if (b.work[w]?.error?.startsWith("no WORK")) b.work[w] = { error: why };
   }
-  if (b.error) for (const w of work) b.work[w] = b.work[w]?.error ? b.work[w] : { error: b.error };
+  if (b.error) { for (const w of work) b.work[w] = b.work[w]?.error ? b.work[w] : { error: b.error }; }
   return b;
 }
 
@@ -240,7 +284,9 @@ if (info.ring3.available) {
 
 const loadavg = () => Deno.readTextFileSync("/proc/loadavg").split(" ").slice(0, 3).join(" ");
 const loadBefore = loadavg();
-log(`guest ${kernelVersion(kernelBytes)}; ${ownInit ? "own /init" : "guest/init with ring3.run=/race/run"}; ${RUNS} runs`);
+log(
+  `guest ${kernelVersion(kernelBytes)}; ${ownInit ? "own /init" : "guest/init with ring3.run=/race/run"}; ${RUNS} runs`,
+);
 for (const k of EMUS) log(`${EMU_LABEL[k]}: ${info[k].available ? `ready (${info[k].version})` : info[k].note}`);
 
 // ---- the race -------------------------------------------------------------------------------
@@ -251,7 +297,9 @@ let qemuIcount: Boot | null = null;
 const brief = (b: Boot) =>
   b.error ? `FAILED: ${b.error}` : [
     `boot ${b.bootWall?.toFixed(2)} s`,
-    ...Object.entries(b.work).map(([w, x]) => `${w} ${x.error ? `FAILED (${x.error})` : `${x.guest} s (wall ${x.wall?.toFixed(2)})`}`),
+    ...Object.entries(b.work).map(([w, x]) =>
+      `${w} ${x.error ? `FAILED (${x.error})` : `${x.guest} s (wall ${x.wall?.toFixed(2)})`}`
+    ),
   ].join(", ");
 
 for (let r = 1; r <= RUNS; r++) {
@@ -284,8 +332,16 @@ function firstError(bs: Boot[], pick: (b: Boot) => string | undefined): string |
   }
 }
 
-function cell(emu: Emu, bs: Boot[] | undefined, value: (b: Boot) => number | undefined, wall?: (b: Boot) => number | undefined, err?: (b: Boot) => string | undefined): Cell {
-  if (!bs || bs.length === 0) return { note: info[emu].available || info[emu].note?.startsWith("boot not") ? "n/a" : "not run" };
+function cell(
+  emu: Emu,
+  bs: Boot[] | undefined,
+  value: (b: Boot) => number | undefined,
+  wall?: (b: Boot) => number | undefined,
+  err?: (b: Boot) => string | undefined,
+): Cell {
+  if (!bs || bs.length === 0) {
+    return { note: info[emu].available || info[emu].note?.startsWith("boot not") ? "n/a" : "not run" };
+  }
   const v = bs.map(value).filter((x): x is number => x !== undefined && Number.isFinite(x));
   const w = wall ? bs.map(wall).filter((x): x is number => x !== undefined && Number.isFinite(x)) : [];
   const c: Cell = {};
@@ -311,23 +367,37 @@ const rows: Row[] = [
   row("boot", "boot to `ring3: userspace up` (host s)", "s", (emu) => cell(emu, boots[emu][1], (b) => b.bootWall)),
   row("md5", "md5sum of 16 MiB (s)", "s", workCell("md5", 1)),
   row("awk", "awk doubles, 200,000 iterations (s)", "s", workCell("awk", 1)),
-  ...SMP.map((n) => row(`par${n}`, `${n} parallel md5sum${n > 1 ? "s" : ""}, ${n} vCPU${n > 1 ? "s" : ""} (s)`, "s", workCell("par", n))),
+  ...SMP.map((n) =>
+    row(`par${n}`, `${n} parallel md5sum${n > 1 ? "s" : ""}, ${n} vCPU${n > 1 ? "s" : ""} (s)`, "s", workCell("par", n))
+  ),
 ];
 const qemuAwkInsns = qemuIcount?.work.awk?.guest !== undefined && !qemuIcount.work.awk.error
   ? qemuIcount.work.awk.guest * 1e9
   : undefined;
 rows.push(row("mips", "guest instructions/s during awk (M/s)", "M/s", (emu) => {
   if (emu === "ring3") {
-    return boots.ring3[1]?.length ? { note: "not counted (deno task boot does not report its count)" } : { note: "n/a" };
+    return boots.ring3[1]?.length
+      ? { note: "not counted (deno task boot does not report its count)" }
+      : { note: "n/a" };
   }
   if (emu === "v86") {
-    return cell(emu, boots.v86[1], (b) => (b.work.awk?.insns && b.work.awk.wall ? b.work.awk.insns / b.work.awk.wall / 1e6 : undefined));
+    return cell(
+      emu,
+      boots.v86[1],
+      (b) => (b.work.awk?.insns && b.work.awk.wall ? b.work.awk.insns / b.work.awk.wall / 1e6 : undefined),
+    );
   }
   if (!boots.qemu[1]?.length) return { note: "not run" };
   if (qemuAwkInsns === undefined) {
-    return { note: o["no-icount"] ? "not counted (--no-icount)" : `failed: ${qemuIcount?.work.awk?.error ?? "no count"}` };
+    return {
+      note: o["no-icount"] ? "not counted (--no-icount)" : `failed: ${qemuIcount?.work.awk?.error ?? "no count"}`,
+    };
   }
-  return cell(emu, boots.qemu[1], (b) => (b.work.awk?.wall && !b.work.awk.error ? qemuAwkInsns / b.work.awk.wall / 1e6 : undefined));
+  return cell(
+    emu,
+    boots.qemu[1],
+    (b) => (b.work.awk?.wall && !b.work.awk.error ? qemuAwkInsns / b.work.awk.wall / 1e6 : undefined),
+  );
 }, true));
 
 // ---- machine and notes ----------------------------------------------------------------------
@@ -372,7 +442,9 @@ for (const k of EMUS) {
     );
   }
 }
-if (qemuAwkInsns !== undefined) notes.push(`QEMU counted ${(qemuAwkInsns / 1e9).toFixed(2)}·10⁹ instructions for the awk workload.`);
+if (qemuAwkInsns !== undefined) {
+  notes.push(`QEMU counted ${(qemuAwkInsns / 1e9).toFixed(2)}·10⁹ instructions for the awk workload.`);
+}
 const v86Insns = stat((boots.v86[1] ?? []).map((b) => b.work.awk?.insns).filter((x): x is number => x !== undefined));
 if (v86Insns) notes.push(`v86 counted ${(v86Insns.median / 1e9).toFixed(2)}·10⁹ instructions for the awk workload.`);
 

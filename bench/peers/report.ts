@@ -112,7 +112,9 @@ export function toMarkdown(r: Results): string {
       "|---|--:|--:|--:|",
     );
     for (const row of walls) {
-      out.push(`| ${row.label} | ${EMUS.map((k) => (row.cells[k].wall ? cellText(row.cells[k], "wall") : "–")).join(" | ")} |`);
+      out.push(
+        `| ${row.label} | ${EMUS.map((k) => (row.cells[k].wall ? cellText(row.cells[k], "wall") : "–")).join(" | ")} |`,
+      );
     }
   }
   if (r.notes.length) out.push("", ...r.notes.map((n) => `- ${n}`));
@@ -148,14 +150,19 @@ export function toSvg(r: Results): string {
   const unavailable = EMUS.filter((k) => !r.emulators[k].available);
   const footLines = unavailable.length + 1;
   const H = top + rows.length * groupH + 34 + footLines * 15;
-  const values = rows.flatMap((row) => SERIES.map((s) => row.ratios[s.key])).filter((x): x is number => x !== null && x > 0);
+  const values = rows.flatMap((row) => SERIES.map((s) => row.ratios[s.key])).filter((x): x is number =>
+    x !== null && x > 0
+  );
   const [lo, hi] = axisRange(values);
-  const x = (v: number) => left + ((Math.log10(v) - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo))) * (W - left - right);
+  const x = (v: number) =>
+    left + ((Math.log10(v) - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo))) * (W - left - right);
   const o: string[] = [];
   o.push(
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
     `<rect width="${W}" height="${H}" fill="#fff"/>`,
-    `<text x="${W / 2}" y="20" text-anchor="middle" font-size="15" font-weight="bold">Time ratios on the same guest (log scale; right of 1× = the first is slower)</text>`,
+    `<text x="${
+      W / 2
+    }" y="20" text-anchor="middle" font-size="15" font-weight="bold">Time ratios on the same guest (log scale; right of 1× = the first is slower)</text>`,
   );
   SERIES.forEach((s, i) => {
     const lx = left - 200 + i * 210;
@@ -175,32 +182,56 @@ export function toSvg(r: Results): string {
     }
   }
   const x1 = x(1);
-  o.push(`<line x1="${x1.toFixed(1)}" y1="${top - 8}" x2="${x1.toFixed(1)}" y2="${axisBottom}" stroke="#333" stroke-width="1.5"/>`);
+  o.push(
+    `<line x1="${x1.toFixed(1)}" y1="${top - 8}" x2="${
+      x1.toFixed(1)
+    }" y2="${axisBottom}" stroke="#333" stroke-width="1.5"/>`,
+  );
   rows.forEach((row, i) => {
     const gy = top + i * groupH;
-    o.push(`<text x="${left - 10}" y="${gy + groupH / 2 - 2}" text-anchor="end">${esc(row.label.replace(/`/g, ""))}</text>`);
+    o.push(
+      `<text x="${left - 10}" y="${gy + groupH / 2 - 2}" text-anchor="end">${esc(row.label.replace(/`/g, ""))}</text>`,
+    );
     SERIES.forEach((s, j) => {
       const v = row.ratios[s.key];
       const by = gy + 4 + j * (barH + gap);
       if (v === null || v <= 0) {
-        o.push(`<text x="${(x1 + 6).toFixed(1)}" y="${by + barH - 2}" fill="#999" font-size="10">${esc(s.label.split(" (")[0])}: n/a</text>`);
+        o.push(
+          `<text x="${(x1 + 6).toFixed(1)}" y="${by + barH - 2}" fill="#999" font-size="10">${
+            esc(s.label.split(" (")[0])
+          }: n/a</text>`,
+        );
         return;
       }
       const a = Math.min(x1, x(v)), b = Math.max(x1, x(v));
-      o.push(`<rect x="${a.toFixed(1)}" y="${by}" width="${Math.max(1, b - a).toFixed(1)}" height="${barH}" fill="${s.color}"/>`);
+      o.push(
+        `<rect x="${a.toFixed(1)}" y="${by}" width="${
+          Math.max(1, b - a).toFixed(1)
+        }" height="${barH}" fill="${s.color}"/>`,
+      );
       const tx = v >= 1 ? b + 4 : a - 4;
-      o.push(`<text x="${tx.toFixed(1)}" y="${by + barH - 2}" font-size="10" text-anchor="${v >= 1 ? "start" : "end"}">${num(v)}×</text>`);
+      o.push(
+        `<text x="${tx.toFixed(1)}" y="${by + barH - 2}" font-size="10" text-anchor="${v >= 1 ? "start" : "end"}">${
+          num(v)
+        }×</text>`,
+      );
     });
   });
   let fy = axisBottom + 24;
   o.push(
     `<text x="10" y="${fy}" fill="#444" font-size="11">${
-      esc(`${r.date} · ${r.machine.cpu}, ${r.machine.cores} cores · load ${r.machine.loadBefore} · medians of ${r.runs} runs`)
+      esc(
+        `${r.date} · ${r.machine.cpu}, ${r.machine.cores} cores · load ${r.machine.loadBefore} · medians of ${r.runs} runs`,
+      )
     }</text>`,
   );
   for (const k of unavailable) {
     fy += 15;
-    o.push(`<text x="10" y="${fy}" fill="#a00" font-size="11">${esc(`${EMU_LABEL[k]}: ${r.emulators[k].note ?? "not available"}`.slice(0, 140))}</text>`);
+    o.push(
+      `<text x="10" y="${fy}" fill="#a00" font-size="11">${
+        esc(`${EMU_LABEL[k]}: ${r.emulators[k].note ?? "not available"}`.slice(0, 140))
+      }</text>`,
+    );
   }
   o.push("</svg>");
   return o.join("\n") + "\n";
