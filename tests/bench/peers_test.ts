@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { cpioNewc, gunzip, gzip, initKnowsRing3Run, raceInitrd } from "../../bench/peers/cpio.ts";
 import { EXPECT_MD5, type Line, parseConsole } from "../../bench/peers/parse.ts";
-import { axisRange, type Cell, EMUS, ratios, type Results, stat, toMarkdown, toSvg } from "../../bench/peers/report.ts";
+import { axisRange, type Cell, ratios, type Results, stat, toMarkdown, toSvg } from "../../bench/peers/report.ts";
 import { README_BEGIN, README_END, withReadmeSection } from "../../bench/peers/output.ts";
 
 const enc = new TextEncoder();
