@@ -4,7 +4,7 @@ import { S, ip, ip0, cs32 } from "./state";
 import * as st from "./state";
 import {
   S_EIP, S_FLAGS, S_ATTN, S_HALTED, S_EXIT, S_PEND_VEC, S_PEND_ERR, S_EXC_STATE, S_DR, S_CR0, S_CPL,
-  ATTN_IRQ, ATTN_FLUSH_TLB, ATTN_STOP, SEG_CS, F_IF, F_TF, F_RF,
+  ATTN_IRQ, ATTN_FLUSH_TLB, ATTN_STOP, ATTN_EXIT, ATTN_TRACE, SEG_CS, F_IF, F_TF, F_RF,
   EXIT_BUDGET, EXIT_HLT, EXIT_SHUTDOWN, EXIT_STOP, EXC_DB, EXC_DF, EXC_PF, EXC_DE, EXC_TS, EXC_NP, EXC_SS, EXC_GP,
 } from "./layout";
 import { dispatch } from "./generated/dispatch";
@@ -14,20 +14,30 @@ import { tlbFlushAll, updateMode } from "./mmu";
 import { intr_ack } from "./env";
 import { fetch8 } from "./fetch";
 
-// instructions left in this run() call, and retired in total (per instance)
+// Instruction accounting: run(n) sets `budget`; each retired instruction decrements it, so the
+// count survives a fault's trap out of the loop (retired() = base + start - budget).
 export let budget: i32 = 0;
-export let icount: u64 = 0;
+let runStart: i32 = 0;
+let retiredBase: u64 = 0;
 // one-instruction interrupt shadow after STI, MOV SS and POP SS
 export let shadow: bool = false;
 export let exitReason: u32 = EXIT_BUDGET;
-export let stopNow: bool = false;
 
-@inline function step(): void {
+export function retired(): u64 { return retiredBase + <u64>(runStart - budget); }
+
+// decode state back to the CS defaults; only needed after a prefix or a CS change (st.dirty)
+function resetDecode(): void {
   st.o32 = cs32;
   st.a32 = cs32;
   st.segovr = -1;
   st.rep = 0;
   st.lock = false;
+  st.dirty = false;
+}
+
+@inline function step(): void {
+  if (st.dirty) resetDecode();
+  st.ip0 = ip;
   dispatch(fetchOp());
 }
 
@@ -43,39 +53,55 @@ function fetchOpSlow(): u32 {
 
 // Enter the loop with `n` instructions of budget. Returns EXIT_*.
 export function run(n: i32): u32 {
+  retiredBase += <u64>(runStart - budget);
+  runStart = n;
   budget = n;
   return resume();
 }
 
 // Continue after the host delivered a fault (deliver()) or woke a halted CPU.
+// The inner loop runs while the attention word is zero; everything rare (interrupts, TLB-flush
+// requests, single-step, HLT, stop requests) sets a bit there and is handled outside it.
 export function resume(): u32 {
   st.ip = segBase(SEG_CS) + load<u32>(S, S_EIP);
-  stopNow = false;
+  resetDecode();
   exitReason = EXIT_BUDGET;
   if (load<u32>(S, S_HALTED) != 0) {
     st.ip0 = ip;
     if (!pollInterrupts()) { return saveExit(EXIT_HLT); }
   }
   while (budget > 0) {
-    if (load<u32>(S, S_ATTN) != 0 && !shadow) {
+    if (load<u32>(S, S_ATTN) != 0) {
+      if (shadow) {
+        // the instruction after STI / MOV SS runs before any interrupt
+        shadow = false;
+        step();
+        budget--;
+        continue;
+      }
       st.ip0 = ip;
-      attention();
-      if (stopNow) break;
+      if (attention()) break;
+      if ((load<u32>(S, S_ATTN) & ATTN_TRACE) != 0) {
+        if ((load<u32>(S, S_FLAGS) & F_TF) == 0) {
+          atomic.and<u32>(S + S_ATTN, ~ATTN_TRACE);
+        } else {
+          step();
+          budget--;
+          st.ip0 = ip;
+          singleStepTrap();
+          continue;
+        }
+      }
+      if (load<u32>(S, S_ATTN) != 0) {
+        // bits still set that need no action now (an IRQ masked by IF): one plain step
+        step();
+        budget--;
+        continue;
+      }
     }
-    shadow = false;
-    st.ip0 = ip;
-    if ((load<u32>(S, S_FLAGS) & F_TF) != 0) {
+    do {
       step();
-      budget--;
-      icount++;
-      st.ip0 = ip;
-      singleStepTrap();
-    } else {
-      step();
-      budget--;
-      icount++;
-    }
-    if (stopNow) break;
+    } while (--budget > 0 && load<u32>(S, S_ATTN) == 0);
   }
   return saveExit(exitReason);
 }
@@ -86,10 +112,10 @@ export function resume(): u32 {
   return r;
 }
 
-// handlers call this to leave the loop after the current instruction (HLT, STOP)
+// handlers call this to leave the loop after the current instruction (HLT)
 export function exitLoop(reason: u32): void {
   exitReason = reason;
-  stopNow = true;
+  atomic.or<u32>(S + S_ATTN, ATTN_EXIT);
 }
 
 function singleStepTrap(): void {
@@ -98,18 +124,24 @@ function singleStepTrap(): void {
   interrupt(EXC_DB, -1, INT_EXC);
 }
 
-function attention(): void {
+// handle the attention bits; true when the loop must return
+function attention(): bool {
   const a = atomic.load<u32>(S, S_ATTN);
+  if ((a & ATTN_EXIT) != 0) {
+    atomic.and<u32>(S + S_ATTN, ~ATTN_EXIT);
+    return true;
+  }
   if ((a & ATTN_FLUSH_TLB) != 0) {
     atomic.and<u32>(S + S_ATTN, ~ATTN_FLUSH_TLB);
     tlbFlushAll();
   }
   if ((a & ATTN_STOP) != 0) {
     atomic.and<u32>(S + S_ATTN, ~ATTN_STOP);
-    exitLoop(EXIT_STOP);
-    return;
+    exitReason = EXIT_STOP;
+    return true;
   }
   if ((a & ATTN_IRQ) != 0) pollInterrupts();
+  return false;
 }
 
 // deliver one external interrupt if IF allows; true if one was delivered
@@ -136,6 +168,7 @@ export function deliver(): u32 {
   const err = load<i32>(S, S_PEND_ERR);
   store<i32>(S, -1, S_PEND_VEC);
   st.ip = ip0; // faults restart the instruction
+  budget--; // a delivery costs budget, so a handler that faults at once cannot spin the host forever
   shadow = false;
   const prev = load<i32>(S, S_EXC_STATE); // vector being delivered when this one happened, or -1
   let v: u32 = <u32>vec;

@@ -4,7 +4,7 @@
 // through POPF and the VME/PVI virtual-interrupt rules do not apply.
 import { S } from "./state";
 import {
-  S_FLAGS, S_LF_OP, S_CPL, S_CR0, CR0_PE,
+  S_FLAGS, S_LF_OP, S_CPL, S_CR0, CR0_PE, S_ATTN, ATTN_TRACE,
   F_AC, F_RF, F_IF, F_IOPL, F_ID, F_NT, F_TF, F_DF, F_ARITH,
 } from "./layout";
 import { getFlags, LF_NONE } from "./flags";
@@ -22,6 +22,12 @@ export function writeEflags(value: u32, mask: u32): void {
   store<u32>(S, f, S_FLAGS);
   store<u32>(S, LF_NONE, S_LF_OP);
   if (((old ^ f) & F_AC) != 0) updateMode();
+  noteTrace();
+}
+
+// The run loop checks TF only when the attention word says it may be set (cpu.ts).
+export function noteTrace(): void {
+  if ((load<u32>(S, S_FLAGS) & F_TF) != 0) atomic.or<u32>(S + S_ATTN, ATTN_TRACE);
 }
 
 // The bits POPF may change at the current privilege (SDM POPF): real mode behaves as CPL 0.

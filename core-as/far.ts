@@ -12,7 +12,7 @@ import {
   EXC_GP, EXC_NP, EXC_SS, EXC_TS, EXC_DB,
 } from "./layout";
 import { getFlags, materialize } from "./flags";
-import { writeEflags } from "./eflags";
+import { writeEflags, noteTrace } from "./eflags";
 import { srd16, srd32, swr16, swr32, translate, lrd16, lrd32, updateMode, tlbFlushAll } from "./mmu";
 import { raise } from "./fault";
 import { segp, segBase, segSel, segLimit, segAttr, segSet, segLoadReal, linR } from "./seg";
@@ -435,6 +435,7 @@ export function taskSwitch(sel: u32, lo: u32, hi: u32, addr: u32, how: u32, ext:
   // VM86 tasks are not supported: VM is dropped
   materialize();
   store<u32>(S, ((nFl | 2) & ~(F_RF | F_VM | 0xffc0_8028)), S_FLAGS);
+  noteTrace();
   // selectors first: a fault below is taken in the new task, with these selectors visible
   for (let s: u32 = 0; s < 6; s++) {
     const v = s == 0 ? nEs : s == 1 ? nCs : s == 2 ? nSs : s == 3 ? nDs : s == 4 ? nFs : nGs;

@@ -56,8 +56,9 @@ export let mmem: bool = false;
 export let moff: u32 = 0; // effective offset
 export let mseg: u32 = SEG_DS; // effective segment, override applied
 
-export function modrm(): void {
-  const b = fetch8();
+export function modrm(): void { modrmB(fetch8()); }
+// decode a ModR/M byte the handler already fetched (register-form fast paths test it first)
+export function modrmB(b: u32): void {
   mrm = b;
   mreg = (b >> 3) & 7;
   mrmi = b & 7;

@@ -10,7 +10,8 @@ import {
 import { segSet } from "./seg";
 import { tlbFlushAll, updateMode } from "./mmu";
 import { LF_NONE } from "./flags";
-export { run, resume, deliver, icount } from "./cpu";
+export { run, resume, deliver, retired } from "./cpu";
+import { noteTrace } from "./eflags";
 // EFLAGS with the lazy arithmetic flags folded in (host-side inspection, differential tests)
 export { getFlags } from "./flags";
 
@@ -58,8 +59,10 @@ export function resyncFromState(): void {
   const ss = load<u32>(S + 128 + SEG_SS * 32, 12);
   st.cs32 = (cs & 0x4000) != 0;
   st.ss32 = (ss & 0x4000) != 0;
+  st.dirty = true;
   tlbFlushAll();
   updateMode();
+  noteTrace();
 }
 
 // segment cache set by the host (boot loaders start the CPU in protected mode)

@@ -101,7 +101,8 @@ export const FP_CS = 84;
 export const FP_DP = 88;
 export const FP_DS = 92;
 export const FP_OP = 96;
-export const FP_EXT = 128; // 8 x 16 bytes: raw 80-bit images kept for exact fld/fstp round trips
+export const FP_EXT = 128; // 8 x 16 bytes by physical register: exact 80-bit image (u64 significand, u16
+// sign/exponent at +8) and a valid byte at +10 (x87/state.ts says when it is kept); FP_TAG only ever holds 0 or 3
 
 // local APIC register page of this vCPU (4 KiB), modelled in core-as
 export const S_LAPIC = 0x1000;
@@ -126,6 +127,8 @@ export const ATTN_STOP = 4; // return from run() as soon as possible
 export const ATTN_NMI = 8;
 export const ATTN_INIT = 16;
 export const ATTN_SIPI = 32;
+export const ATTN_TRACE = 64; // EFLAGS.TF may be set: single-step handling in the slow path
+export const ATTN_EXIT = 128; // this vCPU's own request to leave run() (HLT)
 
 export const EXIT_BUDGET = 0; // instruction budget used up
 export const EXIT_HLT = 1; // HLT with interrupts enabled: wait for an interrupt

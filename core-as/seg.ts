@@ -24,7 +24,7 @@ export function segSet(seg: u32, sel: u32, base: u32, limit: u32, attr: u32): vo
   store<u32>(p, limit, SG_LIMIT);
   store<u32>(p, attr, SG_ATTR);
   segWindows(seg);
-  if (seg == SEG_CS) { st.cs32 = (attr & 0x4000) != 0; fpageReset(); }
+  if (seg == SEG_CS) { st.cs32 = (attr & 0x4000) != 0; st.dirty = true; fpageReset(); }
   if (seg == SEG_SS) st.ss32 = (attr & 0x4000) != 0;
 }
 

@@ -22,6 +22,8 @@ export let a32: bool = false; // address size is 32
 export let segovr: i32 = -1; // segment override prefix, -1 none
 export let rep: u32 = 0; // 0, 0xf2 or 0xf3
 export let lock: bool = false;
+// set by prefixes and CS changes: the decode state must be reset before the next instruction
+export let dirty: bool = true;
 // defaults from the CS and SS descriptors
 export let cs32: bool = false;
 export let ss32: bool = false;

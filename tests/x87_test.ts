@@ -225,8 +225,9 @@ Deno.test("x87 stack overflow/underflow, fxch/ffree/fincstp/fdecstp/fld st(i)/fs
     for (let k = 0; k < depth; k++) regs.push(rdouble(10, false));
     const mem = newMem(cwFor(ri(4)), regs);
     new DataView(mem.buffer).setFloat64(DATA, rdouble(10), true);
+    new DataView(mem.buffer).setFloat64(DATA + 24, rdouble(10, false), true);
     const pool: Insn[] = [
-      R(0xd9, 0xe8), R(0xd9, 0xee), R(0xd9, 0xeb), fld64(DATA), R(0xd9, 0xc0 | ri(8)), R(0xd9, 0xc8 | ri(8)),
+      R(0xd9, 0xe8), R(0xd9, 0xee), fld64(DATA + 24), fld64(DATA), R(0xd9, 0xc0 | ri(8)), R(0xd9, 0xc8 | ri(8)),
       R(0xdd, 0xd8 | ri(8)), R(0xdd, 0xd0 | ri(8)), R(0xdd, 0xc0 | ri(8)), R(0xd9, 0xf7), R(0xd9, 0xf6),
       R(0xde, 0xc1 | (ri(2) << 3)), R(0xd8, 0xc0 | ri(8)), R(0xdf, 0xc0 | ri(8)), fstp64(DATA + 8), R(0xd9, 0xe5),
       R(0xd9, 0xe1), R(0xd9, 0xfa), M(0xdf, 7, DATA + 16), R(0xdb, 0xc0 | ri(32)),
@@ -344,4 +345,112 @@ Deno.test("x87 fldcw/fnstcw, fnstenv/fldenv, fnsave/frstor images match the host
     for (let k = DATA + 64 + 6; k < DATA + 64 + 14; k++) m[k] = 0; // 16-bit layout: FIP FCS FDP FDS
     return hex(m) + ` ax=${r.eax & 0xffff}`;
   });
+});
+
+// ---- SDM-based checks (no host needed) ----------------------------------------------------
+const F = (off: number) => rig.core.get(L.S_FPU + off);
+const fld1 = R(0xd9, 0xe8), fldz = R(0xd9, 0xee);
+const CR0_BASE = L.CR0_PE | L.CR0_NE | L.CR0_ET;
+
+Deno.test("x87 #NM: CR0.EM or CR0.TS on ESC, MP+TS on WAIT", () => {
+  const mem = new Uint8Array(MEM);
+  assert.equal(rig.run([fld1], mem, { cr0: CR0_BASE | L.CR0_TS }).fault, L.EXC_NM);
+  assert.equal(rig.run([fld1], mem, { cr0: CR0_BASE | L.CR0_EM }).fault, L.EXC_NM);
+  assert.equal(rig.run([M(0xd9, 7, DATA)], mem, { cr0: CR0_BASE | L.CR0_TS }).fault, L.EXC_NM); // fnstcw too
+  assert.equal(rig.run([[0x9b]], mem, { cr0: CR0_BASE | L.CR0_TS }).fault, undefined);
+  assert.equal(rig.run([[0x9b]], mem, { cr0: CR0_BASE | L.CR0_EM }).fault, undefined);
+  assert.equal(rig.run([[0x9b]], mem, { cr0: CR0_BASE | L.CR0_TS | L.CR0_MP }).fault, L.EXC_NM);
+  // the faulting instruction left nothing behind
+  const r = rig.run([fld1], mem, { cr0: CR0_BASE | L.CR0_TS });
+  assert.equal(r.fault, L.EXC_NM);
+  assert.equal(F(L.FP_TOP), 0);
+  assert.equal(F(L.FP_TAG), 0xffff);
+});
+
+Deno.test("x87 #MF: unmasked exception is reported by the next waiting instruction", () => {
+  const mem = new Uint8Array(MEM);
+  new DataView(mem.buffer).setUint16(DATA, 0x37b, true); // divide-by-zero unmasked
+  const setup = [M(0xd9, 5, DATA), fld1, fldz, R(0xde, 0xf9)]; // fdivp st1, st0: 1/0
+  let r = rig.run([...setup, R(0xdf, 0xe0)], mem); // fnstsw ax does not wait
+  assert.equal(r.fault, undefined);
+  assert.equal(r.eax & 0xffff, 0x8000 | 0x80 | 0x04 | (6 << 11), "B ES ZE, TOP=6: no pop");
+  assert.equal(F(L.FP_TAG), 0x0fff, "st0 and st1 still valid");
+  r = rig.run([...setup, fld1], mem);
+  assert.equal(r.fault, L.EXC_MF);
+  assert.equal(F(L.FP_TOP), 6, "the faulting fld1 did not push");
+  assert.equal(rig.run([...setup, [0x9b]], mem).fault, L.EXC_MF); // fwait
+  assert.equal(rig.run([...setup, R(0xdb, 0xe2), fld1], mem).fault, undefined); // fnclex clears ES
+  assert.equal(rig.run([...setup, M(0xd9, 6, DATA + 16), fld1], mem).fault, undefined, "fnstenv masks everything");
+  assert.equal(rig.run([...setup, R(0xdb, 0xe3), fld1], mem).fault, undefined); // fninit
+  // fldcw that unmasks a pending flag arms #MF as well
+  new DataView(mem.buffer).setUint16(DATA + 2, 0x37f, true);
+  r = rig.run([M(0xd9, 5, DATA + 2), fld1, fldz, R(0xde, 0xf9), M(0xd9, 5, DATA), fld1], mem);
+  assert.equal(r.fault, L.EXC_MF);
+});
+
+Deno.test("x87 unmasked invalid operation: stack overflow changes nothing", () => {
+  const mem = new Uint8Array(MEM);
+  new DataView(mem.buffer).setUint16(DATA, 0x37e, true); // IE unmasked
+  const r = rig.run([M(0xd9, 5, DATA), ...Array(9).fill(fld1), R(0xdf, 0xe0)], mem);
+  assert.equal(r.fault, undefined);
+  assert.equal(r.eax & 0xffff, 0x8000 | 0x80 | 0x41 | 0x200 | (0 << 11), "B ES SF IE C1, TOP still 0");
+  assert.equal(F(L.FP_TAG), 0);
+  // masked: the indefinite is pushed
+  new DataView(mem.buffer).setUint16(DATA, 0x37f, true);
+  rig.run([M(0xd9, 5, DATA), ...Array(9).fill(fld1)], mem);
+  assert.equal(F(L.FP_TOP), 7);
+  const p = F(L.FP_TOP);
+  assert.equal(rig.core.dv.getBigUint64(rig.core.base + L.S_FPU + p * 8, true), 0xfff8000000000000n);
+});
+
+Deno.test("x87 FIP/FCS/FOP/FDP/FDS in the 32- and 16-bit protected-mode environments", () => {
+  const mem = new Uint8Array(MEM);
+  const code = [fld1, M(0xdc, 0, DATA + 8), M(0xd9, 6, DATA + 32), [0x66, ...M(0xd9, 6, DATA + 64)]];
+  const r = rig.run(code, mem);
+  const dv = new DataView(r.mem.buffer);
+  const env = DATA + 32;
+  assert.equal(dv.getUint32(env, true), 0xffff037f);
+  assert.equal(dv.getUint32(env + 4, true) & 0xffff, 7 << 11);
+  assert.equal(dv.getUint32(env + 8, true), 0xffff3fff);
+  assert.equal(dv.getUint32(env + 12, true), 0x10000 + 2, "FIP = the fadd");
+  assert.equal(dv.getUint32(env + 16, true), 0x08 | (0x480 | 0x83) << 16, "FCS, FOP = dc 83");
+  assert.equal(dv.getUint32(env + 20, true), DATA + 8 + 0x20000);
+  assert.equal(dv.getUint32(env + 24, true), 0x10);
+  const e16 = DATA + 64; // fnstenv itself masked the exceptions
+  assert.deepEqual([0, 2, 4, 6, 8, 10, 12].map((k) => dv.getUint16(e16 + k, true)),
+    [0x37f, 7 << 11, 0x3fff, 2, 0x08, (DATA + 8) & 0xffff, 0x10]);
+});
+
+Deno.test("x87 fsave/frstor keep arbitrary 80-bit registers bit-exact", () => {
+  for (let n = 0; n < 50; n++) {
+    const mem = new Uint8Array(MEM);
+    const regs = [];
+    for (let i = 0; i < 8; i++) {
+      regs.push({ m: (1n << 63n) | (BigInt(ri(2 ** 31)) << 32n) | BigInt(ri(2 ** 32)), se: (ri(2) << 15) | (16383 - 200 + ri(400)) });
+    }
+    mem.set(imageFor(0x37f, regs), 0);
+    const r = rig.run([frstor(), R(0xd9, 0xc9), R(0xd9, 0xc9), fnsave()], mem);
+    assert.deepEqual(r.mem.slice(OUT_IMG + 28, OUT_IMG + 108), mem.slice(28, 108));
+  }
+});
+
+Deno.test("x87 fistp rounding modes and integer indefinite (SDM values)", () => {
+  const cases: [number, number, number, number][] = [ // value, rc, bytes, expected (as unsigned)
+    [2.5, 0, 4, 2], [2.5, 1, 4, 2], [2.5, 2, 4, 3], [2.5, 3, 4, 2], [3.5, 0, 4, 4],
+    [-2.5, 0, 4, 0xfffffffe], [-2.5, 1, 4, 0xfffffffd], [-2.5, 2, 4, 0xfffffffe], [-2.5, 3, 4, 0xfffffffe],
+    [1e10, 0, 4, 0x80000000], [32768, 0, 2, 0x8000], [-32768, 0, 2, 0x8000], [-32768.6, 3, 2, 0x8000],
+    [NaN, 0, 4, 0x80000000], [-Infinity, 0, 2, 0x8000], [2147483647.4, 0, 4, 0x7fffffff],
+  ];
+  for (const [v, rc, bytes, want] of cases) {
+    const mem = new Uint8Array(MEM);
+    const dv = new DataView(mem.buffer);
+    dv.setUint16(DATA, 0x37f | (rc << 10), true);
+    dv.setFloat64(DATA + 8, v, true);
+    const r = rig.run([M(0xd9, 5, DATA), fld64(DATA + 8), bytes === 4 ? M(0xdb, 3, DATA + 16) : M(0xdf, 3, DATA + 16), R(0xdf, 0xe0)], mem);
+    const got = bytes === 4 ? new DataView(r.mem.buffer).getUint32(DATA + 16, true) : new DataView(r.mem.buffer).getUint16(DATA + 16, true);
+    assert.equal(got, want, `fistp ${v} rc=${rc} m${bytes * 8}`);
+    const invalid = (want === 0x80000000 || want === 0x8000) && Math.trunc(v) !== -32768;
+    assert.equal((r.eax & 1) !== 0, invalid, `IE for ${v}`);
+    assert.equal((r.eax & 0x3800) >> 11, 0, "popped");
+  }
 });

@@ -2,8 +2,8 @@
 // NEG MUL IMUL DIV IDIV) and group 4 (INC/DEC Eb). Flags are lazy (flags.ts). A memory
 // destination takes a one-compare TLB fast path; anything else probes the write first so a fault
 // leaves the instruction without effect. LOCKed forms update guest RAM with wasm atomics.
-import { S, TLB, lock, rN, wN, r8, w8 } from "../state";
-import { modrm, mmem, mreg, mrmi, mseg, moff, fetch8, fetchN, fetchS8 } from "../fetch";
+import { S, TLB, lock, rN, wN, r8, w8, r16, r32 } from "../state";
+import { modrm, modrmB, mmem, mreg, mrmi, mseg, moff, fetch8, fetchN, fetchS8 } from "../fetch";
 import { linR, linW } from "../seg";
 import { lrd8, lrd16, lrd32, lrdN, lwrN, lprobeW, lhostW } from "../mmu";
 import { setLazy, szi, getCF, LF_ADD, LF_ADC, LF_SUB, LF_SBB, LF_INC, LF_DEC, LF_CO } from "../flags";
@@ -122,61 +122,74 @@ function aluMem(op: u32, b: u32, size: u32): void {
   lwrN(lin, alu(op, lrdN(lin, size), b, size), size);
 }
 
-// ALU op with the ModR/M operand as destination and source b
-@inline function aluE(op: u32, b: u32, size: u32): void {
-  if (!mmem) {
-    const r = alu(op, rN(mrmi, size), b, size);
-    if (op != OP_CMP) wN(mrmi, r, size);
-  } else if (op == OP_CMP) {
-    alu(op, rdE(size), b, size);
-  } else {
-    aluMem(op, b, size);
-  }
+// ALU op with a memory destination (ModR/M already decoded) and source b
+@inline function aluM(op: u32, b: u32, size: u32): void {
+  if (op == OP_CMP) alu(op, rdE(size), b, size);
+  else aluMem(op, b, size);
+}
+// ALU op with a register destination
+@inline function aluR(op: u32, d: u32, b: u32, size: u32): void {
+  const r = alu(op, rN(d, size), b, size);
+  if (op != OP_CMP) wN(d, r, size);
 }
 
-// ---- 00..3D -------------------------------------------------------------------------------------
-export function alu_EbGb(op: u32): void {
-  modrm();
-  aluE(op, r8(mreg), 1);
+// ---- 00..3D: register forms are handled straight from the ModR/M byte, before any decoding --
+@inline export function alu_EbGb(op: u32): void {
+  const m = fetch8();
+  if (m >= 0xc0) { aluR(op, m & 7, r8((m >> 3) & 7), 1); return; }
+  modrmB(m);
+  aluM(op, r8(mreg), 1);
 }
-export function alu_EvGv(op: u32, size: u32): void {
-  modrm();
-  aluE(op, rN(mreg, size), size);
+@inline export function alu_EvGv(op: u32, size: u32): void {
+  const m = fetch8();
+  if (m >= 0xc0) {
+    if (size == 4) aluR(op, m & 7, r32((m >> 3) & 7), 4);
+    else aluR(op, m & 7, r16((m >> 3) & 7), 2);
+    return;
+  }
+  modrmB(m);
+  aluM(op, rN(mreg, size), size);
 }
-export function alu_GbEb(op: u32): void {
-  modrm();
-  const r = alu(op, r8(mreg), rdE(1), 1);
-  if (op != OP_CMP) w8(mreg, r);
+@inline export function alu_GbEb(op: u32): void {
+  const m = fetch8();
+  if (m >= 0xc0) { aluR(op, (m >> 3) & 7, r8(m & 7), 1); return; }
+  modrmB(m);
+  aluR(op, mreg, rdE(1), 1);
 }
-export function alu_GvEv(op: u32, size: u32): void {
-  modrm();
-  const b = rdE(size);
-  const r = alu(op, rN(mreg, size), b, size);
-  if (op != OP_CMP) wN(mreg, r, size);
+@inline export function alu_GvEv(op: u32, size: u32): void {
+  const m = fetch8();
+  if (m >= 0xc0) { aluR(op, (m >> 3) & 7, rN(m & 7, size), size); return; }
+  modrmB(m);
+  aluR(op, mreg, rdE(size), size);
 }
-export function alu_ALIb(op: u32): void {
-  const r = alu(op, r8(0), fetch8(), 1);
-  if (op != OP_CMP) w8(0, r);
+@inline export function alu_ALIb(op: u32): void {
+  aluR(op, 0, fetch8(), 1);
 }
-export function alu_eAXIz(op: u32, size: u32): void {
-  const r = alu(op, rN(0, size), fetchN(size), size);
-  if (op != OP_CMP) wN(0, r, size);
+@inline export function alu_eAXIz(op: u32, size: u32): void {
+  aluR(op, 0, fetchN(size), size);
 }
 
 // ---- group 1 (80..83): the immediate follows the ModR/M bytes --------------------------------
 export function grp1_EbIb(): void {
-  modrm();
-  aluE(mreg, fetch8(), 1);
+  const m = fetch8();
+  if (m >= 0xc0) { aluR((m >> 3) & 7, m & 7, fetch8(), 1); return; }
+  modrmB(m);
+  aluM(mreg, fetch8(), 1);
 }
-export function grp1_EvIz(size: u32): void {
-  modrm();
-  aluE(mreg, fetchN(size), size);
+@inline export function grp1_EvIz(size: u32): void {
+  const m = fetch8();
+  if (m >= 0xc0) { aluR((m >> 3) & 7, m & 7, fetchN(size), size); return; }
+  modrmB(m);
+  aluM(mreg, fetchN(size), size);
 }
-export function grp1_EvIb(size: u32): void {
-  modrm();
+@inline export function grp1_EvIb(size: u32): void {
+  const m = fetch8();
+  const reg = m >= 0xc0;
+  if (!reg) modrmB(m);
   let b = fetchS8();
   if (size == 2) b &= 0xffff;
-  aluE(mreg, b, size);
+  if (reg) aluR((m >> 3) & 7, m & 7, b, size);
+  else aluM(mreg, b, size);
 }
 
 // ---- INC / DEC --------------------------------------------------------------------------------
@@ -186,10 +199,10 @@ export function grp1_EvIb(size: u32): void {
   setLazy((dec ? LF_DEC : LF_INC) | szi(size), r, a, getCF());
   return r;
 }
-export function inc_Zv(r: u32, size: u32): void {
+@inline export function inc_Zv(r: u32, size: u32): void {
   wN(r, incdec(false, rN(r, size), size), size);
 }
-export function dec_Zv(r: u32, size: u32): void {
+@inline export function dec_Zv(r: u32, size: u32): void {
   wN(r, incdec(true, rN(r, size), size), size);
 }
 // INC/DEC of the ModR/M operand (also used by group 5's /0 /1)
@@ -225,17 +238,21 @@ export function grp4_Eb(): void {
   setLazy(LF_CO | szi(size), a & b, 0, 0);
 }
 export function test_EbGb(): void {
-  modrm();
+  const m = fetch8();
+  if (m >= 0xc0) { test(r8(m & 7), r8((m >> 3) & 7), 1); return; }
+  modrmB(m);
   test(rdE(1), r8(mreg), 1);
 }
-export function test_EvGv(size: u32): void {
-  modrm();
+@inline export function test_EvGv(size: u32): void {
+  const m = fetch8();
+  if (m >= 0xc0) { test(rN(m & 7, size), rN((m >> 3) & 7, size), size); return; }
+  modrmB(m);
   test(rdE(size), rN(mreg, size), size);
 }
 export function test_ALIb(): void {
   test(r8(0), fetch8(), 1);
 }
-export function test_eAXIz(size: u32): void {
+@inline export function test_eAXIz(size: u32): void {
   test(rN(0, size), fetchN(size), size);
 }
 
@@ -288,7 +305,7 @@ export function grp3_Eb(): void {
     mulDivB(r, rdE(1));
   }
 }
-export function grp3_Ev(size: u32): void {
+@inline export function grp3_Ev(size: u32): void {
   modrm();
   const r = mreg;
   if (r < 2) {

@@ -5,7 +5,8 @@ import { S, lock, rN, wN, w16, w32, r32, a32 } from "../state";
 import { modrm, mmem, mreg, mrmi, mseg, moff, fetch8 } from "../fetch";
 import { linR, linW } from "../seg";
 import { lrdN, lwrN, lprobeW, lhostW } from "../mmu";
-import { setLazy, szi, setCF, LF_CO } from "../flags";
+import { setCF, LF_NONE } from "../flags";
+import { S_FLAGS, S_LF_OP, F_ARITH, F_ZF, F_PF } from "../layout";
 import { ud } from "../fault";
 import { wHost, hostLd, hostSt, rdE } from "./arith";
 
@@ -54,7 +55,7 @@ import { wHost, hostLd, hostSt, rdE } from "./arith";
   setCF((a & m) != 0);
 }
 
-export function bt_EvGv(kind: u32, size: u32): void {
+@inline export function bt_EvGv(kind: u32, size: u32): void {
   modrm();
   const o = rN(mreg, size);
   const bits: u32 = size << 3;
@@ -67,7 +68,7 @@ export function bt_EvGv(kind: u32, size: u32): void {
 }
 
 // 0F BA /4../7 with an immediate bit offset (taken modulo the operand size)
-export function grp8_EvIb(size: u32): void {
+@inline export function grp8_EvIb(size: u32): void {
   modrm();
   if (mreg < 4) ud();
   const bit = fetch8() & ((size << 3) - 1);
@@ -75,20 +76,28 @@ export function grp8_EvIb(size: u32): void {
   else btMem(mreg - 4, moff, bit, size);
 }
 
-// BSF/BSR: a zero source sets ZF and leaves the destination as it was. The undefined flags are
-// cleared except PF, which follows ZF (what current parts report).
+// BSF/BSR: a zero source sets ZF and leaves the destination as it was. Of the undefined flags
+// PF follows the parity of the bit index (1 for a zero source) and the rest are cleared, as
+// current parts report. All six are known, so they go straight to S_FLAGS.
 @inline function bsx(rev: bool, size: u32): void {
   modrm();
   const v = rdE(size);
-  setLazy(LF_CO | szi(size), v != 0 ? 1 : 0, 0, 0);
-  if (v == 0) return;
-  wN(mreg, rev ? 31 - clz<u32>(v) : ctz<u32>(v), size);
+  let f = load<u32>(S, S_FLAGS) & ~F_ARITH;
+  if (v == 0) {
+    f |= F_ZF | F_PF;
+  } else {
+    const i = rev ? 31 - clz<u32>(v) : ctz<u32>(v);
+    if ((popcnt<u32>(i) & 1) == 0) f |= F_PF;
+    wN(mreg, i, size);
+  }
+  store<u32>(S, f, S_FLAGS);
+  store<u32>(S, LF_NONE, S_LF_OP);
 }
-export function bsf(size: u32): void { bsx(false, size); }
-export function bsr(size: u32): void { bsx(true, size); }
+@inline export function bsf(size: u32): void { bsx(false, size); }
+@inline export function bsr(size: u32): void { bsx(true, size); }
 
 // BSWAP with a 16-bit operand is undefined; real parts clear the low word
-export function bswap(r: u32, size: u32): void {
+@inline export function bswap(r: u32, size: u32): void {
   if (size == 4) { const v = r32(r); w32(r, rotl<u32>(v & 0xff00ff00, 8) | rotr<u32>(v & 0x00ff00ff, 8)); }
   else w16(r, 0);
 }

@@ -29,18 +29,18 @@ import { farJump, farCall } from "../far";
 }
 @inline function spPlus(d: u32): u32 { return ss32 ? r32(4) + d : (r32(4) + d) & 0xffff; }
 
-export function jcc_Jb(cc: u32): void {
+@inline export function jcc_Jb(cc: u32): void {
   const d = fetchS8();
   if (cond(cc)) jumpRel(d, o32);
 }
-export function jcc_Jz(cc: u32, size: u32): void {
+@inline export function jcc_Jz(cc: u32, size: u32): void {
   const d = size == 4 ? fetch32() : fetch16();
   if (cond(cc)) jumpRel(d, size == 4);
 }
-export function jmp_Jb(size: u32): void { jumpRel(fetchS8(), size == 4); }
-export function jmp_Jz(size: u32): void { jumpRel(size == 4 ? fetch32() : fetch16(), size == 4); }
+@inline export function jmp_Jb(size: u32): void { jumpRel(fetchS8(), size == 4); }
+@inline export function jmp_Jz(size: u32): void { jumpRel(size == 4 ? fetch32() : fetch16(), size == 4); }
 
-export function call_Jz(size: u32): void {
+@inline export function call_Jz(size: u32): void {
   const d = size == 4 ? fetch32() : fetch16();
   const base = segBase(SEG_CS);
   let r = ip - base;
@@ -51,13 +51,13 @@ export function call_Jz(size: u32): void {
   st.ip = base + e;
 }
 
-export function ret(size: u32): void {
+@inline export function ret(size: u32): void {
   const e = size == 4 ? peek32(0) : peek16(0);
   if (e > segLimit(SEG_CS)) gp(0);
   setSp(spPlus(size));
   st.ip = segBase(SEG_CS) + e;
 }
-export function ret_Iw(size: u32): void {
+@inline export function ret_Iw(size: u32): void {
   const n = fetch16();
   const e = size == 4 ? peek32(0) : peek16(0);
   if (e > segLimit(SEG_CS)) gp(0);
@@ -77,10 +77,10 @@ export function ret_Iw(size: u32): void {
   if (taken) jumpRel(d, size == 4); // may fault: the counter is written afterwards
   setCounter(c);
 }
-export function loop(size: u32): void { loopCommon(size, 0); }
-export function loopz(size: u32): void { loopCommon(size, 1); }
-export function loopnz(size: u32): void { loopCommon(size, 2); }
-export function jcxz(size: u32): void {
+@inline export function loop(size: u32): void { loopCommon(size, 0); }
+@inline export function loopz(size: u32): void { loopCommon(size, 1); }
+@inline export function loopnz(size: u32): void { loopCommon(size, 2); }
+@inline export function jcxz(size: u32): void {
   const d = fetchS8();
   if (counter() == 0) jumpRel(d, size == 4);
 }
@@ -93,7 +93,7 @@ export function into(): void { if (getOF()) interrupt(EXC_OF, NO_ERR, INT_SOFT);
 export function int1(): void { interrupt(EXC_DB, NO_ERR, INT_EXC); }
 
 // BOUND r, m: signed bounds pair at m; outside -> #BR (a fault: EIP stays at BOUND)
-export function bound(size: u32): void {
+@inline export function bound(size: u32): void {
   modrm();
   if (!mmem) ud();
   if (size == 4) {
@@ -110,7 +110,7 @@ export function bound(size: u32): void {
 }
 
 // ---- group 5: FF /0../6 ---------------------------------------------------------------------------
-export function grp5_Ev(size: u32): void {
+@inline export function grp5_Ev(size: u32): void {
   modrm();
   switch (mreg) {
     case 0: incDec(size, false); return;

@@ -2,16 +2,16 @@
 import { fetch16, fetchN } from "../fetch";
 import { farCall, farJump, farRet, iretFar } from "../far";
 
-export function call_far_Ap(size: u32): void {
+@inline export function call_far_Ap(size: u32): void {
   const off = fetchN(size);
   const sel = fetch16();
   farCall(sel, off, size);
 }
-export function jmp_far_Ap(size: u32): void {
+@inline export function jmp_far_Ap(size: u32): void {
   const off = fetchN(size);
   const sel = fetch16();
   farJump(sel, off, size);
 }
-export function retf(size: u32): void { farRet(size, 0); }
-export function retf_Iw(size: u32): void { farRet(size, fetch16()); }
-export function iret(size: u32): void { iretFar(size); }
+@inline export function retf(size: u32): void { farRet(size, 0); }
+@inline export function retf_Iw(size: u32): void { farRet(size, fetch16()); }
+@inline export function iret(size: u32): void { iretFar(size); }

@@ -16,10 +16,10 @@ import { io_in, io_out } from "../env";
 }
 
 export function in_ALIb(): void { inTo(fetch8(), 1); }
-export function in_eAXIb(size: u32): void { inTo(fetch8(), size); }
+@inline export function in_eAXIb(size: u32): void { inTo(fetch8(), size); }
 export function out_IbAL(): void { outFrom(fetch8(), 1); }
-export function out_IbeAX(size: u32): void { outFrom(fetch8(), size); }
+@inline export function out_IbeAX(size: u32): void { outFrom(fetch8(), size); }
 export function in_ALDX(): void { inTo(r16(2), 1); }
-export function in_eAXDX(size: u32): void { inTo(r16(2), size); }
+@inline export function in_eAXDX(size: u32): void { inTo(r16(2), size); }
 export function out_DXAL(): void { outFrom(r16(2), 1); }
-export function out_DXeAX(size: u32): void { outFrom(r16(2), size); }
+@inline export function out_DXeAX(size: u32): void { outFrom(r16(2), size); }

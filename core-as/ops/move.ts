@@ -17,11 +17,11 @@ import { ud } from "../fault";
 // ---- MOV ------------------------------------------------------------------------------------
 export function mov_EbGb(): void { modrm(); rmWr8(r8(mreg)); }
 export function mov_GbEb(): void { modrm(); w8(mreg, rmRd8()); }
-export function mov_EvGv(size: u32): void {
+@inline export function mov_EvGv(size: u32): void {
   modrm();
   if (size == 4) rmWr32(r32(mreg)); else rmWr16(r16(mreg));
 }
-export function mov_GvEv(size: u32): void {
+@inline export function mov_GvEv(size: u32): void {
   modrm();
   if (size == 4) w32(mreg, rmRd32()); else w16(mreg, rmRd16());
 }
@@ -29,18 +29,18 @@ export function mov_GvEv(size: u32): void {
 @inline function moffs(): u32 { return a32 ? fetch32() : fetch16(); }
 export function mov_ALOb(): void { const o = moffs(); w8(0, lrd8(linR(dataSeg(), o, 1))); }
 export function mov_ObAL(): void { const o = moffs(); lwr8(linW(dataSeg(), o, 1), r8(0)); }
-export function mov_eAXOv(size: u32): void {
+@inline export function mov_eAXOv(size: u32): void {
   const o = moffs();
   if (size == 4) w32(R_EAX >> 2, lrd32(linR(dataSeg(), o, 4)));
   else w16(R_EAX >> 2, lrd16(linR(dataSeg(), o, 2)));
 }
-export function mov_OveAX(size: u32): void {
+@inline export function mov_OveAX(size: u32): void {
   const o = moffs();
   if (size == 4) lwr32(linW(dataSeg(), o, 4), r32(0));
   else lwr16(linW(dataSeg(), o, 2), r16(0));
 }
-export function mov_ZbIb(r: u32): void { w8(r, fetch8()); }
-export function mov_ZvIv(r: u32, size: u32): void {
+@inline export function mov_ZbIb(r: u32): void { w8(r, fetch8()); }
+@inline export function mov_ZvIv(r: u32, size: u32): void {
   if (size == 4) w32(r, fetch32()); else w16(r, fetch16());
 }
 // C6 /0 and C7 /0; the other reg values are undefined opcodes on a P6
@@ -49,7 +49,7 @@ export function mov_EbIb(): void {
   if (mreg != 0) ud();
   rmWr8(fetch8());
 }
-export function mov_EvIz(size: u32): void {
+@inline export function mov_EvIz(size: u32): void {
   modrm();
   if (mreg != 0) ud();
   if (size == 4) rmWr32(fetch32()); else rmWr16(fetch16());
@@ -57,27 +57,27 @@ export function mov_EvIz(size: u32): void {
 
 // ---- LEA, MOVZX, MOVSX ------------------------------------------------------------------------
 // the effective offset is already truncated to the address size; the operand size truncates again
-export function lea(size: u32): void {
+@inline export function lea(size: u32): void {
   modrm();
   if (!mmem) ud();
   if (size == 4) w32(mreg, moff); else w16(mreg, moff);
 }
-export function movzx_GvEb(size: u32): void {
+@inline export function movzx_GvEb(size: u32): void {
   modrm();
   const v = rmRd8();
   if (size == 4) w32(mreg, v); else w16(mreg, v);
 }
-export function movzx_GvEw(size: u32): void {
+@inline export function movzx_GvEw(size: u32): void {
   modrm();
   const v = rmRd16();
   if (size == 4) w32(mreg, v); else w16(mreg, v);
 }
-export function movsx_GvEb(size: u32): void {
+@inline export function movsx_GvEb(size: u32): void {
   modrm();
   const v = <u32><i32><i8>rmRd8();
   if (size == 4) w32(mreg, v); else w16(mreg, v);
 }
-export function movsx_GvEw(size: u32): void {
+@inline export function movsx_GvEw(size: u32): void {
   modrm();
   const v = <u32><i32><i16>rmRd16();
   if (size == 4) w32(mreg, v); else w16(mreg, v);
@@ -106,14 +106,14 @@ export function xchg_EbGb(): void {
   w8(mrmi, g);
   w8(mreg, e);
 }
-export function xchg_EvGv(size: u32): void {
+@inline export function xchg_EvGv(size: u32): void {
   modrm();
   const g = size == 4 ? r32(mreg) : r16(mreg);
   if (mmem) { const old = xchgMem(size, g); if (size == 4) w32(mreg, old); else w16(mreg, old); return; }
   if (size == 4) { const e = r32(mrmi); w32(mrmi, g); w32(mreg, e); }
   else { const e = r16(mrmi); w16(mrmi, g); w16(mreg, e); }
 }
-export function xchg_Zv(r: u32, size: u32): void {
+@inline export function xchg_Zv(r: u32, size: u32): void {
   if (size == 4) { const a = r32(0); w32(0, r32(r)); w32(r, a); }
   else { const a = r16(0); w16(0, r16(r)); w16(r, a); }
 }
@@ -143,7 +143,7 @@ function xadd(size: u32): void {
   setLazy(LF_ADD | szi(size), res, dst, src);
 }
 export function xadd_EbGb(): void { xadd(1); }
-export function xadd_EvGv(size: u32): void { xadd(size); }
+@inline export function xadd_EvGv(size: u32): void { xadd(size); }
 
 // ---- CMPXCHG --------------------------------------------------------------------------------
 // Compares the accumulator with the destination. Equal: ZF=1, destination <- source. Not equal:
@@ -174,7 +174,7 @@ function cmpxchg(size: u32): void {
   setLazy(LF_SUB | szi(size), (acc - dst) & maskN(size), acc, dst);
 }
 export function cmpxchg_EbGb(): void { cmpxchg(1); }
-export function cmpxchg_EvGv(size: u32): void { cmpxchg(size); }
+@inline export function cmpxchg_EvGv(size: u32): void { cmpxchg(size); }
 
 // 0F C7 /1: CMPXCHG8B m64. Only ZF changes. Atomic as one 64-bit cmpxchg when locked and aligned.
 export function grp9(): void {
@@ -207,22 +207,22 @@ export function grp9(): void {
 
 // ---- CMOVcc, SETcc --------------------------------------------------------------------------
 // the source is read (and may fault) even when the condition is false
-export function cmovcc(cc: u32, size: u32): void {
+@inline export function cmovcc(cc: u32, size: u32): void {
   modrm();
   const v = size == 4 ? rmRd32() : rmRd16();
   if (cond(cc)) { if (size == 4) w32(mreg, v); else w16(mreg, v); }
 }
-export function setcc(cc: u32): void {
+@inline export function setcc(cc: u32): void {
   modrm();
   rmWr8(cond(cc) ? 1 : 0);
 }
 
 // ---- CBW/CWDE, CWD/CDQ, XLAT ----------------------------------------------------------------
-export function cbw(size: u32): void {
+@inline export function cbw(size: u32): void {
   if (size == 4) w32(0, <u32><i32><i16>r16(0));
   else w16(0, <u32><i32><i8>r8(0));
 }
-export function cwd(size: u32): void {
+@inline export function cwd(size: u32): void {
   if (size == 4) w32(R_EDX >> 2, <i32>r32(0) < 0 ? 0xffffffff : 0);
   else w16(R_EDX >> 2, (r16(0) & 0x8000) != 0 ? 0xffff : 0);
 }

@@ -4,7 +4,7 @@
 // Flags: CF=OF as the SDM defines for the multiplies; the undefined SF/ZF/PF are taken from the
 // low half of the product and AF is 0. DIV/IDIV leave all flags unchanged (all undefined).
 import { r8, r16, r32, w16, w32, rN, wN } from "../state";
-import { modrm, mreg, fetchN, fetchS8 } from "../fetch";
+import { modrm, modrmB, mreg, fetch8, fetchN, fetchS8 } from "../fetch";
 import { setLazy, szi, LF_CO } from "../flags";
 import { raise, NO_ERR } from "../fault";
 import { EXC_DE, F_CF, F_OF } from "../layout";
@@ -123,7 +123,7 @@ export function mulDivV(op: u32, src: u32, size: u32): void {
 }
 
 // two- and three-operand IMUL: truncated product into Gv, CF=OF when it did not fit
-@inline function imul2(a: u32, b: u32, size: u32): void {
+@inline function imul2(d: u32, a: u32, b: u32, size: u32): void {
   let r: u32, ovf: bool;
   if (size == 4) {
     const p = <i64><i32>a * <i64><i32>b;
@@ -134,20 +134,26 @@ export function mulDivV(op: u32, src: u32, size: u32): void {
     r = <u32>p;
     ovf = <i32><i16>r != p;
   }
-  wN(mreg, r, size);
+  wN(d, r, size);
   setLazy(LF_CO | szi(size), r, 0, ovf ? CO : 0);
 }
-export function imul_GvEv(size: u32): void {
-  modrm();
-  imul2(rN(mreg, size), rdE(size), size);
+@inline export function imul_GvEv(size: u32): void {
+  const m = fetch8();
+  if (m >= 0xc0) { const d = (m >> 3) & 7; imul2(d, rN(d, size), rN(m & 7, size), size); return; }
+  modrmB(m);
+  imul2(mreg, rN(mreg, size), rdE(size), size);
 }
-export function imul_GvEvIz(size: u32): void {
-  modrm();
+@inline export function imul_GvEvIz(size: u32): void {
+  const m = fetch8();
+  if (m >= 0xc0) { const b = fetchN(size); imul2((m >> 3) & 7, rN(m & 7, size), b, size); return; }
+  modrmB(m);
   const b = fetchN(size);
-  imul2(rdE(size), b, size);
+  imul2(mreg, rdE(size), b, size);
 }
-export function imul_GvEvIb(size: u32): void {
-  modrm();
+@inline export function imul_GvEvIb(size: u32): void {
+  const m = fetch8();
+  if (m >= 0xc0) { const b = fetchS8(); imul2((m >> 3) & 7, rN(m & 7, size), b, size); return; }
+  modrmB(m);
   const b = fetchS8();
-  imul2(rdE(size), b, size);
+  imul2(mreg, rdE(size), b, size);
 }

@@ -12,11 +12,11 @@ function next(): void {
   dispatch(op | (o32 ? 0x100 : 0));
 }
 
-export function pfx_seg(s: u32): void { st.segovr = <i32>s; next(); }
-export function pfx_opsize(): void { st.o32 = !cs32; next(); }
-export function pfx_adsize(): void { st.a32 = !cs32; next(); }
-export function pfx_lock(): void { st.lock = true; next(); }
-export function pfx_rep(p: u32): void { st.rep = p; next(); }
+export function pfx_seg(s: u32): void { st.segovr = <i32>s; st.dirty = true; next(); }
+export function pfx_opsize(): void { st.o32 = !cs32; st.dirty = true; next(); }
+export function pfx_adsize(): void { st.a32 = !cs32; st.dirty = true; next(); }
+export function pfx_lock(): void { st.lock = true; st.dirty = true; next(); }
+export function pfx_rep(p: u32): void { st.rep = p; st.dirty = true; next(); }
 export function twobyte(): void { dispatch(0x200 | fetch8() | (o32 ? 0x100 : 0)); }
 
 // LOCK is allowed only on read-modify-write instructions with a memory destination (#UD

@@ -22,7 +22,7 @@ export function mov_SwEw(): void {
 
 // 8C: MOV Ew, Sreg. A memory destination is always 16 bits; a register one is written whole
 // with o32 (zero-extended, as P6 and later do).
-export function mov_EwSw(size: u32): void {
+@inline export function mov_EwSw(size: u32): void {
   modrm();
   if (mreg > 5) ud();
   const v = segSel(mreg) & 0xffff;
@@ -33,14 +33,14 @@ export function mov_EwSw(size: u32): void {
 
 // PUSH Sreg: with o32 the slot is 4 bytes but only its low word is written (16-bit move, as
 // current Intel processors do)
-export function push_sreg(s: u32, size: u32): void {
+@inline export function push_sreg(s: u32, size: u32): void {
   const n = ss32 ? load<u32>(S, R_ESP) - size : (load<u32>(S, R_ESP) - size) & 0xffff;
   const lin = linW(SEG_SS, n, size);
   lwr16(lin, segSel(s));
   if (ss32) store<u32>(S, n, R_ESP); else store<u16>(S, <u16>n, R_ESP);
 }
 
-export function pop_sreg(s: u32, size: u32): void {
+@inline export function pop_sreg(s: u32, size: u32): void {
   const sp = ss32 ? load<u32>(S, R_ESP) : load<u32>(S, R_ESP) & 0xffff;
   const lin = linR(SEG_SS, sp, size);
   const v = size == 4 ? lrd32(lin) & 0xffff : lrd16(lin);
@@ -59,8 +59,8 @@ function loadFar(s: u32, size: u32): void {
   loadSeg(s, sel);
   if (size == 4) w32(mreg, off); else w16(mreg, off);
 }
-export function les(size: u32): void { loadFar(0, size); }
-export function lds(size: u32): void { loadFar(3, size); }
-export function lss(size: u32): void { loadFar(2, size); }
-export function lfs(size: u32): void { loadFar(4, size); }
-export function lgs(size: u32): void { loadFar(5, size); }
+@inline export function les(size: u32): void { loadFar(0, size); }
+@inline export function lds(size: u32): void { loadFar(3, size); }
+@inline export function lss(size: u32): void { loadFar(2, size); }
+@inline export function lfs(size: u32): void { loadFar(4, size); }
+@inline export function lgs(size: u32): void { loadFar(5, size); }

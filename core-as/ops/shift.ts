@@ -1,11 +1,10 @@
 // Group 2 shifts and rotates (ROL ROR RCL RCR SHL SHR SAL SAR) and SHLD/SHRD.
 // The count is masked to 5 bits; a masked count of 0 changes neither the operand nor any flag.
 // Flags the SDM leaves undefined are computed the way current x86 parts do:
-//   OF for every nonzero count by the count-1 formula (SHL/ROL/RCL: MSB(r) ^ CF; SHR/ROR/RCR and
-//   SHRD: top two bits of r differ; SHLD: MSB changed; SAR: 0); AF = 1 after SHL/SHR/SAR and
-//   SHLD/SHRD; rotates leave SF/ZF/AF/PF alone.
+//   OF for every nonzero count by the count-1 formula (SHL/ROL/RCL: MSB(r) ^ CF; SHR/ROR/RCR:
+//   top two bits of r differ; SAR: 0); AF = 1 after SHL/SHR/SAR; rotates leave SF/ZF/AF/PF alone.
 import { S, rN, wN, r8 } from "../state";
-import { modrm, mmem, mrmi, mseg, moff, fetch8, mreg as mregf } from "../fetch";
+import { modrm, modrmB, mmem, mrmi, mseg, moff, fetch8, mreg as mregf } from "../fetch";
 import { linW } from "../seg";
 import { lrdN, lwrN, lprobeW } from "../mmu";
 import { setLazy, szi, getCF, materialize, LF_CO } from "../flags";
@@ -97,47 +96,84 @@ let rmwHost: u32 = 0;
   }
 }
 
-@inline function grp2(c: u32, size: u32): void {
+// register operand straight from the ModR/M byte m
+@inline function grp2R(m: u32, c: u32, size: u32): void {
+  if (c == 0) return;
+  const d = m & 7;
+  wN(d, shiftOp((m >> 3) & 7, rN(d, size), c, size), size);
+}
+// memory operand, ModR/M decoded
+@inline function grp2M(c: u32, size: u32): void {
   const a = rdDst(size);
   if (c == 0) return;
   wrDst(shiftOp(mregf, a, c, size), size);
 }
 
-export function grp2_EbIb(): void { modrm(); grp2(fetch8() & 31, 1); }
-export function grp2_EvIb(size: u32): void { modrm(); grp2(fetch8() & 31, size); }
-export function grp2_Eb1(): void { modrm(); grp2(1, 1); }
-export function grp2_Ev1(size: u32): void { modrm(); grp2(1, size); }
-export function grp2_EbCL(): void { modrm(); grp2(r8(1) & 31, 1); }
-export function grp2_EvCL(size: u32): void { modrm(); grp2(r8(1) & 31, size); }
+export function grp2_EbIb(): void {
+  const m = fetch8();
+  if (m >= 0xc0) { grp2R(m, fetch8() & 31, 1); return; }
+  modrmB(m);
+  grp2M(fetch8() & 31, 1);
+}
+@inline export function grp2_EvIb(size: u32): void {
+  const m = fetch8();
+  if (m >= 0xc0) { grp2R(m, fetch8() & 31, size); return; }
+  modrmB(m);
+  grp2M(fetch8() & 31, size);
+}
+export function grp2_Eb1(): void {
+  const m = fetch8();
+  if (m >= 0xc0) { grp2R(m, 1, 1); return; }
+  modrmB(m);
+  grp2M(1, 1);
+}
+@inline export function grp2_Ev1(size: u32): void {
+  const m = fetch8();
+  if (m >= 0xc0) { grp2R(m, 1, size); return; }
+  modrmB(m);
+  grp2M(1, size);
+}
+export function grp2_EbCL(): void {
+  const m = fetch8();
+  if (m >= 0xc0) { grp2R(m, r8(1) & 31, 1); return; }
+  modrmB(m);
+  grp2M(r8(1) & 31, 1);
+}
+@inline export function grp2_EvCL(size: u32): void {
+  const m = fetch8();
+  if (m >= 0xc0) { grp2R(m, r8(1) & 31, size); return; }
+  modrmB(m);
+  grp2M(r8(1) & 31, size);
+}
 
 // ---- SHLD / SHRD --------------------------------------------------------------------------------
-// 16-bit forms with a count above 16 are undefined; they shift through the 48-bit value
-// dst:src:dst as current hardware does.
+// OF: SHLD as SHL (MSB(r) ^ CF), SHRD as SHR (top two result bits differ); AF = 1.
+// 16-bit forms with a count above 16 are undefined; hardware shifts through dst:src:src (SHLD) or
+// src:src:dst (SHRD) and reports CF = 0 (and OF = 0 for SHLD): do the same.
 @inline function shxd(right: bool, c: u32, size: u32): void {
   const a = rdDst(size);
   if (c == 0) return;
   const b = rN(mregf, size);
-  let r: u32, cf: u32;
+  const top: u32 = (size << 3) - 1;
+  let r: u32, cf: u32, ovf: u32;
   if (size == 4) {
     if (right) { r = (a >>> c) | (b << (32 - c)); cf = (a >>> (c - 1)) & 1; }
     else { r = (a << c) | (b >>> (32 - c)); cf = (a >>> (32 - c)) & 1; }
+  } else if (right) {
+    const v: u64 = <u64>a | (<u64>b << 16) | (<u64>b << 32);
+    r = <u32>(v >>> c) & 0xffff;
+    cf = c > 16 ? 0 : <u32>(v >>> (c - 1)) & 1;
   } else {
-    if (right) {
-      // low 48 bits of dst:src:dst as dst sits lowest: a | b<<16 | a<<32
-      const v: u64 = <u64>a | (<u64>b << 16) | (<u64>a << 32);
-      r = <u32>(v >>> c) & 0xffff;
-      cf = <u32>(v >>> (c - 1)) & 1;
-    } else {
-      const v: u64 = (<u64>a << 32) | (<u64>b << 16) | <u64>a;
-      r = <u32>(v >>> (32 - c)) & 0xffff;
-      cf = <u32>(v >>> (48 - c)) & 1;
-    }
+    const v: u64 = (<u64>a << 32) | (<u64>b << 16) | <u64>b;
+    r = <u32>(v >>> (32 - c)) & 0xffff;
+    cf = c > 16 ? 0 : <u32>(v >>> (48 - c)) & 1;
   }
-  const top: u32 = (size << 3) - 1;
-  setLazy(LF_CO | szi(size), r, 0, cf | F_AF | ((((r ^ a) >>> top) & 1) << 11));
+  if (right) ovf = ((r >>> top) ^ (r >>> (top - 1))) & 1;
+  else ovf = size == 2 && c > 16 ? 0 : ((r >>> top) ^ cf) & 1;
+  setLazy(LF_CO | szi(size), r, 0, cf | F_AF | (ovf << 11));
   wrDst(r, size);
 }
-export function shld_EvGvIb(size: u32): void { modrm(); shxd(false, fetch8() & 31, size); }
-export function shld_EvGvCL(size: u32): void { modrm(); shxd(false, r8(1) & 31, size); }
-export function shrd_EvGvIb(size: u32): void { modrm(); shxd(true, fetch8() & 31, size); }
-export function shrd_EvGvCL(size: u32): void { modrm(); shxd(true, r8(1) & 31, size); }
+@inline export function shld_EvGvIb(size: u32): void { modrm(); shxd(false, fetch8() & 31, size); }
+@inline export function shld_EvGvCL(size: u32): void { modrm(); shxd(false, r8(1) & 31, size); }
+@inline export function shrd_EvGvIb(size: u32): void { modrm(); shxd(true, fetch8() & 31, size); }
+@inline export function shrd_EvGvCL(size: u32): void { modrm(); shxd(true, r8(1) & 31, size); }

@@ -14,17 +14,17 @@ import { writeEflags, popfMask } from "../eflags";
 // stack pointer after adding d, wrapped to the stack width
 @inline function spPlus(d: u32): u32 { return ss32 ? r32(4) + d : (r32(4) + d) & 0xffff; }
 
-export function push_Zv(r: u32, size: u32): void {
+@inline export function push_Zv(r: u32, size: u32): void {
   if (size == 4) push32(r32(r)); else push16(r16(r));
 }
 // POP ESP leaves the popped value in ESP: the register write comes after the increment
-export function pop_Zv(r: u32, size: u32): void {
+@inline export function pop_Zv(r: u32, size: u32): void {
   if (size == 4) { const v = pop32(); w32(r, v); } else { const v = pop16(); w16(r, v); }
 }
-export function push_Iz(size: u32): void {
+@inline export function push_Iz(size: u32): void {
   if (size == 4) push32(fetchN(4)); else push16(fetch16());
 }
-export function push_Ib(size: u32): void {
+@inline export function push_Ib(size: u32): void {
   const v = fetchS8();
   if (size == 4) push32(v); else push16(v & 0xffff);
 }
@@ -32,7 +32,7 @@ export function push_Ib(size: u32): void {
 // PUSH r/m is FF /6 (branch.ts); POP r/m is 8F /0. The SDM: a memory destination addressed through
 // ESP uses the value ESP has after the pop. Only a SIB base can name ESP, so the already decoded
 // offset is shifted by the increment when the SIB base is 4.
-export function pop_Ev(size: u32): void {
+@inline export function pop_Ev(size: u32): void {
   const mpos = ip; // ModR/M byte
   modrm();
   if (((mrm >> 3) & 7) != 0) ud();
@@ -57,7 +57,7 @@ function sibAt(lin: u32): u32 {
 
 // PUSHA pushes the ESP value from before the first push; everything is probed first so a fault
 // leaves ESP and memory as they were.
-export function pusha(size: u32): void {
+@inline export function pusha(size: u32): void {
   const t = size == 4 ? r32(4) : r16(4);
   probePush(size << 3);
   for (let r: u32 = 0; r < 8; r++) {
@@ -66,7 +66,7 @@ export function pusha(size: u32): void {
   }
 }
 // POPA discards the saved ESP; all eight reads happen before any register changes
-export function popa(size: u32): void {
+@inline export function popa(size: u32): void {
   if (size == 4) {
     const di = peek32(0), si = peek32(4), bp = peek32(8), bx = peek32(16), dx = peek32(20), cx = peek32(24), ax = peek32(28);
     setSp(spPlus(32));
@@ -81,7 +81,7 @@ export function popa(size: u32): void {
 // ENTER imm16, imm8. Level 0 is the common prologue; nested levels copy level-1 frame pointers
 // from the enclosing frame ([EBP - i*size]) and then push the new frame pointer. A first pass
 // performs every read and probes every write, a second one commits, so faults are precise.
-export function enter(size: u32): void {
+@inline export function enter(size: u32): void {
   const alloc = fetch16();
   const level = fetch8() & 31;
   const ebp = ss32 ? r32(5) : r16(5);
@@ -110,7 +110,7 @@ export function enter(size: u32): void {
 }
 
 // LEAVE: ESP <- EBP (SP <- BP with a 16-bit stack), then pop the frame pointer
-export function leave(size: u32): void {
+@inline export function leave(size: u32): void {
   const bp = ss32 ? r32(5) : r16(5);
   const v = size == 4 ? lrd32(linR(SEG_SS, bp, 4)) : lrd16(linR(SEG_SS, bp, 2));
   setSp(bp + size);
@@ -118,11 +118,11 @@ export function leave(size: u32): void {
 }
 
 // PUSHF: the image has VM and RF clear (virtual-8086 mode is not supported, so no IOPL check)
-export function pushf(size: u32): void {
+@inline export function pushf(size: u32): void {
   const f = getFlags();
   if (size == 4) push32(f & ~(F_VM | F_RF)); else push16(f & 0xffff);
 }
-export function popf(size: u32): void {
+@inline export function popf(size: u32): void {
   const v = size == 4 ? pop32() & ~F_RF : pop16();
   writeEflags(v, popfMask(size));
 }

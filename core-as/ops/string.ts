@@ -133,7 +133,7 @@ function movsRun(size: u32, seg: u32, down: bool, max: u32): u32 {
   setIdx(R_DI, down ? di - nb : di + nb);
   return k;
 }
-export function movs(size: u32): void {
+@inline export function movs(size: u32): void {
   const down = back();
   const d: u32 = down ? -size : size;
   if (rep == 0) { movsOne(size, srcSeg(), d); return; }
@@ -173,7 +173,7 @@ function stosRun(size: u32, v: u32, down: bool, max: u32): u32 {
   setIdx(R_DI, down ? di - nb : di + nb);
   return k;
 }
-export function stos(size: u32): void {
+@inline export function stos(size: u32): void {
   const down = back();
   const d: u32 = down ? -size : size;
   const v = acc(size);
@@ -193,7 +193,7 @@ export function stos(size: u32): void {
 }
 
 // ---- LODS -----------------------------------------------------------------------------------
-export function lods(size: u32): void {
+@inline export function lods(size: u32): void {
   const d: u32 = back() ? -size : size;
   const seg = srcSeg();
   if (rep == 0) {
@@ -240,7 +240,7 @@ function scasRun(size: u32, a: u32, down: bool, max: u32): u32 {
   setIdx(R_DI, di + i * d);
   return i;
 }
-export function scas(size: u32): void {
+@inline export function scas(size: u32): void {
   const down = back();
   const d: u32 = down ? -size : size;
   const a = acc(size);
@@ -304,7 +304,7 @@ function cmpsRun(size: u32, seg: u32, down: bool, max: u32): u32 {
   setIdx(R_DI, di + i * d);
   return i;
 }
-export function cmps(size: u32): void {
+@inline export function cmps(size: u32): void {
   const down = back();
   const d: u32 = down ? -size : size;
   const seg = srcSeg();
@@ -340,7 +340,7 @@ export function cmps(size: u32): void {
   io_out(port, size, v);
   setIdx(R_SI, si + d);
 }
-export function ins(size: u32): void {
+@inline export function ins(size: u32): void {
   const d: u32 = back() ? -size : size;
   const port = r16(2);
   if (rep == 0) { insOne(size, port, d); return; }
@@ -355,7 +355,7 @@ export function ins(size: u32): void {
     if (--left == 0) { yieldRep(); return; }
   }
 }
-export function outs(size: u32): void {
+@inline export function outs(size: u32): void {
   const d: u32 = back() ? -size : size;
   const port = r16(2);
   const seg = srcSeg();

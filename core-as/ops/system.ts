@@ -103,7 +103,7 @@ function larLslValid(sel: u32, lsl: bool): bool {
   return privOk(sel, dhi);
 }
 
-export function lar(size: u32): void {
+@inline export function lar(size: u32): void {
   modrm();
   needProt();
   const sel = rmRd16();
@@ -114,7 +114,7 @@ export function lar(size: u32): void {
   if (size == 4) w32(mreg, v); else w16(mreg, v);
 }
 
-export function lsl(size: u32): void {
+@inline export function lsl(size: u32): void {
   modrm();
   needProt();
   const sel = rmRd16();

@@ -134,8 +134,8 @@ export function fprem(ieee: bool): void {
   if (a == 0 || isInf64(b)) { fpSetCC(SW_C0 | SW_C1 | SW_C2 | SW_C3, 0); return; }
   const d = expOf(a) - expOf(b);
   if (d >= 64) {
-    // reduce the exponent difference to 32..63 with a truncated partial quotient
-    const bb = scale2(b, d - 32);
+    // the hardware reduces by a multiple of 32 binary places, leaving a difference of 32..63
+    const bb = scale2(b, (d & ~31) - 32);
     fpPut(0, a % bb);
     fpSetCC(SW_C2, SW_C2);
     return;

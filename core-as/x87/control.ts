@@ -168,7 +168,8 @@ function envLoad(lin: u32): void {
 export function fnstenv(): void {
   const lin = mDest(envSize());
   envStore(lin);
-  store<u32>(S, fpCW() | 0x3f, S_FPU + FP_CW); // fnstenv masks every exception afterwards
+  store<u32>(S, fpCW() | 0x3f, S_FPU + FP_CW); // fnstenv masks every exception afterwards,
+  fpRecalcES(); // which also clears ES and B (as the host CPU shows)
 }
 export function fldenv(): void {
   envLoad(srcArea(envSize()));

@@ -12,7 +12,7 @@ import {
 } from "./state";
 import { mRd16, mRd32, mRd64, mRd80, mRdHi, mDest, mWr64, mWr80, f32Val, f64Val } from "./mem";
 import { f64ToExt, extToF64, i64ToExt, extToInt, cvM, cvSE, cvInt, cvInexact, cvUp } from "./ext80";
-import { isSNaN64, quiet64, toF32, toInt, intRes, signBit } from "./round";
+import { isSNaN64, quiet64, toF32, toInt, intRes, signBit, fpFinish } from "./round";
 import { SW_PE } from "./state";
 
 // ---- loads ----------------------------------------------------------------------------------
@@ -71,8 +71,10 @@ export function fldln2(): void { fldConst(0xb17217f7d1cf79ab, 0x3ffe, true); }
 // fld st(i): the source is read before the push changes TOP
 export function fldSt(i: u32): void {
   if (fpEmpty(i)) {
+    // underflow wins over a simultaneous overflow: C1 = 0, the indefinite is pushed
     if (!fpUnderflow()) return;
-    fpPush(indef());
+    fpSetTop(fpTop() - 1);
+    fpPut(0, indef());
     return;
   }
   const p = fpPhys(i);
@@ -87,6 +89,23 @@ export function fldSt(i: u32): void {
 }
 
 // ---- stores ---------------------------------------------------------------------------------
+// st(0) as a double for a store: from the exact image when there is one, so that the store
+// rounds by RC and reports PE/C1 (and OE/UE for exponents beyond the double range)
+function st0Double(): f64 {
+  const x = fpGet(0);
+  fpC1(false);
+  if (!fpExtValid(0) || x != x) return x;
+  const e = fpExt(fpPhys(0));
+  const m = load<u64>(e);
+  const se = <u32>load<u16>(e, 8);
+  if ((se & 0x7fff) == 0x7fff) return x;
+  f64ToExt(x);
+  if (cvM == m && cvSE == se) return x;
+  const ex = se & 0x7fff, ev = cvSE & 0x7fff;
+  const bigger = ex != ev ? ex > ev : m > cvM; // |exact| > |x|
+  return fpFinish(x, bigger != ((se >> 15) != 0) ? 1 : -1);
+}
+
 export function fstM32(pop: bool): void {
   const lin = mDest(4);
   let b: u32;
@@ -94,7 +113,9 @@ export function fstM32(pop: bool): void {
     if (!fpUnderflow()) return;
     b = 0xffc00000;
   } else {
-    b = toF32(fpGet(0));
+    const x = st0Double();
+    if (!fpOk) return;
+    b = toF32(x);
     if (!fpOk) return;
   }
   lwr32(lin, b);
@@ -107,8 +128,8 @@ export function fstM64(pop: bool): void {
     if (!fpUnderflow()) return;
     v = indef();
   } else {
-    v = fpGet(0);
-    fpC1(false);
+    v = st0Double();
+    if (!fpOk) return;
     if (isSNaN64(v)) { if (!fpEx(SW_IE)) return; v = quiet64(v); }
   }
   mWr64(lin, reinterpret<u64>(v));
@@ -240,10 +261,10 @@ export function fcmov(cc: u32, i: u32): void {
     fpPut(0, indef());
     return;
   }
-  fpC1(false);
-  if (cond(cc)) fpCopy(0, i);
+  if (cond(cc)) fpCopy(0, i); // C1 is left alone (as the host CPU does)
 }
-export function ffree(i: u32): void { fpTagSet(fpPhys(i), 3); }
+// C1 reads back as 0 after ffree/ffreep on the host CPU (the SDM says undefined)
+export function ffree(i: u32): void { fpC1(false); fpTagSet(fpPhys(i), 3); }
 export function fincstp(): void { fpC1(false); fpSetTop(fpTop() + 1); }
 export function fdecstp(): void { fpC1(false); fpSetTop(fpTop() - 1); }
 

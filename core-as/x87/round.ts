@@ -116,6 +116,7 @@ function overflowed(r: f64, rc: u32): f64 {
 // x87 NaN operand rules (SDM vol. 1 table 4-7): an SNaN signals IE; the result is the QNaN
 // operand, or of two NaNs the one with the larger significand, quieted.
 export function nanPick(a: f64, b: f64): f64 {
+  fpC1(false);
   if (isSNaN64(a) || isSNaN64(b)) { if (!fpEx(SW_IE)) return a; }
   let r: f64;
   if (a != a && b != b) {
@@ -125,6 +126,7 @@ export function nanPick(a: f64, b: f64): f64 {
   return quiet64(r);
 }
 @inline function invalid(): f64 {
+  fpC1(false);
   fpEx(SW_IE);
   return indef();
 }

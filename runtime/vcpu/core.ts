@@ -21,8 +21,7 @@ export interface CoreExports {
   resume(): number;
   deliver(): number;
   stateBase(): number;
-  icount: WebAssembly.Global;
-  budget: WebAssembly.Global;
+  retired(): bigint;
 }
 
 export class CoreError extends Error {}
@@ -134,5 +133,5 @@ export class Core {
   setReg(r: number, v: number): void { this.set(r * 4, v); }
   get eip(): number { return this.get(L.S_EIP); }
   set eip(v: number) { this.set(L.S_EIP, v); }
-  get icount(): bigint { return this.ex.icount.value as bigint; }
+  get icount(): bigint { return this.ex.retired(); }
 }

@@ -14,10 +14,10 @@ for (const op of ["bt", "bts", "btr", "btc"]) {
   T.push({ name: `${op} r32, r32`, asm: `${op} esi, ecx`, undef: BT_UNDEF });
   T.push({ name: `${op} r16, r16`, asm: `${op} si, cx`, undef: BT_UNDEF });
   for (const k of [0, 5, 15, 16, 31, 32, 63, 255]) {
-    T.push({ name: `${op} r32, ${k}`, asm: `${op} edi, ${k}`, undef: BT_UNDEF, cases: 200 });
-    T.push({ name: `${op} r16, ${k}`, asm: `${op} di, ${k}`, undef: BT_UNDEF, cases: 200 });
-    T.push({ name: `${op} m32, ${k}`, asm: `${op} dword [DATA+512], ${k}`, undef: BT_UNDEF, cases: 200, mem: WIN });
-    T.push({ name: `${op} m16, ${k}`, asm: `${op} word [DATA+512], ${k}`, undef: BT_UNDEF, cases: 200, mem: WIN });
+    T.push({ name: `${op} r32, ${k}`, asm: `${op} edi, ${k}`, undef: BT_UNDEF, cases: 150 });
+    T.push({ name: `${op} r16, ${k}`, asm: `${op} di, ${k}`, undef: BT_UNDEF, cases: 150 });
+    T.push({ name: `${op} m32, ${k}`, asm: `${op} dword [DATA+512], ${k}`, undef: BT_UNDEF, cases: 150, mem: WIN });
+    T.push({ name: `${op} m16, ${k}`, asm: `${op} word [DATA+512], ${k}`, undef: BT_UNDEF, cases: 150, mem: WIN });
   }
   // memory bit strings: the signed register offset selects a dword/word anywhere around the base
   T.push({

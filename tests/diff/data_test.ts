@@ -100,6 +100,7 @@ t("xlatb", "xlatb", 272, { gen: (r, c) => (c.regs[3] = 0x300000 + r.below(16)) }
 
 // ---- condition codes --------------------------------------------------------------------------
 const CC = ["o", "no", "b", "ae", "e", "ne", "be", "a", "s", "ns", "p", "np", "l", "ge", "le", "g"];
+const ccStart = T.length;
 for (const cc of CC) {
   t(`set${cc} r8`, `set${cc} bh`);
   t(`set${cc} m8`, `set${cc} [DATA+3]`, 8);
@@ -126,6 +127,8 @@ for (const cc of CC) {
   t(`cmp r32 ; j${cc}`, `cmp eax, ebx\nj${cc} .t\nmov ecx, 0\njmp .e\n.t: mov ecx, 1\n.e:`);
   t(`sub r8 ; j${cc} (near)`, `sub al, bl\nj${cc} near .t\nmov ecx, 0\njmp near .e\n.t: mov ecx, 1\n.e:`);
 }
+
+for (let i = ccStart; i < T.length; i++) T[i].cases ??= 400; // 16 conditions x 19 forms
 
 // ---- flags -------------------------------------------------------------------------------------
 for (const op of ["clc", "stc", "cmc", "cld", "std", "lahf", "sahf"]) t(op, op);

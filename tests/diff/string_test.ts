@@ -12,8 +12,8 @@ function strGen(sz: number, kind: string) {
   return (r: Rng, c: Case) => {
     c.regs[6] = BASE + 128 + r.below(256);
     c.regs[7] = r.chance(0.3) ? c.regs[6] + (r.below(9) - 4) * sz : BASE + 128 + r.below(256);
-    c.regs[1] = r.chance(0.1) ? 0 : r.chance(0.7) ? r.below(25) : ((r.u32() & 0xffff0000) | r.below(25)) >>> 0;
-    if (r.chance(0.1)) c.regs[1] = 0;
+    // with 32-bit addressing all of ECX counts: keep it small so both sides stay in the window
+    c.regs[1] = r.chance(0.1) ? 0 : r.below(25);
     // compare-style ops: make long equal runs so repe/repne stop at interesting places
     if (kind === "cmps" && r.chance(0.6)) {
       const n = 24 * sz * 2;

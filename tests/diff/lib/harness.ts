@@ -16,7 +16,7 @@
 import { Bare, nasm } from "../../lib/bare.ts";
 import * as L from "../../../core-as/layout.ts";
 import { BASE_SEED, hashName, Rng } from "./rng.ts";
-import { CODE, DATA, enterFlat, stubVector } from "./machine.ts";
+import { CODE, DATA, enterFlat, installTables, stubVector } from "./machine.ts";
 
 export { DATA };
 export const REGS = ["eax", "ecx", "edx", "ebx", "esp", "ebp", "esi", "edi"];
@@ -37,7 +37,7 @@ export interface Template {
   asm: string; // instruction(s), one per line, valid in bits 32 and bits 64
   asm64?: string; // native text when it must differ (stack width)
   mem?: number; // bytes of the data window the template uses (0: none)
-  cases?: number; // default 1500
+  cases?: number; // default 1000
   // EFLAGS bits the SDM calls undefined for this instruction (constant, or from the input)
   undef?: number | ((c: Case) => number);
   // registers (bit i = REGS[i]) whose result the SDM calls undefined for this input
@@ -275,12 +275,14 @@ export class Ring3 {
 
   async runAll(ts: Template[], inputs: Case[][]): Promise<Result[][]> {
     const code = await nasm(source32(ts));
-    this.bare.load(CODE, code);
     const dv = new DataView(code.buffer, code.byteOffset, code.byteLength);
     const limit = Error.stackTraceLimit;
     Error.stackTraceLimit = 0; // traps are the normal way out of a faulting instruction
     try {
       return ts.map((t, i) => {
+        // a wild store of an earlier template must not change what later ones run
+        this.bare.load(CODE, code);
+        installTables(this.bare);
         const start = dv.getUint32(i * 8, true), end = dv.getUint32(i * 8 + 4, true);
         return inputs[i].map((c) => this.exec(start, end, c, t.mem ?? 0, t.maxSteps ?? 64, t.compareEsp));
       });
@@ -306,7 +308,7 @@ export function randomCase(r: Rng, memBytes: number): Case {
 
 export function casesFor(group: string, t: Template): Case[] {
   const r = new Rng((BASE_SEED ^ hashName(group + "/" + t.name)) >>> 0);
-  const n = t.cases ?? 1500;
+  const n = t.cases ?? 1000;
   const out: Case[] = [];
   for (let i = 0; i < n; i++) {
     const c = randomCase(r, t.mem ?? 0);
@@ -357,6 +359,15 @@ function stateStr(s: Case | Result, compareEsp = false): string {
   return `${regs} flags=${flagStr(s.flags)}${f}${memStr(s.mem)}`;
 }
 
+// the 16 bytes around the first differing byte of the data window
+function memDiff(e: Uint8Array, g: Uint8Array): string {
+  const i = e.findIndex((b, k) => b !== g[k]);
+  if (i < 0) return "";
+  const a = i & ~7, b = Math.min(e.length, a + 16);
+  const h = (m: Uint8Array) => [...m.subarray(a, b)].map((x) => hex(x, 2)).join(" ");
+  return `  mem+0x${a.toString(16)}: exp ${h(e)}\n           got ${h(g)}`;
+}
+
 export function describe(group: string, t: Template, idx: number, c: Case, exp: Result, got: Result, what: string): string {
   const undef = typeof t.undef === "function" ? t.undef(c) : t.undef ?? 0;
   return [
@@ -365,6 +376,7 @@ export function describe(group: string, t: Template, idx: number, c: Case, exp: 
     `  in  : ${stateStr(c, t.compareEsp)}`,
     `  exp : ${stateStr(exp, t.compareEsp)}${t.ref ? "   (reference model)" : "   (host CPU)"}`,
     `  got : ${stateStr(got, t.compareEsp)}   (ring3)`,
+    memDiff(exp.mem, got.mem),
     undef ? `  undefined flags masked: ${flagStr(undef)}` : "",
   ].filter((x) => x).join("\n");
 }
@@ -385,12 +397,16 @@ async function runGroup(group: string, ts: Template[]): Promise<Map<string, Outc
     Deno.writeTextFileSync(`${buildDir}${group}.64.asm`, source64(ts.filter((t) => !t.ref)));
     Deno.writeTextFileSync(`${buildDir}${group}.32.asm`, source32(ts));
   }
+  const t0 = performance.now();
   const inputs = ts.map((t) => casesFor(group, t));
+  const t1 = performance.now();
   const nativeTs = ts.filter((t) => !t.ref);
   const nativeIn = inputs.filter((_, i) => !ts[i].ref);
   const nativeOut = nativeTs.length ? await runNative(nativeTs, nativeIn) : [];
   const ring3 = await Ring3.create();
+  const t2 = performance.now();
   const got = await ring3.runAll(ts, inputs);
+  const t3 = performance.now();
   const res = new Map<string, Outcome>();
   let k = 0;
   ts.forEach((t, i) => {
@@ -408,6 +424,10 @@ async function runGroup(group: string, ts: Template[]): Promise<Map<string, Outc
     if (res.has(t.name)) throw new Error(`template name used twice: ${t.name}`);
     res.set(t.name, o);
   });
+  if (Deno.env.get("RING3_DIFF_TIMES")) {
+    const ms = (a: number, b: number) => `${Math.round(b - a)} ms`;
+    console.error(`diff ${group}: ${inputs.reduce((a, x) => a + x.length, 0)} cases, inputs ${ms(t0, t1)}, native ${ms(t1, t2)}, ring3 ${ms(t2, t3)}, compare ${ms(t3, performance.now())}`);
+  }
   return res;
 }
 

@@ -129,8 +129,8 @@ export const bound = (reg: number, bits: 16 | 32, off: number) => (c: Case): Res
 export const incdec = (reg: number, bits: 16 | 32, delta: 1 | -1) => (c: Case): Result => {
   const o = out(c);
   const m = bits === 32 ? 0xffffffff : 0xffff, sign = bits === 32 ? 0x80000000 : 0x8000;
-  const a = c.regs[reg] & m;
-  const r = (a + delta) & m;
+  const a = (c.regs[reg] & m) >>> 0;
+  const r = ((a + delta) & m) >>> 0;
   o.regs[reg] = ((c.regs[reg] & ~m) | r) >>> 0;
   let f = c.flags;
   f = put(f, L.F_OF, delta === 1 ? r === sign : a === sign);
