@@ -427,6 +427,8 @@ notes.push(
   "Instructions/s: v86's own instruction counter over the awk workload ÷ host seconds; QEMU's count comes " +
     "from a separate `-icount shift=0` run (one guest nanosecond per instruction) ÷ host seconds of the awk " +
     "workload in the normal runs. The counts differ a little between emulators because glibc picks code by CPUID.",
+  "The md5 row is each boot's first md5sum (v86 compiles its JIT code then); the 1-vCPU parallel row runs the " +
+    "same md5sum again, warm.",
   "This machine is shared with other jobs: compare figures within one run, not across runs.",
 );
 // A guest clock that loses time when the emulator is starved flatters it: say so when it happens.
