@@ -8,7 +8,7 @@
 // figure. Run `deno task bench:peers` first to install the peers.
 import { parseArgs } from "node:util";
 import { initKnowsRing3Run, raceInitrd } from "./cpio.ts";
-import { type Boot, type Line, parseConsole } from "./parse.ts";
+import { type Boot, BOOT_MARKER, type Line, parseConsole } from "./parse.ts";
 import {
   exists,
   HOW_TO_INSTALL,
@@ -42,7 +42,8 @@ const USAGE = `usage: deno task bench:race [options]
   --kernel FILE     bzImage (default: guest/images/bzImage, else /tmp/refguest/images/bzImage)
   --initrd FILE     initramfs (default: beside the kernel)
   --mem MIB         guest RAM (default 256)
-  --timeout S       seconds one boot may take before it is stopped (default 600)
+  --boot-timeout S  seconds to the boot marker before a boot is given up (default 300)
+  --timeout S       seconds one boot and its workloads may take in all (default 900)
   --out DIR         where latest.{json,md,svg} go (default bench/results)
   --no-icount       skip QEMU's instruction-counting run
   --no-readme       leave README.md's Performance section alone`;
@@ -56,7 +57,8 @@ const { values: o } = parseArgs({
     kernel: { type: "string" },
     initrd: { type: "string" },
     mem: { type: "string", default: "256" },
-    timeout: { type: "string", default: "600" },
+    timeout: { type: "string", default: "900" },
+    "boot-timeout": { type: "string", default: "300" },
     out: { type: "string", default: RESULTS_DIR },
     "no-icount": { type: "boolean", default: false },
     "no-readme": { type: "boolean", default: false },
@@ -73,6 +75,7 @@ if (!SMP.includes(1)) SMP.unshift(1); // the single-vCPU boots carry md5, awk an
 const ONLY = new Set(o.only.split(",").map((s) => s.trim()));
 const MEM = Number(o.mem);
 const TIMEOUT = Number(o.timeout);
+const BOOT_TIMEOUT = Math.min(TIMEOUT, Number(o["boot-timeout"]));
 const LOGS = `${ROOT}build/peers/logs`;
 const log = (s: string) => console.error(`race: ${s}`);
 
@@ -125,6 +128,11 @@ async function runConsole(cmd: string, args: string[], logName: string): Promise
   const t0 = performance.now();
   const child = new Deno.Command(cmd, { args, cwd: ROOT, stdin: "null", stdout: "piped", stderr: "piped" }).spawn();
   const lines: Line[] = [];
+  // written as the console arrives, so a hung guest can be watched: tail -f build/peers/logs/...
+  const logFile = await Deno.open(`${LOGS}/${logName}.log`, { write: true, create: true, truncate: true });
+  const enc = new TextEncoder();
+  const logText = (s: string) => logFile.writeSync(enc.encode(s));
+  logText(`$ ${cmd} ${args.join(" ")}\n`);
   let timedOut = false;
   let stderr = "";
   const stop = () => {
@@ -141,6 +149,13 @@ async function runConsole(cmd: string, args: string[], logName: string): Promise
     timedOut = true;
     stop();
   }, TIMEOUT * 1000);
+  // a guest that hangs before userspace (quiet: no console at all) is given up sooner
+  let booted = false;
+  const bootDeadline = setTimeout(() => {
+    if (booted) return;
+    timedOut = true;
+    stop();
+  }, BOOT_TIMEOUT * 1000);
   let grace: ReturnType<typeof setTimeout> | undefined;
   const readErr = (async () => {
     const d = new TextDecoder();
@@ -155,20 +170,23 @@ async function runConsole(cmd: string, args: string[], logName: string): Promise
     partial = parts.pop()!;
     for (const text of parts) {
       lines.push({ t, text: text.replace(/\r/g, "") });
+      logText(`${t.toFixed(2).padStart(8)} ${lines[lines.length - 1].text}\n`);
+      if (text.includes(BOOT_MARKER)) booted = true;
       // the guest is finished: give it time to power off, then stop it
       if (grace === undefined && /ring3: exit \d+|Kernel panic/.test(text)) grace = setTimeout(stop, 20_000);
     }
   }
-  if (partial) lines.push({ t: (performance.now() - t0) / 1000, text: partial });
+  if (partial) {
+    lines.push({ t: (performance.now() - t0) / 1000, text: partial });
+    logText(`${lines[lines.length - 1].t.toFixed(2).padStart(8)} ${partial}\n`);
+  }
   const st = await child.status;
   await readErr;
   clearTimeout(deadline);
+  clearTimeout(bootDeadline);
   clearTimeout(grace);
-  await Deno.writeTextFile(
-    `${LOGS}/${logName}.log`,
-    `$ ${cmd} ${args.join(" ")}\n` + lines.map((l) => `${l.t.toFixed(2).padStart(8)} ${l.text}`).join("\n") +
-      `\n---- stderr ----\n${stderr}\n---- exit ${st.code}${timedOut ? " (timed out)" : ""}\n`,
-  );
+  logText(`---- stderr ----\n${stderr}\n---- exit ${st.code}${timedOut ? " (timed out)" : ""}\n`);
+  logFile.close();
   return { lines, code: st.code, timedOut, stderr };
 }
 
@@ -234,7 +252,7 @@ async function boot(emu: Emu, n: number, work: string[], tag: string, icount = f
   if (b.bootWall === undefined && !b.error) {
     const last = p.lines.filter((l) => l.text.trim()).pop()?.text.trim();
     b.error = p.timedOut
-      ? `no '${"ring3: userspace up"}' within ${TIMEOUT} s${last ? ` (last console line: ${last.slice(0, 100)})` : ""}`
+      ? `no '${BOOT_MARKER}' within ${BOOT_TIMEOUT} s${last ? ` (last console line: ${last.slice(0, 100)})` : ""}`
       : `exited with status ${p.code} before the boot marker: ${lastLine(p.stderr) || last || "no output"}`;
   } else {
     // booted, then ran out of time or died: what finished keeps its figure
@@ -340,7 +358,8 @@ function cell(
   err?: (b: Boot) => string | undefined,
 ): Cell {
   if (!bs || bs.length === 0) {
-    return { note: info[emu].available || info[emu].note?.startsWith("boot not") ? "n/a" : "not run" };
+    const why = info[emu].note ?? "";
+    return { note: why.startsWith("not installed") ? "not installed" : why.startsWith("not run") ? "not run" : "n/a" };
   }
   const v = bs.map(value).filter((x): x is number => x !== undefined && Number.isFinite(x));
   const w = wall ? bs.map(wall).filter((x): x is number => x !== undefined && Number.isFinite(x)) : [];
@@ -349,7 +368,12 @@ function cell(
   if (s) c.stat = s;
   const ws = stat(w);
   if (ws) c.wall = ws;
-  if (!s) c.note = `failed: ${(err && firstError(bs, err)) ?? firstError(bs, (b) => b.error) ?? "no figure"}`;
+  const why = () => (err && firstError(bs, err)) ?? firstError(bs, (b) => b.error) ?? "no figure";
+  if (!s) c.note = `failed: ${why()}`;
+  else if (v.length < bs.length) {
+    c.runs = bs.length;
+    c.note = `${bs.length - v.length} of ${bs.length} runs failed: ${why()}`;
+  }
   return c;
 }
 
@@ -416,6 +440,11 @@ const machine = {
 };
 
 const notes: string[] = [];
+for (const r of rows) {
+  for (const k of EMUS) {
+    if (r.cells[k].stat && r.cells[k].note) notes.push(`${EMU_LABEL[k]}, ${r.label}: ${r.cells[k].note}`);
+  }
+}
 for (const k of EMUS) if (!info[k].available && info[k].note) notes.push(`${EMU_LABEL[k]}: ${info[k].note}`);
 notes.push(
   "Workload times are /proc/uptime deltas printed by the guest; boot is host wall time from starting the " +

@@ -16,7 +16,8 @@ export interface Stat {
 export interface Cell {
   stat?: Stat; // the figure (guest clock for workloads, host wall clock for boot)
   wall?: Stat; // host wall clock between the guest's START and WORK lines (cross-check)
-  note?: string; // why there is no figure
+  note?: string; // why there is no figure, or why some runs gave none
+  runs?: number; // boots tried, when fewer gave a figure
 }
 
 export interface Row {
@@ -72,7 +73,8 @@ const ratioText = (x: number | null) => (x === null ? "–" : `${num(x)}×`);
 function cellText(c: Cell, which: "stat" | "wall" = "stat"): string {
   const s = c[which];
   if (!s) return c.note ?? "–";
-  return s.n > 1 ? `${num(s.median)} (${num(s.min)}–${num(s.max)})` : num(s.median);
+  const t = s.n > 1 ? `${num(s.median)} (${num(s.min)}–${num(s.max)})` : num(s.median);
+  return which === "stat" && c.runs ? `${t} [${s.n} of ${c.runs} runs]` : t;
 }
 
 export function toJson(r: Results): string {
