@@ -172,6 +172,9 @@ Deno.test("toMarkdown: one row per workload with medians, spreads, ratios and th
   assert.match(md, /^\| md5sum of 16 MiB \(s\) \| – \| 9\.00 \(8\.00–10\.0\) \| – \|$/m); // host-clock table
   assert.match(md, /Test CPU <x>, 2 cores/);
   assert.match(md, /^- ring3: boot not available: no machine$/m);
+  const r = sample();
+  r.rows[0].cells.qemu = { stat: stat([1, 1.2]), runs: 3, note: "1 of 3 runs failed: hung" };
+  assert.match(toMarkdown(r), /\| 1\.10 \(1\.00–1\.20\) \[2 of 3 runs\] \|/);
 });
 
 Deno.test("toSvg: bars only for ratios that exist, escaped text, axis through 1×", () => {
