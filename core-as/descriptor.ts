@@ -7,7 +7,7 @@ import {
   S_GDTR_BASE, S_GDTR_LIMIT, S_CPL, S_CR0, S_FLAGS, CR0_PE, F_VM, SEG_SS, SEG_LDTR, SEG_CS,
   EXC_GP, EXC_NP, EXC_SS, CODEMAP, MACHINE, M_ROM_SIZE,
 } from "./layout";
-import { srd32, translate, phost } from "./mmu";
+import { srd32, translate, phost, isRom } from "./mmu";
 import { raise } from "./fault";
 import { segp, segSet, segLoadReal, segAttr, segBase, segLimit } from "./seg";
 import { mmio_rd, mmio_wr } from "./env";
@@ -91,7 +91,7 @@ function sbyteOp(lin: u32, orBits: u32, andBits: u32): void {
     if (andBits != 0xff) atomic.and<u8>(h, <u8>andBits);
     return;
   }
-  if (phys >= 0 - load<u32>(MACHINE, M_ROM_SIZE)) return;
+  if (isRom(phys)) return;
   mmio_wr(phys, 1, ((mmio_rd(phys, 1) | orBits) & andBits) & 0xff);
 }
 
@@ -202,7 +202,7 @@ function kwr8(lin: u32, v: u32): void {
   if (h != 0) {
     if (load<u8>(CODEMAP + (phys >>> 12)) != 0) store<u8>(CODEMAP + (phys >>> 12), 0);
     store<u8>(h, <u8>v);
-  } else if (!(phys >= 0 - load<u32>(MACHINE, M_ROM_SIZE))) mmio_wr(phys, 1, v & 0xff);
+  } else if (!isRom(phys)) mmio_wr(phys, 1, v & 0xff);
 }
 
 // push after stkCheck succeeded (cannot fault)

@@ -20,13 +20,20 @@ export function phost(phys: u32, write: bool): u32 {
   return 0;
 }
 
+// a physical address inside the BIOS ROM alias below 4 GiB (writes there are dropped); with no
+// ROM loaded (size 0) nothing is ROM and every non-RAM address is MMIO
+@inline export function isRom(phys: u32): bool {
+  const rs = load<u32>(MACHINE, M_ROM_SIZE);
+  return rs != 0 && phys >= 0 - rs;
+}
+
 export function prd32(phys: u32): u32 {
   const h = phost(phys, false);
   return h ? load<u32>(h) : mmio_rd(phys, 4);
 }
 export function pwr32(phys: u32, v: u32): void {
   const h = phost(phys, true);
-  if (h) store<u32>(h, v); else if (!(phys >= 0 - load<u32>(MACHINE, M_ROM_SIZE))) mmio_wr(phys, 4, v);
+  if (h) store<u32>(h, v); else if (!isRom(phys)) mmio_wr(phys, 4, v);
 }
 
 // ---- modes ----------------------------------------------------------------------------------
@@ -156,14 +163,14 @@ function wrSlow(lin: u32, len: u32, v: u32): void {
   }
   const phys = translate(lin, true, user);
   const h = phost(phys, true);
-  if (h == 0) { if (!(phys >= 0 - load<u32>(MACHINE, M_ROM_SIZE))) mmio_wr(phys, len, v); return; }
+  if (h == 0) { if (!isRom(phys)) mmio_wr(phys, len, v); return; }
   codeWrite(phys);
   if (len == 4) store<u32>(h, v); else if (len == 2) store<u16>(h, <u16>v); else store<u8>(h, <u8>v);
 }
 
 function wrPhysByte(phys: u32, v: u32): void {
   const h = phost(phys, true);
-  if (h == 0) { if (!(phys >= 0 - load<u32>(MACHINE, M_ROM_SIZE))) mmio_wr(phys, 1, v); return; }
+  if (h == 0) { if (!isRom(phys)) mmio_wr(phys, 1, v); return; }
   codeWrite(phys);
   store<u8>(h, <u8>v);
 }

@@ -1,0 +1,71 @@
+// A port's end of the switch connection: what an emulated NIC (or a test endpoint) uses.
+
+import type { Endpoint } from "./addr.ts";
+import { type CloseReason, StreamPort } from "./stream.ts";
+
+export class SwitchClient {
+  /** frames received and not yet taken by recv() (only when no onFrame handler is set) */
+  private readonly inbox: Uint8Array[] = [];
+  private waiter: (() => void) | null = null;
+  private readonly port: StreamPort;
+  readonly done: Promise<void>;
+  closedReason: CloseReason | null = null;
+  onFrame: ((frame: Uint8Array) => void) | null = null;
+
+  private constructor(readonly conn: Deno.Conn, maxQueueBytes?: number) {
+    this.port = new StreamPort(conn, {
+      onFrame: (f) => {
+        if (this.onFrame) this.onFrame(f);
+        else {
+          this.inbox.push(f);
+          this.waiter?.();
+        }
+      },
+      onClose: (r) => {
+        this.closedReason = r;
+        this.waiter?.();
+      },
+    }, { maxQueueBytes });
+    this.done = this.port.run();
+  }
+
+  static async connect(ep: Endpoint, opts: { maxQueueBytes?: number } = {}): Promise<SwitchClient> {
+    const conn = ep.transport === "unix"
+      ? await Deno.connect({ transport: "unix", path: ep.path })
+      : await Deno.connect({ hostname: ep.hostname, port: ep.port });
+    if (ep.transport === "tcp") (conn as Deno.TcpConn).setNoDelay(true);
+    return new SwitchClient(conn, opts.maxQueueBytes);
+  }
+
+  /** Queue a frame (false: dropped because the connection is backed up or closed). */
+  send(frame: Uint8Array): boolean {
+    return this.port.send(frame);
+  }
+
+  get pending(): number {
+    return this.inbox.length;
+  }
+
+  /** Next received frame, or null after `timeoutMs` or when the connection closed. */
+  async recv(timeoutMs = 2000): Promise<Uint8Array | null> {
+    const deadline = performance.now() + timeoutMs;
+    while (this.inbox.length === 0) {
+      if (this.closedReason !== null) return null;
+      const left = deadline - performance.now();
+      if (left <= 0) return null;
+      let t: ReturnType<typeof setTimeout> | undefined;
+      await new Promise<void>((r) => {
+        this.waiter = r;
+        t = setTimeout(r, left);
+      });
+      clearTimeout(t);
+      this.waiter = null;
+    }
+    return this.inbox.shift()!;
+  }
+
+  async close(): Promise<void> {
+    this.port.close();
+    await this.done;
+  }
+}

@@ -1,0 +1,144 @@
+// `deno task switch`: the ring3 virtual Ethernet switch daemon.
+
+import { parseArgs } from "node:util";
+import { connAddr, type Endpoint, endpointToString, parseEndpoint, parseNetId } from "./addr.ts";
+import { SwitchDaemon } from "./daemon.ts";
+import { MAX_FRAME, MAX_JUMBO_FRAME } from "./switch.ts";
+import { readKeyFile } from "./trunk_crypto.ts";
+
+const HELP = `ring3 virtual Ethernet switch
+
+usage: deno task switch [options]
+
+  --listen unix:PATH | tcp:HOST:PORT   accept NICs (ring3, or QEMU -netdev stream) here;
+                                       append ,net=N to put this listener on network N
+  --trunk tcp:HOST:PORT                keep a trunk to another switch (reconnects with backoff)
+  --trunk-listen tcp:HOST:PORT         accept trunks from other switches
+  --key-file PATH                      pre-shared trunk key (>= 16 bytes; required with trunks),
+                                       e.g. head -c 32 /dev/urandom | base64 > key
+  --net-id N                           default network id (1); trunks carry every network
+  --mac-table-size N                   MAC table entries per network (4096)
+  --ageing SECONDS                     forget stations silent this long (300)
+  --jumbo                              accept frames up to ${MAX_JUMBO_FRAME} bytes (default ${MAX_FRAME})
+  --relay                              re-flood frames between trunks (inner node of a tree of
+                                       trunks only; loops in any cycle). Default: split horizon,
+                                       for a full mesh of trunks
+  --quiet                              log only errors
+  -h, --help                           this text
+
+Every option that takes an address may be repeated. Ports speak QEMU's stream framing (4-byte
+big-endian length, then the frame).`;
+
+function fail(msg: string): never {
+  console.error(`switch: ${msg.replace(/\s*\n\s*/g, " ")}`);
+  Deno.exit(2);
+}
+
+function positiveInt(s: string, what: string): number {
+  if (!/^\d+$/.test(s) || Number(s) < 1) fail(`${what} '${s}' must be a positive integer`);
+  return Number(s);
+}
+
+async function main(): Promise<void> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: Deno.args,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        listen: { type: "string", multiple: true },
+        trunk: { type: "string", multiple: true },
+        "trunk-listen": { type: "string", multiple: true },
+        "key-file": { type: "string" },
+        "net-id": { type: "string" },
+        "mac-table-size": { type: "string" },
+        ageing: { type: "string" },
+        jumbo: { type: "boolean" },
+        relay: { type: "boolean" },
+        quiet: { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
+    }));
+  } catch (e) {
+    fail(`${e instanceof Error ? e.message : e} (try --help)`);
+  }
+  if (values.help) {
+    console.log(HELP);
+    return;
+  }
+  const eps = (list: string[] | undefined, allowNet: boolean): Endpoint[] => {
+    try {
+      return (list ?? []).map((s) => parseEndpoint(s, allowNet));
+    } catch (e) {
+      fail(e instanceof Error ? e.message : String(e));
+    }
+  };
+  const listen = eps(values.listen, true);
+  const trunk = eps(values.trunk, false);
+  const trunkListen = eps(values["trunk-listen"], false);
+  for (const t of [...trunk, ...trunkListen]) {
+    if (t.transport !== "tcp") fail(`trunk endpoint ${endpointToString(t)}: trunks are tcp:HOST:PORT`);
+  }
+  if (listen.length + trunk.length + trunkListen.length === 0) {
+    fail("nothing to do: give --listen and/or trunks (try --help)");
+  }
+  if (trunk.length + trunkListen.length > 0 && !values["key-file"]) fail("trunks need --key-file");
+  let netId = 1;
+  if (values["net-id"] !== undefined) {
+    try {
+      netId = parseNetId(values["net-id"], "--net-id");
+    } catch (e) {
+      fail((e as Error).message);
+    }
+  }
+  const macTableSize = values["mac-table-size"] === undefined
+    ? undefined
+    : positiveInt(values["mac-table-size"], "--mac-table-size");
+  const ageingMs = values.ageing === undefined ? undefined : positiveInt(values.ageing, "--ageing") * 1000;
+  let key: Uint8Array | undefined;
+  if (values["key-file"] !== undefined) {
+    try {
+      key = await readKeyFile(values["key-file"]);
+    } catch (e) {
+      fail(e instanceof Deno.errors.NotFound ? `key file ${values["key-file"]} not found` : (e as Error).message);
+    }
+  }
+  const quiet = values.quiet ?? false;
+  const log = (m: string) => {
+    if (!quiet) console.error(`switch: ${m}`);
+  };
+
+  let d: SwitchDaemon;
+  try {
+    d = await SwitchDaemon.start({
+      listen,
+      trunk,
+      trunkListen,
+      key,
+      netId,
+      macTableSize,
+      ageingMs,
+      maxFrame: values.jumbo ? MAX_JUMBO_FRAME : MAX_FRAME,
+      relay: values.relay ?? false,
+      log,
+    });
+  } catch (e) {
+    fail(e instanceof Error ? e.message : String(e));
+  }
+  for (const a of d.edgeAddrs) log(`listening for ports on ${a.transport}:${connAddr(a)}`);
+  for (const a of d.trunkAddrs) log(`listening for trunks on tcp:${connAddr(a)}`);
+
+  let stopping = false;
+  const stop = async (sig: string) => {
+    if (stopping) return;
+    stopping = true;
+    log(`${sig}: shutting down`);
+    await d.close();
+    Deno.exit(0);
+  };
+  Deno.addSignalListener("SIGINT", () => stop("SIGINT"));
+  Deno.addSignalListener("SIGTERM", () => stop("SIGTERM"));
+}
+
+await main();

@@ -1,0 +1,216 @@
+// Port framing over a stream socket (unix or TCP): each Ethernet frame is preceded by its
+// length as a 4-byte big-endian integer, nothing else (no virtio-net header). This is what
+// QEMU's `-netdev stream` and `-netdev socket` speak: net/stream_data.c writes htonl(size)
+// then the frame, and net_fill_rstate() in net/net.c reads the length with ntohl.
+
+import type { FrameSink } from "./switch.ts";
+
+/** A length prefix above this is not a frame but a broken or hostile peer: the port closes. */
+export const STREAM_MAX_LEN = 65536;
+
+export class FramingError extends Error {}
+
+/** Reassembles frames from arbitrarily split chunks of the byte stream. */
+export class FrameReader {
+  private head = new Uint8Array(4);
+  private headFill = 0;
+  private body: Uint8Array | null = null;
+  private bodyFill = 0;
+
+  constructor(private readonly onFrame: (frame: Uint8Array) => void, readonly maxLen = STREAM_MAX_LEN) {}
+
+  /** True while a frame has been started but not completed (a close now loses it). */
+  get midFrame(): boolean {
+    return this.headFill !== 0 || this.body !== null;
+  }
+
+  /** Feed bytes; every completed frame is a fresh array the callee may keep. */
+  push(chunk: Uint8Array): void {
+    let i = 0;
+    const n = chunk.length;
+    while (i < n) {
+      if (this.body === null) {
+        // fast path: a whole length prefix in this chunk
+        if (this.headFill === 0 && n - i >= 4) {
+          const len = ((chunk[i] << 24) | (chunk[i + 1] << 16) | (chunk[i + 2] << 8) | chunk[i + 3]) >>> 0;
+          i += 4;
+          this.checkLen(len);
+          if (n - i >= len) {
+            this.onFrame(chunk.slice(i, i + len));
+            i += len;
+            continue;
+          }
+          this.body = new Uint8Array(len);
+          this.bodyFill = 0;
+          continue;
+        }
+        this.head[this.headFill++] = chunk[i++];
+        if (this.headFill === 4) {
+          const h = this.head;
+          const len = ((h[0] << 24) | (h[1] << 16) | (h[2] << 8) | h[3]) >>> 0;
+          this.headFill = 0;
+          this.checkLen(len);
+          this.body = new Uint8Array(len);
+          this.bodyFill = 0;
+        } else continue;
+      }
+      const body = this.body!;
+      const take = Math.min(body.length - this.bodyFill, n - i);
+      body.set(chunk.subarray(i, i + take), this.bodyFill);
+      this.bodyFill += take;
+      i += take;
+      if (this.bodyFill === body.length) {
+        this.body = null;
+        this.onFrame(body);
+      }
+    }
+  }
+
+  private checkLen(len: number): void {
+    if (len > this.maxLen) throw new FramingError(`length prefix ${len} exceeds ${this.maxLen}`);
+  }
+}
+
+/** Length prefix + frame in one array. */
+export function encodeFrame(frame: Uint8Array): Uint8Array {
+  const out = new Uint8Array(4 + frame.length);
+  new DataView(out.buffer).setUint32(0, frame.length);
+  out.set(frame, 4);
+  return out;
+}
+
+/**
+ * Ordered, bounded, coalescing writer: send() never blocks the caller (the switch); queued
+ * frames are written in batches; beyond the byte limit new frames are dropped and counted, so
+ * one slow or stalled peer can neither stall the switch nor grow memory without bound.
+ */
+export class FramedWriter {
+  dropped = 0;
+  private queue: Uint8Array[] = [];
+  private queued = 0;
+  private writing = false;
+  private closed = false;
+
+  constructor(
+    private readonly conn: Deno.Conn,
+    private readonly onError: (e: unknown) => void,
+    readonly maxQueueBytes = 1 << 20,
+  ) {}
+
+  /** Queue one message, with the 4-byte length prefix added. */
+  write(msg: Uint8Array, prefix = true): boolean {
+    if (this.closed) return false;
+    const need = msg.length + (prefix ? 4 : 0);
+    if (this.queued + need > this.maxQueueBytes) {
+      this.dropped++;
+      return false;
+    }
+    if (prefix) {
+      const h = new Uint8Array(4);
+      new DataView(h.buffer).setUint32(0, msg.length);
+      this.queue.push(h);
+    }
+    this.queue.push(msg);
+    this.queued += need;
+    if (!this.writing) this.flush();
+    return true;
+  }
+
+  close(): void {
+    this.closed = true;
+    this.queue = [];
+    this.queued = 0;
+  }
+
+  private async flush(): Promise<void> {
+    this.writing = true;
+    try {
+      while (this.queue.length > 0 && !this.closed) {
+        const parts = this.queue;
+        const total = this.queued;
+        this.queue = [];
+        this.queued = 0;
+        let buf: Uint8Array;
+        if (parts.length === 1) buf = parts[0];
+        else {
+          buf = new Uint8Array(total);
+          let o = 0;
+          for (const p of parts) {
+            buf.set(p, o);
+            o += p.length;
+          }
+        }
+        let o = 0;
+        while (o < buf.length) o += await this.conn.write(buf.subarray(o));
+      }
+    } catch (e) {
+      if (!this.closed) this.onError(e);
+    } finally {
+      this.writing = false;
+    }
+  }
+}
+
+export type CloseReason = "eof" | "mid-frame" | "reset" | "framing" | "error" | "local";
+
+function errorReason(e: unknown): CloseReason {
+  return e instanceof Deno.errors.BrokenPipe || e instanceof Deno.errors.ConnectionReset ? "reset" : "error";
+}
+
+/**
+ * One switch port on a stream connection (a NIC, QEMU, or a test endpoint). The owner wires
+ * onFrame into the switch and removes the port in onClose, which fires exactly once.
+ */
+export class StreamPort implements FrameSink {
+  readonly writer: FramedWriter;
+  private readonly reader: FrameReader;
+  private closed = false;
+
+  constructor(
+    private readonly conn: Deno.Conn,
+    private readonly handlers: {
+      onFrame: (frame: Uint8Array) => void;
+      onClose: (reason: CloseReason, detail?: string) => void;
+    },
+    opts: { maxLen?: number; maxQueueBytes?: number } = {},
+  ) {
+    this.reader = new FrameReader(handlers.onFrame, opts.maxLen ?? STREAM_MAX_LEN);
+    this.writer = new FramedWriter(conn, (e) => this.finish(errorReason(e), String(e)), opts.maxQueueBytes);
+  }
+
+  send(frame: Uint8Array): boolean {
+    return this.writer.write(frame);
+  }
+
+  /** Read until the peer goes away or breaks the framing; resolves after onClose. */
+  async run(): Promise<void> {
+    const buf = new Uint8Array(65536);
+    try {
+      while (!this.closed) {
+        const n = await this.conn.read(buf);
+        if (n === null) {
+          this.finish(this.reader.midFrame ? "mid-frame" : "eof");
+          return;
+        }
+        this.reader.push(buf.subarray(0, n));
+      }
+    } catch (e) {
+      if (e instanceof FramingError) this.finish("framing", e.message);
+      else this.finish(errorReason(e), e instanceof Error ? e.message : String(e));
+    }
+  }
+
+  close(): void {
+    this.finish("local");
+  }
+
+  private finish(reason: CloseReason, detail?: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.writer.close();
+    try {
+      this.conn.close();
+    } catch { /* already closed */ }
+    this.handlers.onClose(reason, detail);
+  }
+}

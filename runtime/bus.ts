@@ -1,0 +1,114 @@
+// The I/O and memory-mapped buses: address ranges -> device handlers. The CPU core reaches them
+// through the io_in/io_out and mmio_rd/mmio_wr imports. Unclaimed ports and addresses float
+// high (all ones), as on an ISA/PCI bus with no one driving the data lines.
+
+export interface IoHandler {
+  read(port: number, size: number): number;
+  write(port: number, size: number, value: number): void;
+}
+
+export interface MmioHandler {
+  read(addr: number, size: number): number;
+  write(addr: number, size: number, value: number): void;
+}
+
+export const ones = (size: number): number => size === 4 ? 0xffffffff : size === 2 ? 0xffff : 0xff;
+
+export class IoBus {
+  private readonly map: (IoHandler | undefined)[] = new Array(0x10000);
+  // optional tracer for debugging unclaimed accesses
+  onUnclaimed?: (port: number, size: number, write: boolean, value: number) => void;
+
+  register(base: number, len: number, h: IoHandler): void {
+    for (let p = base; p < base + len; p++) {
+      if (this.map[p] && this.map[p] !== h) throw new Error(`I/O port 0x${p.toString(16)} claimed twice`);
+      this.map[p] = h;
+    }
+  }
+
+  unregister(base: number, len: number, h: IoHandler): void {
+    for (let p = base; p < base + len; p++) if (this.map[p] === h) this.map[p] = undefined;
+  }
+
+  handler(port: number): IoHandler | undefined {
+    return this.map[port & 0xffff];
+  }
+
+  read(port: number, size: number): number {
+    port &= 0xffff;
+    const h = this.map[port];
+    // A wide access that straddles two devices (or a device and nothing) is split into bytes.
+    if (size > 1 && this.map[(port + size - 1) & 0xffff] !== h) {
+      let v = 0;
+      for (let i = 0; i < size; i++) v |= this.read(port + i, 1) << (8 * i);
+      return v >>> 0;
+    }
+    if (!h) {
+      this.onUnclaimed?.(port, size, false, 0);
+      return ones(size);
+    }
+    return h.read(port, size) >>> 0;
+  }
+
+  write(port: number, size: number, value: number): void {
+    port &= 0xffff;
+    const h = this.map[port];
+    if (size > 1 && this.map[(port + size - 1) & 0xffff] !== h) {
+      for (let i = 0; i < size; i++) this.write(port + i, 1, (value >>> (8 * i)) & 0xff);
+      return;
+    }
+    if (!h) {
+      this.onUnclaimed?.(port, size, true, value);
+      return;
+    }
+    h.write(port, size, value >>> 0);
+  }
+}
+
+interface MmioRange {
+  base: number;
+  len: number;
+  h: MmioHandler;
+}
+
+export class MmioBus {
+  private ranges: MmioRange[] = [];
+  onUnclaimed?: (addr: number, size: number, write: boolean, value: number) => void;
+
+  register(base: number, len: number, h: MmioHandler): void {
+    for (const r of this.ranges) {
+      if (base < r.base + r.len && r.base < base + len) {
+        throw new Error(`MMIO range 0x${base.toString(16)} overlaps 0x${r.base.toString(16)}`);
+      }
+    }
+    this.ranges.push({ base: base >>> 0, len, h });
+  }
+
+  unregister(h: MmioHandler): void {
+    this.ranges = this.ranges.filter((r) => r.h !== h);
+  }
+
+  find(addr: number): MmioRange | undefined {
+    addr >>>= 0;
+    for (const r of this.ranges) if (addr - r.base >>> 0 < r.len) return r;
+    return undefined;
+  }
+
+  read(addr: number, size: number): number {
+    const r = this.find(addr);
+    if (!r) {
+      this.onUnclaimed?.(addr >>> 0, size, false, 0);
+      return ones(size);
+    }
+    return r.h.read((addr >>> 0) - r.base, size) >>> 0;
+  }
+
+  write(addr: number, size: number, value: number): void {
+    const r = this.find(addr);
+    if (!r) {
+      this.onUnclaimed?.(addr >>> 0, size, true, value);
+      return;
+    }
+    r.h.write((addr >>> 0) - r.base, size, value >>> 0);
+  }
+}

@@ -1,0 +1,284 @@
+// Intel 8254 programmable interval timer (ports 0x40-0x43) and the PC's system control port B
+// (0x61: channel 2 gate, speaker enable, refresh toggle, channel 2 output). Counters are not
+// stepped: each channel remembers when its count was loaded and derives the current count and
+// output level from the clock, so reads are exact at any time. Channel 0's rising output edges
+// are scheduled as timer events that pulse IRQ0 (the PIC and IO-APIC latch the edge).
+//
+// Modes 0-5, binary and BCD counting, LSB/MSB/LSB-then-MSB access, counter latch, read-back
+// (count and status). Simplification: a count written in mode 2/3 while counting takes effect
+// at once instead of at the end of the current period.
+import type { IoBus, IoHandler } from "../bus.ts";
+import type { Timer, TimerQueue } from "../clock.ts";
+import type { IrqLine } from "../irq.ts";
+
+export const PIT_HZ = 1193182;
+const NS_PER_TICK = 1e9 / PIT_HZ;
+const REFRESH_NS = 15085; // port 0x61 bit 4 toggles with DRAM refresh, every ~15 us
+
+const toBcd = (v: number): number =>
+  (v % 10) | (Math.floor(v / 10) % 10) << 4 | (Math.floor(v / 100) % 10) << 8 | (Math.floor(v / 1000) % 10) << 12;
+const fromBcd = (v: number): number =>
+  (v & 15) + ((v >> 4) & 15) * 10 + ((v >> 8) & 15) * 100 + ((v >> 12) & 15) * 1000;
+
+class Channel {
+  mode = 0;
+  rw = 3; // 1 = LSB only, 2 = MSB only, 3 = LSB then MSB
+  bcd = false;
+  reload = 0x10000; // count value, 0 written = 0x10000 (10000 in BCD)
+  counting = false; // a count has been loaded (and, in modes 1/5, the gate triggered)
+  waiting = true; // control word written, no count yet
+  start = 0; // ns at which the count was loaded
+  frozen = 0; // count while the gate holds it (modes 0/4) or before counting
+  gate: boolean;
+  nullCountUntil = 0; // status bit 6 until the count reaches the counting element
+  latch: number[] = [];
+  status = -1; // latched status byte, -1 none
+  readHi = false;
+  writeHi = false;
+  lsb = 0;
+  timer?: Timer;
+
+  constructor(readonly id: number, gate: boolean) {
+    this.gate = gate;
+  }
+
+  private get modulus(): number {
+    return this.bcd ? 10000 : 0x10000;
+  }
+
+  ticks(now: number): number {
+    return Math.floor((now - this.start) / NS_PER_TICK + 1e-7);
+  }
+
+  // gate controls counting in modes 0, 2, 3 and 4; in modes 1 and 5 it triggers
+  private get running(): boolean {
+    return this.counting && (this.gate || this.mode === 1 || this.mode === 5);
+  }
+
+  count(now: number): number {
+    if (!this.running) return this.frozen;
+    const d = this.ticks(now);
+    const n = this.reload;
+    switch (this.mode) {
+      case 2:
+        return n - (d % n);
+      case 3: {
+        const half = Math.ceil(n / 2);
+        const h = d % n;
+        return (n - 2 * (h < half ? h : h - half)) & 0x1fffe;
+      }
+      default: {
+        const m = this.modulus;
+        return (((n - d) % m) + m) % m;
+      }
+    }
+  }
+
+  out(now: number): boolean {
+    if (this.waiting) return this.mode !== 0;
+    const n = this.reload;
+    switch (this.mode) {
+      case 0:
+        return this.running ? this.ticks(now) >= n : this.heldOut;
+      case 1:
+        return !this.counting || this.ticks(now) >= n;
+      case 2:
+        return !this.running || this.ticks(now) % n !== n - 1 || n === 1;
+      case 3:
+        return !this.running || this.ticks(now) % n < Math.ceil(n / 2);
+      default: // 4, 5: a one-clock low strobe when the count reaches zero
+        return !this.running || this.ticks(now) !== n;
+    }
+  }
+  heldOut = false; // mode 0 OUT while the count is held (gate low or first byte written)
+
+  // tick count (from start) of the next rising edge of OUT after `now`, or Infinity
+  nextRise(now: number): number {
+    if (!this.running) return Infinity;
+    const d = this.ticks(now);
+    const n = this.reload;
+    switch (this.mode) {
+      case 0: case 1:
+        return d < n ? n : Infinity;
+      case 2: case 3:
+        return (Math.floor(d / n) + 1) * n;
+      default:
+        return d < n + 1 ? n + 1 : Infinity;
+    }
+  }
+
+  control(v: number, now: number): void {
+    const rw = (v >> 4) & 3;
+    if (rw === 0) { // counter latch
+      if (this.latch.length === 0) this.latchCount(now);
+      return;
+    }
+    this.rw = rw;
+    this.mode = (v >> 1) & 7;
+    if (this.mode > 5) this.mode -= 4; // 6 and 7 alias modes 2 and 3
+    this.bcd = (v & 1) !== 0;
+    this.frozen = this.count(now);
+    this.counting = false;
+    this.heldOut = false;
+    this.waiting = true;
+    this.readHi = this.writeHi = false;
+    this.latch = [];
+    this.status = -1;
+    this.nullCountUntil = Infinity;
+  }
+
+  latchCount(now: number): void {
+    let c = this.count(now) & 0xffff;
+    if (this.bcd) c = toBcd(c % 10000);
+    this.latch = this.rw === 1 ? [c & 0xff] : this.rw === 2 ? [c >> 8] : [c & 0xff, c >> 8];
+  }
+
+  latchStatus(now: number): void {
+    if (this.status >= 0) return;
+    this.status = (this.out(now) ? 0x80 : 0) | (now < this.nullCountUntil ? 0x40 : 0) | this.rw << 4 |
+      this.mode << 1 | (this.bcd ? 1 : 0);
+  }
+
+  read(now: number): number {
+    if (this.status >= 0) {
+      const s = this.status;
+      this.status = -1;
+      return s;
+    }
+    if (this.latch.length) return this.latch.shift()!;
+    let c = this.count(now) & 0xffff;
+    if (this.bcd) c = toBcd(c % 10000);
+    if (this.rw === 1) return c & 0xff;
+    if (this.rw === 2) return c >> 8;
+    this.readHi = !this.readHi;
+    return this.readHi ? c & 0xff : c >> 8;
+  }
+
+  write(v: number, now: number): void {
+    let value: number;
+    if (this.rw === 1) value = v;
+    else if (this.rw === 2) value = v << 8;
+    else if (!this.writeHi) {
+      this.lsb = v;
+      this.writeHi = true;
+      // mode 0: writing the first byte stops the count
+      if (this.mode === 0 && this.counting) {
+        this.frozen = this.count(now);
+        this.counting = false;
+        this.heldOut = false;
+      }
+      return;
+    } else {
+      this.writeHi = false;
+      value = this.lsb | v << 8;
+    }
+    if (this.bcd) value = fromBcd(value);
+    this.reload = value === 0 ? this.modulus : value;
+    this.waiting = false;
+    this.start = now;
+    this.nullCountUntil = now + NS_PER_TICK;
+    this.frozen = this.reload;
+    // modes 1 and 5 wait for a gate trigger
+    this.counting = this.mode !== 1 && this.mode !== 5;
+    this.heldOut = this.mode !== 0;
+  }
+
+  setGate(level: boolean, now: number): void {
+    if (level === this.gate) return;
+    const wasRunning = this.running;
+    if (!level && wasRunning && (this.mode === 0 || this.mode === 4)) {
+      this.heldOut = this.out(now);
+      this.frozen = this.count(now);
+    }
+    if (level && !this.waiting) {
+      if (this.mode === 0 || this.mode === 4) {
+        // resume from the held count
+        this.start = now - (this.reload - this.frozen) * NS_PER_TICK;
+      } else {
+        // modes 1, 2, 3, 5: a rising gate (re)starts the count
+        this.start = now;
+        this.counting = true;
+      }
+    }
+    this.gate = level;
+  }
+}
+
+export class Pit implements IoHandler {
+  readonly ch = [new Channel(0, true), new Channel(1, true), new Channel(2, false)];
+  private speaker = 0; // port 0x61 bits 1-3 as written
+
+  constructor(private readonly timers: TimerQueue, private readonly irq0?: IrqLine) {
+    this.ch[0].timer = timers.timer((now) => this.fire0(now));
+  }
+
+  private get now(): number {
+    return this.timers.clock.now();
+  }
+
+  attach(io: IoBus): void {
+    io.register(0x40, 4, this);
+    io.register(0x61, 1, this);
+  }
+
+  reset(): void {
+    const t = this.ch[0].timer;
+    this.ch.splice(0, 3, new Channel(0, true), new Channel(1, true), new Channel(2, false));
+    this.ch[0].timer = t;
+    t?.cancel();
+    this.speaker = 0;
+  }
+
+  private fire0(now: number): void {
+    this.irq0?.pulse();
+    this.arm0(now);
+  }
+
+  private arm0(now: number): void {
+    const c = this.ch[0];
+    const k = c.nextRise(now);
+    if (k === Infinity) c.timer!.cancel();
+    else c.timer!.set(c.start + Math.ceil(k * NS_PER_TICK));
+  }
+
+  // port 0x61
+  get port61(): number {
+    const now = this.now;
+    return this.speaker | (this.ch[2].gate ? 1 : 0) | (Math.floor(now / REFRESH_NS) & 1) << 4 |
+      (this.ch[2].out(now) ? 0x20 : 0);
+  }
+
+  read(port: number, _size: number): number {
+    const now = this.now;
+    if (port === 0x61) return this.port61;
+    if (port === 0x43) return 0xff; // the control register is write-only
+    return this.ch[port - 0x40].read(now);
+  }
+
+  write(port: number, _size: number, value: number): void {
+    const now = this.now;
+    value &= 0xff;
+    if (port === 0x61) {
+      this.speaker = value & 0x0e;
+      this.ch[2].setGate((value & 1) !== 0, now);
+      return;
+    }
+    if (port === 0x43) {
+      const sc = value >> 6;
+      if (sc === 3) { // read-back
+        for (let i = 0; i < 3; i++) {
+          if (!(value & (2 << i))) continue;
+          if (!(value & 0x20) && this.ch[i].latch.length === 0) this.ch[i].latchCount(now);
+          if (!(value & 0x10)) this.ch[i].latchStatus(now);
+        }
+        return;
+      }
+      this.ch[sc].control(value, now);
+      if (sc === 0) this.arm0(now);
+      return;
+    }
+    const i = port - 0x40;
+    this.ch[i].write(value, now);
+    if (i === 0) this.arm0(now);
+  }
+}

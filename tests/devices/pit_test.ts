@@ -1,0 +1,151 @@
+// 8254 PIT on a manual clock: counts, output levels, IRQ0 edges, and port 0x61.
+import assert from "node:assert/strict";
+import { IoBus } from "../../runtime/bus.ts";
+import { ManualClock, TimerQueue } from "../../runtime/clock.ts";
+import { IrqRouter, type IrqSink } from "../../runtime/irq.ts";
+import { Pit, PIT_HZ } from "../../runtime/devices/pit.ts";
+
+const TICK = 1e9 / PIT_HZ;
+
+function setup() {
+  const clock = new ManualClock(1e9);
+  const timers = new TimerQueue(clock);
+  const rises: number[] = [];
+  const sink: IrqSink = { setIrq: (pin, level) => pin === 0 && level && rises.push(clock.now()) };
+  const router = new IrqRouter(sink);
+  const pit = new Pit(timers, router.line(0));
+  const io = new IoBus();
+  pit.attach(io);
+  const step = (ns: number) => {
+    // advance in small steps so timers fire at their deadlines
+    const end = clock.now() + ns;
+    for (;;) {
+      const next = Math.min(timers.next(), end);
+      clock.t = Math.max(clock.t, next);
+      timers.runDue();
+      if (next >= end) break;
+    }
+  };
+  const latch = (ch: number) => {
+    io.write(0x43, 1, ch << 6);
+    return io.read(0x40 + ch, 1) | io.read(0x40 + ch, 1) << 8;
+  };
+  return { clock, timers, pit, io, rises, step, latch };
+}
+
+Deno.test("pit: mode 2 rate generator counts down and pulses IRQ0 once per period", () => {
+  const { io, rises, step, latch } = setup();
+  const n = 11932; // HZ=100
+  io.write(0x43, 1, 0x34); // ch0, lobyte/hibyte, mode 2
+  io.write(0x40, 1, n & 0xff);
+  io.write(0x40, 1, n >> 8);
+  assert.equal(latch(0), n);
+  step(100 * TICK);
+  assert.equal(latch(0), n - 100);
+  step(101e6 - 100 * TICK); // 101 ms: ten periods of 10.0002 ms
+  assert.equal(rises.length, 10);
+  const periods = rises.slice(1).map((t, i) => t - rises[i]);
+  for (const p of periods) assert.ok(Math.abs(p - n * TICK) < 2, `period ${p}`);
+});
+
+Deno.test("pit: mode 0 output rises at terminal count; latch holds the value", () => {
+  const { io, rises, step } = setup();
+  io.write(0x43, 1, 0x30); // ch0 mode 0
+  io.write(0x40, 1, 0x00);
+  io.write(0x40, 1, 0x10); // 4096
+  io.write(0x43, 1, 0xe2); // read-back status of ch0
+  const status = io.read(0x40, 1);
+  assert.equal(status & 0x80, 0); // OUT low
+  assert.equal(status & 0x3f, 0x30);
+  io.write(0x43, 1, 0x00); // latch
+  step(1000 * TICK);
+  assert.equal(io.read(0x40, 1) | io.read(0x40, 1) << 8, 4096); // latched before time moved
+  step(3096 * TICK + 1);
+  assert.equal(rises.length, 1);
+  io.write(0x43, 1, 0xe2);
+  assert.equal(io.read(0x40, 1) & 0x80, 0x80);
+  step(100000 * TICK);
+  assert.equal(rises.length, 1); // one-shot
+});
+
+Deno.test("pit: channel 2 gate and output through port 0x61 (Linux TSC calibration)", () => {
+  const { io, step } = setup();
+  // pit_calibrate_tsc(): gate high, speaker off, mode 0, 50 ms latch
+  io.write(0x61, 1, (io.read(0x61, 1) & ~0x02) | 0x01);
+  io.write(0x43, 1, 0xb0);
+  const latch = Math.floor(PIT_HZ / 20);
+  io.write(0x42, 1, latch & 0xff);
+  io.write(0x42, 1, latch >> 8);
+  assert.equal(io.read(0x61, 1) & 0x20, 0);
+  step(49e6);
+  assert.equal(io.read(0x61, 1) & 0x20, 0);
+  step(1.1e6);
+  assert.equal(io.read(0x61, 1) & 0x21, 0x21);
+  // quick_pit_calibrate(): reads the MSB and sees it fall by one every 256 ticks
+  io.write(0x43, 1, 0xb0);
+  io.write(0x42, 1, 0xff);
+  io.write(0x42, 1, 0xff);
+  const msb = () => (io.read(0x42, 1), io.read(0x42, 1));
+  assert.equal(msb(), 0xff);
+  step(256 * TICK);
+  assert.equal(msb(), 0xfe);
+  // gate low holds the count in mode 0
+  io.write(0x61, 1, 0x00);
+  const held = msb();
+  step(5000 * TICK);
+  assert.equal(msb(), held);
+});
+
+Deno.test("pit: mode 3 square wave, LSB-only and MSB-only access, BCD", () => {
+  const { io, pit, clock, step } = setup();
+  io.write(0x43, 1, 0x96); // ch2, LSB only, mode 3
+  io.write(0x61, 1, 0x01);
+  io.write(0x42, 1, 100);
+  const t0 = clock.now();
+  const outAt = (ticks: number) => pit.ch[2].out(t0 + ticks * TICK + 1);
+  assert.equal(outAt(10), true);
+  assert.equal(outAt(49), true);
+  assert.equal(outAt(51), false);
+  assert.equal(outAt(99), false);
+  assert.equal(outAt(101), true);
+  assert.equal(io.read(0x42, 1) % 2, 0); // decrements by two
+  io.write(0x43, 1, 0xa0); // ch2 MSB only, mode 0
+  io.write(0x42, 1, 0x12);
+  assert.equal(io.read(0x42, 1), 0x12);
+  step(0x200 * TICK);
+  assert.equal(io.read(0x42, 1), 0x10);
+  io.write(0x43, 1, 0xb1); // BCD, mode 0
+  io.write(0x42, 1, 0x00);
+  io.write(0x42, 1, 0x10); // 1000 decimal
+  step(1 * TICK + 0.5);
+  io.write(0x43, 1, 0x80);
+  assert.equal(io.read(0x42, 1) | io.read(0x42, 1) << 8, 0x0999);
+});
+
+Deno.test("pit: refresh bit toggles, control port reads open bus", () => {
+  const { io, step } = setup();
+  const seen = new Set<number>();
+  for (let i = 0; i < 8; i++) {
+    seen.add(io.read(0x61, 1) & 0x10);
+    step(7600);
+  }
+  assert.deepEqual([...seen].sort(), [0, 0x10]);
+  assert.equal(io.read(0x43, 1), 0xff);
+});
+
+Deno.test("pit: read-back latches count and status of several channels at once", () => {
+  const { io, step } = setup();
+  io.write(0x43, 1, 0x34);
+  io.write(0x40, 1, 0x00);
+  io.write(0x40, 1, 0x20); // 0x2000
+  io.write(0x43, 1, 0x74); // ch1 mode 2
+  io.write(0x41, 1, 0x00);
+  io.write(0x41, 1, 0x30);
+  step(0x100 * TICK);
+  io.write(0x43, 1, 0xc6); // read-back count+status, ch0 and ch1
+  step(0x100 * TICK);
+  assert.equal(io.read(0x40, 1), 0xb4); // status first: OUT high, lobyte/hibyte, mode 2
+  assert.equal(io.read(0x40, 1) | io.read(0x40, 1) << 8, 0x1f00);
+  assert.equal(io.read(0x41, 1), 0xb4);
+  assert.equal(io.read(0x41, 1) | io.read(0x41, 1) << 8, 0x2f00);
+});

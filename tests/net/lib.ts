@@ -1,0 +1,63 @@
+// Helpers for the switch tests: synthetic frames, a seeded PRNG, polling.
+
+export const BCAST = 0xffff_ffff_ffff;
+
+/** A frame from `src` to `dst` (48-bit MACs as numbers), `len` bytes, payload tagged with `tag`. */
+export function mkFrame(dst: number, src: number, len = 60, tag = 0): Uint8Array {
+  const f = new Uint8Array(len);
+  const put = (off: number, mac: number) => {
+    const hi = Math.floor(mac / 0x1_0000_0000), lo = mac >>> 0;
+    f[off] = hi >> 8;
+    f[off + 1] = hi & 0xff;
+    f[off + 2] = lo >>> 24;
+    f[off + 3] = (lo >> 16) & 0xff;
+    f[off + 4] = (lo >> 8) & 0xff;
+    f[off + 5] = lo & 0xff;
+  };
+  if (len >= 6) put(0, dst);
+  if (len >= 12) put(6, src);
+  if (len >= 14) {
+    f[12] = 0x88;
+    f[13] = 0xb5; // IEEE local experimental EtherType
+  }
+  if (len >= 18) new DataView(f.buffer).setUint32(14, tag);
+  for (let i = 18; i < len; i++) f[i] = (i * 7 + tag) & 0xff;
+  return f;
+}
+
+export function tagOf(f: Uint8Array): number {
+  return f.length >= 18 ? new DataView(f.buffer, f.byteOffset).getUint32(14) : -1;
+}
+
+/** Locally administered unicast MAC number n. */
+export function mac(n: number): number {
+  return 0x0200_0000_0000 + n;
+}
+
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export async function waitFor(cond: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  const end = performance.now() + timeoutMs;
+  while (!cond()) {
+    if (performance.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A key file in `dir` holding `key`. */
+export function keyFile(dir: string, name: string, key: string): string {
+  const p = `${dir}/${name}`;
+  Deno.writeTextFileSync(p, key + "\n");
+  return p;
+}
