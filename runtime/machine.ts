@@ -27,6 +27,8 @@ import { type ApicMessage, IoApic } from "./devices/ioapic.ts";
 import { APIC_BASE_BSP, APIC_BASE_ENABLE, Lapic, LAPIC_BASE } from "./devices/lapic.ts";
 import { AcpiPm, SCI_IRQ } from "./devices/acpi.ts";
 import { installTables, type TablesInfo } from "./boot/tables.ts";
+import { attachNics, type Nic } from "./devices/nics.ts";
+import type { NetConfig } from "./netopt.ts";
 
 export interface MachineOptions {
   memMiB?: number; // guest RAM, default 256
@@ -37,6 +39,7 @@ export interface MachineOptions {
   serialOut?: (bytes: Uint8Array) => void; // COM1 output
   acpi?: boolean; // install ACPI/MP tables (default true)
   sliceInstructions?: number; // instructions per run() slice, default 200000
+  net?: NetConfig[]; // NICs on PCI slots 3.., each cabled to a switch daemon (runtime/netopt.ts)
 }
 
 export type Outcome =
@@ -83,6 +86,7 @@ export class Machine {
   readonly pci: PciBus;
   readonly acpi: AcpiPm;
   readonly lapics: Lapic[] = [];
+  readonly nics: Nic[];
   readonly cores: Core[] = [];
   tables?: TablesInfo;
   private readonly i32: Int32Array;
@@ -136,6 +140,7 @@ export class Machine {
     this.pci = new PciBus(this.io, this.mmio, this.irq, board.reset);
     this.acpi = new AcpiPm(this.timers, this.irq.line(SCI_IRQ));
     this.acpi.onPowerOff = () => this.finish({ kind: "poweroff" });
+    this.nics = attachNics(this.pci, this.ram, opts.net ?? []);
 
     this.pic.attach(this.io);
     this.pit.attach(this.io);
@@ -242,6 +247,7 @@ export class Machine {
     this.i8042.reset();
     this.acpi.reset();
     this.ioapic.reset();
+    for (const n of this.nics) n.device.reset();
     for (let i = 0; i < this.cores.length; i++) this.resetCpu(i);
     this.ram.fill(0);
     if (this.opts.acpi ?? true) this.tables = installTables(this.ram, { ncpu: this.ncpu, ramBytes: this.ramBytes });
@@ -271,6 +277,11 @@ export class Machine {
     const low = image.subarray(Math.max(0, image.length - 0x20000));
     this.ram.set(low, 0x100000 - low.length);
     this.tables = undefined;
+  }
+
+  // Unplug the NICs' switch connections (the machine cannot run afterwards).
+  close(): void {
+    for (const n of this.nics) n.link.close();
   }
 
   // Ask the run loop to return { kind: "stopped" }.
