@@ -318,7 +318,9 @@ export class Ne2k extends PciFunction {
     if (start < 0x40 || stop > 0x80 || start >= stop || this.curr < start || this.curr >= stop) return false;
     const len = Math.max(60, frame.length); // the wire pads short frames
     const total = len + 4;
-    const pages = (total + 255) >> 8;
+    // room for the 4-byte CRC the NIC would store after the data, as the real chip reserves it:
+    // lib8390 checks the next-page pointer against this + 1 + (count >> 8), give or take one
+    const pages = (total + 4 + 255) >> 8;
     const free = this.curr < this.bnry ? this.bnry - this.curr : stop - start - (this.curr - this.bnry);
     if (pages >= free) return false;
     let next = this.curr + pages;

@@ -104,6 +104,7 @@ export async function transfer(p: Pair, kib: number, timeoutMs: number) {
   const recv = p.b.run("nc -l -p 5000 > /tmp/r && md5sum /tmp/r", timeoutMs);
   await new Promise((r) => setTimeout(r, 1000)); // the listener is up by then; the sender retries anyway
   const t0 = performance.now();
+  recv.catch(() => {}); // awaited below; a failing sender must not leave it unhandled
   const send = await p.a.run(
     "for i in 1 2 3 4 5; do nc 10.0.0.2 5000 < /tmp/f && break; sleep 1; done",
     timeoutMs,
