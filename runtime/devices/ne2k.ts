@@ -180,6 +180,7 @@ export class Ne2k extends PciFunction {
           case 0x07:
             this.isr &= ~(v & 0x7f); // write 1 to clear; RST follows the stop state instead
             this.updateIrq();
+            if (v & ISR_PRX) this.drainBacklog();
             break;
           case 0x08: this.rsar = (this.rsar & 0xff00) | v; break;
           case 0x09: this.rsar = (this.rsar & 0xff) | (v << 8); break;
@@ -303,13 +304,18 @@ export class Ne2k extends PciFunction {
       this.rxDropped++;
       if (this.cntr2 < 0xc0) this.cntr2++;
       if (this.cntr2 >= 0x80) this.raise(ISR_CNT);
-      return;
-    }
-    this.backlog.push(frame);
+    } else this.backlog.push(frame);
+    this.drainBacklog();
   }
 
+  // Store waiting frames while they fit. Frames still waiting mean the ring is full of frames
+  // the driver has not read: PRX stays set until it has. (lib8390 reads at most 10 frames per
+  // interrupt and then acknowledges PRX; on the wire the next arriving frame would interrupt
+  // again, here the waiting frames do.)
   private drainBacklog(): void {
-    while (this.backlog.length && this.running && this.store(this.backlog[0])) this.backlog.shift();
+    if (!this.backlog.length || !this.running) return;
+    while (this.backlog.length && this.store(this.backlog[0])) this.backlog.shift();
+    if (this.backlog.length) this.raise(ISR_PRX);
   }
 
   // Write one frame into the ring at CURR; false when it does not fit before BNRY.

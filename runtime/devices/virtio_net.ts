@@ -91,11 +91,9 @@ export class VirtioNet extends VirtioPci {
       this.interruptQueue(this.queues[RX]);
       return;
     }
-    if (this.backlog.length >= BACKLOG) {
-      this.rxDropped++;
-      return;
-    }
-    this.backlog.push(frame);
+    if (this.backlog.length >= BACKLOG) this.rxDropped++;
+    else this.backlog.push(frame);
+    this.drain(); // buffers posted without a notification are used too
   }
 
   private drain(): void {
