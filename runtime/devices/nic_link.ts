@@ -96,6 +96,7 @@ export class NicLink implements NicPort {
     try {
       c = await SwitchClient.connect(this.endpoint);
     } catch (e) {
+      if (this.closed) return;
       if (!this.warnedDown) {
         this.warnedDown = true;
         this.log(
