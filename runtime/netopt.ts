@@ -57,8 +57,7 @@ export function parseNetOption(spec: string): NetConfig {
   return cfg as NetConfig;
 }
 
-export const NET_USAGE =
-  `  --net MODEL,switch=ENDPOINT[,mac=MAC]
+export const NET_USAGE = `  --net MODEL,switch=ENDPOINT[,mac=MAC]
                    add a NIC (MODEL virtio or ne2k) cabled to a switch daemon (deno task switch)
                    at unix:PATH or tcp:HOST:PORT; repeat for more NICs. Default MAC 52:54:xx:..
                    from a hash of the switch and NIC index (set mac= when two guests share both)`;

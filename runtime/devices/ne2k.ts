@@ -65,9 +65,17 @@ export class Ne2k extends PciFunction {
   constructor(mac: Uint8Array, readonly port?: NicPort) {
     super({ vendor: 0x10ec, device: 0x8029, classCode: 0x020000, subVendor: 0x10ec, subDevice: 0x8029, pin: 1 });
     this.mac = mac.slice();
-    this.defineBar(0, { size: 32, io: true, handler: { read: (o, s) => this.read(o, s), write: (o, s, v) => this.write(o, s, v) } });
+    this.defineBar(0, {
+      size: 32,
+      io: true,
+      handler: { read: (o, s) => this.read(o, s), write: (o, s, v) => this.write(o, s, v) },
+    });
     for (let i = 0; i < 6; i++) this.mem[2 * i] = this.mem[2 * i + 1] = mac[i];
-    this.mem[0x1c] = this.mem[0x1d] = this.mem[0x1e] = this.mem[0x1f] = 0x57; // 'W': NE2000 signature
+    this.mem[0x1c] =
+      this.mem[0x1d] =
+      this.mem[0x1e] =
+      this.mem[0x1f] =
+        0x57; // 'W': NE2000 signature
     if (port) port.onFrame = (f) => this.receive(f);
     this.reset();
   }
@@ -119,20 +127,34 @@ export class Ne2k extends PciFunction {
     switch (this.cr >> 6) {
       case 0:
         switch (off) {
-          case 0x01: return this.crda & 0xff; // CLDA: local DMA address, shown as the DMA pointer
-          case 0x02: return this.crda >> 8;
-          case 0x03: return this.bnry;
-          case 0x04: return this.tsr;
-          case 0x05: return 0; // NCR: no collisions on a switch
-          case 0x06: return 0;
-          case 0x07: return this.isr;
-          case 0x08: return this.rsar & 0xff; // CRDA
-          case 0x09: return this.rsar >> 8;
-          case 0x0a: return 0x50; // RTL8029 ID: 'P'
-          case 0x0b: return 0x43; // 'C'
-          case 0x0c: return this.rsr;
-          case 0x0d: return 0; // CNTR0 frame alignment errors
-          case 0x0e: return 0; // CNTR1 CRC errors
+          case 0x01:
+            return this.crda & 0xff; // CLDA: local DMA address, shown as the DMA pointer
+          case 0x02:
+            return this.crda >> 8;
+          case 0x03:
+            return this.bnry;
+          case 0x04:
+            return this.tsr;
+          case 0x05:
+            return 0; // NCR: no collisions on a switch
+          case 0x06:
+            return 0;
+          case 0x07:
+            return this.isr;
+          case 0x08:
+            return this.rsar & 0xff; // CRDA
+          case 0x09:
+            return this.rsar >> 8;
+          case 0x0a:
+            return 0x50; // RTL8029 ID: 'P'
+          case 0x0b:
+            return 0x43; // 'C'
+          case 0x0c:
+            return this.rsr;
+          case 0x0d:
+            return 0; // CNTR0 frame alignment errors
+          case 0x0e:
+            return 0; // CNTR1 CRC errors
           case 0x0f: {
             const n = this.cntr2;
             this.cntr2 = 0;
@@ -148,15 +170,24 @@ export class Ne2k extends PciFunction {
         return this.mar[off - 8];
       case 2:
         switch (off) {
-          case 0x01: return this.pstart;
-          case 0x02: return this.pstop;
-          case 0x03: return 0; // RNPP
-          case 0x04: return this.tpsr;
-          case 0x05: return 0; // LNPP
-          case 0x0c: return this.rcr | 0xc0;
-          case 0x0d: return this.tcr | 0xe0;
-          case 0x0e: return this.dcr | 0x80;
-          case 0x0f: return this.imr | 0x80;
+          case 0x01:
+            return this.pstart;
+          case 0x02:
+            return this.pstop;
+          case 0x03:
+            return 0; // RNPP
+          case 0x04:
+            return this.tpsr;
+          case 0x05:
+            return 0; // LNPP
+          case 0x0c:
+            return this.rcr | 0xc0;
+          case 0x0d:
+            return this.tcr | 0xe0;
+          case 0x0e:
+            return this.dcr | 0x80;
+          case 0x0f:
+            return this.imr | 0x80;
         }
         return 0;
     }
@@ -168,27 +199,51 @@ export class Ne2k extends PciFunction {
     switch (this.cr >> 6) {
       case 0:
         switch (off) {
-          case 0x01: this.pstart = v; break;
-          case 0x02: this.pstop = v; break;
+          case 0x01:
+            this.pstart = v;
+            break;
+          case 0x02:
+            this.pstop = v;
+            break;
           case 0x03:
             this.bnry = v;
             this.drainBacklog(); // the driver freed ring space
             break;
-          case 0x04: this.tpsr = v; break;
-          case 0x05: this.tbcr = (this.tbcr & 0xff00) | v; break;
-          case 0x06: this.tbcr = (this.tbcr & 0xff) | (v << 8); break;
+          case 0x04:
+            this.tpsr = v;
+            break;
+          case 0x05:
+            this.tbcr = (this.tbcr & 0xff00) | v;
+            break;
+          case 0x06:
+            this.tbcr = (this.tbcr & 0xff) | (v << 8);
+            break;
           case 0x07:
             this.isr &= ~(v & 0x7f); // write 1 to clear; RST follows the stop state instead
             this.updateIrq();
             if (v & ISR_PRX) this.drainBacklog();
             break;
-          case 0x08: this.rsar = (this.rsar & 0xff00) | v; break;
-          case 0x09: this.rsar = (this.rsar & 0xff) | (v << 8); break;
-          case 0x0a: this.rbcr = (this.rbcr & 0xff00) | v; break;
-          case 0x0b: this.rbcr = (this.rbcr & 0xff) | (v << 8); break;
-          case 0x0c: this.rcr = v & 0x3f; break;
-          case 0x0d: this.tcr = v & 0x1f; break;
-          case 0x0e: this.dcr = v & 0x7f; break;
+          case 0x08:
+            this.rsar = (this.rsar & 0xff00) | v;
+            break;
+          case 0x09:
+            this.rsar = (this.rsar & 0xff) | (v << 8);
+            break;
+          case 0x0a:
+            this.rbcr = (this.rbcr & 0xff00) | v;
+            break;
+          case 0x0b:
+            this.rbcr = (this.rbcr & 0xff) | (v << 8);
+            break;
+          case 0x0c:
+            this.rcr = v & 0x3f;
+            break;
+          case 0x0d:
+            this.tcr = v & 0x1f;
+            break;
+          case 0x0e:
+            this.dcr = v & 0x7f;
+            break;
           case 0x0f:
             this.imr = v & 0x7f;
             this.updateIrq();

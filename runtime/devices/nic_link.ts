@@ -9,7 +9,7 @@
 // set and the group bit clear. So a machine's NIC keeps its address from run to run; two machines
 // on the same switch with the same NIC index would collide and must set mac= (the link warns
 // when it sees its own source address arriving from the switch).
-import { endpointToString, parseEndpoint, type Endpoint } from "../../net/addr.ts";
+import { type Endpoint, endpointToString, parseEndpoint } from "../../net/addr.ts";
 import { SwitchClient } from "../../net/client.ts";
 
 export function defaultMac(switchSpec: string, index: number, salt = ""): Uint8Array {
@@ -124,7 +124,9 @@ export class NicLink implements NicPort {
       this.client = null;
       this.onLink(false);
       if (this.closed) return;
-      this.log(`ring3: ${this.name}: switch ${this.where} closed the connection (${c.closedReason}); link down, retrying`);
+      this.log(
+        `ring3: ${this.name}: switch ${this.where} closed the connection (${c.closedReason}); link down, retrying`,
+      );
       this.warnedDown = true;
       this.retry();
     });
@@ -136,7 +138,9 @@ export class NicLink implements NicPort {
       f[9] === this.mac[3] && f[10] === this.mac[4] && f[11] === this.mac[5]
     ) {
       this.warnedDup = true;
-      this.log(`ring3: ${this.name}: another port on ${this.where} uses this NIC's MAC ${macToString(this.mac)}; set mac=`);
+      this.log(
+        `ring3: ${this.name}: another port on ${this.where} uses this NIC's MAC ${macToString(this.mac)}; set mac=`,
+      );
     }
     this.rxFrames++;
     this.onFrame(f);

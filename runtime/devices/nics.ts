@@ -3,7 +3,7 @@ import type { PciBus } from "./pci.ts";
 import { Ne2k } from "./ne2k.ts";
 import { VirtioNet } from "./virtio_net.ts";
 import { defaultMac, NicLink, parseMac } from "./nic_link.ts";
-import { parseEndpoint, endpointToString } from "../../net/addr.ts";
+import { endpointToString, parseEndpoint } from "../../net/addr.ts";
 import type { NetConfig } from "../netopt.ts";
 
 export const FIRST_NIC_SLOT = 3;

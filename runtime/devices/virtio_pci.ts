@@ -42,7 +42,11 @@ export abstract class VirtioPci extends PciFunction {
     this.queues = queueSizes.map((n) => new Virtqueue(ram, n));
     let size = 32;
     while (size < CONFIG_OFF + configSize) size *= 2;
-    this.defineBar(0, { size, io: true, handler: { read: (o, s) => this.ioRead(o, s), write: (o, s, v) => this.ioWrite(o, s, v) } });
+    this.defineBar(0, {
+      size,
+      io: true,
+      handler: { read: (o, s) => this.ioRead(o, s), write: (o, s, v) => this.ioWrite(o, s, v) },
+    });
   }
 
   // device-specific parts
@@ -85,7 +89,9 @@ export abstract class VirtioPci extends PciFunction {
   // A malformed ring: the device stops using it until the driver resets it.
   protected broken(e: unknown): void {
     if (!(e instanceof VirtqueueError)) throw e;
-    if (!(this.status & STATUS_NEEDS_RESET)) this.log(`ring3: virtio ${this.slot}.${this.fn}: ${e.message}; needs reset`);
+    if (!(this.status & STATUS_NEEDS_RESET)) {
+      this.log(`ring3: virtio ${this.slot}.${this.fn}: ${e.message}; needs reset`);
+    }
     this.status |= STATUS_NEEDS_RESET;
     this.interruptConfig();
   }

@@ -82,7 +82,9 @@ export class Virtqueue {
       const len = this.dv.getUint32(d + 8, true);
       const flags = this.dv.getUint16(d + 12, true);
       if (flags & F_INDIRECT) throw new VirtqueueError("indirect descriptor (not negotiated)");
-      if (addr + len > this.ram.length) throw new VirtqueueError(`descriptor buffer 0x${addr.toString(16)}+${len} outside RAM`);
+      if (addr + len > this.ram.length) {
+        throw new VirtqueueError(`descriptor buffer 0x${addr.toString(16)}+${len} outside RAM`);
+      }
       if (flags & F_WRITE) {
         c.in.push({ addr, len });
         c.inLen += len;

@@ -1,9 +1,8 @@
 // End to end: two guests on one switch ping each other and move a file over TCP with busybox nc
 // (equal md5 sums), once over virtio-net and once over ne2k-pci. One boot pair per NIC model.
-// Needs the committed guest (guest/images) and the bzImage loader; skipped without them.
+// Each guest is a `deno task boot --net ...` process; skipped without the committed guest images.
 import assert from "node:assert/strict";
-import { haveGuest } from "./nic_guest.ts";
-import { startPair, transfer } from "./nic_pair.ts";
+import { haveGuest, startPair, transfer } from "./nic_pair.ts";
 
 for (const model of ["virtio", "ne2k"] as const) {
   Deno.test({

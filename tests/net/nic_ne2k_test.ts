@@ -32,8 +32,19 @@ function probe(d: Dev): Uint8Array {
   d.outb(ISR, 0xff);
   for (
     const [v, r] of [
-      [NODMA + PAGE0 + STOP, CMD], [0x49, DCFG], [0, RCNTLO], [0, RCNTHI], [0, IMR], [0xff, ISR], [0x20, RXCR],
-      [0x02, TXCR], [32, RCNTLO], [0, RCNTHI], [0, RSARLO], [0, RSARHI], [RREAD + START, CMD],
+      [NODMA + PAGE0 + STOP, CMD],
+      [0x49, DCFG],
+      [0, RCNTLO],
+      [0, RCNTHI],
+      [0, IMR],
+      [0xff, ISR],
+      [0x20, RXCR],
+      [0x02, TXCR],
+      [32, RCNTLO],
+      [0, RCNTHI],
+      [0, RSARLO],
+      [0, RSARHI],
+      [RREAD + START, CMD],
     ]
   ) d.outb(r, v);
   const prom = new Uint8Array(32);
@@ -133,7 +144,10 @@ function receiveAll(d: Dev, max = Infinity): Uint8Array[] {
     assert.equal(status & 1, 1, "RSR.PRX");
     // lib8390's sanity check of the next-page pointer
     const nextFrame = thisFrame + 1 + (count >> 8), n = RX_STOP - RX_START;
-    assert.ok([nextFrame, nextFrame + 1, nextFrame - n, nextFrame + 1 - n].includes(next), `next-frame pointer ${next}`);
+    assert.ok(
+      [nextFrame, nextFrame + 1, nextFrame - n, nextFrame + 1 - n].includes(next),
+      `next-frame pointer ${next}`,
+    );
     got.push(blockInput(d, count - 4, (thisFrame << 8) + 4).slice());
     d.outb(BOUNDARY, next - 1 < RX_START ? RX_STOP - 1 : next - 1);
   }

@@ -1,8 +1,19 @@
 // Two guests on one switch, driven through their serial consoles: shared by the network
-// end-to-end test and bench/nic_bench.ts.
+// end-to-end test and bench/nic_bench.ts. Each guest is a `deno task boot --net ...` process
+// (cli/boot.ts with the committed guest), so the whole user path is exercised.
 import { SwitchDaemon } from "../../net/daemon.ts";
 
-const RUNNER = new URL("./nic_guest.ts", import.meta.url).pathname;
+const root = new URL("../../", import.meta.url);
+const CLI = new URL("cli/boot.ts", root).pathname;
+
+export function haveGuest(): boolean {
+  try {
+    return Deno.statSync(new URL("guest/images/bzImage", root)).isFile &&
+      Deno.statSync(new URL("guest/images/initramfs.cpio.gz", root)).isFile;
+  } catch {
+    return false;
+  }
+}
 
 export class GuestProc {
   out = "";
@@ -11,7 +22,7 @@ export class GuestProc {
   readonly exited: Promise<Deno.CommandStatus>;
 
   constructor(readonly name: string, netSpecs: string[], append = "console=ttyS0") {
-    const args = ["run", "-A", RUNNER, "--append", append];
+    const args = ["run", "-A", CLI, "--mem", "128", "--append", append];
     for (const n of netSpecs) args.push("--net", n);
     const child = new Deno.Command(Deno.execPath(), { args, stdin: "piped", stdout: "piped", stderr: "piped" }).spawn();
     this.child = child;

@@ -5,7 +5,7 @@
 // backlog while no buffer is posted, link change interrupts, device reset.
 import assert from "node:assert/strict";
 import { VirtioNet } from "../../runtime/devices/virtio_net.ts";
-import { board, BCAST, FakePort, frame, MAC, PEER } from "./nic_lib.ts";
+import { BCAST, board, FakePort, frame, MAC, PEER } from "./nic_lib.ts";
 
 const HOST_F = 0x00, GUEST_F = 0x04, PFN = 0x08, QNUM = 0x0c, QSEL = 0x0e, NOTIFY = 0x10, STATUS = 0x12, ISR = 0x13;
 const CFG = 0x14;
