@@ -63,6 +63,7 @@ class VirtualClock implements Clock {
 const yieldToHost = () => new Promise<void>((r) => setImmediate(r));
 const SLICE_NS = 0.5e6; // host mode: aim for slices of about 0.5 ms so timers fire on time
 const YIELD_MS = 50;
+const YIELD_MS_NET = 2; // with NICs: frames to and from the switch move only while the loop yields
 
 export class Machine {
   readonly memory: WebAssembly.Memory;
@@ -96,6 +97,8 @@ export class Machine {
   private wake?: () => void;
   private initDone = false;
   private readonly opts: MachineOptions;
+  private readonly yieldMs: number;
+  private hostWork = false; // a device queued host I/O: yield to the event loop after this slice
 
   constructor(opts: MachineOptions = {}) {
     this.opts = opts;
@@ -140,7 +143,8 @@ export class Machine {
     this.pci = new PciBus(this.io, this.mmio, this.irq, board.reset);
     this.acpi = new AcpiPm(this.timers, this.irq.line(SCI_IRQ));
     this.acpi.onPowerOff = () => this.finish({ kind: "poweroff" });
-    this.nics = attachNics(this.pci, this.ram, opts.net ?? []);
+    this.nics = attachNics(this.pci, this.ram, opts.net ?? [], () => (this.hostWork = true));
+    this.yieldMs = this.nics.length ? YIELD_MS_NET : YIELD_MS;
 
     this.pic.attach(this.io);
     this.pit.attach(this.io);
@@ -333,7 +337,8 @@ export class Machine {
           lastYield = performance.now();
           break;
         default:
-          if (performance.now() - lastYield > YIELD_MS) {
+          if (this.hostWork || performance.now() - lastYield > this.yieldMs) {
+            this.hostWork = false;
             this.flushSerial();
             await yieldToHost(); // let host input and output callbacks run
             lastYield = performance.now();

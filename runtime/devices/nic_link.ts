@@ -46,6 +46,7 @@ export class NicLink implements NicPort {
   readonly endpoint: Endpoint;
   onFrame: (frame: Uint8Array) => void = () => {};
   onLink: (up: boolean) => void = () => {};
+  onTransmit: () => void = () => {};
   txFrames = 0;
   rxFrames = 0;
   txDropped = 0;
@@ -80,6 +81,7 @@ export class NicLink implements NicPort {
       return;
     }
     this.txFrames++;
+    this.onTransmit();
   }
 
   close(): void {

@@ -20,6 +20,8 @@ export function attachNics(
   pci: PciBus,
   ram: Uint8Array,
   configs: NetConfig[],
+  // called when a NIC queued a frame for the switch: the run loop should let the host write it
+  onTransmit: () => void = () => {},
   log: (line: string) => void = (l) => console.error(l),
 ): Nic[] {
   return configs.map((config, i) => {
@@ -27,6 +29,7 @@ export function attachNics(
     const mac = config.mac ? parseMac(config.mac) : defaultMac(spec, i);
     const name = `nic${i} (${config.model})`;
     const link = new NicLink(config.switch, name, mac, log);
+    link.onTransmit = onTransmit;
     const device = config.model === "ne2k" ? new Ne2k(mac, link) : new VirtioNet(ram, mac, link, log);
     pci.add(device, FIRST_NIC_SLOT + i);
     return { config, name, mac, device, link };
