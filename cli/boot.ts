@@ -29,6 +29,7 @@ Boot a Linux/x86 bzImage on ring3. The console is the first serial port (COM1).
   --append TEXT    kernel command line (default: "${DEFAULT_APPEND}")
   -m, --mem MIB    guest RAM in MiB (default: ${DEFAULT_MEM_MIB}; ${MIN_MEM_MIB}..${MAX_MEM_MIB})
   --smp N          number of CPUs (default: 1; 1..${MAX_SMP})
+  --smp-threads 1  run every CPU on one thread, round-robin on the virtual clock: repeatable runs
 ${NET_USAGE}
   --bios FILE      BIOS ROM image mapped below 4 GiB and at 0xE0000 in place of the built-in
                    firmware tables (default: none); the kernel is still started directly
@@ -48,6 +49,7 @@ export interface BootConfig {
   append: string;
   memMiB: number;
   smp: number;
+  smpThreads: number; // 0: a thread per CPU; 1: one thread, deterministic
   net: NetConfig[]; // --net, one per NIC
   bios: string | null;
   noReboot: boolean;
@@ -83,6 +85,7 @@ export function parseBootArgs(argv: string[]): BootConfig {
         append: { type: "string" },
         mem: { type: "string", short: "m" },
         smp: { type: "string" },
+        "smp-threads": { type: "string" },
         net: { type: "string", multiple: true },
         bios: { type: "string" },
         "no-reboot": { type: "boolean" },
@@ -104,6 +107,7 @@ export function parseBootArgs(argv: string[]): BootConfig {
     append: values.append ?? DEFAULT_APPEND,
     memMiB: values.mem === undefined ? DEFAULT_MEM_MIB : intArg("mem", values.mem, MIN_MEM_MIB, MAX_MEM_MIB),
     smp: values.smp === undefined ? 1 : intArg("smp", values.smp, 1, MAX_SMP),
+    smpThreads: values["smp-threads"] === undefined ? 0 : intArg("smp-threads", values["smp-threads"], 1, 1),
     net: (values.net ?? []).map((n) => {
       try {
         return parseNetOption(n);
@@ -250,6 +254,7 @@ export type RunOutcome = string | { kind: string; reason?: string } | void;
 export interface MachineOptions {
   memMiB: number;
   smp: number;
+  smpThreads?: number;
   net?: NetConfig[];
 }
 export type MachineFactory = (opts: MachineOptions) => Promise<MachineLike>;
@@ -433,7 +438,7 @@ export async function runGuest(
   files: BootFiles,
   factory: MachineFactory = importMachine,
 ): Promise<number> {
-  const m = await factory({ memMiB: cfg.memMiB, smp: cfg.smp, net: cfg.net });
+  const m = await factory({ memMiB: cfg.memMiB, smp: cfg.smp, smpThreads: cfg.smpThreads, net: cfg.net });
   const tty = Deno.stdin.isTerminal();
   const con = new Console(m, cfg, tty, files.shellMarker);
   m.serial.onOutput = (d) => con.output(d);
