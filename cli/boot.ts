@@ -5,6 +5,7 @@
 // are testable without a machine; the machine is imported only when a boot really starts.
 import { parseArgs } from "node:util";
 import { bootBzImage, BootImageError, E820_RAM, parseBzImage, type Region } from "../runtime/boot/bzimage.ts";
+import { type NetConfig, NET_USAGE, parseNetOption } from "../runtime/netopt.ts";
 
 const GUEST_IMAGES = new URL("../guest/images/", import.meta.url);
 export const DEFAULT_KERNEL = new URL("bzImage", GUEST_IMAGES).pathname;
@@ -29,6 +30,7 @@ Boot a Linux/x86 bzImage on ring3. The console is the first serial port (COM1).
   -m, --mem MIB    guest RAM in MiB (default: ${DEFAULT_MEM_MIB}; ${MIN_MEM_MIB}..${MAX_MEM_MIB})
   --smp N          number of CPUs (default: 1; 1..${MAX_SMP})
   --smp-threads 1  run every CPU on one thread, round-robin on the virtual clock: repeatable runs
+${NET_USAGE}
   --bios FILE      BIOS ROM image mapped below 4 GiB and at 0xE0000 in place of the built-in
                    firmware tables (default: none); the kernel is still started directly
   --no-reboot      exit when the guest resets instead of booting again
@@ -48,6 +50,7 @@ export interface BootConfig {
   memMiB: number;
   smp: number;
   smpThreads: number; // 0: a thread per CPU; 1: one thread, deterministic
+  net: NetConfig[]; // --net, one per NIC
   bios: string | null;
   noReboot: boolean;
   timing: boolean;
@@ -83,6 +86,7 @@ export function parseBootArgs(argv: string[]): BootConfig {
         mem: { type: "string", short: "m" },
         smp: { type: "string" },
         "smp-threads": { type: "string" },
+        net: { type: "string", multiple: true },
         bios: { type: "string" },
         "no-reboot": { type: "boolean" },
         timing: { type: "boolean" },
@@ -104,6 +108,13 @@ export function parseBootArgs(argv: string[]): BootConfig {
     memMiB: values.mem === undefined ? DEFAULT_MEM_MIB : intArg("mem", values.mem, MIN_MEM_MIB, MAX_MEM_MIB),
     smp: values.smp === undefined ? 1 : intArg("smp", values.smp, 1, MAX_SMP),
     smpThreads: values["smp-threads"] === undefined ? 0 : intArg("smp-threads", values["smp-threads"], 1, 1),
+    net: (values.net ?? []).map((n) => {
+      try {
+        return parseNetOption(n);
+      } catch (e) {
+        throw new UsageError((e as Error).message);
+      }
+    }),
     bios: values.bios ?? null,
     noReboot: values["no-reboot"] ?? false,
     timing: values.timing ?? false,
@@ -244,6 +255,7 @@ export interface MachineOptions {
   memMiB: number;
   smp: number;
   smpThreads?: number;
+  net?: NetConfig[];
 }
 export type MachineFactory = (opts: MachineOptions) => Promise<MachineLike>;
 
@@ -426,7 +438,7 @@ export async function runGuest(
   files: BootFiles,
   factory: MachineFactory = importMachine,
 ): Promise<number> {
-  const m = await factory({ memMiB: cfg.memMiB, smp: cfg.smp, smpThreads: cfg.smpThreads });
+  const m = await factory({ memMiB: cfg.memMiB, smp: cfg.smp, smpThreads: cfg.smpThreads, net: cfg.net });
   const tty = Deno.stdin.isTerminal();
   const con = new Console(m, cfg, tty, files.shellMarker);
   m.serial.onOutput = (d) => con.output(d);

@@ -49,6 +49,8 @@ import { type ApicMessage, IoApic } from "./devices/ioapic.ts";
 import { Lapic } from "./devices/lapic.ts";
 import { AcpiPm, SCI_IRQ } from "./devices/acpi.ts";
 import { installTables, type TablesInfo } from "./boot/tables.ts";
+import { attachNics, type Nic } from "./devices/nics.ts";
+import type { NetConfig } from "./netopt.ts";
 
 export interface MachineOptions {
   memMiB?: number; // guest RAM, default 256
@@ -63,6 +65,7 @@ export interface MachineOptions {
   serialOut?: (bytes: Uint8Array) => void; // COM1 output
   acpi?: boolean; // install ACPI/MP tables (default true)
   sliceInstructions?: number; // instructions per run() slice, default 200000
+  net?: NetConfig[]; // NICs on PCI slots 3.., each cabled to a switch daemon (runtime/netopt.ts)
 }
 
 export type Outcome =
@@ -88,6 +91,7 @@ class VirtualClock implements Clock {
 const yieldToHost = () => new Promise<void>((r) => setImmediate(r));
 const SLICE_NS = 0.5e6; // host mode: aim for slices of about 0.5 ms so timers fire on time
 const YIELD_MS = 50;
+const YIELD_MS_NET = 2; // with NICs: frames to and from the switch move only while the loop yields
 const DEVICE_YIELD_MS = 4; // device thread: event-loop turn at least this often while vCPUs are busy
 const DEVICE_BUSY_MS = 50; // ... and blocking waits for this long after the last device request
 const WORKER_SLICE = 2_000_000;
@@ -114,6 +118,7 @@ export class Machine {
   readonly pci: PciBus;
   readonly acpi: AcpiPm;
   readonly lapics: Lapic[] = [];
+  readonly nics: Nic[];
   readonly cores: Core[] = [];
   readonly vcpus: Vcpu[] = [];
   readonly bus: ApicBus;
@@ -129,6 +134,8 @@ export class Machine {
   private wake?: () => void;
   private initDone = false;
   private readonly opts: MachineOptions;
+  private readonly yieldMs: number;
+  private hostWork = false; // a device queued host I/O: yield to the event loop after this slice
 
   constructor(opts: MachineOptions = {}) {
     this.opts = opts;
@@ -197,6 +204,8 @@ export class Machine {
     this.pci = new PciBus(this.io, this.mmio, this.irq, board.reset);
     this.acpi = new AcpiPm(this.timers, this.irq.line(SCI_IRQ));
     this.acpi.onPowerOff = () => this.finish({ kind: "poweroff" });
+    this.nics = attachNics(this.pci, this.ram, opts.net ?? [], () => (this.hostWork = true));
+    this.yieldMs = this.nics.length ? YIELD_MS_NET : YIELD_MS;
 
     this.pic.attach(this.io);
     this.pit.attach(this.io);
@@ -315,6 +324,7 @@ export class Machine {
     this.i8042.reset();
     this.acpi.reset();
     this.ioapic.reset();
+    for (const n of this.nics) n.device.reset();
     for (let i = 0; i < this.cores.length; i++) this.resetCpu(i);
     this.ram.fill(0);
     if (this.opts.acpi ?? true) this.tables = installTables(this.ram, { ncpu: this.ncpu, ramBytes: this.ramBytes });
@@ -344,6 +354,11 @@ export class Machine {
     const low = image.subarray(Math.max(0, image.length - 0x20000));
     this.ram.set(low, 0x100000 - low.length);
     this.tables = undefined;
+  }
+
+  // Unplug the NICs' switch connections (the machine cannot run afterwards).
+  close(): void {
+    for (const n of this.nics) n.link.close();
   }
 
   // Ask the run loop to return { kind: "stopped" }.
@@ -414,7 +429,8 @@ export class Machine {
           await this.idle();
           lastYield = performance.now();
         }
-      } else if (performance.now() - lastYield > YIELD_MS) {
+      } else if (this.hostWork || performance.now() - lastYield > this.yieldMs) {
+        this.hostWork = false;
         this.flushSerial();
         await yieldToHost(); // let host input and output callbacks run
         lastYield = performance.now();
@@ -530,9 +546,10 @@ export class Machine {
       }
       if (served) continue;
       const waitMs = Math.max(0, Math.min((next - now) / 1e6, 1000));
-      if (t - lastBusy < DEVICE_BUSY_MS && t - lastYield < DEVICE_YIELD_MS) {
+      if (!this.hostWork && t - lastBusy < DEVICE_BUSY_MS && t - lastYield < DEVICE_YIELD_MS) {
         mb.waitSync(seen, Math.min(waitMs, DEVICE_YIELD_MS - (t - lastYield)));
       } else {
+        this.hostWork = false;
         this.flushSerial();
         if (t - lastBusy < DEVICE_BUSY_MS) await yieldToHost();
         else await mb.waitAsync(seen, waitMs);

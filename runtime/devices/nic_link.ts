@@ -1,0 +1,158 @@
+// The host side of a guest NIC: its cable to a switch daemon (net/), one connection per NIC.
+// Frames the guest transmits go out as one stream frame each; frames from the switch are handed
+// to the NIC model's receive path. The link never blocks or fails the guest: while the switch is
+// unreachable the NIC sees "link down", transmitted frames are dropped (counted), and the link
+// keeps redialling with backoff (0.25 s doubling to 5 s). Each state change is one log line.
+//
+// Default MAC (no `mac=`): 52:54:XX:XX:XX:XX where the last four bytes are an FNV-1a hash of
+// "<switch endpoint>#<NIC index>" (plus an optional salt). 0x52 has the locally administered bit
+// set and the group bit clear. So a machine's NIC keeps its address from run to run; two machines
+// on the same switch with the same NIC index would collide and must set mac= (the link warns
+// when it sees its own source address arriving from the switch).
+import { type Endpoint, endpointToString, parseEndpoint } from "../../net/addr.ts";
+import { SwitchClient } from "../../net/client.ts";
+
+export function defaultMac(switchSpec: string, index: number, salt = ""): Uint8Array {
+  let h = 0x811c9dc5;
+  for (const c of new TextEncoder().encode(`${switchSpec}#${index}${salt ? "#" + salt : ""}`)) {
+    h = Math.imul(h ^ c, 0x01000193) >>> 0;
+  }
+  return new Uint8Array([0x52, 0x54, h >>> 24, (h >>> 16) & 0xff, (h >>> 8) & 0xff, h & 0xff]);
+}
+
+export function parseMac(s: string): Uint8Array {
+  const m = /^([0-9a-f]{2})[:-]([0-9a-f]{2})[:-]([0-9a-f]{2})[:-]([0-9a-f]{2})[:-]([0-9a-f]{2})[:-]([0-9a-f]{2})$/i
+    .exec(s);
+  if (!m) throw new Error(`'${s}' is not a MAC address (expected xx:xx:xx:xx:xx:xx)`);
+  const mac = new Uint8Array(m.slice(1).map((x) => parseInt(x, 16)));
+  if (mac[0] & 1) throw new Error(`MAC ${s} is a group (multicast) address`);
+  if (mac.every((b) => b === 0)) throw new Error(`MAC ${s} is all zeros`);
+  return mac;
+}
+
+export const macToString = (m: Uint8Array): string => [...m].map((b) => b.toString(16).padStart(2, "0")).join(":");
+
+export interface NicPort {
+  readonly up: boolean;
+  send(frame: Uint8Array): void;
+  onFrame: (frame: Uint8Array) => void;
+  onLink: (up: boolean) => void;
+  close(): void;
+}
+
+const RETRY_MIN_MS = 250, RETRY_MAX_MS = 5000;
+
+export class NicLink implements NicPort {
+  readonly endpoint: Endpoint;
+  onFrame: (frame: Uint8Array) => void = () => {};
+  onLink: (up: boolean) => void = () => {};
+  onTransmit: () => void = () => {};
+  txFrames = 0;
+  rxFrames = 0;
+  txDropped = 0;
+  private client: SwitchClient | null = null;
+  private closed = false;
+  private retryMs = RETRY_MIN_MS;
+  private timer?: ReturnType<typeof setTimeout>;
+  private warnedDown = false;
+  private warnedDup = false;
+
+  constructor(
+    spec: string,
+    readonly name: string,
+    readonly mac: Uint8Array,
+    private readonly log: (line: string) => void = (l) => console.error(l),
+  ) {
+    this.endpoint = parseEndpoint(spec, false);
+    this.dial();
+  }
+
+  get up(): boolean {
+    return this.client !== null;
+  }
+
+  private get where(): string {
+    return endpointToString(this.endpoint);
+  }
+
+  send(frame: Uint8Array): void {
+    if (!this.client || !this.client.send(frame)) {
+      this.txDropped++;
+      return;
+    }
+    this.txFrames++;
+    this.onTransmit();
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.client?.close();
+    this.client = null;
+  }
+
+  private async dial(): Promise<void> {
+    this.timer = undefined;
+    if (this.closed) return;
+    let c: SwitchClient;
+    try {
+      c = await SwitchClient.connect(this.endpoint);
+    } catch (e) {
+      if (this.closed) return;
+      if (!this.warnedDown) {
+        this.warnedDown = true;
+        this.log(
+          `ring3: ${this.name}: switch ${this.where} unreachable (${(e as Error).message.split("\n")[0]}); ` +
+            `link down, frames dropped, retrying`,
+        );
+      }
+      this.retry();
+      return;
+    }
+    if (this.closed) {
+      c.close();
+      return;
+    }
+    // the connection alone must not keep the host process alive once the machine is done
+    c.conn.unref();
+    c.onFrame = (f) => this.receive(f);
+    this.client = c;
+    this.retryMs = RETRY_MIN_MS;
+    if (this.warnedDown) this.log(`ring3: ${this.name}: switch ${this.where} connected; link up`);
+    this.warnedDown = false;
+    this.onLink(true);
+    c.done.then(() => {
+      if (this.client !== c) return;
+      this.client = null;
+      this.onLink(false);
+      if (this.closed) return;
+      this.log(
+        `ring3: ${this.name}: switch ${this.where} closed the connection (${c.closedReason}); link down, retrying`,
+      );
+      this.warnedDown = true;
+      this.retry();
+    });
+  }
+
+  private receive(f: Uint8Array): void {
+    if (
+      !this.warnedDup && f.length >= 12 && f[6] === this.mac[0] && f[7] === this.mac[1] && f[8] === this.mac[2] &&
+      f[9] === this.mac[3] && f[10] === this.mac[4] && f[11] === this.mac[5]
+    ) {
+      this.warnedDup = true;
+      this.log(
+        `ring3: ${this.name}: another port on ${this.where} uses this NIC's MAC ${macToString(this.mac)}; set mac=`,
+      );
+    }
+    this.rxFrames++;
+    this.onFrame(f);
+  }
+
+  private retry(): void {
+    if (this.closed) return;
+    const t = setTimeout(() => this.dial(), this.retryMs);
+    Deno.unrefTimer(t);
+    this.timer = t;
+    this.retryMs = Math.min(RETRY_MAX_MS, this.retryMs * 2);
+  }
+}

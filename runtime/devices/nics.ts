@@ -1,0 +1,37 @@
+// Plugging the configured NICs into the PCI bus, each with its link to a switch.
+import type { PciBus } from "./pci.ts";
+import { Ne2k } from "./ne2k.ts";
+import { VirtioNet } from "./virtio_net.ts";
+import { defaultMac, NicLink, parseMac } from "./nic_link.ts";
+import { endpointToString, parseEndpoint } from "../../net/addr.ts";
+import type { NetConfig } from "../netopt.ts";
+
+export const FIRST_NIC_SLOT = 3;
+
+export interface Nic {
+  readonly config: NetConfig;
+  readonly name: string;
+  readonly mac: Uint8Array;
+  readonly device: Ne2k | VirtioNet;
+  readonly link: NicLink;
+}
+
+export function attachNics(
+  pci: PciBus,
+  ram: Uint8Array,
+  configs: NetConfig[],
+  // called when a NIC queued a frame for the switch: the run loop should let the host write it
+  onTransmit: () => void = () => {},
+  log: (line: string) => void = (l) => console.error(l),
+): Nic[] {
+  return configs.map((config, i) => {
+    const spec = endpointToString(parseEndpoint(config.switch, false));
+    const mac = config.mac ? parseMac(config.mac) : defaultMac(spec, i);
+    const name = `nic${i} (${config.model})`;
+    const link = new NicLink(config.switch, name, mac, log);
+    link.onTransmit = onTransmit;
+    const device = config.model === "ne2k" ? new Ne2k(mac, link) : new VirtioNet(ram, mac, link, log);
+    pci.add(device, FIRST_NIC_SLOT + i);
+    return { config, name, mac, device, link };
+  });
+}

@@ -1,0 +1,143 @@
+// A split virtqueue in guest RAM, legacy layout (virtio 0.9.5 / virtio 1.x "legacy interface"):
+// at PFN * 4096 the descriptor table (16 bytes each: addr u64, len u32, flags u16, next u16),
+// right after it the available ring (flags u16, idx u16, ring[size] u16, used_event u16), and at
+// the next 4096-byte boundary the used ring (flags u16, idx u16, ring[size] {id u32, len u32},
+// avail_event u16). All little-endian. Neither indirect descriptors nor event indices are
+// offered, so neither is interpreted here.
+
+const F_NEXT = 1, F_WRITE = 2, F_INDIRECT = 4;
+export const AVAIL_F_NO_INTERRUPT = 1;
+export const VRING_ALIGN = 4096;
+
+export interface Segment {
+  addr: number; // guest-physical, already checked to lie inside RAM
+  len: number;
+}
+
+export interface Chain {
+  head: number;
+  out: Segment[]; // device-readable, in order
+  in: Segment[]; // device-writable, in order
+  outLen: number;
+  inLen: number;
+}
+
+export class VirtqueueError extends Error {}
+
+export class Virtqueue {
+  pfn = 0;
+  lastAvail = 0;
+  private desc = 0;
+  private avail = 0;
+  private used = 0;
+  private usedIdx = 0;
+  private readonly dv: DataView;
+
+  constructor(private readonly ram: Uint8Array, readonly size: number) {
+    this.dv = new DataView(ram.buffer, ram.byteOffset, ram.byteLength);
+  }
+
+  get ready(): boolean {
+    return this.pfn !== 0;
+  }
+
+  setPfn(pfn: number): void {
+    this.pfn = pfn >>> 0;
+    this.lastAvail = 0;
+    this.usedIdx = 0;
+    if (!this.pfn) return;
+    this.desc = this.pfn * VRING_ALIGN;
+    this.avail = this.desc + 16 * this.size;
+    const availEnd = this.avail + 6 + 2 * this.size;
+    this.used = Math.ceil(availEnd / VRING_ALIGN) * VRING_ALIGN;
+    if (this.used + 6 + 8 * this.size > this.ram.length) {
+      this.pfn = 0; // rings outside RAM: the queue stays disabled
+      throw new VirtqueueError(`queue rings at 0x${this.desc.toString(16)} lie outside RAM`);
+    }
+  }
+
+  reset(): void {
+    this.setPfn(0);
+  }
+
+  private get availIdx(): number {
+    return this.dv.getUint16(this.avail + 2, true);
+  }
+
+  get pending(): boolean {
+    return this.ready && this.availIdx !== this.lastAvail;
+  }
+
+  // Take the next available descriptor chain, or null when the driver has posted none.
+  pop(): Chain | null {
+    if (!this.pending) return null;
+    const head = this.dv.getUint16(this.avail + 4 + 2 * (this.lastAvail % this.size), true);
+    this.lastAvail = (this.lastAvail + 1) & 0xffff;
+    const c: Chain = { head, out: [], in: [], outLen: 0, inLen: 0 };
+    let i = head;
+    for (let n = 0;; n++) {
+      if (i >= this.size || n >= this.size) throw new VirtqueueError(`bad descriptor chain at head ${head}`);
+      const d = this.desc + 16 * i;
+      const addr = this.dv.getUint32(d, true) + this.dv.getUint32(d + 4, true) * 0x100000000;
+      const len = this.dv.getUint32(d + 8, true);
+      const flags = this.dv.getUint16(d + 12, true);
+      if (flags & F_INDIRECT) throw new VirtqueueError("indirect descriptor (not negotiated)");
+      if (addr + len > this.ram.length) {
+        throw new VirtqueueError(`descriptor buffer 0x${addr.toString(16)}+${len} outside RAM`);
+      }
+      if (flags & F_WRITE) {
+        c.in.push({ addr, len });
+        c.inLen += len;
+      } else {
+        if (c.in.length) throw new VirtqueueError("readable descriptor after a writable one");
+        c.out.push({ addr, len });
+        c.outLen += len;
+      }
+      if (!(flags & F_NEXT)) break;
+      i = this.dv.getUint16(d + 14, true);
+    }
+    return c;
+  }
+
+  // Give back the last chain taken, unused (it stays available for the next pop()).
+  unpop(): void {
+    this.lastAvail = (this.lastAvail - 1) & 0xffff;
+  }
+
+  // Return a chain to the driver with `len` bytes written into its writable part.
+  push(head: number, len: number): void {
+    const e = this.used + 4 + 8 * (this.usedIdx % this.size);
+    this.dv.setUint32(e, head, true);
+    this.dv.setUint32(e + 4, len, true);
+    this.usedIdx = (this.usedIdx + 1) & 0xffff;
+    this.dv.setUint16(this.used + 2, this.usedIdx, true); // published after the element
+  }
+
+  // the driver's request to hear about used buffers
+  get wantsInterrupt(): boolean {
+    return !(this.dv.getUint16(this.avail, true) & AVAIL_F_NO_INTERRUPT);
+  }
+
+  // gather the device-readable bytes
+  read(c: Chain): Uint8Array {
+    const out = new Uint8Array(c.outLen);
+    let o = 0;
+    for (const s of c.out) {
+      out.set(this.ram.subarray(s.addr, s.addr + s.len), o);
+      o += s.len;
+    }
+    return out;
+  }
+
+  // scatter `data` into the device-writable part; returns the bytes written
+  write(c: Chain, data: Uint8Array): number {
+    let o = 0;
+    for (const s of c.in) {
+      if (o >= data.length) break;
+      const n = Math.min(s.len, data.length - o);
+      this.ram.set(data.subarray(o, o + n), s.addr);
+      o += n;
+    }
+    return o;
+  }
+}

@@ -1,0 +1,127 @@
+// Two guests on one switch, driven through their serial consoles: shared by the network
+// end-to-end test and bench/nic_bench.ts. Each guest is a `deno task boot --net ...` process
+// (cli/boot.ts with the committed guest), so the whole user path is exercised.
+import { SwitchDaemon } from "../../net/daemon.ts";
+
+const root = new URL("../../", import.meta.url);
+const CLI = new URL("cli/boot.ts", root).pathname;
+
+export function haveGuest(): boolean {
+  try {
+    return Deno.statSync(new URL("guest/images/bzImage", root)).isFile &&
+      Deno.statSync(new URL("guest/images/initramfs.cpio.gz", root)).isFile;
+  } catch {
+    return false;
+  }
+}
+
+export class GuestProc {
+  out = "";
+  private readonly child: Deno.ChildProcess;
+  private readonly writer: WritableStreamDefaultWriter<Uint8Array>;
+  readonly exited: Promise<Deno.CommandStatus>;
+
+  constructor(readonly name: string, netSpecs: string[], append = "console=ttyS0") {
+    const args = ["run", "-A", CLI, "--mem", "128", "--append", append];
+    for (const n of netSpecs) args.push("--net", n);
+    const child = new Deno.Command(Deno.execPath(), { args, stdin: "piped", stdout: "piped", stderr: "piped" }).spawn();
+    this.child = child;
+    this.writer = this.child.stdin.getWriter();
+    const dec = new TextDecoder();
+    (async () => {
+      for await (const c of child.stdout) this.out += dec.decode(c, { stream: true });
+    })();
+    (async () => {
+      for await (const c of child.stderr) this.out += dec.decode(c, { stream: true });
+    })();
+    this.exited = this.child.status;
+  }
+
+  async type(line: string): Promise<void> {
+    await this.writer.write(new TextEncoder().encode(line + "\n"));
+  }
+
+  // the first match of `re` after position `from` of the console log
+  async expect(re: RegExp, timeoutMs: number, from = 0): Promise<RegExpExecArray> {
+    const end = performance.now() + timeoutMs;
+    for (;;) {
+      const m = re.exec(this.out.slice(from));
+      if (m) return m;
+      if (performance.now() > end) {
+        throw new Error(`${this.name}: timed out waiting for ${re}; console tail:\n${this.out.slice(-3000)}`);
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  // run a shell command and wait for the line `<tag> <exit status>` it ends with
+  async run(cmd: string, timeoutMs: number): Promise<{ rc: number; text: string }> {
+    const tag = `@${Math.random().toString(36).slice(2, 8)}`;
+    const from = this.out.length;
+    await this.type(`${cmd}; echo ${tag} $?`);
+    const m = await this.expect(new RegExp(`\\n${tag} (\\d+)`), timeoutMs, from);
+    return { rc: Number(m[1]), text: this.out.slice(from, from + m.index) };
+  }
+
+  async kill(): Promise<void> {
+    try {
+      this.child.kill("SIGKILL");
+    } catch { /* gone */ }
+    await this.exited;
+    try {
+      await this.writer.close();
+    } catch { /* gone */ }
+  }
+}
+
+export interface Pair {
+  a: GuestProc;
+  b: GuestProc;
+  daemon: SwitchDaemon;
+  dir: string;
+  close(): Promise<void>;
+}
+
+// A switch, two guests with one NIC each (10.0.0.1 and 10.0.0.2), interfaces up.
+export async function startPair(model: "virtio" | "ne2k", bootMs = 400_000): Promise<Pair> {
+  const dir = await Deno.makeTempDir({ prefix: "ring3-nic-" });
+  const sock = `${dir}/sw.sock`;
+  const daemon = await SwitchDaemon.start({ listen: [{ transport: "unix", path: sock }], log: () => {} });
+  const a = new GuestProc("A", [`${model},switch=unix:${sock},mac=52:54:00:00:00:01`]);
+  const b = new GuestProc("B", [`${model},switch=unix:${sock},mac=52:54:00:00:00:02`]);
+  const close = async () => {
+    await Promise.all([a.kill(), b.kill()]);
+    await daemon.close();
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  };
+  try {
+    await Promise.all([a.expect(/ring3: shell ready/, bootMs), b.expect(/ring3: shell ready/, bootMs)]);
+    for (const [g, ip] of [[a, "10.0.0.1"], [b, "10.0.0.2"]] as const) {
+      const r = await g.run(`ip addr add ${ip}/24 dev eth0 && ip link set eth0 up`, 30_000);
+      if (r.rc !== 0) throw new Error(`${g.name}: interface setup failed:\n${r.text}`);
+    }
+  } catch (e) {
+    await close();
+    throw e;
+  }
+  return { a, b, daemon, dir, close };
+}
+
+// Move `kib` KiB of random data from A to B over TCP with busybox nc; returns both md5 sums and
+// the transfer's wall time.
+export async function transfer(p: Pair, kib: number, timeoutMs: number) {
+  const gen = await p.a.run(`dd if=/dev/urandom of=/tmp/f bs=1024 count=${kib} 2>/dev/null && md5sum /tmp/f`, 120_000);
+  const sumA = /([0-9a-f]{32})\s+\/tmp\/f/.exec(gen.text)?.[1];
+  const recv = p.b.run("nc -l -p 5000 > /tmp/r && md5sum /tmp/r", timeoutMs);
+  await new Promise((r) => setTimeout(r, 1000)); // the listener is up by then; the sender retries anyway
+  const t0 = performance.now();
+  recv.catch(() => {}); // awaited below; a failing sender must not leave it unhandled
+  const send = await p.a.run(
+    "for i in 1 2 3 4 5; do nc 10.0.0.2 5000 < /tmp/f && break; sleep 1; done",
+    timeoutMs,
+  );
+  const got = await recv;
+  const ms = performance.now() - t0;
+  const sumB = /([0-9a-f]{32})\s+\/tmp\/r/.exec(got.text)?.[1];
+  return { sumA, sumB, ms, sendRc: send.rc, recvRc: got.rc, log: gen.text + send.text + got.text };
+}

@@ -1,0 +1,209 @@
+// virtio-net on the legacy virtio-pci transport, driven as Linux 6.1's virtio_pci_legacy +
+// virtio_net do: reset, ACK/DRIVER, feature negotiation, queue setup by PFN, config (MAC, link
+// status), DRIVER_OK, tx chains (header + frame in one or several descriptors), rx buffers filled
+// with a 10-byte header, used-ring updates, ISR read-to-clear and INTx, interrupt suppression,
+// backlog while no buffer is posted, link change interrupts, device reset.
+import assert from "node:assert/strict";
+import { VirtioNet } from "../../runtime/devices/virtio_net.ts";
+import { BCAST, board, FakePort, frame, MAC, PEER } from "./nic_lib.ts";
+
+const HOST_F = 0x00, GUEST_F = 0x04, PFN = 0x08, QNUM = 0x0c, QSEL = 0x0e, NOTIFY = 0x10, STATUS = 0x12, ISR = 0x13;
+const CFG = 0x14;
+const F_MAC = 1 << 5, F_STATUS = 1 << 16;
+
+// guest RAM layout for the test: queue 0 rings at 0x10000, queue 1 at 0x20000, buffers at 0x40000+
+const RAM = 1 << 20;
+
+class Ring {
+  availIdx = 0;
+  usedSeen = 0;
+  nextDesc = 0;
+  constructor(readonly dv: DataView, readonly base: number, readonly size: number) {}
+  get avail() {
+    return this.base + 16 * this.size;
+  }
+  get used() {
+    return Math.ceil((this.avail + 6 + 2 * this.size) / 4096) * 4096;
+  }
+  // post a chain of [addr, len, writable] descriptors
+  post(bufs: [number, number, boolean][]) {
+    const head = this.nextDesc;
+    bufs.forEach(([addr, len, w], i) => {
+      const d = this.base + 16 * ((head + i) % this.size);
+      this.dv.setUint32(d, addr, true);
+      this.dv.setUint32(d + 4, 0, true);
+      this.dv.setUint32(d + 8, len, true);
+      this.dv.setUint16(d + 12, (i < bufs.length - 1 ? 1 : 0) | (w ? 2 : 0), true);
+      this.dv.setUint16(d + 14, (head + i + 1) % this.size, true);
+    });
+    this.nextDesc = (head + bufs.length) % this.size;
+    this.dv.setUint16(this.avail + 4 + 2 * (this.availIdx % this.size), head, true);
+    this.availIdx = (this.availIdx + 1) & 0xffff;
+    this.dv.setUint16(this.avail + 2, this.availIdx, true);
+    return head;
+  }
+  usedEntries(): { id: number; len: number }[] {
+    const idx = this.dv.getUint16(this.used + 2, true);
+    const out = [];
+    while (this.usedSeen !== idx) {
+      const e = this.used + 4 + 8 * (this.usedSeen % this.size);
+      out.push({ id: this.dv.getUint32(e, true), len: this.dv.getUint32(e + 4, true) });
+      this.usedSeen = (this.usedSeen + 1) & 0xffff;
+    }
+    return out;
+  }
+  set noInterrupt(on: boolean) {
+    this.dv.setUint16(this.avail, on ? 1 : 0, true);
+  }
+}
+
+function setup(opts: { start?: boolean } = {}) {
+  const ram = new Uint8Array(RAM);
+  const dv = new DataView(ram.buffer);
+  const port = new FakePort();
+  const logs: string[] = [];
+  const nic = new VirtioNet(ram, MAC, port, (l) => logs.push(l));
+  const b = board(nic, 4);
+  const d = { ...b, nic, port, ram, dv, logs, rx: null as unknown as Ring, tx: null as unknown as Ring };
+  if (opts.start !== false) start(d);
+  return d;
+}
+type Dev = ReturnType<typeof setup>;
+
+function start(d: Dev) {
+  d.outb(STATUS, 0);
+  assert.equal(d.inb(STATUS), 0);
+  d.outb(STATUS, 1);
+  d.outb(STATUS, 1 | 2);
+  const host = d.inl(HOST_F);
+  d.outl(GUEST_F, host & (F_MAC | F_STATUS));
+  const rings: Ring[] = [];
+  for (const [q, base] of [[0, 0x10000], [1, 0x20000]]) {
+    d.outw(QSEL, q);
+    const n = d.inw(QNUM);
+    assert.equal(n, 256);
+    assert.equal(d.inl(PFN), 0, "queue not yet in use");
+    d.outl(PFN, base >> 12);
+    rings.push(new Ring(d.dv, base, n));
+  }
+  [d.rx, d.tx] = rings;
+  d.outb(STATUS, 1 | 2 | 4);
+}
+
+// virtio_net's rx buffers: header + 1518 bytes in one descriptor
+function postRx(d: Dev, n: number, first = 0x40000) {
+  for (let i = 0; i < n; i++) d.rx.post([[first + 0x800 * i, 10 + 1518, true]]);
+  d.outw(NOTIFY, 0);
+}
+
+Deno.test("virtio-net: PCI identity, features, config space with MAC and link status", () => {
+  const d = setup({ start: false });
+  assert.equal(d.nic.readConfig(0, 4), 0x10001af4);
+  assert.equal(d.nic.readConfig(0x2c, 4), 0x00011af4, "subsystem: virtio device type 1 (net)");
+  assert.equal(d.nic.readConfig(0x08, 1), 0, "legacy ABI revision 0");
+  assert.equal(d.nic.readConfig(0x08, 4) >>> 8, 0x020000);
+  const host = d.inl(HOST_F);
+  assert.equal(host & F_MAC, F_MAC);
+  assert.equal(host & F_STATUS, F_STATUS);
+  assert.equal(host & (1 << 15), 0, "no MRG_RXBUF: 10-byte header");
+  // the driver cannot accept more than offered
+  d.outl(GUEST_F, 0xffffffff);
+  assert.equal(d.inl(GUEST_F), host);
+  for (let i = 0; i < 6; i++) assert.equal(d.inb(CFG + i), MAC[i]);
+  assert.equal(d.inw(CFG + 6), 1, "VIRTIO_NET_S_LINK_UP");
+  d.outw(QSEL, 2);
+  assert.equal(d.inw(QNUM), 0, "no third queue");
+});
+
+Deno.test("virtio-net: tx chains (separate header descriptor and header+frame in one) reach the switch", () => {
+  const d = setup();
+  const f1 = frame(PEER, MAC, 98, 1), f2 = frame(BCAST, MAC, 1514, 2);
+  // header in its own descriptor (legacy without ANY_LAYOUT), frame split in two more
+  d.ram.fill(0, 0x50000, 0x50000 + 10);
+  d.ram.set(f1.subarray(0, 40), 0x50100);
+  d.ram.set(f1.subarray(40), 0x50300);
+  const h1 = d.tx.post([[0x50000, 10, false], [0x50100, 40, false], [0x50300, 58, false]]);
+  d.ram.set(f2, 0x6000a);
+  const h2 = d.tx.post([[0x60000, 10 + f2.length, false]]);
+  assert.equal(d.irq(), false);
+  d.outw(NOTIFY, 1);
+  assert.equal(d.port.sent.length, 2);
+  assert.deepEqual(d.port.sent[0], f1);
+  assert.deepEqual(d.port.sent[1], f2);
+  assert.deepEqual(d.tx.usedEntries(), [{ id: h1, len: 0 }, { id: h2, len: 0 }]);
+  assert.equal(d.irq(), true);
+  assert.equal(d.inb(ISR), 1, "ISR: queue interrupt");
+  assert.equal(d.irq(), false, "reading ISR clears it and INTx");
+  assert.equal(d.inb(ISR), 0);
+  // VRING_AVAIL_F_NO_INTERRUPT: used ring updated, no interrupt
+  d.tx.noInterrupt = true;
+  d.ram.set(f1, 0x5000a);
+  d.tx.post([[0x50000, 10 + f1.length, false]]);
+  d.outw(NOTIFY, 1);
+  assert.equal(d.tx.usedEntries().length, 1);
+  assert.equal(d.irq(), false);
+});
+
+Deno.test("virtio-net: rx fills posted buffers with header + frame; frames wait for buffers", () => {
+  const d = setup();
+  const fs = [frame(MAC, PEER, 60, 1), frame(BCAST, PEER, 1514, 2), frame(MAC, PEER, 42, 3)];
+  // nothing posted yet: frames wait
+  for (const f of fs) d.port.onFrame(f);
+  assert.equal(d.irq(), false);
+  postRx(d, 2);
+  let used = d.rx.usedEntries();
+  assert.equal(used.length, 2);
+  assert.equal(d.irq(), true);
+  assert.equal(d.inb(ISR), 1);
+  postRx(d, 8, 0x48000);
+  used = used.concat(d.rx.usedEntries());
+  assert.equal(used.length, 3);
+  const addrs = [0x40000, 0x40800, 0x48000];
+  for (let i = 0; i < 3; i++) {
+    assert.equal(used[i].len, 10 + fs[i].length);
+    const a = addrs[i];
+    assert.deepEqual(d.ram.subarray(a, a + 10), new Uint8Array(10), "virtio_net_hdr: no offloads");
+    assert.deepEqual(d.ram.subarray(a + 10, a + 10 + fs[i].length), fs[i]);
+  }
+  // buffers now posted: a frame goes straight in, with an interrupt
+  d.port.onFrame(fs[0]);
+  assert.equal(d.rx.usedEntries().length, 1);
+  assert.equal(d.irq(), true);
+  // a chain of several writable descriptors is filled in order
+  d.inb(ISR);
+  const big = frame(MAC, PEER, 1000, 9);
+  const d2 = setup();
+  d2.rx.post([[0x70000, 10, true], [0x71000, 500, true], [0x72000, 1018, true]]);
+  d2.outw(NOTIFY, 0);
+  d2.port.onFrame(big);
+  assert.deepEqual(d2.rx.usedEntries(), [{ id: 0, len: 1010 }]);
+  assert.deepEqual(d2.ram.subarray(0x71000, 0x71000 + 500), big.subarray(0, 500));
+  assert.deepEqual(d2.ram.subarray(0x72000, 0x72000 + 500), big.subarray(500));
+});
+
+Deno.test("virtio-net: link changes raise a configuration interrupt; reset forgets queues", () => {
+  const d = setup();
+  d.port.onLink(false);
+  assert.equal(d.irq(), true);
+  assert.equal(d.inb(ISR), 2, "ISR: configuration change");
+  assert.equal(d.inw(CFG + 6), 0);
+  d.port.onLink(true);
+  assert.equal(d.inb(ISR), 2);
+  assert.equal(d.inw(CFG + 6), 1);
+  // reset: status 0 clears features, queue addresses, ISR; frames are not accepted until DRIVER_OK
+  postRx(d, 4);
+  d.outb(STATUS, 0);
+  assert.equal(d.inb(STATUS), 0);
+  assert.equal(d.inl(GUEST_F), 0);
+  d.outw(QSEL, 0);
+  assert.equal(d.inl(PFN), 0);
+  d.port.onFrame(frame(MAC, PEER, 60, 1));
+  assert.equal(d.irq(), false);
+  // a descriptor pointing outside RAM: the device flags NEEDS_RESET instead of touching memory
+  start(d);
+  d.tx.post([[RAM - 4, 64, false]]);
+  d.outw(NOTIFY, 1);
+  assert.equal(d.inb(STATUS) & 0x40, 0x40);
+  assert.equal(d.port.sent.length, 0);
+  assert.match(d.logs[0], /outside RAM/);
+});
