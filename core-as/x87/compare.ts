@@ -9,6 +9,7 @@ import {
 } from "./state";
 import { isSNaN64, isInf64, signBit } from "./round";
 import { f64ToExt, cvM, cvSE } from "./ext80";
+import { extDen } from "./wide";
 
 // magnitude order of two finite values, one of them wide (wa/wb: image addresses or 0)
 let kM: u64 = 0;
@@ -40,7 +41,7 @@ function cmp(a: f64, b: f64, wa: u32, wb: u32, unordered: bool, den: bool): i32 
     if (!unordered || isSNaN64(a) || isSNaN64(b)) { if (!fpEx(SW_IE)) return -1; }
     return 3;
   }
-  if (den) { if (!fpEx(SW_DE)) return -1; }
+  if (den || extDen(wa) || extDen(wb)) { if (!fpEx(SW_DE)) return -1; }
   if ((wa | wb) != 0) return cmpWide(a, wa, b, wb);
   return a > b ? 0 : a < b ? 1 : 2;
 }
@@ -97,6 +98,7 @@ export function ftst(): void {
   }
   const a = fpGet(0);
   if (a != a) { if (!fpEx(SW_IE)) return; fpSetCC(SW_CC, SW_C3 | SW_C2 | SW_C0); return; }
+  if (extDen(fpWideAt(fpPhys(0)))) { if (!fpEx(SW_DE)) return; }
   fpSetCC(SW_CC, ccOf(a > 0 ? 0 : a < 0 ? 1 : 2));
 }
 

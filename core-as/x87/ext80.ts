@@ -112,6 +112,27 @@ export function extToInt(m: u64, se: u32, rc: u32, bits: u32): bool {
   return true;
 }
 
+// ---- rounding an integer significand -----------------------------------------------------------
+// m >> drop rounded by rc (drop >= 1; beyond 64 every bit is dropped, m != 0 counts as below one
+// half); rdInexact: bits were lost, rdUp: the magnitude was rounded up
+export let rdInexact: bool = false;
+export let rdUp: bool = false;
+export function rndDrop(m: u64, drop: i32, neg: bool, rc: u32): u64 {
+  let kept: u64 = 0;
+  let rem: u64 = m != 0 ? 1 : 0, half: u64 = 2;
+  if (drop == 64) { rem = m; half = <u64>1 << 63; }
+  else if (drop < 64) { kept = m >> drop; rem = m & ((<u64>1 << drop) - 1); half = <u64>1 << (drop - 1); }
+  rdInexact = rem != 0;
+  let up = false;
+  if (rdInexact) {
+    if (rc == 0) up = rem > half || (rem == half && (kept & 1) != 0);
+    else if (rc == 1) up = neg;
+    else if (rc == 2) up = !neg;
+  }
+  rdUp = up;
+  return kept + (up ? 1 : 0);
+}
+
 // ---- storing an exact 80-bit image to a binary format ------------------------------------------
 // Round a finite image (not an unnormal) to p significand bits with normal exponents emin..emax
 // by RC, with the store's exceptions: overflow (OE PE; the masked result is infinity or the
@@ -131,20 +152,10 @@ export function extRound(m: u64, se: u32, p: i32, emin: i32, emax: i32, ebits: i
   const rc = fpRC();
   let drop = 64 - p;
   if (E < emin) drop += emin - E;
-  let kept: u64 = 0;
-  let rem: u64 = 1, half: u64 = 2; // drop > 64: nonzero, below one half
-  if (drop == 64) { rem = m; half = <u64>1 << 63; }
-  else if (drop < 64) { kept = m >> drop; rem = m & ((<u64>1 << drop) - 1); half = <u64>1 << (drop - 1); }
-  const inexact = rem != 0;
-  let up = false;
-  if (inexact) {
-    if (rc == 0) up = rem > half || (rem == half && (kept & 1) != 0);
-    else if (rc == 1) up = neg;
-    else if (rc == 2) up = !neg;
-  }
+  const mag = rndDrop(m, drop, neg, rc);
+  const inexact = rdInexact, up = rdUp;
   const f = p - 1;
   const bias = 1 - emin;
-  const mag = kept + (up ? 1 : 0);
   // the integer bit carries into the exponent field, and a rounding carry along with it
   const bits: u64 = E >= emin ? (<u64>(E + bias - 1) << f) + mag : mag;
   const infb: u64 = <u64>(emax + bias + 1) << f; // the infinity

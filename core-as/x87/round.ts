@@ -5,9 +5,9 @@
 // sign come the precision exception, C1 ("rounded up") and the directed rounding modes of the
 // control word: the result is stepped one ulp when the mode asks for the other neighbour.
 import {
-  fpRC, fpEx, fpC1, indef, SW_IE, SW_ZE, SW_OE, SW_UE, SW_PE,
+  fpRC, fpEx, fpC1, indef, SW_IE, SW_ZE, SW_DE, SW_OE, SW_UE, SW_PE,
 } from "./state";
-import { rcStep, wideResult, split, splitExt, dS, dE, plain, clearWide } from "./wide";
+import { rcStep, wideResult, split, splitExt, dS, dE, plain, clearWide, extDen } from "./wide";
 
 const SPLIT: f64 = 134217729.0; // 2^27 + 1
 const MAXD: f64 = 1.7976931348623157e308;
@@ -88,14 +88,17 @@ export function errSqrt(a: f64, r: f64): i32 {
   return sgn((a - (s - bb)) + (b - bb));
 }
 
-// x87 NaN operand rules (SDM vol. 1 table 4-7): an SNaN signals IE; the result is the QNaN
-// operand, or of two NaNs the one with the larger significand, quieted.
+// x87 NaN operand rules (SDM vol. 1 table 4-7): an SNaN signals IE; the result is the NaN
+// operand, of an SNaN and a QNaN the QNaN, of two SNaNs or two QNaNs the one with the larger
+// significand; quieted.
 export function nanPick(a: f64, b: f64): f64 {
   clearWide();
   fpC1(false);
-  if (isSNaN64(a) || isSNaN64(b)) { if (!fpEx(SW_IE)) return a; }
+  const sa = isSNaN64(a), sb = isSNaN64(b);
+  if (sa || sb) { if (!fpEx(SW_IE)) return a; }
   let r: f64;
-  if (a != a && b != b) {
+  if (a != a && b != b && sa != sb) r = sa ? b : a;
+  else if (a != a && b != b) {
     const ma = reinterpret<u64>(a) & 0x0007ffffffffffff, mb = reinterpret<u64>(b) & 0x0007ffffffffffff;
     r = mb > ma ? b : ma > mb ? a : (signBit(a) ? b : a);
   } else r = a != a ? a : b;
@@ -121,6 +124,10 @@ export function fpBinop(op: u32, a: f64, b: f64, wa: u32, wb: u32): f64 {
   clearWide();
   if (op == 5 || op == 7) { const t = a; a = b; b = t; const u = wa; wa = wb; wb = u; op--; }
   if (a != a || b != b) return nanPick(a, b);
+  // a denormal of the register format (never a zero divisor's dividend: that is only ZE)
+  if ((wa | wb) != 0 && (extDen(wa) || extDen(wb)) && !(op == 6 && b == 0)) {
+    if (!fpEx(SW_DE)) return a;
+  }
   const negB = op == 4;
   if (negB) b = -b;
   const fast = (wa | wb) == 0;
@@ -185,6 +192,7 @@ export function fpSqrt(a: f64, w: u32): f64 {
   if (a == 0) return exact(a);
   if (a < 0) return invalid();
   if (isInf64(a)) return exact(a);
+  if (extDen(w)) { if (!fpEx(SW_DE)) return a; }
   if (w == 0) {
     const r = Math.sqrt(a); // a normal double whatever a is
     return rcStep(r, errSqrt(a, r));

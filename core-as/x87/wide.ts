@@ -9,7 +9,7 @@
 import {
   fpRC, fpEx, fpC1, fpPut, fpPutExt, SW_OE, SW_UE, SW_PE,
 } from "./state";
-import { extToF64 } from "./ext80";
+import { extToF64, rndDrop, rdInexact, rdUp } from "./ext80";
 
 // ---- splitting operands ---------------------------------------------------------------------
 export let dS: f64 = 0; // signed significand, |dS| in [1, 2)
@@ -43,6 +43,8 @@ export function splitExt(e: u32): void {
   dS = (se & 0x8000) != 0 ? -s : s;
   dE = k;
 }
+// a wide image that is a denormal of the register format (the denormal-operand exception)
+@inline export function extDen(w: u32): bool { return w != 0 && (load<u16>(w, 8) & 0x7fff) == 0; }
 // a register or memory operand: the image when wide, else the double
 @inline export function split(x: f64, w: u32): void {
   if (w != 0) splitExt(w); else splitF64(x);
@@ -75,9 +77,11 @@ export function rcStep(r: f64, s: i32): f64 {
 // significand, s the sign of exact - sig. Returns the register value: the double itself when
 // in range, else the stand-in with the wide image in resM/resSE.
 export function wideResult(sig: f64, s: i32, k: i32): f64 {
+  const E0 = <i32>((reinterpret<u64>(sig) >> 52) & 0x7ff) - 1023 + k;
   const v = rcStep(sig, s);
   const b = reinterpret<u64>(v);
   const E = <i32>((b >> 52) & 0x7ff) - 1023 + k;
+  if (E0 < -16382) return denormal(sig, s, E0, E < -16382);
   if (E >= -1022 && E <= 1023) return v * pow2(k - (k >> 1)) * pow2(k >> 1); // exact
   const sign = <u32>(b >> 63) << 15;
   const m = ((b & 0x000fffffffffffff) | 0x0010000000000000) << 11;
@@ -91,13 +95,26 @@ export function wideResult(sig: f64, s: i32, k: i32): f64 {
     if (!toMax) return neg ? -Infinity : Infinity;
     return setWide(0xfffffffffffff800, sign | 0x7ffe);
   }
-  if (E < -16382) {
-    // below the register's normal range: not modelled as an extended denormal, a signed zero
-    fpEx(SW_UE | SW_PE);
-    fpC1(false);
-    return sign != 0 ? -0.0 : 0.0;
-  }
   return setWide(m, sign | <u32>(E + 16383));
+}
+// Below the register's normal range: a denormal of the 15-bit-exponent format whose
+// significand has the precision's 53 bits, i.e. the integer multiple of 2^-16434 nearest (by
+// RC) to the exact result, rounded once: sig with a sticky unit below its last bit stands for
+// the exact value (s tells on which side it lies), and at least 12 bits are dropped, so the
+// sticky unit never decides a tie by itself. Flags: PE when inexact, UE when also tiny after
+// rounding to 53 bits at an unbounded exponent; C1 = rounded up.
+function denormal(sig: f64, s: i32, E0: i32, tiny: bool): f64 {
+  const b = reinterpret<u64>(sig);
+  const neg = (b >> 63) != 0;
+  let m = ((b & 0x000fffffffffffff) | 0x0010000000000000) << 11;
+  if (s != 0) m = (s > 0) != neg ? m + 1 : m - 1;
+  const mag = rndDrop(m, -16371 - E0, neg, fpRC()); // value = m * 2^(E0 - 63)
+  fpC1(rdUp);
+  if (rdInexact) fpEx(tiny ? SW_UE | SW_PE : SW_PE);
+  const sign: u32 = neg ? 0x8000 : 0;
+  if (mag == 0) return neg ? -0.0 : 0.0;
+  const mr = mag << 11;
+  return setWide(mr, sign | <u32>(mr >> 63)); // a carry into bit 63 is the smallest normal
 }
 function setWide(m: u64, se: u32): f64 {
   resWide = true;

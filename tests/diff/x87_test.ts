@@ -132,6 +132,23 @@ x87("fld m64 ; fscale ; fstp m80", "fld qword [DATA+8]\nfld qword [DATA]\nfscale
   rc: true,
   b: (r) => r.below(4400) - 2200 + (r.chance(0.2) ? 0.5 : 0),
 });
+// m80 operands far outside the double range, with 53-bit significands (ring3 keeps operands at
+// double precision: a 64-bit significand would be rounded before the operation)
+const m80wide = (r: Rng, m: Uint8Array) => {
+  for (let i = 32; i < 40; i++) m[i] = r.u32() & 0xff;
+  m[32] = 0, m[33] &= 0xf8, m[39] |= 0x80;
+  const e = r.chance(0.5) ? 0x3fff + r.below(2400) - 1200 : r.below(0x7ffe) + 1;
+  m[40] = e & 0xff, m[41] = ((e >> 8) & 0x7f) | (r.chance(0.5) ? 0x80 : 0);
+};
+x87("fld m80 ; fstp m32", "fld tword [DATA+32]\nfstp dword [DATA+16]", { rc: true, raw: m80wide });
+for (const op of ["fmul", "fdiv", "fadd", "fdivr"]) {
+  x87(`fld m80 ; ${op} m64 ; fstp m80`, `fld tword [DATA+32]\n${op} qword [DATA+8]\nfstp tword [DATA+16]`, {
+    rc: true, raw: m80wide, b: extreme,
+  });
+}
+x87("fld m80 ; ftst", "fld tword [DATA+32]\nftst\nfstp st0", { raw: m80wide });
+x87("fld m80 ; fcom m64", "fld tword [DATA+32]\nfcom qword [DATA+8]\nfstp st0", { raw: m80wide, b: extreme });
+x87("fld m80 ; fld m80 ; fucomip", "fld tword [DATA+32]\nfld tword [DATA+32]\nfmul st0, st0\nfucomip st0, st1\nfstp st0", { raw: m80wide });
 x87("fdivr m64 by zero, denormal dividend", "fld qword [DATA]\nfdivr qword [DATA+8]\nfstp qword [DATA+16]", {
   a: (r) => r.pick([0, -0, 1, Infinity]),
   b: (r) => r.pick([Number.MIN_VALUE, -2.2250738585072e-308, 1e-310]),
