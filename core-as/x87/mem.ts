@@ -3,15 +3,11 @@
 // so a fault leaves memory and the FPU untouched.
 import { moff, mseg } from "../fetch";
 import { linR, linW } from "../seg";
-import { lrd16, lrd32, lwr16, lwr32, lprobeW } from "../mmu";
+import { lrd16, lrd32, lrd64, lwr16, lwr32, lwr64, lprobeW } from "../mmu";
 
 @inline export function mRd16(): u32 { return lrd16(linR(mseg, moff, 2)); }
 @inline export function mRd32(): u32 { return lrd32(linR(mseg, moff, 4)); }
-export function mRd64(): u64 {
-  const lin = linR(mseg, moff, 8);
-  const lo = lrd32(lin);
-  return <u64>lo | (<u64>lrd32(lin + 4) << 32);
-}
+@inline export function mRd64(): u64 { return lrd64(linR(mseg, moff, 8)); }
 // 10-byte operand: the low 8 bytes are returned, the top two land in mRdHi
 export let mRdHi: u32 = 0;
 export function mRd80(): u64 {
@@ -28,10 +24,7 @@ export function mDest(n: u32): u32 {
   lprobeW(lin, n);
   return lin;
 }
-@inline export function mWr64(lin: u32, v: u64): void {
-  lwr32(lin, <u32>v);
-  lwr32(lin + 4, <u32>(v >> 32));
-}
+@inline export function mWr64(lin: u32, v: u64): void { lwr64(lin, v); }
 @inline export function mWr80(lin: u32, m: u64, se: u32): void {
   mWr64(lin, m);
   lwr16(lin + 8, se);
