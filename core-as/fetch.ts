@@ -56,15 +56,28 @@ export let mmem: bool = false;
 export let moff: u32 = 0; // effective offset
 export let mseg: u32 = SEG_DS; // effective segment, override applied
 
-export function modrm(): void { modrmB(fetch8()); }
-// decode a ModR/M byte the handler already fetched (register-form fast paths test it first)
-export function modrmB(b: u32): void {
+@inline export function modrm(): void { modrmB(fetch8()); }
+// Decode a ModR/M byte the handler already fetched (register-form fast paths test it first).
+// Inlined into every handler: the register form and 32-bit [reg+disp] forms are decoded here,
+// SIB, absolute and 16-bit forms out of line.
+@inline export function modrmB(b: u32): void {
   mrm = b;
   mreg = (b >> 3) & 7;
   mrmi = b & 7;
   if (b >= 0xc0) { mmem = false; return; }
   mmem = true;
-  if (a32) ea32(b); else ea16(b);
+  if (a32 && (b & 7) != 4 && (b & 0xc7) != 5) {
+    const rm = b & 7;
+    let off = r32(rm);
+    const mod = b >> 6;
+    if (mod == 1) off += fetchS8(); else if (mod == 2) off += fetch32();
+    moff = off;
+    mseg = segovr >= 0 ? <u32>segovr : (rm == 5 ? <u32>SEG_SS : <u32>SEG_DS);
+  } else if (a32) {
+    ea32(b);
+  } else {
+    ea16(b);
+  }
 }
 
 function ea16(b: u32): void {
@@ -118,10 +131,10 @@ function ea32(b: u32): void {
 @inline export function rmWr8(v: u32): void { if (mmem) lwr8(linW(mseg, moff, 1), v); else w8(mrmi, v); }
 @inline export function rmWr16(v: u32): void { if (mmem) lwr16(linW(mseg, moff, 2), v); else w16(mrmi, v); }
 @inline export function rmWr32(v: u32): void { if (mmem) lwr32(linW(mseg, moff, 4), v); else w32(mrmi, v); }
-export function rmRdN(size: u32): u32 { return size == 4 ? rmRd32() : size == 2 ? rmRd16() : rmRd8(); }
-export function rmWrN(v: u32, size: u32): void { if (size == 4) rmWr32(v); else if (size == 2) rmWr16(v); else rmWr8(v); }
+@inline export function rmRdN(size: u32): u32 { return size == 4 ? rmRd32() : size == 2 ? rmRd16() : rmRd8(); }
+@inline export function rmWrN(v: u32, size: u32): void { if (size == 4) rmWr32(v); else if (size == 2) rmWr16(v); else rmWr8(v); }
 // read of a read-modify-write destination: a fault is reported as a write fault
-export function rmRdW(size: u32): u32 {
+@inline export function rmRdW(size: u32): u32 {
   if (!mmem) return size == 4 ? r32(mrmi) : size == 2 ? r16(mrmi) : r8(mrmi);
   const lin = linW(mseg, moff, size);
   lprobeW(lin, size);

@@ -34,7 +34,7 @@ export class Bare {
       io_in: (port, size) => opts.io_in ? opts.io_in(port, size) : (size === 4 ? 0xffffffff : size === 2 ? 0xffff : 0xff),
       io_out: (port, size, value) => {
         if (port === 0xe9) b.out += String.fromCharCode(value & 0xff);
-        else if (port === 0xf4) b.doneCode = value;
+        else if (port === 0xf4) b.doneCode = value >>> 0;
         else opts.io_out?.(port, size, value);
       },
       mmio_rd: (_a, size) => (size === 4 ? 0xffffffff : size === 2 ? 0xffff : 0xff),

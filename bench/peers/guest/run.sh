@@ -1,0 +1,69 @@
+#!/bin/sh
+# The race's workloads, run inside the guest. Packed into a small cpio appended to the guest's
+# initramfs as /race/run (and as /init for a guest whose init lacks ring3.run=): the same script
+# then runs unchanged on ring3, v86 and QEMU.
+#   race.work=md5,awk,par   which workloads to run (kernel command line; default: all three)
+# Prints "START <w>" before and "WORK <w> <seconds>" after each workload (seconds from
+# /proc/uptime inside the guest), with the results the host checks (md5 hash, awk checksum,
+# number of correct parallel hashes), so a wrong answer never counts as a time.
+if [ "$$" = 1 ]; then
+  # running as /init: do what guest/init would have done
+  /bin/busybox mkdir -p /proc /sys /dev /tmp /sbin /usr/bin /usr/sbin
+  /bin/busybox mount -t proc proc /proc
+  /bin/busybox mount -t sysfs sysfs /sys
+  /bin/busybox mount -t devtmpfs devtmpfs /dev 2>/dev/null
+  /bin/busybox --install -s
+  export PATH=/bin:/sbin:/usr/bin:/usr/sbin
+  exec </dev/console >/dev/console 2>&1
+  echo "ring3: userspace up"
+fi
+
+up() { read -r a _ </proc/uptime; echo "$a"; }
+dt() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
+
+work=md5,awk,par
+for arg in $(cat /proc/cmdline); do
+  case "$arg" in race.work=*) work="${arg#race.work=}" ;; esac
+done
+N=$(nproc)
+echo "RACE nproc=$N work=$work"
+grep -m1 'model name' /proc/cpuinfo
+
+dd if=/dev/zero of=/tmp/z bs=1048576 count=16 2>/dev/null
+sync
+
+case ",$work," in *,md5,*)
+  echo "START md5"
+  t1=$(up); md5sum /tmp/z; t2=$(up)
+  echo "WORK md5 $(dt "$t1" "$t2")" ;;
+esac
+
+case ",$work," in *,awk,*)
+  echo "START awk"
+  # Debian's static busybox awk has no math library; + * / on doubles run on the x87.
+  t1=$(up)
+  awk 'BEGIN { s = 0; x = 1.0; for (i = 0; i < 200000; i++) { x = x * 1.0000001 + 0.5 / (i + 1.5); s += x / (i + 1) }
+               printf "awk-sum %.6f\n", s }'
+  t2=$(up)
+  echo "WORK awk $(dt "$t1" "$t2")" ;;
+esac
+
+case ",$work," in *,par,*)
+  echo "START par"
+  t1=$(up)
+  i=0
+  while [ $i -lt "$N" ]; do md5sum /tmp/z >/tmp/par.$i & i=$((i + 1)); done
+  wait
+  t2=$(up)
+  echo "WORK par $(dt "$t1" "$t2")"
+  echo "PAR-OK $(cat /tmp/par.* | grep -c '^2c7ab85a893283e98c931e9511add182 ') of $N" ;;
+esac
+
+rm -f /tmp/z /tmp/par.*
+echo "RACE-DONE"
+if [ "$$" = 1 ]; then
+  echo "ring3: exit 0"
+  poweroff -f
+  sleep 5
+  while :; do sleep 3600; done
+fi

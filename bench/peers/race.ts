@@ -1,0 +1,504 @@
+// `deno task bench:race`: boots the same Linux guest on ring3, v86 and QEMU TCG and races them on
+// the same workloads (guest time to the boot marker, md5sum of 16 MiB, a busybox awk loop on
+// doubles, N parallel md5sums on N vCPUs, guest instructions per second where the emulator counts
+// them). Writes bench/results/latest.{json,md,svg} and the README's Performance table.
+// Every emulator is a child process whose stdout is the guest's serial console; figures come from
+// what the guest prints (/proc/uptime deltas), boot time from the host's clock. A peer that is not
+// installed is skipped with a note, and an emulator that cannot boot gets its error instead of a
+// figure. Run `deno task bench:peers` first to install the peers.
+import { parseArgs } from "node:util";
+import { initKnowsRing3Run, raceInitrd } from "./cpio.ts";
+import { type Boot, BOOT_MARKER, type Line, parseConsole } from "./parse.ts";
+import {
+  exists,
+  HOW_TO_INSTALL,
+  QEMU,
+  qemuVersion,
+  ROOT,
+  run,
+  SEABIOS,
+  seabiosInstalled,
+  V86_LIB,
+  v86Version,
+} from "./peers.ts";
+import {
+  type Cell,
+  type Emu,
+  EMU_LABEL,
+  type EmuInfo,
+  EMUS,
+  num,
+  ratios,
+  type Results,
+  type Row,
+  stat,
+} from "./report.ts";
+import { RESULTS_DIR, writeResults } from "./output.ts";
+
+const USAGE = `usage: deno task bench:race [options]
+  --runs N          boots per emulator and vCPU count; figures are medians (default 3)
+  --smp LIST        vCPU counts for the parallel md5sums (default 1,2,4; v86 runs only 1)
+  --only LIST       emulators to run: ring3,v86,qemu (default: all)
+  --kernel FILE     bzImage (default: guest/images/bzImage, else /tmp/refguest/images/bzImage)
+  --initrd FILE     initramfs (default: beside the kernel)
+  --mem MIB         guest RAM (default 256)
+  --boot-timeout S  seconds to the boot marker before a boot is given up (default 300)
+  --timeout S       seconds one boot and its workloads may take in all (default 900)
+  --out DIR         where latest.{json,md,svg} go (default bench/results)
+  --no-icount       skip QEMU's instruction-counting run
+  --no-readme       leave README.md's Performance section alone`;
+
+const { values: o } = parseArgs({
+  args: Deno.args,
+  options: {
+    runs: { type: "string", default: "3" },
+    smp: { type: "string", default: "1,2,4" },
+    only: { type: "string", default: EMUS.join(",") },
+    kernel: { type: "string" },
+    initrd: { type: "string" },
+    mem: { type: "string", default: "256" },
+    timeout: { type: "string", default: "900" },
+    "boot-timeout": { type: "string", default: "300" },
+    out: { type: "string", default: RESULTS_DIR },
+    "no-icount": { type: "boolean", default: false },
+    "no-readme": { type: "boolean", default: false },
+    help: { type: "boolean", short: "h", default: false },
+  },
+});
+if (o.help) {
+  console.log(USAGE);
+  Deno.exit(0);
+}
+const RUNS = Math.max(1, Number(o.runs));
+const SMP = o.smp.split(",").map(Number).filter((n) => n >= 1);
+if (!SMP.includes(1)) SMP.unshift(1); // the single-vCPU boots carry md5, awk and the boot time
+const ONLY = new Set(o.only.split(",").map((s) => s.trim()));
+const MEM = Number(o.mem);
+const TIMEOUT = Number(o.timeout);
+const BOOT_TIMEOUT = Math.min(TIMEOUT, Number(o["boot-timeout"]));
+const LOGS = `${ROOT}build/peers/logs`;
+const log = (s: string) => console.error(`race: ${s}`);
+
+// ---- the guest ------------------------------------------------------------------------------
+function findGuest(): { kernel: string; initrd: string } {
+  if (o.kernel) return { kernel: o.kernel, initrd: o.initrd ?? o.kernel.replace(/[^/]*$/, "initramfs.cpio.gz") };
+  for (const dir of [`${ROOT}guest/images`, "/tmp/refguest/images"]) {
+    if (exists(`${dir}/bzImage`) && exists(`${dir}/initramfs.cpio.gz`)) {
+      return { kernel: `${dir}/bzImage`, initrd: o.initrd ?? `${dir}/initramfs.cpio.gz` };
+    }
+  }
+  console.error("race: no guest kernel: build guest/images with guest/build.sh, or pass --kernel/--initrd");
+  Deno.exit(1);
+}
+const guest = findGuest();
+const kernelBytes = await Deno.readFile(guest.kernel);
+const initrdBytes = await Deno.readFile(guest.initrd);
+// guest/init runs /race/run for ring3.run=/race/run; another init is replaced by the script
+const ownInit = !(await initKnowsRing3Run(initrdBytes));
+await Deno.mkdir(LOGS, { recursive: true });
+const INITRD = `${ROOT}build/peers/race-initramfs.cpio.gz`;
+await Deno.writeFile(
+  INITRD,
+  await raceInitrd(initrdBytes, await Deno.readFile(`${ROOT}bench/peers/guest/run.sh`), ownInit),
+);
+const BASE_APPEND = "console=ttyS0 quiet" + (ownInit ? "" : " ring3.run=/race/run");
+const appendFor = (work: string[]) => `${BASE_APPEND} race.work=${work.join(",")}`;
+
+function kernelVersion(k: Uint8Array): string {
+  const dv = new DataView(k.buffer, k.byteOffset, k.byteLength);
+  if (k.length < 0x210 || dv.getUint32(0x202, true) !== 0x53726448) return "not a bzImage";
+  let p = dv.getUint16(0x20e, true) + 0x200, s = "";
+  while (p < k.length && k[p] !== 0 && s.length < 200) s += String.fromCharCode(k[p++]);
+  return s;
+}
+async function sha256(b: Uint8Array): Promise<string> {
+  const d = new Uint8Array(await crypto.subtle.digest("SHA-256", b as BufferSource));
+  return [...d].map((x) => x.toString(16).padStart(2, "0")).join("");
+}
+
+// ---- running one boot -----------------------------------------------------------------------
+interface Proc {
+  lines: Line[];
+  code: number | null;
+  timedOut: boolean;
+  stderr: string;
+}
+
+async function runConsole(cmd: string, args: string[], logName: string): Promise<Proc> {
+  const t0 = performance.now();
+  const child = new Deno.Command(cmd, { args, cwd: ROOT, stdin: "null", stdout: "piped", stderr: "piped" }).spawn();
+  const lines: Line[] = [];
+  // written as the console arrives, so a hung guest can be watched: tail -f build/peers/logs/...
+  const logFile = await Deno.open(`${LOGS}/${logName}.log`, { write: true, create: true, truncate: true });
+  const enc = new TextEncoder();
+  const logText = (s: string) => logFile.writeSync(enc.encode(s));
+  logText(`$ ${cmd} ${args.join(" ")}\n`);
+  let timedOut = false;
+  let stderr = "";
+  const stop = () => {
+    try {
+      child.kill("SIGTERM");
+    } catch { /* gone */ }
+    setTimeout(() => {
+      try {
+        child.kill("SIGKILL");
+      } catch { /* gone */ }
+    }, 3000);
+  };
+  const deadline = setTimeout(() => {
+    timedOut = true;
+    stop();
+  }, TIMEOUT * 1000);
+  // a guest that hangs before userspace (quiet: no console at all) is given up sooner
+  let booted = false;
+  const bootDeadline = setTimeout(() => {
+    if (booted) return;
+    timedOut = true;
+    stop();
+  }, BOOT_TIMEOUT * 1000);
+  let grace: ReturnType<typeof setTimeout> | undefined;
+  const readErr = (async () => {
+    const d = new TextDecoder();
+    for await (const c of child.stderr) stderr = (stderr + d.decode(c, { stream: true })).slice(-8192);
+  })();
+  const d = new TextDecoder();
+  let partial = "";
+  for await (const chunk of child.stdout) {
+    const t = (performance.now() - t0) / 1000;
+    partial += d.decode(chunk, { stream: true });
+    const parts = partial.split("\n");
+    partial = parts.pop()!;
+    for (const text of parts) {
+      lines.push({ t, text: text.replace(/\r/g, "") });
+      logText(`${t.toFixed(2).padStart(8)} ${lines[lines.length - 1].text}\n`);
+      if (text.includes(BOOT_MARKER)) booted = true;
+      // the guest is finished: give it time to power off, then stop it
+      if (grace === undefined && /ring3: exit \d+|Kernel panic/.test(text)) grace = setTimeout(stop, 20_000);
+    }
+  }
+  if (partial) {
+    lines.push({ t: (performance.now() - t0) / 1000, text: partial });
+    logText(`${lines[lines.length - 1].t.toFixed(2).padStart(8)} ${partial}\n`);
+  }
+  const st = await child.status;
+  await readErr;
+  clearTimeout(deadline);
+  clearTimeout(bootDeadline);
+  clearTimeout(grace);
+  logText(`---- stderr ----\n${stderr}\n---- exit ${st.code}${timedOut ? " (timed out)" : ""}\n`);
+  logFile.close();
+  return { lines, code: st.code, timedOut, stderr };
+}
+
+function command(emu: Emu, n: number, append: string, icount = false): [string, string[]] {
+  const common = ["--kernel", guest.kernel, "--initrd", INITRD, "--append", append];
+  switch (emu) {
+    case "qemu":
+      return [QEMU, [
+        "-accel",
+        "tcg",
+        ...(icount ? ["-icount", "shift=0,sleep=off"] : []),
+        "-m",
+        String(MEM),
+        "-smp",
+        String(n),
+        "-display",
+        "none",
+        "-monitor",
+        "none",
+        "-serial",
+        "stdio",
+        "-no-reboot",
+        "-kernel",
+        guest.kernel,
+        "-initrd",
+        INITRD,
+        "-append",
+        append,
+      ]];
+    case "v86":
+      return [Deno.execPath(), [
+        "run",
+        "-A",
+        `${ROOT}bench/peers/v86_runner.ts`,
+        "--lib",
+        V86_LIB,
+        ...common,
+        "--mem",
+        String(MEM),
+      ]];
+    case "ring3":
+      return [Deno.execPath(), [
+        "run",
+        "-A",
+        `${ROOT}cli/boot.ts`,
+        ...common,
+        "--smp",
+        String(n),
+        "-m",
+        String(MEM),
+        "--no-reboot",
+      ]];
+  }
+}
+
+const lastLine = (s: string) => s.trim().split("\n").filter((l) => l.trim()).pop()?.trim() ?? "";
+
+// One boot, read into figures; boot-level failures become Boot.error.
+async function boot(emu: Emu, n: number, work: string[], tag: string, icount = false): Promise<Boot> {
+  const [cmd, args] = command(emu, n, appendFor(work), icount);
+  const p = await runConsole(cmd, args, `${emu}-smp${n}-${tag}`);
+  const b = parseConsole(p.lines, work);
+  if (b.bootWall === undefined && !b.error) {
+    const last = p.lines.filter((l) => l.text.trim()).pop()?.text.trim();
+    b.error = p.timedOut
+      ? `no '${BOOT_MARKER}' within ${BOOT_TIMEOUT} s${last ? ` (last console line: ${last.slice(0, 100)})` : ""}`
+      : `exited with status ${p.code} before the boot marker: ${lastLine(p.stderr) || last || "no output"}`;
+  } else {
+    // booted, then ran out of time or died: what finished keeps its figure
+    const last = p.lines.filter((l) => l.text.trim()).pop()?.text.trim().slice(0, 100);
+    const why = p.timedOut
+      ? `not finished within the ${TIMEOUT} s timeout`
+      : `the emulator exited (status ${p.code}) first: ${lastLine(p.stderr) || last || "no output"}`;
+    for (const w of work) if (b.work[w]?.error?.startsWith("no WORK")) b.work[w] = { error: why };
+  }
+  if (b.error) { for (const w of work) b.work[w] = b.work[w]?.error ? b.work[w] : { error: b.error }; }
+  return b;
+}
+
+// ---- which emulators can run ----------------------------------------------------------------
+async function gitVersion(): Promise<string> {
+  const h = await run("git", ["-C", ROOT, "rev-parse", "--short", "HEAD"]);
+  const d = await run("git", ["-C", ROOT, "status", "--porcelain", "--untracked-files=no"]);
+  return h.ok ? `${h.out}${d.out ? "+dirty" : ""}` : "unknown";
+}
+
+const info: Record<Emu, EmuInfo> = {
+  ring3: { version: await gitVersion(), available: true },
+  v86: { version: v86Version(), available: true },
+  qemu: { version: await qemuVersion(), available: true },
+};
+for (const k of EMUS) if (!ONLY.has(k)) info[k] = { ...info[k], available: false, note: "not run (--only)" };
+if (info.v86.available && (!info.v86.version || !seabiosInstalled())) {
+  info.v86.available = false;
+  info.v86.note = `not installed (${!info.v86.version ? "v86 npm package" : SEABIOS} missing): ${HOW_TO_INSTALL.v86}`;
+}
+if (info.qemu.available && !info.qemu.version) {
+  info.qemu.available = false;
+  info.qemu.note = `not installed: ${HOW_TO_INSTALL.qemu}`;
+}
+if (info.ring3.available) {
+  if (!exists(`${ROOT}cli/boot.ts`)) {
+    info.ring3.available = false;
+    info.ring3.note = "boot not available: cli/boot.ts (deno task boot) is not in this tree yet";
+  } else {
+    const b = await run(Deno.execPath(), ["task", "build"]);
+    if (!b.ok) {
+      info.ring3.available = false;
+      info.ring3.note = `boot not available: deno task build failed: ${lastLine(b.out)}`;
+    }
+  }
+}
+
+const loadavg = () => Deno.readTextFileSync("/proc/loadavg").split(" ").slice(0, 3).join(" ");
+const loadBefore = loadavg();
+log(
+  `guest ${kernelVersion(kernelBytes)}; ${ownInit ? "own /init" : "guest/init with ring3.run=/race/run"}; ${RUNS} runs`,
+);
+for (const k of EMUS) log(`${EMU_LABEL[k]}: ${info[k].available ? `ready (${info[k].version})` : info[k].note}`);
+
+// ---- the race -------------------------------------------------------------------------------
+// boots[emu][n] = one Boot per run. Runs interleave the emulators so that a burst of load on the
+// shared machine hits all of them alike.
+const boots: Record<Emu, Record<number, Boot[]>> = { ring3: {}, v86: {}, qemu: {} };
+let qemuIcount: Boot | null = null;
+const brief = (b: Boot) =>
+  b.error ? `FAILED: ${b.error}` : [
+    `boot ${b.bootWall?.toFixed(2)} s`,
+    ...Object.entries(b.work).map(([w, x]) =>
+      `${w} ${x.error ? `FAILED (${x.error})` : `${x.guest} s (wall ${x.wall?.toFixed(2)})`}`
+    ),
+  ].join(", ");
+
+for (let r = 1; r <= RUNS; r++) {
+  for (const n of SMP) {
+    for (const emu of EMUS) {
+      if (!info[emu].available || (emu === "v86" && n > 1)) continue;
+      const work = n === 1 ? ["md5", "awk", "par"] : ["par"];
+      const b = await boot(emu, n, work, `run${r}`);
+      (boots[emu][n] ??= []).push(b);
+      if (b.model && !info[emu].cpu) info[emu].cpu = b.model;
+      log(`run ${r}/${RUNS} ${EMU_LABEL[emu]} smp ${n}: ${brief(b)}`);
+      if (emu === "ring3" && b.bootWall === undefined) {
+        // it cannot boot: repeating costs a timeout each time and says nothing new
+        info.ring3.available = false;
+        info.ring3.note = `boot not available: ${b.error}`;
+      }
+    }
+  }
+}
+if (info.qemu.available && !o["no-icount"]) {
+  qemuIcount = await boot("qemu", 1, ["awk"], "icount", true);
+  log(`QEMU -icount run: ${brief(qemuIcount)}`);
+}
+
+// ---- figures --------------------------------------------------------------------------------
+function firstError(bs: Boot[], pick: (b: Boot) => string | undefined): string | undefined {
+  for (const b of bs) {
+    const e = pick(b);
+    if (e) return e;
+  }
+}
+
+function cell(
+  emu: Emu,
+  bs: Boot[] | undefined,
+  value: (b: Boot) => number | undefined,
+  wall?: (b: Boot) => number | undefined,
+  err?: (b: Boot) => string | undefined,
+): Cell {
+  if (!bs || bs.length === 0) {
+    const why = info[emu].note ?? "";
+    return { note: why.startsWith("not installed") ? "not installed" : why.startsWith("not run") ? "not run" : "n/a" };
+  }
+  const v = bs.map(value).filter((x): x is number => x !== undefined && Number.isFinite(x));
+  const w = wall ? bs.map(wall).filter((x): x is number => x !== undefined && Number.isFinite(x)) : [];
+  const c: Cell = {};
+  const s = stat(v);
+  if (s) c.stat = s;
+  const ws = stat(w);
+  if (ws) c.wall = ws;
+  const why = () => (err && firstError(bs, err)) ?? firstError(bs, (b) => b.error) ?? "no figure";
+  if (!s) c.note = `failed: ${why()}`;
+  else if (v.length < bs.length) {
+    c.runs = bs.length;
+    c.note = `${bs.length - v.length} of ${bs.length} runs failed: ${why()}`;
+  }
+  return c;
+}
+
+function row(id: string, label: string, unit: Row["unit"], f: (emu: Emu) => Cell, higherIsBetter = false): Row {
+  const cells = { ring3: f("ring3"), v86: f("v86"), qemu: f("qemu") };
+  return { id, label, unit, ...(higherIsBetter ? { higherIsBetter } : {}), cells, ratios: ratios(cells) };
+}
+
+const workCell = (w: string, n: number) => (emu: Emu): Cell => {
+  if (emu === "v86" && n > 1) return { note: "– (no SMP)" };
+  return cell(emu, boots[emu][n], (b) => b.work[w]?.guest, (b) => b.work[w]?.wall, (b) => b.work[w]?.error);
+};
+
+const rows: Row[] = [
+  row("boot", "boot to `ring3: userspace up` (host s)", "s", (emu) => cell(emu, boots[emu][1], (b) => b.bootWall)),
+  row("md5", "md5sum of 16 MiB (s)", "s", workCell("md5", 1)),
+  row("awk", "awk doubles, 200,000 iterations (s)", "s", workCell("awk", 1)),
+  ...SMP.map((n) =>
+    row(`par${n}`, `${n} parallel md5sum${n > 1 ? "s" : ""}, ${n} vCPU${n > 1 ? "s" : ""} (s)`, "s", workCell("par", n))
+  ),
+];
+const qemuAwkInsns = qemuIcount?.work.awk?.guest !== undefined && !qemuIcount.work.awk.error
+  ? qemuIcount.work.awk.guest * 1e9
+  : undefined;
+rows.push(row("mips", "guest instructions/s during awk (M/s)", "M/s", (emu) => {
+  if (emu === "ring3") {
+    return boots.ring3[1]?.length
+      ? { note: "not counted (deno task boot does not report its count)" }
+      : { note: "n/a" };
+  }
+  if (emu === "v86") {
+    return cell(
+      emu,
+      boots.v86[1],
+      (b) => (b.work.awk?.insns && b.work.awk.wall ? b.work.awk.insns / b.work.awk.wall / 1e6 : undefined),
+    );
+  }
+  if (!boots.qemu[1]?.length) return { note: "not run" };
+  if (qemuAwkInsns === undefined) {
+    return {
+      note: o["no-icount"] ? "not counted (--no-icount)" : `failed: ${qemuIcount?.work.awk?.error ?? "no count"}`,
+    };
+  }
+  return cell(
+    emu,
+    boots.qemu[1],
+    (b) => (b.work.awk?.wall && !b.work.awk.error ? qemuAwkInsns / b.work.awk.wall / 1e6 : undefined),
+  );
+}, true));
+
+// ---- machine and notes ----------------------------------------------------------------------
+const cpuinfo = await Deno.readTextFile("/proc/cpuinfo").catch(() => "");
+const meminfo = await Deno.readTextFile("/proc/meminfo").catch(() => "");
+const osRelease = await Deno.readTextFile("/etc/os-release").catch(() => "");
+const machine = {
+  cpu: /^model name\s*:\s*(.*)$/m.exec(cpuinfo)?.[1] ?? "unknown CPU",
+  cores: navigator.hardwareConcurrency,
+  memGiB: Math.round(Number(/^MemTotal:\s*(\d+)/m.exec(meminfo)?.[1] ?? 0) / 1048576 * 10) / 10,
+  os: /^PRETTY_NAME="?([^"\n]*)/m.exec(osRelease)?.[1] ?? Deno.build.os,
+  hostKernel: (await run("uname", ["-r"])).out,
+  deno: Deno.version.deno,
+  loadBefore,
+  loadAfter: loadavg(),
+};
+
+const notes: string[] = [];
+for (const r of rows) {
+  for (const k of EMUS) {
+    if (r.cells[k].stat && r.cells[k].note) notes.push(`${EMU_LABEL[k]}, ${r.label}: ${r.cells[k].note}`);
+  }
+}
+for (const k of EMUS) if (!info[k].available && info[k].note) notes.push(`${EMU_LABEL[k]}: ${info[k].note}`);
+notes.push(
+  "Workload times are /proc/uptime deltas printed by the guest; boot is host wall time from starting the " +
+    "emulator process (including its BIOS or loader, kernel decompression and, for ring3 and v86, Deno start-up " +
+    "and wasm compilation) to the guest's `ring3: userspace up` line.",
+  "Ratios are medians divided (ring3 ÷ peer): above 1 ring3 takes longer, or for instructions/s, runs more per second.",
+  "v86 runs under Deno from the npm build (JIT on, SeaBIOS, `acpi: false`, so one CPU in PIC mode); it has no SMP.",
+  "QEMU runs `qemu-system-i386 -accel tcg` (multi-threaded TCG) with SeaBIOS and its own bzImage loader.",
+  "Instructions/s: v86's own instruction counter over the awk workload ÷ host seconds; QEMU's count comes " +
+    "from a separate `-icount shift=0` run (one guest nanosecond per instruction) ÷ host seconds of the awk " +
+    "workload in the normal runs. The counts differ a little between emulators because glibc picks code by CPUID.",
+  "The md5 row is each boot's first md5sum (v86 compiles its JIT code then); the 1-vCPU parallel row runs the " +
+    "same md5sum again, warm.",
+  "This machine is shared with other jobs: compare figures within one run, not across runs.",
+);
+// A guest clock that loses time when the emulator is starved flatters it: say so when it happens.
+for (const k of EMUS) {
+  const off = rows.filter((row) => row.unit === "s" && row.cells[k].stat && row.cells[k].wall).map((row) =>
+    row.cells[k].wall!.median / row.cells[k].stat!.median
+  );
+  const worst = Math.max(0, ...off);
+  if (worst > 1.25) {
+    notes.push(
+      `${EMU_LABEL[k]}'s guest clock ran slow in this run: host seconds were up to ${num(worst)}× its /proc/uptime ` +
+        "seconds (second table). Its guest-clock figures flatter it; the host-clock figures are the safer comparison.",
+    );
+  }
+}
+if (qemuAwkInsns !== undefined) {
+  notes.push(`QEMU counted ${(qemuAwkInsns / 1e9).toFixed(2)}·10⁹ instructions for the awk workload.`);
+}
+const v86Insns = stat((boots.v86[1] ?? []).map((b) => b.work.awk?.insns).filter((x): x is number => x !== undefined));
+if (v86Insns) notes.push(`v86 counted ${(v86Insns.median / 1e9).toFixed(2)}·10⁹ instructions for the awk workload.`);
+
+const results: Results = {
+  date: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
+  machine,
+  guest: {
+    kernel: kernelVersion(kernelBytes).split(" ")[0],
+    kernelBuild: kernelVersion(kernelBytes),
+    kernelFile: guest.kernel.replace(ROOT, ""),
+    kernelSha256: await sha256(kernelBytes),
+    initrdFile: guest.initrd.replace(ROOT, ""),
+    initrdSha256: await sha256(initrdBytes),
+    init: ownInit ? "bench/peers/guest/run.sh as /init" : "guest/init, ring3.run=/race/run (bench/peers/guest/run.sh)",
+    append: appendFor(["md5", "awk", "par"]),
+    memMiB: String(MEM),
+  },
+  runs: RUNS,
+  emulators: info,
+  rows,
+  notes,
+};
+
+const md = await writeResults(results, o.out, !o["no-readme"]);
+log(`wrote ${o.out}/latest.{json,md,svg}`);
+console.log(md);

@@ -1,0 +1,240 @@
+// The race's results: statistics, and their JSON, Markdown and SVG forms (the SVG is written by
+// hand: a log-scale bar chart of the time ratios). Pure functions of the Results object.
+
+export type Emu = "ring3" | "v86" | "qemu";
+export const EMUS: Emu[] = ["ring3", "v86", "qemu"];
+export const EMU_LABEL: Record<Emu, string> = { ring3: "ring3", v86: "v86", qemu: "QEMU TCG" };
+
+export interface Stat {
+  median: number;
+  min: number;
+  max: number;
+  n: number;
+  values: number[];
+}
+
+export interface Cell {
+  stat?: Stat; // the figure (guest clock for workloads, host wall clock for boot)
+  wall?: Stat; // host wall clock between the guest's START and WORK lines (cross-check)
+  note?: string; // why there is no figure, or why some runs gave none
+  runs?: number; // boots tried, when fewer gave a figure
+}
+
+export interface Row {
+  id: string;
+  label: string;
+  unit: "s" | "M/s";
+  higherIsBetter?: boolean;
+  cells: Record<Emu, Cell>;
+  // medians divided: ring3/v86, ring3/QEMU (the brief's ratios) and v86/QEMU for scale
+  ratios: { ring3_v86: number | null; ring3_qemu: number | null; v86_qemu: number | null };
+}
+
+export interface EmuInfo {
+  version: string | null;
+  available: boolean;
+  note?: string; // why it did not run, or how it was run
+  cpu?: string; // the guest's "model name"
+}
+
+export interface Results {
+  date: string;
+  machine: Record<string, string | number>;
+  guest: Record<string, string>;
+  runs: number;
+  emulators: Record<Emu, EmuInfo>;
+  rows: Row[];
+  notes: string[];
+}
+
+export function stat(values: number[]): Stat | undefined {
+  if (values.length === 0) return undefined;
+  const v = [...values].sort((a, b) => a - b);
+  const mid = v.length >> 1;
+  const median = v.length % 2 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
+  return { median, min: v[0], max: v[v.length - 1], n: v.length, values };
+}
+
+export function ratios(cells: Record<Emu, Cell>): Row["ratios"] {
+  const r = (a: Emu, b: Emu) => {
+    const x = cells[a].stat?.median, y = cells[b].stat?.median;
+    return x !== undefined && y !== undefined && y > 0 ? x / y : null;
+  };
+  return { ring3_v86: r("ring3", "v86"), ring3_qemu: r("ring3", "qemu"), v86_qemu: r("v86", "qemu") };
+}
+
+export function num(x: number): string {
+  const a = Math.abs(x);
+  return a >= 100 ? x.toFixed(0) : a >= 10 ? x.toFixed(1) : x.toFixed(2);
+}
+
+const ratioText = (x: number | null) => (x === null ? "–" : `${num(x)}×`);
+
+function cellText(c: Cell, which: "stat" | "wall" = "stat"): string {
+  const s = c[which];
+  if (!s) return c.note ?? "–";
+  const t = s.n > 1 ? `${num(s.median)} (${num(s.min)}–${num(s.max)})` : num(s.median);
+  return which === "stat" && c.runs ? `${t} [${s.n} of ${c.runs} runs]` : t;
+}
+
+export function toJson(r: Results): string {
+  return JSON.stringify(r, null, 2) + "\n";
+}
+
+export function toMarkdown(r: Results): string {
+  const out: string[] = [];
+  const e = r.emulators;
+  const ver = (k: Emu) => `${EMU_LABEL[k]} ${e[k].version ?? "(not installed)"}`;
+  out.push(
+    `Measured ${r.date} on ${r.machine.cpu}, ${r.machine.cores} cores, ${r.machine.os}; ` +
+      `load average ${r.machine.loadBefore} before, ${r.machine.loadAfter} after. ` +
+      `${ver("v86")}, ${ver("qemu")}, ring3 ${e.ring3.version ?? "?"}. ` +
+      `Guest: ${r.guest.kernel}, ${r.guest.memMiB} MiB, \`${r.guest.append}\`. ` +
+      `Medians of ${r.runs} run${r.runs > 1 ? "s" : ""} (min–max).`,
+    "",
+    "| workload | ring3 | v86 | QEMU TCG | ring3/v86 | ring3/QEMU |",
+    "|---|--:|--:|--:|--:|--:|",
+  );
+  for (const row of r.rows) {
+    const c = (k: Emu) => cellText(row.cells[k]).replace(/\|/g, "\\|");
+    out.push(
+      `| ${row.label} | ${c("ring3")} | ${c("v86")} | ${c("qemu")} | ${ratioText(row.ratios.ring3_v86)} | ${
+        ratioText(row.ratios.ring3_qemu)
+      } |`,
+    );
+  }
+  const walls = r.rows.filter((row) => EMUS.some((k) => row.cells[k].wall));
+  if (walls.length) {
+    out.push(
+      "",
+      "The same workloads timed by the host's clock (seconds between the guest's START and WORK lines " +
+        "on the serial console), a check on each emulator's guest clock:",
+      "",
+      "| workload | ring3 | v86 | QEMU TCG |",
+      "|---|--:|--:|--:|",
+    );
+    for (const row of walls) {
+      out.push(
+        `| ${row.label} | ${EMUS.map((k) => (row.cells[k].wall ? cellText(row.cells[k], "wall") : "–")).join(" | ")} |`,
+      );
+    }
+  }
+  if (r.notes.length) out.push("", ...r.notes.map((n) => `- ${n}`));
+  return out.join("\n") + "\n";
+}
+
+const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+
+export const SERIES = [
+  { key: "ring3_v86", label: "ring3 / v86", color: "#c0392b" },
+  { key: "ring3_qemu", label: "ring3 / QEMU TCG", color: "#2471a3" },
+  { key: "v86_qemu", label: "v86 / QEMU TCG (peers, for scale)", color: "#8c8c8c" },
+] as const;
+
+// The axis ends on 1-2-5 steps around the values and always includes 1×.
+export function axisRange(values: number[]): [number, number] {
+  const steps: number[] = [];
+  for (let e = -4; e <= 6; e++) for (const m of [1, 2, 5]) steps.push(m * 10 ** e);
+  const min = Math.min(1, ...values) * 0.95, max = Math.max(1, ...values) * 1.1;
+  const lo = Math.min(1, steps.filter((v) => v <= min).pop() ?? steps[0]);
+  const hi = Math.max(2, steps.find((v) => v >= max) ?? steps[steps.length - 1]);
+  return [lo, hi];
+}
+
+const tick = (v: number) => `${Number(v.toPrecision(2))}×`;
+
+// Horizontal bars from 1× (same speed) on a log axis: right of the line the first emulator takes
+// longer. Only the time rows: the instructions-per-second row says the same as the awk row.
+export function toSvg(r: Results): string {
+  const rows = r.rows.filter((row) => row.unit === "s");
+  const W = 820, left = 290, right = 50, top = 78, barH = 11, gap = 3;
+  const groupH = SERIES.length * (barH + gap) + 14;
+  const unavailable = EMUS.filter((k) => !r.emulators[k].available);
+  const footLines = unavailable.length + 1;
+  const H = top + rows.length * groupH + 34 + footLines * 15;
+  const values = rows.flatMap((row) => SERIES.map((s) => row.ratios[s.key])).filter((x): x is number =>
+    x !== null && x > 0
+  );
+  const [lo, hi] = axisRange(values);
+  const x = (v: number) =>
+    left + ((Math.log10(v) - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo))) * (W - left - right);
+  const o: string[] = [];
+  o.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
+    `<rect width="${W}" height="${H}" fill="#fff"/>`,
+    `<text x="${
+      W / 2
+    }" y="20" text-anchor="middle" font-size="15" font-weight="bold">Time ratios on the same guest (log scale; right of 1× = the first is slower)</text>`,
+  );
+  SERIES.forEach((s, i) => {
+    const lx = left - 200 + i * 210;
+    o.push(
+      `<rect x="${lx}" y="32" width="12" height="12" fill="${s.color}"/>`,
+      `<text x="${lx + 17}" y="42">${esc(s.label)}</text>`,
+    );
+  });
+  const axisBottom = top + rows.length * groupH;
+  for (let d = 10 ** Math.floor(Math.log10(lo) + 1e-9); d <= hi * 1.0001; d *= 10) {
+    for (const m of [1, 2, 5]) {
+      const v = d * m;
+      if (v < lo * 0.9999 || v > hi * 1.0001) continue;
+      const gx = x(v).toFixed(1);
+      o.push(`<line x1="${gx}" y1="${top - 8}" x2="${gx}" y2="${axisBottom}" stroke="${m === 1 ? "#ccc" : "#eee"}"/>`);
+      o.push(`<text x="${gx}" y="${top - 12}" text-anchor="middle" fill="#555" font-size="10">${tick(v)}</text>`);
+    }
+  }
+  const x1 = x(1);
+  o.push(
+    `<line x1="${x1.toFixed(1)}" y1="${top - 8}" x2="${
+      x1.toFixed(1)
+    }" y2="${axisBottom}" stroke="#333" stroke-width="1.5"/>`,
+  );
+  rows.forEach((row, i) => {
+    const gy = top + i * groupH;
+    o.push(
+      `<text x="${left - 10}" y="${gy + groupH / 2 - 2}" text-anchor="end">${esc(row.label.replace(/`/g, ""))}</text>`,
+    );
+    SERIES.forEach((s, j) => {
+      const v = row.ratios[s.key];
+      const by = gy + 4 + j * (barH + gap);
+      if (v === null || v <= 0) {
+        o.push(
+          `<text x="${(x1 + 6).toFixed(1)}" y="${by + barH - 2}" fill="#999" font-size="10">${
+            esc(s.label.split(" (")[0])
+          }: n/a</text>`,
+        );
+        return;
+      }
+      const a = Math.min(x1, x(v)), b = Math.max(x1, x(v));
+      o.push(
+        `<rect x="${a.toFixed(1)}" y="${by}" width="${
+          Math.max(1, b - a).toFixed(1)
+        }" height="${barH}" fill="${s.color}"/>`,
+      );
+      const tx = v >= 1 ? b + 4 : a - 4;
+      o.push(
+        `<text x="${tx.toFixed(1)}" y="${by + barH - 2}" font-size="10" text-anchor="${v >= 1 ? "start" : "end"}">${
+          num(v)
+        }×</text>`,
+      );
+    });
+  });
+  let fy = axisBottom + 24;
+  o.push(
+    `<text x="10" y="${fy}" fill="#444" font-size="11">${
+      esc(
+        `${r.date} · ${r.machine.cpu}, ${r.machine.cores} cores · load ${r.machine.loadBefore} · medians of ${r.runs} runs`,
+      )
+    }</text>`,
+  );
+  for (const k of unavailable) {
+    fy += 15;
+    o.push(
+      `<text x="10" y="${fy}" fill="#a00" font-size="11">${
+        esc(`${EMU_LABEL[k]}: ${r.emulators[k].note ?? "not available"}`.slice(0, 140))
+      }</text>`,
+    );
+  }
+  o.push("</svg>");
+  return o.join("\n") + "\n";
+}

@@ -1,0 +1,497 @@
+// `deno task boot`: boot a Linux bzImage on ring3 with QEMU-like flags. The console is COM1: on a
+// terminal it is interactive (raw mode, Ctrl-A x quits); otherwise stdin feeds COM1 and the guest's
+// output goes to stdout, so `echo 'uname -a; poweroff -f' | deno task boot` works in scripts.
+// Exits 0 when the guest powers off. Argument parsing and file checks are plain functions so they
+// are testable without a machine; the machine is imported only when a boot really starts.
+import { parseArgs } from "node:util";
+import { bootBzImage, BootImageError, E820_RAM, parseBzImage, type Region } from "../runtime/boot/bzimage.ts";
+
+const GUEST_IMAGES = new URL("../guest/images/", import.meta.url);
+export const DEFAULT_KERNEL = new URL("bzImage", GUEST_IMAGES).pathname;
+export const DEFAULT_INITRD = new URL("initramfs.cpio.gz", GUEST_IMAGES).pathname;
+export const DEFAULT_APPEND = "console=ttyS0";
+export const DEFAULT_MEM_MIB = 256;
+export const MAX_SMP = 16;
+export const MIN_MEM_MIB = 16;
+export const MAX_MEM_MIB = 3072;
+const MAX_BIOS = 1 << 20;
+
+// Lines guest/init prints (see guest/init).
+export const MARK_USERSPACE = "ring3: userspace up";
+export const MARK_SHELL = "ring3: shell ready";
+
+export const USAGE = `usage: deno task boot [options]
+Boot a Linux/x86 bzImage on ring3. The console is the first serial port (COM1).
+
+  --kernel FILE    bzImage (default: guest/images/bzImage)
+  --initrd FILE    initramfs (default: guest/images/initramfs.cpio.gz; --initrd= for none)
+  --append TEXT    kernel command line (default: "${DEFAULT_APPEND}")
+  -m, --mem MIB    guest RAM in MiB (default: ${DEFAULT_MEM_MIB}; ${MIN_MEM_MIB}..${MAX_MEM_MIB})
+  --smp N          number of CPUs (default: 1; 1..${MAX_SMP})
+  --smp-threads 1  run every CPU on one thread, round-robin on the virtual clock: repeatable runs
+  --bios FILE      BIOS ROM image mapped below 4 GiB and at 0xE0000 in place of the built-in
+                   firmware tables (default: none); the kernel is still started directly
+  --no-reboot      exit when the guest resets instead of booting again
+  --timing         print the time to the first kernel output and to the shell marker (stderr)
+  -h, --help       this text
+
+On a terminal: Ctrl-A x quits, Ctrl-A h lists the keys. Otherwise stdin is fed to COM1 once the
+guest's shell is ready (guest/init says so; at once for other initrds), console on stdout.
+The default guest runs scripted with --append "console=ttyS0 ring3.run=bench" (or =info, =poweroff).
+Exit status: 0 when the guest powers off, 1 on a boot failure, 2 on bad usage.`;
+
+export interface BootConfig {
+  help: boolean;
+  kernel: string;
+  initrd: string | null; // null: no initrd
+  append: string;
+  memMiB: number;
+  smp: number;
+  smpThreads: number; // 0: a thread per CPU; 1: one thread, deterministic
+  bios: string | null;
+  noReboot: boolean;
+  timing: boolean;
+}
+
+// Bad command line: printed as one line, exit status 2.
+export class UsageError extends Error {
+  override name = "UsageError";
+}
+// A file that cannot be used (missing, unreadable, corrupt): one line, exit status 1.
+export class BootFileError extends Error {
+  override name = "BootFileError";
+}
+
+function intArg(name: string, text: string, min: number, max: number): number {
+  if (!/^\d+$/.test(text.trim())) throw new UsageError(`--${name} wants a whole number, got '${text}'`);
+  const n = Number(text.trim());
+  if (n < min || n > max) throw new UsageError(`--${name} ${n} is out of range (${min}..${max})`);
+  return n;
+}
+
+export function parseBootArgs(argv: string[]): BootConfig {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        kernel: { type: "string" },
+        initrd: { type: "string" },
+        append: { type: "string" },
+        mem: { type: "string", short: "m" },
+        smp: { type: "string" },
+        "smp-threads": { type: "string" },
+        bios: { type: "string" },
+        "no-reboot": { type: "boolean" },
+        timing: { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
+    }));
+  } catch (e) {
+    throw new UsageError(parseArgsMessage(e));
+  }
+  if (values.kernel === "") throw new UsageError("--kernel needs a file name");
+  if (values.bios === "") throw new UsageError("--bios needs a file name");
+  const kernel = values.kernel ?? DEFAULT_KERNEL;
+  const initrd = values.initrd === undefined ? DEFAULT_INITRD : values.initrd === "" ? null : values.initrd;
+  return {
+    help: values.help ?? false,
+    kernel,
+    initrd,
+    append: values.append ?? DEFAULT_APPEND,
+    memMiB: values.mem === undefined ? DEFAULT_MEM_MIB : intArg("mem", values.mem, MIN_MEM_MIB, MAX_MEM_MIB),
+    smp: values.smp === undefined ? 1 : intArg("smp", values.smp, 1, MAX_SMP),
+    smpThreads: values["smp-threads"] === undefined ? 0 : intArg("smp-threads", values["smp-threads"], 1, 1),
+    bios: values.bios ?? null,
+    noReboot: values["no-reboot"] ?? false,
+    timing: values.timing ?? false,
+  };
+}
+
+// node:util's messages are long and suggest "--" tricks; say it in one short line.
+function parseArgsMessage(e: unknown): string {
+  const err = e as { code?: string; message?: string };
+  const msg = String(err?.message ?? e);
+  const opt = /'(-[^']*)'/.exec(msg)?.[1];
+  switch (err?.code) {
+    case "ERR_PARSE_ARGS_UNKNOWN_OPTION":
+      return `unknown option ${opt ?? ""} (see --help)`.replace("  ", " ");
+    case "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL":
+      return `unexpected argument ${opt ?? /'([^']*)'/.exec(msg)?.[1] ?? ""} (options start with --; see --help)`;
+    case "ERR_PARSE_ARGS_INVALID_OPTION_VALUE":
+      return `${msg.split(/[.\n]/)[0]} (see --help)`;
+    default:
+      return msg.split("\n")[0];
+  }
+}
+
+export interface BootFiles {
+  kernel: Uint8Array;
+  initrd: Uint8Array | null;
+  bios: Uint8Array | null;
+  kernelVersion: string;
+  shellMarker: boolean; // the initrd's init prints MARK_SHELL (ours: guest/init)
+}
+
+async function readFile(what: string, path: string): Promise<Uint8Array> {
+  try {
+    const st = await Deno.stat(path);
+    if (!st.isFile) throw new BootFileError(`${what} ${path}: not a regular file`);
+    return await Deno.readFile(path);
+  } catch (e) {
+    if (e instanceof BootFileError) throw e;
+    if (e instanceof Deno.errors.NotFound) throw new BootFileError(`${what} ${path}: no such file`);
+    if (e instanceof Deno.errors.PermissionDenied) throw new BootFileError(`${what} ${path}: permission denied`);
+    throw new BootFileError(`${what} ${path}: ${(e as Error).message.split("\n")[0]}`);
+  }
+}
+
+const isGzip = (b: Uint8Array) => b.length >= 2 && b[0] === 0x1f && b[1] === 0x8b;
+const isCpio = (b: Uint8Array) => b.length >= 6 && /^07070[12]$/.test(new TextDecoder().decode(b.subarray(0, 6)));
+// other compressors the kernel may be built to unpack: xz, zstd, bzip2, lzma, lz4 (legacy), lzo
+const isOtherCompressed = (b: Uint8Array) =>
+  b.length >= 4 && (
+    (b[0] === 0xfd && b[1] === 0x37 && b[2] === 0x7a && b[3] === 0x58) ||
+    (b[0] === 0x28 && b[1] === 0xb5 && b[2] === 0x2f && b[3] === 0xfd) ||
+    (b[0] === 0x42 && b[1] === 0x5a && b[2] === 0x68) ||
+    (b[0] === 0x5d && b[1] === 0x00 && b[2] === 0x00) ||
+    (b[0] === 0x02 && b[1] === 0x21 && b[2] === 0x4c && b[3] === 0x18) ||
+    (b[0] === 0x89 && b[1] === 0x4c && b[2] === 0x5a && b[3] === 0x4f)
+  );
+
+// Read and check every file before a machine is built. Throws BootFileError.
+export async function loadBootFiles(cfg: BootConfig): Promise<BootFiles> {
+  const kernel = await readFile("kernel", cfg.kernel);
+  let kernelVersion: string;
+  try {
+    kernelVersion = parseBzImage(kernel).header.kernelVersion;
+  } catch (e) {
+    if (e instanceof BootImageError) throw new BootFileError(`kernel ${cfg.kernel}: ${e.message}`);
+    throw e;
+  }
+  let initrd: Uint8Array | null = null;
+  if (cfg.initrd !== null) {
+    initrd = await readFile("initrd", cfg.initrd);
+    if (initrd.length === 0) throw new BootFileError(`initrd ${cfg.initrd}: empty file`);
+    if (!isGzip(initrd) && !isCpio(initrd) && !isOtherCompressed(initrd)) {
+      throw new BootFileError(`initrd ${cfg.initrd}: not a cpio archive (plain or compressed)`);
+    }
+    if (isGzip(initrd)) checkGzipTrailer(cfg.initrd, initrd);
+  }
+  let bios: Uint8Array | null = null;
+  if (cfg.bios !== null) {
+    bios = await readFile("BIOS", cfg.bios);
+    if (bios.length === 0 || bios.length > MAX_BIOS || bios.length % 4096 !== 0) {
+      throw new BootFileError(
+        `BIOS ${cfg.bios}: ${bios.length} bytes; a ROM image is 4 KiB..1 MiB in 4 KiB units`,
+      );
+    }
+  }
+  const shellMarker = initrd !== null && (await initrdMentions(initrd, MARK_SHELL));
+  return { kernel, initrd, bios, kernelVersion, shellMarker };
+}
+
+// Whether the (possibly gzip-compressed) initrd contains `text`: tells an initramfs made by
+// guest/build.sh, whose init announces its shell, from others.
+async function initrdMentions(initrd: Uint8Array, text: string): Promise<boolean> {
+  let data = initrd;
+  if (isGzip(initrd)) {
+    try {
+      const stream = new Blob([initrd as Uint8Array<ArrayBuffer>]).stream().pipeThrough(
+        new DecompressionStream("gzip"),
+      );
+      data = new Uint8Array(await new Response(stream).arrayBuffer());
+    } catch {
+      return false;
+    }
+  }
+  return latin1(data).includes(text);
+}
+
+// A gzip member ends with the uncompressed size mod 2^32; a truncated file almost never ends in a
+// plausible one. Catches cut-off downloads early instead of as a kernel panic much later.
+function checkGzipTrailer(path: string, b: Uint8Array): void {
+  if (b.length < 18) throw new BootFileError(`initrd ${path}: truncated gzip file`);
+  const isize = new DataView(b.buffer, b.byteOffset + b.length - 4, 4).getUint32(0, true);
+  // compression ratio of a cpio of binaries is far below 1000:1
+  if (isize < 16 || isize > b.length * 1000) throw new BootFileError(`initrd ${path}: truncated or corrupt gzip file`);
+}
+
+// ---- the machine glue: the only part that knows the machine's API ------------------------------
+
+// What the CLI needs from runtime/machine.ts. Kept small so the integrator can adapt it.
+export interface MachineLike {
+  ram: Uint8Array;
+  core: Parameters<typeof bootBzImage>[1] & { icount?: bigint };
+  serial: {
+    input(data: Uint8Array): void;
+    onOutput: ((data: Uint8Array) => void) | null;
+  };
+  // the machine's physical memory map (RAM entries are ignored: the loader derives RAM from `ram`)
+  e820?(): Region[];
+  tables?: { rsdp: number }; // ACPI tables the machine installed
+  loadBios?(image: Uint8Array): void;
+  // resolves on power-off or reset: { kind: "poweroff" | "reset" | "halt" | "stopped" } or that string
+  run(): Promise<RunOutcome>;
+  reset?(): void | Promise<void>; // devices and RAM back to power-on, before booting again
+  stop?(): void;
+}
+export type RunOutcome = string | { kind: string; reason?: string } | void;
+
+export interface MachineOptions {
+  memMiB: number;
+  smp: number;
+  smpThreads?: number;
+}
+export type MachineFactory = (opts: MachineOptions) => Promise<MachineLike>;
+
+interface MachineModule {
+  Machine: {
+    new (opts: MachineOptions): MachineLike;
+    create?(opts: MachineOptions): Promise<MachineLike>;
+  };
+}
+
+async function importMachine(opts: MachineOptions): Promise<MachineLike> {
+  let mod: MachineModule;
+  try {
+    mod = await import(new URL("../runtime/machine.ts", import.meta.url).href) as MachineModule;
+  } catch (e) {
+    throw new BootFileError(`cannot load the machine (runtime/machine.ts): ${(e as Error).message.split("\n")[0]}`);
+  }
+  try {
+    return mod.Machine.create ? await mod.Machine.create(opts) : new mod.Machine(opts);
+  } catch (e) {
+    if (e instanceof RangeError) throw new UsageError(e.message.split("\n")[0]);
+    throw e;
+  }
+}
+
+// Firmware, kernel, initrd, zero page into RAM and the boot CPU at the kernel's entry.
+function loadGuest(m: MachineLike, cfg: BootConfig, files: BootFiles): void {
+  if (files.bios) {
+    if (!m.loadBios) throw new BootFileError("--bios: this machine cannot map a BIOS image");
+    try {
+      m.loadBios(files.bios);
+    } catch (e) {
+      throw new BootFileError(`BIOS ${cfg.bios}: ${(e as Error).message.split("\n")[0]}`);
+    }
+  }
+  try {
+    bootBzImage(m.ram, m.core, files.kernel, {
+      cmdline: cfg.append,
+      initrd: files.initrd ?? undefined,
+      regions: (m.e820?.() ?? []).filter((e) => e.type !== E820_RAM),
+      acpiRsdp: files.bios ? undefined : m.tables?.rsdp,
+    });
+  } catch (e) {
+    if (e instanceof BootImageError) throw new BootFileError(`kernel ${cfg.kernel}: ${e.message}`);
+    throw e;
+  }
+}
+
+function outcomeKind(o: RunOutcome): { kind: string; reason?: string } {
+  if (typeof o === "string") return { kind: o };
+  return o ?? { kind: "poweroff" };
+}
+
+// ---- console ----------------------------------------------------------------------------------
+const CTRL_A = 0x01;
+const KEYS_HELP = [
+  "C-a h    this help",
+  "C-a x    quit ring3",
+  "C-a s    status (instructions executed, time)",
+  "C-a C-a  send C-a to the guest",
+];
+
+class Console {
+  private tail = "";
+  private t0 = performance.now();
+  private firstOutput = false;
+  private marks = new Set<string>();
+  private pending: Uint8Array[] = [];
+  private released: boolean;
+  private escape = false;
+  private enc = new TextEncoder();
+  quit: (() => void) | null = null;
+
+  constructor(
+    private m: MachineLike,
+    private cfg: BootConfig,
+    private tty: boolean,
+    private holdInput: boolean,
+  ) {
+    // Input that arrives before the guest opens its console would overrun the UART; for the
+    // default guest hold piped input until its shell says it is ready.
+    this.released = tty || !holdInput;
+  }
+
+  private err(line: string): void {
+    Deno.stderr.writeSync(this.enc.encode(line + (this.tty ? "\r\n" : "\n")));
+  }
+
+  private elapsed(): string {
+    return ((performance.now() - this.t0) / 1000).toFixed(2) + " s";
+  }
+
+  restartClock(): void {
+    this.t0 = performance.now();
+    this.firstOutput = false;
+    this.marks.clear();
+    this.released = this.tty || !this.holdInput; // a rebooted guest needs its shell again
+  }
+
+  output(data: Uint8Array): void {
+    writeAll(Deno.stdout, data);
+    if (this.cfg.timing && !this.firstOutput) {
+      this.firstOutput = true;
+      this.err(`ring3: first kernel output after ${this.elapsed()}`);
+    }
+    this.tail = (this.tail + latin1(data)).slice(-256);
+    for (const mark of [MARK_USERSPACE, MARK_SHELL]) {
+      if (!this.marks.has(mark) && this.tail.includes(mark)) {
+        this.marks.add(mark);
+        if (this.cfg.timing) this.err(`ring3: '${mark}' after ${this.elapsed()}`);
+        if (mark === MARK_SHELL) this.release();
+      }
+    }
+  }
+
+  private release(): void {
+    if (this.released) return;
+    this.released = true;
+    for (const d of this.pending) this.m.serial.input(d);
+    this.pending = [];
+  }
+
+  // bytes from the host's stdin
+  input(data: Uint8Array): void {
+    if (!this.tty) {
+      if (this.released) this.m.serial.input(data);
+      else this.pending.push(data.slice());
+      return;
+    }
+    const out: number[] = [];
+    for (const b of data) {
+      if (this.escape) {
+        this.escape = false;
+        const k = String.fromCharCode(b | 0x20);
+        if (b === CTRL_A) out.push(CTRL_A);
+        else if (k === "x") {
+          this.err("\r\nring3: quit");
+          this.quit?.();
+          return;
+        } else if (k === "h") { for (const l of KEYS_HELP) this.err(l); }
+        else if (k === "s") {
+          const n = this.m.core.icount;
+          this.err(`ring3: ${this.elapsed()} since boot${n === undefined ? "" : `, ${n} instructions on CPU 0`}`);
+        }
+        continue;
+      }
+      if (b === CTRL_A) this.escape = true;
+      else out.push(b);
+    }
+    if (out.length) this.m.serial.input(new Uint8Array(out));
+  }
+}
+
+function latin1(b: Uint8Array): string {
+  return new TextDecoder("latin1").decode(b);
+}
+
+function writeAll(w: { writeSync(p: Uint8Array): number }, data: Uint8Array): void {
+  let off = 0;
+  while (off < data.length) off += w.writeSync(data.subarray(off));
+}
+
+async function pumpStdin(con: Console): Promise<void> {
+  const buf = new Uint8Array(4096);
+  for (;;) {
+    let n: number | null;
+    try {
+      n = await Deno.stdin.read(buf);
+    } catch {
+      return; // stdin closed under us (e.g. on quit)
+    }
+    if (n === null) return; // EOF: the guest keeps running until it powers off
+    con.input(buf.subarray(0, n));
+  }
+}
+
+// Boot and run until power-off (or reset with --no-reboot, or Ctrl-A x). Returns the exit status.
+export async function runGuest(
+  cfg: BootConfig,
+  files: BootFiles,
+  factory: MachineFactory = importMachine,
+): Promise<number> {
+  const m = await factory({ memMiB: cfg.memMiB, smp: cfg.smp, smpThreads: cfg.smpThreads });
+  const tty = Deno.stdin.isTerminal();
+  const con = new Console(m, cfg, tty, files.shellMarker);
+  m.serial.onOutput = (d) => con.output(d);
+  let quitResolve!: () => void;
+  const quit = new Promise<{ kind: "quit" }>((res) => (quitResolve = () => res({ kind: "quit" })));
+  con.quit = () => {
+    m.stop?.();
+    quitResolve();
+  };
+  const note = (msg: string) => Deno.stderr.writeSync(new TextEncoder().encode(`ring3: ${msg}${tty ? "\r\n" : "\n"}`));
+  if (tty) Deno.stdin.setRaw(true, { cbreak: false });
+  try {
+    void pumpStdin(con);
+    for (;;) {
+      loadGuest(m, cfg, files);
+      con.restartClock();
+      const o = outcomeKind(await Promise.race([m.run(), quit]));
+      switch (o.kind) {
+        case "quit":
+        case "poweroff":
+        case "stopped":
+          return 0;
+        case "halt": // e.g. `halt`, or `poweroff` on a machine without ACPI: nothing more can happen
+          note("guest halted (every CPU stopped with interrupts off)");
+          return 0;
+        case "reset":
+          if (cfg.noReboot) {
+            note(`guest reset${o.reason ? ` (${o.reason})` : ""}, --no-reboot`);
+            return 0;
+          }
+          await m.reset?.();
+          break;
+        default:
+          note(`machine stopped: ${o.kind}${o.reason ? ` (${o.reason})` : ""}`);
+          return 1;
+      }
+    }
+  } finally {
+    if (tty) Deno.stdin.setRaw(false);
+  }
+}
+
+export async function main(argv: string[], factory?: MachineFactory): Promise<number> {
+  const say = (msg: string) => console.error(`ring3: ${msg}`);
+  try {
+    const cfg = parseBootArgs(argv);
+    if (cfg.help) {
+      console.log(USAGE);
+      return 0;
+    }
+    const files = await loadBootFiles(cfg);
+    return await runGuest(cfg, files, factory);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      say(e.message);
+      return 2;
+    }
+    if (e instanceof BootFileError || e instanceof BootImageError) {
+      say(e.message);
+      return 1;
+    }
+    say(`internal error: ${(e as Error)?.message?.split("\n")[0] ?? e}`);
+    if (Deno.env.get("RING3_DEBUG")) console.error(e);
+    return 1;
+  }
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -1,0 +1,257 @@
+// The peer race's pure parts: the cpio overlay (checked with the system's cpio and a real
+// kernel-style concatenation), the console parser, statistics and the three report forms. One
+// test boots the overlay on QEMU when QEMU and the guest images are present.
+import assert from "node:assert/strict";
+import { cpioNewc, gunzip, gzip, initKnowsRing3Run, raceInitrd } from "../../bench/peers/cpio.ts";
+import { EXPECT_MD5, type Line, parseConsole } from "../../bench/peers/parse.ts";
+import { axisRange, type Cell, ratios, type Results, stat, toMarkdown, toSvg } from "../../bench/peers/report.ts";
+import { README_BEGIN, README_END, withReadmeSection } from "../../bench/peers/output.ts";
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+async function cpioList(archive: Uint8Array, extract?: string): Promise<string> {
+  const args = extract ? ["-i", "--quiet", "--to-stdout", extract] : ["-it", "--quiet"];
+  const p = new Deno.Command("cpio", { args, stdin: "piped", stdout: "piped", stderr: "piped" }).spawn();
+  const w = p.stdin.getWriter();
+  await w.write(archive);
+  await w.close();
+  const r = await p.output();
+  assert.ok(r.success, dec.decode(r.stderr));
+  return dec.decode(r.stdout);
+}
+
+Deno.test("cpioNewc: the system's cpio reads names, modes and contents back", async () => {
+  const script = enc.encode("#!/bin/sh\necho hi\n"); // 19 bytes: exercises the data padding
+  const a = cpioNewc([{ name: "race", mode: 0o040755 }, { name: "race/run", mode: 0o100755, data: script }]);
+  assert.equal(a.length % 4, 0);
+  assert.equal(dec.decode(a.subarray(0, 6)), "070701");
+  assert.deepEqual((await cpioList(a)).trim().split("\n"), ["race", "race/run"]);
+  assert.equal(await cpioList(a, "race/run"), "#!/bin/sh\necho hi\n");
+  // mode field of the second header: regular file, rwxr-xr-x
+  const second = dec.decode(a).indexOf("070701", 6);
+  assert.equal(parseInt(dec.decode(a.subarray(second + 14, second + 22)), 16), 0o100755);
+  assert.ok(dec.decode(a).includes("TRAILER!!!"));
+});
+
+Deno.test("raceInitrd: appends a second gzip member and keeps the original bytes", async () => {
+  const base = await gzip(
+    cpioNewc([{ name: "init", mode: 0o100755, data: enc.encode("case x in ring3.run=/*) ;; esac") }]),
+  );
+  const script = enc.encode("echo race\n");
+  const out = await raceInitrd(base, script, false);
+  assert.deepEqual(out.subarray(0, base.length), base);
+  const extra = await gunzip(out.subarray(base.length));
+  assert.deepEqual((await cpioList(extra)).trim().split("\n"), ["race", "race/run"]);
+  const asInit = await gunzip((await raceInitrd(base, script, true)).subarray(base.length));
+  assert.equal(await cpioList(asInit, "init"), "echo race\n");
+  assert.equal(await initKnowsRing3Run(base), true);
+  assert.equal(
+    await initKnowsRing3Run(await gzip(cpioNewc([{ name: "init", mode: 0o100755, data: enc.encode("#!/bin/sh") }]))),
+    false,
+  );
+});
+
+const at = (t: number, text: string): Line => ({ t, text });
+const goodConsole = [
+  at(1.0, "[    0.000000] Linux version 6.1.192"),
+  at(5.5, "ring3: userspace up\r"),
+  at(5.6, "RACE nproc=2 work=md5,awk,par"),
+  at(5.7, "model name\t: QEMU Virtual CPU version 2.5+"),
+  at(6.0, "START md5"),
+  at(6.1, "v86-icount 1000"),
+  at(6.9, `${EXPECT_MD5}  /tmp/z`),
+  at(7.0, "WORK md5 0.90"),
+  at(7.0, "v86-icount 5000"),
+  at(7.1, "START awk"),
+  at(10.0, "awk-sum 50.519065"),
+  at(10.2, "WORK awk 3.05"),
+  at(10.3, "START par"),
+  at(11.0, "WORK par 0.61"),
+  at(11.0, "PAR-OK 2 of 2"),
+  at(11.1, "RACE-DONE"),
+  at(11.2, "ring3: exit 0"),
+];
+
+Deno.test("parseConsole: figures, host-clock cross-checks and instruction counts", () => {
+  const b = parseConsole(goodConsole, ["md5", "awk", "par"]);
+  assert.equal(b.error, undefined);
+  assert.equal(b.bootWall, 5.5);
+  assert.equal(b.nproc, 2);
+  assert.equal(b.model, "QEMU Virtual CPU version 2.5+");
+  assert.equal(b.exit, 0);
+  assert.equal(b.work.md5.guest, 0.9);
+  assert.ok(Math.abs(b.work.md5.wall! - 1.0) < 1e-9);
+  assert.equal(b.work.md5.insns, 4000);
+  assert.equal(b.work.awk.guest, 3.05);
+  assert.equal(b.work.awk.insns, undefined);
+  assert.equal(b.work.par.guest, 0.61);
+  for (const w of ["md5", "awk", "par"]) assert.equal(b.work[w].error, undefined);
+});
+
+Deno.test("parseConsole: a wrong answer is an error, never a time", () => {
+  const swap = (from: string, to: string) => goodConsole.map((l) => (l.text.startsWith(from) ? at(l.t, to) : l));
+  assert.match(
+    parseConsole(swap(EXPECT_MD5, `${"0".repeat(32)}  /tmp/z`), ["md5"]).work.md5.error!,
+    /wrong md5sum: 0{32}/,
+  );
+  assert.match(parseConsole(swap("awk-sum", "awk-sum 50.519064"), ["awk"]).work.awk.error!, /wrong awk checksum/);
+  assert.match(parseConsole(swap("PAR-OK", "PAR-OK 1 of 2"), ["par"]).work.par.error!, /1 of 2 parallel/);
+  assert.match(parseConsole(swap("PAR-OK", "PAR-OK 1 of 1"), ["par"]).work.par.error!, /1 of 1 parallel/); // nproc is 2
+  assert.match(
+    parseConsole(goodConsole.filter((l) => !l.text.startsWith("PAR-OK")), ["par"]).work.par.error!,
+    /no PAR-OK/,
+  );
+  assert.equal(parseConsole(goodConsole, ["md5"]).work.md5.guest, 0.9);
+});
+
+Deno.test("parseConsole: no boot, a panic, a missing workload", () => {
+  const none = parseConsole([at(3, "SeaBIOS (version 1.16)")], ["md5"]);
+  assert.equal(none.bootWall, undefined);
+  assert.equal(none.work.md5.error, "did not boot");
+  const panic = parseConsole([at(2, "[    1.234567] Kernel panic - not syncing: VFS: Unable to mount root fs")], [
+    "md5",
+    "awk",
+  ]);
+  assert.equal(panic.error, "Kernel panic - not syncing: VFS: Unable to mount root fs");
+  assert.equal(panic.work.awk.error, panic.error);
+  const cut = parseConsole(goodConsole.slice(0, 9), ["md5", "awk"]);
+  assert.equal(cut.work.md5.guest, 0.9);
+  assert.equal(cut.work.awk.error, "no WORK awk line");
+});
+
+Deno.test("stat and ratios", () => {
+  assert.deepEqual(stat([3, 1, 2]), { median: 2, min: 1, max: 3, n: 3, values: [3, 1, 2] });
+  assert.equal(stat([4, 1, 3, 2])!.median, 2.5);
+  assert.equal(stat([]), undefined);
+  const c = (m?: number): Cell => (m === undefined ? { note: "n/a" } : { stat: stat([m])! });
+  assert.deepEqual(ratios({ ring3: c(10), v86: c(4), qemu: c(2) }), { ring3_v86: 2.5, ring3_qemu: 5, v86_qemu: 2 });
+  assert.deepEqual(ratios({ ring3: c(), v86: c(4), qemu: c(2) }), { ring3_v86: null, ring3_qemu: null, v86_qemu: 2 });
+  assert.deepEqual(axisRange([1.5, 3.9]), [0.5, 5]);
+  assert.deepEqual(axisRange([0.3, 40]), [0.2, 50]);
+});
+
+function sample(): Results {
+  const s = (...v: number[]) => stat(v)!;
+  const cells = {
+    ring3: { note: "n/a" },
+    v86: { stat: s(3, 4, 5), wall: s(8, 9, 10) },
+    qemu: { stat: s(1, 1.1, 1.2) },
+  };
+  return {
+    date: "2026-01-01T00:00:00Z",
+    machine: { cpu: "Test CPU <x>", cores: 2, os: "Debian", loadBefore: "1.0", loadAfter: "2.0" },
+    guest: { kernel: "6.1.192", memMiB: "256", append: "console=ttyS0 quiet" },
+    runs: 3,
+    emulators: {
+      ring3: { version: "abc", available: false, note: "boot not available: no machine" },
+      v86: { version: "0.5.462", available: true },
+      qemu: { version: "7.2", available: true },
+    },
+    rows: [
+      { id: "md5", label: "md5sum of 16 MiB (s)", unit: "s", cells, ratios: ratios(cells) },
+      {
+        id: "par2",
+        label: "2 md5sums (s)",
+        unit: "s",
+        cells: { ...cells, v86: { note: "– (no SMP)" } },
+        ratios: ratios({ ...cells, v86: { note: "–" } }),
+      },
+    ],
+    notes: ["ring3: boot not available: no machine"],
+  };
+}
+
+Deno.test("toMarkdown: one row per workload with medians, spreads, ratios and the machine", () => {
+  const md = toMarkdown(sample());
+  assert.match(
+    md,
+    /^\| md5sum of 16 MiB \(s\) \| n\/a \| 4\.00 \(3\.00–5\.00\) \| 1\.10 \(1\.00–1\.20\) \| – \| – \|$/m,
+  );
+  assert.match(md, /^\| 2 md5sums \(s\) \| n\/a \| – \(no SMP\) \| 1\.10 \(1\.00–1\.20\) \| – \| – \|$/m);
+  assert.match(md, /^\| md5sum of 16 MiB \(s\) \| – \| 9\.00 \(8\.00–10\.0\) \| – \|$/m); // host-clock table
+  assert.match(md, /Test CPU <x>, 2 cores/);
+  assert.match(md, /^- ring3: boot not available: no machine$/m);
+  const r = sample();
+  r.rows[0].cells.qemu = { stat: stat([1, 1.2]), runs: 3, note: "1 of 3 runs failed: hung" };
+  assert.match(toMarkdown(r), /\| 1\.10 \(1\.00–1\.20\) \[2 of 3 runs\] \|/);
+});
+
+Deno.test("toSvg: bars only for ratios that exist, escaped text, axis through 1×", () => {
+  const svg = toSvg(sample());
+  assert.ok(svg.startsWith("<svg ") && svg.trimEnd().endsWith("</svg>"));
+  const bars = [...svg.matchAll(/<rect x="[\d.]+" y="\d+" width="[\d.]+" height="11"/g)];
+  assert.equal(bars.length, 1); // only v86/QEMU for md5; par2 has no v86 figure
+  assert.match(svg, /4\.00×|3\.64×/);
+  assert.ok(svg.includes("Test CPU &lt;x&gt;"));
+  assert.ok(!svg.includes("<x>"));
+  assert.match(svg, /ring3: boot not available: no machine/);
+  assert.equal((svg.match(/<text /g) ?? []).length, (svg.match(/<\/text>/g) ?? []).length);
+});
+
+Deno.test("withReadmeSection replaces only the text between the markers", () => {
+  const readme = `# x\n\n## Performance\n${README_BEGIN}\nold\n${README_END}\ntail\n`;
+  const now = withReadmeSection(readme, "| new |\n");
+  assert.ok(now.startsWith("# x\n\n## Performance\n"));
+  assert.ok(now.endsWith(`${README_END}\ntail\n`));
+  assert.ok(now.includes("| new |") && !now.includes("old"));
+  assert.equal(withReadmeSection("no markers", "x"), "no markers");
+});
+
+// The overlay and script on a real kernel, when the peer and the images are here (~10-30 s).
+const ROOT = new URL("../../", import.meta.url).pathname;
+const images = `${ROOT}guest/images`;
+const haveQemu = await new Deno.Command("qemu-system-i386", { args: ["--version"], stdout: "null", stderr: "null" })
+  .output().then((r) => r.success).catch(() => false);
+const haveImages = await Deno.stat(`${images}/bzImage`).then(() => true).catch(() => false);
+
+Deno.test({
+  name: "the race script runs md5 on QEMU through guest/init's ring3.run=",
+  ignore: !haveQemu || !haveImages,
+  async fn() {
+    const base = await Deno.readFile(`${images}/initramfs.cpio.gz`);
+    assert.ok(await initKnowsRing3Run(base));
+    const dir = await Deno.makeTempDir();
+    try {
+      await Deno.writeFile(
+        `${dir}/initrd`,
+        await raceInitrd(base, await Deno.readFile(`${ROOT}bench/peers/guest/run.sh`), false),
+      );
+      const t0 = performance.now();
+      const r = await new Deno.Command("qemu-system-i386", {
+        args: [
+          "-accel",
+          "tcg",
+          "-m",
+          "128",
+          "-display",
+          "none",
+          "-monitor",
+          "none",
+          "-serial",
+          "stdio",
+          "-no-reboot",
+          "-kernel",
+          `${images}/bzImage`,
+          "-initrd",
+          `${dir}/initrd`,
+          "-append",
+          "console=ttyS0 quiet ring3.run=/race/run race.work=md5",
+        ],
+        stdin: "null",
+        stdout: "piped",
+        stderr: "piped",
+        signal: AbortSignal.timeout(180_000),
+      }).output();
+      const s = (performance.now() - t0) / 1000;
+      const lines = dec.decode(r.stdout).split("\n").map((text) => at(s, text));
+      const b = parseConsole(lines, ["md5"]);
+      assert.equal(b.work.md5.error, undefined, dec.decode(r.stdout).slice(-2000));
+      assert.ok(b.work.md5.guest! >= 0);
+      assert.equal(b.exit, 0);
+      assert.equal(b.nproc, 1);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});

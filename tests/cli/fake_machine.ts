@@ -1,0 +1,64 @@
+// Runs cli/boot.ts's main() against a scripted stand-in for runtime/machine.ts, so the console
+// plumbing (stdin held until the shell marker, stdout, --timing, resets) is testable without a
+// CPU. The fake guest prints a kernel line and the shell marker, echoes input lines, powers off on
+// "poweroff" and resets on "reboot" the first time; a second boot powers off by itself.
+import { type MachineLike, type MachineOptions, main, type RunOutcome } from "../../cli/boot.ts";
+
+let boots = 0;
+let shellReady = false;
+
+function fake(opts: MachineOptions): Promise<MachineLike> {
+  const enc = new TextEncoder();
+  let line = "";
+  let finish: ((why: RunOutcome) => void) | null = null;
+  const m: MachineLike = {
+    ram: new Uint8Array(opts.memMiB << 20),
+    core: {
+      ex: { setSeg() {}, resyncFromState() {} },
+      set() {},
+      setReg() {},
+      icount: 42n,
+    },
+    serial: {
+      onOutput: null,
+      input(data: Uint8Array) {
+        if (!finish) return; // stopped: a real machine would drop it too
+        if (!shellReady) say("EARLY INPUT\n");
+        for (const b of data) {
+          if (b !== 10) {
+            line += String.fromCharCode(b);
+            continue;
+          }
+          say(`> ${line}\n`);
+          const why = line.includes("poweroff") ? "poweroff" : line.includes("reboot") ? "reset" : "";
+          line = "";
+          if (why) {
+            finish?.(why === "reset" ? { kind: "reset", reason: "keyboard controller" } : why);
+            finish = null;
+            return;
+          }
+        }
+      },
+    },
+    run() {
+      boots++;
+      shellReady = false;
+      // the ZERO_PAGE magic proves the loader ran on this RAM before the guest started
+      const hdrs = String.fromCharCode(...m.ram.subarray(0x10202, 0x10206));
+      say(`Linux version fake boot=${boots} smp=${opts.smp} mem=${opts.memMiB} ${hdrs}\n`);
+      return new Promise((res) => {
+        finish = res;
+        setTimeout(() => {
+          shellReady = true;
+          say("ring3: shell ready\n");
+          if (boots > 1) finish?.("poweroff");
+        }, 300);
+      });
+    },
+    reset() {},
+  };
+  const say = (s: string) => m.serial.onOutput?.(enc.encode(s));
+  return Promise.resolve(m);
+}
+
+Deno.exit(await main(Deno.args, fake));
