@@ -1,8 +1,8 @@
 // x87 against the host FPU. Every template starts with FNINIT and loads a control word with
 // precision control = double (PC=10) and all exceptions masked, so the host rounds the basic
-// operations (+ - * / sqrt) to a 53-bit significand like ring3's model (both keep the register's
-// 15-bit exponent: results beyond the double range overflow or denormalize on the store); the results, the
-// stored integers/BCD and the status word (C0..C3, TOP, exception flags) are compared exactly.
+// operations (+ - * / sqrt) to a 53-bit significand like ring3's model (both keep the
+// register's 15-bit exponent: results beyond the double range overflow or denormalize only on
+// the store); the results, the stored integers/BCD and the status word (C0..C3, TOP, exception flags) are compared exactly.
 // The rounding mode is random where it matters (fistp, frndint, fld m64 -> fst m32, constants).
 // Transcendentals (fsin fcos fsincos fptan fpatan f2xm1 fyl2x fyl2xp1) are computed by the host
 // x87 with its own 64-bit-significand algorithms and argument reduction, which PC does not
