@@ -213,6 +213,19 @@ function wrPhysByte(phys: u32, v: u32): void {
   if (load<u32>(e, TLB_TAG_W) == (lin & 0xfffff000) && (lin & 0xfff) <= 0xffc) { store<u32>(lin + load<u32>(e, TLB_DELTA), v); return; }
   wrSlow(lin, 4, v);
 }
+// 8-byte operands (x87 m64): one access inside a page, else two 4-byte halves, low half first
+@inline export function lrd64(lin: u32): u64 {
+  const e = tlbE(lin);
+  if (load<u32>(e, TLB_TAG_R) == (lin & 0xfffff000) && (lin & 0xfff) <= 0xff8) return load<u64>(lin + load<u32>(e, TLB_DELTA));
+  const lo = lrd32(lin);
+  return <u64>lo | (<u64>lrd32(lin + 4) << 32);
+}
+@inline export function lwr64(lin: u32, v: u64): void {
+  const e = tlbE(lin);
+  if (load<u32>(e, TLB_TAG_W) == (lin & 0xfffff000) && (lin & 0xfff) <= 0xff8) { store<u64>(lin + load<u32>(e, TLB_DELTA), v); return; }
+  lwr32(lin, <u32>v);
+  lwr32(lin + 4, <u32>(v >> 32));
+}
 export function lrdN(lin: u32, size: u32): u32 {
   return size == 4 ? lrd32(lin) : size == 2 ? lrd16(lin) : lrd8(lin);
 }

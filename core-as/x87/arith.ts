@@ -2,31 +2,35 @@
 // fsqrt, frndint, fscale, fxtract, fprem, fprem1.
 import {
   fpOk, fpEx, fpC1, fpSetCC, fpPut, fpGet, fpEmpty, fpPop, fpPush, fpUnderflow, fpOverflow, fpRC, indef,
-  SW_IE, SW_ZE, SW_PE, SW_C0, SW_C1, SW_C2, SW_C3,
+  fpTop, fpTagEmpty, fpReg, fpPhys, fpWideAt, SW_IE, SW_ZE, SW_DE, SW_PE, SW_C0, SW_C1, SW_C2, SW_C3,
 } from "./state";
-import {
-  fpBinop, fpSqrt, fpFinish, nanPick, rcRound, scale2, expOf, isInf64, signBit,
-} from "./round";
+import { fpBinop, fpSqrt, nanPick, rcRound, scale2, expOf, isInf64, signBit } from "./round";
+import { split, dS, dE, wideResult, clearWide, fpPutRes } from "./wide";
 
-// st(0) = st(0) op v, v a memory operand already read (op: 0 add, 1 mul, 4 sub, 5 subr, 6 div, 7 divr)
-export function fpArithMem(op: u32, v: f64): void {
-  if (!fpOk) return; // unmasked denormal operand
-  if (fpEmpty(0)) {
+// st(0) = st(0) op v, v a memory operand already read (op: 0 add, 1 mul, 4 sub, 5 subr, 6 div,
+// 7 divr); den: v is a denormal. The denormal-operand exception comes after the stack check,
+// and the host CPU does not raise it with a NaN operand nor when dividing the denormal by zero.
+export function fpArithMem(op: u32, v: f64, den: bool): void {
+  const p = fpTop();
+  if (fpTagEmpty(p)) {
     if (fpUnderflow()) fpPut(0, indef());
     return;
   }
-  const r = fpBinop(op, fpGet(0), v);
-  if (fpOk) fpPut(0, r);
+  const a = load<f64>(fpReg(p));
+  if (den && a == a && !(op == 7 && a == 0)) { if (!fpEx(SW_DE)) return; }
+  const r = fpBinop(op, a, v, fpWideAt(p), 0);
+  if (fpOk) fpPutRes(0, r);
 }
 // st(d) = st(d) op st(s), then pop if asked
 export function fpArithReg(op: u32, d: u32, s: u32, pop: bool): void {
-  if (fpEmpty(d) || fpEmpty(s)) {
+  const pd = fpPhys(d), ps = fpPhys(s);
+  if (fpTagEmpty(pd) || fpTagEmpty(ps)) {
     if (!fpUnderflow()) return;
     fpPut(d, indef());
   } else {
-    const r = fpBinop(op, fpGet(d), fpGet(s));
+    const r = fpBinop(op, load<f64>(fpReg(pd)), load<f64>(fpReg(ps)), fpWideAt(pd), fpWideAt(ps));
     if (!fpOk) return;
-    fpPut(d, r);
+    fpPutRes(d, r);
   }
   if (pop) fpPop();
 }
@@ -40,14 +44,16 @@ export function fpArithReg(op: u32, d: u32, s: u32, pop: bool): void {
 
 export function fsqrt(): void {
   if (!st0OrUnderflow()) return;
-  const r = fpSqrt(fpGet(0));
-  if (fpOk) fpPut(0, r);
+  const r = fpSqrt(fpGet(0), fpWideAt(fpPhys(0)));
+  if (fpOk) fpPutRes(0, r);
 }
 
 export function frndint(): void {
   if (!st0OrUnderflow()) return;
   const x = fpGet(0);
   if (x != x) { const r = nanPick(x, x); if (fpOk) fpPut(0, r); return; }
+  // a wide value of magnitude 2^1024 or more is an integer already
+  if (fpWideAt(fpPhys(0)) != 0 && Math.abs(x) > 1) { fpC1(false); return; }
   const r = rcRound(x, fpRC());
   if (r != x) {
     fpC1(Math.abs(r) > Math.abs(x));
@@ -56,14 +62,16 @@ export function frndint(): void {
   fpPut(0, r);
 }
 
-// st(0) * 2^trunc(st(1))
+// st(0) * 2^trunc(st(1)): exact unless the register range is left
 export function fscale(): void {
   if (fpEmpty(0) || fpEmpty(1)) {
     if (fpUnderflow()) fpPut(0, indef());
     return;
   }
   const x = fpGet(0), y = fpGet(1);
+  const wx = fpWideAt(fpPhys(0)), wy = fpWideAt(fpPhys(1));
   let r: f64;
+  clearWide();
   if (x != x || y != y) r = nanPick(x, y);
   else if (isInf64(y)) {
     if ((x == 0 && y > 0) || (isInf64(x) && y < 0)) { fpEx(SW_IE); r = indef(); }
@@ -72,16 +80,13 @@ export function fscale(): void {
     fpC1(false);
   } else if (x == 0 || isInf64(x)) { r = x; fpC1(false); }
   else {
-    const t = trunc<f64>(y);
-    const n: i32 = t > 5000 ? 5000 : t < -5000 ? -5000 : <i32>t;
-    r = scale2(x, n);
-    if (isInf64(r)) r = fpFinish(r, 0);
-    else {
-      const back = scale2(r, -n); // exact: r on a grid at least as coarse as x's, scaled back
-      r = fpFinish(r, x > back ? 1 : x < back ? -1 : 0);
-    }
+    // a wide st(1) is beyond 2^1024 (any huge scale leaves the range) or below 1 (scale 0)
+    const t = wy != 0 ? (Math.abs(y) > 1 ? y : 0) : trunc<f64>(y);
+    const n: i32 = t > 100000 ? 100000 : t < -100000 ? -100000 : <i32>t;
+    split(x, wx);
+    r = wideResult(dS, 0, dE + n);
   }
-  if (fpOk) fpPut(0, r);
+  if (fpOk) fpPutRes(0, r);
 }
 
 // st(0) = exponent, then push the significand
@@ -105,9 +110,9 @@ export function fxtract(): void {
     e = -Infinity; m = x;
   } else if (isInf64(x)) { e = Infinity; m = x; }
   else {
-    const k = expOf(x);
-    e = <f64>k;
-    m = scale2(x, -k);
+    split(x, fpWideAt(fpPhys(0)));
+    e = <f64>dE;
+    m = dS;
   }
   if (!fpOk) return;
   fpPut(0, e);

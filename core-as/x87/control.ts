@@ -12,6 +12,7 @@ import {
 import { nm, raise, NO_ERR } from "../fault";
 import {
   fpCW, fpSW, fpSWraw, fpSetSWraw, fpSetTop, fpTop, fpReg, fpExt, fpTagEmpty, fpRecalcES, SW_ES,
+  fpPhysPutExt,
 } from "./state";
 import { mRd16, mDest, mWr80 } from "./mem";
 import { f64ToExt, extToF64, cvM, cvSE } from "./ext80";
@@ -199,10 +200,6 @@ export function frstor(): void {
     const a = lin + n + i * 10;
     const m = <u64>lrd32(a) | (<u64>lrd32(a + 4) << 32);
     const se = lrd16(a + 8);
-    store<f64>(fpReg(p), extToF64(m, se));
-    const e = fpExt(p);
-    store<u64>(e, m);
-    store<u16>(e, <u16>se, 8);
-    store<u8>(e, 1, 10);
+    fpPhysPutExt(p, extToF64(m, se), m, se);
   }
 }

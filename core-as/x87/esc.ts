@@ -12,7 +12,7 @@ import { modrm, fetch8, mmem, mreg, mrmi, mrm } from "../fetch";
 import * as st from "../state";
 import { ud } from "../fault";
 import { fpBegin, fpNote, fpPop } from "./state";
-import { mRd16, mRd32, mRd64, f32Val, f64Val } from "./mem";
+import { mRd16, mRd32, mRd64, f32Val, f64Val, memDen } from "./mem";
 import { fpArithMem, fpArithReg, fsqrt, frndint, fscale, fxtract, fprem } from "./arith";
 import {
   fldM32, fldM64, fldM80, fildM16, fildM32, fildM64, fbld, fld1, fldz, fldl2t, fldl2e, fldpi, fldlg2,
@@ -33,9 +33,10 @@ function peekModrm(): u32 {
 }
 
 // memory-operand arithmetic group: 0 add, 1 mul, 2 com, 3 comp, 4 sub, 5 subr, 6 div, 7 divr
-function memArith(v: f64, op: u32): void {
-  if (op == 2 || op == 3) fcomVal(v, false, op - 2);
-  else fpArithMem(op, v);
+// (den: the operand was a denormal)
+function memArith(v: f64, op: u32, den: bool): void {
+  if (op == 2 || op == 3) fcomVal(v, 0, false, op - 2, den);
+  else fpArithMem(op, v, den);
 }
 // register arithmetic with st(i) as destination (DC, DE): Intel's encodings of sub/subr and
 // div/divr are swapped there relative to D8
@@ -44,7 +45,7 @@ function memArith(v: f64, op: u32): void {
 export function fpu_d8(): void {
   fpBegin(true);
   modrm();
-  if (mmem) memArith(f32Val(mRd32()), mreg);
+  if (mmem) { const v = f32Val(mRd32()); memArith(v, mreg, memDen); }
   else if (mreg == 2 || mreg == 3) fcomSt(mrmi, false, mreg - 2);
   else fpArithReg(mreg, 0, mrmi, false);
   fpNote(0, mmem);
@@ -53,7 +54,7 @@ export function fpu_d8(): void {
 export function fpu_dc(): void {
   fpBegin(true);
   modrm();
-  if (mmem) memArith(f64Val(mRd64()), mreg);
+  if (mmem) { const v = f64Val(mRd64()); memArith(v, mreg, memDen); }
   else if (mreg == 2 || mreg == 3) fcomSt(mrmi, false, mreg - 2);
   else fpArithReg(revOp(mreg), mrmi, 0, false);
   fpNote(4, mmem);
@@ -62,7 +63,7 @@ export function fpu_dc(): void {
 export function fpu_da(): void {
   fpBegin(true);
   modrm();
-  if (mmem) memArith(<f64><i32>mRd32(), mreg);
+  if (mmem) memArith(<f64><i32>mRd32(), mreg, false);
   else if (mreg < 4) fcmov(fcmovCC(mreg), mrmi);
   else if (mrm == 0xe9) fcomSt(1, true, 2); // fucompp
   else ud();
@@ -72,7 +73,7 @@ export function fpu_da(): void {
 export function fpu_de(): void {
   fpBegin(true);
   modrm();
-  if (mmem) memArith(<f64><i16>mRd16(), mreg);
+  if (mmem) memArith(<f64><i16>mRd16(), mreg, false);
   else if (mreg == 3) { if (mrmi != 1) ud(); fcomSt(1, false, 2); } // fcompp
   else if (mreg == 2) fcomSt(mrmi, false, 1);
   else fpArithReg(revOp(mreg), mrmi, 0, true);

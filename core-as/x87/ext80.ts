@@ -1,7 +1,7 @@
 // Conversions between f64 (the register model) and the 80-bit double-extended format: m80
 // loads/stores, fsave/frstor images, exact integer images. Results come back through the two
 // module globals cvM (64-bit significand, explicit integer bit) and cvSE (sign << 15 | exponent).
-import { INDEF_BITS } from "./state";
+import { INDEF_BITS, fpRC, fpCW, fpEx, fpC1, SW_OE, SW_UE, SW_PE } from "./state";
 
 export let cvM: u64 = 0;
 export let cvSE: u32 = 0;
@@ -110,4 +110,80 @@ export function extToInt(m: u64, se: u32, rc: u32, bits: u32): bool {
   if (neg ? mag > lim : mag >= lim) return false;
   cvInt = neg ? 0 - <i64>mag : <i64>mag;
   return true;
+}
+
+// ---- rounding an integer significand -----------------------------------------------------------
+// m >> drop rounded by rc (drop >= 1; beyond 64 every bit is dropped, m != 0 counts as below one
+// half); rdInexact: bits were lost, rdUp: the magnitude was rounded up
+export let rdInexact: bool = false;
+export let rdUp: bool = false;
+export function rndDrop(m: u64, drop: i32, neg: bool, rc: u32): u64 {
+  let kept: u64 = 0;
+  let rem: u64 = m != 0 ? 1 : 0, half: u64 = 2;
+  if (drop == 64) { rem = m; half = <u64>1 << 63; }
+  else if (drop < 64) { kept = m >> drop; rem = m & ((<u64>1 << drop) - 1); half = <u64>1 << (drop - 1); }
+  rdInexact = rem != 0;
+  let up = false;
+  if (rdInexact) {
+    if (rc == 0) up = rem > half || (rem == half && (kept & 1) != 0);
+    else if (rc == 1) up = neg;
+    else if (rc == 2) up = !neg;
+  }
+  rdUp = up;
+  return kept + (up ? 1 : 0);
+}
+
+// ---- storing an exact 80-bit image to a binary format ------------------------------------------
+// Round a finite image (not an unnormal) to p significand bits with normal exponents emin..emax
+// by RC, with the store's exceptions: overflow (OE PE; the masked result is infinity or the
+// largest finite by RC), underflow (UE when the result rounded to p bits with an unbounded
+// exponent is below 2^emin and inexact, or nonzero with UE unmasked), precision (PE), and C1
+// = rounded up. Returns the bits of the format (sign at bit p + its exponent width - 1);
+// an unmasked exception leaves fpOk false and the store must not happen.
+export function extRound(m: u64, se: u32, p: i32, emin: i32, emax: i32, ebits: i32): u64 {
+  const neg = (se & 0x8000) != 0;
+  const sbit: u64 = neg ? <u64>1 << (p - 1 + ebits) : 0;
+  fpC1(false);
+  if (m == 0) return sbit;
+  const ex = <i32>(se & 0x7fff);
+  const lz = <i32>clz(m);
+  m <<= lz;
+  const E = (ex == 0 ? 1 : ex) - 16383 - lz; // value = m * 2^(E - 63)
+  const rc = fpRC();
+  let drop = 64 - p;
+  if (E < emin) drop += emin - E;
+  const mag = rndDrop(m, drop, neg, rc);
+  const inexact = rdInexact, up = rdUp;
+  const f = p - 1;
+  const bias = 1 - emin;
+  // the integer bit carries into the exponent field, and a rounding carry along with it
+  const bits: u64 = E >= emin ? (<u64>(E + bias - 1) << f) + mag : mag;
+  const infb: u64 = <u64>(emax + bias + 1) << f; // the infinity
+  if (bits >= infb) {
+    const toMax = rc == 3 || (rc == 1 && !neg) || (rc == 2 && neg);
+    if (!fpEx(SW_OE | SW_PE)) return 0;
+    fpC1(!toMax);
+    return sbit | (toMax ? infb - 1 : infb);
+  }
+  // tininess after rounding to p bits at an unbounded exponent
+  let tiny = E < emin - 1;
+  if (E == emin - 1) {
+    const r = 64 - p;
+    const k = m >> r, rr = m & ((<u64>1 << r) - 1), h = <u64>1 << (r - 1);
+    let u = false;
+    if (rr != 0) {
+      if (rc == 0) u = rr > h || (rr == h && (k & 1) != 0);
+      else if (rc == 1) u = neg;
+      else if (rc == 2) u = !neg;
+    }
+    tiny = !(u && k == (<u64>1 << p) - 1);
+  }
+  let exc: u32 = 0;
+  if (inexact) exc = SW_PE;
+  if (tiny && (inexact || (fpCW() & SW_UE) == 0)) exc |= SW_UE;
+  if (exc != 0) {
+    if (!fpEx(exc)) return 0;
+    fpC1(up);
+  }
+  return sbit | bits;
 }

@@ -10,20 +10,23 @@ import {
   fpOk, fpEx, fpC1, fpPush, fpPushExt, fpPop, fpPut, fpPutExt, fpGet, fpEmpty, fpPhys, fpExt,
   fpExtValid, fpCopy, fpUnderflow, fpTagSet, fpTop, fpSetTop, fpRC, fpReg, indef, SW_IE,
 } from "./state";
-import { mRd16, mRd32, mRd64, mRd80, mRdHi, mDest, mWr64, mWr80, f32Val, f64Val } from "./mem";
-import { f64ToExt, extToF64, i64ToExt, extToInt, cvM, cvSE, cvInt, cvInexact, cvUp } from "./ext80";
-import { isSNaN64, quiet64, toF32, toInt, intRes, signBit, fpFinish } from "./round";
-import { SW_PE } from "./state";
+import { mRd16, mRd32, mRd64, mRd80, mRdHi, mDest, mWr64, mWr80, f32Val, f64Val, memDen } from "./mem";
+import { f64ToExt, extToF64, i64ToExt, extToInt, extRound, cvM, cvSE, cvInt, cvInexact, cvUp } from "./ext80";
+import { isSNaN64, quiet64, toF32, toInt, intRes, signBit } from "./round";
+import { SW_PE, SW_DE, INDEF_BITS } from "./state";
 
 // ---- loads ----------------------------------------------------------------------------------
 // fld of an f32/f64 value: an SNaN signals IE and loads quieted
-function fldVal(v: f64): void {
-  if (!fpOk) return; // unmasked denormal operand
-  if (isSNaN64(v)) { if (!fpEx(SW_IE)) return; v = quiet64(v); }
+// (a stack overflow suppresses the other exceptions: the indefinite is pushed)
+function fldVal(v: f64, den: bool): void {
+  if (fpEmpty(7)) {
+    if (isSNaN64(v)) { if (!fpEx(SW_IE)) return; v = quiet64(v); }
+    else if (den) { if (!fpEx(SW_DE)) return; }
+  }
   fpPush(v);
 }
-export function fldM32(): void { fldVal(f32Val(mRd32())); }
-export function fldM64(): void { fldVal(f64Val(mRd64())); }
+export function fldM32(): void { const v = f32Val(mRd32()); fldVal(v, memDen); }
+export function fldM64(): void { const v = f64Val(mRd64()); fldVal(v, memDen); }
 export function fldM80(): void {
   const m = mRd80();
   const se = mRdHi;
@@ -89,21 +92,16 @@ export function fldSt(i: u32): void {
 }
 
 // ---- stores ---------------------------------------------------------------------------------
-// st(0) as a double for a store: from the exact image when there is one, so that the store
-// rounds by RC and reports PE/C1 (and OE/UE for exponents beyond the double range)
-function st0Double(): f64 {
-  const x = fpGet(0);
-  fpC1(false);
-  if (!fpExtValid(0) || x != x) return x;
-  const e = fpExt(fpPhys(0));
-  const m = load<u64>(e);
+// st(0)'s exact image when it has one that stores differently from its double (a number: the
+// store rounds it by RC with its own OE/UE/PE/C1); 0 otherwise
+function st0Image(): u32 {
+  const p = fpPhys(0);
+  const e = fpExt(p);
+  if (load<u8>(e, 10) == 0) return 0;
   const se = <u32>load<u16>(e, 8);
-  if ((se & 0x7fff) == 0x7fff) return x;
-  f64ToExt(x);
-  if (cvM == m && cvSE == se) return x;
-  const ex = se & 0x7fff, ev = cvSE & 0x7fff;
-  const bigger = ex != ev ? ex > ev : m > cvM; // |exact| > |x|
-  return fpFinish(x, bigger != ((se >> 15) != 0) ? 1 : -1);
+  const ex = se & 0x7fff;
+  if (ex == 0x7fff || (ex != 0 && (load<u64>(e) >> 63) == 0)) return 0; // NaN, infinity, unnormal
+  return e;
 }
 
 export function fstM32(pop: bool): void {
@@ -113,9 +111,9 @@ export function fstM32(pop: bool): void {
     if (!fpUnderflow()) return;
     b = 0xffc00000;
   } else {
-    const x = st0Double();
-    if (!fpOk) return;
-    b = toF32(x);
+    const e = st0Image();
+    if (e != 0) b = <u32>extRound(load<u64>(e), load<u16>(e, 8), 24, -126, 127, 8);
+    else b = toF32(fpGet(0));
     if (!fpOk) return;
   }
   lwr32(lin, b);
@@ -123,16 +121,23 @@ export function fstM32(pop: bool): void {
 }
 export function fstM64(pop: bool): void {
   const lin = mDest(8);
-  let v: f64;
+  let v: u64;
   if (fpEmpty(0)) {
     if (!fpUnderflow()) return;
-    v = indef();
+    v = INDEF_BITS;
   } else {
-    v = st0Double();
-    if (!fpOk) return;
-    if (isSNaN64(v)) { if (!fpEx(SW_IE)) return; v = quiet64(v); }
+    const e = st0Image();
+    if (e != 0) {
+      v = extRound(load<u64>(e), load<u16>(e, 8), 53, -1022, 1023, 11);
+      if (!fpOk) return;
+    } else {
+      fpC1(false);
+      let x = fpGet(0);
+      if (isSNaN64(x)) { if (!fpEx(SW_IE)) return; x = quiet64(x); }
+      v = reinterpret<u64>(x);
+    }
   }
-  mWr64(lin, reinterpret<u64>(v));
+  mWr64(lin, v);
   if (pop) fpPop();
 }
 export function fstpM80(): void {

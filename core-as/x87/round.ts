@@ -1,11 +1,13 @@
-// Rounding and exception detection for results computed in f64. WebAssembly only rounds to
+// Rounding and exception detection for results computed in f64 (results beyond the double
+// range are finished by wide.ts). WebAssembly only rounds to
 // nearest, so each operation also works out the sign of (exact result - rounded result) with
 // error-free transformations (TwoSum, Dekker's product on operands scaled to [1,2)); from that
 // sign come the precision exception, C1 ("rounded up") and the directed rounding modes of the
 // control word: the result is stepped one ulp when the mode asks for the other neighbour.
 import {
-  fpRC, fpEx, fpC1, indef, SW_IE, SW_ZE, SW_OE, SW_UE, SW_PE,
+  fpRC, fpEx, fpC1, indef, SW_IE, SW_ZE, SW_DE, SW_OE, SW_UE, SW_PE,
 } from "./state";
+import { rcStep, wideResult, split, splitExt, dS, dE, plain, clearWide, extDen } from "./wide";
 
 const SPLIT: f64 = 134217729.0; // 2^27 + 1
 const MAXD: f64 = 1.7976931348623157e308;
@@ -86,40 +88,17 @@ export function errSqrt(a: f64, r: f64): i32 {
   return sgn((a - (s - bb)) + (b - bb));
 }
 
-// Finish a rounded-to-nearest result r of finite operands with error sign s: apply the
-// rounding control, set PE/UE/OE and C1. Returns the value to deliver.
-export function fpFinish(r: f64, s: i32): f64 {
-  const rc = fpRC();
-  if (isInf64(r)) return overflowed(r, rc);
-  if (s == 0) { fpC1(false); return r; }
-  let v = r;
-  if (rc == 1) { if (s < 0) v = nextDown(r); }
-  else if (rc == 2) { if (s > 0) v = nextUp(r); }
-  else if (rc == 3) { if ((s < 0) == (r > 0) && r != 0) v = r > 0 ? nextDown(r) : nextUp(r); }
-  if (isInf64(v)) return overflowed(v, rc);
-  // rounded up (in magnitude) when the exact value lies between zero and v
-  const up = rc == 0 ? ((s < 0) == (r > 0)) && r != 0 : rc == 1 ? v < 0 : rc == 2 ? v > 0 : false;
-  fpC1(up);
-  let ex = SW_PE;
-  if (Math.abs(v) < MIN_NORMAL) ex |= SW_UE;
-  fpEx(ex);
-  return v;
-}
-function overflowed(r: f64, rc: u32): f64 {
-  let v = r;
-  if (rc == 3 || (rc == 1 && r > 0) || (rc == 2 && r < 0)) v = r > 0 ? MAXD : -MAXD;
-  fpC1(isInf64(v));
-  fpEx(SW_OE | SW_PE);
-  return v;
-}
-
-// x87 NaN operand rules (SDM vol. 1 table 4-7): an SNaN signals IE; the result is the QNaN
-// operand, or of two NaNs the one with the larger significand, quieted.
+// x87 NaN operand rules (SDM vol. 1 table 4-7): an SNaN signals IE; the result is the NaN
+// operand, of an SNaN and a QNaN the QNaN, of two SNaNs or two QNaNs the one with the larger
+// significand; quieted.
 export function nanPick(a: f64, b: f64): f64 {
+  clearWide();
   fpC1(false);
-  if (isSNaN64(a) || isSNaN64(b)) { if (!fpEx(SW_IE)) return a; }
+  const sa = isSNaN64(a), sb = isSNaN64(b);
+  if (sa || sb) { if (!fpEx(SW_IE)) return a; }
   let r: f64;
-  if (a != a && b != b) {
+  if (a != a && b != b && sa != sb) r = sa ? b : a;
+  else if (a != a && b != b) {
     const ma = reinterpret<u64>(a) & 0x0007ffffffffffff, mb = reinterpret<u64>(b) & 0x0007ffffffffffff;
     r = mb > ma ? b : ma > mb ? a : (signBit(a) ? b : a);
   } else r = a != a ? a : b;
@@ -130,45 +109,100 @@ export function nanPick(a: f64, b: f64): f64 {
   fpEx(SW_IE);
   return indef();
 }
+// an exact special result (zero, infinity): C1 = 0, no flags
+@inline function exact(r: f64): f64 { fpC1(false); return plain(r); }
+// the rounded-to-nearest double r of a result is the register's rounding too when r and both
+// its neighbours are normal doubles; otherwise the result goes the wide way
+@inline function inRange(r: f64): bool {
+  const a = Math.abs(r);
+  return a > MIN_NORMAL && a < MAXD;
+}
 
-// a op b for the x87 arithmetic group: 0 add, 1 mul, 4 sub, 5 subr, 6 div, 7 divr
-export function fpBinop(op: u32, a: f64, b: f64): f64 {
-  if (op == 5 || op == 7) { const t = a; a = b; b = t; op--; }
+// a op b for the x87 arithmetic group: 0 add, 1 mul, 4 sub, 5 subr, 6 div, 7 divr. wa, wb: the
+// image addresses of wide register operands (0: the double is the operand). Sets resWide.
+export function fpBinop(op: u32, a: f64, b: f64, wa: u32, wb: u32): f64 {
+  clearWide();
+  if (op == 5 || op == 7) { const t = a; a = b; b = t; const u = wa; wa = wb; wb = u; op--; }
   if (a != a || b != b) return nanPick(a, b);
-  if (op == 4) b = -b;
-  const rc = fpRC();
+  // a denormal of the register format (never a zero divisor's dividend: that is only ZE)
+  if ((wa | wb) != 0 && (extDen(wa) || extDen(wb)) && !(op == 6 && b == 0)) {
+    if (!fpEx(SW_DE)) return a;
+  }
+  const negB = op == 4;
+  if (negB) b = -b;
+  const fast = (wa | wb) == 0;
   if (op == 1) {
     if ((a == 0 && isInf64(b)) || (b == 0 && isInf64(a))) return invalid();
     const r = a * b;
-    if (isInf64(a) || isInf64(b) || a == 0 || b == 0) { fpC1(false); return r; }
-    if (isInf64(r)) return fpFinish(r, 0);
-    return fpFinish(r, errMul(a, b, r));
+    if (isInf64(a) || isInf64(b) || a == 0 || b == 0) return exact(r);
+    if (fast && inRange(r)) return rcStep(r, errMul(a, b, r));
+    split(a, wa); const as = dS, ae = dE;
+    split(b, wb);
+    const r1 = as * dS;
+    return wideResult(r1, sgn(mulErr(as, dS, r1)), ae + dE);
   }
   if (op == 6) {
     if ((a == 0 && b == 0) || (isInf64(a) && isInf64(b))) return invalid();
     const r = a / b;
-    if (b == 0 && !isInf64(a)) { fpC1(false); fpEx(SW_ZE); return r; }
-    if (isInf64(a) || isInf64(b) || a == 0) { fpC1(false); return r; }
-    if (isInf64(r)) return fpFinish(r, 0);
-    return fpFinish(r, errDiv(a, b, r));
+    if (b == 0 && !isInf64(a)) { fpC1(false); fpEx(SW_ZE); return plain(r); }
+    if (isInf64(a) || isInf64(b) || a == 0) return exact(r);
+    if (fast && inRange(r)) return rcStep(r, errDiv(a, b, r));
+    split(a, wa); const as = dS, ae = dE;
+    split(b, wb);
+    const q = as / dS;
+    const p = q * dS;
+    const rem = (as - p) - mulErr(q, dS, p);
+    return wideResult(q, sgn(rem) * sgn(dS), ae - dE);
   }
   // add
   if (isInf64(a) && isInf64(b) && signBit(a) != signBit(b)) return invalid();
   let r = a + b;
-  if (isInf64(a) || isInf64(b)) { fpC1(false); return r; }
-  if (isInf64(r)) return fpFinish(r, 0);
-  // an exact zero sum of operands that are not both +0 is -0 when rounding down
-  if (r == 0 && rc == 1 && !(reinterpret<u64>(a) == 0 && reinterpret<u64>(b) == 0)) r = -0.0;
-  return fpFinish(r, errAdd(a, b, r));
+  if (isInf64(a) || isInf64(b)) return exact(r);
+  const rc = fpRC();
+  if (fast) {
+    // an exact zero sum of operands that are not both +0 is -0 when rounding down
+    if (r == 0) {
+      if (rc == 1 && !(reinterpret<u64>(a) == 0 && reinterpret<u64>(b) == 0)) r = -0.0;
+      return exact(r);
+    }
+    // a sum of doubles below 2^-1022 is exact (both lie on the 2^-1074 grid)
+    if (Math.abs(r) <= MIN_NORMAL) return exact(r);
+    if (inRange(r)) return rcStep(r, errAdd(a, b, r));
+  }
+  // a wide operand plus zero is that operand
+  if (a == 0 || b == 0) {
+    const x = a == 0 ? b : a;
+    split(x, a == 0 ? wb : wa);
+    return wideResult(a == 0 && negB && wb != 0 ? -dS : dS, 0, dE);
+  }
+  split(a, wa); let as = dS, ae = dE;
+  split(b, wb); let bs = negB && wb != 0 ? -dS : dS, be = dE;
+  if (ae < be) { const t = as; as = bs; bs = t; const u = ae; ae = be; be = u; }
+  const d = ae - be;
+  if (d > 60) return wideResult(as, bs > 0 ? 1 : -1, ae); // b is below a quarter ulp of a
+  const bb = bs * pow2(-d);
+  const r1 = as + bb;
+  if (r1 == 0) return exact(rc == 1 ? -0.0 : 0.0);
+  return wideResult(r1, errAdd(as, bb, r1), ae);
 }
 
-export function fpSqrt(a: f64): f64 {
+export function fpSqrt(a: f64, w: u32): f64 {
+  clearWide();
   if (a != a) return nanPick(a, a);
-  if (a == 0) { fpC1(false); return a; }
+  if (a == 0) return exact(a);
   if (a < 0) return invalid();
-  if (isInf64(a)) { fpC1(false); return a; }
-  const r = Math.sqrt(a);
-  return fpFinish(r, errSqrt(a, r));
+  if (isInf64(a)) return exact(a);
+  if (extDen(w)) { if (!fpEx(SW_DE)) return a; }
+  if (w == 0) {
+    const r = Math.sqrt(a); // a normal double whatever a is
+    return rcStep(r, errSqrt(a, r));
+  }
+  splitExt(w);
+  let s = dS, e = dE;
+  if ((e & 1) != 0) { s *= 2; e--; }
+  const r = Math.sqrt(s);
+  const p = r * r;
+  return wideResult(r, sgn((s - p) - mulErr(r, r, p)), e >> 1);
 }
 
 // round to an integral value by the rounding control

@@ -1,8 +1,10 @@
 // x87 register stack, tags, status/control words, exception signalling and the #NM/#MF gate.
 //
 // Registers are kept as f64 (physical order, FP_ST): 80-bit extended precision is NOT modelled,
-// every arithmetic result is rounded to double (53-bit significand, 11-bit exponent range) and
-// the precision-control field of the control word is ignored. To keep data that only passes
+// every arithmetic result is rounded to a 53-bit significand and the precision-control field of
+// the control word is ignored. The exponent range is the register's (15 bits): results beyond
+// the double range are kept as "wide" exact images (below), so, as on hardware with PC=double,
+// they overflow/underflow (and denormalize, a second rounding) only when stored. To keep data that only passes
 // through the FPU exact, each physical register also has a slot at FP_EXT holding an exact
 // 80-bit image (u64 significand, u16 sign/exponent, u8 valid flag at +10). Loads that produce an
 // exact 80-bit value (fld m80, fild m64, fbld, frstor, constants) fill it; fxch/fld st(i)/fst
@@ -73,17 +75,44 @@ export function fpPut(i: u32, v: f64): void {
   store<u8>(fpExt(p), 0, 10);
   fpTagSet(p, 0);
 }
-// write a value together with its exact 80-bit image
-export function fpPutExt(i: u32, v: f64, m: u64, se: u32): void {
-  const p = fpPhys(i);
-  store<f64>(fpReg(p), v);
+// Valid byte of the image: 1 = exact image of the value (the double holds it rounded to
+// nearest); 2 = "wide", a finite nonzero value beyond the double range (exponent above 1023 or
+// below -1022: arithmetic results that only overflow or underflow when stored, loads of such
+// m80 values). The double of a wide register is a stand-in of the same sign and class (the
+// nearest double, kept nonzero and finite), so code that only looks at the class stays right;
+// arithmetic, stores and compares read the image.
+export const EXT_EXACT: u8 = 1;
+export const EXT_WIDE: u8 = 2;
+const MAXD: f64 = 1.7976931348623157e308;
+// write physical register p's value from an exact image; v is the image rounded to nearest
+export function fpPhysPutExt(p: u32, v: f64, m: u64, se: u32): void {
   const e = fpExt(p);
   store<u64>(e, m);
   store<u16>(e, <u16>se, 8);
-  store<u8>(e, 1, 10);
+  const ex = se & 0x7fff;
+  let kind = EXT_EXACT;
+  // finite nonzero numbers (unnormals excluded) outside [2^-1022, 2^1024)
+  if (ex != 0x7fff && m != 0 && (ex == 0 || (m >> 63) != 0) && (ex < 16383 - 1022 || ex > 16383 + 1023)) {
+    kind = EXT_WIDE;
+    const neg = (se & 0x8000) != 0;
+    if (ex > 16383) v = neg ? -MAXD : MAXD;
+    else if (v == 0) v = reinterpret<f64>((neg ? <u64>0x8000000000000000 : 0) | 1);
+  }
+  store<u8>(e, kind, 10);
+  store<f64>(fpReg(p), v);
+}
+// write a value together with its exact 80-bit image
+export function fpPutExt(i: u32, v: f64, m: u64, se: u32): void {
+  const p = fpPhys(i);
+  fpPhysPutExt(p, v, m, se);
   fpTagSet(p, 0);
 }
 @inline export function fpExtValid(i: u32): bool { return load<u8>(fpExt(fpPhys(i)), 10) != 0; }
+// image address of physical register p when it is wide, else 0
+@inline export function fpWideAt(p: u32): u32 {
+  const e = fpExt(p);
+  return load<u8>(e, 10) == EXT_WIDE ? e : 0;
+}
 // copy register st(src) (value, image, validity) into st(dst)
 export function fpCopy(dst: u32, src: u32): void {
   const d = fpPhys(dst), s = fpPhys(src);

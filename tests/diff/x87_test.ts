@@ -1,7 +1,8 @@
 // x87 against the host FPU. Every template starts with FNINIT and loads a control word with
 // precision control = double (PC=10) and all exceptions masked, so the host rounds the basic
-// operations (+ - * / sqrt) to a 53-bit significand like ring3's f64 model; those results, the
-// stored integers/BCD and the status word (C0..C3, TOP, exception flags) are compared exactly.
+// operations (+ - * / sqrt) to a 53-bit significand like ring3's model (both keep the
+// register's 15-bit exponent: results beyond the double range overflow or denormalize only on
+// the store); the results, the stored integers/BCD and the status word (C0..C3, TOP, exception flags) are compared exactly.
 // The rounding mode is random where it matters (fistp, frndint, fld m64 -> fst m32, constants).
 // Transcendentals (fsin fcos fsincos fptan fpatan f2xm1 fyl2x fyl2xp1) are computed by the host
 // x87 with its own 64-bit-significand algorithms and argument reduction, which PC does not
@@ -102,6 +103,57 @@ for (const op of ["fprem", "fprem1"]) {
     a: (r) => f64gen(r) * (r.chance(0.5) ? 1 : 2 ** -900),
   });
 }
+
+// ---- results beyond the double range ----------------------------------------------------------
+// With PC=double the register still has the 15-bit exponent: a product or quotient beyond the
+// double range is an ordinary register value (rounded to 53 bits), that overflows, underflows or
+// denormalizes (rounding a second time) only when stored, and that later operations use as is.
+function extreme(r: Rng): number {
+  const dv = new DataView(new ArrayBuffer(8));
+  dv.setUint32(0, r.u32(), true);
+  const k = r.below(10);
+  const e = k < 4 ? 1 + r.below(80) : k < 8 ? 2046 - r.below(80) : k < 9 ? 0 : 1023 + r.below(41) - 20;
+  dv.setUint32(4, ((r.u32() & 0x800fffff) | (e << 20)) >>> 0, true);
+  return dv.getFloat64(0, true);
+}
+const ext = { a: extreme, b: extreme, rc: true };
+for (const [op, back] of [["fmul", "fdiv"], ["fdiv", "fmul"]]) {
+  x87(`${op} m64 ; fstp m80`, `fld qword [DATA]\n${op} qword [DATA+8]\nfstp tword [DATA+16]`, ext);
+  x87(`${op} m64 ; fstp m32`, `fld qword [DATA]\n${op} qword [DATA+8]\nfstp dword [DATA+16]`, ext);
+  x87(`${op} m64 ; ${back} m64 (back into range)`, `fld qword [DATA]\n${op} qword [DATA+8]\n${back} qword [DATA+8]\nfstp qword [DATA+16]`, ext);
+  x87(`${op} m64 ; fadd st0, st0 ; fsub m64`, `fld qword [DATA]\n${op} qword [DATA+8]\nfadd st0, st0\nfsub qword [DATA]\nfstp tword [DATA+16]`, ext);
+  x87(`${op} m64 ; fsqrt`, `fld qword [DATA]\nfabs\n${op} qword [DATA+8]\nfsqrt\nfstp qword [DATA+16]`, ext);
+  x87(`${op} m64 ; fcom m64`, `fld qword [DATA]\n${op} qword [DATA+8]\nfcom qword [DATA]\nfstp st0`, ext);
+  x87(`${op} m64 ; fucomip`, `fld qword [DATA+8]\nfld qword [DATA]\n${op} st0, st1\nfucomip st0, st1\nfstp st0`, ext);
+  x87(`${op} m64 ; fxtract`, `fld qword [DATA]\n${op} qword [DATA+8]\nfxtract\nfstp qword [DATA+16]\nfstp qword [DATA+24]`, ext);
+  x87(`${op} m64 ; fistp m64`, `fld qword [DATA]\n${op} qword [DATA+8]\nfistp qword [DATA+16]`, ext);
+  x87(`${op} m64 ; frndint`, `fld qword [DATA]\n${op} qword [DATA+8]\nfrndint\nfstp tword [DATA+16]`, ext);
+}
+x87("fld m64 ; fscale ; fstp m80", "fld qword [DATA+8]\nfld qword [DATA]\nfscale\nfstp tword [DATA+16]\nfstp st0", {
+  rc: true,
+  b: (r) => r.below(4400) - 2200 + (r.chance(0.2) ? 0.5 : 0),
+});
+// m80 operands far outside the double range, with 53-bit significands (ring3 keeps operands at
+// double precision: a 64-bit significand would be rounded before the operation)
+const m80wide = (r: Rng, m: Uint8Array) => {
+  for (let i = 32; i < 40; i++) m[i] = r.u32() & 0xff;
+  m[32] = 0, m[33] &= 0xf8, m[39] |= 0x80;
+  const e = r.chance(0.5) ? 0x3fff + r.below(2400) - 1200 : r.below(0x7ffe) + 1;
+  m[40] = e & 0xff, m[41] = ((e >> 8) & 0x7f) | (r.chance(0.5) ? 0x80 : 0);
+};
+x87("fld m80 ; fstp m32", "fld tword [DATA+32]\nfstp dword [DATA+16]", { rc: true, raw: m80wide });
+for (const op of ["fmul", "fdiv", "fadd", "fdivr"]) {
+  x87(`fld m80 ; ${op} m64 ; fstp m80`, `fld tword [DATA+32]\n${op} qword [DATA+8]\nfstp tword [DATA+16]`, {
+    rc: true, raw: m80wide, b: extreme,
+  });
+}
+x87("fld m80 ; ftst", "fld tword [DATA+32]\nftst\nfstp st0", { raw: m80wide });
+x87("fld m80 ; fcom m64", "fld tword [DATA+32]\nfcom qword [DATA+8]\nfstp st0", { raw: m80wide, b: extreme });
+x87("fld m80 ; fld m80 ; fucomip", "fld tword [DATA+32]\nfld tword [DATA+32]\nfmul st0, st0\nfucomip st0, st1\nfstp st0", { raw: m80wide });
+x87("fdivr m64 by zero, denormal dividend", "fld qword [DATA]\nfdivr qword [DATA+8]\nfstp qword [DATA+16]", {
+  a: (r) => r.pick([0, -0, 1, Infinity]),
+  b: (r) => r.pick([Number.MIN_VALUE, -2.2250738585072e-308, 1e-310]),
+});
 
 // ---- compares and classification ------------------------------------------------------------
 x87("fcom m64", "fld qword [DATA]\nfcom qword [DATA+8]\nfstp st0", { b: (r) => r.chance(0.3) ? 1 : f64gen(r) });
