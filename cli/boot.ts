@@ -28,6 +28,7 @@ Boot a Linux/x86 bzImage on ring3. The console is the first serial port (COM1).
   --append TEXT    kernel command line (default: "${DEFAULT_APPEND}")
   -m, --mem MIB    guest RAM in MiB (default: ${DEFAULT_MEM_MIB}; ${MIN_MEM_MIB}..${MAX_MEM_MIB})
   --smp N          number of CPUs (default: 1; 1..${MAX_SMP})
+  --smp-threads 1  run every CPU on one thread, round-robin on the virtual clock: repeatable runs
   --bios FILE      BIOS ROM image mapped below 4 GiB and at 0xE0000 in place of the built-in
                    firmware tables (default: none); the kernel is still started directly
   --no-reboot      exit when the guest resets instead of booting again
@@ -46,6 +47,7 @@ export interface BootConfig {
   append: string;
   memMiB: number;
   smp: number;
+  smpThreads: number; // 0: a thread per CPU; 1: one thread, deterministic
   bios: string | null;
   noReboot: boolean;
   timing: boolean;
@@ -80,6 +82,7 @@ export function parseBootArgs(argv: string[]): BootConfig {
         append: { type: "string" },
         mem: { type: "string", short: "m" },
         smp: { type: "string" },
+        "smp-threads": { type: "string" },
         bios: { type: "string" },
         "no-reboot": { type: "boolean" },
         timing: { type: "boolean" },
@@ -100,6 +103,7 @@ export function parseBootArgs(argv: string[]): BootConfig {
     append: values.append ?? DEFAULT_APPEND,
     memMiB: values.mem === undefined ? DEFAULT_MEM_MIB : intArg("mem", values.mem, MIN_MEM_MIB, MAX_MEM_MIB),
     smp: values.smp === undefined ? 1 : intArg("smp", values.smp, 1, MAX_SMP),
+    smpThreads: values["smp-threads"] === undefined ? 0 : intArg("smp-threads", values["smp-threads"], 1, 1),
     bios: values.bios ?? null,
     noReboot: values["no-reboot"] ?? false,
     timing: values.timing ?? false,
@@ -239,6 +243,7 @@ export type RunOutcome = string | { kind: string; reason?: string } | void;
 export interface MachineOptions {
   memMiB: number;
   smp: number;
+  smpThreads?: number;
 }
 export type MachineFactory = (opts: MachineOptions) => Promise<MachineLike>;
 
@@ -421,7 +426,7 @@ export async function runGuest(
   files: BootFiles,
   factory: MachineFactory = importMachine,
 ): Promise<number> {
-  const m = await factory({ memMiB: cfg.memMiB, smp: cfg.smp });
+  const m = await factory({ memMiB: cfg.memMiB, smp: cfg.smp, smpThreads: cfg.smpThreads });
   const tty = Deno.stdin.isTerminal();
   const con = new Console(m, cfg, tty, files.shellMarker);
   m.serial.onOutput = (d) => con.output(d);

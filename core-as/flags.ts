@@ -122,7 +122,7 @@ export function setCF(on: bool): void {
 }
 
 // x86 condition codes 0..15 (the low nibble of jcc/setcc/cmovcc)
-export function cond(cc: u32): bool {
+@inline export function cond(cc: u32): bool {
   const op = load<u32>(S, S_LF_OP);
   // after cmp/sub the common conditions come straight from the operands
   if ((op >> 2) == 3) {

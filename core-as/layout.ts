@@ -18,6 +18,12 @@ export const M_RAM_SIZE = 0; // bytes of guest RAM
 export const M_ROM_SIZE = 4; // bytes of BIOS ROM mapped below 4 GiB (0 = none)
 export const M_NCPU = 8;
 export const M_A20 = 12; // 1 = A20 gate enabled
+// SMP (runtime/vcpu/smp.ts; host-side only, the core never reads these)
+export const M_STOP = 16; // 1 = the run is ending: vCPU workers return to the host
+export const M_PIC_INTR = 20; // the 8259A's INTR output level, for CPU 0's worker
+export const M_DOORBELL = 24; // bumped (and notified) by a vCPU that posted a device request
+export const MBOX = MACHINE + 0x2000; // per-vCPU device-request mailboxes, MBOX_STRIDE apart
+export const MBOX_STRIDE = 64;
 
 // ---- per-vCPU state block (offsets from the block base) --------------------------------------
 // general registers, Intel order: eax ecx edx ebx esp ebp esi edi

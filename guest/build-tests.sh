@@ -10,6 +10,7 @@
 #   /init.default    the default initramfs' /init, which the test init runs without ring3.run=checks
 #   /opt/tests/NAME  one static i386 binary per guest/tests/NAME.c
 #   /opt/tests/SOURCES  sha256sum of the sources it was built from (checked by the host tests)
+#   /opt/tests/smp/NAME one static threaded i386 binary per guest/tests/smp/NAME.c (+ SOURCES)
 #
 # Usage: guest/build-tests.sh
 # Environment:
@@ -52,6 +53,16 @@ for src in "$HERE"/tests/*.c; do
     -o "$root/opt/tests/$name" "$src"
   echo "built /opt/tests/$name ($(stat -c %s "$root/opt/tests/$name") bytes)"
 done
+
+# SMP checks (tests/smp/*_test.ts run them with ring3.run=/opt/tests/smp/NAME): threaded
+mkdir -p "$root/opt/tests/smp"
+for src in "$HERE"/tests/smp/*.c; do
+  name=$(basename "$src" .c)
+  gcc -m32 -static -O2 -pthread -Wall -Wextra -Werror -ffile-prefix-map="$HERE"=. -s \
+    -o "$root/opt/tests/smp/$name" "$src"
+  echo "built /opt/tests/smp/$name ($(stat -c %s "$root/opt/tests/smp/$name") bytes)"
+done
+(cd "$HERE" && sha256sum $(ls tests/smp/*.c | sort)) >"$root/opt/tests/smp/SOURCES"
 
 # sorted, relative to guest/: what tests/guest/checks_test.ts recomputes to see the image is current
 (cd "$HERE" && sha256sum build-tests.sh $(cd "$HERE" && ls tests/*.c tests/*.h tests/init | sort)) \

@@ -12,9 +12,31 @@
 // instructions so that guest time never jumps inside a slice (runtime/paced_clock.ts). `clock: "virtual"`
 // derives time from retired instructions and skips idle time when the CPU halts: runs are
 // deterministic and never wait, which is what CI wants.
+//
+// SMP (ARCHITECTURE.md, "SMP"): with `smp` > 1 each vCPU runs in its own worker
+// (runtime/vcpu/worker.ts) and this thread becomes the device thread: it serves the vCPUs'
+// mailboxes, fires device timers and wakes vCPUs at their APIC-timer deadlines. With
+// `smpThreads: 1` every vCPU runs here round-robin with a fixed instruction quantum (on the
+// virtual clock unless another clock is given), so a run is repeatable.
 import { setImmediate } from "node:timers";
 import * as L from "../core-as/layout.ts";
-import { Core, createMemory } from "./vcpu/core.ts";
+import { Core, createMemory, loadCoreModule } from "./vcpu/core.ts";
+import { ApicBus } from "./vcpu/apicbus.ts";
+import { CPU_RUNNING, CPU_STOPPED, CPU_WAIT_SIPI, EpochClock, Vcpu } from "./vcpu/smp.ts";
+import {
+  EVENT_ERROR,
+  EVENT_SHUTDOWN,
+  EVENT_STOPPED,
+  MailboxServer,
+  OP_EOI,
+  OP_EVENT,
+  OP_IN,
+  OP_MMIO_RD,
+  OP_MMIO_WR,
+  OP_OUT,
+  OP_PIC_ACK,
+} from "./vcpu/mailbox.ts";
+import type { WorkerDone, WorkerStart } from "./vcpu/worker.ts";
 import { IoBus, MmioBus } from "./bus.ts";
 import { type Clock, TimerQueue, type WallClock } from "./clock.ts";
 import { PacedClock } from "./paced_clock.ts";
@@ -26,13 +48,17 @@ import { Uart } from "./devices/uart.ts";
 import { I8042, PortA, PostPort } from "./devices/misc.ts";
 import { PciBus } from "./devices/pci.ts";
 import { type ApicMessage, IoApic } from "./devices/ioapic.ts";
-import { APIC_BASE_BSP, APIC_BASE_ENABLE, Lapic, LAPIC_BASE } from "./devices/lapic.ts";
+import { Lapic } from "./devices/lapic.ts";
 import { AcpiPm, SCI_IRQ } from "./devices/acpi.ts";
 import { installTables, type TablesInfo } from "./boot/tables.ts";
 
 export interface MachineOptions {
   memMiB?: number; // guest RAM, default 256
-  smp?: number; // vCPUs described to the guest (only vCPU 0 runs for now), default 1
+  smp?: number; // vCPUs, default 1
+  // 1: all vCPUs on the calling thread, round-robin (deterministic with the virtual clock, the
+  // default then); 0 or omitted: one worker thread per vCPU when smp > 1
+  smpThreads?: number;
+  quantum?: number; // smpThreads 1: instructions a vCPU runs before the next one's turn (default 20000)
   clock?: "host" | "virtual" | Clock;
   nsPerInstruction?: number; // virtual clock rate, default 10 (100 MIPS)
   wallClock?: WallClock; // RTC time source (ms since the epoch), default Date.now
@@ -47,14 +73,16 @@ export type Outcome =
   | { kind: "halt" } // every CPU stopped with interrupts disabled
   | { kind: "stopped" }; // stop() was called
 
-// Instruction-count clock: now() = retired instructions * rate, plus idle time skipped in HLT.
+// Instruction-count clock: now() = instructions retired by all vCPUs * rate / vCPUs, plus idle
+// time skipped while every vCPU halts.
 class VirtualClock implements Clock {
-  core?: Core;
+  cores: Core[] = [];
   skipped = 0;
   constructor(readonly nsPerInsn: number) {}
   now(): number {
-    const n = this.core ? Number(this.core.icount) : 0;
-    return n * this.nsPerInsn + this.skipped;
+    let n = 0;
+    for (const c of this.cores) n += Number(c.icount);
+    return n * this.nsPerInsn / Math.max(1, this.cores.length) + this.skipped;
   }
 }
 
@@ -62,6 +90,9 @@ class VirtualClock implements Clock {
 const yieldToHost = () => new Promise<void>((r) => setImmediate(r));
 const SLICE_NS = 0.5e6; // host mode: aim for slices of about 0.5 ms so timers fire on time
 const YIELD_MS = 50;
+const DEVICE_YIELD_MS = 4; // device thread: event-loop turn at least this often while vCPUs are busy
+const DEVICE_BUSY_MS = 50; // ... and blocking waits for this long after the last device request
+const WORKER_SLICE = 2_000_000;
 
 export class Machine {
   readonly memory: WebAssembly.Memory;
@@ -86,6 +117,12 @@ export class Machine {
   readonly acpi: AcpiPm;
   readonly lapics: Lapic[] = [];
   readonly cores: Core[] = [];
+  readonly vcpus: Vcpu[] = [];
+  readonly bus: ApicBus;
+  readonly threaded: boolean; // one worker per vCPU
+  readonly quantum: number;
+  private mailboxes?: MailboxServer;
+  private workerError?: string;
   tables?: TablesInfo;
   private readonly i32: Int32Array;
   private readonly virtual?: VirtualClock;
@@ -101,37 +138,66 @@ export class Machine {
     const memMiB = opts.memMiB ?? 256;
     if (!(memMiB >= 2 && memMiB <= 3584)) throw new RangeError(`memory size ${memMiB} MiB out of range (2..3584)`);
     this.ncpu = opts.smp ?? 1;
-    if (!(this.ncpu >= 1 && this.ncpu <= L.MAX_CPUS)) throw new RangeError(`smp ${this.ncpu} out of range (1..${L.MAX_CPUS})`);
+    if (!(this.ncpu >= 1 && this.ncpu <= L.MAX_CPUS)) {
+      throw new RangeError(`smp ${this.ncpu} out of range (1..${L.MAX_CPUS})`);
+    }
     this.ramBytes = memMiB << 20;
     this.memory = createMemory(this.ramBytes);
     this.ram = new Uint8Array(this.memory.buffer, L.RAM_BASE, this.ramBytes);
     this.i32 = new Int32Array(this.memory.buffer);
     new DataView(this.memory.buffer).setUint32(L.MACHINE + L.M_NCPU, this.ncpu, true);
     this.slice = opts.sliceInstructions ?? 200_000;
+    this.quantum = opts.quantum ?? 20_000;
+    const threads = opts.smpThreads ?? 0;
+    if (threads !== 0 && threads !== 1) {
+      throw new RangeError(`smpThreads ${threads}: 1 (one thread) or 0 (a thread per vCPU)`);
+    }
+    this.threaded = threads === 0 && this.ncpu > 1 && (opts.clock === undefined || opts.clock === "host");
+    if (threads === 0 && this.ncpu > 1 && !this.threaded) {
+      throw new RangeError("a virtual or injected clock needs smpThreads: 1 when smp > 1");
+    }
+    const clockOpt = opts.clock ?? (threads === 1 && this.ncpu > 1 ? "virtual" : "host");
 
-    if (opts.clock === "virtual") {
+    if (this.threaded) {
+      this.clock = new EpochClock();
+    } else if (clockOpt === "virtual") {
       this.virtual = new VirtualClock(opts.nsPerInstruction ?? 10);
       this.clock = this.virtual;
-    } else if (opts.clock && typeof opts.clock === "object") {
-      this.clock = opts.clock;
+    } else if (typeof clockOpt === "object") {
+      this.clock = clockOpt;
     } else {
-      this.paced = new PacedClock(() => (this.cores[0] ? Number(this.cores[0].icount) : 0));
+      // vCPUs sharing this thread take turns: every one's instructions move time on
+      this.paced = new PacedClock(() => {
+        let n = 0;
+        for (const c of this.cores) n += Number(c.icount);
+        return n;
+      });
       this.clock = this.paced;
     }
     this.timers = new TimerQueue(this.clock);
 
-    this.ioapic = new IoApic((m) => this.apicMessage(m));
+    this.bus = new ApicBus(this.memory, this.ncpu);
+    this.bus.onSignal = () => this.wake?.();
+    this.ioapic = new IoApic((m) => this.bus.send(m));
     this.irq = new IrqRouter(this.pic, this.ioapic);
     this.pic.onIntr = (level) => {
-      if (level) this.kick(0);
+      Atomics.store(this.i32, (L.MACHINE + L.M_PIC_INTR) >> 2, level ? 1 : 0);
+      if (level) this.bus.signal(0, L.ATTN_IRQ);
     };
 
     const board = {
       reset: (why: string) => this.finish({ kind: "reset", reason: why }),
-      a20: (on: boolean) => new DataView(this.memory.buffer).setUint32(L.MACHINE + L.M_A20, on ? 1 : 0, true),
+      a20: (on: boolean) => {
+        new DataView(this.memory.buffer).setUint32(L.MACHINE + L.M_A20, on ? 1 : 0, true);
+        // translations cached under the old gate are stale on every vCPU
+        for (let c = 0; c < this.ncpu; c++) this.bus.signal(c, L.ATTN_FLUSH_TLB);
+      },
     };
     this.pit = new Pit(this.timers, this.irq.line(0));
-    this.rtc = new Rtc(this.timers, this.irq.line(8), opts.wallClock);
+    // a repeatable run needs a repeatable date too: 2025-01-01 plus virtual time
+    const wall = opts.wallClock ??
+      (threads === 1 && this.virtual ? () => 1735689600000 + this.clock.now() / 1e6 : undefined);
+    this.rtc = new Rtc(this.timers, this.irq.line(8), wall);
     this.rtc.setMemory(this.ramBytes);
     this.com1 = new Uart(0x3f8, this.irq.line(4), this.timers);
     this.com2 = new Uart(0x2f8, this.irq.line(3), this.timers);
@@ -179,9 +245,9 @@ export class Machine {
       const regs = new Uint32Array(this.memory.buffer, L.CPU_BASE + cpu * L.CPU_STRIDE + L.S_LAPIC, 1024);
       this.lapics.push(
         new Lapic(regs, cpu, this.timers, {
-          kick: () => this.kick(cpu),
+          kick: () => this.bus.signal(cpu, L.ATTN_IRQ),
           eoiBroadcast: (v) => this.ioapic.eoi(v),
-          ipi: (from, m, shorthand) => this.ipi(from, m, shorthand),
+          ipi: (from, m, shorthand) => this.bus.send(m, shorthand, from.cpu),
         }),
       );
     }
@@ -208,31 +274,43 @@ export class Machine {
     return m;
   }
 
-  // Instantiate the vCPU core(s) and put them in their power-on state.
+  // Instantiate the vCPU cores and put them in their power-on state. These instances run the
+  // vCPUs when they share this thread; with worker threads they only serve the loader, reset()
+  // and inspection between runs (the state lives in shared memory either way).
   async init(): Promise<void> {
     if (this.initDone) return;
     this.initDone = true;
-    // only the BSP runs until INIT/SIPI support arrives
-    const core = await Core.create(this.memory, 0, {
-      io_in: (port, size) => this.io.read(port, size),
-      io_out: (port, size, value) => this.io.write(port, size, value),
-      mmio_rd: (addr, size) => this.mmioRead(0, addr, size),
-      mmio_wr: (addr, size, value) => this.mmioWrite(0, addr, size, value),
-      intr_ack: () => this.intrAck(0),
-      clock_ns: () => this.clock.now(),
-    });
-    this.cores.push(core);
-    if (this.virtual) this.virtual.core = core;
-    this.resetCpu(0);
+    const chip = {
+      picIntr: () => this.pic.intr,
+      picAck: () => this.pic.ack(),
+    };
+    for (let cpu = 0; cpu < this.ncpu; cpu++) {
+      const core = await Core.create(this.memory, cpu, {
+        io_in: (port, size) => this.io.read(port, size),
+        io_out: (port, size, value) => this.io.write(port, size, value),
+        mmio_rd: (addr, size) => this.mmioRead(cpu, addr, size),
+        mmio_wr: (addr, size, value) => this.mmioWrite(cpu, addr, size, value),
+        intr_ack: () => this.intrAck(cpu),
+        clock_ns: () => this.clock.now(),
+      });
+      this.cores.push(core);
+      this.vcpus.push(new Vcpu(core, this.lapics[cpu], this.bus, chip));
+      this.resetCpu(cpu);
+    }
+    if (this.virtual) this.virtual.cores = this.cores;
   }
 
-  // CPU power-on state plus what the chipset/firmware adds (APIC base MSR, APIC ID).
+  // CPU power-on state plus what the chipset/firmware adds (APIC base MSR, APIC ID); APs wait
+  // for INIT/STARTUP from the BSP.
   resetCpu(cpu: number): void {
+    this.vcpus[cpu].powerOn();
+  }
+
+  // instructions retired by a vCPU (worker threads publish theirs after each slice)
+  retired(cpu: number): number {
+    if (!this.threaded) return Number(this.cores[cpu].icount);
     const c = this.cores[cpu];
-    c.ex.reset();
-    c.set(L.S_APIC_BASE, LAPIC_BASE | APIC_BASE_ENABLE | (cpu === 0 ? APIC_BASE_BSP : 0));
-    c.set(L.S_APIC_ID, cpu);
-    this.lapics[cpu].reset(cpu === 0);
+    return c.get(L.S_ICOUNT_HI) * 2 ** 32 + c.get(L.S_ICOUNT);
   }
 
   // Device state back to power-on (for a reboot); the caller reloads the kernel.
@@ -291,55 +369,77 @@ export class Machine {
   async run(): Promise<Outcome> {
     await this.init();
     this.pci.assignResources(); // devices registered since the last run get their BARs
-    const core = this.core;
+    this.outcome = undefined;
+    const o = this.threaded ? await this.runThreaded() : await this.runHere();
+    this.flushSerial();
+    return o;
+  }
+
+  // Every vCPU on this thread, round-robin. One vCPU: slices as long as the next timer allows.
+  // Several: each runs at most `quantum` instructions per turn, so with the virtual clock the
+  // interleaving (and so the whole run) is the same every time.
+  private async runHere(): Promise<Outcome> {
     let lastYield = performance.now();
     let perNs = 0.01; // injected clock: measured instructions per host ns (starts at 10 MIPS)
+    const multi = this.ncpu > 1;
     while (!this.outcome) {
-      this.timers.runDue();
-      let n = this.slice;
-      const d = this.timers.next() - this.clock.now();
-      if (this.virtual) {
-        // end the slice at the next deadline so timers fire on the exact instruction
-        if (d < Infinity) n = Math.max(1, Math.min(n, Math.ceil(d / this.virtual.nsPerInsn)));
-      } else if (this.paced) {
-        n = this.paced.slice(this.timers.next(), n); // ends the slice at the deadline, too
-      } else {
-        // about a millisecond of guest work, less when a timer is due sooner
-        n = Math.max(500, Math.min(n, Math.ceil(Math.min(d, SLICE_NS) * perNs)));
-      }
-      const t0 = performance.now();
-      const i0 = core.icount;
-      const exit = core.run(n);
-      const dt = (performance.now() - t0) * 1e6;
-      if (!this.virtual && !this.paced && dt > 5e4 && exit === L.EXIT_BUDGET) {
-        // the guest's instruction rate swings tenfold between phases: follow it quickly
-        perNs = 0.5 * perNs + 0.5 * (Number(core.icount - i0) / dt);
+      let ran = false;
+      for (const v of this.vcpus) {
+        if (this.outcome) break;
+        if (v.attention & (L.ATTN_INIT | L.ATTN_SIPI | L.ATTN_NMI)) v.handleSignals();
+        if (v.state !== CPU_RUNNING) continue;
+        this.timers.runDue();
+        if (v.halted && !v.hasInterrupt()) continue;
+        const core = v.core;
+        let n = multi ? Math.min(this.slice, this.quantum) : this.slice;
+        const d = this.timers.next() - this.clock.now();
+        if (this.virtual) {
+          // end the slice at the next deadline so timers fire on the exact instruction
+          if (d < Infinity) n = Math.max(1, Math.min(n, Math.ceil(d * this.ncpu / this.virtual.nsPerInsn)));
+        } else if (this.paced) {
+          n = this.paced.slice(this.timers.next(), n); // ends the slice at the deadline, too
+        } else {
+          // about half a millisecond of guest work, less when a timer is due sooner
+          n = Math.max(500, Math.min(n, Math.ceil(Math.min(d, SLICE_NS) * perNs)));
+        }
+        const t0 = performance.now();
+        const i0 = core.icount;
+        const exit = core.run(n);
+        ran = true;
+        const dt = (performance.now() - t0) * 1e6;
+        if (!this.virtual && !this.paced && dt > 5e4 && exit === L.EXIT_BUDGET) {
+          // the guest's instruction rate swings tenfold between phases: follow it quickly
+          perNs = 0.5 * perNs + 0.5 * (Number(core.icount - i0) / dt);
+        }
+        if (this.outcome) break;
+        if (exit === L.EXIT_SHUTDOWN) this.finish({ kind: "reset", reason: "triple fault" });
+        else if (exit === L.EXIT_HLT_CLI) {
+          v.stopped();
+          this.checkAllStopped();
+        }
       }
       if (this.outcome) break;
-      switch (exit) {
-        case L.EXIT_SHUTDOWN:
-          this.finish({ kind: "reset", reason: "triple fault" });
-          break;
-        case L.EXIT_HLT_CLI:
-          this.finish({ kind: "halt" });
-          break;
-        case L.EXIT_HLT:
-          if (!this.hasInterrupt(0)) await this.idle();
+      if (!ran) {
+        this.timers.runDue();
+        if (!this.vcpus.some((v) => v.state === CPU_RUNNING && (!v.halted || v.hasInterrupt()))) {
+          await this.idle();
           lastYield = performance.now();
-          break;
-        default:
-          if (performance.now() - lastYield > YIELD_MS) {
-            this.flushSerial();
-            await yieldToHost(); // let host input and output callbacks run
-            lastYield = performance.now();
-          }
+        }
+      } else if (performance.now() - lastYield > YIELD_MS) {
+        this.flushSerial();
+        await yieldToHost(); // let host input and output callbacks run
+        lastYield = performance.now();
       }
     }
-    this.flushSerial();
     return this.outcome!;
   }
 
-  // CPU halted: wait for the next timer or host input.
+  // every vCPU stopped with interrupts off (or never started): nothing can happen any more
+  private checkAllStopped(): void {
+    if (this.vcpus.every((v) => v.state === CPU_STOPPED || v.state === CPU_WAIT_SIPI)) this.finish({ kind: "halt" });
+  }
+
+  // Every CPU halted: wait for the next timer or host input.
   private async idle(): Promise<void> {
     const next = this.timers.next();
     if (this.virtual) {
@@ -366,110 +466,158 @@ export class Machine {
     this.paced?.woke(next);
   }
 
+  // ---- one worker per vCPU; this thread is the device thread --------------------------------
+  // The loop serves mailboxes, fires device timers and kicks vCPUs whose APIC timer is due. While
+  // requests keep coming it blocks in Atomics.wait on the doorbell (a wake costs microseconds) and
+  // takes an event-loop turn every few milliseconds for host I/O; once the vCPUs go quiet it waits
+  // with Atomics.waitAsync so host input is handled at once.
+  private async runThreaded(): Promise<Outcome> {
+    const mod = await loadCoreModule();
+    const stopIdx = (L.MACHINE + L.M_STOP) >> 2;
+    Atomics.store(this.i32, stopIdx, 0);
+    this.workerError = undefined;
+    const mb = this.mailboxes ??= new MailboxServer(this.memory, this.ncpu, {
+      request: (cpu, op, a, b, c) => this.deviceRequest(cpu, op, a, b, c),
+    });
+    this.wake = () => mb.ring();
+    const epochMs = (this.clock as EpochClock).epochMs;
+    const workers: Worker[] = [];
+    let running = this.ncpu;
+    const done = new Promise<void>((resolve) => {
+      for (let cpu = 0; cpu < this.ncpu; cpu++) {
+        const w = new Worker(new URL("./vcpu/worker.ts", import.meta.url).href, { type: "module" });
+        w.onmessage = (e: MessageEvent<WorkerDone>) => {
+          if (e.data.error) {
+            this.workerError ??= `vCPU ${e.data.cpu}: ${e.data.error}`;
+            this.finish({ kind: "stopped" });
+          }
+          if (--running === 0) resolve();
+          mb.ring();
+        };
+        w.onerror = (e) => {
+          e.preventDefault();
+          this.workerError ??= `vCPU ${cpu}: ${e.message}`;
+          this.finish({ kind: "stopped" });
+          if (--running === 0) resolve();
+          mb.ring();
+        };
+        const start: WorkerStart = {
+          module: mod,
+          memory: this.memory,
+          cpu,
+          ncpu: this.ncpu,
+          epochMs,
+          slice: WORKER_SLICE,
+        };
+        w.postMessage(start);
+        workers.push(w);
+      }
+    });
+    const kicked = new Float64Array(this.ncpu).fill(-1);
+    let lastYield = performance.now(), lastBusy = lastYield;
+    // Serve until the outcome is decided and every worker has left its loop (a worker may still
+    // be blocked on a device request when the machine stops).
+    while (running > 0) {
+      const seen = mb.doorbell;
+      const served = mb.serve();
+      const now = this.clock.now();
+      this.timers.runDue(now);
+      // APIC timers: a running vCPU leaves its slice at its deadline (a halted one sleeps with a
+      // timeout of its own)
+      let next = this.timers.next();
+      for (let c = 0; c < this.ncpu; c++) {
+        const d = this.lapics[c].deadline;
+        if (d <= now) {
+          if (kicked[c] !== d) {
+            kicked[c] = d;
+            this.bus.signal(c, L.ATTN_STOP);
+          }
+        } else if (d < next) next = d;
+      }
+      const t = performance.now();
+      if (served) lastBusy = t;
+      if (this.outcome && Atomics.load(this.i32, stopIdx) === 0) {
+        Atomics.store(this.i32, stopIdx, 1);
+        for (let c = 0; c < this.ncpu; c++) this.bus.signal(c, L.ATTN_STOP);
+      }
+      if (served) continue;
+      const waitMs = Math.max(0, Math.min((next - now) / 1e6, 1000));
+      if (t - lastBusy < DEVICE_BUSY_MS && t - lastYield < DEVICE_YIELD_MS) {
+        mb.waitSync(seen, Math.min(waitMs, DEVICE_YIELD_MS - (t - lastYield)));
+      } else {
+        this.flushSerial();
+        if (t - lastBusy < DEVICE_BUSY_MS) await yieldToHost();
+        else await mb.waitAsync(seen, waitMs);
+        lastYield = performance.now();
+      }
+    }
+    await done;
+    for (const w of workers) w.terminate();
+    this.wake = undefined;
+    if (this.workerError) throw new Error(`ring3: ${this.workerError}`);
+    return this.outcome!;
+  }
+
+  private deviceRequest(cpu: number, op: number, a: number, b: number, c: number): number {
+    switch (op) {
+      case OP_IN:
+        return this.io.read(a, b);
+      case OP_OUT:
+        this.io.write(a, b, c);
+        return 0;
+      case OP_MMIO_RD:
+        return this.mmio.read(a, b);
+      case OP_MMIO_WR:
+        this.mmio.write(a, b, c);
+        return 0;
+      case OP_PIC_ACK:
+        return this.pic.ack();
+      case OP_EOI:
+        this.ioapic.eoi(a);
+        return 0;
+      case OP_EVENT:
+        if (a === EVENT_SHUTDOWN) this.finish({ kind: "reset", reason: `triple fault on CPU ${cpu}` });
+        else if (a === EVENT_STOPPED) this.checkAllStopped();
+        else if (a === EVENT_ERROR) this.finish({ kind: "stopped" });
+        return 0;
+    }
+    return 0;
+  }
+
   private finish(o: Outcome): void {
     if (this.outcome) return;
     this.outcome = o;
-    for (let i = 0; i < this.cores.length; i++) this.attn(i, L.ATTN_STOP);
+    for (let i = 0; i < this.cores.length; i++) this.bus.signal(i, L.ATTN_STOP);
     this.wake?.();
   }
 
   // ---- interrupts -----------------------------------------------------------------------------
-  private attn(cpu: number, bit: number): void {
-    const c = this.cores[cpu];
-    if (!c) return;
-    Atomics.or(this.i32, (c.base + L.S_ATTN) >> 2, bit);
-  }
-
   kick(cpu: number): void {
-    if (this.hasInterrupt(cpu)) {
-      this.attn(cpu, L.ATTN_IRQ);
-      this.wake?.();
-    }
+    if (this.hasInterrupt(cpu)) this.bus.signal(cpu, L.ATTN_IRQ);
   }
 
-  // IA32_APIC_BASE as the core sees it: 0 in the state block means "never written", which the
-  // core reports as the power-on default (0xFEE00000, enabled, BSP flag on CPU 0)
   apicBaseMsr(cpu: number): number {
-    const v = this.cores[cpu]?.get(L.S_APIC_BASE) ?? 0;
-    return v !== 0 ? v : (LAPIC_BASE | APIC_BASE_ENABLE | (cpu === 0 ? APIC_BASE_BSP : 0)) >>> 0;
-  }
-
-  private apicEnabled(cpu: number): boolean {
-    return (this.apicBaseMsr(cpu) & APIC_BASE_ENABLE) !== 0;
-  }
-
-  private picToCpu(cpu: number): boolean {
-    if (cpu !== 0) return false;
-    return !this.apicEnabled(0) || this.lapics[0].picRouted;
+    return this.vcpus[cpu].apicBaseMsr;
   }
 
   hasInterrupt(cpu: number): boolean {
-    const l = this.lapics[cpu];
-    if (this.apicEnabled(cpu) && (l.deliverable() >= 0 || l.extIntPending)) return true;
-    return this.pic.intr && this.picToCpu(cpu);
+    return this.vcpus[cpu].hasInterrupt();
   }
 
   // INTA from the core: the vector to deliver now, or -1
   intrAck(cpu: number): number {
-    const l = this.lapics[cpu];
-    if (this.apicEnabled(cpu)) {
-      if (l.extIntPending) {
-        l.extIntPending = false;
-        return this.pic.ack();
-      }
-      if (this.pic.intr && this.picToCpu(cpu)) return this.pic.ack();
-      return l.ack();
-    }
-    return this.pic.intr && cpu === 0 ? this.pic.ack() : -1;
-  }
-
-  private targets(m: ApicMessage): Lapic[] {
-    return this.lapics.filter((l, i) => this.apicEnabled(i) && l.matches(m.dest, m.logical));
-  }
-
-  // a message from the IO-APIC on the APIC bus
-  private apicMessage(m: ApicMessage): void {
-    let t = this.targets(m);
-    if (m.mode === 1 && t.length > 1) {
-      // lowest priority: the APIC with the lowest TPR takes it
-      t = [t.reduce((a, b) => (b.read(0x80, 4) < a.read(0x80, 4) ? b : a))];
-    }
-    for (const l of t) l.message(m);
-  }
-
-  private ipi(from: Lapic, m: ApicMessage, shorthand: number): void {
-    let t: Lapic[];
-    switch (shorthand) {
-      case 1: t = [from]; break;
-      case 2: t = this.lapics.slice(); break;
-      case 3: t = this.lapics.filter((l) => l !== from); break;
-      default: t = this.targets(m);
-    }
-    if (m.mode === 5 || m.mode === 6) {
-      // INIT / SIPI: vCPUs other than 0 do not run yet (SMP comes with the vCPU workers)
-      for (const l of t) this.attn(l.cpu, m.mode === 5 ? L.ATTN_INIT : L.ATTN_SIPI);
-      return;
-    }
-    if (m.mode === 1 && t.length > 1) t = [t[0]];
-    for (const l of t) l.message(m);
+    return this.vcpus[cpu].intrAck();
   }
 
   // ---- MMIO: the local APIC page of the accessing CPU comes first -----------------------------
-  private lapicOffset(cpu: number, addr: number): number {
-    const base = this.apicBaseMsr(cpu);
-    if (!(base & APIC_BASE_ENABLE)) return -1;
-    const off = (addr >>> 0) - ((base & 0xfffff000) >>> 0);
-    return off >= 0 && off < 0x1000 ? off : -1;
-  }
-
   mmioRead(cpu: number, addr: number, size: number): number {
-    const off = this.lapicOffset(cpu, addr);
+    const off = this.vcpus[cpu].lapicOffset(addr);
     if (off >= 0) return this.lapics[cpu].read(off, size);
     return this.mmio.read(addr, size);
   }
 
   mmioWrite(cpu: number, addr: number, size: number, value: number): void {
-    const off = this.lapicOffset(cpu, addr);
+    const off = this.vcpus[cpu].lapicOffset(addr);
     if (off >= 0) this.lapics[cpu].write(off, size, value);
     else this.mmio.write(addr, size, value);
   }

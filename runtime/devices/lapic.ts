@@ -6,6 +6,11 @@
 // ISR/TMR/IRR, ESR, ICR (fixed, lowest priority, NMI, INIT/SIPI handed to the machine), the LVT
 // (timer, thermal, performance, LINT0/LINT1, error) and the timer in one-shot and periodic mode
 // with the divide configuration register, counting against the machine clock.
+//
+// SMP: every bit of state lives in the shared register page, so the owning vCPU's thread serves
+// its own APIC while other threads deliver into it: IRR/TMR bits and the NMI/ExtINT/SIPI words
+// below the register file change only with atomics (see apicAccept and runtime/vcpu/apicbus.ts).
+// The owner alone writes everything else.
 import type { Timer, TimerQueue } from "../clock.ts";
 import type { ApicMessage } from "./ioapic.ts";
 
@@ -16,19 +21,55 @@ export const APIC_BASE_BSP = 0x100;
 export const LAPIC_TIMER_HZ = 1e9;
 
 export const R = {
-  ID: 0x020, VERSION: 0x030, TPR: 0x080, APR: 0x090, PPR: 0x0a0, EOI: 0x0b0, RRD: 0x0c0, LDR: 0x0d0,
-  DFR: 0x0e0, SVR: 0x0f0, ISR: 0x100, TMR: 0x180, IRR: 0x200, ESR: 0x280, CMCI: 0x2f0, ICR_LO: 0x300,
-  ICR_HI: 0x310, LVT_TIMER: 0x320, LVT_THERMAL: 0x330, LVT_PERF: 0x340, LVT_LINT0: 0x350,
-  LVT_LINT1: 0x360, LVT_ERROR: 0x370, TIMER_INIT: 0x380, TIMER_CUR: 0x390, TIMER_DIV: 0x3e0,
+  ID: 0x020,
+  VERSION: 0x030,
+  TPR: 0x080,
+  APR: 0x090,
+  PPR: 0x0a0,
+  EOI: 0x0b0,
+  RRD: 0x0c0,
+  LDR: 0x0d0,
+  DFR: 0x0e0,
+  SVR: 0x0f0,
+  ISR: 0x100,
+  TMR: 0x180,
+  IRR: 0x200,
+  ESR: 0x280,
+  CMCI: 0x2f0,
+  ICR_LO: 0x300,
+  ICR_HI: 0x310,
+  LVT_TIMER: 0x320,
+  LVT_THERMAL: 0x330,
+  LVT_PERF: 0x340,
+  LVT_LINT0: 0x350,
+  LVT_LINT1: 0x360,
+  LVT_ERROR: 0x370,
+  TIMER_INIT: 0x380,
+  TIMER_CUR: 0x390,
+  TIMER_DIV: 0x3e0,
 } as const;
+
+// words past the architectural registers (the page is 4 KiB, the registers end at 0x400)
+export const LX_EXTINT = 0x800; // an ExtINT message arrived: the vector comes from the 8259A
+export const LX_NMI = 0x804; // an NMI message arrived
+export const LX_SIPI = 0x808; // vector of the last STARTUP IPI
+export const LX_STATE = 0x80c; // CPU run state, CPU_* below
+export const LX_TIMER_START = 0x810; // f64: clock time the current count started from
+export const LX_DEADLINE = 0x818; // f64: when the timer fires next (Infinity: not armed)
+export const CPU_RUNNING = 0, CPU_WAIT_SIPI = 1, CPU_STOPPED = 2;
 
 const MASK = 1 << 16;
 const SVR_ENABLE = 0x100;
 const LVT_OFFSETS = [R.CMCI, R.LVT_TIMER, R.LVT_THERMAL, R.LVT_PERF, R.LVT_LINT0, R.LVT_LINT1, R.LVT_ERROR];
 // bits the guest can write in each LVT entry (delivery status and remote IRR are read-only)
 const LVT_WMASK: Record<number, number> = {
-  [R.LVT_TIMER]: 0x700ff, [R.LVT_THERMAL]: 0x107ff, [R.LVT_PERF]: 0x107ff, [R.LVT_LINT0]: 0x1a7ff,
-  [R.LVT_LINT1]: 0x1a7ff, [R.LVT_ERROR]: 0x100ff, [R.CMCI]: 0x107ff,
+  [R.LVT_TIMER]: 0x700ff,
+  [R.LVT_THERMAL]: 0x107ff,
+  [R.LVT_PERF]: 0x107ff,
+  [R.LVT_LINT0]: 0x1a7ff,
+  [R.LVT_LINT1]: 0x1a7ff,
+  [R.LVT_ERROR]: 0x100ff,
+  [R.CMCI]: 0x107ff,
 };
 
 export interface LapicHost {
@@ -40,18 +81,71 @@ export interface LapicHost {
   ipi(from: Lapic, m: ApicMessage, shorthand: number): void;
 }
 
-export class Lapic {
-  private timerStart = 0;
-  private timerDiv = 2;
-  private readonly timer: Timer;
-  extIntPending = false; // an ExtINT message arrived: the vector comes from the 8259A
-  nmiPending = false;
+// Fixed/lowest-priority acceptance into a register page from any thread; the caller then sets
+// ATTN_IRQ on the owner. TMR before IRR: the owner never sees the vector without its trigger mode.
+export function apicAccept(regs: Uint32Array, vector: number, level: boolean): boolean {
+  if (vector < 16) {
+    Atomics.or(regs, R.ESR >> 2, 0x40); // received illegal vector
+    return false;
+  }
+  const i = (vector >> 5) << 2, bit = 1 << (vector & 31);
+  if (level) Atomics.or(regs, (R.TMR >> 2) + i, bit);
+  else Atomics.and(regs, (R.TMR >> 2) + i, ~bit);
+  Atomics.or(regs, (R.IRR >> 2) + i, bit);
+  return true;
+}
 
-  // regs: the 4 KiB register page (1024 words) of this vCPU
-  constructor(readonly regs: Uint32Array, readonly cpu: number, private readonly timers: TimerQueue,
-    private readonly host: LapicHost) {
+export class Lapic {
+  private readonly timer: Timer;
+  private readonly f64: Float64Array;
+
+  // regs: the 4 KiB register page (1024 words) of this vCPU. `fresh`: false when the page
+  // already holds this APIC's state (a vCPU thread taking it over) and must not be reset.
+  constructor(
+    readonly regs: Uint32Array,
+    readonly cpu: number,
+    private readonly timers: TimerQueue,
+    private readonly host: LapicHost,
+    fresh = true,
+  ) {
+    this.f64 = new Float64Array(regs.buffer, regs.byteOffset, regs.length >> 1);
     this.timer = timers.timer((now) => this.timerFire(now));
-    this.reset(cpu === 0);
+    if (fresh) this.reset(cpu === 0);
+    else this.armTimer(timers.clock.now());
+  }
+
+  get extIntPending(): boolean {
+    return Atomics.load(this.regs, LX_EXTINT >> 2) !== 0;
+  }
+  set extIntPending(v: boolean) {
+    Atomics.store(this.regs, LX_EXTINT >> 2, v ? 1 : 0);
+  }
+  get nmiPending(): boolean {
+    return Atomics.load(this.regs, LX_NMI >> 2) !== 0;
+  }
+  set nmiPending(v: boolean) {
+    Atomics.store(this.regs, LX_NMI >> 2, v ? 1 : 0);
+  }
+  private get timerStart(): number {
+    return this.f64[LX_TIMER_START >> 3];
+  }
+  private set timerStart(t: number) {
+    this.f64[LX_TIMER_START >> 3] = t;
+  }
+  // divide configuration register: 2, 4, ... 128, or 1
+  private get timerDiv(): number {
+    const v = this.r(R.TIMER_DIV);
+    const x = (v & 3) | ((v & 8) >> 1);
+    return x === 7 ? 1 : 2 << x;
+  }
+  // when the timer fires next, for threads that wake this vCPU at its deadline
+  get deadline(): number {
+    return this.f64[LX_DEADLINE >> 3];
+  }
+  private setDeadline(t: number): void {
+    this.f64[LX_DEADLINE >> 3] = t;
+    if (t === Infinity) this.timer.cancel();
+    else this.timer.set(t);
   }
 
   private r(off: number): number {
@@ -69,6 +163,8 @@ export class Lapic {
   // NMI, the way PC firmware programs them before an OS starts.
   reset(bsp: boolean): void {
     this.regs.fill(0, 0, 0x400 >> 2);
+    this.regs.fill(0, LX_EXTINT >> 2, LX_STATE >> 2);
+    this.timerStart = 0;
     this.w(R.ID, this.cpu << 24);
     this.w(R.VERSION, 0x00050014); // integrated APIC, 6 LVT entries
     this.w(R.DFR, 0xffffffff);
@@ -78,9 +174,7 @@ export class Lapic {
       this.w(R.LVT_LINT0, 0x700);
       this.w(R.LVT_LINT1, 0x400);
     }
-    this.timerDiv = 2;
-    this.timer.cancel();
-    this.extIntPending = this.nmiPending = false;
+    this.setDeadline(Infinity);
   }
 
   get softwareEnabled(): boolean {
@@ -89,16 +183,17 @@ export class Lapic {
 
   // ---- vector bitmaps ------------------------------------------------------------------------
   private testBit(base: number, v: number): boolean {
-    return (this.regs[(base >> 2) + ((v >> 5) << 2)] & (1 << (v & 31))) !== 0;
+    return (Atomics.load(this.regs, (base >> 2) + ((v >> 5) << 2)) & (1 << (v & 31))) !== 0;
   }
+  // atomic: other threads set IRR/TMR bits concurrently
   private setBit(base: number, v: number, on: boolean): void {
     const i = (base >> 2) + ((v >> 5) << 2);
-    if (on) this.regs[i] |= 1 << (v & 31);
-    else this.regs[i] &= ~(1 << (v & 31));
+    if (on) Atomics.or(this.regs, i, 1 << (v & 31));
+    else Atomics.and(this.regs, i, ~(1 << (v & 31)));
   }
   private highest(base: number): number {
     for (let w = 7; w >= 0; w--) {
-      const x = this.regs[(base >> 2) + (w << 2)];
+      const x = Atomics.load(this.regs, (base >> 2) + (w << 2));
       if (x) return (w << 5) + 31 - Math.clz32(x);
     }
     return -1;
@@ -113,21 +208,25 @@ export class Lapic {
   // ---- interrupt acceptance and delivery ------------------------------------------------------
   // A fixed/lowest-priority interrupt message for this APIC.
   accept(vector: number, level: boolean): void {
-    if (vector < 16) {
-      this.w(R.ESR, this.r(R.ESR) | 0x40); // received illegal vector
-      return;
-    }
-    this.setBit(R.IRR, vector, true);
-    this.setBit(R.TMR, vector, level);
-    this.host.kick();
+    if (apicAccept(this.regs, vector, level)) this.host.kick();
   }
 
   message(m: ApicMessage): void {
     switch (m.mode) {
-      case 0: case 1: this.accept(m.vector, m.level); break;
-      case 4: this.nmiPending = true; this.host.kick(); break;
-      case 7: this.extIntPending = true; this.host.kick(); break;
-      default: break; // SMI; INIT and SIPI are handled by the machine
+      case 0:
+      case 1:
+        this.accept(m.vector, m.level);
+        break;
+      case 4:
+        this.nmiPending = true;
+        this.host.kick();
+        break;
+      case 7:
+        this.extIntPending = true;
+        this.host.kick();
+        break;
+      default:
+        break; // SMI; INIT and SIPI are handled by the machine
     }
   }
 
@@ -184,21 +283,22 @@ export class Lapic {
   private armTimer(now: number): void {
     const init = this.r(R.TIMER_INIT);
     if (init === 0) {
-      this.timer.cancel();
+      this.setDeadline(Infinity);
       return;
     }
     const period = init * this.tickNs;
     const elapsed = now - this.timerStart;
     if (this.timerMode() === 1) {
-      this.timer.set(this.timerStart + (Math.floor(elapsed / period) + 1) * period);
+      this.setDeadline(this.timerStart + (Math.floor(elapsed / period) + 1) * period);
     } else if (elapsed < period) {
-      this.timer.set(this.timerStart + period);
+      this.setDeadline(this.timerStart + period);
     } else {
-      this.timer.cancel();
+      this.setDeadline(Infinity);
     }
   }
 
   private timerFire(now: number): void {
+    this.f64[LX_DEADLINE >> 3] = Infinity; // the queue disarmed it; periodic mode re-arms below
     const lvt = this.r(R.LVT_TIMER);
     if (!(lvt & MASK)) this.accept(lvt & 0xff, false);
     if (this.timerMode() === 1) this.armTimer(now);
@@ -209,11 +309,21 @@ export class Lapic {
     const reg = off & 0xff0;
     let v: number;
     switch (reg) {
-      case R.PPR: v = this.ppr; break;
-      case R.APR: v = this.r(R.TPR) & 0xff; break;
-      case R.TIMER_CUR: v = this.currentCount(this.timers.clock.now()); break;
-      case R.EOI: case R.RRD: v = 0; break;
-      default: v = reg < 0x400 ? this.r(reg) : 0;
+      case R.PPR:
+        v = this.ppr;
+        break;
+      case R.APR:
+        v = this.r(R.TPR) & 0xff;
+        break;
+      case R.TIMER_CUR:
+        v = this.currentCount(this.timers.clock.now());
+        break;
+      case R.EOI:
+      case R.RRD:
+        v = 0;
+        break;
+      default:
+        v = reg < 0x400 ? this.r(reg) : 0;
     }
     const sh = 8 * (off & 3);
     return size === 4 ? v >>> 0 : (v >>> sh) & (size === 2 ? 0xffff : 0xff);
@@ -224,19 +334,36 @@ export class Lapic {
     v >>>= 0;
     const now = this.timers.clock.now();
     switch (reg) {
-      case R.ID: this.w(R.ID, v & 0xff000000); break;
-      case R.TPR: this.w(R.TPR, v & 0xff); break;
-      case R.EOI: this.eoi(); break;
-      case R.LDR: this.w(R.LDR, v & 0xff000000); break;
-      case R.DFR: this.w(R.DFR, v | 0x0fffffff); break;
+      case R.ID:
+        this.w(R.ID, v & 0xff000000);
+        break;
+      case R.TPR:
+        this.w(R.TPR, v & 0xff);
+        break;
+      case R.EOI:
+        this.eoi();
+        break;
+      case R.LDR:
+        this.w(R.LDR, v & 0xff000000);
+        break;
+      case R.DFR:
+        this.w(R.DFR, v | 0x0fffffff);
+        break;
       case R.SVR: {
         this.w(R.SVR, v & 0x13ff);
-        if (!(v & SVR_ENABLE)) for (const o of LVT_OFFSETS) this.w(o, this.r(o) | MASK);
+        if (!(v & SVR_ENABLE)) { for (const o of LVT_OFFSETS) this.w(o, this.r(o) | MASK); }
         break;
       }
-      case R.ESR: this.w(R.ESR, 0); break; // a write latches (here: clears) the error status
-      case R.ICR_LO: this.w(R.ICR_LO, v & 0xccfff); this.sendIpi(); break;
-      case R.ICR_HI: this.w(R.ICR_HI, v & 0xff000000); break;
+      case R.ESR:
+        Atomics.store(this.regs, R.ESR >> 2, 0);
+        break; // a write latches (here: clears) the error status
+      case R.ICR_LO:
+        this.w(R.ICR_LO, v & 0xccfff);
+        this.sendIpi();
+        break;
+      case R.ICR_HI:
+        this.w(R.ICR_HI, v & 0xff000000);
+        break;
       case R.TIMER_INIT:
         this.w(R.TIMER_INIT, v);
         this.timerStart = now;
@@ -246,9 +373,7 @@ export class Lapic {
         // keep the count where it is and continue at the new rate
         const cur = this.currentCount(now);
         this.w(R.TIMER_DIV, v & 0xb);
-        const x = (v & 3) | ((v & 8) >> 1);
         const init = this.r(R.TIMER_INIT);
-        this.timerDiv = x === 7 ? 1 : 2 << x;
         if (init) this.timerStart = now - (init - cur) * this.tickNs;
         this.armTimer(now);
         break;

@@ -37,7 +37,11 @@ async function ensureBuilt(): Promise<void> {
     return;
   } catch { /* not built yet */ }
   const build = new URL("../../core-as/build.ts", import.meta.url).pathname;
-  const r = await new Deno.Command(Deno.execPath(), { args: ["run", "-A", build], stdout: "inherit", stderr: "inherit" })
+  const r = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", build],
+    stdout: "inherit",
+    stderr: "inherit",
+  })
     .output();
   if (!r.success) throw new CoreError("building the CPU core failed (see the messages above)");
 }
@@ -82,11 +86,22 @@ export class Core {
   }
 
   static async create(memory: WebAssembly.Memory, cpu: number, imports: CoreImports): Promise<Core> {
-    const mod = await loadCoreModule();
+    return Core.fromModule(await loadCoreModule(), memory, cpu, imports);
+  }
+
+  // a vCPU worker gets the compiled module from the machine instead of compiling it again
+  static async fromModule(
+    mod: WebAssembly.Module,
+    memory: WebAssembly.Memory,
+    cpu: number,
+    imports: CoreImports,
+  ): Promise<Core> {
     const inst = await WebAssembly.instantiate(mod, {
       env: {
         memory,
-        abort() { throw new CoreError("core abort"); },
+        abort() {
+          throw new CoreError("core abort");
+        },
         ...imports,
       },
     });
@@ -127,11 +142,25 @@ export class Core {
     }
   }
 
-  get(off: number): number { return this.dv.getUint32(this.base + off, true); }
-  set(off: number, v: number): void { this.dv.setUint32(this.base + off, v >>> 0, true); }
-  reg(r: number): number { return this.get(r * 4); }
-  setReg(r: number, v: number): void { this.set(r * 4, v); }
-  get eip(): number { return this.get(L.S_EIP); }
-  set eip(v: number) { this.set(L.S_EIP, v); }
-  get icount(): bigint { return this.ex.retired(); }
+  get(off: number): number {
+    return this.dv.getUint32(this.base + off, true);
+  }
+  set(off: number, v: number): void {
+    this.dv.setUint32(this.base + off, v >>> 0, true);
+  }
+  reg(r: number): number {
+    return this.get(r * 4);
+  }
+  setReg(r: number, v: number): void {
+    this.set(r * 4, v);
+  }
+  get eip(): number {
+    return this.get(L.S_EIP);
+  }
+  set eip(v: number) {
+    this.set(L.S_EIP, v);
+  }
+  get icount(): bigint {
+    return this.ex.retired();
+  }
 }

@@ -9,20 +9,23 @@ import type { FuzzFailure, FuzzJob } from "./lib/fuzz_worker.ts";
 
 const STREAMS = Number(Deno.env.get("RING3_FUZZ_STREAMS") ?? 2500);
 const WATCHDOG_MS = 20_000;
+// before the first progress report the worker is still loading (type check, wasm compile), which
+// on a loaded 2-core machine running the rest of the suite in parallel can take a while
+const STARTUP_MS = 180_000;
 
 function runJob(job: FuzzJob): Promise<{ failures: FuzzFailure[]; exits: Record<string, number> }> {
   return new Promise((resolve, reject) => {
     const w = new Worker(new URL("./lib/fuzz_worker.ts", import.meta.url), { type: "module" });
     let last = "(none yet)";
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const arm = () => {
+    const arm = (ms = WATCHDOG_MS) => {
       clearTimeout(timer);
       timer = setTimeout(() => {
         w.terminate();
-        reject(new Error(`ring ${job.ring}: no progress for ${WATCHDOG_MS} ms (seed 0x${job.seed.toString(16)}); hung in stream ${last}`));
-      }, WATCHDOG_MS);
+        reject(new Error(`ring ${job.ring}: no progress for ${ms} ms (seed 0x${job.seed.toString(16)}); hung in stream ${last}`));
+      }, ms);
     };
-    arm();
+    arm(STARTUP_MS);
     w.onmessage = (ev) => {
       const m = ev.data;
       if (m.kind === "progress") {

@@ -1,0 +1,134 @@
+// A vCPU thread. The machine posts the compiled core module, the shared memory and this CPU's
+// number; the worker instantiates core.wasm over that memory and runs the CPU until the machine
+// raises M_STOP. Its own local APIC (register page in shared memory) and APIC timer are served
+// here; port I/O, other MMIO and 8259A acknowledge cycles go to the device thread through this
+// CPU's mailbox. While the CPU halts (or waits for STARTUP) the thread sleeps in Atomics.wait on
+// its attention word until another thread signals it or its APIC timer is due.
+import * as L from "../../core-as/layout.ts";
+import { Core } from "./core.ts";
+import { TimerQueue } from "../clock.ts";
+import { Lapic } from "../devices/lapic.ts";
+import { ApicBus } from "./apicbus.ts";
+import {
+  EVENT_ERROR,
+  EVENT_SHUTDOWN,
+  EVENT_STOPPED,
+  MailboxClient,
+  OP_EOI,
+  OP_EVENT,
+  OP_IN,
+  OP_MMIO_RD,
+  OP_MMIO_WR,
+  OP_OUT,
+  OP_PIC_ACK,
+} from "./mailbox.ts";
+import { CPU_RUNNING, EpochClock, Vcpu } from "./smp.ts";
+
+export interface WorkerStart {
+  module: WebAssembly.Module;
+  memory: WebAssembly.Memory;
+  cpu: number;
+  ncpu: number;
+  epochMs: number;
+  slice: number; // instructions per run() call; timers interrupt a slice through the attention word
+}
+
+export interface WorkerDone {
+  cpu: number;
+  error?: string;
+}
+
+const WAKE_BITS = L.ATTN_INIT | L.ATTN_SIPI | L.ATTN_NMI;
+
+async function start(msg: WorkerStart): Promise<void> {
+  const { memory, cpu } = msg;
+  const i32 = new Int32Array(memory.buffer);
+  const stopIdx = (L.MACHINE + L.M_STOP) >> 2;
+  const picIdx = (L.MACHINE + L.M_PIC_INTR) >> 2;
+  const clock = new EpochClock(msg.epochMs);
+  const timers = new TimerQueue(clock);
+  const mbox = new MailboxClient(memory, cpu);
+  const bus = new ApicBus(memory, msg.ncpu);
+  const regs = bus.pages[cpu];
+  const lapic = new Lapic(regs, cpu, timers, {
+    kick: () => Atomics.or(i32, bus.attnIndex(cpu), L.ATTN_IRQ),
+    eoiBroadcast: (v) => mbox.call(OP_EOI, v),
+    ipi: (from, m, shorthand) => bus.send(m, shorthand, from.cpu),
+  }, false);
+  // deno-lint-ignore prefer-const -- assigned once the core exists; the imports above close over it
+  let vcpu!: Vcpu;
+  const core = await Core.fromModule(msg.module, memory, cpu, {
+    io_in: (port, size) => mbox.call(OP_IN, port, size),
+    io_out: (port, size, value) => void mbox.call(OP_OUT, port, size, value),
+    mmio_rd: (addr, size) => {
+      const off = vcpu.lapicOffset(addr);
+      return off >= 0 ? lapic.read(off, size) : mbox.call(OP_MMIO_RD, addr, size);
+    },
+    mmio_wr: (addr, size, value) => {
+      const off = vcpu.lapicOffset(addr);
+      if (off >= 0) lapic.write(off, size, value);
+      else mbox.call(OP_MMIO_WR, addr, size, value);
+    },
+    intr_ack: () => vcpu.intrAck(),
+    clock_ns: () => clock.now(),
+  });
+  vcpu = new Vcpu(core, lapic, bus, {
+    picIntr: () => Atomics.load(i32, picIdx) !== 0,
+    picAck: () => mbox.call(OP_PIC_ACK) | 0,
+  });
+  const attnIdx = bus.attnIndex(cpu);
+
+  for (;;) {
+    if (Atomics.load(i32, stopIdx)) break;
+    if (vcpu.attention & WAKE_BITS) vcpu.handleSignals();
+    if (vcpu.state !== CPU_RUNNING) {
+      // wait for INIT/STARTUP (or the end of the run)
+      vcpu.clearAttention(L.ATTN_STOP | L.ATTN_IRQ);
+      const w = vcpu.attention;
+      if (!(w & WAKE_BITS) && !Atomics.load(i32, stopIdx)) Atomics.wait(i32, attnIdx, w, 1000);
+      continue;
+    }
+    timers.runDue();
+    if (vcpu.halted) {
+      // HLT: sleep until something is deliverable or the APIC timer is due. ATTN_IRQ is cleared
+      // first so a signal arriving after the check changes the word and ends the wait.
+      vcpu.clearAttention(L.ATTN_IRQ | L.ATTN_STOP);
+      const w = vcpu.attention;
+      if (!vcpu.hasInterrupt() && !(w & WAKE_BITS) && !Atomics.load(i32, stopIdx)) {
+        const ms = (lapic.deadline - clock.now()) / 1e6;
+        if (ms > 0) Atomics.wait(i32, attnIdx, w, Math.min(ms, 1000));
+        continue;
+      }
+    }
+    const exit = core.run(msg.slice);
+    const n = core.icount;
+    core.set(L.S_ICOUNT, Number(n & 0xffffffffn));
+    core.set(L.S_ICOUNT_HI, Number(n >> 32n));
+    if (exit === L.EXIT_SHUTDOWN) {
+      mbox.call(OP_EVENT, EVENT_SHUTDOWN);
+      vcpu.stopped();
+    } else if (exit === L.EXIT_HLT_CLI) {
+      vcpu.stopped();
+      mbox.call(OP_EVENT, EVENT_STOPPED);
+    }
+  }
+}
+
+// the worker global scope (Deno types `self` as a window)
+const scope = self as unknown as {
+  onmessage: (e: MessageEvent<WorkerStart>) => void;
+  postMessage(m: WorkerDone): void;
+};
+
+scope.onmessage = async (e: MessageEvent<WorkerStart>) => {
+  const cpu = e.data.cpu;
+  try {
+    await start(e.data);
+    scope.postMessage({ cpu } satisfies WorkerDone);
+  } catch (err) {
+    try {
+      new MailboxClient(e.data.memory, cpu).call(OP_EVENT, EVENT_ERROR);
+    } catch { /* the machine learns it from the message below anyway */ }
+    scope.postMessage({ cpu, error: String((err as Error)?.stack ?? err) } satisfies WorkerDone);
+  }
+};
