@@ -8,7 +8,8 @@
 // or directly while the local APIC is hardware-disabled. Whenever a vCPU may have something to
 // take, the host sets ATTN_IRQ in its attention word; the core then calls intr_ack().
 //
-// Time: `clock: "host"` (default) follows the host's monotonic clock. `clock: "virtual"`
+// Time: `clock: "host"` (default) follows the host's monotonic clock, paced by retired
+// instructions so that guest time never jumps inside a slice (runtime/paced_clock.ts). `clock: "virtual"`
 // derives time from retired instructions and skips idle time when the CPU halts: runs are
 // deterministic and never wait, which is what CI wants.
 //
@@ -37,7 +38,8 @@ import {
 } from "./vcpu/mailbox.ts";
 import type { WorkerDone, WorkerStart } from "./vcpu/worker.ts";
 import { IoBus, MmioBus } from "./bus.ts";
-import { type Clock, HostClock, TimerQueue, type WallClock } from "./clock.ts";
+import { type Clock, TimerQueue, type WallClock } from "./clock.ts";
+import { PacedClock } from "./paced_clock.ts";
 import { IrqRouter } from "./irq.ts";
 import { DualPic } from "./devices/pic.ts";
 import { Pit } from "./devices/pit.ts";
@@ -129,6 +131,7 @@ export class Machine {
   tables?: TablesInfo;
   private readonly i32: Int32Array;
   private readonly virtual?: VirtualClock;
+  private readonly paced?: PacedClock;
   private readonly slice: number;
   private outcome?: Outcome;
   private wake?: () => void;
@@ -170,7 +173,13 @@ export class Machine {
     } else if (typeof clockOpt === "object") {
       this.clock = clockOpt;
     } else {
-      this.clock = new HostClock();
+      // vCPUs sharing this thread take turns: every one's instructions move time on
+      this.paced = new PacedClock(() => {
+        let n = 0;
+        for (const c of this.cores) n += Number(c.icount);
+        return n;
+      });
+      this.clock = this.paced;
     }
     this.timers = new TimerQueue(this.clock);
 
@@ -386,7 +395,7 @@ export class Machine {
   // interleaving (and so the whole run) is the same every time.
   private async runHere(): Promise<Outcome> {
     let lastYield = performance.now();
-    let perNs = 0.01; // measured instructions per host ns (starts at 10 MIPS)
+    let perNs = 0.01; // injected clock: measured instructions per host ns (starts at 10 MIPS)
     const multi = this.ncpu > 1;
     while (!this.outcome) {
       let ran = false;
@@ -402,6 +411,8 @@ export class Machine {
         if (this.virtual) {
           // end the slice at the next deadline so timers fire on the exact instruction
           if (d < Infinity) n = Math.max(1, Math.min(n, Math.ceil(d * this.ncpu / this.virtual.nsPerInsn)));
+        } else if (this.paced) {
+          n = this.paced.slice(this.timers.next(), n); // ends the slice at the deadline, too
         } else {
           // about half a millisecond of guest work, less when a timer is due sooner
           n = Math.max(500, Math.min(n, Math.ceil(Math.min(d, SLICE_NS) * perNs)));
@@ -411,7 +422,7 @@ export class Machine {
         const exit = core.run(n);
         ran = true;
         const dt = (performance.now() - t0) * 1e6;
-        if (!this.virtual && dt > 5e4 && exit === L.EXIT_BUDGET) {
+        if (!this.virtual && !this.paced && dt > 5e4 && exit === L.EXIT_BUDGET) {
           // the guest's instruction rate swings tenfold between phases: follow it quickly
           perNs = 0.5 * perNs + 0.5 * (Number(core.icount - i0) / dt);
         }
@@ -457,7 +468,7 @@ export class Machine {
       this.virtual.skipped += Math.max(0, next - this.clock.now());
       return;
     }
-    const ms = (next - this.clock.now()) / 1e6;
+    const ms = (this.paced ? this.paced.idle(next) : next - this.clock.now()) / 1e6;
     if (ms <= 0) return;
     this.flushSerial();
     await new Promise<void>((r) => {
@@ -468,6 +479,7 @@ export class Machine {
       };
     });
     this.wake = undefined;
+    this.paced?.woke(next);
   }
 
   // ---- one worker per vCPU; this thread is the device thread --------------------------------

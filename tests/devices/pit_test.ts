@@ -149,3 +149,31 @@ Deno.test("pit: read-back latches count and status of several channels at once",
   assert.equal(io.read(0x41, 1), 0xb4);
   assert.equal(io.read(0x41, 1) | io.read(0x41, 1) << 8, 0x2f00);
 });
+
+Deno.test("pit: Linux 6.1's clockevent_i8253_disable() leaves counter 0 held, a new count restarts it", () => {
+  const { io, rises, step, latch } = setup();
+  io.write(0x43, 1, 0x34); // periodic HZ=100, as during early boot
+  io.write(0x40, 1, 11932 & 0xff);
+  io.write(0x40, 1, 11932 >> 8);
+  step(25e6);
+  // mode 0 with count 0 (counts on, wrapping), then the bare control word that stops it
+  io.write(0x43, 1, 0x30);
+  io.write(0x40, 1, 0);
+  io.write(0x40, 1, 0);
+  step(100 * TICK);
+  const running = latch(0);
+  assert.ok(running <= 0x10000 - 99 && running >= 0x10000 - 101, `count ${running.toString(16)} after 100 ticks`);
+  io.write(0x43, 1, 0x30);
+  const held = latch(0);
+  const n = rises.length;
+  step(200e6); // longer than a full 0x10000 wrap
+  assert.equal(latch(0), held, "a control word without a count must hold the counter");
+  assert.equal(rises.length, n, "no IRQ0 edge while held");
+  // writing a count starts it again: terminal count after `count` ticks
+  io.write(0x40, 1, 100);
+  io.write(0x40, 1, 0);
+  step(50 * TICK);
+  assert.ok(Math.abs(latch(0) - 50) <= 1);
+  step(60 * TICK);
+  assert.equal(rises.length, n + 1);
+});

@@ -1,0 +1,84 @@
+// The host-mode machine clock (runtime/paced_clock.ts) on a simulated CPU and host clock: guest
+// time is linear in instructions within a slice, slices end on the deadline's instruction, guest
+// time converges on host time and never goes backwards, idle skips ahead without passing a deadline.
+import assert from "node:assert/strict";
+import { PacedClock } from "../../runtime/paced_clock.ts";
+
+function sim(hostNsPerInsn: number) {
+  const s = { insns: 0, host: 0, perInsn: hostNsPerInsn };
+  const clock = new PacedClock(() => s.insns, () => s.host, 50);
+  // run n instructions; the host spends perInsn each, plus `overhead` ns after the slice
+  const run = (n: number, overhead = 0) => {
+    s.insns += n;
+    s.host += n * s.perInsn + overhead;
+  };
+  return { s, clock, run };
+}
+
+Deno.test("paced clock: linear within a slice, the slice ends on the deadline", () => {
+  const { s, clock } = sim(50);
+  const t0 = clock.now();
+  const n = clock.slice(t0 + 1e6, 1e9);
+  const a = clock.now();
+  s.insns += 10;
+  const b = clock.now();
+  s.insns += 10;
+  assert.equal(clock.now() - b, b - a, "same step per instruction");
+  s.insns += n - 20;
+  assert.ok(clock.now() >= t0 + 1e6, "deadline reached after n instructions");
+  s.insns -= 1;
+  assert.ok(clock.now() < t0 + 1e6, "but not one instruction earlier");
+  assert.equal(clock.slice(Infinity, 1234), 1234);
+});
+
+Deno.test("paced clock: follows the host through throughput swings and stalls, monotonic", () => {
+  const { s, clock, run } = sim(20);
+  let last = clock.now();
+  let maxLagLate = 0;
+  for (let k = 0; k < 4000; k++) {
+    if (k === 1000) s.perInsn = 200; // the interpreter gets 10x slower (host load)
+    if (k === 2000) s.host += 300e6; // descheduled for 300 ms
+    if (k === 3000) s.perInsn = 10;
+    const n = clock.slice(clock.now() + 1e6, 20000); // a timer every guest millisecond
+    run(n, 5000);
+    const g = clock.now();
+    assert.ok(g >= last, `went backwards at slice ${k}`);
+    last = g;
+    if (k % 1000 > 800) maxLagLate = Math.max(maxLagLate, Math.abs(s.host - g));
+  }
+  assert.ok(maxLagLate < 5e6, `guest within 5 ms of the host once settled (worst ${maxLagLate / 1e6} ms)`);
+});
+
+Deno.test("paced clock: a stopped process loses at most a second of ticks", () => {
+  const { s, clock, run } = sim(20);
+  clock.slice(Infinity, 1000);
+  run(1000);
+  s.host += 60e9; // SIGSTOP for a minute
+  clock.slice(Infinity, 1000);
+  assert.ok(s.host - clock.now() <= 1e9 + 1);
+  assert.ok(s.host - clock.now() > 0.9e9);
+});
+
+Deno.test("paced clock: idle skips to the host's time but never past the deadline", () => {
+  const { s, clock, run } = sim(20);
+  clock.slice(Infinity, 1000);
+  run(1000);
+  s.host += 10e6; // guest is 10 ms behind
+  const g = clock.now();
+  // deadline 3 ms ahead of the guest: due at once, time stops at the deadline
+  assert.equal(clock.idle(g + 3e6), 0);
+  assert.equal(clock.now(), g + 3e6);
+  // deadline 5 ms past the host's time: skip to the host, sleep the rest
+  const wait = clock.idle(s.host + 5e6);
+  assert.equal(clock.now(), s.host);
+  assert.equal(wait, 5e6);
+  s.host += 7e6; // overslept by 2 ms
+  clock.woke(s.host - 2e6);
+  assert.equal(clock.now(), s.host - 2e6);
+  // woken early by input: guest time is the host's
+  const t = clock.now();
+  clock.idle(t + 50e6);
+  s.host += 1e6;
+  clock.woke(t + 50e6);
+  assert.equal(clock.now(), s.host);
+});
