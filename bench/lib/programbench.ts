@@ -1,0 +1,39 @@
+// Registers the benches for one freestanding C program: ring3 running its gcc -m32 build beside
+// the native x86-64 build of the same source. One run up front prints the MIPS figure and checks
+// that ring3 computed the same result as the native program.
+import { Bare } from "../../tests/lib/bare.ts";
+import { buildProgram, runNative } from "./guestprog.ts";
+
+export async function programBench(name: string, rounds: number, group: string): Promise<void> {
+  const prog = await buildProgram(name, rounds);
+  const [nativeResult, nativeNs] = await runNative(prog, rounds);
+
+  async function once(): Promise<{ ms: number; icount: bigint; code: number }> {
+    const b = await Bare.create({ ramBytes: 4 << 20 });
+    b.load(0x100000, prog.flat);
+    b.startFlat32(prog.entry, 0x3ff000);
+    const t0 = performance.now();
+    const r = b.run(4_000_000_000);
+    const ms = performance.now() - t0;
+    if (r.exit !== "done") throw new Error(`${name}.c did not finish: ${r.exit} at EIP ${b.core.eip.toString(16)}`);
+    return { ms, icount: r.icount, code: r.code >>> 0 };
+  }
+
+  const first = await once();
+  if (first.code !== nativeResult >>> 0) {
+    throw new Error(`${name}.c: ring3 computed ${first.code.toString(16)}, native ${nativeResult.toString(16)}`);
+  }
+  const mips = Number(first.icount) / first.ms / 1000;
+  console.log(
+    `${group}: ${name}.c x${rounds}: ${first.icount} guest instructions in ${first.ms.toFixed(0)} ms = ` +
+      `${mips.toFixed(1)} MIPS; native x86-64 ${(nativeNs / 1e6).toFixed(1)} ms ` +
+      `(${(first.ms / (nativeNs / 1e6)).toFixed(0)}x slower)`,
+  );
+
+  Deno.bench({ name: `interpreter: ${name}.c x${rounds} (gcc -m32 -O2)`, group, baseline: true, n: 5, warmup: 1 }, async () => {
+    await once();
+  });
+  Deno.bench({ name: `native x86-64: ${name}.c x${rounds}`, group, n: 5, warmup: 1 }, async () => {
+    await runNative(prog, rounds);
+  });
+}
