@@ -93,7 +93,8 @@ function nativeRunner(): Promise<string> {
       if (Deno.statSync(bin).mtime!.getTime() >= srcTime) return bin;
     } catch { /* not built */ }
     Deno.mkdirSync(buildDir, { recursive: true });
-    const tmp = `${bin}.${Deno.pid}`;
+    // test modules run as workers of one process, so the pid alone does not make the name unique
+    const tmp = `${bin}.${Deno.pid}.${crypto.randomUUID()}`;
     const p = await new Deno.Command("gcc", { args: ["-O2", "-o", tmp, runnerSrc], stderr: "piped" }).output();
     if (!p.success) throw new Error("gcc runner.c: " + new TextDecoder().decode(p.stderr));
     Deno.renameSync(tmp, bin); // atomic: test files may build it concurrently
