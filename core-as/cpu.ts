@@ -4,7 +4,7 @@ import { S, ip, ip0, cs32 } from "./state";
 import * as st from "./state";
 import {
   S_EIP, S_FLAGS, S_ATTN, S_HALTED, S_EXIT, S_PEND_VEC, S_PEND_ERR, S_EXC_STATE, S_DR, S_CR0, S_CPL,
-  ATTN_IRQ, ATTN_FLUSH_TLB, ATTN_STOP, ATTN_EXIT, ATTN_TRACE, SEG_CS, F_IF, F_TF, F_RF,
+  ATTN_IRQ, ATTN_FLUSH_TLB, ATTN_STOP, ATTN_EXIT, ATTN_TRACE, ATTN_SHADOW, SEG_CS, F_IF, F_TF, F_RF,
   EXIT_BUDGET, EXIT_HLT, EXIT_SHUTDOWN, EXIT_STOP, EXC_DB, EXC_DF, EXC_PF, EXC_DE, EXC_TS, EXC_NP, EXC_SS, EXC_GP,
 } from "./layout";
 import { dispatch } from "./generated/dispatch";
@@ -19,8 +19,22 @@ import { fetch8 } from "./fetch";
 export let budget: i32 = 0;
 let runStart: i32 = 0;
 let retiredBase: u64 = 0;
-// one-instruction interrupt shadow after STI, MOV SS and POP SS
-export let shadow: bool = false;
+// One-instruction shadow after STI (external interrupts wait) and MOV SS / POP SS (interrupts and
+// debug traps wait). It lives for exactly the next instruction: ATTN_SHADOW sends that one through
+// the slow path, which clears it.
+export const SHADOW_STI: u32 = 1;
+export const SHADOW_SS: u32 = 2;
+export let shadow: u32 = 0;
+export function setShadow(kind: u32): void {
+  shadow = kind;
+  atomic.or<u32>(S + S_ATTN, ATTN_SHADOW);
+}
+@inline function clearShadow(): void {
+  if (shadow != 0) {
+    shadow = 0;
+    atomic.and<u32>(S + S_ATTN, ~ATTN_SHADOW);
+  }
+}
 export let exitReason: u32 = EXIT_BUDGET;
 
 export function retired(): u64 { return retiredBase + <u64>(runStart - budget); }
@@ -72,11 +86,16 @@ export function resume(): u32 {
   }
   while (budget > 0) {
     if (load<u32>(S, S_ATTN) != 0) {
-      if (shadow) {
-        // the instruction after STI / MOV SS runs before any interrupt
-        shadow = false;
+      if (shadow != 0) {
+        // the instruction after STI / MOV SS runs before any interrupt; it is still single-stepped
+        const tf = (load<u32>(S, S_FLAGS) & F_TF) != 0;
+        clearShadow();
         step();
         budget--;
+        if (tf) {
+          st.ip0 = ip;
+          singleStepTrap();
+        }
         continue;
       }
       st.ip0 = ip;
@@ -87,6 +106,8 @@ export function resume(): u32 {
         } else {
           step();
           budget--;
+          // after MOV SS / POP SS the trap waits for the end of the next instruction
+          if (shadow == SHADOW_SS) continue;
           st.ip0 = ip;
           singleStepTrap();
           continue;
@@ -119,6 +140,7 @@ export function exitLoop(reason: u32): void {
 }
 
 function singleStepTrap(): void {
+  clearShadow(); // an exception ends the shadow
   // DR6.BS, then #DB as a trap: EIP already points at the next instruction
   store<u32>(S, load<u32>(S, S_DR + 24) | 0x4000, S_DR + 24);
   interrupt(EXC_DB, -1, INT_EXC);
@@ -169,7 +191,7 @@ export function deliver(): u32 {
   store<i32>(S, -1, S_PEND_VEC);
   st.ip = ip0; // faults restart the instruction
   budget--; // a delivery costs budget, so a handler that faults at once cannot spin the host forever
-  shadow = false;
+  clearShadow();
   const prev = load<i32>(S, S_EXC_STATE); // vector being delivered when this one happened, or -1
   let v: u32 = <u32>vec;
   let e: i32 = err;

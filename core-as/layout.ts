@@ -135,6 +135,7 @@ export const ATTN_INIT = 16;
 export const ATTN_SIPI = 32;
 export const ATTN_TRACE = 64; // EFLAGS.TF may be set: single-step handling in the slow path
 export const ATTN_EXIT = 128; // this vCPU's own request to leave run() (HLT)
+export const ATTN_SHADOW = 256; // the next instruction runs in an STI / MOV SS shadow
 
 export const EXIT_BUDGET = 0; // instruction budget used up
 export const EXIT_HLT = 1; // HLT with interrupts enabled: wait for an interrupt

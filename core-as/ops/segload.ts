@@ -17,7 +17,7 @@ export function mov_SwEw(): void {
   if (s == SEG_CS || s > 5) ud();
   const v = rmRd16();
   loadSeg(s, v);
-  if (s == SEG_SS) cpu.shadow = true;
+  if (s == SEG_SS) cpu.setShadow(cpu.SHADOW_SS);
 }
 
 // 8C: MOV Ew, Sreg. A memory destination is always 16 bits; a register one is written whole
@@ -47,7 +47,7 @@ export function mov_SwEw(): void {
   const wide = ss32;
   loadSeg(s, v);
   if (wide) store<u32>(S, sp + size, R_ESP); else store<u16>(S, <u16>(sp + size), R_ESP);
-  if (s == SEG_SS) cpu.shadow = true;
+  if (s == SEG_SS) cpu.setShadow(cpu.SHADOW_SS);
 }
 
 // LxS r, m16:16/32: offset first, selector after it

@@ -280,7 +280,7 @@ export function sti(): void {
   const f = load<u32>(S, S_FLAGS);
   if ((f & F_IF) == 0) {
     store<u32>(S, f | F_IF, S_FLAGS);
-    cpu.shadow = true;
+    cpu.setShadow(cpu.SHADOW_STI);
   }
 }
 

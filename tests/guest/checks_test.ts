@@ -152,16 +152,9 @@ async function bootChecks(): Promise<BootResult> {
 
 const tail = (s: string, n = 3000) => (s.length > n ? "...\n" + s.slice(-n) : s);
 
-// KNOWN BUG (issue 5 stays open): with the current machine the guest's sigcheck aborts with
-// "stack smashing detected" in its first single-step (EFLAGS.TF) check, right after
-// sigtrap_icebp, so the single-step, segment, #AC and sigqueue checks never report. It passed
-// with the single-thread machine of an earlier revision and the same core, so it depends on
-// interrupt timing. Run it with RING3_CHECKS_KNOWN_BUG=1 while fixing it.
-const KNOWN_BUG = !Deno.env.get("RING3_CHECKS_KNOWN_BUG");
-
 Deno.test({
   name: "guest checks: every check passes in ring3 (ring3.run=checks)",
-  ignore: skipBoot !== null || KNOWN_BUG,
+  ignore: skipBoot !== null,
   sanitizeOps: false,
   sanitizeResources: false,
   async fn(t) {

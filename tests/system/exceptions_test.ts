@@ -120,3 +120,39 @@ empty_idtr: dw 0
   assert.equal(r.exit, "shutdown");
   assert.equal(r.out, "");
 });
+
+// The STI / MOV SS shadow covers exactly one instruction. A shadow left standing by an STI long
+// before once made the next TF trap come one instruction late (Linux's `sti; sysexit` return
+// path, then a user program's single-step check).
+Deno.test("single-step: an old STI shadow does not delay the trap; MOV SS delays it by one", async () => {
+  const r = await runImage(`
+  cli
+  sti
+  mov ecx, 3
+spin: loop spin
+  RESUME r_a
+  pushfd
+  or dword [esp], 0x100
+  popfd
+f_a: nop
+a_a: nop
+r_a:
+  RESUME r_b
+  mov ax, ss
+  pushfd
+  or dword [esp], 0x100
+  popfd
+f_b: mov ss, ax            ; the trap after MOV SS waits for the next instruction
+  nop
+a_b: nop
+r_b:
+  cli
+  EXIT 0x15
+`);
+  assert.equal(r.exit, "done", r.out);
+  const s = r.sym;
+  assert.deepEqual(r.lines, [
+    exc(0x01, -1, s("a_a"), 8) + " dr6=ffff4ff0",
+    exc(0x01, -1, s("a_b"), 8) + " dr6=ffff4ff0",
+  ]);
+});
