@@ -42,6 +42,15 @@ export class SwitchClient {
     return this.port.send(frame);
   }
 
+  /** Stop / restart reading from the switch (see StreamPort.pause). */
+  pause(): void {
+    this.port.pause();
+  }
+
+  resume(): void {
+    this.port.resume();
+  }
+
   get pending(): number {
     return this.inbox.length;
   }

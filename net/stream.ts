@@ -165,6 +165,8 @@ export class StreamPort implements FrameSink {
   readonly writer: FramedWriter;
   private readonly reader: FrameReader;
   private closed = false;
+  private paused = false;
+  private unpause: (() => void) | null = null;
 
   constructor(
     private readonly conn: Deno.Conn,
@@ -182,11 +184,30 @@ export class StreamPort implements FrameSink {
     return this.writer.write(frame);
   }
 
+  /**
+   * Stop reading after the current chunk: the peer's frames wait in the socket buffers (and
+   * its own bounded queue) until resume(). A receiver that cannot keep up pushes back instead
+   * of dropping.
+   */
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    this.paused = false;
+    this.unpause?.();
+    this.unpause = null;
+  }
+
   /** Read until the peer goes away or breaks the framing; resolves after onClose. */
   async run(): Promise<void> {
     const buf = new Uint8Array(65536);
     try {
       while (!this.closed) {
+        if (this.paused) {
+          await new Promise<void>((r) => (this.unpause = r));
+          continue;
+        }
         const n = await this.conn.read(buf);
         if (n === null) {
           this.finish(this.reader.midFrame ? "mid-frame" : "eof");
@@ -207,6 +228,7 @@ export class StreamPort implements FrameSink {
   private finish(reason: CloseReason, detail?: string): void {
     if (this.closed) return;
     this.closed = true;
+    this.unpause?.();
     this.writer.close();
     try {
       this.conn.close();

@@ -8,9 +8,11 @@
 // Card memory: 0x0000-0x001f the station address PROM (each byte doubled, bytes 0x1c/0x1e 'W'),
 // 0x4000-0x7fff 16 KiB of buffer RAM (pages 0x40-0x7f) holding the transmit buffers and the
 // receive ring PSTART..PSTOP. Received frames get a 4-byte header (RSR, next page, byte count)
-// and CURR advances; the ring never fills past BNRY: a frame that does not fit waits in a small
-// host-side backlog until the driver moves BNRY (so a busy guest slows the sender instead of
-// losing frames; beyond the backlog frames are dropped and counted in CNTR2, missed packets).
+// and CURR advances; the ring never fills past BNRY: a frame that does not fit waits in a
+// host-side backlog until the driver moves BNRY. Once HOLD_AT frames wait, the link to the switch
+// is held (no more frames are read) until the backlog is empty, so a busy guest slows the sender
+// instead of losing frames, as a NIC that cannot receive does in QEMU. The backlog's hard limit
+// is above what one socket read can bring; beyond it frames are dropped and counted in CNTR2.
 // CRCs are neither generated nor stored nor checked.
 import { PciFunction } from "./pci.ts";
 import type { NicPort } from "./nic_link.ts";
@@ -20,7 +22,8 @@ const ISR_PRX = 0x01, ISR_PTX = 0x02, ISR_CNT = 0x20, ISR_RDC = 0x40, ISR_RST = 
 const RCR_AB = 0x04, RCR_AM = 0x08, RCR_PRO = 0x10, RCR_MON = 0x20;
 const RSR_PRX = 0x01, RSR_PHY = 0x20;
 const MEM_START = 0x4000, MEM_END = 0x8000;
-const BACKLOG = 64;
+const HOLD_AT = 16;
+const BACKLOG = 2048; // one 64 KiB socket read holds at most ~1000 minimum-size frames
 
 // Linux's ether_crc(): CRC-32 (0x04c11db7) shifted MSB-first over bytes taken LSB-first, no
 // final inversion. The top 6 bits index the 64-bit multicast filter (MAR0-7).
@@ -88,6 +91,7 @@ export class Ne2k extends PciFunction {
     this.rcr = 0;
     this.tcr = 0;
     this.backlog.length = 0;
+    this.port?.hold(false);
     this.updateIrq();
   }
 
@@ -268,6 +272,9 @@ export class Ne2k extends PciFunction {
     if (v & CR_STP) {
       this.cr = (this.cr & ~CR_STA) | CR_STP;
       this.isr |= ISR_RST;
+      // a stopped NIC receives nothing: the waiting frames are lost and the link let go
+      this.backlog.length = 0;
+      this.port?.hold(false);
       this.updateIrq();
       return;
     }
@@ -361,6 +368,7 @@ export class Ne2k extends PciFunction {
       if (this.cntr2 >= 0x80) this.raise(ISR_CNT);
     } else this.backlog.push(frame);
     this.drainBacklog();
+    if (this.backlog.length >= HOLD_AT) this.port?.hold(true);
   }
 
   // Store waiting frames while they fit. Frames still waiting mean the ring is full of frames
@@ -371,6 +379,7 @@ export class Ne2k extends PciFunction {
     if (!this.backlog.length || !this.running) return;
     while (this.backlog.length && this.store(this.backlog[0])) this.backlog.shift();
     if (this.backlog.length) this.raise(ISR_PRX);
+    else this.port?.hold(false);
   }
 
   // Write one frame into the ring at CURR; false when it does not fit before BNRY.

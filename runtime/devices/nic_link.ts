@@ -37,6 +37,10 @@ export interface NicPort {
   send(frame: Uint8Array): void;
   onFrame: (frame: Uint8Array) => void;
   onLink: (up: boolean) => void;
+  // Flow control from the NIC: while held, no more frames are read from the switch; they wait
+  // in the socket and in the switch's bounded port queue. The NIC holds the link while its
+  // receive backlog is long and lets go once the guest has taken the frames.
+  hold(on: boolean): void;
   close(): void;
 }
 
@@ -56,6 +60,7 @@ export class NicLink implements NicPort {
   private timer?: ReturnType<typeof setTimeout>;
   private warnedDown = false;
   private warnedDup = false;
+  private held = false;
 
   constructor(
     spec: string,
@@ -82,6 +87,13 @@ export class NicLink implements NicPort {
     }
     this.txFrames++;
     this.onTransmit();
+  }
+
+  hold(on: boolean): void {
+    if (on === this.held) return;
+    this.held = on;
+    if (on) this.client?.pause();
+    else this.client?.resume();
   }
 
   close(): void {
@@ -116,6 +128,7 @@ export class NicLink implements NicPort {
     // the connection alone must not keep the host process alive once the machine is done
     c.conn.unref();
     c.onFrame = (f) => this.receive(f);
+    if (this.held) c.pause();
     this.client = c;
     this.retryMs = RETRY_MIN_MS;
     if (this.warnedDown) this.log(`ring3: ${this.name}: switch ${this.where} connected; link up`);

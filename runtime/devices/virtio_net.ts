@@ -7,8 +7,9 @@
 // Each buffer starts with struct virtio_net_hdr: flags u8, gso_type u8, hdr_len u16, gso_size
 // u16, csum_start u16, csum_offset u16 = 10 bytes; with VIRTIO_NET_F_MRG_RXBUF or VERSION_1 a
 // num_buffers u16 follows (12 bytes). Neither is offered here, but the length follows whatever
-// was negotiated. Frames from the switch wait in a small backlog while the driver has no receive
-// buffer posted, and are delivered when it notifies queue 0.
+// was negotiated. Frames from the switch wait in a backlog while the driver has no receive
+// buffer posted, and are delivered when it notifies queue 0; while HOLD_AT or more wait, the link
+// to the switch is held (nothing more is read) so the sender slows down instead of losing frames.
 import { VirtioPci } from "./virtio_pci.ts";
 import type { Virtqueue } from "./virtqueue.ts";
 import type { NicPort } from "./nic_link.ts";
@@ -16,7 +17,8 @@ import type { NicPort } from "./nic_link.ts";
 export const NET_F_MAC = 5, NET_F_MRG_RXBUF = 15, NET_F_STATUS = 16;
 const RX = 0, TX = 1;
 const QUEUE_SIZE = 256;
-const BACKLOG = 256;
+const HOLD_AT = 64;
+const BACKLOG = 2048; // above what one 64 KiB socket read can bring while held
 
 export class VirtioNet extends VirtioPci {
   readonly mac: Uint8Array;
@@ -54,6 +56,7 @@ export class VirtioNet extends VirtioPci {
 
   protected override deviceReset(): void {
     this.backlog.length = 0;
+    this.port?.hold(false);
   }
 
   protected queueNotify(q: number): void {
@@ -94,6 +97,7 @@ export class VirtioNet extends VirtioPci {
     if (this.backlog.length >= BACKLOG) this.rxDropped++;
     else this.backlog.push(frame);
     this.drain(); // buffers posted without a notification are used too
+    if (this.backlog.length >= HOLD_AT) this.port?.hold(true);
   }
 
   private drain(): void {
@@ -104,6 +108,7 @@ export class VirtioNet extends VirtioPci {
       n++;
     }
     if (n) this.interruptQueue(q);
+    if (!this.backlog.length) this.port?.hold(false);
   }
 
   // Write one frame into the next receive buffer; false when the driver has none posted.

@@ -7,10 +7,14 @@ import type { NicPort } from "../../runtime/devices/nic_link.ts";
 export class FakePort implements NicPort {
   up = true;
   sent: Uint8Array[] = [];
+  held = false;
   onFrame: (frame: Uint8Array) => void = () => {};
   onLink: (up: boolean) => void = () => {};
   send(frame: Uint8Array): void {
     this.sent.push(frame.slice());
+  }
+  hold(on: boolean): void {
+    this.held = on;
   }
   close(): void {}
 }

@@ -331,3 +331,28 @@ Deno.test("ne2k: frames held back by a full ring keep INTx asserted when lib8390
   for (let i = 0; i < 60; i++) assert.deepEqual(got[i], sent[i]);
   assert.equal(d.irq(), false);
 });
+
+Deno.test("ne2k: a long backlog holds the link (no frame dropped) until the guest has taken the frames", () => {
+  const d = setup();
+  const sent: Uint8Array[] = [];
+  // far more than the ring holds: the first HOLD_AT waiting frames hold the link; frames that
+  // one socket read still brings after that are kept, not dropped
+  for (let i = 0; i < 200; i++) {
+    const f = frame(MAC, PEER, 1514, 900 + i);
+    sent.push(f);
+    d.port.onFrame(f);
+    if (i === 10) assert.equal(d.port.held, false, "a few frames beyond the ring: no hold yet");
+  }
+  assert.equal(d.port.held, true);
+  const got: Uint8Array[] = [];
+  for (let n = 0; n < 100 && got.length < 200; n++) got.push(...receiveAll(d, 10));
+  assert.equal(got.length, 200);
+  for (let i = 0; i < 200; i++) assert.deepEqual(got[i], sent[i]);
+  assert.equal(d.nic.rxDropped, 0);
+  assert.equal(d.port.held, false, "backlog empty: the link reads again");
+  // stopping the NIC lets go of the link too
+  for (let i = 0; i < 40; i++) d.port.onFrame(frame(MAC, PEER, 1514, i));
+  assert.equal(d.port.held, true);
+  d.outb(CMD, NODMA + PAGE0 + STOP);
+  assert.equal(d.port.held, false);
+});

@@ -108,18 +108,17 @@ export async function startPair(model: "virtio" | "ne2k", bootMs = 400_000): Pro
 }
 
 // Move `kib` KiB of random data from A to B over TCP with busybox nc; returns both md5 sums and
-// the transfer's wall time.
-export async function transfer(p: Pair, kib: number, timeoutMs: number) {
+// the transfer's wall time. The sender retries until B's listener is up, however long that takes
+// (a guest slowed down by a loaded host can take seconds to start nc; a sender that gave up
+// after a fixed number of tries left B listening for ever). A refused connect sends nothing, so
+// only one connection ever carries data.
+export async function transfer(p: Pair, kib: number, timeoutMs: number, to = "10.0.0.2") {
   const gen = await p.a.run(`dd if=/dev/urandom of=/tmp/f bs=1024 count=${kib} 2>/dev/null && md5sum /tmp/f`, 120_000);
   const sumA = /([0-9a-f]{32})\s+\/tmp\/f/.exec(gen.text)?.[1];
   const recv = p.b.run("nc -l -p 5000 > /tmp/r && md5sum /tmp/r", timeoutMs);
-  await new Promise((r) => setTimeout(r, 1000)); // the listener is up by then; the sender retries anyway
-  const t0 = performance.now();
   recv.catch(() => {}); // awaited below; a failing sender must not leave it unhandled
-  const send = await p.a.run(
-    "for i in 1 2 3 4 5; do nc 10.0.0.2 5000 < /tmp/f && break; sleep 1; done",
-    timeoutMs,
-  );
+  const t0 = performance.now();
+  const send = await p.a.run(`until nc ${to} 5000 < /tmp/f 2>/dev/null; do usleep 200000; done`, timeoutMs);
   const got = await recv;
   const ms = performance.now() - t0;
   const sumB = /([0-9a-f]{32})\s+\/tmp\/r/.exec(got.text)?.[1];

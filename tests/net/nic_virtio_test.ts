@@ -207,3 +207,23 @@ Deno.test("virtio-net: link changes raise a configuration interrupt; reset forge
   assert.equal(d.port.sent.length, 0);
   assert.match(d.logs[0], /outside RAM/);
 });
+
+Deno.test("virtio-net: frames waiting for buffers hold the link until the driver posts buffers", () => {
+  const d = setup();
+  const fs = Array.from({ length: 100 }, (_, i) => frame(MAC, PEER, 1514, 300 + i));
+  for (const f of fs.slice(0, 10)) d.port.onFrame(f);
+  assert.equal(d.port.held, false);
+  for (const f of fs.slice(10)) d.port.onFrame(f);
+  assert.equal(d.port.held, true, "a long backlog stops reading from the switch");
+  postRx(d, 60);
+  assert.equal(d.port.held, true, "still frames waiting");
+  postRx(d, 60, 0x40000 + 60 * 0x800);
+  assert.equal(d.port.held, false);
+  const used = d.rx.usedEntries();
+  assert.equal(used.length, 100);
+  for (let i = 0; i < 100; i++) {
+    const a = 0x40000 + 0x800 * i;
+    assert.deepEqual(d.ram.subarray(a + 10, a + 10 + 1514), fs[i]);
+  }
+  assert.equal(d.nic.rxDropped, 0);
+});
