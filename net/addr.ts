@@ -1,10 +1,11 @@
 // Endpoint specs on the command line: `unix:/path/sw.sock` or `tcp:HOST:PORT` (HOST may be a
 // bracketed IPv6 address), optionally followed by `,net=N` to put a listener's ports on
-// virtual network N instead of the daemon's default.
+// virtual network N instead of the daemon's default. Trunks may also be `udp:HOST:PORT`.
 
 export type Endpoint =
   | { transport: "unix"; path: string; net?: number }
-  | { transport: "tcp"; hostname: string; port: number; net?: number };
+  | { transport: "tcp"; hostname: string; port: number; net?: number }
+  | { transport: "udp"; hostname: string; port: number; net?: number };
 
 export function parseNetId(s: string, what = "network id"): number {
   if (!/^\d+$/.test(s)) throw new Error(`${what} '${s}' is not a number`);
@@ -13,7 +14,7 @@ export function parseNetId(s: string, what = "network id"): number {
   return n;
 }
 
-export function parseEndpoint(spec: string, allowNet = true): Endpoint {
+export function parseEndpoint(spec: string, allowNet = true, allowUdp = false): Endpoint {
   let net: number | undefined;
   const comma = spec.indexOf(",");
   let base = spec;
@@ -30,20 +31,21 @@ export function parseEndpoint(spec: string, allowNet = true): Endpoint {
     if (path === "") throw new Error(`'${spec}': empty unix socket path`);
     return { transport: "unix", path, net };
   }
-  if (base.startsWith("tcp:")) {
+  const transport = base.startsWith("tcp:") ? "tcp" : allowUdp && base.startsWith("udp:") ? "udp" : null;
+  if (transport) {
     const rest = base.slice(4);
     const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\[\]]+)):(\d+)$/.exec(rest);
-    if (!m) throw new Error(`'${spec}': expected tcp:HOST:PORT`);
+    if (!m) throw new Error(`'${spec}': expected ${transport}:HOST:PORT`);
     const port = Number(m[3]);
     if (port > 65535) throw new Error(`'${spec}': port ${port} out of range`);
-    return { transport: "tcp", hostname: m[1] ?? m[2], port, net };
+    return { transport, hostname: m[1] ?? m[2], port, net };
   }
-  throw new Error(`'${spec}': expected unix:PATH or tcp:HOST:PORT`);
+  throw new Error(`'${spec}': expected unix:PATH or tcp:HOST:PORT${allowUdp ? " or udp:HOST:PORT" : ""}`);
 }
 
 export function endpointToString(e: Endpoint): string {
   if (e.transport === "unix") return `unix:${e.path}`;
-  return `tcp:${e.hostname.includes(":") ? `[${e.hostname}]` : e.hostname}:${e.port}`;
+  return `${e.transport}:${e.hostname.includes(":") ? `[${e.hostname}]` : e.hostname}:${e.port}`;
 }
 
 export function connAddr(a: Deno.Addr): string {

@@ -6,6 +6,7 @@ import { StreamPort } from "./stream.ts";
 import { MAX_FRAME, Switch, type SwitchPort } from "./switch.ts";
 import { type Log, newTrunkContext, type TrunkContext, TrunkDialer, TrunkListener } from "./trunk.ts";
 import { importPsk } from "./trunk_crypto.ts";
+import { UdpTrunkDialer, UdpTrunkListener } from "./trunk_udp.ts";
 
 export interface DaemonOptions {
   listen?: Endpoint[];
@@ -39,8 +40,8 @@ export class SwitchDaemon {
   readonly networks = new Map<number, Switch>();
   readonly trunkCtx: TrunkContext | null;
   readonly edgeListeners: EdgeListener[] = [];
-  readonly trunkListeners: TrunkListener[] = [];
-  readonly dialers: TrunkDialer[] = [];
+  readonly trunkListeners: (TrunkListener | UdpTrunkListener)[] = [];
+  readonly dialers: (TrunkDialer | UdpTrunkDialer)[] = [];
   private readonly ports = new Set<StreamPort>();
   private readonly portTasks = new Set<Promise<void>>();
   private readonly log: Log;
@@ -75,8 +76,20 @@ export class SwitchDaemon {
     const d = new SwitchDaemon(opts, opts.key ? await importPsk(opts.key) : null);
     try {
       for (const ep of opts.listen ?? []) await d.listenEdge(ep);
-      for (const ep of opts.trunkListen ?? []) d.trunkListeners.push(new TrunkListener(ep, d.trunkCtx!));
-      for (const ep of opts.trunk ?? []) d.dialers.push(new TrunkDialer(ep, d.trunkCtx!, opts.backoff));
+      for (const ep of opts.trunkListen ?? []) {
+        if (ep.transport === "udp") {
+          const l = new UdpTrunkListener(ep, d.trunkCtx!);
+          d.trunkListeners.push(l);
+          await l.ready;
+        } else d.trunkListeners.push(new TrunkListener(ep, d.trunkCtx!));
+      }
+      for (const ep of opts.trunk ?? []) {
+        d.dialers.push(
+          ep.transport === "udp"
+            ? new UdpTrunkDialer(ep, d.trunkCtx!, opts.backoff)
+            : new TrunkDialer(ep, d.trunkCtx!, opts.backoff),
+        );
+      }
     } catch (e) {
       await d.close();
       throw e;
@@ -105,9 +118,9 @@ export class SwitchDaemon {
       await removeStaleSocket(ep.path);
       listener = Deno.listen({ transport: "unix", path: ep.path });
       ino = Deno.lstatSync(ep.path).ino;
-    } else {
+    } else if (ep.transport === "tcp") {
       listener = Deno.listen({ hostname: ep.hostname, port: ep.port });
-    }
+    } else throw new Error(`ports listen on unix: or tcp:, not ${endpointToString(ep)}`);
     const sw = this.network(ep.net);
     const l: EdgeListener = { ep, listener, sw, ino, done: Promise.resolve() };
     l.done = this.acceptLoop(l);

@@ -12,8 +12,10 @@ usage: deno task switch [options]
 
   --listen unix:PATH | tcp:HOST:PORT   accept NICs (ring3, or QEMU -netdev stream) here;
                                        append ,net=N to put this listener on network N
-  --trunk tcp:HOST:PORT                keep a trunk to another switch (reconnects with backoff)
-  --trunk-listen tcp:HOST:PORT         accept trunks from other switches
+  --trunk tcp:HOST:PORT                keep a trunk to another switch (reconnects with backoff);
+                                       udp:HOST:PORT for a trunk over UDP (a lost datagram loses
+                                       its frames, never the trunk)
+  --trunk-listen tcp:HOST:PORT         accept trunks from other switches (or udp:HOST:PORT)
   --key-file PATH                      pre-shared trunk key (>= 16 bytes; required with trunks),
                                        e.g. head -c 32 /dev/urandom | base64 > key
   --net-id N                           default network id (1); trunks carry every network
@@ -67,18 +69,20 @@ async function main(): Promise<void> {
     console.log(HELP);
     return;
   }
-  const eps = (list: string[] | undefined, allowNet: boolean): Endpoint[] => {
+  const eps = (list: string[] | undefined, allowNet: boolean, allowUdp = false): Endpoint[] => {
     try {
-      return (list ?? []).map((s) => parseEndpoint(s, allowNet));
+      return (list ?? []).map((s) => parseEndpoint(s, allowNet, allowUdp));
     } catch (e) {
       fail(e instanceof Error ? e.message : String(e));
     }
   };
   const listen = eps(values.listen, true);
-  const trunk = eps(values.trunk, false);
-  const trunkListen = eps(values["trunk-listen"], false);
+  const trunk = eps(values.trunk, false, true);
+  const trunkListen = eps(values["trunk-listen"], false, true);
   for (const t of [...trunk, ...trunkListen]) {
-    if (t.transport !== "tcp") fail(`trunk endpoint ${endpointToString(t)}: trunks are tcp:HOST:PORT`);
+    if (t.transport === "unix") {
+      fail(`trunk endpoint ${endpointToString(t)}: trunks are tcp:HOST:PORT or udp:HOST:PORT`);
+    }
   }
   if (listen.length + trunk.length + trunkListen.length === 0) {
     fail("nothing to do: give --listen and/or trunks (try --help)");
@@ -127,7 +131,7 @@ async function main(): Promise<void> {
     fail(e instanceof Error ? e.message : String(e));
   }
   for (const a of d.edgeAddrs) log(`listening for ports on ${a.transport}:${connAddr(a)}`);
-  for (const a of d.trunkAddrs) log(`listening for trunks on tcp:${connAddr(a)}`);
+  for (const a of d.trunkAddrs) log(`listening for trunks on ${a.transport}:${connAddr(a)}`);
 
   let stopping = false;
   const stop = async (sig: string) => {

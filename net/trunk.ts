@@ -1,5 +1,6 @@
-// Switch-to-switch trunks over TCP. Messages use the same 4-byte big-endian length prefix as
-// the ports (stream.ts); inside, ring3's own encapsulation:
+// Switch-to-switch trunks over TCP or UDP. Over TCP, messages use the same 4-byte big-endian
+// length prefix as the ports (stream.ts); over UDP each datagram is one message (trunk_udp.ts).
+// Inside, ring3's own encapsulation:
 //
 //   HELLO (plaintext, 52 bytes)  magic "RING3TRK" | version u8 | type=1 | 0 u16
 //                                | switch id (8 random bytes per daemon) | nonce (32 random bytes)
@@ -10,7 +11,14 @@
 //   KEEPALIVE                    as FRAMES with type=4 and no records
 //
 // All frames the switches hand a trunk in one event-loop turn travel in one FRAMES message
-// (up to BATCH_BYTES): one cipher call per batch instead of per frame.
+// (up to BATCH_BYTES, over UDP about one Ethernet MTU so that a lost datagram loses few frames):
+// one cipher call per batch instead of per frame.
+//
+// Over UDP a lost datagram loses the frames in it and nothing else: sequence numbers only have
+// to increase, so a gap is fine and a late (reordered) message is dropped like a replay; a
+// datagram that is not an authentic message is dropped and counted instead of closing the trunk
+// (anyone can send one); a lost handshake message times the handshake out and the dialer tries
+// again; keepalives tell a live peer from a gone one.
 //
 // Handshake: both sides send HELLO; the connecting side (C) sends its proof; the accepting side
 // (S) checks it before revealing its own proof; C checks S's. A side without the key is refused
@@ -41,6 +49,7 @@ const TAG = 16;
 const MAX_INFLIGHT = 64;
 /** plaintext bytes per FRAMES message at most */
 const BATCH_BYTES = 60_000;
+const UDP_BATCH_BYTES = 1400;
 const REC = 6;
 
 export type Log = (msg: string) => void;
@@ -88,6 +97,18 @@ function hex(b: Uint8Array): string {
 class ProtocolError extends Error {}
 class AuthError extends Error {}
 
+/** A trunk's transport: whole messages in, whole messages out. */
+export interface Wire {
+  /** next message, or null once the transport is closed */
+  next(): Promise<Uint8Array | null>;
+  /** queue one message; false when it was dropped */
+  write(msg: Uint8Array): boolean;
+  close(): void;
+  readonly peer: string;
+  /** messages may be lost, duplicated or reordered: drop bad ones instead of closing */
+  readonly datagram: boolean;
+}
+
 /** Message-at-a-time reading over a connection, for the handshake and the main loop. */
 class MessageStream {
   private readonly queue: Uint8Array[] = [];
@@ -104,6 +125,31 @@ class MessageStream {
       this.reader.push(this.buf.subarray(0, n));
     }
     return this.queue.shift()!;
+  }
+}
+
+/** Length-prefixed messages over a TCP connection. */
+export class StreamWire implements Wire {
+  readonly datagram = false;
+  readonly peer: string;
+  private readonly ms: MessageStream;
+  private readonly writer: FramedWriter;
+  constructor(private readonly conn: Deno.Conn) {
+    this.peer = connAddr(conn.remoteAddr);
+    this.ms = new MessageStream(conn);
+    this.writer = new FramedWriter(conn, () => {});
+  }
+  next(): Promise<Uint8Array | null> {
+    return this.ms.next();
+  }
+  write(msg: Uint8Array): boolean {
+    return this.writer.write(msg);
+  }
+  close(): void {
+    this.writer.close();
+    try {
+      this.conn.close();
+    } catch { /* closed */ }
   }
 }
 
@@ -155,10 +201,10 @@ function checkAuthMsg(m: Uint8Array | null): Uint8Array {
  * Run the handshake on a fresh connection. Resolves to an established link (not yet reading:
  * call run()), or null after logging why the peer was refused; the connection is closed then.
  */
-export async function handshake(conn: Deno.Conn, role: Role, ctx: TrunkContext): Promise<TrunkLink | null> {
-  const peer = connAddr(conn.remoteAddr);
-  const ms = new MessageStream(conn);
-  const writer = new FramedWriter(conn, () => {});
+export async function handshake(wire: Wire, role: Role, ctx: TrunkContext): Promise<TrunkLink | null> {
+  const peer = wire.peer;
+  const ms = wire;
+  const writer = wire;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, rej) => {
     timer = setTimeout(() => rej(new ProtocolError("handshake timed out")), ctx.handshakeMs ?? 5000);
@@ -191,7 +237,7 @@ export async function handshake(conn: Deno.Conn, role: Role, ctx: TrunkContext):
     }
     const keys = await sessionKeys(ctx.psk, helloC, helloS);
     const [tx, rx] = role === "C" ? [keys.c2s, keys.s2c] : [keys.s2c, keys.c2s];
-    return new TrunkLink(conn, ms, writer, peer, peerId, tx, rx, ctx);
+    return new TrunkLink(wire, peerId, tx, rx, ctx);
   } catch (e) {
     if (e instanceof AuthError) {
       ctx.counters.authFailures++;
@@ -200,10 +246,7 @@ export async function handshake(conn: Deno.Conn, role: Role, ctx: TrunkContext):
       ctx.counters.protocolErrors++;
       ctx.log(`trunk ${peer}: refused: ${e instanceof Error ? e.message : e}`);
     }
-    writer.close();
-    try {
-      conn.close();
-    } catch { /* closed */ }
+    wire.close();
     return null;
   } finally {
     clearTimeout(timer);
@@ -221,6 +264,8 @@ export interface LinkCounters {
   unknownNet: number;
   /** frames dropped because the peer or the cipher could not keep up */
   txDropped: number;
+  /** datagrams that were not a trunk message at all (UDP only; TCP closes the trunk) */
+  malformed: number;
 }
 
 /** One authenticated trunk connection, with a switch port on every local network. */
@@ -232,6 +277,7 @@ export class TrunkLink {
     replayed: 0,
     unknownNet: 0,
     txDropped: 0,
+    malformed: 0,
   };
   readonly ports = new Map<number, { sw: Switch; port: SwitchPort }>();
   private txSeq = 0;
@@ -251,23 +297,24 @@ export class TrunkLink {
   private closedPromise: Promise<void>;
   private resolveClosed!: () => void;
   private lastAuthLog = -Infinity;
+  readonly peer: string;
+  private readonly batchLimit: number;
 
   constructor(
-    private readonly conn: Deno.Conn,
-    private readonly ms: MessageStream,
-    private readonly writer: FramedWriter,
-    readonly peer: string,
+    private readonly wire: Wire,
     readonly peerId: Uint8Array,
     private readonly txKey: CryptoKey,
     private readonly rxKey: CryptoKey,
     private readonly ctx: TrunkContext,
   ) {
+    this.peer = wire.peer;
+    this.batchLimit = wire.datagram ? UDP_BATCH_BYTES : BATCH_BYTES;
     this.closedPromise = new Promise((r) => this.resolveClosed = r);
     ctx.links.add(this);
     ctx.counters.links++;
     for (const [netId, sw] of ctx.networks) {
       const port = sw.addPort({ send: (f) => this.sendFrame(netId, f) }, {
-        name: `trunk ${peer} net ${netId}`,
+        name: `trunk ${this.peer} net ${netId}`,
         trunk: true,
       });
       this.ports.set(netId, { sw, port });
@@ -291,7 +338,7 @@ export class TrunkLink {
       this.counters.txDropped++;
       return false;
     }
-    if (this.batchBytes + REC + frame.length > BATCH_BYTES) this.flushBatch();
+    if (this.batchBytes && this.batchBytes + REC + frame.length > this.batchLimit) this.flushBatch();
     if (this.txInflight >= MAX_INFLIGHT) {
       this.counters.txDropped++;
       return false;
@@ -336,7 +383,7 @@ export class TrunkLink {
       const msg = new Uint8Array(HDR + ct.byteLength);
       msg.set(hdr, 0);
       msg.set(new Uint8Array(ct), HDR);
-      if (this.writer.write(msg)) this.counters.txFrames += count;
+      if (this.wire.write(msg)) this.counters.txFrames += count;
       else this.counters.txDropped += count;
     }, () => {
       this.txInflight--;
@@ -348,7 +395,7 @@ export class TrunkLink {
   async run(): Promise<void> {
     try {
       while (!this.closed) {
-        const m = await this.ms.next();
+        const m = await this.wire.next();
         if (m === null) {
           this.close("peer closed the trunk");
           break;
@@ -364,6 +411,10 @@ export class TrunkLink {
 
   private receive(m: Uint8Array): void {
     if (m.length < HDR + TAG || m[0] !== TRUNK_VERSION || (m[1] !== T_FRAME && m[1] !== T_KEEPALIVE)) {
+      if (this.wire.datagram) {
+        this.counters.malformed++;
+        return;
+      }
       this.ctx.counters.protocolErrors++;
       this.close(`malformed trunk message (${m.length} bytes, type ${m[1]})`);
       return;
@@ -430,10 +481,7 @@ export class TrunkLink {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.timer);
-    this.writer.close();
-    try {
-      this.conn.close();
-    } catch { /* closed */ }
+    this.wire.close();
     for (const { sw, port } of this.ports.values()) sw.removePort(port);
     this.ctx.links.delete(this);
     this.ctx.log(`trunk ${this.peer}: down: ${why}`);
@@ -475,7 +523,7 @@ export class TrunkListener {
   private async serve(conn: Deno.Conn): Promise<void> {
     (conn as Deno.TcpConn).setNoDelay?.(true);
     this.conns.add(conn);
-    const link = await handshake(conn, "S", this.ctx);
+    const link = await handshake(new StreamWire(conn), "S", this.ctx);
     this.conns.delete(conn);
     if (link === null) return;
     this.ctx.log(`trunk ${link.peer}: up (accepted, peer switch ${hex(link.peerId)})`);
@@ -529,7 +577,7 @@ export class TrunkDialer {
         conn.setNoDelay(true);
         failing = false;
         this.conn = conn;
-        const link = await handshake(conn, "C", this.ctx);
+        const link = await handshake(new StreamWire(conn), "C", this.ctx);
         this.conn = null;
         if (link !== null) {
           this.link = link;
