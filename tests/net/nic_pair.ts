@@ -21,10 +21,13 @@ export class GuestProc {
   private readonly writer: WritableStreamDefaultWriter<Uint8Array>;
   readonly exited: Promise<Deno.CommandStatus>;
 
-  constructor(readonly name: string, netSpecs: string[], append = "console=ttyS0") {
+  // `prefix`: a command that runs the guest (e.g. `ip netns exec NS`)
+  constructor(readonly name: string, netSpecs: string[], append = "console=ttyS0", prefix: string[] = []) {
     const args = ["run", "-A", CLI, "--mem", "128", "--append", append];
     for (const n of netSpecs) args.push("--net", n);
-    const child = new Deno.Command(Deno.execPath(), { args, stdin: "piped", stdout: "piped", stderr: "piped" }).spawn();
+    const argv = [...prefix, Deno.execPath(), ...args];
+    const child = new Deno.Command(argv[0], { args: argv.slice(1), stdin: "piped", stdout: "piped", stderr: "piped" })
+      .spawn();
     this.child = child;
     this.writer = this.child.stdin.getWriter();
     const dec = new TextDecoder();
@@ -89,10 +92,23 @@ export async function startPair(model: "virtio" | "ne2k", bootMs = 400_000): Pro
   const daemon = await SwitchDaemon.start({ listen: [{ transport: "unix", path: sock }], log: () => {} });
   const a = new GuestProc("A", [`${model},switch=unix:${sock},mac=52:54:00:00:00:01`]);
   const b = new GuestProc("B", [`${model},switch=unix:${sock},mac=52:54:00:00:00:02`]);
-  const close = async () => {
-    await Promise.all([a.kill(), b.kill()]);
+  const p = await bringUp(a, b, bootMs, async () => {
     await daemon.close();
     await Deno.remove(dir, { recursive: true }).catch(() => {});
+  });
+  return { ...p, daemon, dir };
+}
+
+// Two guests already starting, each on its own switch (joined by a trunk, set up by the caller).
+export async function bringUp(
+  a: GuestProc,
+  b: GuestProc,
+  bootMs: number,
+  cleanup: () => Promise<void>,
+): Promise<{ a: GuestProc; b: GuestProc; close(): Promise<void> }> {
+  const close = async () => {
+    await Promise.all([a.kill(), b.kill()]);
+    await cleanup();
   };
   try {
     await Promise.all([a.expect(/ring3: shell ready/, bootMs), b.expect(/ring3: shell ready/, bootMs)]);
@@ -104,7 +120,7 @@ export async function startPair(model: "virtio" | "ne2k", bootMs = 400_000): Pro
     await close();
     throw e;
   }
-  return { a, b, daemon, dir, close };
+  return { a, b, close };
 }
 
 // Move `kib` KiB of random data from A to B over TCP with busybox nc; returns both md5 sums and
@@ -112,7 +128,7 @@ export async function startPair(model: "virtio" | "ne2k", bootMs = 400_000): Pro
 // (a guest slowed down by a loaded host can take seconds to start nc; a sender that gave up
 // after a fixed number of tries left B listening for ever). A refused connect sends nothing, so
 // only one connection ever carries data.
-export async function transfer(p: Pair, kib: number, timeoutMs: number, to = "10.0.0.2") {
+export async function transfer(p: { a: GuestProc; b: GuestProc }, kib: number, timeoutMs: number, to = "10.0.0.2") {
   const gen = await p.a.run(`dd if=/dev/urandom of=/tmp/f bs=1024 count=${kib} 2>/dev/null && md5sum /tmp/f`, 120_000);
   const sumA = /([0-9a-f]{32})\s+\/tmp\/f/.exec(gen.text)?.[1];
   const recv = p.b.run("nc -l -p 5000 > /tmp/r && md5sum /tmp/r", timeoutMs);
