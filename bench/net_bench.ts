@@ -1,6 +1,6 @@
 // Frames per second through the switch daemon (a real `net/main.ts` subprocess) between two
 // synthetic endpoints on unix sockets, 64- and 1500-byte frames; and the same across an
-// encrypted trunk between two daemons (loopback TCP). The sender keeps a bounded window of
+// encrypted trunk between two daemons (loopback TCP, then loopback UDP). The sender keeps a bounded window of
 // frames in flight so nothing is dropped and the figure is sustained throughput.
 import { parseEndpoint } from "../net/addr.ts";
 import { SwitchClient } from "../net/client.ts";
@@ -29,16 +29,18 @@ async function daemon(args: string[]): Promise<DaemonProc> {
 }
 
 interface Path {
+  /** frames in flight at most (UDP: few enough for the socket buffers, nothing retransmits) */
+  maxWindow: number;
   tx: SwitchClient;
   rx: SwitchClient;
   received: number;
   wake: (() => void) | null;
 }
 
-async function path(sockA: string, sockB: string): Promise<Path> {
+async function path(sockA: string, sockB: string, maxWindow = 1024): Promise<Path> {
   const tx = await SwitchClient.connect(parseEndpoint(`unix:${sockA}`));
   const rx = await SwitchClient.connect(parseEndpoint(`unix:${sockB}`));
-  const p: Path = { tx, rx, received: 0, wake: null };
+  const p: Path = { maxWindow, tx, rx, received: 0, wake: null };
   rx.onFrame = () => {
     p.received++;
     p.wake?.();
@@ -58,7 +60,7 @@ async function path(sockA: string, sockB: string): Promise<Path> {
 async function pump(p: Path, size: number, n: number): Promise<void> {
   const frame = mkFrame(mac(2), mac(1), size);
   const base = p.received;
-  const w = window(size);
+  const w = Math.min(p.maxWindow, window(size));
   let sent = 0;
   while (p.received - base < n) {
     while (sent < n && sent - (p.received - base) < w && p.tx.send(frame)) sent++;
@@ -80,6 +82,10 @@ const t1 = await daemon(["--listen", `unix:${dir}/t1.sock`, "--trunk-listen", "t
 const trunkPort = await t1.waitLine(/listening for trunks on tcp:127\.0\.0\.1:(\d+)/);
 await daemon(["--listen", `unix:${dir}/t2.sock`, "--trunk", `tcp:127.0.0.1:${trunkPort}`, "--key-file", key]);
 const trunked = await path(`${dir}/t1.sock`, `${dir}/t2.sock`);
+const u1 = await daemon(["--listen", `unix:${dir}/u1.sock`, "--trunk-listen", "udp:127.0.0.1:0", "--key-file", key]);
+const udpPort = await u1.waitLine(/listening for trunks on udp:127\.0\.0\.1:(\d+)/);
+await daemon(["--listen", `unix:${dir}/u2.sock`, "--trunk", `udp:127.0.0.1:${udpPort}`, "--key-file", key]);
+const udpTrunked = await path(`${dir}/u1.sock`, `${dir}/u2.sock`, 64);
 
 async function measure(p: Path, size: number, n: number): Promise<number> {
   await pump(p, size, Math.min(n, 2000)); // warm up
@@ -88,7 +94,9 @@ async function measure(p: Path, size: number, n: number): Promise<number> {
   return n / ((performance.now() - t0) / 1000);
 }
 
-for (const [name, p] of [["switch", local], ["trunk (AES-GCM)", trunked]] as const) {
+for (
+  const [name, p] of [["switch", local], ["tcp trunk (AES-GCM)", trunked], ["udp trunk (AES-GCM)", udpTrunked]] as const
+) {
   for (const size of [64, 1500]) {
     const fps = await measure(p, size, 20_000);
     console.log(

@@ -99,6 +99,33 @@ export async function startPair(model: "virtio" | "ne2k", bootMs = 400_000): Pro
   return { ...p, daemon, dir };
 }
 
+// Two switches joined by a TCP trunk over loopback, a guest on each (10.0.0.1 and 10.0.0.2).
+export async function startTrunkedPair(model: "virtio" | "ne2k", bootMs = 400_000): Promise<Pair> {
+  const dir = await Deno.makeTempDir({ prefix: "ring3-nic-" });
+  const key = new TextEncoder().encode("nic pair trunk key, 32 bytes ok!");
+  const sa = `${dir}/a.sock`, sb = `${dir}/b.sock`;
+  const da = await SwitchDaemon.start({
+    listen: [{ transport: "unix", path: sa }],
+    trunkListen: [{ transport: "tcp", hostname: "127.0.0.1", port: 0 }],
+    key,
+    log: () => {},
+  });
+  const db = await SwitchDaemon.start({
+    listen: [{ transport: "unix", path: sb }],
+    trunk: [{ transport: "tcp", hostname: "127.0.0.1", port: da.trunkAddrs[0].port }],
+    key,
+    log: () => {},
+  });
+  const a = new GuestProc("A", [`${model},switch=unix:${sa},mac=52:54:00:00:00:01`]);
+  const b = new GuestProc("B", [`${model},switch=unix:${sb},mac=52:54:00:00:00:02`]);
+  const p = await bringUp(a, b, bootMs, async () => {
+    await db.close();
+    await da.close();
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  });
+  return { ...p, daemon: da, dir };
+}
+
 // Two guests already starting, each on its own switch (joined by a trunk, set up by the caller).
 export async function bringUp(
   a: GuestProc,
