@@ -35,6 +35,8 @@ ${NET_USAGE}
                    firmware tables (default: none); the kernel is still started directly
   --no-reboot      exit when the guest resets instead of booting again
   --timing         print the time to the first kernel output and to the shell marker (stderr)
+  --icount-at TEXT after each console line starting with TEXT, print the instructions all CPUs
+                   have retired so far (stderr: ring3: icount N after 'LINE'); repeatable
   -h, --help       this text
 
 On a terminal: Ctrl-A x quits, Ctrl-A h lists the keys. Otherwise stdin is fed to COM1 once the
@@ -54,6 +56,7 @@ export interface BootConfig {
   bios: string | null;
   noReboot: boolean;
   timing: boolean;
+  icountAt: string[]; // console line prefixes that report the retired-instruction count
 }
 
 // Bad command line: printed as one line, exit status 2.
@@ -90,6 +93,7 @@ export function parseBootArgs(argv: string[]): BootConfig {
         bios: { type: "string" },
         "no-reboot": { type: "boolean" },
         timing: { type: "boolean" },
+        "icount-at": { type: "string", multiple: true },
         help: { type: "boolean", short: "h" },
       },
     }));
@@ -118,6 +122,7 @@ export function parseBootArgs(argv: string[]): BootConfig {
     bios: values.bios ?? null,
     noReboot: values["no-reboot"] ?? false,
     timing: values.timing ?? false,
+    icountAt: (values["icount-at"] ?? []).filter((t) => t !== ""),
   };
 }
 
@@ -236,6 +241,8 @@ function checkGzipTrailer(path: string, b: Uint8Array): void {
 export interface MachineLike {
   ram: Uint8Array;
   core: Parameters<typeof bootBzImage>[1] & { icount?: bigint };
+  ncpu?: number;
+  retired?(cpu: number): number; // instructions retired by one vCPU so far
   serial: {
     input(data: Uint8Array): void;
     onOutput: ((data: Uint8Array) => void) | null;
@@ -326,6 +333,7 @@ class Console {
   private pending: Uint8Array[] = [];
   private released: boolean;
   private escape = false;
+  private line = ""; // the console line being written, for --icount-at
   private enc = new TextEncoder();
   quit: (() => void) | null = null;
 
@@ -361,6 +369,7 @@ class Console {
       this.firstOutput = true;
       this.err(`ring3: first kernel output after ${this.elapsed()}`);
     }
+    if (this.cfg.icountAt.length) this.icountLines(data);
     this.tail = (this.tail + latin1(data)).slice(-256);
     for (const mark of [MARK_USERSPACE, MARK_SHELL]) {
       if (!this.marks.has(mark) && this.tail.includes(mark)) {
@@ -369,6 +378,28 @@ class Console {
         if (mark === MARK_SHELL) this.release();
       }
     }
+  }
+
+  // The count is taken when the line's newline arrives, so a workload bracketed by two marked
+  // lines is counted whole (bench/peers/race.ts divides it by the host time between them).
+  private icountLines(data: Uint8Array): void {
+    for (const b of data) {
+      if (b === 13) continue;
+      if (b !== 10) {
+        if (this.line.length < 200) this.line += String.fromCharCode(b);
+        continue;
+      }
+      const line = this.line;
+      this.line = "";
+      if (this.cfg.icountAt.some((p) => line.startsWith(p))) this.err(`ring3: icount ${this.icount()} after '${line}'`);
+    }
+  }
+
+  private icount(): number {
+    if (!this.m.retired) return Number(this.m.core.icount ?? 0n);
+    let n = 0;
+    for (let c = 0; c < (this.m.ncpu ?? 1); c++) n += this.m.retired(c);
+    return n;
   }
 
   private release(): void {

@@ -237,6 +237,13 @@ Deno.test("--timing reports first output and the shell marker", async () => {
   assert.ok(Number(lines[1].match(/([\d.]+) s$/)![1]) >= 0.25);
 });
 
+Deno.test("--icount-at reports every vCPU's retired instructions after each matching line", async () => {
+  const r = await fakeBoot("START x\npoweroff\n", "--icount-at", "> START", "--smp", "2", "--mem", "64");
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stderr, "ring3: icount 2001 after '> START x'\n"); // (1000 + 0) + (1000 + 1)
+  assert.match(r.stdout, /\n> START x\n> poweroff\n$/); // the console itself is unchanged
+});
+
 Deno.test("guest reset: reboots, or exits with --no-reboot", async () => {
   const again = await fakeBoot("reboot\npoweroff\n", "--mem", "64");
   assert.equal(again.code, 0, again.stderr);
