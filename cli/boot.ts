@@ -5,7 +5,7 @@
 // are testable without a machine; the machine is imported only when a boot really starts.
 import { parseArgs } from "node:util";
 import { bootBzImage, BootImageError, E820_RAM, parseBzImage, type Region } from "../runtime/boot/bzimage.ts";
-import { type NetConfig, NET_USAGE, parseNetOption } from "../runtime/netopt.ts";
+import { NET_USAGE, type NetConfig, parseNetOption } from "../runtime/netopt.ts";
 
 const GUEST_IMAGES = new URL("../guest/images/", import.meta.url);
 export const DEFAULT_KERNEL = new URL("bzImage", GUEST_IMAGES).pathname;
