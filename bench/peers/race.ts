@@ -291,7 +291,10 @@ async function boot(emu: Emu, n: number, work: string[], tag: string, icount = f
       : `the emulator exited (status ${p.code}) first: ${lastLine(p.stderr) || last || "no output"}`;
     for (const w of work) if (b.work[w]?.error?.startsWith("no WORK")) b.work[w] = { error: why };
   }
-  if (b.error) { for (const w of work) b.work[w] = b.work[w]?.error ? b.work[w] : { error: b.error }; }
+  // a guest that never booted says why in every workload's cell (not just "did not boot"); after
+  // the boot, parseConsole has given a panic to the workloads it cut short, and finished ones keep
+  // their figures
+  if (b.bootWall === undefined && b.error) { for (const w of work) b.work[w] = { error: b.error }; }
   return b;
 }
 
