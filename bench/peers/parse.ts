@@ -22,6 +22,7 @@ export interface Boot {
   cpuErrors?: string[]; // the kernel's complaints about bringing up CPUs
   work: Record<string, Work>;
   error?: string; // the boot as a whole failed
+  timedOut?: boolean; // the race stopped the emulator (set by race.ts)
 }
 
 export const BOOT_MARKER = "ring3: userspace up";

@@ -47,6 +47,7 @@ const USAGE = `usage: deno task bench:race [options]
   --mem MIB         guest RAM (default 256)
   --boot-timeout S  seconds to the boot marker before a boot is given up (default 300; quick 120)
   --timeout S       seconds one boot and its workloads may take in all (default 900; quick 300)
+  --stall S         seconds a booted guest may stay silent on its console (default 240; quick 90)
   --out DIR         where latest.{json,md,svg} go (default bench/results; quick build/peers/quick)
   --no-icount       skip QEMU's instruction-counting run
   --no-readme       leave README.md's Performance section alone`;
@@ -63,6 +64,7 @@ const { values: o } = parseArgs({
     mem: { type: "string", default: "256" },
     timeout: { type: "string" },
     "boot-timeout": { type: "string" },
+    stall: { type: "string" },
     out: { type: "string" },
     "no-icount": { type: "boolean", default: false },
     "no-readme": { type: "boolean", default: false },
@@ -81,6 +83,8 @@ const ONLY = new Set(o.only.split(",").map((s) => s.trim()));
 const MEM = Number(o.mem);
 const TIMEOUT = Number(o.timeout ?? (QUICK ? 300 : 900));
 const BOOT_TIMEOUT = Math.min(TIMEOUT, Number(o["boot-timeout"] ?? (QUICK ? 120 : 300)));
+// the longest silence in a healthy run is one workload (ring3's awk: ~30 s on a quiet machine)
+const STALL = Number(o.stall ?? (QUICK ? 90 : 240));
 const OUT = o.out ?? (QUICK ? `${ROOT}build/peers/quick` : RESULTS_DIR);
 const README = !o["no-readme"] && !QUICK;
 // the workloads' sizes: the full race's, or a quarter of them for --quick
@@ -133,6 +137,7 @@ interface Proc {
   lines: Line[];
   code: number | null;
   timedOut: boolean;
+  stalled: boolean; // booted, then silent for STALL seconds
   stderr: string;
 }
 
@@ -163,6 +168,14 @@ async function runConsole(cmd: string, args: string[], logName: string): Promise
   }, TIMEOUT * 1000);
   // a guest that hangs before userspace (quiet: no console at all) is given up sooner
   let booted = false;
+  let stalled = false;
+  let lastOutput = performance.now();
+  const stallCheck = setInterval(() => {
+    if (!booted || performance.now() - lastOutput < STALL * 1000) return;
+    timedOut = stalled = true;
+    clearInterval(stallCheck);
+    stop();
+  }, 1000);
   const bootDeadline = setTimeout(() => {
     if (booted) return;
     timedOut = true;
@@ -189,7 +202,8 @@ async function runConsole(cmd: string, args: string[], logName: string): Promise
   const d = new TextDecoder();
   let partial = "";
   for await (const chunk of child.stdout) {
-    const t = (performance.now() - t0) / 1000;
+    lastOutput = performance.now();
+    const t = (lastOutput - t0) / 1000;
     partial += d.decode(chunk, { stream: true });
     const parts = partial.split("\n");
     partial = parts.pop()!;
@@ -209,10 +223,11 @@ async function runConsole(cmd: string, args: string[], logName: string): Promise
   await readErr;
   clearTimeout(deadline);
   clearTimeout(bootDeadline);
+  clearInterval(stallCheck);
   clearTimeout(grace);
   logText(`---- stderr ----\n${stderr}\n---- exit ${st.code}${timedOut ? " (timed out)" : ""}\n`);
   logFile.close();
-  return { lines, code: st.code, timedOut, stderr };
+  return { lines, code: st.code, timedOut, stalled, stderr };
 }
 
 function command(emu: Emu, n: number, append: string, icount = false): [string, string[]] {
@@ -286,7 +301,9 @@ async function boot(emu: Emu, n: number, work: string[], tag: string, icount = f
   } else {
     // booted, then ran out of time or died: what finished keeps its figure
     const last = p.lines.filter((l) => l.text.trim()).pop()?.text.trim().slice(0, 100);
-    const why = p.timedOut
+    const why = p.stalled
+      ? `the console was silent for ${STALL} s (last line: ${last ?? "none"})`
+      : p.timedOut
       ? `not finished within the ${TIMEOUT} s timeout`
       : `the emulator exited (status ${p.code}) first: ${lastLine(p.stderr) || last || "no output"}`;
     for (const w of work) if (b.work[w]?.error?.startsWith("no WORK")) b.work[w] = { error: why };
@@ -295,6 +312,7 @@ async function boot(emu: Emu, n: number, work: string[], tag: string, icount = f
   // the boot, parseConsole has given a panic to the workloads it cut short, and finished ones keep
   // their figures
   if (b.bootWall === undefined && b.error) { for (const w of work) b.work[w] = { error: b.error }; }
+  b.timedOut = p.timedOut;
   return b;
 }
 
@@ -352,8 +370,8 @@ const brief = (b: Boot) =>
     ),
   ].join(", ");
 
-// an emulator and vCPU count that could not boot at all is not tried again: each try costs a
-// timeout and says nothing new
+// an emulator and vCPU count that could not boot, or hung, is not tried again: each try costs a
+// timeout and says nothing new (a guest that boots short of CPUs returns soon and is retried)
 const noBoot = new Set<string>();
 for (let r = 1; r <= RUNS; r++) {
   for (const n of SMP) {
@@ -364,7 +382,7 @@ for (let r = 1; r <= RUNS; r++) {
       (boots[emu][n] ??= []).push(b);
       if (b.model && !info[emu].cpu) info[emu].cpu = b.model;
       log(`run ${r}/${RUNS} ${EMU_LABEL[emu]} smp ${n}: ${brief(b)}`);
-      if (b.bootWall === undefined) noBoot.add(`${emu}/${n}`);
+      if (b.bootWall === undefined || b.timedOut) noBoot.add(`${emu}/${n}`);
       if (emu === "ring3" && n === 1 && b.bootWall === undefined) {
         info.ring3.available = false;
         info.ring3.note = `boot not available: ${b.error}`;
