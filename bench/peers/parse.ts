@@ -9,7 +9,7 @@ export interface Line {
 
 export interface Work {
   guest?: number; // seconds by the guest's /proc/uptime
-  wall?: number; // host seconds between the START and WORK lines
+  wall?: number; // host seconds between the START and END lines (WORK when there is no END)
   insns?: number; // guest instructions the emulator counted over the workload (v86, ring3)
   error?: string; // the result was wrong or missing: no figure
 }
@@ -73,8 +73,9 @@ const CPU_TROUBLE =
 export function parseConsole(lines: Line[], want: string[], expect: Expect = FULL): Boot {
   const b: Boot = { work: {} };
   const start: Record<string, number> = {};
-  const icStart: Record<string, number> = {};
-  const ic3: Record<string, { start?: number; end?: number }> = {};
+  const end: Record<string, number> = {};
+  // instruction counts at a workload's START and END lines
+  const ic: Record<string, { start?: number; end?: number }> = {};
   let cur = "";
   let lastMark: { w: string; end: boolean } | null = null;
   let md5: string | undefined;
@@ -90,21 +91,23 @@ export function parseConsole(lines: Line[], want: string[], expect: Expect = FUL
       cur = m[1];
       start[cur] = t;
       lastMark = { w: cur, end: false };
+    } else if ((m = /^END (\w+)$/.exec(s))) {
+      end[m[1]] = t;
+      lastMark = { w: m[1], end: true };
     } else if ((m = /^WORK (\w+) (-?[\d.]+)$/.exec(s))) {
-      const w = m[1];
-      b.work[w] = { guest: Number(m[2]), ...(start[w] !== undefined ? { wall: t - start[w] } : {}) };
-      lastMark = { w, end: true };
+      const w = m[1], until = end[w] ?? t;
+      b.work[w] = { guest: Number(m[2]), ...(start[w] !== undefined ? { wall: until - start[w] } : {}) };
+      // consoles from before END lines existed end their workloads at WORK
+      lastMark = end[w] === undefined ? { w, end: true } : null;
       cur = "";
     } else if ((m = /^v86-icount (\d+)$/.exec(s)) && lastMark) {
-      const n = Number(m[1]);
-      if (!lastMark.end) icStart[lastMark.w] = n;
-      else if (icStart[lastMark.w] !== undefined && b.work[lastMark.w]) {
-        b.work[lastMark.w].insns = n - icStart[lastMark.w];
-      }
-    } else if ((m = /^ring3: icount (\d+) after '(START|WORK) (\w+)/.exec(s))) {
+      // v86_runner.ts prints its count on the line after each mark
+      (ic[lastMark.w] ??= {})[lastMark.end ? "end" : "start"] = Number(m[1]);
+      lastMark = null;
+    } else if ((m = /^ring3: icount (\d+) after '(START|END|WORK) (\w+)/.exec(s))) {
       // cli/boot.ts --icount-at writes these to stderr: they name their mark, so their order
       // among the console lines does not matter
-      (ic3[m[3]] ??= {})[m[2] === "START" ? "start" : "end"] = Number(m[1]);
+      (ic[m[3]] ??= {})[m[2] === "START" ? "start" : "end"] = Number(m[1]);
     } else if ((m = /^([0-9a-f]{32}) +\/tmp\/z$/.exec(s)) && cur === "md5") md5 = m[1];
     else if ((m = /^awk-sum (\S+)$/.exec(s))) awk = m[1];
     else if ((m = /^PAR-MD5 ?(\S*)$/.exec(s))) parMd5.push(m[1]);
@@ -112,7 +115,7 @@ export function parseConsole(lines: Line[], want: string[], expect: Expect = FUL
     else if (/Kernel panic/.test(s) && !b.error) b.error = s.replace(/^\[[ \d.]+\] /, "");
     else if (CPU_TROUBLE.test(s)) (b.cpuErrors ??= []).push(s.replace(/^\[[ \d.]+\] /, ""));
   }
-  for (const [w, c] of Object.entries(ic3)) {
+  for (const [w, c] of Object.entries(ic)) {
     if (b.work[w] && c.start !== undefined && c.end !== undefined) b.work[w].insns = c.end - c.start;
   }
   const fail = (w: string, why: string) => {

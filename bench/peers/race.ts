@@ -281,7 +281,7 @@ function command(emu: Emu, n: number, append: string, icount = false): [string, 
         "--icount-at",
         "START ",
         "--icount-at",
-        "WORK ",
+        "END ",
       ]];
   }
 }
@@ -366,7 +366,7 @@ const brief = (b: Boot) =>
   b.error ? `FAILED: ${b.error}` : [
     `boot ${b.bootWall?.toFixed(2)} s`,
     ...Object.entries(b.work).map(([w, x]) =>
-      `${w} ${x.error ? `FAILED (${x.error})` : `${x.guest} s (wall ${x.wall?.toFixed(2)})`}`
+      `${w} ${x.error ? `FAILED (${x.error})` : `${x.wall?.toFixed(2)} s (guest clock ${x.guest})`}`
     ),
   ].join(", ");
 
@@ -407,7 +407,7 @@ function cell(
   emu: Emu,
   bs: Boot[] | undefined,
   value: (b: Boot) => number | undefined,
-  wall?: (b: Boot) => number | undefined,
+  guest?: (b: Boot) => number | undefined,
   err?: (b: Boot) => string | undefined,
 ): Cell {
   if (!bs || bs.length === 0) {
@@ -415,12 +415,12 @@ function cell(
     return { note: why.startsWith("not installed") ? "not installed" : why.startsWith("not run") ? "not run" : "n/a" };
   }
   const v = bs.map(value).filter((x): x is number => x !== undefined && Number.isFinite(x));
-  const w = wall ? bs.map(wall).filter((x): x is number => x !== undefined && Number.isFinite(x)) : [];
+  const g = guest ? bs.map(guest).filter((x): x is number => x !== undefined && Number.isFinite(x)) : [];
   const c: Cell = {};
   const s = stat(v);
   if (s) c.stat = s;
-  const ws = stat(w);
-  if (ws) c.wall = ws;
+  const gs = stat(g);
+  if (gs) c.guest = gs;
   const why = () => (err && firstError(bs, err)) ?? firstError(bs, (b) => b.error) ?? "no figure";
   if (!s) c.note = `failed: ${why()}`;
   else if (v.length < bs.length) {
@@ -445,7 +445,7 @@ function row(id: string, label: string, unit: Row["unit"], f: (emu: Emu) => Cell
 
 const workCell = (w: string, n: number) => (emu: Emu): Cell => {
   if (emu === "v86" && n > 1) return { note: "– (no SMP)" };
-  return cell(emu, boots[emu][n], (b) => b.work[w]?.guest, (b) => b.work[w]?.wall, (b) => b.work[w]?.error);
+  return cell(emu, boots[emu][n], (b) => b.work[w]?.wall, (b) => b.work[w]?.guest, (b) => b.work[w]?.error);
 };
 
 const rows: Row[] = [
@@ -505,7 +505,9 @@ for (const r of rows) {
 }
 for (const k of EMUS) if (!info[k].available && info[k].note) notes.push(`${EMU_LABEL[k]}: ${info[k].note}`);
 notes.push(
-  "Workload times are /proc/uptime deltas printed by the guest; boot is host wall time from starting the " +
+  "Workload times are host seconds between the guest's START and END lines on the serial console (only shell " +
+    "builtins run between them and the workload), so an emulator whose guest clock runs slow gains nothing; the " +
+    "second table has the guest's own /proc/uptime deltas as a check. Boot is host wall time from starting the " +
     "emulator process (including its BIOS or loader, kernel decompression and, for ring3 and v86, Deno start-up " +
     "and wasm compilation) to the guest's `ring3: userspace up` line.",
   "Ratios are medians divided (ring3 ÷ peer): above 1 ring3 takes longer, or for instructions/s, runs more per second.",
@@ -522,16 +524,17 @@ notes.push(
     "same md5sum again, warm.",
   "This machine is shared with other jobs: compare figures within one run, not across runs.",
 );
-// A guest clock that loses time when the emulator is starved flatters it: say so when it happens.
+// A guest clock that loses time (an emulator starved of host CPU, or a clock bug) would have
+// flattered it had guest seconds been the figure: say when it happened.
 for (const k of EMUS) {
-  const off = rows.filter((row) => row.unit === "s" && row.cells[k].stat && row.cells[k].wall).map((row) =>
-    row.cells[k].wall!.median / row.cells[k].stat!.median
+  const off = rows.filter((row) => row.unit === "s" && row.cells[k].stat && row.cells[k].guest).map((row) =>
+    row.cells[k].stat!.median / row.cells[k].guest!.median
   );
   const worst = Math.max(0, ...off);
   if (worst > 1.25) {
     notes.push(
       `${EMU_LABEL[k]}'s guest clock ran slow in this run: host seconds were up to ${num(worst)}× its /proc/uptime ` +
-        "seconds (second table). Its guest-clock figures flatter it; the host-clock figures are the safer comparison.",
+        "seconds (second table).",
     );
   }
 }

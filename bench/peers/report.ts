@@ -14,8 +14,8 @@ export interface Stat {
 }
 
 export interface Cell {
-  stat?: Stat; // the figure (guest clock for workloads, host wall clock for boot)
-  wall?: Stat; // host wall clock between the guest's START and WORK lines (cross-check)
+  stat?: Stat; // the figure: host seconds (or instructions per host second)
+  guest?: Stat; // the same workload by the guest's /proc/uptime (a check on its clock)
   note?: string; // why there is no figure, or why some runs gave none
   runs?: number; // boots tried, when fewer gave a figure
 }
@@ -92,7 +92,7 @@ function ratioText(row: Row, k: RatioKey): string {
   return s && s[1] > s[0] ? `${num(x)}× (${num(s[0])}–${num(s[1])})` : `${num(x)}×`;
 }
 
-function cellText(c: Cell, which: "stat" | "wall" = "stat"): string {
+function cellText(c: Cell, which: "stat" | "guest" = "stat"): string {
   const s = c[which];
   if (!s) return c.note ?? "–";
   const t = s.n > 1 ? `${num(s.median)} (${num(s.min)}–${num(s.max)})` : num(s.median);
@@ -127,19 +127,21 @@ export function toMarkdown(r: Results): string {
       } |`,
     );
   }
-  const walls = r.rows.filter((row) => EMUS.some((k) => row.cells[k].wall));
-  if (walls.length) {
+  const checks = r.rows.filter((row) => EMUS.some((k) => row.cells[k].guest));
+  if (checks.length) {
     out.push(
       "",
-      "The same workloads timed by the host's clock (seconds between the guest's START and WORK lines " +
-        "on the serial console), a check on each emulator's guest clock:",
+      "The same workloads timed by each guest's own clock (/proc/uptime deltas the guest prints), a check " +
+        "on the emulator's guest clock against the host seconds above:",
       "",
       "| workload | ring3 | v86 | QEMU TCG |",
       "|---|--:|--:|--:|",
     );
-    for (const row of walls) {
+    for (const row of checks) {
       out.push(
-        `| ${row.label} | ${EMUS.map((k) => (row.cells[k].wall ? cellText(row.cells[k], "wall") : "–")).join(" | ")} |`,
+        `| ${row.label} | ${
+          EMUS.map((k) => (row.cells[k].guest ? cellText(row.cells[k], "guest") : "–")).join(" | ")
+        } |`,
       );
     }
   }

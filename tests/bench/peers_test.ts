@@ -78,12 +78,14 @@ const goodConsole = [
   at(6.0, "START md5"),
   at(6.1, "v86-icount 1000"),
   at(6.9, `${EXPECT_MD5}  /tmp/z`),
+  at(6.95, "END md5"),
+  at(6.95, "v86-icount 5000"),
   at(7.0, "WORK md5 0.90"),
-  at(7.0, "v86-icount 5000"),
   at(7.1, "START awk"),
   at(10.0, "awk-sum 50.519065"),
   at(10.2, "WORK awk 3.05"),
   at(10.3, "START par"),
+  at(10.9, "END par"),
   at(11.0, "WORK par 0.61"),
   at(11.0, `PAR-MD5 ${EXPECT_MD5}`),
   at(11.0, `PAR-MD5 ${EXPECT_MD5}`),
@@ -101,7 +103,9 @@ Deno.test("parseConsole: figures, host-clock cross-checks and instruction counts
   assert.equal(b.model, "QEMU Virtual CPU version 2.5+");
   assert.equal(b.exit, 0);
   assert.equal(b.work.md5.guest, 0.9);
-  assert.ok(Math.abs(b.work.md5.wall! - 1.0) < 1e-9);
+  assert.ok(Math.abs(b.work.md5.wall! - 0.95) < 1e-9); // START to END
+  assert.ok(Math.abs(b.work.awk.wall! - 3.1) < 1e-9); // no END line (older consoles): START to WORK
+  assert.ok(Math.abs(b.work.par.wall! - 0.6) < 1e-9);
   assert.equal(b.work.md5.insns, 4000);
   assert.equal(b.work.awk.guest, 3.05);
   assert.equal(b.work.awk.insns, undefined);
@@ -132,13 +136,12 @@ Deno.test("parseConsole: ring3's --icount-at lines on stderr count a workload wh
   const lines = [
     at(7.0, "ring3: icount 123 after 'START awk'"),
     ...goodConsole,
-    at(9.9, "ring3: icount 777 after 'START md5'"), // names md5 and comes late: counts for md5
-    at(10.0, "ring3: icount 5123 after 'WORK awk 3.05'"),
+    at(10.0, "ring3: icount 5123 after 'END awk'"),
   ];
   const b = parseConsole(lines, ["md5", "awk"]);
   assert.equal(b.work.awk.insns, 5000);
   assert.equal(b.work.awk.guest, 3.05);
-  assert.equal(b.work.md5.insns, 4000); // the v86 counter lines in goodConsole still decide md5
+  assert.equal(b.work.md5.insns, 4000); // v86's positional lines, after START and END
   const wrong = parseConsole(lines.map((l) => (l.text.startsWith("awk-sum") ? at(l.t, "awk-sum 1") : l)), ["awk"]);
   assert.equal(wrong.work.awk.insns, undefined); // no figure of any kind for a wrong answer
   assert.match(wrong.work.awk.error!, /wrong awk checksum/);
@@ -185,7 +188,10 @@ Deno.test("parseConsole: no boot, a panic, a missing workload", () => {
   ]);
   assert.equal(panic.error, "Kernel panic - not syncing: VFS: Unable to mount root fs");
   assert.equal(panic.work.awk.error, panic.error);
-  const cut = parseConsole(goodConsole.slice(0, 9), ["md5", "awk"]);
+  const cut = parseConsole(goodConsole.slice(0, goodConsole.findIndex((l) => l.text.startsWith("START awk"))), [
+    "md5",
+    "awk",
+  ]);
   assert.equal(cut.work.md5.guest, 0.9);
   assert.equal(cut.work.awk.error, "no WORK awk line");
 });
@@ -209,7 +215,7 @@ function sample(): Results {
   const s = (...v: number[]) => stat(v)!;
   const cells = {
     ring3: { note: "n/a" },
-    v86: { stat: s(3, 4, 5), wall: s(8, 9, 10) },
+    v86: { stat: s(3, 4, 5), guest: s(8, 9, 10) },
     qemu: { stat: s(1, 1.1, 1.2) },
   };
   return {
