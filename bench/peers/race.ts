@@ -500,7 +500,13 @@ const machine = {
 const notes: string[] = [];
 for (const r of rows) {
   for (const k of EMUS) {
-    if (r.cells[k].stat && r.cells[k].note) notes.push(`${EMU_LABEL[k]}, ${r.label}: ${r.cells[k].note}`);
+    const c = r.cells[k];
+    if (c.stat && c.note) notes.push(`${EMU_LABEL[k]}, ${r.label}: ${c.note}`);
+    else if (c.note && c.note.length > 60 && c.note.includes(" (")) {
+      // the table gets the reason, the notes its detail (the last console line, the kernel's words)
+      notes.push(`${EMU_LABEL[k]}, ${r.label}: ${c.note}`);
+      c.note = c.note.slice(0, c.note.indexOf(" ("));
+    }
   }
 }
 for (const k of EMUS) if (!info[k].available && info[k].note) notes.push(`${EMU_LABEL[k]}: ${info[k].note}`);
@@ -513,7 +519,7 @@ notes.push(
   "Ratios are medians divided (ring3 ÷ peer): above 1 ring3 takes longer, or for instructions/s, runs more per second.",
   "v86 runs under Deno from the npm build (JIT on, SeaBIOS, `acpi: false`, so one CPU in PIC mode); it has no SMP.",
   "QEMU runs `qemu-system-i386 -accel tcg` (multi-threaded TCG) with SeaBIOS and its own bzImage loader.",
-  "Instructions/s: instructions retired during the awk workload ÷ host seconds between its START and WORK " +
+  "Instructions/s: instructions retired during the awk workload ÷ host seconds between its START and END " +
     "lines. ring3 counts with `deno task boot --icount-at` (every vCPU's retired instructions), v86 with its own " +
     "counter; QEMU's count comes from a separate `-icount shift=0` run (one guest nanosecond per instruction, a " +
     "run whose time is not used) ÷ host seconds of the awk workload in the normal runs. The counts differ a " +
