@@ -56,6 +56,7 @@ export const S_INTR_VEC = 92; // vector of a pending external interrupt (-1 none
 export const S_CPU_INDEX = 96;
 export const S_TSC_OFF = 100; // (u64) added to the host clock for RDTSC
 export const S_APIC_ID = 108;
+export const S_NMI = 112; // NMI_BLOCKED from an NMI's delivery to the next IRET; NMI_PENDING: one more arrived
 
 // segment registers: 6 x 32 bytes, Intel order es cs ss ds fs gs; then ldtr, tr
 export const S_SEG = 128;
@@ -136,6 +137,8 @@ export const ATTN_INIT = 16;
 export const ATTN_SIPI = 32;
 export const ATTN_TRACE = 64; // EFLAGS.TF may be set: single-step handling in the slow path
 export const ATTN_EXIT = 128; // this vCPU's own request to leave run() (HLT)
+export const NMI_BLOCKED = 1;
+export const NMI_PENDING = 2;
 export const ATTN_SHADOW = 256; // the next instruction runs in an STI / MOV SS shadow
 
 export const EXIT_BUDGET = 0; // instruction budget used up
