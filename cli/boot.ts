@@ -1,7 +1,8 @@
 // `deno task boot`: boot a Linux bzImage on ring3 with QEMU-like flags. The console is COM1: on a
 // terminal it is interactive (raw mode, Ctrl-A x quits); otherwise stdin feeds COM1 and the guest's
 // output goes to stdout, so `echo 'uname -a; poweroff -f' | deno task boot` works in scripts.
-// Exits 0 when the guest powers off. Argument parsing and file checks are plain functions so they
+// Exits 0 when the guest powers off. `--bios FILE` instead powers on a PC with that ROM and lets the
+// CPU start at the reset vector, as QEMU's -bios without -kernel does. Argument parsing and file checks are plain functions so they
 // are testable without a machine; the machine is imported only when a boot really starts.
 import { parseArgs } from "node:util";
 import { bootBzImage, BootImageError, E820_RAM, parseBzImage, type Region } from "../runtime/boot/bzimage.ts";
@@ -31,8 +32,11 @@ Boot a Linux/x86 bzImage on ring3. The console is the first serial port (COM1).
   --smp N          number of CPUs (default: 1; 1..${MAX_SMP})
   --smp-threads 1  run every CPU on one thread, round-robin on the virtual clock: repeatable runs
 ${NET_USAGE}
-  --bios FILE      BIOS ROM image mapped below 4 GiB and at 0xE0000 in place of the built-in
-                   firmware tables (default: none); the kernel is still started directly
+  --bios FILE      firmware boot: a raw ROM image (4 KiB..1 MiB) mapped at the top of 4 GiB,
+                   its last 128 KiB also at 0xE0000..0xFFFFF; the CPU starts at the reset vector
+                   F000:FFF0 in real mode with no firmware tables installed. Without --bios the
+                   kernel is started directly. --kernel, --initrd and --append cannot go with
+                   it: ring3 has no fw_cfg through which firmware could fetch a kernel
   --no-reboot      exit when the guest resets instead of booting again
   --timing         print the time to the first kernel output and to the shell marker (stderr)
   -h, --help       this text
@@ -40,11 +44,12 @@ ${NET_USAGE}
 On a terminal: Ctrl-A x quits, Ctrl-A h lists the keys. Otherwise stdin is fed to COM1 once the
 guest's shell is ready (guest/init says so; at once for other initrds), console on stdout.
 The default guest runs scripted with --append "console=ttyS0 ring3.run=bench" (or =info, =poweroff).
-Exit status: 0 when the guest powers off, 1 on a boot failure, 2 on bad usage.`;
+Exit status: 0 when the guest powers off, halts with interrupts off, or resets under --no-reboot;
+1 on a boot failure, 2 on bad usage.`;
 
 export interface BootConfig {
   help: boolean;
-  kernel: string;
+  kernel: string | null; // null: firmware boot (--bios)
   initrd: string | null; // null: no initrd
   append: string;
   memMiB: number;
@@ -98,8 +103,15 @@ export function parseBootArgs(argv: string[]): BootConfig {
   }
   if (values.kernel === "") throw new UsageError("--kernel needs a file name");
   if (values.bios === "") throw new UsageError("--bios needs a file name");
-  const kernel = values.kernel ?? DEFAULT_KERNEL;
-  const initrd = values.initrd === undefined ? DEFAULT_INITRD : values.initrd === "" ? null : values.initrd;
+  const firmware = values.bios !== undefined;
+  if (firmware) {
+    const extra = (["kernel", "initrd", "append"] as const).find((k) => values[k] !== undefined);
+    if (extra) {
+      throw new UsageError(`--bios boots the firmware from the reset vector and cannot take --${extra} (ring3 has no fw_cfg)`);
+    }
+  }
+  const kernel = firmware ? null : values.kernel ?? DEFAULT_KERNEL;
+  const initrd = firmware || values.initrd === "" ? null : values.initrd ?? DEFAULT_INITRD;
   return {
     help: values.help ?? false,
     kernel,
@@ -139,10 +151,10 @@ function parseArgsMessage(e: unknown): string {
 }
 
 export interface BootFiles {
-  kernel: Uint8Array;
+  kernel: Uint8Array | null; // null: firmware boot
   initrd: Uint8Array | null;
   bios: Uint8Array | null;
-  kernelVersion: string;
+  kernelVersion: string; // "" for a firmware boot
   shellMarker: boolean; // the initrd's init prints MARK_SHELL (ours: guest/init)
 }
 
@@ -174,13 +186,16 @@ const isOtherCompressed = (b: Uint8Array) =>
 
 // Read and check every file before a machine is built. Throws BootFileError.
 export async function loadBootFiles(cfg: BootConfig): Promise<BootFiles> {
-  const kernel = await readFile("kernel", cfg.kernel);
-  let kernelVersion: string;
-  try {
-    kernelVersion = parseBzImage(kernel).header.kernelVersion;
-  } catch (e) {
-    if (e instanceof BootImageError) throw new BootFileError(`kernel ${cfg.kernel}: ${e.message}`);
-    throw e;
+  let kernel: Uint8Array | null = null;
+  let kernelVersion = "";
+  if (cfg.kernel !== null) {
+    kernel = await readFile("kernel", cfg.kernel);
+    try {
+      kernelVersion = parseBzImage(kernel).header.kernelVersion;
+    } catch (e) {
+      if (e instanceof BootImageError) throw new BootFileError(`kernel ${cfg.kernel}: ${e.message}`);
+      throw e;
+    }
   }
   let initrd: Uint8Array | null = null;
   if (cfg.initrd !== null) {
@@ -256,6 +271,7 @@ export interface MachineOptions {
   smp: number;
   smpThreads?: number;
   net?: NetConfig[];
+  acpi?: boolean; // false: no built-in firmware tables (the ROM makes its own)
 }
 export type MachineFactory = (opts: MachineOptions) => Promise<MachineLike>;
 
@@ -281,7 +297,8 @@ async function importMachine(opts: MachineOptions): Promise<MachineLike> {
   }
 }
 
-// Firmware, kernel, initrd, zero page into RAM and the boot CPU at the kernel's entry.
+// Firmware, kernel, initrd, zero page into RAM and the boot CPU at the kernel's entry; or, for a
+// firmware boot, only the ROM: the machine's power-on (and reset) state is already the reset vector.
 function loadGuest(m: MachineLike, cfg: BootConfig, files: BootFiles): void {
   if (files.bios) {
     if (!m.loadBios) throw new BootFileError("--bios: this machine cannot map a BIOS image");
@@ -291,12 +308,13 @@ function loadGuest(m: MachineLike, cfg: BootConfig, files: BootFiles): void {
       throw new BootFileError(`BIOS ${cfg.bios}: ${(e as Error).message.split("\n")[0]}`);
     }
   }
+  if (!files.kernel) return;
   try {
     bootBzImage(m.ram, m.core, files.kernel, {
       cmdline: cfg.append,
       initrd: files.initrd ?? undefined,
       regions: (m.e820?.() ?? []).filter((e) => e.type !== E820_RAM),
-      acpiRsdp: files.bios ? undefined : m.tables?.rsdp,
+      acpiRsdp: m.tables?.rsdp,
     });
   } catch (e) {
     if (e instanceof BootImageError) throw new BootFileError(`kernel ${cfg.kernel}: ${e.message}`);
@@ -438,7 +456,13 @@ export async function runGuest(
   files: BootFiles,
   factory: MachineFactory = importMachine,
 ): Promise<number> {
-  const m = await factory({ memMiB: cfg.memMiB, smp: cfg.smp, smpThreads: cfg.smpThreads, net: cfg.net });
+  const m = await factory({
+    memMiB: cfg.memMiB,
+    smp: cfg.smp,
+    smpThreads: cfg.smpThreads,
+    net: cfg.net,
+    acpi: files.bios === null,
+  });
   const tty = Deno.stdin.isTerminal();
   const con = new Console(m, cfg, tty, files.shellMarker);
   m.serial.onOutput = (d) => con.output(d);
