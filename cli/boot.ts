@@ -6,7 +6,7 @@
 // are testable without a machine; the machine is imported only when a boot really starts.
 import { parseArgs } from "node:util";
 import { bootBzImage, BootImageError, E820_RAM, parseBzImage, type Region } from "../runtime/boot/bzimage.ts";
-import { type NetConfig, NET_USAGE, parseNetOption } from "../runtime/netopt.ts";
+import { NET_USAGE, type NetConfig, parseNetOption } from "../runtime/netopt.ts";
 
 const GUEST_IMAGES = new URL("../guest/images/", import.meta.url);
 export const DEFAULT_KERNEL = new URL("bzImage", GUEST_IMAGES).pathname;
@@ -107,7 +107,9 @@ export function parseBootArgs(argv: string[]): BootConfig {
   if (firmware) {
     const extra = (["kernel", "initrd", "append"] as const).find((k) => values[k] !== undefined);
     if (extra) {
-      throw new UsageError(`--bios boots the firmware from the reset vector and cannot take --${extra} (ring3 has no fw_cfg)`);
+      throw new UsageError(
+        `--bios boots the firmware from the reset vector and cannot take --${extra} (ring3 has no fw_cfg)`,
+      );
     }
   }
   const kernel = firmware ? null : values.kernel ?? DEFAULT_KERNEL;
