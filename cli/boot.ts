@@ -1,9 +1,10 @@
 // `deno task boot`: boot a Linux bzImage on ring3 with QEMU-like flags. The console is COM1: on a
 // terminal it is interactive (raw mode, Ctrl-A x quits); otherwise stdin feeds COM1 and the guest's
 // output goes to stdout, so `echo 'uname -a; poweroff -f' | deno task boot` works in scripts.
-// Exits 0 when the guest powers off. `--bios FILE` instead powers on a PC with that ROM and lets the
-// CPU start at the reset vector, as QEMU's -bios without -kernel does. Argument parsing and file checks are plain functions so they
-// are testable without a machine; the machine is imported only when a boot really starts.
+// Exits 0 when the guest powers off. `--bios FILE` instead powers on a PC with that ROM and lets
+// the CPU start at the reset vector, as QEMU's -bios without -kernel does. Argument parsing and
+// file checks are plain functions so they are testable without a machine; the machine is imported
+// only when a boot really starts.
 import { parseArgs } from "node:util";
 import { bootBzImage, BootImageError, E820_RAM, parseBzImage, type Region } from "../runtime/boot/bzimage.ts";
 import { NET_USAGE, type NetConfig, parseNetOption } from "../runtime/netopt.ts";
@@ -37,6 +38,8 @@ ${NET_USAGE}
                    F000:FFF0 in real mode with no firmware tables installed. Without --bios the
                    kernel is started directly. --kernel, --initrd and --append cannot go with
                    it: ring3 has no fw_cfg through which firmware could fetch a kernel
+  --debugcon FILE  bytes the guest writes to I/O port 0x402 go to FILE (QEMU's isa-debugcon: SeaBIOS
+                   logs there; /dev/stderr works); reading the port gives 0xE9
   --no-reboot      exit when the guest resets instead of booting again
   --timing         print the time to the first kernel output and to the shell marker (stderr)
   -h, --help       this text
@@ -57,6 +60,7 @@ export interface BootConfig {
   smpThreads: number; // 0: a thread per CPU; 1: one thread, deterministic
   net: NetConfig[]; // --net, one per NIC
   bios: string | null;
+  debugcon: string | null; // file that receives port 0x402 output
   noReboot: boolean;
   timing: boolean;
 }
@@ -93,6 +97,7 @@ export function parseBootArgs(argv: string[]): BootConfig {
         "smp-threads": { type: "string" },
         net: { type: "string", multiple: true },
         bios: { type: "string" },
+        debugcon: { type: "string" },
         "no-reboot": { type: "boolean" },
         timing: { type: "boolean" },
         help: { type: "boolean", short: "h" },
@@ -103,6 +108,7 @@ export function parseBootArgs(argv: string[]): BootConfig {
   }
   if (values.kernel === "") throw new UsageError("--kernel needs a file name");
   if (values.bios === "") throw new UsageError("--bios needs a file name");
+  if (values.debugcon === "") throw new UsageError("--debugcon needs a file name");
   const firmware = values.bios !== undefined;
   if (firmware) {
     const extra = (["kernel", "initrd", "append"] as const).find((k) => values[k] !== undefined);
@@ -130,6 +136,7 @@ export function parseBootArgs(argv: string[]): BootConfig {
       }
     }),
     bios: values.bios ?? null,
+    debugcon: values.debugcon ?? null,
     noReboot: values["no-reboot"] ?? false,
     timing: values.timing ?? false,
   };
@@ -261,10 +268,15 @@ export interface MachineLike {
   e820?(): Region[];
   tables?: { rsdp: number }; // ACPI tables the machine installed
   loadBios?(image: Uint8Array): void;
+  io?: { register(base: number, len: number, h: PortHandler): void };
   // resolves on power-off or reset: { kind: "poweroff" | "reset" | "halt" | "stopped" } or that string
   run(): Promise<RunOutcome>;
   reset?(): void | Promise<void>; // devices and RAM back to power-on, before booting again
   stop?(): void;
+}
+export interface PortHandler {
+  read(port: number, size: number): number;
+  write(port: number, size: number, value: number): void;
 }
 export type RunOutcome = string | { kind: string; reason?: string } | void;
 
@@ -327,6 +339,30 @@ function loadGuest(m: MachineLike, cfg: BootConfig, files: BootFiles): void {
 function outcomeKind(o: RunOutcome): { kind: string; reason?: string } {
   if (typeof o === "string") return { kind: o };
   return o ?? { kind: "poweroff" };
+}
+
+// QEMU's isa-debugcon: firmware and test ROMs print to port 0x402 without setting up a UART, and
+// probe for the console by reading 0xE9 back.
+const DEBUGCON_PORT = 0x402;
+
+function openDebugcon(path: string): Deno.FsFile {
+  try {
+    return Deno.openSync(path, { write: true, create: true, truncate: true });
+  } catch (e) {
+    throw new BootFileError(`--debugcon ${path}: ${(e as Error).message.split("\n")[0]}`);
+  }
+}
+
+function attachDebugcon(m: MachineLike, file: Deno.FsFile): void {
+  if (!m.io) throw new BootFileError("--debugcon: this machine has no I/O port bus");
+  const byte = new Uint8Array(1);
+  m.io.register(DEBUGCON_PORT, 1, {
+    read: () => 0xe9,
+    write: (_port, _size, value) => {
+      byte[0] = value;
+      file.writeSync(byte);
+    },
+  });
 }
 
 // ---- console ----------------------------------------------------------------------------------
@@ -458,13 +494,23 @@ export async function runGuest(
   files: BootFiles,
   factory: MachineFactory = importMachine,
 ): Promise<number> {
-  const m = await factory({
-    memMiB: cfg.memMiB,
-    smp: cfg.smp,
-    smpThreads: cfg.smpThreads,
-    net: cfg.net,
-    acpi: files.bios === null,
-  });
+  const debugcon = cfg.debugcon === null ? null : openDebugcon(cfg.debugcon);
+  try {
+    const m = await factory({
+      memMiB: cfg.memMiB,
+      smp: cfg.smp,
+      smpThreads: cfg.smpThreads,
+      net: cfg.net,
+      acpi: files.bios === null,
+    });
+    if (debugcon) attachDebugcon(m, debugcon);
+    return await runMachine(m, cfg, files);
+  } finally {
+    debugcon?.close();
+  }
+}
+
+async function runMachine(m: MachineLike, cfg: BootConfig, files: BootFiles): Promise<number> {
   const tty = Deno.stdin.isTerminal();
   const con = new Console(m, cfg, tty, files.shellMarker);
   m.serial.onOutput = (d) => con.output(d);

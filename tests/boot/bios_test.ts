@@ -39,10 +39,11 @@ Deno.test({
     const image = await nasm(await Deno.readTextFile(new URL("./reset_rom.asm", import.meta.url)));
     assert.equal(image.length, 0x10000);
     const rom = await Deno.makeTempFile({ prefix: "ring3-rom-", suffix: ".bin" });
+    const debugcon = rom + ".debugcon";
     try {
       await Deno.writeFile(rom, image);
       const [off, reset, once] = await Promise.all([
-        boot(rom, "p"),
+        boot(rom, "p", "--debugcon", debugcon),
         boot(rom, "r"),
         boot(rom, "r", "--no-reboot"),
       ]);
@@ -53,6 +54,12 @@ Deno.test({
         assert.equal(field(off.stdout, "edx"), "00000683", off.ctx);
         // the reset vector's write through CS went to read-only ROM, not to the copy below 1 MiB
         assert.equal(field(off.stdout, "probe"), "55", off.ctx);
+      });
+
+      await t.step("--debugcon: port 0x402 output goes to the file, the port reads 0xE9", async () => {
+        assert.equal(await Deno.readTextFile(debugcon), "reset rom on the debug console\n");
+        assert.equal(field(off.stdout, "debugcon"), "e9", off.ctx);
+        assert.equal(field(reset.stdout, "debugcon"), "ff", reset.ctx); // no device: open bus
       });
 
       await t.step("PIT interrupts through the 8259A: 10 ticks at 100 Hz = 100 ms of ACPI PM timer", () => {
@@ -102,6 +109,7 @@ Deno.test({
       });
     } finally {
       await Deno.remove(rom);
+      await Deno.remove(debugcon).catch(() => {});
     }
   },
 });

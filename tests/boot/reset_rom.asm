@@ -5,7 +5,8 @@
 ; RTC, enters flat protected mode and touches RAM above 1 MiB, then reads one command byte from
 ; COM1:  p = power off through ACPI PM1a_CNT,  r = reset through the i8042 (a CMOS byte, which a
 ; reset keeps, tells the next boot it is a warm one, and that boot halts with interrupts off).
-; Everything it reports goes to COM1 as "key value" lines that tests/boot/bios_test.ts reads.
+; Everything it reports goes to COM1 as "key value" lines that tests/boot/bios_test.ts reads; one
+; line also goes to the debug console at port 0x402.
 bits 16
 org 0                           ; offsets in segment F000 = offsets in the image
 
@@ -16,6 +17,7 @@ SLP_S5    equ (5 << 10) | (1 << 13)
 WARM      equ 0x5a              ; in CMOS 0x0F (shutdown status): "the next boot is a warm one"
 TICKS     equ 0x500             ; IRQ0 counter in low RAM
 ROMLIN    equ 0xf0000           ; linear address of this image's low copy
+DEBUGCON  equ 0x402             ; QEMU's isa-debugcon (deno task boot --debugcon)
 
 ; ---- output, assembled once per operand size ---------------------------------------------------
 %macro OUTPUT 1
@@ -121,6 +123,18 @@ cold:
     PUTS 16, {13, 10, "rom: probe "}
     mov al, [probe]             ; 0x55 unless the reset-vector write reached RAM
     call hex216
+    PUTS 16, {13, 10, "rom: debugcon "}
+    mov dx, DEBUGCON
+    in al, dx                   ; 0xE9 when the console is there
+    call hex216
+    mov si, hello
+.hello:
+    lodsb
+    test al, al
+    jz .said
+    out dx, al
+    jmp .hello
+.said:
 
     mov al, 0x0f
     call cmos
@@ -291,6 +305,7 @@ pm32:
 
 bits 16
 probe: db 0x55
+hello: db "reset rom on the debug console", 10, 0
 
     times 0xffc0 - ($ - $$) db 0xff
 afterReset:                     ; still CS base FFFF0000: fetched from the copy below 4 GiB

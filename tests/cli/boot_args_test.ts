@@ -22,6 +22,7 @@ Deno.test("defaults: committed guest, console=ttyS0, 256 MiB, 1 CPU", () => {
   assert.equal(c.memMiB, 256);
   assert.equal(c.smp, 1);
   assert.equal(c.bios, null);
+  assert.equal(c.debugcon, null);
   assert.equal(c.noReboot, false);
   assert.equal(c.timing, false);
   assert.equal(c.help, false);
@@ -38,6 +39,7 @@ Deno.test("all flags, both --flag value and --flag=value", () => {
     "--mem",
     "512",
     "--smp=4",
+    "--debugcon=/d",
     "--no-reboot",
     "--timing",
   ]);
@@ -47,6 +49,7 @@ Deno.test("all flags, both --flag value and --flag=value", () => {
   assert.equal(c.memMiB, 512);
   assert.equal(c.smp, 4);
   assert.equal(c.bios, null);
+  assert.equal(c.debugcon, "/d");
   assert.equal(c.noReboot, true);
   assert.equal(c.timing, true);
   assert.equal(parseBootArgs(["-m", "64"]).memMiB, 64);
@@ -95,6 +98,7 @@ Deno.test("bad flags are UsageErrors with one-line messages", () => {
     [["--smp", "two"], /whole number/],
     [["--kernel="], /--kernel needs a file name/],
     [["--bios="], /--bios needs a file name/],
+    [["--debugcon="], /--debugcon needs a file name/],
     [["--timing=yes"], /--timing/],
   ];
   for (const [argv, re] of bad) {
@@ -186,7 +190,19 @@ Deno.test("the command: --help, bad usage and bad files give one line and a stat
   const help = await cli("--help");
   assert.equal(help.code, 0);
   assert.match(help.stdout, /^usage: deno task boot/);
-  for (const flag of ["--kernel", "--initrd", "--append", "--mem", "--smp", "--bios", "--no-reboot", "--timing"]) {
+  for (
+    const flag of [
+      "--kernel",
+      "--initrd",
+      "--append",
+      "--mem",
+      "--smp",
+      "--bios",
+      "--debugcon",
+      "--no-reboot",
+      "--timing",
+    ]
+  ) {
     assert.ok(help.stdout.includes(flag), flag);
   }
 
