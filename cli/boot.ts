@@ -349,7 +349,12 @@ function openDebugcon(path: string): Deno.FsFile {
   try {
     return Deno.openSync(path, { write: true, create: true, truncate: true });
   } catch (e) {
-    throw new BootFileError(`--debugcon ${path}: ${(e as Error).message.split("\n")[0]}`);
+    const why = e instanceof Deno.errors.NotFound
+      ? "no such directory"
+      : e instanceof Deno.errors.PermissionDenied
+      ? "permission denied"
+      : (e as Error).message.split("\n")[0];
+    throw new BootFileError(`--debugcon ${path}: cannot write: ${why}`);
   }
 }
 

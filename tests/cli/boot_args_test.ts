@@ -226,6 +226,10 @@ Deno.test("the command: --help, bad usage and bad files give one line and a stat
     "ring3: --bios boots the firmware from the reset vector and cannot take --kernel (ring3 has no fw_cfg)\n",
   );
 
+  const dbg = await cli("--debugcon", "/nonexistent/debug.log");
+  assert.equal(dbg.code, 1);
+  assert.equal(dbg.stderr, "ring3: --debugcon /nonexistent/debug.log: cannot write: no such directory\n");
+
   const p = await tmpFile(new Uint8Array(4096));
   const initrd = await Deno.readFile(DEFAULT_INITRD);
   const cut = await tmpFile(initrd.subarray(0, initrd.length >> 1));
