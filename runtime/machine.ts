@@ -207,6 +207,7 @@ export class Machine {
       (threads === 1 && this.virtual ? () => 1735689600000 + this.clock.now() / 1e6 : undefined);
     this.rtc = new Rtc(this.timers, this.irq.line(8), wall);
     this.rtc.setMemory(this.ramBytes);
+    this.rtc.cmos[0x5f] = this.ncpu - 1; // CPUs present minus one: QEMU's CMOS byte, read by SeaBIOS
     this.com1 = new Uart(0x3f8, this.irq.line(4), this.timers);
     this.com2 = new Uart(0x2f8, this.irq.line(3), this.timers);
     this.portA = new PortA(board);
