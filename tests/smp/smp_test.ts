@@ -11,13 +11,7 @@ function checks(out: string) {
   return { nproc: Number(out.match(/SMPCHECK nproc (\d+)/)?.[1]), xadd: line("xadd"), mp: line("mp"), lb: line("lb") };
 }
 
-// KNOWN BUG (issue 4 stays open): since the paced clock and the threaded SMP machine were
-// merged, threaded boots can lose the AP ("do_boot_cpu failed(-1) to wakeup CPU#1") and the
-// guest's clock ticks in 10 ms steps in threaded mode. All SMP boots run only with
-// RING3_SMP_TESTS=1 until that is fixed.
-const SMP_TESTS = !!Deno.env.get("RING3_SMP_TESTS");
-
-Deno.test({ name: "smp: 2 vCPU threads: 2 CPUs online, exact LOCK XADD total, no MP/LB violation", ignore: !SMP_TESTS }, async () => {
+Deno.test({ name: "smp: 2 vCPU threads: 2 CPUs online, exact LOCK XADD total, no MP/LB violation" }, async () => {
   const b = await boot({ smp: 2 }, RUN);
   assert.equal((await b.done).kind, "poweroff", b.out().slice(-3000));
   const c = checks(b.out());
@@ -29,12 +23,7 @@ Deno.test({ name: "smp: 2 vCPU threads: 2 CPUs online, exact LOCK XADD total, no
   assert.match(b.out(), /ring3: exit 0/);
 });
 
-// KNOWN BUG (issue 4 stays open): on a loaded 2-core host the threaded 4- and 8-vCPU boots
-// sometimes bring up fewer CPUs than asked (one AP misses Linux's start-up wait). Run these with
-// RING3_SMP_MANY=1 while fixing it; the 2-vCPU test above runs always.
-const MANY = SMP_TESTS && !!Deno.env.get("RING3_SMP_MANY");
-
-Deno.test({ name: "smp: 1 and 4 vCPUs: nproc and the shared counter", ignore: !MANY }, async () => {
+Deno.test({ name: "smp: 1 and 4 vCPUs: nproc and the shared counter" }, async () => {
   for (const n of [1, 4]) {
     const b = await boot({ smp: n }, RUN + " smpcheck.quick");
     assert.equal((await b.done).kind, "poweroff", b.out().slice(-3000));
@@ -44,7 +33,7 @@ Deno.test({ name: "smp: 1 and 4 vCPUs: nproc and the shared counter", ignore: !M
   }
 });
 
-Deno.test({ name: "smp: 8 vCPUs: nproc 8, counter exact; idle guest sleeps", ignore: !MANY }, async () => {
+Deno.test({ name: "smp: 8 vCPUs: nproc 8, counter exact; idle guest sleeps" }, async () => {
   const b = await boot({ smp: 8 }, "console=ttyS0 smpcheck.quick");
   await b.waitFor("ring3: shell ready");
   // let the boot's stragglers (deferred work, RCU) settle, then measure the whole process
@@ -57,15 +46,12 @@ Deno.test({ name: "smp: 8 vCPUs: nproc 8, counter exact; idle guest sleeps", ign
   assert.equal((await b.done).kind, "poweroff", b.out().slice(-3000));
   assert.match(b.out(), /NPROC=8\r?\n/);
   assert.match(checks(b.out()).xadd, /^PASS total=800000 expected=800000 on-own-cpu=yes/);
-  // generous: an idle guest's 8 LAPIC timers at HZ=100 cost a few percent; a spinning vCPU 100%
-  assert.ok(share < 0.25, `idle guest used ${(share * 100).toFixed(1)}% of a host core`);
+  // tickless idle kernel: about 1% measured; a vCPU spinning instead of sleeping would cost 100%
+  assert.ok(share < 0.10, `idle guest used ${(share * 100).toFixed(1)}% of a host core`);
 });
 
-// KNOWN BUG (disabled so the suite stays green): in the single-thread mode the AP leaves its
-// STARTUP trampoline for garbage (CS 0x860f) and stops in HLT with IF = 0, so Linux brings up
-// 1 CPU; the worker-per-vCPU mode brings up all of them. Re-enable once that is fixed.
 Deno.test(
-  { name: "smp: --smp-threads 1 is repeatable: two 2-vCPU boots print the same bytes", ignore: true },
+  { name: "smp: --smp-threads 1 is repeatable: two 2-vCPU boots print the same bytes" },
   async () => {
     const outs: string[] = [];
     for (let i = 0; i < 2; i++) {
