@@ -58,8 +58,6 @@ export async function boot(opts: MachineOptions, cmdline: string): Promise<Boot>
   };
 }
 
-// process CPU time (user + system) in ms
-
 // A guest in its own `deno run cli/boot.ts` process, so that /proc/<pid>/stat counts its host
 // CPU time alone (deno test runs every test module in one process).
 export interface ChildBoot {
