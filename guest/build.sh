@@ -54,6 +54,8 @@ OPTIONS=(
   SMP=y X86_BIGSMP=y NR_CPUS=16 X86_LOCAL_APIC=y X86_IO_APIC=y X86_MPPARSE=y
   ACPI=y PCI=y PCI_GOANY=y
   HZ_100=y HZ_250=n HZ_300=n HZ_1000=n HZ=100
+  # tickless idle: an idle vCPU sleeps in HLT until its next real timer, instead of waking at HZ
+  NO_HZ_IDLE=y HZ_PERIODIC=n NO_HZ_FULL=n HIGH_RES_TIMERS=y
   # user ABI: iopl/ioperm, 32-bit time syscalls (glibc's i386 nanosleep needs them)
   X86_IOPL_IOPERM=y COMPAT_32BIT_TIME=y
   PRINTK=y PRINTK_TIME=y BUG=y MULTIUSER=y FUTEX=y EPOLL=y SIGNALFD=y TIMERFD=y EVENTFD=y

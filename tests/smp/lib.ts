@@ -58,9 +58,65 @@ export async function boot(opts: MachineOptions, cmdline: string): Promise<Boot>
   };
 }
 
-// process CPU time (user + system) in ms
-export async function cpuMs(): Promise<number> {
-  const { default: process } = await import("node:process");
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1000;
+// A guest in its own `deno run cli/boot.ts` process, so that /proc/<pid>/stat counts its host
+// CPU time alone (deno test runs every test module in one process).
+export interface ChildBoot {
+  pid: number;
+  out: () => string;
+  waitFor(text: string, timeoutMs?: number): Promise<void>;
+  send(s: string): Promise<void>;
+  done: Promise<Deno.CommandStatus>;
+}
+
+export function bootChild(args: string[]): ChildBoot {
+  const cli = new URL("../../cli/boot.ts", import.meta.url).pathname;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", cli, ...args],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let text = "";
+  const waiters: { text: string; resolve: () => void }[] = [];
+  const done = (async () => {
+    const dec = new TextDecoder("latin1");
+    const err = (async () => {
+      for await (const c of child.stderr) text += dec.decode(c);
+    })();
+    for await (const c of child.stdout) {
+      text += dec.decode(c);
+      for (const w of waiters.splice(0)) text.includes(w.text) ? w.resolve() : waiters.push(w);
+    }
+    await err;
+    return await child.status;
+  })();
+  const writer = child.stdin.getWriter();
+  return {
+    pid: child.pid,
+    out: () => text,
+    send: (s) => writer.write(new TextEncoder().encode(s)),
+    done,
+    waitFor(t, timeoutMs = 600_000) {
+      if (text.includes(t)) return Promise.resolve();
+      return new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          child.kill();
+          reject(new Error(`timed out waiting for '${t}'\n${text.slice(-3000)}`));
+        }, timeoutMs);
+        waiters.push({ text: t, resolve: () => (clearTimeout(timer), resolve()) });
+        done.then(() => {
+          if (!text.includes(t)) {
+            clearTimeout(timer);
+            reject(new Error(`guest process ended before '${t}'\n${text.slice(-3000)}`));
+          }
+        });
+      });
+    },
+  };
+}
+
+// user + system CPU milliseconds of another process
+export function processCpuMs(pid: number): number {
+  const f = Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1].split(" ");
+  return (Number(f[11]) + Number(f[12])) * 10; // clock ticks of 10 ms
 }

@@ -2,7 +2,7 @@
 // XADD is atomic across vCPU threads, message passing and load buffering show no TSO violation,
 // the single-thread mode is repeatable, and idle vCPUs sleep. One boot serves several assertions.
 import assert from "node:assert/strict";
-import { boot, cpuMs } from "./lib.ts";
+import { boot, bootChild, processCpuMs, TEST_INITRD } from "./lib.ts";
 
 const RUN = "console=ttyS0 ring3.run=/opt/tests/smp/smpcheck";
 
@@ -11,13 +11,7 @@ function checks(out: string) {
   return { nproc: Number(out.match(/SMPCHECK nproc (\d+)/)?.[1]), xadd: line("xadd"), mp: line("mp"), lb: line("lb") };
 }
 
-// KNOWN BUG (issue 4 stays open): since the paced clock and the threaded SMP machine were
-// merged, threaded boots can lose the AP ("do_boot_cpu failed(-1) to wakeup CPU#1") and the
-// guest's clock ticks in 10 ms steps in threaded mode. All SMP boots run only with
-// RING3_SMP_TESTS=1 until that is fixed.
-const SMP_TESTS = !!Deno.env.get("RING3_SMP_TESTS");
-
-Deno.test({ name: "smp: 2 vCPU threads: 2 CPUs online, exact LOCK XADD total, no MP/LB violation", ignore: !SMP_TESTS }, async () => {
+Deno.test({ name: "smp: 2 vCPU threads: 2 CPUs online, exact LOCK XADD total, no MP/LB violation" }, async () => {
   const b = await boot({ smp: 2 }, RUN);
   assert.equal((await b.done).kind, "poweroff", b.out().slice(-3000));
   const c = checks(b.out());
@@ -29,12 +23,7 @@ Deno.test({ name: "smp: 2 vCPU threads: 2 CPUs online, exact LOCK XADD total, no
   assert.match(b.out(), /ring3: exit 0/);
 });
 
-// KNOWN BUG (issue 4 stays open): on a loaded 2-core host the threaded 4- and 8-vCPU boots
-// sometimes bring up fewer CPUs than asked (one AP misses Linux's start-up wait). Run these with
-// RING3_SMP_MANY=1 while fixing it; the 2-vCPU test above runs always.
-const MANY = SMP_TESTS && !!Deno.env.get("RING3_SMP_MANY");
-
-Deno.test({ name: "smp: 1 and 4 vCPUs: nproc and the shared counter", ignore: !MANY }, async () => {
+Deno.test({ name: "smp: 1 and 4 vCPUs: nproc and the shared counter" }, async () => {
   for (const n of [1, 4]) {
     const b = await boot({ smp: n }, RUN + " smpcheck.quick");
     assert.equal((await b.done).kind, "poweroff", b.out().slice(-3000));
@@ -44,28 +33,26 @@ Deno.test({ name: "smp: 1 and 4 vCPUs: nproc and the shared counter", ignore: !M
   }
 });
 
-Deno.test({ name: "smp: 8 vCPUs: nproc 8, counter exact; idle guest sleeps", ignore: !MANY }, async () => {
-  const b = await boot({ smp: 8 }, "console=ttyS0 smpcheck.quick");
-  await b.waitFor("ring3: shell ready");
-  // let the boot's stragglers (deferred work, RCU) settle, then measure the whole process
+Deno.test({ name: "smp: 8 vCPUs: nproc 8, counter exact; idle guest sleeps" }, async () => {
+  const g = bootChild(["--smp", "8", "-m", "128", "--initrd", TEST_INITRD, "--append", "console=ttyS0 smpcheck.quick"]);
+  await g.waitFor("ring3: shell ready");
+  // let the boot's stragglers (deferred work, RCU) settle, then measure the guest's process
   await new Promise((r) => setTimeout(r, 3000));
-  const c0 = await cpuMs(), t0 = performance.now();
-  await new Promise((r) => setTimeout(r, 4000));
-  const share = (await cpuMs() - c0) / (performance.now() - t0);
+  const c0 = processCpuMs(g.pid), t0 = performance.now();
+  await new Promise((r) => setTimeout(r, 5000));
+  const share = (processCpuMs(g.pid) - c0) / (performance.now() - t0);
   console.log(`idle 8-vCPU guest: ${(share * 100).toFixed(1)}% of one host core`);
-  b.m.serial.input("echo NPROC=$(nproc); /opt/tests/smp/smpcheck; poweroff -f\n");
-  assert.equal((await b.done).kind, "poweroff", b.out().slice(-3000));
-  assert.match(b.out(), /NPROC=8\r?\n/);
-  assert.match(checks(b.out()).xadd, /^PASS total=800000 expected=800000 on-own-cpu=yes/);
-  // generous: an idle guest's 8 LAPIC timers at HZ=100 cost a few percent; a spinning vCPU 100%
-  assert.ok(share < 0.25, `idle guest used ${(share * 100).toFixed(1)}% of a host core`);
+  await g.send("echo NPROC=$(nproc); /opt/tests/smp/smpcheck; poweroff -f\n");
+  const st = await g.done;
+  assert.equal(st.code, 0, g.out().slice(-3000));
+  assert.match(g.out(), /NPROC=8\r?\n/);
+  assert.match(checks(g.out()).xadd, /^PASS total=800000 expected=800000 on-own-cpu=yes/);
+  // tickless idle kernel: about 1% measured; a vCPU spinning instead of sleeping would cost 100%
+  assert.ok(share < 0.10, `idle guest used ${(share * 100).toFixed(1)}% of a host core`);
 });
 
-// KNOWN BUG (disabled so the suite stays green): in the single-thread mode the AP leaves its
-// STARTUP trampoline for garbage (CS 0x860f) and stops in HLT with IF = 0, so Linux brings up
-// 1 CPU; the worker-per-vCPU mode brings up all of them. Re-enable once that is fixed.
 Deno.test(
-  { name: "smp: --smp-threads 1 is repeatable: two 2-vCPU boots print the same bytes", ignore: true },
+  { name: "smp: --smp-threads 1 is repeatable: two 2-vCPU boots print the same bytes" },
   async () => {
     const outs: string[] = [];
     for (let i = 0; i < 2; i++) {
