@@ -1,11 +1,13 @@
 // `deno task boot`: boot a Linux bzImage on ring3 with QEMU-like flags. The console is COM1: on a
 // terminal it is interactive (raw mode, Ctrl-A x quits); otherwise stdin feeds COM1 and the guest's
 // output goes to stdout, so `echo 'uname -a; poweroff -f' | deno task boot` works in scripts.
-// Exits 0 when the guest powers off. Argument parsing and file checks are plain functions so they
-// are testable without a machine; the machine is imported only when a boot really starts.
+// Exits 0 when the guest powers off. `--bios FILE` instead powers on a PC with that ROM and lets
+// the CPU start at the reset vector, as QEMU's -bios without -kernel does. Argument parsing and
+// file checks are plain functions so they are testable without a machine; the machine is imported
+// only when a boot really starts.
 import { parseArgs } from "node:util";
 import { bootBzImage, BootImageError, E820_RAM, parseBzImage, type Region } from "../runtime/boot/bzimage.ts";
-import { type NetConfig, NET_USAGE, parseNetOption } from "../runtime/netopt.ts";
+import { NET_USAGE, type NetConfig, parseNetOption } from "../runtime/netopt.ts";
 
 const GUEST_IMAGES = new URL("../guest/images/", import.meta.url);
 export const DEFAULT_KERNEL = new URL("bzImage", GUEST_IMAGES).pathname;
@@ -31,20 +33,28 @@ Boot a Linux/x86 bzImage on ring3. The console is the first serial port (COM1).
   --smp N          number of CPUs (default: 1; 1..${MAX_SMP})
   --smp-threads 1  run every CPU on one thread, round-robin on the virtual clock: repeatable runs
 ${NET_USAGE}
-  --bios FILE      BIOS ROM image mapped below 4 GiB and at 0xE0000 in place of the built-in
-                   firmware tables (default: none); the kernel is still started directly
+  --bios FILE      firmware boot: a raw ROM image (4 KiB..1 MiB) mapped at the top of 4 GiB,
+                   its last 128 KiB also at 0xE0000..0xFFFFF; the CPU starts at the reset vector
+                   F000:FFF0 in real mode with no firmware tables installed. Without --bios the
+                   kernel is started directly. --kernel, --initrd and --append cannot go with
+                   it: ring3 has no fw_cfg through which firmware could fetch a kernel
+  --debugcon FILE  bytes the guest writes to I/O port 0x402 go to FILE (QEMU's isa-debugcon: SeaBIOS
+                   logs there; /dev/stderr works); reading the port gives 0xE9
   --no-reboot      exit when the guest resets instead of booting again
   --timing         print the time to the first kernel output and to the shell marker (stderr)
+  --icount-at TEXT after each console line starting with TEXT, print the instructions all CPUs
+                   have retired so far (stderr: ring3: icount N after 'LINE'); repeatable
   -h, --help       this text
 
 On a terminal: Ctrl-A x quits, Ctrl-A h lists the keys. Otherwise stdin is fed to COM1 once the
 guest's shell is ready (guest/init says so; at once for other initrds), console on stdout.
 The default guest runs scripted with --append "console=ttyS0 ring3.run=bench" (or =info, =poweroff).
-Exit status: 0 when the guest powers off, 1 on a boot failure, 2 on bad usage.`;
+Exit status: 0 when the guest powers off, halts with interrupts off, or resets under --no-reboot;
+1 on a boot failure, 2 on bad usage.`;
 
 export interface BootConfig {
   help: boolean;
-  kernel: string;
+  kernel: string | null; // null: firmware boot (--bios)
   initrd: string | null; // null: no initrd
   append: string;
   memMiB: number;
@@ -52,8 +62,10 @@ export interface BootConfig {
   smpThreads: number; // 0: a thread per CPU; 1: one thread, deterministic
   net: NetConfig[]; // --net, one per NIC
   bios: string | null;
+  debugcon: string | null; // file that receives port 0x402 output
   noReboot: boolean;
   timing: boolean;
+  icountAt: string[]; // console line prefixes that report the retired-instruction count
 }
 
 // Bad command line: printed as one line, exit status 2.
@@ -88,8 +100,10 @@ export function parseBootArgs(argv: string[]): BootConfig {
         "smp-threads": { type: "string" },
         net: { type: "string", multiple: true },
         bios: { type: "string" },
+        debugcon: { type: "string" },
         "no-reboot": { type: "boolean" },
         timing: { type: "boolean" },
+        "icount-at": { type: "string", multiple: true },
         help: { type: "boolean", short: "h" },
       },
     }));
@@ -98,8 +112,18 @@ export function parseBootArgs(argv: string[]): BootConfig {
   }
   if (values.kernel === "") throw new UsageError("--kernel needs a file name");
   if (values.bios === "") throw new UsageError("--bios needs a file name");
-  const kernel = values.kernel ?? DEFAULT_KERNEL;
-  const initrd = values.initrd === undefined ? DEFAULT_INITRD : values.initrd === "" ? null : values.initrd;
+  if (values.debugcon === "") throw new UsageError("--debugcon needs a file name");
+  const firmware = values.bios !== undefined;
+  if (firmware) {
+    const extra = (["kernel", "initrd", "append"] as const).find((k) => values[k] !== undefined);
+    if (extra) {
+      throw new UsageError(
+        `--bios boots the firmware from the reset vector and cannot take --${extra} (ring3 has no fw_cfg)`,
+      );
+    }
+  }
+  const kernel = firmware ? null : values.kernel ?? DEFAULT_KERNEL;
+  const initrd = firmware || values.initrd === "" ? null : values.initrd ?? DEFAULT_INITRD;
   return {
     help: values.help ?? false,
     kernel,
@@ -116,8 +140,10 @@ export function parseBootArgs(argv: string[]): BootConfig {
       }
     }),
     bios: values.bios ?? null,
+    debugcon: values.debugcon ?? null,
     noReboot: values["no-reboot"] ?? false,
     timing: values.timing ?? false,
+    icountAt: (values["icount-at"] ?? []).filter((t) => t !== ""),
   };
 }
 
@@ -139,10 +165,10 @@ function parseArgsMessage(e: unknown): string {
 }
 
 export interface BootFiles {
-  kernel: Uint8Array;
+  kernel: Uint8Array | null; // null: firmware boot
   initrd: Uint8Array | null;
   bios: Uint8Array | null;
-  kernelVersion: string;
+  kernelVersion: string; // "" for a firmware boot
   shellMarker: boolean; // the initrd's init prints MARK_SHELL (ours: guest/init)
 }
 
@@ -174,13 +200,16 @@ const isOtherCompressed = (b: Uint8Array) =>
 
 // Read and check every file before a machine is built. Throws BootFileError.
 export async function loadBootFiles(cfg: BootConfig): Promise<BootFiles> {
-  const kernel = await readFile("kernel", cfg.kernel);
-  let kernelVersion: string;
-  try {
-    kernelVersion = parseBzImage(kernel).header.kernelVersion;
-  } catch (e) {
-    if (e instanceof BootImageError) throw new BootFileError(`kernel ${cfg.kernel}: ${e.message}`);
-    throw e;
+  let kernel: Uint8Array | null = null;
+  let kernelVersion = "";
+  if (cfg.kernel !== null) {
+    kernel = await readFile("kernel", cfg.kernel);
+    try {
+      kernelVersion = parseBzImage(kernel).header.kernelVersion;
+    } catch (e) {
+      if (e instanceof BootImageError) throw new BootFileError(`kernel ${cfg.kernel}: ${e.message}`);
+      throw e;
+    }
   }
   let initrd: Uint8Array | null = null;
   if (cfg.initrd !== null) {
@@ -236,6 +265,8 @@ function checkGzipTrailer(path: string, b: Uint8Array): void {
 export interface MachineLike {
   ram: Uint8Array;
   core: Parameters<typeof bootBzImage>[1] & { icount?: bigint };
+  ncpu?: number;
+  retired?(cpu: number): number; // instructions retired by one vCPU so far
   serial: {
     input(data: Uint8Array): void;
     onOutput: ((data: Uint8Array) => void) | null;
@@ -244,10 +275,15 @@ export interface MachineLike {
   e820?(): Region[];
   tables?: { rsdp: number }; // ACPI tables the machine installed
   loadBios?(image: Uint8Array): void;
+  io?: { register(base: number, len: number, h: PortHandler): void };
   // resolves on power-off or reset: { kind: "poweroff" | "reset" | "halt" | "stopped" } or that string
   run(): Promise<RunOutcome>;
   reset?(): void | Promise<void>; // devices and RAM back to power-on, before booting again
   stop?(): void;
+}
+export interface PortHandler {
+  read(port: number, size: number): number;
+  write(port: number, size: number, value: number): void;
 }
 export type RunOutcome = string | { kind: string; reason?: string } | void;
 
@@ -256,6 +292,7 @@ export interface MachineOptions {
   smp: number;
   smpThreads?: number;
   net?: NetConfig[];
+  acpi?: boolean; // false: no built-in firmware tables (the ROM makes its own)
 }
 export type MachineFactory = (opts: MachineOptions) => Promise<MachineLike>;
 
@@ -281,7 +318,8 @@ async function importMachine(opts: MachineOptions): Promise<MachineLike> {
   }
 }
 
-// Firmware, kernel, initrd, zero page into RAM and the boot CPU at the kernel's entry.
+// Firmware, kernel, initrd, zero page into RAM and the boot CPU at the kernel's entry; or, for a
+// firmware boot, only the ROM: the machine's power-on (and reset) state is already the reset vector.
 function loadGuest(m: MachineLike, cfg: BootConfig, files: BootFiles): void {
   if (files.bios) {
     if (!m.loadBios) throw new BootFileError("--bios: this machine cannot map a BIOS image");
@@ -291,12 +329,13 @@ function loadGuest(m: MachineLike, cfg: BootConfig, files: BootFiles): void {
       throw new BootFileError(`BIOS ${cfg.bios}: ${(e as Error).message.split("\n")[0]}`);
     }
   }
+  if (!files.kernel) return;
   try {
     bootBzImage(m.ram, m.core, files.kernel, {
       cmdline: cfg.append,
       initrd: files.initrd ?? undefined,
       regions: (m.e820?.() ?? []).filter((e) => e.type !== E820_RAM),
-      acpiRsdp: files.bios ? undefined : m.tables?.rsdp,
+      acpiRsdp: m.tables?.rsdp,
     });
   } catch (e) {
     if (e instanceof BootImageError) throw new BootFileError(`kernel ${cfg.kernel}: ${e.message}`);
@@ -307,6 +346,35 @@ function loadGuest(m: MachineLike, cfg: BootConfig, files: BootFiles): void {
 function outcomeKind(o: RunOutcome): { kind: string; reason?: string } {
   if (typeof o === "string") return { kind: o };
   return o ?? { kind: "poweroff" };
+}
+
+// QEMU's isa-debugcon: firmware and test ROMs print to port 0x402 without setting up a UART, and
+// probe for the console by reading 0xE9 back.
+const DEBUGCON_PORT = 0x402;
+
+function openDebugcon(path: string): Deno.FsFile {
+  try {
+    return Deno.openSync(path, { write: true, create: true, truncate: true });
+  } catch (e) {
+    const why = e instanceof Deno.errors.NotFound
+      ? "no such directory"
+      : e instanceof Deno.errors.PermissionDenied
+      ? "permission denied"
+      : (e as Error).message.split("\n")[0];
+    throw new BootFileError(`--debugcon ${path}: cannot write: ${why}`);
+  }
+}
+
+function attachDebugcon(m: MachineLike, file: Deno.FsFile): void {
+  if (!m.io) throw new BootFileError("--debugcon: this machine has no I/O port bus");
+  const byte = new Uint8Array(1);
+  m.io.register(DEBUGCON_PORT, 1, {
+    read: () => 0xe9,
+    write: (_port, _size, value) => {
+      byte[0] = value;
+      file.writeSync(byte);
+    },
+  });
 }
 
 // ---- console ----------------------------------------------------------------------------------
@@ -326,6 +394,7 @@ class Console {
   private pending: Uint8Array[] = [];
   private released: boolean;
   private escape = false;
+  private line = ""; // the console line being written, for --icount-at
   private enc = new TextEncoder();
   quit: (() => void) | null = null;
 
@@ -361,6 +430,7 @@ class Console {
       this.firstOutput = true;
       this.err(`ring3: first kernel output after ${this.elapsed()}`);
     }
+    if (this.cfg.icountAt.length) this.icountLines(data);
     this.tail = (this.tail + latin1(data)).slice(-256);
     for (const mark of [MARK_USERSPACE, MARK_SHELL]) {
       if (!this.marks.has(mark) && this.tail.includes(mark)) {
@@ -369,6 +439,28 @@ class Console {
         if (mark === MARK_SHELL) this.release();
       }
     }
+  }
+
+  // The count is taken when the line's newline arrives, so a workload bracketed by two marked
+  // lines is counted whole (bench/peers/race.ts divides it by the host time between them).
+  private icountLines(data: Uint8Array): void {
+    for (const b of data) {
+      if (b === 13) continue;
+      if (b !== 10) {
+        if (this.line.length < 200) this.line += String.fromCharCode(b);
+        continue;
+      }
+      const line = this.line;
+      this.line = "";
+      if (this.cfg.icountAt.some((p) => line.startsWith(p))) this.err(`ring3: icount ${this.icount()} after '${line}'`);
+    }
+  }
+
+  private icount(): number {
+    if (!this.m.retired) return Number(this.m.core.icount ?? 0n);
+    let n = 0;
+    for (let c = 0; c < (this.m.ncpu ?? 1); c++) n += this.m.retired(c);
+    return n;
   }
 
   private release(): void {
@@ -438,7 +530,23 @@ export async function runGuest(
   files: BootFiles,
   factory: MachineFactory = importMachine,
 ): Promise<number> {
-  const m = await factory({ memMiB: cfg.memMiB, smp: cfg.smp, smpThreads: cfg.smpThreads, net: cfg.net });
+  const debugcon = cfg.debugcon === null ? null : openDebugcon(cfg.debugcon);
+  try {
+    const m = await factory({
+      memMiB: cfg.memMiB,
+      smp: cfg.smp,
+      smpThreads: cfg.smpThreads,
+      net: cfg.net,
+      acpi: files.bios === null,
+    });
+    if (debugcon) attachDebugcon(m, debugcon);
+    return await runMachine(m, cfg, files);
+  } finally {
+    debugcon?.close();
+  }
+}
+
+async function runMachine(m: MachineLike, cfg: BootConfig, files: BootFiles): Promise<number> {
   const tty = Deno.stdin.isTerminal();
   const con = new Console(m, cfg, tty, files.shellMarker);
   m.serial.onOutput = (d) => con.output(d);

@@ -4,7 +4,7 @@ import { S, ip, ip0, cs32 } from "./state";
 import * as st from "./state";
 import {
   S_EIP, S_FLAGS, S_ATTN, S_HALTED, S_EXIT, S_PEND_VEC, S_PEND_ERR, S_EXC_STATE, S_DR, S_CR0, S_CPL,
-  ATTN_IRQ, ATTN_FLUSH_TLB, ATTN_STOP, ATTN_EXIT, ATTN_TRACE, ATTN_SHADOW, SEG_CS, F_IF, F_TF, F_RF,
+  ATTN_IRQ, ATTN_FLUSH_TLB, ATTN_STOP, ATTN_EXIT, ATTN_TRACE, ATTN_SHADOW, ATTN_NMI, S_NMI, NMI_BLOCKED, NMI_PENDING, EXC_NMI, SEG_CS, F_IF, F_TF, F_RF,
   EXIT_BUDGET, EXIT_HLT, EXIT_SHUTDOWN, EXIT_STOP, EXC_DB, EXC_DF, EXC_PF, EXC_DE, EXC_TS, EXC_NP, EXC_SS, EXC_GP,
 } from "./layout";
 import { exec } from "./generated/dispatch";
@@ -84,7 +84,8 @@ export function resume(): u32 {
   exitReason = EXIT_BUDGET;
   if (load<u32>(S, S_HALTED) != 0) {
     st.ip0 = ip;
-    if (!pollInterrupts()) { return saveExit(EXIT_HLT); }
+    // an NMI wakes HLT whatever IF says; attention() below delivers it
+    if ((atomic.load<u32>(S, S_ATTN) & ATTN_NMI) == 0 && !pollInterrupts()) { return saveExit(EXIT_HLT); }
   }
   while (budget > 0) {
     if (load<u32>(S, S_ATTN) != 0) {
@@ -162,8 +163,31 @@ function attention(): bool {
     exitReason = EXIT_STOP;
     return true;
   }
+  if ((a & ATTN_NMI) != 0) {
+    atomic.and<u32>(S + S_ATTN, ~ATTN_NMI);
+    nmi();
+  }
   if ((a & ATTN_IRQ) != 0) pollInterrupts();
   return false;
+}
+
+// NMI (from the APIC bus): delivered whatever IF says, then blocked until the next IRET; one
+// more that arrives meanwhile is held and delivered after it.
+function nmi(): void {
+  const s = load<u32>(S, S_NMI);
+  if ((s & NMI_BLOCKED) != 0) {
+    store<u32>(S, s | NMI_PENDING, S_NMI);
+    return;
+  }
+  store<u32>(S, NMI_BLOCKED, S_NMI);
+  store<u32>(S, 0, S_HALTED);
+  interrupt(EXC_NMI, -1, INT_EXT);
+}
+
+export function nmiUnblock(): void {
+  const s = load<u32>(S, S_NMI);
+  store<u32>(S, 0, S_NMI);
+  if ((s & NMI_PENDING) != 0) atomic.or<u32>(S + S_ATTN, ATTN_NMI);
 }
 
 // deliver one external interrupt if IF allows; true if one was delivered

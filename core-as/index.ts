@@ -28,7 +28,9 @@ export function stateBase(): u32 { return S; }
 // Power-on / INIT state (SDM vol. 3, 9.1.1): real mode at F000:FFF0.
 export function reset(): void {
   const cpu = load<u32>(S, S_CPU_INDEX);
-  memory.fill(S, 0, 0x1000);
+  // everything but the attention word, which other threads may be setting bits in right now
+  memory.fill(S, 0, S_ATTN);
+  memory.fill(S + S_ATTN + 4, 0, 0x1000 - S_ATTN - 4);
   store<u32>(S, cpu, S_CPU_INDEX);
   store<u32>(S, cpu, S_APIC_ID);
   store<u32>(S, 0xfff0, S_EIP);

@@ -22,6 +22,7 @@ export const M_A20 = 12; // 1 = A20 gate enabled
 export const M_STOP = 16; // 1 = the run is ending: vCPU workers return to the host
 export const M_PIC_INTR = 20; // the 8259A's INTR output level, for CPU 0's worker
 export const M_DOORBELL = 24; // bumped (and notified) by a vCPU that posted a device request
+export const M_TSC_LAST = 32; // (u64) the latest raw TSC any vCPU read: keeps TSCs in step (ops/system.ts)
 export const MBOX = MACHINE + 0x2000; // per-vCPU device-request mailboxes, MBOX_STRIDE apart
 export const MBOX_STRIDE = 64;
 
@@ -55,6 +56,7 @@ export const S_INTR_VEC = 92; // vector of a pending external interrupt (-1 none
 export const S_CPU_INDEX = 96;
 export const S_TSC_OFF = 100; // (u64) added to the host clock for RDTSC
 export const S_APIC_ID = 108;
+export const S_NMI = 112; // NMI_BLOCKED from an NMI's delivery to the next IRET; NMI_PENDING: one more arrived
 
 // segment registers: 6 x 32 bytes, Intel order es cs ss ds fs gs; then ldtr, tr
 export const S_SEG = 128;
@@ -135,6 +137,8 @@ export const ATTN_INIT = 16;
 export const ATTN_SIPI = 32;
 export const ATTN_TRACE = 64; // EFLAGS.TF may be set: single-step handling in the slow path
 export const ATTN_EXIT = 128; // this vCPU's own request to leave run() (HLT)
+export const NMI_BLOCKED = 1;
+export const NMI_PENDING = 2;
 export const ATTN_SHADOW = 256; // the next instruction runs in an STI / MOV SS shadow
 
 export const EXIT_BUDGET = 0; // instruction budget used up

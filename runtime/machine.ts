@@ -97,6 +97,7 @@ const YIELD_MS_NET = 2; // with NICs: frames to and from the switch move only wh
 const DEVICE_YIELD_MS = 4; // device thread: event-loop turn at least this often while vCPUs are busy
 const DEVICE_BUSY_MS = 50; // ... and blocking waits for this long after the last device request
 const WORKER_SLICE = 2_000_000;
+const RESET_EDX = 0x683; // family 6, model 8, stepping 3: CPUID leaf 1 EAX (core-as/ops/system.ts)
 
 export class Machine {
   readonly memory: WebAssembly.Memory;
@@ -206,6 +207,7 @@ export class Machine {
       (threads === 1 && this.virtual ? () => 1735689600000 + this.clock.now() / 1e6 : undefined);
     this.rtc = new Rtc(this.timers, this.irq.line(8), wall);
     this.rtc.setMemory(this.ramBytes);
+    this.rtc.cmos[0x5f] = this.ncpu - 1; // CPUs present minus one: QEMU's CMOS byte, read by SeaBIOS
     this.com1 = new Uart(0x3f8, this.irq.line(4), this.timers);
     this.com2 = new Uart(0x2f8, this.irq.line(3), this.timers);
     this.portA = new PortA(board);
@@ -310,9 +312,12 @@ export class Machine {
   }
 
   // CPU power-on state plus what the chipset/firmware adds (APIC base MSR, APIC ID); APs wait
-  // for INIT/STARTUP from the BSP.
+  // for INIT/STARTUP from the BSP. The BSP starts at the reset vector (F000:FFF0, CS base
+  // 0xFFFF0000: the top of the ROM) unless a loader moves it; EDX holds the CPU signature there,
+  // as after a hardware reset (firmware and CPU test ROMs read it).
   resetCpu(cpu: number): void {
     this.vcpus[cpu].powerOn();
+    this.cores[cpu].setReg(2, RESET_EDX);
   }
 
   // instructions retired by a vCPU (worker threads publish theirs after each slice)
@@ -353,12 +358,14 @@ export class Machine {
 
   // A BIOS image: mapped read-only just below 4 GiB (the reset vector) and its last 128 KiB
   // copied to 0xE0000-0xFFFFF, where real-mode code expects it (the firmware tables go away).
+  // The low copy is plain RAM, as if the chipset's PAM registers already enabled shadowing.
+  // Call it again after reset(), which clears RAM.
   loadBios(image: Uint8Array): void {
     if (image.length === 0 || image.length > L.ROM_HI_SIZE || image.length % 0x1000) {
       throw new RangeError(`BIOS image size ${image.length} must be a multiple of 4 KiB, at most 1 MiB`);
     }
     const mem = new Uint8Array(this.memory.buffer);
-    mem.set(image, L.ROM_HI + L.ROM_HI_SIZE - image.length);
+    mem.set(image, L.ROM_HI); // the core maps physical 4 GiB - size onwards to ROM_HI (core-as/mmu.ts phost)
     new DataView(this.memory.buffer).setUint32(L.MACHINE + L.M_ROM_SIZE, image.length, true);
     const low = image.subarray(Math.max(0, image.length - 0x20000));
     this.ram.set(low, 0x100000 - low.length);

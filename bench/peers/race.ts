@@ -8,7 +8,7 @@
 // figure. Run `deno task bench:peers` first to install the peers.
 import { parseArgs } from "node:util";
 import { initKnowsRing3Run, raceInitrd } from "./cpio.ts";
-import { type Boot, BOOT_MARKER, type Line, parseConsole } from "./parse.ts";
+import { type Boot, BOOT_MARKER, type Expect, expectFor, type Line, parseConsole } from "./parse.ts";
 import {
   exists,
   HOW_TO_INSTALL,
@@ -31,35 +31,41 @@ import {
   ratios,
   type Results,
   type Row,
+  spreads,
   stat,
 } from "./report.ts";
 import { RESULTS_DIR, writeResults } from "./output.ts";
 
 const USAGE = `usage: deno task bench:race [options]
+  --quick           for development: 1 run, md5sum of 4 MiB, 50,000 awk iterations, shorter
+                    timeouts, results to build/peers/quick (bench/results and README untouched)
   --runs N          boots per emulator and vCPU count; figures are medians (default 3)
   --smp LIST        vCPU counts for the parallel md5sums (default 1,2,4; v86 runs only 1)
   --only LIST       emulators to run: ring3,v86,qemu (default: all)
   --kernel FILE     bzImage (default: guest/images/bzImage, else /tmp/refguest/images/bzImage)
   --initrd FILE     initramfs (default: beside the kernel)
   --mem MIB         guest RAM (default 256)
-  --boot-timeout S  seconds to the boot marker before a boot is given up (default 300)
-  --timeout S       seconds one boot and its workloads may take in all (default 900)
-  --out DIR         where latest.{json,md,svg} go (default bench/results)
+  --boot-timeout S  seconds to the boot marker before a boot is given up (default 300; quick 120)
+  --timeout S       seconds one boot and its workloads may take in all (default 900; quick 300)
+  --stall S         seconds a booted guest may stay silent on its console (default 240; quick 90)
+  --out DIR         where latest.{json,md,svg} go (default bench/results; quick build/peers/quick)
   --no-icount       skip QEMU's instruction-counting run
   --no-readme       leave README.md's Performance section alone`;
 
 const { values: o } = parseArgs({
   args: Deno.args,
   options: {
-    runs: { type: "string", default: "3" },
+    quick: { type: "boolean", default: false },
+    runs: { type: "string" },
     smp: { type: "string", default: "1,2,4" },
     only: { type: "string", default: EMUS.join(",") },
     kernel: { type: "string" },
     initrd: { type: "string" },
     mem: { type: "string", default: "256" },
-    timeout: { type: "string", default: "900" },
-    "boot-timeout": { type: "string", default: "300" },
-    out: { type: "string", default: RESULTS_DIR },
+    timeout: { type: "string" },
+    "boot-timeout": { type: "string" },
+    stall: { type: "string" },
+    out: { type: "string" },
     "no-icount": { type: "boolean", default: false },
     "no-readme": { type: "boolean", default: false },
     help: { type: "boolean", short: "h", default: false },
@@ -69,13 +75,22 @@ if (o.help) {
   console.log(USAGE);
   Deno.exit(0);
 }
-const RUNS = Math.max(1, Number(o.runs));
-const SMP = o.smp.split(",").map(Number).filter((n) => n >= 1);
+const QUICK = o.quick;
+const RUNS = Math.max(1, Math.floor(Number(o.runs ?? (QUICK ? 1 : 3))) || 1);
+const SMP = [...new Set(o.smp.split(",").map(Number).filter((n) => Number.isInteger(n) && n >= 1))];
 if (!SMP.includes(1)) SMP.unshift(1); // the single-vCPU boots carry md5, awk and the boot time
 const ONLY = new Set(o.only.split(",").map((s) => s.trim()));
 const MEM = Number(o.mem);
-const TIMEOUT = Number(o.timeout);
-const BOOT_TIMEOUT = Math.min(TIMEOUT, Number(o["boot-timeout"]));
+const TIMEOUT = Number(o.timeout ?? (QUICK ? 300 : 900));
+const BOOT_TIMEOUT = Math.min(TIMEOUT, Number(o["boot-timeout"] ?? (QUICK ? 120 : 300)));
+// the longest silence in a healthy run is one workload (ring3's awk: ~30 s on a quiet machine)
+const STALL = Number(o.stall ?? (QUICK ? 90 : 240));
+const OUT = o.out ?? (QUICK ? `${ROOT}build/peers/quick` : RESULTS_DIR);
+const README = !o["no-readme"] && !QUICK;
+// the workloads' sizes: the full race's, or a quarter of them for --quick
+const MIB = QUICK ? 4 : 16;
+const AWK_N = QUICK ? 50_000 : 200_000;
+const expectN = (cpus: number): Expect => expectFor(MIB, AWK_N, cpus);
 const LOGS = `${ROOT}build/peers/logs`;
 const log = (s: string) => console.error(`race: ${s}`);
 
@@ -101,7 +116,8 @@ await Deno.writeFile(
   INITRD,
   await raceInitrd(initrdBytes, await Deno.readFile(`${ROOT}bench/peers/guest/run.sh`), ownInit),
 );
-const BASE_APPEND = "console=ttyS0 quiet" + (ownInit ? "" : " ring3.run=/race/run");
+const BASE_APPEND = "console=ttyS0 quiet" + (ownInit ? "" : " ring3.run=/race/run") +
+  (QUICK ? ` race.mib=${MIB} race.awkn=${AWK_N}` : "");
 const appendFor = (work: string[]) => `${BASE_APPEND} race.work=${work.join(",")}`;
 
 function kernelVersion(k: Uint8Array): string {
@@ -121,6 +137,7 @@ interface Proc {
   lines: Line[];
   code: number | null;
   timedOut: boolean;
+  stalled: boolean; // booted, then silent for STALL seconds
   stderr: string;
 }
 
@@ -151,20 +168,42 @@ async function runConsole(cmd: string, args: string[], logName: string): Promise
   }, TIMEOUT * 1000);
   // a guest that hangs before userspace (quiet: no console at all) is given up sooner
   let booted = false;
+  let stalled = false;
+  let lastOutput = performance.now();
+  const stallCheck = setInterval(() => {
+    if (!booted || performance.now() - lastOutput < STALL * 1000) return;
+    timedOut = stalled = true;
+    clearInterval(stallCheck);
+    stop();
+  }, 1000);
   const bootDeadline = setTimeout(() => {
     if (booted) return;
     timedOut = true;
     stop();
   }, BOOT_TIMEOUT * 1000);
   let grace: ReturnType<typeof setTimeout> | undefined;
+  // ring3's --icount-at lines arrive on stderr; they name their mark, so they join the console
   const readErr = (async () => {
     const d = new TextDecoder();
-    for await (const c of child.stderr) stderr = (stderr + d.decode(c, { stream: true })).slice(-8192);
+    let part = "";
+    for await (const c of child.stderr) {
+      const text = d.decode(c, { stream: true });
+      stderr = (stderr + text).slice(-8192);
+      const ls = (part + text).split("\n");
+      part = ls.pop()!;
+      for (const l of ls) {
+        if (l.startsWith("ring3: icount ")) {
+          lines.push({ t: (performance.now() - t0) / 1000, text: l });
+          logText(`${lines[lines.length - 1].t.toFixed(2).padStart(8)} ${l}\n`);
+        }
+      }
+    }
   })();
   const d = new TextDecoder();
   let partial = "";
   for await (const chunk of child.stdout) {
-    const t = (performance.now() - t0) / 1000;
+    lastOutput = performance.now();
+    const t = (lastOutput - t0) / 1000;
     partial += d.decode(chunk, { stream: true });
     const parts = partial.split("\n");
     partial = parts.pop()!;
@@ -184,10 +223,11 @@ async function runConsole(cmd: string, args: string[], logName: string): Promise
   await readErr;
   clearTimeout(deadline);
   clearTimeout(bootDeadline);
+  clearInterval(stallCheck);
   clearTimeout(grace);
   logText(`---- stderr ----\n${stderr}\n---- exit ${st.code}${timedOut ? " (timed out)" : ""}\n`);
   logFile.close();
-  return { lines, code: st.code, timedOut, stderr };
+  return { lines, code: st.code, timedOut, stalled, stderr };
 }
 
 function command(emu: Emu, n: number, append: string, icount = false): [string, string[]] {
@@ -238,6 +278,10 @@ function command(emu: Emu, n: number, append: string, icount = false): [string, 
         "-m",
         String(MEM),
         "--no-reboot",
+        "--icount-at",
+        "START ",
+        "--icount-at",
+        "END ",
       ]];
   }
 }
@@ -248,7 +292,7 @@ const lastLine = (s: string) => s.trim().split("\n").filter((l) => l.trim()).pop
 async function boot(emu: Emu, n: number, work: string[], tag: string, icount = false): Promise<Boot> {
   const [cmd, args] = command(emu, n, appendFor(work), icount);
   const p = await runConsole(cmd, args, `${emu}-smp${n}-${tag}`);
-  const b = parseConsole(p.lines, work);
+  const b = parseConsole(p.lines, work, expectN(n));
   if (b.bootWall === undefined && !b.error) {
     const last = p.lines.filter((l) => l.text.trim()).pop()?.text.trim();
     b.error = p.timedOut
@@ -257,12 +301,18 @@ async function boot(emu: Emu, n: number, work: string[], tag: string, icount = f
   } else {
     // booted, then ran out of time or died: what finished keeps its figure
     const last = p.lines.filter((l) => l.text.trim()).pop()?.text.trim().slice(0, 100);
-    const why = p.timedOut
+    const why = p.stalled
+      ? `the console was silent for ${STALL} s (last line: ${last ?? "none"})`
+      : p.timedOut
       ? `not finished within the ${TIMEOUT} s timeout`
       : `the emulator exited (status ${p.code}) first: ${lastLine(p.stderr) || last || "no output"}`;
     for (const w of work) if (b.work[w]?.error?.startsWith("no WORK")) b.work[w] = { error: why };
   }
-  if (b.error) { for (const w of work) b.work[w] = b.work[w]?.error ? b.work[w] : { error: b.error }; }
+  // a guest that never booted says why in every workload's cell (not just "did not boot"); after
+  // the boot, parseConsole has given a panic to the workloads it cut short, and finished ones keep
+  // their figures
+  if (b.bootWall === undefined && b.error) { for (const w of work) b.work[w] = { error: b.error }; }
+  b.timedOut = p.timedOut;
   return b;
 }
 
@@ -316,21 +366,24 @@ const brief = (b: Boot) =>
   b.error ? `FAILED: ${b.error}` : [
     `boot ${b.bootWall?.toFixed(2)} s`,
     ...Object.entries(b.work).map(([w, x]) =>
-      `${w} ${x.error ? `FAILED (${x.error})` : `${x.guest} s (wall ${x.wall?.toFixed(2)})`}`
+      `${w} ${x.error ? `FAILED (${x.error})` : `${x.wall?.toFixed(2)} s (guest clock ${x.guest})`}`
     ),
   ].join(", ");
 
+// an emulator and vCPU count that could not boot, or hung, is not tried again: each try costs a
+// timeout and says nothing new (a guest that boots short of CPUs returns soon and is retried)
+const noBoot = new Set<string>();
 for (let r = 1; r <= RUNS; r++) {
   for (const n of SMP) {
     for (const emu of EMUS) {
-      if (!info[emu].available || (emu === "v86" && n > 1)) continue;
+      if (!info[emu].available || (emu === "v86" && n > 1) || noBoot.has(`${emu}/${n}`)) continue;
       const work = n === 1 ? ["md5", "awk", "par"] : ["par"];
       const b = await boot(emu, n, work, `run${r}`);
       (boots[emu][n] ??= []).push(b);
       if (b.model && !info[emu].cpu) info[emu].cpu = b.model;
       log(`run ${r}/${RUNS} ${EMU_LABEL[emu]} smp ${n}: ${brief(b)}`);
-      if (emu === "ring3" && b.bootWall === undefined) {
-        // it cannot boot: repeating costs a timeout each time and says nothing new
+      if (b.bootWall === undefined || b.timedOut) noBoot.add(`${emu}/${n}`);
+      if (emu === "ring3" && n === 1 && b.bootWall === undefined) {
         info.ring3.available = false;
         info.ring3.note = `boot not available: ${b.error}`;
       }
@@ -354,7 +407,7 @@ function cell(
   emu: Emu,
   bs: Boot[] | undefined,
   value: (b: Boot) => number | undefined,
-  wall?: (b: Boot) => number | undefined,
+  guest?: (b: Boot) => number | undefined,
   err?: (b: Boot) => string | undefined,
 ): Cell {
   if (!bs || bs.length === 0) {
@@ -362,12 +415,12 @@ function cell(
     return { note: why.startsWith("not installed") ? "not installed" : why.startsWith("not run") ? "not run" : "n/a" };
   }
   const v = bs.map(value).filter((x): x is number => x !== undefined && Number.isFinite(x));
-  const w = wall ? bs.map(wall).filter((x): x is number => x !== undefined && Number.isFinite(x)) : [];
+  const g = guest ? bs.map(guest).filter((x): x is number => x !== undefined && Number.isFinite(x)) : [];
   const c: Cell = {};
   const s = stat(v);
   if (s) c.stat = s;
-  const ws = stat(w);
-  if (ws) c.wall = ws;
+  const gs = stat(g);
+  if (gs) c.guest = gs;
   const why = () => (err && firstError(bs, err)) ?? firstError(bs, (b) => b.error) ?? "no figure";
   if (!s) c.note = `failed: ${why()}`;
   else if (v.length < bs.length) {
@@ -379,38 +432,43 @@ function cell(
 
 function row(id: string, label: string, unit: Row["unit"], f: (emu: Emu) => Cell, higherIsBetter = false): Row {
   const cells = { ring3: f("ring3"), v86: f("v86"), qemu: f("qemu") };
-  return { id, label, unit, ...(higherIsBetter ? { higherIsBetter } : {}), cells, ratios: ratios(cells) };
+  return {
+    id,
+    label,
+    unit,
+    ...(higherIsBetter ? { higherIsBetter } : {}),
+    cells,
+    ratios: ratios(cells),
+    spreads: spreads(cells),
+  };
 }
 
 const workCell = (w: string, n: number) => (emu: Emu): Cell => {
   if (emu === "v86" && n > 1) return { note: "– (no SMP)" };
-  return cell(emu, boots[emu][n], (b) => b.work[w]?.guest, (b) => b.work[w]?.wall, (b) => b.work[w]?.error);
+  return cell(emu, boots[emu][n], (b) => b.work[w]?.wall, (b) => b.work[w]?.guest, (b) => b.work[w]?.error);
 };
 
 const rows: Row[] = [
   row("boot", "boot to `ring3: userspace up` (host s)", "s", (emu) => cell(emu, boots[emu][1], (b) => b.bootWall)),
-  row("md5", "md5sum of 16 MiB (s)", "s", workCell("md5", 1)),
-  row("awk", "awk doubles, 200,000 iterations (s)", "s", workCell("awk", 1)),
+  row("md5", `md5sum of ${MIB} MiB (s)`, "s", workCell("md5", 1)),
+  row("awk", `awk doubles, ${AWK_N.toLocaleString("en")} iterations (s)`, "s", workCell("awk", 1)),
   ...SMP.map((n) =>
-    row(`par${n}`, `${n} parallel md5sum${n > 1 ? "s" : ""}, ${n} vCPU${n > 1 ? "s" : ""} (s)`, "s", workCell("par", n))
+    row(
+      `par${n}`,
+      `${n} parallel md5sum${n > 1 ? "s" : ""} of ${MIB} MiB, ${n} vCPU${n > 1 ? "s" : ""} (s)`,
+      "s",
+      workCell("par", n),
+    )
   ),
 ];
+// instructions over the awk workload ÷ host seconds between its START and WORK lines
+const perSecond = (b: Boot) =>
+  b.work.awk?.insns && b.work.awk.wall && !b.work.awk.error ? b.work.awk.insns / b.work.awk.wall / 1e6 : undefined;
 const qemuAwkInsns = qemuIcount?.work.awk?.guest !== undefined && !qemuIcount.work.awk.error
   ? qemuIcount.work.awk.guest * 1e9
   : undefined;
 rows.push(row("mips", "guest instructions/s during awk (M/s)", "M/s", (emu) => {
-  if (emu === "ring3") {
-    return boots.ring3[1]?.length
-      ? { note: "not counted (deno task boot does not report its count)" }
-      : { note: "n/a" };
-  }
-  if (emu === "v86") {
-    return cell(
-      emu,
-      boots.v86[1],
-      (b) => (b.work.awk?.insns && b.work.awk.wall ? b.work.awk.insns / b.work.awk.wall / 1e6 : undefined),
-    );
-  }
+  if (emu === "ring3" || emu === "v86") return cell(emu, boots[emu][1], perSecond, undefined, (b) => b.work.awk?.error);
   if (!boots.qemu[1]?.length) return { note: "not run" };
   if (qemuAwkInsns === undefined) {
     return {
@@ -442,42 +500,58 @@ const machine = {
 const notes: string[] = [];
 for (const r of rows) {
   for (const k of EMUS) {
-    if (r.cells[k].stat && r.cells[k].note) notes.push(`${EMU_LABEL[k]}, ${r.label}: ${r.cells[k].note}`);
+    const c = r.cells[k];
+    if (c.stat && c.note) notes.push(`${EMU_LABEL[k]}, ${r.label}: ${c.note}`);
+    else if (c.note && c.note.length > 60 && c.note.includes(" (")) {
+      // the table gets the reason, the notes its detail (the last console line, the kernel's words)
+      notes.push(`${EMU_LABEL[k]}, ${r.label}: ${c.note}`);
+      c.note = c.note.slice(0, c.note.indexOf(" ("));
+    }
   }
 }
 for (const k of EMUS) if (!info[k].available && info[k].note) notes.push(`${EMU_LABEL[k]}: ${info[k].note}`);
 notes.push(
-  "Workload times are /proc/uptime deltas printed by the guest; boot is host wall time from starting the " +
+  "Workload times are host seconds between the guest's START and END lines on the serial console (only shell " +
+    "builtins run between them and the workload), so an emulator whose guest clock runs slow gains nothing; the " +
+    "second table has the guest's own /proc/uptime deltas as a check. Boot is host wall time from starting the " +
     "emulator process (including its BIOS or loader, kernel decompression and, for ring3 and v86, Deno start-up " +
     "and wasm compilation) to the guest's `ring3: userspace up` line.",
   "Ratios are medians divided (ring3 ÷ peer): above 1 ring3 takes longer, or for instructions/s, runs more per second.",
   "v86 runs under Deno from the npm build (JIT on, SeaBIOS, `acpi: false`, so one CPU in PIC mode); it has no SMP.",
   "QEMU runs `qemu-system-i386 -accel tcg` (multi-threaded TCG) with SeaBIOS and its own bzImage loader.",
-  "Instructions/s: v86's own instruction counter over the awk workload ÷ host seconds; QEMU's count comes " +
-    "from a separate `-icount shift=0` run (one guest nanosecond per instruction) ÷ host seconds of the awk " +
-    "workload in the normal runs. The counts differ a little between emulators because glibc picks code by CPUID.",
+  "Instructions/s: instructions retired during the awk workload ÷ host seconds between its START and END " +
+    "lines. ring3 counts with `deno task boot --icount-at` (every vCPU's retired instructions), v86 with its own " +
+    "counter; QEMU's count comes from a separate `-icount shift=0` run (one guest nanosecond per instruction, a " +
+    "run whose time is not used) ÷ host seconds of the awk workload in the normal runs. The counts differ a " +
+    "little between emulators (timer interrupts, and code the guest picks by CPUID).",
+  "Parallel rows: the guest runs one md5sum per CPU it has; a run where the guest brought up fewer CPUs than " +
+    "asked for gives no figure.",
   "The md5 row is each boot's first md5sum (v86 compiles its JIT code then); the 1-vCPU parallel row runs the " +
     "same md5sum again, warm.",
   "This machine is shared with other jobs: compare figures within one run, not across runs.",
 );
-// A guest clock that loses time when the emulator is starved flatters it: say so when it happens.
+// A guest clock that loses time (an emulator starved of host CPU, or a clock bug) would have
+// flattered it had guest seconds been the figure: say when it happened.
 for (const k of EMUS) {
-  const off = rows.filter((row) => row.unit === "s" && row.cells[k].stat && row.cells[k].wall).map((row) =>
-    row.cells[k].wall!.median / row.cells[k].stat!.median
+  const off = rows.filter((row) => row.unit === "s" && row.cells[k].stat && row.cells[k].guest).map((row) =>
+    row.cells[k].stat!.median / row.cells[k].guest!.median
   );
   const worst = Math.max(0, ...off);
   if (worst > 1.25) {
     notes.push(
       `${EMU_LABEL[k]}'s guest clock ran slow in this run: host seconds were up to ${num(worst)}× its /proc/uptime ` +
-        "seconds (second table). Its guest-clock figures flatter it; the host-clock figures are the safer comparison.",
+        "seconds (second table).",
     );
   }
 }
+if (QUICK) notes.unshift(`--quick: ${RUNS} run${RUNS > 1 ? "s" : ""}, smaller workloads; not for comparison.`);
 if (qemuAwkInsns !== undefined) {
   notes.push(`QEMU counted ${(qemuAwkInsns / 1e9).toFixed(2)}·10⁹ instructions for the awk workload.`);
 }
-const v86Insns = stat((boots.v86[1] ?? []).map((b) => b.work.awk?.insns).filter((x): x is number => x !== undefined));
-if (v86Insns) notes.push(`v86 counted ${(v86Insns.median / 1e9).toFixed(2)}·10⁹ instructions for the awk workload.`);
+for (const k of ["ring3", "v86"] as const) {
+  const n = stat((boots[k][1] ?? []).map((b) => b.work.awk?.insns).filter((x): x is number => x !== undefined));
+  if (n) notes.push(`${EMU_LABEL[k]} counted ${(n.median / 1e9).toFixed(2)}·10⁹ instructions for the awk workload.`);
+}
 
 const results: Results = {
   date: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
@@ -494,11 +568,12 @@ const results: Results = {
     memMiB: String(MEM),
   },
   runs: RUNS,
+  ...(QUICK ? { quick: true } : {}),
   emulators: info,
   rows,
   notes,
 };
 
-const md = await writeResults(results, o.out, !o["no-readme"]);
-log(`wrote ${o.out}/latest.{json,md,svg}`);
+const md = await writeResults(results, OUT, README);
+log(`wrote ${OUT}/latest.{json,md,svg}`);
 console.log(md);

@@ -14,8 +14,8 @@ export interface Stat {
 }
 
 export interface Cell {
-  stat?: Stat; // the figure (guest clock for workloads, host wall clock for boot)
-  wall?: Stat; // host wall clock between the guest's START and WORK lines (cross-check)
+  stat?: Stat; // the figure: host seconds (or instructions per host second)
+  guest?: Stat; // the same workload by the guest's /proc/uptime (a check on its clock)
   note?: string; // why there is no figure, or why some runs gave none
   runs?: number; // boots tried, when fewer gave a figure
 }
@@ -27,8 +27,13 @@ export interface Row {
   higherIsBetter?: boolean;
   cells: Record<Emu, Cell>;
   // medians divided: ring3/v86, ring3/QEMU (the brief's ratios) and v86/QEMU for scale
-  ratios: { ring3_v86: number | null; ring3_qemu: number | null; v86_qemu: number | null };
+  ratios: Ratios<number>;
+  // the widest the ratio could be from the runs: [min ÷ other's max, max ÷ other's min]
+  spreads?: Ratios<[number, number]>;
 }
+
+export type RatioKey = "ring3_v86" | "ring3_qemu" | "v86_qemu";
+export type Ratios<T> = Record<RatioKey, T | null>;
 
 export interface EmuInfo {
   version: string | null;
@@ -42,6 +47,7 @@ export interface Results {
   machine: Record<string, string | number>;
   guest: Record<string, string>;
   runs: number;
+  quick?: boolean; // --quick: one run of smaller workloads
   emulators: Record<Emu, EmuInfo>;
   rows: Row[];
   notes: string[];
@@ -68,9 +74,25 @@ export function num(x: number): string {
   return a >= 100 ? x.toFixed(0) : a >= 10 ? x.toFixed(1) : x.toFixed(2);
 }
 
-const ratioText = (x: number | null) => (x === null ? "–" : `${num(x)}×`);
+export function spreads(cells: Record<Emu, Cell>): Ratios<[number, number]> {
+  const r = (a: Emu, b: Emu): [number, number] | null => {
+    const x = cells[a].stat, y = cells[b].stat;
+    return x && y && y.min > 0 ? [x.min / y.max, x.max / y.min] : null;
+  };
+  return { ring3_v86: r("ring3", "v86"), ring3_qemu: r("ring3", "qemu"), v86_qemu: r("v86", "qemu") };
+}
 
-function cellText(c: Cell, which: "stat" | "wall" = "stat"): string {
+// results written before spreads were stored get them from their cells
+const spreadOf = (row: Row) => row.spreads ?? spreads(row.cells);
+
+function ratioText(row: Row, k: RatioKey): string {
+  const x = row.ratios[k];
+  if (x === null) return "–";
+  const s = spreadOf(row)[k];
+  return s && s[1] > s[0] ? `${num(x)}× (${num(s[0])}–${num(s[1])})` : `${num(x)}×`;
+}
+
+function cellText(c: Cell, which: "stat" | "guest" = "stat"): string {
   const s = c[which];
   if (!s) return c.note ?? "–";
   const t = s.n > 1 ? `${num(s.median)} (${num(s.min)}–${num(s.max)})` : num(s.median);
@@ -90,7 +112,9 @@ export function toMarkdown(r: Results): string {
       `load average ${r.machine.loadBefore} before, ${r.machine.loadAfter} after. ` +
       `${ver("v86")}, ${ver("qemu")}, ring3 ${e.ring3.version ?? "?"}. ` +
       `Guest: ${r.guest.kernel}, ${r.guest.memMiB} MiB, \`${r.guest.append}\`. ` +
-      `Medians of ${r.runs} run${r.runs > 1 ? "s" : ""} (min–max).`,
+      `Medians of ${r.runs} run${r.runs > 1 ? "s" : ""} (min–max)${
+        r.runs > 1 ? "; a ratio's range is from the runs' extremes (min ÷ max to max ÷ min)" : ""
+      }.${r.quick ? " **--quick: development run with smaller workloads.**" : ""}`,
     "",
     "| workload | ring3 | v86 | QEMU TCG | ring3/v86 | ring3/QEMU |",
     "|---|--:|--:|--:|--:|--:|",
@@ -98,24 +122,26 @@ export function toMarkdown(r: Results): string {
   for (const row of r.rows) {
     const c = (k: Emu) => cellText(row.cells[k]).replace(/\|/g, "\\|");
     out.push(
-      `| ${row.label} | ${c("ring3")} | ${c("v86")} | ${c("qemu")} | ${ratioText(row.ratios.ring3_v86)} | ${
-        ratioText(row.ratios.ring3_qemu)
+      `| ${row.label} | ${c("ring3")} | ${c("v86")} | ${c("qemu")} | ${ratioText(row, "ring3_v86")} | ${
+        ratioText(row, "ring3_qemu")
       } |`,
     );
   }
-  const walls = r.rows.filter((row) => EMUS.some((k) => row.cells[k].wall));
-  if (walls.length) {
+  const checks = r.rows.filter((row) => EMUS.some((k) => row.cells[k].guest));
+  if (checks.length) {
     out.push(
       "",
-      "The same workloads timed by the host's clock (seconds between the guest's START and WORK lines " +
-        "on the serial console), a check on each emulator's guest clock:",
+      "The same workloads timed by each guest's own clock (/proc/uptime deltas the guest prints), a check " +
+        "on the emulator's guest clock against the host seconds above:",
       "",
       "| workload | ring3 | v86 | QEMU TCG |",
       "|---|--:|--:|--:|",
     );
-    for (const row of walls) {
+    for (const row of checks) {
       out.push(
-        `| ${row.label} | ${EMUS.map((k) => (row.cells[k].wall ? cellText(row.cells[k], "wall") : "–")).join(" | ")} |`,
+        `| ${row.label} | ${
+          EMUS.map((k) => (row.cells[k].guest ? cellText(row.cells[k], "guest") : "–")).join(" | ")
+        } |`,
       );
     }
   }
@@ -144,7 +170,8 @@ export function axisRange(values: number[]): [number, number] {
 const tick = (v: number) => `${Number(v.toPrecision(2))}×`;
 
 // Horizontal bars from 1× (same speed) on a log axis: right of the line the first emulator takes
-// longer. Only the time rows: the instructions-per-second row says the same as the awk row.
+// longer; a whisker across the bar's end spans the ratio's range over the runs. Only the time
+// rows: the instructions-per-second row says the same as the awk row.
 export function toSvg(r: Results): string {
   const rows = r.rows.filter((row) => row.unit === "s");
   const W = 820, left = 290, right = 50, top = 78, barH = 11, gap = 3;
@@ -152,9 +179,8 @@ export function toSvg(r: Results): string {
   const unavailable = EMUS.filter((k) => !r.emulators[k].available);
   const footLines = unavailable.length + 1;
   const H = top + rows.length * groupH + 34 + footLines * 15;
-  const values = rows.flatMap((row) => SERIES.map((s) => row.ratios[s.key])).filter((x): x is number =>
-    x !== null && x > 0
-  );
+  const values = rows.flatMap((row) => SERIES.flatMap((s) => [row.ratios[s.key], ...(spreadOf(row)[s.key] ?? [])]))
+    .filter((x): x is number => x !== null && x > 0);
   const [lo, hi] = axisRange(values);
   const x = (v: number) =>
     left + ((Math.log10(v) - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo))) * (W - left - right);
@@ -211,7 +237,18 @@ export function toSvg(r: Results): string {
           Math.max(1, b - a).toFixed(1)
         }" height="${barH}" fill="${s.color}"/>`,
       );
-      const tx = v >= 1 ? b + 4 : a - 4;
+      const sp = spreadOf(row)[s.key];
+      let [ta, tb] = [a, b];
+      if (sp && sp[1] > sp[0]) {
+        const [wa, wb] = [x(sp[0]), x(sp[1])], my = by + barH / 2;
+        o.push(
+          `<path d="M${wa.toFixed(1)} ${my}H${wb.toFixed(1)}M${wa.toFixed(1)} ${by + 2}V${by + barH - 2}M${
+            wb.toFixed(1)
+          } ${by + 2}V${by + barH - 2}" stroke="#222" stroke-width="1" fill="none"/>`,
+        );
+        [ta, tb] = [Math.min(a, wa), Math.max(b, wb)];
+      }
+      const tx = v >= 1 ? tb + 4 : ta - 4;
       o.push(
         `<text x="${tx.toFixed(1)}" y="${by + barH - 2}" font-size="10" text-anchor="${v >= 1 ? "start" : "end"}">${
           num(v)
@@ -223,7 +260,9 @@ export function toSvg(r: Results): string {
   o.push(
     `<text x="10" y="${fy}" fill="#444" font-size="11">${
       esc(
-        `${r.date} · ${r.machine.cpu}, ${r.machine.cores} cores · load ${r.machine.loadBefore} · medians of ${r.runs} runs`,
+        `${r.date} · ${r.machine.cpu}, ${r.machine.cores} cores · load ${r.machine.loadBefore} · medians of ${r.runs} run${
+          r.runs > 1 ? "s, whiskers: range over the runs" : ""
+        }${r.quick ? " · --quick run" : ""}`,
       )
     }</text>`,
   );

@@ -1,6 +1,6 @@
 // Boots one guest on v86 (the npm build installed by `deno task bench:peers`) and writes its
 // serial console to stdout, so that race.ts treats v86 like the other emulators: a process whose
-// stdout is the console. After every console line starting with START or WORK it adds a line
+// stdout is the console. After every console line starting with START or END it adds a line
 // "v86-icount <n>": v86's own count of guest instructions so far (its counter is 32 bits wide;
 // the wraps are counted here). Exits when the guest has finished (ring3: exit / halted).
 //   deno run -A bench/peers/v86_runner.ts --lib DIR --kernel F --initrd F --append TEXT --mem MIB
@@ -76,7 +76,7 @@ emu.add_listener("serial0-output-byte", (b: number) => {
     if (b !== 13) line += String.fromCharCode(b);
     return;
   }
-  if (/^(START|WORK) /.test(line)) out.writeSync(enc.encode(`v86-icount ${n}\n`));
+  if (/^(START|END) /.test(line)) out.writeSync(enc.encode(`v86-icount ${n}\n`));
   if (/ring3: exit |reboot: (System halted|Power down)|Kernel panic/.test(line)) void finish(0);
   line = "";
 });

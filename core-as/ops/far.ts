@@ -1,6 +1,9 @@
 // Far transfers with an immediate pointer, far returns and IRET; the work is in ../far.ts.
 import { fetch16, fetchN } from "../fetch";
 import { farCall, farJump, farRet, iretFar } from "../far";
+import { S } from "../state";
+import { S_NMI } from "../layout";
+import * as cpu from "../cpu";
 
 @inline export function call_far_Ap(size: u32): void {
   const off = fetchN(size);
@@ -14,4 +17,8 @@ import { farCall, farJump, farRet, iretFar } from "../far";
 }
 @inline export function retf(size: u32): void { farRet(size, 0); }
 @inline export function retf_Iw(size: u32): void { farRet(size, fetch16()); }
-@inline export function iret(size: u32): void { iretFar(size); }
+// IRET ends the NMI handler's blocking of further NMIs (SDM vol. 3, 6.7.1)
+@inline export function iret(size: u32): void {
+  iretFar(size);
+  if (load<u32>(S, S_NMI) != 0) cpu.nmiUnblock();
+}

@@ -16,6 +16,7 @@ import { lrd16, lrd32, lwr16, lwr32, lprobeW, tlbFlushAll, tlbFlushPage, updateM
 import { raise, gp, ud } from "../fault";
 import { materialize } from "../flags";
 import { clock_ns } from "../env";
+import { MACHINE, M_TSC_LAST } from "../layout";
 import {
   dlo, dhi, daddr, readGdtDesc, tryDesc, dBase, dLimit, dAttr, dType, dSys, dDpl, dPresent, dCode, dData,
   dRW, dConforming, setBusy, cpl, protMode,
@@ -296,8 +297,23 @@ export function ud2(): void { ud(); }
 // The TSC runs at a fixed 1 GHz from the host's monotonic clock, plus a per-CPU offset that WRMSR
 // 0x10 sets; lastTsc keeps it strictly increasing between writes on this vCPU.
 export const TSC_HZ: u64 = 1_000_000_000;
+// Every vCPU thread converts its own clock origin to the machine's epoch with a wall-clock double
+// (about 240 ns resolution), so raw host times can disagree between threads by that much, enough
+// for Linux's TSC-warp check between CPUs to see time go backwards. A machine-wide latest value
+// makes the raw TSC monotonic across vCPUs: a reading that comes after another is never smaller.
 let lastTsc: u64 = 0;
-function hostTsc(): u64 { return <u64>clock_ns(); }
+function hostTsc(): u64 {
+  let t = <u64>clock_ns();
+  const p = MACHINE + M_TSC_LAST;
+  let last = atomic.load<u64>(p);
+  for (;;) {
+    if (t <= last) t = last + 1;
+    const seen = atomic.cmpxchg<u64>(p, last, t);
+    if (seen == last) break;
+    last = seen;
+  }
+  return t;
+}
 export function readTsc(): u64 {
   let t = hostTsc() + load<u64>(S, S_TSC_OFF);
   if (t <= lastTsc) t = lastTsc + 1;

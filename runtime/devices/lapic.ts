@@ -163,7 +163,9 @@ export class Lapic {
   // NMI, the way PC firmware programs them before an OS starts.
   reset(bsp: boolean): void {
     this.regs.fill(0, 0, 0x400 >> 2);
-    this.regs.fill(0, LX_EXTINT >> 2, LX_STATE >> 2);
+    // LX_SIPI is bus message data, not APIC state: Linux may send INIT and STARTUP so close
+    // together that the STARTUP vector lands before this CPU's thread acts on the INIT
+    this.regs.fill(0, LX_EXTINT >> 2, LX_SIPI >> 2);
     this.timerStart = 0;
     this.w(R.ID, this.cpu << 24);
     this.w(R.VERSION, 0x00050014); // integrated APIC, 6 LVT entries

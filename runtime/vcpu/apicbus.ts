@@ -6,7 +6,7 @@
 // including self, all excluding self. Lowest priority goes to the one target with the lowest
 // TPR (ties: the lowest APIC ID), which is how a P6 arbitrates.
 import * as L from "../../core-as/layout.ts";
-import { apicAccept, LX_EXTINT, LX_NMI, LX_SIPI, R } from "../devices/lapic.ts";
+import { apicAccept, LX_EXTINT, LX_SIPI, R } from "../devices/lapic.ts";
 import type { ApicMessage } from "../devices/ioapic.ts";
 
 export const MODE_FIXED = 0, MODE_LOWEST = 1, MODE_NMI = 4, MODE_INIT = 5, MODE_SIPI = 6, MODE_EXTINT = 7;
@@ -84,7 +84,7 @@ export class ApicBus {
     for (const c of this.targets(m, shorthand, from)) this.post(c, m);
   }
 
-  // Deliver to one CPU. INIT, SIPI and NMI also set ATTN_STOP: the core does not act on them
+  // Deliver to one CPU. INIT and SIPI also set ATTN_STOP: the core does not act on them
   // itself, so a running vCPU leaves its slice and its thread handles them (runtime/vcpu/smp.ts).
   post(cpu: number, m: ApicMessage): void {
     const page = this.pages[cpu];
@@ -94,8 +94,8 @@ export class ApicBus {
         if (apicAccept(page, m.vector, m.level)) this.signal(cpu, L.ATTN_IRQ);
         break;
       case MODE_NMI:
-        Atomics.store(page, LX_NMI >> 2, 1);
-        this.signal(cpu, L.ATTN_NMI | L.ATTN_STOP);
+        // the core takes it at the next instruction boundary (or out of HLT) itself
+        this.signal(cpu, L.ATTN_NMI);
         break;
       case MODE_EXTINT:
         Atomics.store(page, LX_EXTINT >> 2, 1);

@@ -5,7 +5,7 @@
 // CPU run states (kept in the APIC page, LX_STATE, so they survive the threads of one run):
 //   RUNNING    executing, or halted in HLT with interrupts on (the core's S_HALTED says which)
 //   WAIT_SIPI  after INIT (and from power-on for an AP): only INIT and STARTUP are acted on
-//   STOPPED    HLT with interrupts off: only INIT (or NMI, not modelled) would wake it
+//   STOPPED    HLT with interrupts off: only INIT or NMI wakes it
 import * as L from "../../core-as/layout.ts";
 import type { Core } from "./core.ts";
 import {
@@ -16,7 +16,6 @@ import {
   CPU_WAIT_SIPI,
   Lapic,
   LAPIC_BASE,
-  LX_NMI,
   LX_SIPI,
   LX_STATE,
 } from "../devices/lapic.ts";
@@ -82,6 +81,7 @@ export class Vcpu {
   }
 
   hasInterrupt(): boolean {
+    if (this.attention & L.ATTN_NMI) return true;
     const l = this.lapic;
     if (this.apicEnabled && (l.deliverable() >= 0 || l.extIntPending)) return true;
     return this.picToCpu() && this.chip.picIntr();
@@ -151,10 +151,9 @@ export class Vcpu {
       // STARTUP is ignored unless the CPU waits for it (a second SIPI of the MP protocol)
       if (this.state === CPU_WAIT_SIPI) this.startup(Atomics.load(this.lapic.regs, LX_SIPI >> 2) & 0xff);
     }
-    if (a & L.ATTN_NMI) {
-      // NMI delivery into the core is not modelled yet: the message is dropped
-      this.clearAttention(L.ATTN_NMI);
-      Atomics.store(this.lapic.regs, LX_NMI >> 2, 0);
+    if ((a & L.ATTN_NMI) && this.state === CPU_STOPPED) {
+      // HLT with interrupts off ends on an NMI; the core delivers it (ATTN_NMI stays set)
+      this.state = CPU_RUNNING;
     }
     return this.state === CPU_RUNNING;
   }

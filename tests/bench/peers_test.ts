@@ -3,8 +3,25 @@
 // test boots the overlay on QEMU when QEMU and the guest images are present.
 import assert from "node:assert/strict";
 import { cpioNewc, gunzip, gzip, initKnowsRing3Run, raceInitrd } from "../../bench/peers/cpio.ts";
-import { EXPECT_MD5, type Line, parseConsole } from "../../bench/peers/parse.ts";
-import { axisRange, type Cell, ratios, type Results, stat, toMarkdown, toSvg } from "../../bench/peers/report.ts";
+import {
+  awkSum,
+  EXPECT_AWK,
+  EXPECT_MD5,
+  expectFor,
+  type Line,
+  parseConsole,
+  zerosMd5,
+} from "../../bench/peers/parse.ts";
+import {
+  axisRange,
+  type Cell,
+  ratios,
+  type Results,
+  spreads,
+  stat,
+  toMarkdown,
+  toSvg,
+} from "../../bench/peers/report.ts";
 import { README_BEGIN, README_END, withReadmeSection } from "../../bench/peers/output.ts";
 
 const enc = new TextEncoder();
@@ -61,17 +78,22 @@ const goodConsole = [
   at(6.0, "START md5"),
   at(6.1, "v86-icount 1000"),
   at(6.9, `${EXPECT_MD5}  /tmp/z`),
+  at(6.95, "END md5"),
+  at(6.95, "v86-icount 5000"),
   at(7.0, "WORK md5 0.90"),
-  at(7.0, "v86-icount 5000"),
   at(7.1, "START awk"),
   at(10.0, "awk-sum 50.519065"),
   at(10.2, "WORK awk 3.05"),
   at(10.3, "START par"),
+  at(10.9, "END par"),
   at(11.0, "WORK par 0.61"),
-  at(11.0, "PAR-OK 2 of 2"),
+  at(11.0, `PAR-MD5 ${EXPECT_MD5}`),
+  at(11.0, `PAR-MD5 ${EXPECT_MD5}`),
   at(11.1, "RACE-DONE"),
   at(11.2, "ring3: exit 0"),
 ];
+
+const PAR1 = goodConsole.findIndex((l) => l.text.startsWith("PAR-MD5")); // the first of two
 
 Deno.test("parseConsole: figures, host-clock cross-checks and instruction counts", () => {
   const b = parseConsole(goodConsole, ["md5", "awk", "par"]);
@@ -81,7 +103,9 @@ Deno.test("parseConsole: figures, host-clock cross-checks and instruction counts
   assert.equal(b.model, "QEMU Virtual CPU version 2.5+");
   assert.equal(b.exit, 0);
   assert.equal(b.work.md5.guest, 0.9);
-  assert.ok(Math.abs(b.work.md5.wall! - 1.0) < 1e-9);
+  assert.ok(Math.abs(b.work.md5.wall! - 0.95) < 1e-9); // START to END
+  assert.ok(Math.abs(b.work.awk.wall! - 3.1) < 1e-9); // no END line (older consoles): START to WORK
+  assert.ok(Math.abs(b.work.par.wall! - 0.6) < 1e-9);
   assert.equal(b.work.md5.insns, 4000);
   assert.equal(b.work.awk.guest, 3.05);
   assert.equal(b.work.awk.insns, undefined);
@@ -96,13 +120,62 @@ Deno.test("parseConsole: a wrong answer is an error, never a time", () => {
     /wrong md5sum: 0{32}/,
   );
   assert.match(parseConsole(swap("awk-sum", "awk-sum 50.519064"), ["awk"]).work.awk.error!, /wrong awk checksum/);
-  assert.match(parseConsole(swap("PAR-OK", "PAR-OK 1 of 2"), ["par"]).work.par.error!, /1 of 2 parallel/);
-  assert.match(parseConsole(swap("PAR-OK", "PAR-OK 1 of 1"), ["par"]).work.par.error!, /1 of 1 parallel/); // nproc is 2
+  const oneBad = goodConsole.map((l, i) => (i === PAR1 ? at(l.t, `PAR-MD5 ${"f".repeat(32)}`) : l));
+  assert.match(parseConsole(oneBad, ["par"]).work.par.error!, /1 of 2 parallel/);
+  const oneMissing = goodConsole.filter((_, i) => i !== PAR1);
+  assert.match(parseConsole(oneMissing, ["par"]).work.par.error!, /1 of 2 parallel/); // nproc is 2
   assert.match(
-    parseConsole(goodConsole.filter((l) => !l.text.startsWith("PAR-OK")), ["par"]).work.par.error!,
-    /no PAR-OK/,
+    parseConsole(goodConsole.filter((l) => !l.text.startsWith("PAR-MD5")), ["par"]).work.par.error!,
+    /no PAR-MD5/,
   );
   assert.equal(parseConsole(goodConsole, ["md5"]).work.md5.guest, 0.9);
+});
+
+Deno.test("parseConsole: ring3's --icount-at lines on stderr count a workload wherever they land", () => {
+  // stderr is read apart from stdout: its lines may come before or after the mark they name
+  const lines = [
+    at(7.0, "ring3: icount 123 after 'START awk'"),
+    ...goodConsole,
+    at(10.0, "ring3: icount 5123 after 'END awk'"),
+  ];
+  const b = parseConsole(lines, ["md5", "awk"]);
+  assert.equal(b.work.awk.insns, 5000);
+  assert.equal(b.work.awk.guest, 3.05);
+  assert.equal(b.work.md5.insns, 4000); // v86's positional lines, after START and END
+  const wrong = parseConsole(lines.map((l) => (l.text.startsWith("awk-sum") ? at(l.t, "awk-sum 1") : l)), ["awk"]);
+  assert.equal(wrong.work.awk.insns, undefined); // no figure of any kind for a wrong answer
+  assert.match(wrong.work.awk.error!, /wrong awk checksum/);
+});
+
+Deno.test("parseConsole: a guest short of CPUs gives no parallel figure, and says why", () => {
+  const short = goodConsole.map((l) => (l.text.startsWith("RACE nproc") ? at(l.t, "RACE nproc=1 work=par") : l))
+    .filter((_, i) => i !== PAR1);
+  short.splice(1, 0, at(1.5, "[    0.512000] smpboot: do_boot_cpu failed(-1) to wakeup CPU#1"));
+  const b = parseConsole(short, ["par"], expectFor(16, 200000, 2));
+  assert.equal(b.work.par.guest, undefined);
+  assert.equal(b.work.par.error, "the guest brought up 1 of 2 CPUs (smpboot: do_boot_cpu failed(-1) to wakeup CPU#1)");
+  assert.equal(parseConsole(goodConsole, ["par"], expectFor(16, 200000, 2)).work.par.guest, 0.61);
+  // booted, then hung before the workload finished: the CPU shortage is still the reason given
+  const hung = parseConsole(short.slice(0, 9), ["par"], expectFor(16, 200000, 2));
+  assert.match(hung.work.par.error!, /brought up 1 of 2 CPUs/);
+});
+
+Deno.test("the expected answers follow the workload sizes", () => {
+  assert.equal(zerosMd5(16), EXPECT_MD5);
+  assert.equal(awkSum(200000), EXPECT_AWK);
+  const q = expectFor(4, 50000, 1);
+  assert.equal(q.md5, "b5cfa9d6c8febd618f91ac2843d50a1c");
+  assert.equal(q.awk, "41.082635");
+  const quick = goodConsole.map((l) =>
+    l.text.startsWith(EXPECT_MD5) || l.text.startsWith("PAR-MD5")
+      ? at(l.t, l.text.replace(EXPECT_MD5, q.md5))
+      : l.text.startsWith("awk-sum")
+      ? at(l.t, "awk-sum 41.082635")
+      : l
+  );
+  const b = parseConsole(quick, ["md5", "awk", "par"], expectFor(4, 50000, 2));
+  for (const w of ["md5", "awk", "par"]) assert.equal(b.work[w].error, undefined, w);
+  assert.match(parseConsole(quick, ["md5"]).work.md5.error!, /wrong md5sum/); // full-size answers by default
 });
 
 Deno.test("parseConsole: no boot, a panic, a missing workload", () => {
@@ -115,7 +188,10 @@ Deno.test("parseConsole: no boot, a panic, a missing workload", () => {
   ]);
   assert.equal(panic.error, "Kernel panic - not syncing: VFS: Unable to mount root fs");
   assert.equal(panic.work.awk.error, panic.error);
-  const cut = parseConsole(goodConsole.slice(0, 9), ["md5", "awk"]);
+  const cut = parseConsole(goodConsole.slice(0, goodConsole.findIndex((l) => l.text.startsWith("START awk"))), [
+    "md5",
+    "awk",
+  ]);
   assert.equal(cut.work.md5.guest, 0.9);
   assert.equal(cut.work.awk.error, "no WORK awk line");
 });
@@ -127,6 +203,10 @@ Deno.test("stat and ratios", () => {
   const c = (m?: number): Cell => (m === undefined ? { note: "n/a" } : { stat: stat([m])! });
   assert.deepEqual(ratios({ ring3: c(10), v86: c(4), qemu: c(2) }), { ring3_v86: 2.5, ring3_qemu: 5, v86_qemu: 2 });
   assert.deepEqual(ratios({ ring3: c(), v86: c(4), qemu: c(2) }), { ring3_v86: null, ring3_qemu: null, v86_qemu: 2 });
+  const three = (...v: number[]): Cell => ({ stat: stat(v)! });
+  const sp = spreads({ ring3: three(9, 10, 12), v86: three(3, 4, 6), qemu: { note: "n/a" } });
+  assert.deepEqual(sp.ring3_v86, [1.5, 4]);
+  assert.equal(sp.ring3_qemu, null);
   assert.deepEqual(axisRange([1.5, 3.9]), [0.5, 5]);
   assert.deepEqual(axisRange([0.3, 40]), [0.2, 50]);
 });
@@ -135,7 +215,7 @@ function sample(): Results {
   const s = (...v: number[]) => stat(v)!;
   const cells = {
     ring3: { note: "n/a" },
-    v86: { stat: s(3, 4, 5), wall: s(8, 9, 10) },
+    v86: { stat: s(3, 4, 5), guest: s(8, 9, 10) },
     qemu: { stat: s(1, 1.1, 1.2) },
   };
   return {
@@ -175,6 +255,15 @@ Deno.test("toMarkdown: one row per workload with medians, spreads, ratios and th
   const r = sample();
   r.rows[0].cells.qemu = { stat: stat([1, 1.2]), runs: 3, note: "1 of 3 runs failed: hung" };
   assert.match(toMarkdown(r), /\| 1\.10 \(1\.00–1\.20\) \[2 of 3 runs\] \|/);
+  // ratios carry the range the runs allow: ring3 9..12 over v86 3..5 is 1.80..4.00
+  const withRing3 = sample();
+  const cells = { ...withRing3.rows[0].cells, ring3: { stat: stat([9, 10, 12])! } };
+  withRing3.rows[0] = { ...withRing3.rows[0], cells, ratios: ratios(cells), spreads: spreads(cells) };
+  assert.match(
+    toMarkdown(withRing3),
+    /^\| md5sum of 16 MiB \(s\) \| 10\.0 \(9\.00–12\.0\) \| .* \| 2\.50× \(1\.80–4\.00\) \| 9\.09× \(7\.50–12\.0\) \|$/m,
+  );
+  assert.match(toMarkdown(withRing3), /a ratio's range is from the runs' extremes/);
 });
 
 Deno.test("toSvg: bars only for ratios that exist, escaped text, axis through 1×", () => {
@@ -187,6 +276,11 @@ Deno.test("toSvg: bars only for ratios that exist, escaped text, axis through 1�
   assert.ok(!svg.includes("<x>"));
   assert.match(svg, /ring3: boot not available: no machine/);
   assert.equal((svg.match(/<text /g) ?? []).length, (svg.match(/<\/text>/g) ?? []).length);
+  assert.equal((svg.match(/<path d="M/g) ?? []).length, 1); // the v86/QEMU bar's whisker over its runs
+  const one = sample();
+  one.rows[0].cells.v86 = { stat: stat([4])! };
+  one.rows[0].cells.qemu = { stat: stat([1.1])! };
+  assert.equal((toSvg(one).match(/<path d="M/g) ?? []).length, 0); // one run: no range to draw
 });
 
 Deno.test("withReadmeSection replaces only the text between the markers", () => {

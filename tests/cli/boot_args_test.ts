@@ -22,6 +22,7 @@ Deno.test("defaults: committed guest, console=ttyS0, 256 MiB, 1 CPU", () => {
   assert.equal(c.memMiB, 256);
   assert.equal(c.smp, 1);
   assert.equal(c.bios, null);
+  assert.equal(c.debugcon, null);
   assert.equal(c.noReboot, false);
   assert.equal(c.timing, false);
   assert.equal(c.help, false);
@@ -38,8 +39,7 @@ Deno.test("all flags, both --flag value and --flag=value", () => {
     "--mem",
     "512",
     "--smp=4",
-    "--bios",
-    "/b",
+    "--debugcon=/d",
     "--no-reboot",
     "--timing",
   ]);
@@ -48,13 +48,33 @@ Deno.test("all flags, both --flag value and --flag=value", () => {
   assert.equal(c.append, "console=ttyS0 quiet ring3.run=bench");
   assert.equal(c.memMiB, 512);
   assert.equal(c.smp, 4);
-  assert.equal(c.bios, "/b");
+  assert.equal(c.bios, null);
+  assert.equal(c.debugcon, "/d");
   assert.equal(c.noReboot, true);
   assert.equal(c.timing, true);
   assert.equal(parseBootArgs(["-m", "64"]).memMiB, 64);
   assert.equal(parseBootArgs(["-h"]).help, true);
   assert.equal(parseBootArgs(["--help"]).help, true);
   assert.equal(parseBootArgs(["--append="]).append, "");
+});
+
+Deno.test("--bios: a firmware boot, with neither kernel nor initrd", () => {
+  const c = parseBootArgs(["--bios", "/b", "-m", "32", "--no-reboot"]);
+  assert.equal(c.bios, "/b");
+  assert.equal(c.kernel, null);
+  assert.equal(c.initrd, null);
+  assert.equal(c.memMiB, 32);
+  for (const flag of ["--kernel=/k", "--initrd=/i", "--append=quiet", "--initrd="]) {
+    const name = flag.slice(2, flag.indexOf("="));
+    assert.throws(() => parseBootArgs(["--bios", "/b", flag]), (e: unknown) => {
+      assert.ok(e instanceof UsageError);
+      assert.equal(
+        e.message,
+        `--bios boots the firmware from the reset vector and cannot take --${name} (ring3 has no fw_cfg)`,
+      );
+      return true;
+    });
+  }
 });
 
 Deno.test("--initrd= boots without an initrd", () => {
@@ -78,6 +98,7 @@ Deno.test("bad flags are UsageErrors with one-line messages", () => {
     [["--smp", "two"], /whole number/],
     [["--kernel="], /--kernel needs a file name/],
     [["--bios="], /--bios needs a file name/],
+    [["--debugcon="], /--debugcon needs a file name/],
     [["--timing=yes"], /--timing/],
   ];
   for (const [argv, re] of bad) {
@@ -116,6 +137,7 @@ Deno.test("loadBootFiles: missing, empty, corrupt and wrong-kind files", async (
     empty: await tmpFile(new Uint8Array(0)),
     cutGz: await tmpFile(initrd.subarray(0, initrd.length - 1000)),
     oddBios: await tmpFile(new Uint8Array(1000)),
+    rom: await tmpFile(new Uint8Array(8192)),
   };
   const dir = await Deno.makeTempDir();
   try {
@@ -132,6 +154,7 @@ Deno.test("loadBootFiles: missing, empty, corrupt and wrong-kind files", async (
       [["--initrd", files.cutGz], /truncated or corrupt gzip/],
       [["--bios", files.oddBios], /4 KiB units/],
       [["--bios", "/nonexistent/bios.bin"], /no such file/],
+      [["--bios", files.empty], /4 KiB units/],
     ];
     for (const [argv, re] of cases) {
       await assert.rejects(loadBootFiles(parseBootArgs(argv)), (e: unknown) => {
@@ -141,6 +164,11 @@ Deno.test("loadBootFiles: missing, empty, corrupt and wrong-kind files", async (
         return true;
       });
     }
+    const rom = await loadBootFiles(parseBootArgs(["--bios", files.rom]));
+    assert.equal(rom.kernel, null);
+    assert.equal(rom.initrd, null);
+    assert.equal(rom.bios?.length, 8192);
+    assert.equal(rom.shellMarker, false, "a ROM gets its input at once");
   } finally {
     for (const p of Object.values(files)) await Deno.remove(p);
     await Deno.remove(dir);
@@ -162,7 +190,19 @@ Deno.test("the command: --help, bad usage and bad files give one line and a stat
   const help = await cli("--help");
   assert.equal(help.code, 0);
   assert.match(help.stdout, /^usage: deno task boot/);
-  for (const flag of ["--kernel", "--initrd", "--append", "--mem", "--smp", "--bios", "--no-reboot", "--timing"]) {
+  for (
+    const flag of [
+      "--kernel",
+      "--initrd",
+      "--append",
+      "--mem",
+      "--smp",
+      "--bios",
+      "--debugcon",
+      "--no-reboot",
+      "--timing",
+    ]
+  ) {
     assert.ok(help.stdout.includes(flag), flag);
   }
 
@@ -179,15 +219,38 @@ Deno.test("the command: --help, bad usage and bad files give one line and a stat
   assert.equal(missing.code, 1);
   assert.equal(missing.stderr, "ring3: kernel /nonexistent/bzImage: no such file\n");
 
+  const both = await cli("--bios", "/b", "--kernel", "/k");
+  assert.equal(both.code, 2);
+  assert.equal(
+    both.stderr,
+    "ring3: --bios boots the firmware from the reset vector and cannot take --kernel (ring3 has no fw_cfg)\n",
+  );
+
+  const dbg = await cli("--debugcon", "/nonexistent/debug.log");
+  assert.equal(dbg.code, 1);
+  assert.equal(dbg.stderr, "ring3: --debugcon /nonexistent/debug.log: cannot write: no such directory\n");
+
   const p = await tmpFile(new Uint8Array(4096));
+  const initrd = await Deno.readFile(DEFAULT_INITRD);
+  const cut = await tmpFile(initrd.subarray(0, initrd.length >> 1));
   try {
-    const bad = await cli("--kernel", p);
-    assert.equal(bad.code, 1);
-    assert.equal(bad.stderr.split("\n").length, 2, bad.stderr);
-    assert.match(bad.stderr, /^ring3: kernel .*: kernel image is not a Linux bzImage/);
-    assert.ok(!/\bat \S+:\d+/.test(bad.stderr), "no stack trace");
+    for (
+      const [args, re] of [
+        [["--kernel", p], /^ring3: kernel .*: kernel image is not a Linux bzImage/],
+        [["--initrd", cut], /^ring3: initrd .*: truncated or corrupt gzip file$/m],
+        [["--bios", DEFAULT_INITRD], /^ring3: BIOS .*: \d+ bytes; a ROM image is 4 KiB\.\.1 MiB in 4 KiB units$/m],
+      ] as [string[], RegExp][]
+    ) {
+      const bad = await cli(...args);
+      assert.equal(bad.code, 1, args.join(" "));
+      assert.equal(bad.stdout, "");
+      assert.equal(bad.stderr.split("\n").length, 2, bad.stderr);
+      assert.match(bad.stderr, re);
+      assert.ok(!/\bat \S+:\d+/.test(bad.stderr), "no stack trace");
+    }
   } finally {
     await Deno.remove(p);
+    await Deno.remove(cut);
   }
 });
 
@@ -235,6 +298,13 @@ Deno.test("--timing reports first output and the shell marker", async () => {
   assert.match(lines[0], /^ring3: first kernel output after \d+\.\d\d s$/);
   assert.match(lines[1], /^ring3: 'ring3: shell ready' after \d+\.\d\d s$/);
   assert.ok(Number(lines[1].match(/([\d.]+) s$/)![1]) >= 0.25);
+});
+
+Deno.test("--icount-at reports every vCPU's retired instructions after each matching line", async () => {
+  const r = await fakeBoot("START x\npoweroff\n", "--icount-at", "> START", "--smp", "2", "--mem", "64");
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stderr, "ring3: icount 2001 after '> START x'\n"); // (1000 + 0) + (1000 + 1)
+  assert.match(r.stdout, /\n> START x\n> poweroff\n$/); // the console itself is unchanged
 });
 
 Deno.test("guest reset: reboots, or exits with --no-reboot", async () => {

@@ -19,6 +19,8 @@ function fake(opts: MachineOptions): Promise<MachineLike> {
       setReg() {},
       icount: 42n,
     },
+    ncpu: opts.smp,
+    retired: (cpu: number) => 1000 + cpu,
     serial: {
       onOutput: null,
       input(data: Uint8Array) {

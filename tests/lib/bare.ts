@@ -53,6 +53,7 @@ export class Bare {
   // real mode at seg:off
   startReal(seg: number, off: number): void {
     this.core.ex.reset();
+    this.core.set(L.S_ATTN, 0); // reset() leaves the attention word to the threads that share it
     this.core.ex.setSeg(L.SEG_CS, seg, seg << 4, 0xffff, 0x93);
     this.core.eip = off;
     this.core.ex.resyncFromState();
@@ -62,6 +63,7 @@ export class Bare {
   startFlat32(eip: number, esp = 0x90000): void {
     const c = this.core;
     c.ex.reset();
+    c.set(L.S_ATTN, 0);
     c.set(L.S_CR0, c.get(L.S_CR0) | L.CR0_PE | L.CR0_NE);
     c.ex.setSeg(L.SEG_CS, 0x08, 0, 0xffffffff, 0xc09b);
     for (const s of [L.SEG_SS, L.SEG_DS, L.SEG_ES, L.SEG_FS, L.SEG_GS]) c.ex.setSeg(s, 0x10, 0, 0xffffffff, 0xc093);

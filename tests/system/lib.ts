@@ -4,7 +4,7 @@
 // plus cr2= for #PF and dr6= for #DB) to port 0xE9, a TSS with an I/O bitmap, and page tables.
 // Test bodies are 32-bit code at label `body`; they print with PRINT/PUTHEX and end with EXIT.
 // A handler resumes at [resume] when it is nonzero (and clears it), else the run ends.
-import { Bare, type BareResult, nasm } from "../lib/bare.ts";
+import { Bare, type BareOptions, type BareResult, nasm } from "../lib/bare.ts";
 
 export const ORG = 0x8000;
 
@@ -350,8 +350,15 @@ export interface RunOut extends BareResult {
   sym: (name: string) => number; // address of a label in the image
 }
 
-export async function runImage(body: string, budget = 2_000_000): Promise<RunOut> {
-  const b = await Bare.create();
+// `opts` adds device hooks; `setup` sees the machine before it runs (tests that poke the core)
+export async function runImage(
+  body: string,
+  budget = 2_000_000,
+  opts: BareOptions = {},
+  setup?: (b: Bare) => void,
+): Promise<RunOut> {
+  const b = await Bare.create(opts);
+  setup?.(b);
   const map = await Deno.makeTempFile({ prefix: "ring3-map-" });
   let bin: Uint8Array, sym: Map<string, number>;
   try {
