@@ -7,7 +7,7 @@ import {
   ATTN_IRQ, ATTN_FLUSH_TLB, ATTN_STOP, ATTN_EXIT, ATTN_TRACE, ATTN_SHADOW, ATTN_NMI, S_NMI, NMI_BLOCKED, NMI_PENDING, EXC_NMI, SEG_CS, F_IF, F_TF, F_RF,
   EXIT_BUDGET, EXIT_HLT, EXIT_SHUTDOWN, EXIT_STOP, EXC_DB, EXC_DF, EXC_PF, EXC_DE, EXC_TS, EXC_NP, EXC_SS, EXC_GP,
 } from "./layout";
-import { dispatch } from "./generated/dispatch";
+import { exec } from "./generated/dispatch";
 import { segBase } from "./seg";
 import { interrupt, INT_EXC, INT_EXT } from "./intr";
 import { tlbFlushAll, updateMode } from "./mmu";
@@ -49,11 +49,13 @@ function resetDecode(): void {
   st.dirty = false;
 }
 
-@inline function step(): void {
+// start of every instruction (inlined into the dispatch loop): returns the opcode for dispatch
+@inline export function startInsn(): u32 {
   if (st.dirty) resetDecode();
   st.ip0 = ip;
-  dispatch(fetchOp());
+  return fetchOp();
 }
+@inline function step(): void { exec(true); }
 
 @inline function fetchOp(): u32 {
   const a = ip;
@@ -121,9 +123,7 @@ export function resume(): u32 {
         continue;
       }
     }
-    do {
-      step();
-    } while (--budget > 0 && load<u32>(S, S_ATTN) == 0);
+    exec(false);
   }
   return saveExit(exitReason);
 }

@@ -58,26 +58,16 @@ export let mseg: u32 = SEG_DS; // effective segment, override applied
 
 @inline export function modrm(): void { modrmB(fetch8()); }
 // Decode a ModR/M byte the handler already fetched (register-form fast paths test it first).
-// Inlined into every handler: the register form and 32-bit [reg+disp] forms are decoded here,
-// SIB, absolute and 16-bit forms out of line.
+// Inlined into every handler: the register form and every 32-bit form (compiled code is full of
+// [esp+disp8], a SIB form) are decoded here, the 16-bit forms out of line.
 @inline export function modrmB(b: u32): void {
   mrm = b;
   mreg = (b >> 3) & 7;
   mrmi = b & 7;
   if (b >= 0xc0) { mmem = false; return; }
   mmem = true;
-  if (a32 && (b & 7) != 4 && (b & 0xc7) != 5) {
-    const rm = b & 7;
-    let off = r32(rm);
-    const mod = b >> 6;
-    if (mod == 1) off += fetchS8(); else if (mod == 2) off += fetch32();
-    moff = off;
-    mseg = segovr >= 0 ? <u32>segovr : (rm == 5 ? <u32>SEG_SS : <u32>SEG_DS);
-  } else if (a32) {
-    ea32(b);
-  } else {
-    ea16(b);
-  }
+  if (a32) ea32(b);
+  else ea16(b);
 }
 
 function ea16(b: u32): void {
@@ -101,7 +91,7 @@ function ea16(b: u32): void {
   mseg = segovr >= 0 ? <u32>segovr : seg;
 }
 
-function ea32(b: u32): void {
+@inline function ea32(b: u32): void {
   const mod = b >> 6;
   const rm = b & 7;
   let off: u32;

@@ -7,7 +7,7 @@ import {
   S_LF_OP, S_APIC_ID, S_IDTR_BASE, S_IDTR_LIMIT, S_GDTR_BASE, S_GDTR_LIMIT, S_DR, S_CPU_INDEX, S_FPU, FP_CW, FP_TAG,
   SEG_CS, SEG_SS, SEG_DS, SEG_ES, SEG_FS, SEG_GS, SEG_LDTR, SEG_TR, MACHINE, CR0_ET, CR0_PE,
 } from "./layout";
-import { segSet } from "./seg";
+import { segSet, segFlatAll } from "./seg";
 import { tlbFlushAll, updateMode } from "./mmu";
 import { LF_NONE } from "./flags";
 export { run, resume, deliver, retired } from "./cpu";
@@ -62,6 +62,7 @@ export function resyncFromState(): void {
   st.cs32 = (cs & 0x4000) != 0;
   st.ss32 = (ss & 0x4000) != 0;
   st.dirty = true;
+  segFlatAll();
   tlbFlushAll();
   updateMode();
   noteTrace();

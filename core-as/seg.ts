@@ -7,6 +7,12 @@ import { S_SEG, SEG_SIZE, SG_SEL, SG_BASE, SG_LIMIT, SG_ATTR, SG_RLO, SG_RHI, SG
 import { raise } from "./fault";
 import * as st from "./state";
 
+// Bit s set: segment s is flat for reads / writes (base 0, every offset inside the window), so an
+// access needs no check and its linear address is the offset. Per-instance caches of the
+// segment registers in the state block, kept by segWindows / segLoadReal / segFlatAll.
+export let flatR: u32 = 0;
+export let flatW: u32 = 0;
+
 const EMPTY_LO: u32 = 0xffffffff;
 const EMPTY_HI: u32 = 0x80000000; // with EMPTY_LO this window rejects every offset for every length
 
@@ -44,6 +50,7 @@ function segWindows(seg: u32): void {
     if ((attr & 4) != 0) { // expand-down: valid offsets are limit+1 .. top
       lo = limit + 1;
       hi = (attr & 0x4000) != 0 ? 0xffffffff : 0xffff;
+      if (lo == 0) { readable = false; writable = false; } // limit 4 GiB - 1: no offset is valid
     }
   }
   // tiny windows are left to the slow path, where the length is known exactly
@@ -52,6 +59,22 @@ function segWindows(seg: u32): void {
   store<u32>(p, readable && ok ? hi : EMPTY_HI, SG_RHI);
   store<u32>(p, writable && ok ? lo : EMPTY_LO, SG_WLO);
   store<u32>(p, writable && ok ? hi : EMPTY_HI, SG_WHI);
+  segFlat(seg);
+}
+
+function segFlat(seg: u32): void {
+  if (seg > 5) return;
+  const p = segp(seg);
+  const b: u32 = 1 << seg;
+  const base0 = load<u32>(p, SG_BASE) == 0;
+  const r = base0 && load<u32>(p, SG_RLO) == 0 && load<u32>(p, SG_RHI) == 0xffffffff;
+  const w = base0 && load<u32>(p, SG_WLO) == 0 && load<u32>(p, SG_WHI) == 0xffffffff;
+  flatR = r ? flatR | b : flatR & ~b;
+  flatW = w ? flatW | b : flatW & ~b;
+}
+// after the host edited the state block
+export function segFlatAll(): void {
+  for (let s: u32 = 0; s < 6; s++) segFlat(s);
 }
 
 // The exact check: returns the linear address or raises.
@@ -79,11 +102,13 @@ export function segSlow(seg: u32, off: u32, len: u32, write: bool): u32 {
 
 // linear address of a read / write of len bytes at seg:off
 @inline export function linR(seg: u32, off: u32, len: u32): u32 {
+  if ((flatR >> seg) & 1) return off;
   const p = segp(seg);
   if (off < load<u32>(p, SG_RLO) || off > load<u32>(p, SG_RHI) - (len - 1)) return segSlow(seg, off, len, false);
   return load<u32>(p, SG_BASE) + off;
 }
 @inline export function linW(seg: u32, off: u32, len: u32): u32 {
+  if ((flatW >> seg) & 1) return off;
   const p = segp(seg);
   if (off < load<u32>(p, SG_WLO) || off > load<u32>(p, SG_WHI) - (len - 1)) return segSlow(seg, off, len, true);
   return load<u32>(p, SG_BASE) + off;
@@ -96,5 +121,6 @@ export function segLoadReal(seg: u32, sel: u32): void {
   sel &= 0xffff;
   store<u32>(p, sel, SG_SEL);
   store<u32>(p, sel << 4, SG_BASE);
+  segFlat(seg);
   if (seg == SEG_CS) fpageReset();
 }

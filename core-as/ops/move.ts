@@ -3,7 +3,7 @@
 import { S, a32, segovr, lock, r8, r16, r32, w8, w16, w32, rN, wN } from "../state";
 import { S_FLAGS, SEG_DS, F_ZF, R_EAX, R_EBX, R_ECX, R_EDX } from "../layout";
 import {
-  modrm, mmem, mreg, mrmi, mseg, moff, fetch8, fetch16, fetch32,
+  modrm, modrmB, mmem, mreg, mrmi, mseg, moff, fetch8, fetch16, fetch32,
   rmRd8, rmRd16, rmRd32, rmWr8, rmWr16, rmWr32, rmWrN, rmRdW,
 } from "../fetch";
 import { linR, linW } from "../seg";
@@ -15,14 +15,35 @@ import { ud } from "../fault";
 @inline function maskN(size: u32): u32 { return size == 4 ? 0xffffffff : size == 2 ? 0xffff : 0xff; }
 
 // ---- MOV ------------------------------------------------------------------------------------
-export function mov_EbGb(): void { modrm(); rmWr8(r8(mreg)); }
-export function mov_GbEb(): void { modrm(); w8(mreg, rmRd8()); }
+// register forms straight from the ModR/M byte, before any decoding
+export function mov_EbGb(): void {
+  const m = fetch8();
+  if (m >= 0xc0) { w8(m & 7, r8((m >> 3) & 7)); return; }
+  modrmB(m);
+  rmWr8(r8(mreg));
+}
+export function mov_GbEb(): void {
+  const m = fetch8();
+  if (m >= 0xc0) { w8((m >> 3) & 7, r8(m & 7)); return; }
+  modrmB(m);
+  w8(mreg, rmRd8());
+}
 @inline export function mov_EvGv(size: u32): void {
-  modrm();
+  const m = fetch8();
+  if (m >= 0xc0) {
+    if (size == 4) w32(m & 7, r32((m >> 3) & 7)); else w16(m & 7, r16((m >> 3) & 7));
+    return;
+  }
+  modrmB(m);
   if (size == 4) rmWr32(r32(mreg)); else rmWr16(r16(mreg));
 }
 @inline export function mov_GvEv(size: u32): void {
-  modrm();
+  const m = fetch8();
+  if (m >= 0xc0) {
+    if (size == 4) w32((m >> 3) & 7, r32(m & 7)); else w16((m >> 3) & 7, r16(m & 7));
+    return;
+  }
+  modrmB(m);
   if (size == 4) w32(mreg, rmRd32()); else w16(mreg, rmRd16());
 }
 // moffs forms: the offset has the address size; the segment is DS or the override

@@ -1,23 +1,23 @@
-// Prefix bytes and the 0F escape: each sets decode state and dispatches the next byte.
+// Prefix bytes and the 0F escape: each sets decode state and returns the next opcode for the
+// dispatch switch (generated/dispatch.ts) to go round again.
 import { ip, ip0, o32, cs32, lock } from "../state";
 import * as st from "../state";
 import { fetch8 } from "../fetch";
 import { gp, ud } from "../fault";
-import { dispatch } from "../generated/dispatch";
 
-function next(): void {
+function next(): u32 {
   if (ip - ip0 > 14) gp(0); // an instruction is at most 15 bytes
   const op = fetch8();
   if (lock) lockValidate(op);
-  dispatch(op | (o32 ? 0x100 : 0));
+  return op | (o32 ? 0x100 : 0);
 }
 
-export function pfx_seg(s: u32): void { st.segovr = <i32>s; st.dirty = true; next(); }
-export function pfx_opsize(): void { st.o32 = !cs32; st.dirty = true; next(); }
-export function pfx_adsize(): void { st.a32 = !cs32; st.dirty = true; next(); }
-export function pfx_lock(): void { st.lock = true; st.dirty = true; next(); }
-export function pfx_rep(p: u32): void { st.rep = p; st.dirty = true; next(); }
-export function twobyte(): void { dispatch(0x200 | fetch8() | (o32 ? 0x100 : 0)); }
+export function pfx_seg(s: u32): u32 { st.segovr = <i32>s; st.dirty = true; return next(); }
+export function pfx_opsize(): u32 { st.o32 = !cs32; st.dirty = true; return next(); }
+export function pfx_adsize(): u32 { st.a32 = !cs32; st.dirty = true; return next(); }
+export function pfx_lock(): u32 { st.lock = true; st.dirty = true; return next(); }
+export function pfx_rep(p: u32): u32 { st.rep = p; st.dirty = true; return next(); }
+export function twobyte(): u32 { return 0x200 | fetch8() | (o32 ? 0x100 : 0); }
 
 // LOCK is allowed only on read-modify-write instructions with a memory destination (#UD
 // otherwise). Prefixes after LOCK are still to come, so they pass here and are checked when
