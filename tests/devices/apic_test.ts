@@ -162,3 +162,50 @@ Deno.test("lapic: logical destinations in flat and cluster models; self IPI", ()
   lw(R.ICR_LO, 0x40000 | 0xfd); // self, fixed
   assert.equal(lapic.ack(), 0xfd);
 });
+
+// A vCPU thread that sleeps through several periods gets every tick it owes, one at a time as
+// the previous leaves the IRR (Linux counts jiffies by periodic ticks early in boot).
+Deno.test("lapic: late periodic ticks are paid back, not lost; a stall over 1 s drops them", () => {
+  const { lapic, lw, clock, timers } = setup();
+  lw(R.TIMER_DIV, 0xb); // divide by 1
+  lw(R.LVT_TIMER, 0x200ee);
+  const period = 1e6; // ns
+  lw(R.TIMER_INIT, period);
+  const start = clock.t;
+  let n = 0;
+  const take = () => {
+    timers.runDue();
+    if (lapic.ack() === 0xee) {
+      n++;
+      lw(R.EOI, 0);
+    }
+  };
+  clock.t = start + 5.5 * period; // the thread wakes 4.5 periods late
+  take();
+  assert.equal(n, 1);
+  take(); // the next one is not due yet: nothing without time passing
+  assert.equal(n, 1);
+  // the owed ticks come at the next deadlines, which are near, until the guest has them all
+  while (timers.next() <= start + 10 * period) {
+    clock.t = timers.next();
+    take();
+  }
+  assert.equal(n, 10);
+  // an unacknowledged tick is not overwritten by the one paid back after it
+  clock.t = start + 13.5 * period;
+  timers.runDue(); // tick 11 into the IRR, not taken
+  clock.t = timers.next();
+  timers.runDue(); // tick 12 would merge with it: held back instead
+  assert.equal(lapic.ack(), 0xee);
+  lw(R.EOI, 0);
+  n = 11;
+  while (timers.next() <= start + 20 * period) {
+    clock.t = timers.next();
+    take();
+  }
+  assert.equal(n, 20);
+  // stopped for 2 s: the ticks of that time are dropped, the grid continues
+  clock.t = start + 2e9 + 20.5 * period;
+  take();
+  assert.ok(timers.next() > clock.t && timers.next() <= clock.t + period, "back on the period grid");
+});
