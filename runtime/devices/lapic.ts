@@ -57,8 +57,6 @@ export const LX_STATE = 0x80c; // CPU run state, CPU_* below
 export const LX_TIMER_START = 0x810; // f64: clock time the current count started from
 export const LX_DEADLINE = 0x818; // f64: when the timer fires next (Infinity: not armed)
 export const CPU_RUNNING = 0, CPU_WAIT_SIPI = 1, CPU_STOPPED = 2;
-const CATCHUP_NS = 1e9; // periodic ticks further behind than this are dropped
-const CATCHUP_GAP_NS = 250e3; // spacing of paid-back ticks
 
 const MASK = 1 << 16;
 const SVR_ENABLE = 0x100;
@@ -268,8 +266,6 @@ export class Lapic {
   }
 
   // ---- timer ------------------------------------------------------------------------------------
-  private nextTick = 0; // periodic mode: the time of the tick owed next (on the period grid)
-
   private get tickNs(): number {
     return this.timerDiv * 1e9 / LAPIC_TIMER_HZ;
   }
@@ -295,8 +291,7 @@ export class Lapic {
     const period = init * this.tickNs;
     const elapsed = now - this.timerStart;
     if (this.timerMode() === 1) {
-      this.nextTick = this.timerStart + (Math.floor(elapsed / period) + 1) * period;
-      this.setDeadline(this.nextTick);
+      this.setDeadline(this.timerStart + (Math.floor(elapsed / period) + 1) * period);
     } else if (elapsed < period) {
       this.setDeadline(this.timerStart + period);
     } else {
@@ -304,37 +299,11 @@ export class Lapic {
     }
   }
 
-  // Periodic mode owes the guest one interrupt per period, as hardware delivers them. A vCPU
-  // thread the host deschedules for several periods would otherwise lose the ticks it slept
-  // through, and a kernel that counts jiffies by ticks (Linux before it switches to one-shot
-  // mode) falls behind its TSC and declares the TSC unstable. So late ticks are paid back, one
-  // at a time once the previous one has left the IRR, up to CATCHUP_NS behind; beyond that
-  // (the process was stopped) they are dropped.
   private timerFire(now: number): void {
     this.f64[LX_DEADLINE >> 3] = Infinity; // the queue disarmed it; periodic mode re-arms below
     const lvt = this.r(R.LVT_TIMER);
-    if (this.timerMode() !== 1) {
-      if (!(lvt & MASK)) this.accept(lvt & 0xff, false);
-      return;
-    }
-    const init = this.r(R.TIMER_INIT);
-    if (init === 0) return;
-    const period = init * this.tickNs;
-    const vec = lvt & 0xff;
-    if (!(lvt & MASK)) {
-      if (this.nextTick < now - period && this.testBit(R.IRR, vec)) {
-        // behind, and the last tick is not taken yet: ask again shortly, owing the same tick
-        this.setDeadline(now + Math.min(period / 4, CATCHUP_GAP_NS));
-        return;
-      }
-      this.accept(vec, false);
-    }
-    const next = this.nextTick + period;
-    if (now - next > CATCHUP_NS) this.armTimer(now);
-    else {
-      this.nextTick = next;
-      this.setDeadline(next > now ? next : now + Math.min(period / 4, CATCHUP_GAP_NS));
-    }
+    if (!(lvt & MASK)) this.accept(lvt & 0xff, false);
+    if (this.timerMode() === 1) this.armTimer(now);
   }
 
   // ---- register access --------------------------------------------------------------------------

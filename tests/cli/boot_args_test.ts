@@ -13,12 +13,12 @@ import {
 
 const CLI = new URL("../../cli/boot.ts", import.meta.url).pathname;
 
-Deno.test("defaults: committed guest, console=ttyS0, 256 MiB, 1 CPU", () => {
+Deno.test("defaults: committed guest, console=ttyS0 tsc=reliable, 256 MiB, 1 CPU", () => {
   const c = parseBootArgs([]);
   assert.equal(c.kernel, DEFAULT_KERNEL);
   assert.equal(c.initrd, DEFAULT_INITRD);
   assert.equal(c.append, DEFAULT_APPEND);
-  assert.equal(c.append, "console=ttyS0");
+  assert.equal(c.append, "console=ttyS0 tsc=reliable");
   assert.equal(c.memMiB, 256);
   assert.equal(c.smp, 1);
   assert.equal(c.bios, null);
