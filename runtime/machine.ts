@@ -47,7 +47,7 @@ import { Rtc } from "./devices/rtc.ts";
 import { Uart } from "./devices/uart.ts";
 import { I8042, PortA, PostPort } from "./devices/misc.ts";
 import { PciBus } from "./devices/pci.ts";
-import { type ApicMessage, IoApic } from "./devices/ioapic.ts";
+import { IoApic } from "./devices/ioapic.ts";
 import { Lapic } from "./devices/lapic.ts";
 import { AcpiPm, SCI_IRQ } from "./devices/acpi.ts";
 import { installTables, type TablesInfo } from "./boot/tables.ts";

@@ -61,7 +61,7 @@ export function shift(op: number, a: number, count: number, fIn: number, s: numb
   if (c === 0) return { r: d, f: fIn & ARITH, def: ARITH };
   let cf = fIn & 1;
   let of = 0;
-  let ofDef = c === 1;
+  const ofDef = c === 1;
   switch (op) {
     case 0: { // ROL
       for (let i = 0; i < c % bits; i++) d = (d * 2 + msb(d, s)) % M;

@@ -173,7 +173,7 @@ export function extOf(x: number): { m: bigint; se: number } {
   if (e === 0) {
     if (f === 0n) return { m: 0n, se: sign };
     let m = f, E = 15372 + 52 - 52;
-    let lz = 64 - m.toString(2).length;
+    const lz = 64 - m.toString(2).length;
     m <<= BigInt(lz);
     E = 15372 - lz;
     return { m, se: sign | E };
