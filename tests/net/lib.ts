@@ -1,4 +1,7 @@
-// Helpers for the switch tests: synthetic frames, a seeded PRNG, polling.
+// Helpers for the switch tests: synthetic frames, a seeded PRNG, polling, a set of daemons.
+import { parseEndpoint } from "../../net/addr.ts";
+import { SwitchClient } from "../../net/client.ts";
+import { type DaemonOptions, SwitchDaemon } from "../../net/daemon.ts";
 
 export const BCAST = 0xffff_ffff_ffff;
 
@@ -60,4 +63,47 @@ export function keyFile(dir: string, name: string, key: string): string {
   const p = `${dir}/${name}`;
   Deno.writeTextFileSync(p, key + "\n");
   return p;
+}
+
+// Switch daemons of one test in this process, each listening on a unix socket in a temporary
+// folder, with synthetic clients; close() takes everything down (closers first: proxies, relays).
+export const TRUNK_KEY = new TextEncoder().encode("0123456789abcdef0123456789abcdef");
+
+export class SwitchNet {
+  readonly dir: string;
+  daemons: SwitchDaemon[] = [];
+  clients: SwitchClient[] = [];
+  logs = new Map<SwitchDaemon, string[]>();
+  closers: (() => Promise<void> | void)[] = [];
+
+  constructor(prefix: string, private readonly defaults: DaemonOptions = {}) {
+    this.dir = Deno.makeTempDirSync({ prefix });
+  }
+
+  async daemon(name: string, opts: DaemonOptions): Promise<SwitchDaemon> {
+    const log: string[] = [];
+    const d = await SwitchDaemon.start({
+      key: TRUNK_KEY,
+      listen: [parseEndpoint(`unix:${this.dir}/${name}.sock`)],
+      log: (m) => log.push(m),
+      ...this.defaults,
+      ...opts,
+    });
+    this.logs.set(d, log);
+    this.daemons.push(d);
+    return d;
+  }
+
+  async client(name: string): Promise<SwitchClient> {
+    const c = await SwitchClient.connect(parseEndpoint(`unix:${this.dir}/${name}.sock`));
+    this.clients.push(c);
+    return c;
+  }
+
+  async close(): Promise<void> {
+    for (const c of this.clients) await c.close();
+    for (const f of this.closers) await f();
+    for (const d of this.daemons) await d.close();
+    Deno.removeSync(this.dir, { recursive: true });
+  }
 }

@@ -1,51 +1,19 @@
 // Trunks between daemons in this process, over loopback TCP only.
 import assert from "node:assert/strict";
 import { type Endpoint, parseEndpoint } from "../../net/addr.ts";
-import { SwitchClient } from "../../net/client.ts";
 import { type DaemonOptions, SwitchDaemon } from "../../net/daemon.ts";
 import { encodeFrame, FrameReader } from "../../net/stream.ts";
 import { readKeyFile } from "../../net/trunk_crypto.ts";
-import { BCAST, keyFile, mac, mkFrame, sleep, tagOf, waitFor } from "./lib.ts";
+import { BCAST, keyFile, mac, mkFrame, sleep, SwitchNet, tagOf, waitFor } from "./lib.ts";
 
-const KEY = new TextEncoder().encode("0123456789abcdef0123456789abcdef");
 const FAST = { backoff: { minMs: 20, maxMs: 200 }, handshakeMs: 2000 };
 
-class Net {
-  dir = Deno.makeTempDirSync({ prefix: "ring3-trunk-" });
-  daemons: SwitchDaemon[] = [];
-  clients: SwitchClient[] = [];
-  logs = new Map<SwitchDaemon, string[]>();
-  closers: (() => Promise<void> | void)[] = [];
-
-  async daemon(name: string, opts: DaemonOptions): Promise<SwitchDaemon> {
-    const log: string[] = [];
-    const d = await SwitchDaemon.start({
-      key: KEY,
-      listen: [parseEndpoint(`unix:${this.dir}/${name}.sock`)],
-      log: (m) => log.push(m),
-      ...FAST,
-      ...opts,
-    });
-    this.logs.set(d, log);
-    this.daemons.push(d);
-    return d;
+class Net extends SwitchNet {
+  constructor() {
+    super("ring3-trunk-", FAST);
   }
-
   trunkEp(d: SwitchDaemon): Endpoint {
     return parseEndpoint(`tcp:127.0.0.1:${d.trunkAddrs[0].port}`);
-  }
-
-  async client(name: string): Promise<SwitchClient> {
-    const c = await SwitchClient.connect(parseEndpoint(`unix:${this.dir}/${name}.sock`));
-    this.clients.push(c);
-    return c;
-  }
-
-  async close(): Promise<void> {
-    for (const c of this.clients) await c.close();
-    for (const f of this.closers) await f();
-    for (const d of this.daemons) await d.close();
-    Deno.removeSync(this.dir, { recursive: true });
   }
 }
 

@@ -3,12 +3,10 @@
 import assert from "node:assert/strict";
 import dgram from "node:dgram";
 import { parseEndpoint } from "../../net/addr.ts";
-import { SwitchClient } from "../../net/client.ts";
 import { type DaemonOptions, SwitchDaemon } from "../../net/daemon.ts";
 import type { TrunkLink } from "../../net/trunk.ts";
-import { BCAST, mac, mkFrame, sleep, tagOf, waitFor } from "./lib.ts";
+import { BCAST, mac, mkFrame, sleep, SwitchNet, tagOf, waitFor } from "./lib.ts";
 
-const KEY = new TextEncoder().encode("0123456789abcdef0123456789abcdef");
 const FAST = { backoff: { minMs: 20, maxMs: 200 }, handshakeMs: 1000 };
 type Filter = (m: Uint8Array) => Uint8Array[]; // what to pass on for one datagram from the dialer
 
@@ -38,47 +36,20 @@ class Relay {
   }
 }
 
-class Net {
-  dir = Deno.makeTempDirSync({ prefix: "ring3-utrunk-" });
-  daemons: SwitchDaemon[] = [];
-  clients: SwitchClient[] = [];
-  logs = new Map<SwitchDaemon, string[]>();
+class Net extends SwitchNet {
   relay: Relay | null = null;
-
-  async daemon(name: string, opts: DaemonOptions): Promise<SwitchDaemon> {
-    const log: string[] = [];
-    const d = await SwitchDaemon.start({
-      key: KEY,
-      listen: [parseEndpoint(`unix:${this.dir}/${name}.sock`)],
-      log: (m) => log.push(m),
-      ...FAST,
-      ...opts,
-    });
-    this.logs.set(d, log);
-    this.daemons.push(d);
-    return d;
+  constructor() {
+    super("ring3-utrunk-", FAST);
   }
 
   // a listens on UDP; b dials it through the relay
   async pair(extraA: DaemonOptions = {}, extraB: DaemonOptions = {}) {
     const a = await this.daemon("a", { trunkListen: [parseEndpoint("udp:127.0.0.1:0", false, true)], ...extraA });
-    this.relay = new Relay(a.trunkAddrs[0].port);
-    const rp = await this.relay.start();
+    const relay = this.relay = new Relay(a.trunkAddrs[0].port);
+    this.closers.push(() => relay.close());
+    const rp = await relay.start();
     const b = await this.daemon("b", { trunk: [parseEndpoint(`udp:127.0.0.1:${rp}`, false, true)], ...extraB });
     return { a, b };
-  }
-
-  async client(name: string): Promise<SwitchClient> {
-    const c = await SwitchClient.connect(parseEndpoint(`unix:${this.dir}/${name}.sock`));
-    this.clients.push(c);
-    return c;
-  }
-
-  async close(): Promise<void> {
-    for (const c of this.clients) await c.close();
-    for (const d of this.daemons) await d.close();
-    await this.relay?.close();
-    Deno.removeSync(this.dir, { recursive: true });
   }
 }
 
