@@ -43,23 +43,4 @@ unsigned int work(int rounds) {
   return sum;
 }
 
-#ifdef NATIVE
-#include <stdio.h>
-#include <stdlib.h>
-#include <time.h>
-int main(int argc, char **argv) {
-  int rounds = argc > 1 ? atoi(argv[1]) : 20;
-  struct timespec t0, t1;
-  clock_gettime(CLOCK_MONOTONIC, &t0);
-  unsigned int r = work(rounds);
-  clock_gettime(CLOCK_MONOTONIC, &t1);
-  printf("%08x %.0f\n", r, (t1.tv_sec - t0.tv_sec) * 1e9 + (t1.tv_nsec - t0.tv_nsec));
-  return 0;
-}
-#else
-void _start(void) {
-  unsigned int r = work(ROUNDS);
-  __asm__ volatile("outl %0, $0xf4" : : "a"(r));
-  for (;;) __asm__ volatile("hlt");
-}
-#endif
+#include "harness.h"
