@@ -5,26 +5,13 @@
 // with interrupts off); and reset under --no-reboot.
 import assert from "node:assert/strict";
 import { nasm } from "../lib/bare.ts";
+import { runBootCli } from "../lib/cli_run.ts";
 
-const CLI = new URL("../../cli/boot.ts", import.meta.url).pathname;
 const PM_TIMER_HZ = 3579545;
 
 async function boot(rom: string, stdin: string, ...args: string[]) {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", CLI, "--bios", rom, ...args],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
-  const w = child.stdin.getWriter();
-  await w.write(new TextEncoder().encode(stdin));
-  await w.close();
-  const out = await child.output();
-  clearTimeout(timer);
-  const dec = new TextDecoder();
-  const stdout = dec.decode(out.stdout);
-  return { code: out.code, stdout, stderr: dec.decode(out.stderr), end: Date.now(), ctx: `\n${stdout}` };
+  const r = await runBootCli(["--bios", rom, ...args], stdin, 60_000);
+  return { ...r, ctx: `\n${r.stdout}` };
 }
 
 // the value after "rom: KEY " on the first line that has one

@@ -4,6 +4,7 @@
 // every assertion below; corrupt images and bad flags are tests/cli/boot_args_test.ts's.
 // Skipped until runtime/machine.ts exists.
 import assert from "node:assert/strict";
+import { runBootCli } from "../lib/cli_run.ts";
 
 const root = new URL("../../", import.meta.url);
 const haveMachine = (() => {
@@ -14,22 +15,7 @@ const haveMachine = (() => {
   }
 })();
 
-async function boot(stdin: string, ...args: string[]) {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", new URL("cli/boot.ts", root).pathname, ...args],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const timer = setTimeout(() => child.kill("SIGKILL"), 400_000);
-  const w = child.stdin.getWriter();
-  await w.write(new TextEncoder().encode(stdin));
-  await w.close();
-  const out = await child.output();
-  clearTimeout(timer);
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr), end: Date.now() };
-}
+const boot = (stdin: string, ...args: string[]) => runBootCli(args, stdin, 400_000);
 
 // Each command's output follows a marker line "@@name" and ends at the next prompt. The console
 // echoes the command lines (`echo @@""name`), which therefore never match a marker.
