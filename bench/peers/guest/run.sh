@@ -41,33 +41,30 @@ grep -m1 'model name' /proc/cpuinfo
 dd if=/dev/zero of=/tmp/z bs=1048576 count="$mib" 2>/dev/null
 sync
 
-case ",$work," in *,md5,*)
-  echo "START md5"
-  read -r t1 _ </proc/uptime; md5sum /tmp/z; read -r t2 _ </proc/uptime
-  echo "END md5"
-  echo "WORK md5 $(dt "$t1" "$t2")" ;;
-esac
-
-case ",$work," in *,awk,*)
-  echo "START awk"
-  # Debian's static busybox awk has no math library; + * / on doubles run on the x87.
-  read -r t1 _ </proc/uptime
+# START/END frame the workload for the host's clock (only shell builtins run between them and
+# it); WORK is the same span on the guest's clock, a check on the emulator's timekeeping.
+timed() {
+  name=$1; shift
+  echo "START $name"
+  read -r t1 _ </proc/uptime; "$@"; read -r t2 _ </proc/uptime
+  echo "END $name"
+  echo "WORK $name $(dt "$t1" "$t2")"
+}
+# Debian's static busybox awk has no math library; + * / on doubles run on the x87.
+awk_loop() {
   awk -v n="$awkn" 'BEGIN { s = 0; x = 1.0; for (i = 0; i < n; i++) { x = x * 1.0000001 + 0.5 / (i + 1.5); s += x / (i + 1) }
                printf "awk-sum %.6f\n", s }'
-  read -r t2 _ </proc/uptime
-  echo "END awk"
-  echo "WORK awk $(dt "$t1" "$t2")" ;;
-esac
-
-case ",$work," in *,par,*)
-  echo "START par"
-  read -r t1 _ </proc/uptime
+}
+par_md5() {
   i=0
   while [ $i -lt "$N" ]; do md5sum /tmp/z >/tmp/par.$i & i=$((i + 1)); done
   wait
-  read -r t2 _ </proc/uptime
-  echo "END par"
-  echo "WORK par $(dt "$t1" "$t2")"
+}
+
+case ",$work," in *,md5,*) timed md5 md5sum /tmp/z ;; esac
+case ",$work," in *,awk,*) timed awk awk_loop ;; esac
+case ",$work," in *,par,*)
+  timed par par_md5
   for f in /tmp/par.*; do read -r h _ <"$f"; echo "PAR-MD5 $h"; done ;;
 esac
 
