@@ -295,8 +295,10 @@ Deno.test("withReadmeSection replaces only the text between the markers", () => 
 // The overlay and script on a real kernel, when the peer and the images are here (~10-30 s).
 const ROOT = new URL("../../", import.meta.url).pathname;
 const images = `${ROOT}guest/images`;
-const haveQemu = await new Deno.Command("qemu-system-i386", { args: ["--version"], stdout: "null", stderr: "null" })
-  .output().then((r) => r.success).catch(() => false);
+// (spawning a missing program throws before any promise exists)
+const haveQemu = await Promise.resolve()
+  .then(() => new Deno.Command("qemu-system-i386", { args: ["--version"], stdout: "null", stderr: "null" }).output())
+  .then((r) => r.success).catch(() => false);
 const haveImages = await Deno.stat(`${images}/bzImage`).then(() => true).catch(() => false);
 
 Deno.test({

