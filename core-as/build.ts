@@ -26,7 +26,7 @@ const args = [
   new URL("index.ts", here).pathname,
   "--outFile", out.pathname,
   "--runtime", "stub",
-  "--importMemory", "--sharedMemory", "--initialMemory", "256", "--maximumMemory", "65536",
+  "--importMemory", "--importTable", "--sharedMemory", "--initialMemory", "256", "--maximumMemory", "65536",
   "--enable", "threads",
   "--noAssert",
   ...(debug ? ["--debug", "-O0", "--textFile", new URL("../build/core.wat", here).pathname] : ["-O3", "--converge"]),

@@ -81,6 +81,7 @@ export function run(n: i32): u32 {
 export function resume(): u32 {
   st.ip = segBase(SEG_CS) + load<u32>(S, S_EIP);
   resetDecode();
+  st.head = true;
   exitReason = EXIT_BUDGET;
   if (load<u32>(S, S_HALTED) != 0) {
     st.ip0 = ip;

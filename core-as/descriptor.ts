@@ -7,7 +7,7 @@ import {
   S_GDTR_BASE, S_GDTR_LIMIT, S_CPL, S_CR0, S_FLAGS, CR0_PE, F_VM, SEG_SS, SEG_LDTR, SEG_CS,
   EXC_GP, EXC_NP, EXC_SS, CODEMAP, MACHINE, M_ROM_SIZE,
 } from "./layout";
-import { srd32, translate, phost, isRom } from "./mmu";
+import { srd32, translate, phost, isRom, codeWrite } from "./mmu";
 import { raise } from "./fault";
 import { segp, segSet, segLoadReal, segAttr, segBase, segLimit } from "./seg";
 import { mmio_rd, mmio_wr } from "./env";
@@ -86,7 +86,7 @@ function sbyteOp(lin: u32, orBits: u32, andBits: u32): void {
   const phys = translate(lin, true, false);
   const h = phost(phys, true);
   if (h != 0) {
-    if (load<u8>(CODEMAP + (phys >>> 12)) != 0) store<u8>(CODEMAP + (phys >>> 12), 0);
+    codeWrite(phys);
     if (orBits != 0) atomic.or<u8>(h, <u8>orBits);
     if (andBits != 0xff) atomic.and<u8>(h, <u8>andBits);
     return;
@@ -200,7 +200,7 @@ function kwr8(lin: u32, v: u32): void {
   const phys = translate(lin, true, kUser);
   const h = phost(phys, true);
   if (h != 0) {
-    if (load<u8>(CODEMAP + (phys >>> 12)) != 0) store<u8>(CODEMAP + (phys >>> 12), 0);
+    codeWrite(phys);
     store<u8>(h, <u8>v);
   } else if (!isRom(phys)) mmio_wr(phys, 1, v & 0xff);
 }
@@ -213,7 +213,7 @@ export function stkPush(v: u32, w: u32): void {
     const phys = translate(lin, true, kUser);
     const h = phost(phys, true);
     if (h != 0) {
-      if (load<u8>(CODEMAP + (phys >>> 12)) != 0) store<u8>(CODEMAP + (phys >>> 12), 0);
+      codeWrite(phys);
       if (w == 4) store<u32>(h, v); else store<u16>(h, <u16>v);
       return;
     }

@@ -14,3 +14,7 @@ export declare function clock_ns(): f64;
 // next pending external interrupt vector for this CPU (acknowledging it), or -1
 @external("env", "intr_ack")
 export declare function intr_ack(): i32;
+// compile the block starting at host address `h` (guest linear `lin`) into the function table;
+// returns its table index, or 0 when nothing there can be compiled (runtime/jit/)
+@external("env", "jit_compile")
+export declare function jit_compile(h: u32, lin: u32): u32;

@@ -53,6 +53,7 @@ export function farJump(sel: u32, off: u32, size: u32): void {
     if (off > segLimit(SEG_CS)) raise(EXC_GP, 0);
     if (vm()) segSet(SEG_CS, sel, sel << 4, 0xffff, 0xfb); else segLoadReal(SEG_CS, sel);
     st.ip = segBase(SEG_CS) + off;
+    st.head = true;
     return;
   }
   if ((sel & 0xfffc) == 0) raise(EXC_GP, 0);
@@ -65,6 +66,7 @@ export function farJump(sel: u32, off: u32, size: u32): void {
     setAccessed(addr, hi);
     loadCS(sel, lo, hi, curCpl);
     st.ip = segBase(SEG_CS) + off;
+    st.head = true;
     return;
   }
   const err = sel & 0xfffc;
@@ -86,6 +88,7 @@ export function farJump(sel: u32, off: u32, size: u32): void {
     setAccessed(caddr, chi);
     loadCS(csel, clo, chi, curCpl);
     st.ip = segBase(SEG_CS) + goff;
+    st.head = true;
     return;
   }
   taskTransfer(sel, lo, hi, addr, t, curCpl, TS_JMP);
@@ -126,6 +129,7 @@ export function farCall(sel: u32, off: u32, size: u32): void {
     if (size == 4) { push32(retCs); push32(retIp); } else { push16(retCs); push16(retIp); }
     if (vm()) segSet(SEG_CS, sel, sel << 4, 0xffff, 0xfb); else segLoadReal(SEG_CS, sel);
     st.ip = segBase(SEG_CS) + off;
+    st.head = true;
     return;
   }
   if ((sel & 0xfffc) == 0) raise(EXC_GP, 0);
@@ -144,6 +148,7 @@ export function farCall(sel: u32, off: u32, size: u32): void {
     stkCommitEsp();
     loadCS(sel, lo, hi, curCpl);
     st.ip = segBase(SEG_CS) + off;
+    st.head = true;
     return;
   }
   const err = sel & 0xfffc;
@@ -206,6 +211,7 @@ function callGate(sel: u32, lo: u32, hi: u32, curCpl: u32): void {
     loadCS(csel, clo, chi, curCpl);
   }
   st.ip = segBase(SEG_CS) + goff;
+  st.head = true;
 }
 
 function parmRead(off: u32, w: u32): u32 {
@@ -256,6 +262,7 @@ export function farRet(size: u32, imm: u32): void {
     if (vm()) segSet(SEG_CS, csel, csel << 4, 0xffff, 0xfb); else segLoadReal(SEG_CS, csel);
     setSp(stOff(2 * w + imm));
     st.ip = segBase(SEG_CS) + eip;
+    st.head = true;
     return;
   }
   const curCpl = cpl();
@@ -268,6 +275,7 @@ export function farRet(size: u32, imm: u32): void {
     loadCS(csel, clo, chi, curCpl);
     setSp(stOff(2 * w + imm));
     st.ip = segBase(SEG_CS) + eip;
+    st.head = true;
     return;
   }
   const nesp = popAt(2 * w + imm, w);
@@ -284,6 +292,7 @@ export function farRet(size: u32, imm: u32): void {
   outerDataSegs(rpl);
   updateMode();
   st.ip = segBase(SEG_CS) + eip;
+  st.head = true;
 }
 
 // ---- IRET ---------------------------------------------------------------------------------------
@@ -298,6 +307,7 @@ export function iretFar(size: u32): void {
     setSp(stOff(3 * w));
     if (w == 4) writeFlags(fl, 0x257fd5); else writeFlags(fl, 0xffff);
     st.ip = segBase(SEG_CS) + eip;
+    st.head = true;
     return;
   }
   if (vm()) raise(EXC_GP, 0); // VM86 is not supported (no way to enter it either)
@@ -322,6 +332,7 @@ export function iretFar(size: u32): void {
     setSp(stOff(3 * w));
     writeFlags(fl, mask);
     st.ip = segBase(SEG_CS) + eip;
+    st.head = true;
     return;
   }
   const nesp = popAt(3 * w, w);
@@ -338,6 +349,7 @@ export function iretFar(size: u32): void {
   outerDataSegs(rpl);
   updateMode();
   st.ip = segBase(SEG_CS) + eip;
+  st.head = true;
 }
 
 // IRET with NT set: return to the task named by the back link of the current TSS

@@ -7,6 +7,7 @@ import { translate, phost, lrd8, lrd16, lrd32, lwr8, lwr16, lwr32, lprobeW } fro
 import { linR, linW, segp } from "./seg";
 import { raise, ud } from "./fault";
 import { MACHINE } from "./layout";
+import { codePageAdded } from "./jit";
 
 const OPEN_BUS_PAGE: u32 = MACHINE + 0x1000; // 4 KiB of 0xff: "fetching" from MMIO
 
@@ -19,7 +20,10 @@ function refill(a: u32): void {
   const h = phost(phys & 0xfffff000, false);
   const page = a & 0xfffff000;
   if (h == 0) { st.fpage = page; st.fdelta = OPEN_BUS_PAGE - page; return; }
-  store<u8>(CODEMAP + (phys >>> 12), 1);
+  if (load<u8>(CODEMAP + (phys >>> 12)) == 0) {
+    store<u8>(CODEMAP + (phys >>> 12), 1);
+    codePageAdded();
+  }
   st.fpage = page;
   st.fdelta = h - page;
 }

@@ -72,3 +72,8 @@ export function resyncFromState(): void {
 export function setSeg(seg: u32, sel: u32, base: u32, limit: u32, attr: u32): void {
   segSet(seg, sel, base, limit, attr);
 }
+
+// ---- for the compiled blocks of the block compiler (runtime/jit/) -------------------------------
+export { jitStep, jitRd8, jitRd16, jitRd32, jitWr8, jitWr16, jitWr32, jitRdW, jitCond, jitFlags } from "./jit";
+export { ip, ip0, head, TLB } from "./state";
+export { budget } from "./cpu";

@@ -40,4 +40,5 @@ function realInterrupt(vec: u32): void {
   store<u32>(S, load<u32>(S, S_FLAGS) & ~(F_IF | F_TF | F_AC | F_RF), S_FLAGS);
   segLoadReal(SEG_CS, sel);
   st.ip = (sel << 4) + off;
+  st.head = true;
 }

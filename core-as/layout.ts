@@ -8,6 +8,10 @@ export const CPU_STRIDE = 0x00040000; // 256 KiB: registers, FPU, LAPIC page, th
 export const MAX_CPUS = 16;
 export const MACHINE = 0x00600000; // machine-wide words (see M_* below)
 export const CODEMAP = 0x00610000; // 1 byte per 4 KiB guest page: nonzero = holds decoded code (JIT tier)
+export const JIT_HASH = 0x00a00000; // per-vCPU block-entry hash of the block compiler, JIT_HASH_STRIDE apart (core-as/jit.ts)
+export const JIT_HASH_STRIDE = 0x00020000;
+export const JIT_ENTRIES = 8192; // 16-byte slots: host address, table index, page generation, visit count
+export const PAGEGEN = 0x00c00000; // u32 per 4 KiB guest page: bumped when a page that held code is written
 export const ROM_HI = 0x00800000; // host copy of the BIOS ROM as seen just below 4 GiB (up to 1 MiB)
 export const ROM_HI_SIZE = 0x00100000;
 export const RAM_BASE = 0x01000000; // guest physical address 0 lives here
@@ -23,6 +27,7 @@ export const M_STOP = 16; // 1 = the run is ending: vCPU workers return to the h
 export const M_PIC_INTR = 20; // the 8259A's INTR output level, for CPU 0's worker
 export const M_DOORBELL = 24; // bumped (and notified) by a vCPU that posted a device request
 export const M_TSC_LAST = 32; // (u64) the latest raw TSC any vCPU read: keeps TSCs in step (ops/system.ts)
+export const M_JIT = 40; // block compiler: 0 = off, else the visit count that makes a block hot (core-as/jit.ts)
 export const MBOX = MACHINE + 0x2000; // per-vCPU device-request mailboxes, MBOX_STRIDE apart
 export const MBOX_STRIDE = 64;
 

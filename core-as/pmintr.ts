@@ -128,6 +128,7 @@ export function pmInterrupt(vec: u32, err: i32, kind: u32): void {
   store<u32>(S, f, S_FLAGS);
   updateMode();
   st.ip = segBase(SEG_CS) + off;
+  st.head = true;
 }
 
 // IDT task gate: switch tasks as a CALL would (nested, busy), then push the error code on the

@@ -24,6 +24,8 @@ export let rep: u32 = 0; // 0, 0xf2 or 0xf3
 export let lock: bool = false;
 // set by prefixes and CS changes: the decode state must be reset before the next instruction
 export let dirty: bool = true;
+// set by every control transfer: the next instruction may start a compiled block (core-as/jit.ts)
+export let head: bool = false;
 // defaults from the CS and SS descriptors
 export let cs32: bool = false;
 export let ss32: bool = false;

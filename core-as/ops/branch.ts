@@ -21,20 +21,24 @@ import { farJump, farCall } from "../far";
   if (!wide) e &= 0xffff;
   if (e > segLimit(SEG_CS)) gp(0);
   st.ip = base + e;
+  st.head = true;
 }
 // new EIP given as an absolute offset (already truncated to the operand size)
 @inline function jumpAbs(e: u32): void {
   if (e > segLimit(SEG_CS)) gp(0);
   st.ip = segBase(SEG_CS) + e;
+  st.head = true;
 }
 @inline function spPlus(d: u32): u32 { return ss32 ? r32(4) + d : (r32(4) + d) & 0xffff; }
 
 @inline export function jcc_Jb(cc: u32): void {
   const d = fetchS8();
+  st.head = true; // the fall-through starts a block too
   if (cond(cc)) jumpRel(d, o32);
 }
 @inline export function jcc_Jz(cc: u32, size: u32): void {
   const d = size == 4 ? fetch32() : fetch16();
+  st.head = true;
   if (cond(cc)) jumpRel(d, size == 4);
 }
 @inline export function jmp_Jb(size: u32): void { jumpRel(fetchS8(), size == 4); }
@@ -49,6 +53,7 @@ import { farJump, farCall } from "../far";
   if (e > segLimit(SEG_CS)) gp(0);
   if (size == 4) push32(r); else push16(r);
   st.ip = base + e;
+  st.head = true;
 }
 
 @inline export function ret(size: u32): void {
@@ -56,6 +61,7 @@ import { farJump, farCall } from "../far";
   if (e > segLimit(SEG_CS)) gp(0);
   setSp(spPlus(size));
   st.ip = segBase(SEG_CS) + e;
+  st.head = true;
 }
 @inline export function ret_Iw(size: u32): void {
   const n = fetch16();
@@ -63,6 +69,7 @@ import { farJump, farCall } from "../far";
   if (e > segLimit(SEG_CS)) gp(0);
   setSp(spPlus(size + n));
   st.ip = segBase(SEG_CS) + e;
+  st.head = true;
 }
 
 // ---- LOOP family: the counter is CX or ECX by address size ---------------------------------------
@@ -121,6 +128,7 @@ export function int1(): void { interrupt(EXC_DB, NO_ERR, INT_EXC); }
       const r = ip - segBase(SEG_CS);
       if (size == 4) push32(r); else push16(r & 0xffff);
       st.ip = segBase(SEG_CS) + e;
+      st.head = true;
       return;
     }
     case 3: case 5: { // CALL / JMP far m16:16 or m16:32

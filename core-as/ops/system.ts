@@ -434,6 +434,7 @@ export function sysenter(): void {
   updateMode();
   w32(4, load<u32>(S, S_MSR_SYSENTER_ESP));
   st.ip = load<u32>(S, S_MSR_SYSENTER_EIP);
+  st.head = true;
 }
 
 export function sysexit(): void {
@@ -445,4 +446,5 @@ export function sysexit(): void {
   updateMode();
   w32(4, r32(1));
   st.ip = r32(2);
+  st.head = true;
 }

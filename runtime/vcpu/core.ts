@@ -2,6 +2,7 @@
 // Faults inside the core unwind with a wasm trap (see core-as/fault.ts); run() catches the trap,
 // asks the core to deliver the pending exception, and goes on with the remaining budget.
 import * as L from "../../core-as/layout.ts";
+import { Jit } from "../jit/jit.ts";
 
 export interface CoreImports {
   io_in(port: number, size: number): number;
@@ -60,6 +61,18 @@ export function loadCoreModule(): Promise<WebAssembly.Module> {
   return modulePromise;
 }
 
+// The block compiler's hotness threshold (visits of a block entry before it is compiled); 0 = the
+// interpreter alone. RING3_JIT=off|N overrides the default (tests and A/B measurements).
+export const JIT_DEFAULT = 0;
+export function jitThreshold(): number {
+  const v = Deno.env.get("RING3_JIT");
+  if (v === undefined || v === "") return JIT_DEFAULT;
+  if (v === "off" || v === "0") return 0;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new CoreError(`RING3_JIT must be off or a visit count >= 1, not ${JSON.stringify(v)}`);
+  return n;
+}
+
 // The machine's memory: control blocks, then guest RAM at RAM_BASE.
 export function createMemory(ramBytes: number): WebAssembly.Memory {
   const pages = Math.ceil((L.RAM_BASE + ramBytes) / L.WASM_PAGE);
@@ -68,6 +81,7 @@ export function createMemory(ramBytes: number): WebAssembly.Memory {
   const dv = new DataView(mem.buffer);
   dv.setUint32(L.MACHINE + L.M_RAM_SIZE, ramBytes, true);
   dv.setUint32(L.MACHINE + L.M_A20, 1, true);
+  dv.setUint32(L.MACHINE + L.M_JIT, jitThreshold(), true);
   return mem;
 }
 
@@ -77,7 +91,12 @@ export class Core {
   readonly dv: DataView;
   readonly u32: Uint32Array;
 
-  private constructor(readonly memory: WebAssembly.Memory, instance: WebAssembly.Instance, readonly cpu: number) {
+  private constructor(
+    readonly memory: WebAssembly.Memory,
+    instance: WebAssembly.Instance,
+    readonly cpu: number,
+    readonly jit: Jit,
+  ) {
     this.ex = instance.exports as unknown as CoreExports;
     this.ex.setup(cpu);
     this.base = this.ex.stateBase();
@@ -96,16 +115,21 @@ export class Core {
     cpu: number,
     imports: CoreImports,
   ): Promise<Core> {
+    const jit = new Jit();
     const inst = await WebAssembly.instantiate(mod, {
       env: {
         memory,
+        table: jit.table,
         abort() {
           throw new CoreError("core abort");
         },
+        jit_compile: (h: number, lin: number) => jit.compile(h, lin),
         ...imports,
       },
     });
-    return new Core(memory, inst, cpu);
+    const core = new Core(memory, inst, cpu, jit);
+    jit.bind(memory, inst.exports, core.base);
+    return core;
   }
 
   // Run up to n instructions; returns the core's EXIT_* reason.

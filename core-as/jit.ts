@@ -1,0 +1,116 @@
+// The interpreter's side of the block compiler (runtime/jit/). At the target of every control
+// transfer the dispatch loop calls jitEnter(): a compiled block for that address runs as one
+// call_indirect; otherwise the address's visit count goes up, and when it reaches the threshold
+// the host compiles the block (env.jit_compile) into this instance's function table.
+// Compiled blocks see exactly the interpreter's state: registers, lazy flags and TLBs in memory,
+// ip/ip0/budget/head in this instance's globals (exported to the blocks), and they call back into
+// the helpers below for everything they do not emit inline.
+import { S, ip, fpage, fdelta, cs32, ss32 } from "./state";
+import * as st from "./state";
+import * as cpu from "./cpu";
+import { exec } from "./generated/dispatch";
+import { flatR, flatW } from "./seg";
+import {
+  JIT_HASH, JIT_HASH_STRIDE, JIT_ENTRIES, PAGEGEN, RAM_BASE, MACHINE, M_JIT, S_CPU_INDEX, S_ATTN,
+  SEG_ES, SEG_CS, SEG_SS, SEG_DS, S_TLB, TLB_SET_SIZE, TLB_TAG_W, TLB_ENTRIES, M_NCPU, CPU_BASE, CPU_STRIDE,
+  ATTN_FLUSH_TLB,
+} from "./layout";
+import { jit_compile } from "./env";
+import { lrd8, lrd16, lrd32, lwr8, lwr16, lwr32, lprobeW } from "./mmu";
+import { cond, getFlags } from "./flags";
+
+// blocks are compiled for flat 32-bit code: CS, DS, ES and SS with base 0 and 4 GiB limits
+const FLAT_R: u32 = (1 << SEG_ES) | (1 << SEG_CS) | (1 << SEG_SS) | (1 << SEG_DS);
+const FLAT_W: u32 = (1 << SEG_ES) | (1 << SEG_SS) | (1 << SEG_DS);
+
+@inline function hashSlot(h: u32): u32 {
+  const base = JIT_HASH + load<u32>(S, S_CPU_INDEX) * JIT_HASH_STRIDE;
+  return base + (((h * 0x9e3779b1) >>> (32 - 13)) & (JIT_ENTRIES - 1)) * 16;
+}
+
+// Returns true when a compiled block ran (it advanced ip and budget itself).
+export function jitEnter(): bool {
+  st.head = false;
+  const hot = load<u32>(MACHINE, M_JIT);
+  if (hot == 0 || !cs32 || !ss32 || (flatR & FLAT_R) != FLAT_R || (flatW & FLAT_W) != FLAT_W) return false;
+  const a = ip;
+  if ((a & 0xfffff000) != fpage) return false; // not fetched from yet: the interpreter maps it first
+  const h = a + fdelta;
+  if (h < <u32>RAM_BASE) return false; // ROM or open bus
+  const slot = hashSlot(h);
+  const gen = load<u32>(PAGEGEN + ((h - RAM_BASE) >>> 12) * 4);
+  if (load<u32>(slot) == h) {
+    const fn = load<u32>(slot, 4);
+    if (fn != 0) {
+      if (load<u32>(slot, 8) == gen) {
+        call_indirect<void>(fn);
+        return true;
+      }
+      store<u32>(slot, 0, 4); // the page was written since: compile again when it is hot again
+      store<u32>(slot, 0, 12);
+    }
+    const n = load<u32>(slot, 12) + 1;
+    store<u32>(slot, n, 12);
+    if (n == hot) {
+      const f = jit_compile(h, a);
+      if (f != 0) {
+        store<u32>(slot, h);
+        store<u32>(slot, f, 4);
+        store<u32>(slot, gen, 8);
+      }
+    }
+  } else {
+    store<u32>(slot, h);
+    store<u32>(slot, 0, 4);
+    store<u32>(slot, 1, 12);
+  }
+  return false;
+}
+
+// A page becomes code (its CODEMAP byte goes 0 -> 1). No TLB may keep a fast write entry for it,
+// or a store could change compiled code unseen: drop this vCPU's write entries and ask the others
+// to flush. Only while the block compiler is on; the interpreter alone needs none of this.
+export function codePageAdded(): void {
+  if (load<u32>(MACHINE, M_JIT) == 0) return;
+  for (let set: u32 = 0; set < 2; set++) memory.fill(S + S_TLB + set * TLB_SET_SIZE + TLB_TAG_W, 0xff, TLB_ENTRIES * 4);
+  const me = load<u32>(S, S_CPU_INDEX);
+  const n = load<u32>(MACHINE, M_NCPU);
+  for (let c: u32 = 0; c < n; c++) {
+    if (c != me) atomic.or<u32>(CPU_BASE + c * CPU_STRIDE + S_ATTN, ATTN_FLUSH_TLB);
+  }
+}
+
+// A store to a page that held code: every compiled block of the page is stale.
+@inline export function codePageWritten(phys: u32): void {
+  atomic.add<u32>(PAGEGEN + (phys >>> 12) * 4, 1);
+}
+
+// ---- helpers the compiled blocks call ----------------------------------------------------------
+// `at` is the linear address of the block's instruction, `done` how many of the block's
+// instructions retired before it: a fault then restarts exactly there with the right count.
+
+// one instruction through the interpreter
+export function jitStep(at: u32, done: i32): void {
+  cpu.budget -= done;
+  st.ip = at;
+  exec(true);
+  cpu.budget += done;
+}
+
+export function jitRd8(lin: u32, at: u32, done: i32): u32 { st.ip0 = at; cpu.budget -= done; const v = lrd8(lin); cpu.budget += done; return v; }
+export function jitRd16(lin: u32, at: u32, done: i32): u32 { st.ip0 = at; cpu.budget -= done; const v = lrd16(lin); cpu.budget += done; return v; }
+export function jitRd32(lin: u32, at: u32, done: i32): u32 { st.ip0 = at; cpu.budget -= done; const v = lrd32(lin); cpu.budget += done; return v; }
+export function jitWr8(lin: u32, v: u32, at: u32, done: i32): void { st.ip0 = at; cpu.budget -= done; lwr8(lin, v); cpu.budget += done; }
+export function jitWr16(lin: u32, v: u32, at: u32, done: i32): void { st.ip0 = at; cpu.budget -= done; lwr16(lin, v); cpu.budget += done; }
+export function jitWr32(lin: u32, v: u32, at: u32, done: i32): void { st.ip0 = at; cpu.budget -= done; lwr32(lin, v); cpu.budget += done; }
+// read of a read-modify-write destination: faults are reported as writes
+export function jitRdW(lin: u32, size: u32, at: u32, done: i32): u32 {
+  st.ip0 = at;
+  cpu.budget -= done;
+  lprobeW(lin, size);
+  const v = size == 4 ? lrd32(lin) : size == 2 ? lrd16(lin) : lrd8(lin);
+  cpu.budget += done;
+  return v;
+}
+export function jitCond(cc: u32): u32 { return cond(cc) ? 1 : 0; }
+export function jitFlags(): u32 { return getFlags(); }

@@ -1,0 +1,284 @@
+// One compiled block: the emitting context the instruction groups (runtime/jit/ops/*.ts) write
+// into, and the module around it. A block is straight-line 32-bit code from one entry address to
+// the first branch, page end, or instruction that changes the mode; each instruction is either
+// emitted inline or handed to the interpreter (core-as `jitStep`) in place.
+import * as L from "../../core-as/layout.ts";
+import { Code, I32, module, type FuncType, type Import } from "./wasm.ts";
+import type { Insn } from "./decode.ts";
+
+// lazy-flag kinds (core-as/flags.ts)
+export const LF_ADD = 1 << 2;
+export const LF_SUB = 3 << 2;
+export const LF_INC = 5 << 2;
+export const LF_DEC = 6 << 2;
+export const LF_CO = 7 << 2;
+export const szi = (size: number) => size >> 1;
+
+// what the block knows about the lazy flags after the last instruction it emitted inline
+export interface KnownFlags {
+  kind: number; // LF_* without size
+  size: number;
+  res: number; // locals
+  a: number;
+  b: number;
+}
+
+const TYPES: FuncType[] = [
+  { params: [], results: [] }, // 0: a block
+  { params: [I32, I32], results: [] }, // 1: jitStep(at, done)
+  { params: [I32, I32, I32], results: [I32] }, // 2: jitRdN(lin, at, done)
+  { params: [I32, I32, I32, I32], results: [] }, // 3: jitWrN(lin, v, at, done)
+  { params: [I32, I32, I32, I32], results: [I32] }, // 4: jitRdW(lin, size, at, done)
+  { params: [I32], results: [I32] }, // 5: jitCond(cc)
+];
+// imported functions, in import order (their index in the module)
+export const F = { step: 0, rd8: 1, rd16: 2, rd32: 3, wr8: 4, wr16: 5, wr32: 6, rdW: 7, cond: 8 };
+const FUNC_IMPORTS: [string, number][] = [
+  ["jitStep", 1], ["jitRd8", 2], ["jitRd16", 2], ["jitRd32", 2], ["jitWr8", 3], ["jitWr16", 3], ["jitWr32", 3],
+  ["jitRdW", 4], ["jitCond", 5],
+];
+export const G = { ip: 0, ip0: 1, budget: 2, head: 3, tlb: 4 };
+const GLOBAL_IMPORTS = ["ip", "ip0", "budget", "head", "TLB"];
+
+export class Block {
+  readonly c = new Code();
+  nlocals = 0;
+  // index in the block of the instruction being emitted; instructions before it have retired
+  i = 0;
+  ins!: Insn;
+  known: KnownFlags | null = null;
+  unstored: KnownFlags | null = null; // flags computed but not written to the state block
+  // flagsLive[i]: the lazy flags instruction i produces may be read later
+  flagsLive: boolean[] = [];
+
+  constructor(readonly S: number) {}
+
+  tmp(): number {
+    return this.nlocals++;
+  }
+
+  // ---- registers (in the state block at fixed addresses) ---------------------------------------
+  reg32(r: number): this {
+    this.c.const(0).load(this.S + r * 4);
+    return this;
+  }
+  // store the value the callback pushes into a 32-bit register
+  setReg32(r: number, value: () => void): this {
+    this.c.const(0);
+    value();
+    this.c.store(this.S + r * 4);
+    return this;
+  }
+  reg8(r: number): this {
+    this.c.const(0).load8u(this.S + (r & 3) * 4 + (r >> 2));
+    return this;
+  }
+  setReg8(r: number, value: () => void): this {
+    this.c.const(0);
+    value();
+    this.c.store8(this.S + (r & 3) * 4 + (r >> 2));
+    return this;
+  }
+  reg16(r: number): this {
+    this.c.const(0).load16u(this.S + r * 4);
+    return this;
+  }
+  setReg16(r: number, value: () => void): this {
+    this.c.const(0);
+    value();
+    this.c.store16(this.S + r * 4);
+    return this;
+  }
+  regN(r: number, size: number): this {
+    return size === 4 ? this.reg32(r) : size === 2 ? this.reg16(r) : this.reg8(r);
+  }
+  setRegN(r: number, size: number, value: () => void): this {
+    return size === 4 ? this.setReg32(r, value) : size === 2 ? this.setReg16(r, value) : this.setReg8(r, value);
+  }
+
+  // ---- memory operands: flat segments, so the linear address is the offset ----------------------
+  // push the effective address of the instruction's ModR/M memory operand
+  ea(ins: Insn): this {
+    const c = this.c;
+    let any = false;
+    if (ins.base >= 0) { this.reg32(ins.base); any = true; }
+    if (ins.index >= 0) {
+      this.reg32(ins.index);
+      if (ins.scale) c.const(ins.scale).shl();
+      if (any) c.add();
+      any = true;
+    }
+    if (!any) c.const(ins.disp);
+    else if (ins.disp !== 0) c.const(ins.disp).add();
+    return this;
+  }
+
+  // TLB entry address of the linear address in local `lin`, into a new local
+  private tlbEntry(lin: number): number {
+    const e = this.tmp();
+    this.c.gget(G.tlb).get(lin).const(12).shrU().const(L.TLB_ENTRIES - 1).and().const(2).shl().add().set(e);
+    return e;
+  }
+  // push: the TLB entry of local `e` matches `lin` for an access of `size` (tag at `tag`)
+  private tlbHit(e: number, lin: number, size: number, tag: number): void {
+    const c = this.c;
+    c.get(e).load(tag).get(lin).const(0xfffff000).and().eq();
+    if (size > 1) c.get(lin).const(0xfff).and().const(0x1000 - size).leU().and();
+  }
+  private loadN(size: number, off = 0): void {
+    if (size === 4) this.c.load(off);
+    else if (size === 2) this.c.load16u(off);
+    else this.c.load8u(off);
+  }
+  private storeN(size: number, off = 0): void {
+    if (size === 4) this.c.store(off);
+    else if (size === 2) this.c.store16(off);
+    else this.c.store8(off);
+  }
+  private rdFn(size: number): number {
+    return size === 4 ? F.rd32 : size === 2 ? F.rd16 : F.rd8;
+  }
+  private wrFn(size: number): number {
+    return size === 4 ? F.wr32 : size === 2 ? F.wr16 : F.wr8;
+  }
+
+  // push the `size`-byte value at the linear address in local `lin`
+  read(lin: number, size: number): this {
+    const c = this.c;
+    const e = this.tlbEntry(lin);
+    this.tlbHit(e, lin, size, L.TLB_TAG_R);
+    c.if_(I32);
+    c.get(lin).get(e).load(L.TLB_DELTA).add();
+    this.loadN(size);
+    c.else_();
+    this.spillFlags();
+    c.get(lin).const(this.ins.at).const(this.i).call(this.rdFn(size));
+    c.end();
+    return this;
+  }
+  // write local `v` to the linear address in local `lin`
+  write(lin: number, v: number, size: number): this {
+    const c = this.c;
+    const e = this.tlbEntry(lin);
+    this.tlbHit(e, lin, size, L.TLB_TAG_W);
+    c.if_();
+    c.get(lin).get(e).load(L.TLB_DELTA).add().get(v);
+    this.storeN(size);
+    c.else_();
+    this.spillFlags();
+    c.get(lin).get(v).const(this.ins.at).const(this.i).call(this.wrFn(size));
+    c.end();
+    return this;
+  }
+  // Read-modify-write of a memory operand: pushes the old value; afterwards writeBack(result)
+  // stores without faulting (the read probed the write).
+  rmwRead(lin: number, size: number): { writeBack: (v: number) => void } {
+    const c = this.c;
+    const e = this.tlbEntry(lin);
+    const h = this.tmp();
+    this.tlbHit(e, lin, size, L.TLB_TAG_W);
+    c.if_(I32);
+    c.get(lin).get(e).load(L.TLB_DELTA).add().tee(h);
+    this.loadN(size);
+    c.else_();
+    c.const(0).set(h);
+    this.spillFlags();
+    c.get(lin).const(size).const(this.ins.at).const(this.i).call(F.rdW);
+    c.end();
+    return {
+      writeBack: (v: number) => {
+        c.get(h).if_();
+        c.get(h).get(v);
+        this.storeN(size);
+        c.else_();
+        c.get(lin).get(v).const(this.ins.at).const(this.i).call(this.wrFn(size));
+        c.end();
+      },
+    };
+  }
+
+  // ---- lazy flags ----------------------------------------------------------------------------
+  // the instruction sets the flags from locals: stored only when something may read them
+  setFlags(kind: number, size: number, res: number, a: number, b: number): void {
+    this.known = { kind, size, res, a, b };
+    if (!this.flagsLive[this.i]) {
+      this.unstored = this.known; // a fault before the next flag writer must still see them
+      return;
+    }
+    this.unstored = null;
+    this.storeFlags(this.known);
+  }
+  private storeFlags(k: KnownFlags): void {
+    const c = this.c, S = this.S;
+    c.const(0).const(k.kind | szi(k.size)).store(S + L.S_LF_OP);
+    c.const(0).get(k.res).store(S + L.S_LF_RES);
+    c.const(0);
+    if (k.a < 0) c.const(0); else c.get(k.a);
+    c.store(S + L.S_LF_A);
+    c.const(0);
+    if (k.b < 0) c.const(0); else c.get(k.b);
+    c.store(S + L.S_LF_B);
+  }
+  // on a slow path that may fault: the flags in memory must be the architectural ones
+  spillFlags(): void {
+    if (this.unstored) this.storeFlags(this.unstored);
+  }
+
+  // push condition cc (0..15) of the current flags as 0/1
+  cond(cc: number): void {
+    const k = this.known;
+    const c = this.c;
+    if (k && (k.kind === LF_SUB || k.kind === LF_CO) && k.size !== 2) {
+      const sh = k.size === 4 ? 0 : 24;
+      const m = k.size === 4 ? -1 : 0xff;
+      const val = (l: number, signed: boolean) => {
+        c.get(l);
+        if (signed && sh) c.const(sh).shl();
+        else if (!signed && m !== -1) c.const(m).and();
+      };
+      const neg = (cc & 1) !== 0;
+      const base = cc & ~1;
+      let done = true;
+      if (k.kind === LF_SUB) {
+        switch (base) {
+          case 2: val(k.a, false); val(k.b, false); c.ltU(); break; // B
+          case 4: val(k.a, false); val(k.b, false); c.eq(); break; // Z
+          case 6: val(k.a, false); val(k.b, false); c.leU(); break; // BE
+          case 8: val(k.res, true); c.const(0).ltS(); break; // S
+          case 12: val(k.a, true); val(k.b, true); c.ltS(); break; // L
+          case 14: val(k.a, true); val(k.b, true); c.leS(); break; // LE
+          default: done = false;
+        }
+      } else {
+        switch (base) {
+          case 0: case 2: c.const(0); break; // O, B: clear after logic ops
+          case 4: case 6: val(k.res, false); c.eqz(); break; // Z, BE (CF = 0)
+          case 8: case 12: val(k.res, true); c.const(0).ltS(); break; // S, L (OF = 0)
+          case 14: val(k.res, true); c.const(1).ltS(); break; // LE: ZF or SF
+          default: done = false;
+        }
+      }
+      if (done) {
+        if (neg) c.eqz();
+        return;
+      }
+    }
+    c.const(cc).call(F.cond);
+  }
+
+  // ---- control ----------------------------------------------------------------------------------
+  // leave the block after instruction i: ip is already set; `retired` instructions ran
+  exitRetired(retired: number, depth: number): void {
+    this.c.gget(G.budget).const(retired - 1).sub().gset(G.budget).br(depth);
+  }
+
+  static build(S: number, body: Code, nlocals: number, memPages: number): Uint8Array<ArrayBuffer> {
+    const imports: Import[] = [
+      { name: "memory", kind: "memory", memMin: memPages, memMax: memPages },
+      ...GLOBAL_IMPORTS.map((n) => ({ name: n, kind: "global" as const })),
+      ...FUNC_IMPORTS.map(([n, t]) => ({ name: n, kind: "func" as const, type: t })),
+    ];
+    void S;
+    return module(TYPES, imports, [{ type: 0, locals: nlocals, body, export: "b" }]);
+  }
+}

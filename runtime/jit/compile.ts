@@ -1,0 +1,121 @@
+// Block formation and emission: decode from the entry address to the first branch (or page end,
+// or an instruction the decoder does not know), find which lazy-flag results a later instruction
+// may read, then emit each instruction inline (runtime/jit/ops/) or as a call to the interpreter.
+import { Block, G, F } from "./block.ts";
+import { decode, type Insn } from "./decode.ts";
+import { emitMov } from "./ops/mov.ts";
+import { emitAlu } from "./ops/alu.ts";
+import { emitStack } from "./ops/stack.ts";
+import { emitBranch, isInlineBranch } from "./ops/branch.ts";
+
+export const MAX_INSNS = 64;
+
+// Instructions that change control flow (the block ends after them; the interpreter's handler sets
+// ip when it is not emitted inline) or the mode the block was compiled for (far transfers).
+function endsBlock(ins: Insn): boolean {
+  const op = ins.op;
+  if ((op >= 0x70 && op <= 0x7f) || (op >= 0x180 && op <= 0x18f)) return true;
+  if (op === 0xeb || op === 0xe9 || op === 0xe8 || op === 0xc3 || op === 0xc2) return true;
+  if (op >= 0xe0 && op <= 0xe3) return true; // LOOP, JECXZ
+  if (op === 0xff && ins.reg >= 2 && ins.reg <= 5) return true; // indirect near and far call/jmp
+  return false;
+}
+
+// how an instruction emitted inline uses the lazy flags: w = sets them all, r = reads them,
+// rw = reads CF and sets them all, n = neither; x = handed to the interpreter (reads, may write)
+type FlagUse = "w" | "r" | "rw" | "n" | "x";
+const ALU_INLINE = new Set([0, 1, 4, 5, 6, 7]);
+function flagUse(ins: Insn): FlagUse {
+  if (ins.pfx !== 0 || ins.seg !== -1) return "x";
+  const op = ins.op;
+  if (op < 0x40 && (op & 7) < 6) return ALU_INLINE.has(op >> 3) ? "w" : "x";
+  if (op === 0x80 || op === 0x81 || op === 0x83) return ALU_INLINE.has(ins.reg) ? "w" : "x";
+  if (op === 0x84 || op === 0x85 || op === 0xa8 || op === 0xa9) return "w";
+  if (op >= 0x40 && op <= 0x4f) return "rw";
+  if ((op >= 0x70 && op <= 0x7f) || (op >= 0x180 && op <= 0x18f)) return "r";
+  if (op === 0x88 || op === 0x89 || op === 0x8a || op === 0x8b || op === 0x8d || (op >= 0xb0 && op <= 0xbf)) return "n";
+  if (((op === 0xc6 || op === 0xc7) && ins.reg === 0) || op === 0x1b6 || op === 0x1b7 || op === 0x1be || op === 0x1bf) {
+    return "n";
+  }
+  if ((op >= 0x50 && op <= 0x5f) || op === 0x68 || op === 0x6a || op === 0xeb || op === 0xe9 || op === 0xe8 || op === 0xc3) {
+    return "n";
+  }
+  return "x";
+}
+
+function emitInline(b: Block, ins: Insn): boolean {
+  if (ins.pfx !== 0 || ins.seg !== -1) return false;
+  return emitMov(b, ins) || emitAlu(b, ins) || emitStack(b, ins);
+}
+
+export interface Compiled {
+  bytes: Uint8Array<ArrayBuffer>;
+  insns: number;
+  inline: number;
+}
+
+// Compile the block at host offset h (guest linear address lin). S = this vCPU's state block.
+export function compileBlock(mem: Uint8Array, h: number, lin: number, S: number, memPages: number): Compiled | null {
+  const insns: Insn[] = [];
+  const end = (h | 0xfff) + 1;
+  let p = h, a = lin;
+  while (insns.length < MAX_INSNS) {
+    const ins = decode(mem, p, end, a);
+    if (!ins) break;
+    insns.push(ins);
+    p += ins.len;
+    a = (a + ins.len) | 0;
+    if (endsBlock(ins)) break;
+  }
+  if (insns.length === 0) return null;
+
+  const b = new Block(S);
+  const uses = insns.map(flagUse);
+  // backwards: flags are live after the block; an "x" or "r" reads them; a "w" kills them
+  let live = true;
+  for (let i = insns.length - 1; i >= 0; i--) {
+    b.flagsLive[i] = live;
+    const u = uses[i];
+    if (u === "w") live = false;
+    else if (u !== "n") live = true;
+  }
+
+  const c = b.c;
+  let inline = 0;
+  c.block(); // $exit
+  for (let i = 0; i < insns.length; i++) {
+    const ins = insns[i];
+    b.i = i;
+    b.ins = ins;
+    const last = i === insns.length - 1;
+    if (last && isInlineBranch(ins)) {
+      emitBranch(b, ins, i + 1);
+      inline++;
+      break;
+    }
+    if (emitInline(b, ins)) {
+      inline++;
+      if (last) {
+        c.const((ins.at + ins.len) | 0).gset(G.ip);
+        c.gget(G.budget).const(i).sub().gset(G.budget);
+      }
+      continue;
+    }
+    // the interpreter runs it in place; it must fall through to the next instruction, or the
+    // block ends here (a taken branch, a REP string instruction yielding, a length mismatch)
+    b.spillFlags();
+    c.const(ins.at).const(i).call(F.step);
+    b.known = null;
+    b.unstored = null;
+    if (last) {
+      c.gget(G.budget).const(i).sub().gset(G.budget);
+    } else {
+      c.gget(G.ip).const((ins.at + ins.len) | 0).ne().if_();
+      b.exitRetired(i + 1, 1);
+      c.end();
+    }
+  }
+  c.end();
+  c.const(1).gset(G.head);
+  return { bytes: Block.build(S, c, b.nlocals, memPages), insns: insns.length, inline };
+}

@@ -1,0 +1,38 @@
+// Inline block ends: Jcc, JMP, CALL and RET near in flat 32-bit code (CS base 0, 4 GiB limit, so
+// no limit check). They set ip, take their budget and leave the block.
+import { type Block, G } from "../block.ts";
+import type { Insn } from "../decode.ts";
+import { pop32, push32 } from "./stack.ts";
+
+// true when the instruction was emitted; `retired` = instructions of the block including this one
+export function emitBranch(b: Block, ins: Insn, retired: number): boolean {
+  const c = b.c;
+  const op = ins.op;
+  const next = (ins.at + ins.len) | 0;
+  if ((op >= 0x70 && op <= 0x7f) || (op >= 0x180 && op <= 0x18f)) {
+    c.const(ins.imm).const(next);
+    b.cond(op & 15);
+    c.select().gset(G.ip);
+  } else if (op === 0xeb || op === 0xe9) {
+    c.const(ins.imm).gset(G.ip);
+  } else if (op === 0xe8) {
+    const v = b.tmp();
+    c.const(next).set(v);
+    push32(b, v);
+    c.const(ins.imm).gset(G.ip);
+  } else if (op === 0xc3) {
+    const v = pop32(b);
+    c.get(v).gset(G.ip);
+  } else {
+    return false;
+  }
+  c.gget(G.budget).const(retired - 1).sub().gset(G.budget);
+  return true;
+}
+
+export function isInlineBranch(ins: Insn): boolean {
+  const op = ins.op;
+  if (ins.pfx !== 0) return false;
+  return (op >= 0x70 && op <= 0x7f) || (op >= 0x180 && op <= 0x18f) || op === 0xeb || op === 0xe9 || op === 0xe8 ||
+    op === 0xc3;
+}

@@ -1,0 +1,81 @@
+// Inline data movement: MOV (register, memory, immediate forms), LEA, MOVZX/MOVSX. 32-bit and
+// 8-bit operands without prefixes; anything else goes to the interpreter.
+import type { Block } from "../block.ts";
+import type { Insn } from "../decode.ts";
+
+// the ModR/M operand's value (register or memory) at `size`
+export function readE(b: Block, ins: Insn, size: number): void {
+  if (!ins.mem) {
+    b.regN(ins.rm, size);
+    return;
+  }
+  const lin = b.tmp();
+  b.ea(ins).c.set(lin);
+  b.read(lin, size);
+}
+
+// write local v to the ModR/M operand
+export function writeE(b: Block, ins: Insn, size: number, v: number): void {
+  if (!ins.mem) {
+    b.setRegN(ins.rm, size, () => b.c.get(v));
+    return;
+  }
+  const lin = b.tmp();
+  b.ea(ins).c.set(lin);
+  b.write(lin, v, size);
+}
+
+export function emitMov(b: Block, ins: Insn): boolean {
+  const c = b.c;
+  const op = ins.op;
+  switch (op) {
+    case 0x88: case 0x89: { // mov Ev, Gv
+      const size = op === 0x88 ? 1 : 4;
+      const v = b.tmp();
+      b.regN(ins.reg, size).c.set(v);
+      writeE(b, ins, size, v);
+      return true;
+    }
+    case 0x8a: case 0x8b: { // mov Gv, Ev
+      const size = op === 0x8a ? 1 : 4;
+      const v = b.tmp();
+      readE(b, ins, size);
+      c.set(v);
+      b.setRegN(ins.reg, size, () => c.get(v));
+      return true;
+    }
+    case 0xc6: case 0xc7: { // mov Ev, Iz
+      if (ins.reg !== 0) return false;
+      const size = op === 0xc6 ? 1 : 4;
+      const v = b.tmp();
+      c.const(ins.imm).set(v);
+      writeE(b, ins, size, v);
+      return true;
+    }
+    case 0x8d: // lea
+      if (!ins.mem) return false;
+      b.setReg32(ins.reg, () => b.ea(ins));
+      return true;
+    case 0x1b6: case 0x1b7: case 0x1be: case 0x1bf: { // movzx / movsx Gv, Eb/Ew
+      const size = (op & 1) ? 2 : 1;
+      const v = b.tmp();
+      readE(b, ins, size);
+      if (op >= 0x1be) {
+        if (size === 1) c.ext8s();
+        else c.ext16s();
+      }
+      c.set(v);
+      b.setReg32(ins.reg, () => c.get(v));
+      return true;
+    }
+  }
+  if (op >= 0xb0 && op <= 0xb7) {
+    b.setReg8(op & 7, () => c.const(ins.imm));
+    return true;
+  }
+  if (op >= 0xb8 && op <= 0xbf) {
+    b.setReg32(op & 7, () => c.const(ins.imm));
+    return true;
+  }
+  return false;
+}
