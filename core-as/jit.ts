@@ -39,6 +39,7 @@ export function jitEnter(): bool {
   if (h < <u32>RAM_BASE) return false; // ROM or open bus
   const slot = hashSlot(h);
   const gen = load<u32>(PAGEGEN + ((h - RAM_BASE) >>> 12) * 4);
+  let n: u32 = 1;
   if (load<u32>(slot) == h) {
     const fn = load<u32>(slot, 4);
     if (fn != 0) {
@@ -47,22 +48,21 @@ export function jitEnter(): bool {
         return true;
       }
       store<u32>(slot, 0, 4); // the page was written since: compile again when it is hot again
-      store<u32>(slot, 0, 12);
-    }
-    const n = load<u32>(slot, 12) + 1;
-    store<u32>(slot, n, 12);
-    if (n == hot) {
-      const f = jit_compile(h, a);
-      if (f != 0) {
-        store<u32>(slot, h);
-        store<u32>(slot, f, 4);
-        store<u32>(slot, gen, 8);
-      }
+    } else {
+      n = load<u32>(slot, 12) + 1;
     }
   } else {
     store<u32>(slot, h);
     store<u32>(slot, 0, 4);
-    store<u32>(slot, 1, 12);
+  }
+  store<u32>(slot, n, 12);
+  if (n == hot) {
+    const f = jit_compile(h, a);
+    if (f != 0) {
+      store<u32>(slot, h);
+      store<u32>(slot, f, 4);
+      store<u32>(slot, gen, 8);
+    }
   }
   return false;
 }

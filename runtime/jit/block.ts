@@ -3,7 +3,7 @@
 // the first branch, page end, or instruction that changes the mode; each instruction is either
 // emitted inline or handed to the interpreter (core-as `jitStep`) in place.
 import * as L from "../../core-as/layout.ts";
-import { Code, I32, module, type FuncType, type Import } from "./wasm.ts";
+import { Code, I32, OneFunctionModule, type FuncType, type Import } from "./wasm.ts";
 import type { Insn } from "./decode.ts";
 
 // lazy-flag kinds (core-as/flags.ts)
@@ -272,13 +272,18 @@ export class Block {
     this.c.gget(G.budget).const(retired - 1).sub().gset(G.budget).br(depth);
   }
 
-  static build(S: number, body: Code, nlocals: number, memPages: number): Uint8Array<ArrayBuffer> {
-    const imports: Import[] = [
-      { name: "memory", kind: "memory", memMin: memPages, memMax: memPages },
-      ...GLOBAL_IMPORTS.map((n) => ({ name: n, kind: "global" as const })),
-      ...FUNC_IMPORTS.map(([n, t]) => ({ name: n, kind: "func" as const, type: t })),
-    ];
-    void S;
-    return module(TYPES, imports, [{ type: 0, locals: nlocals, body, export: "b" }]);
+  private static frames = new Map<number, OneFunctionModule>();
+  static build(body: Code, nlocals: number, memPages: number): Uint8Array<ArrayBuffer> {
+    let f = Block.frames.get(memPages);
+    if (!f) {
+      const imports: Import[] = [
+        { name: "memory", kind: "memory", memMin: memPages, memMax: memPages },
+        ...GLOBAL_IMPORTS.map((n) => ({ name: n, kind: "global" as const })),
+        ...FUNC_IMPORTS.map(([n, t]) => ({ name: n, kind: "func" as const, type: t })),
+      ];
+      f = new OneFunctionModule(TYPES, imports);
+      Block.frames.set(memPages, f);
+    }
+    return f.build(body, nlocals);
   }
 }

@@ -52,10 +52,19 @@ export interface Compiled {
   bytes: Uint8Array<ArrayBuffer>;
   insns: number;
   inline: number;
+  stepped: Insn[];
+  list: Insn[];
 }
 
 // Compile the block at host offset h (guest linear address lin). S = this vCPU's state block.
-export function compileBlock(mem: Uint8Array, h: number, lin: number, S: number, memPages: number): Compiled | null {
+export function compileBlock(
+  mem: Uint8Array,
+  h: number,
+  lin: number,
+  S: number,
+  memPages: number,
+  profile = -1,
+): Compiled | null {
   const insns: Insn[] = [];
   const end = (h | 0xfff) + 1;
   let p = h, a = lin;
@@ -82,6 +91,8 @@ export function compileBlock(mem: Uint8Array, h: number, lin: number, S: number,
 
   const c = b.c;
   let inline = 0;
+  const stepped: Insn[] = [];
+  if (profile >= 0) c.const(0).const(0).load(profile).const(1).add().store(profile);
   c.block(); // $exit
   for (let i = 0; i < insns.length; i++) {
     const ins = insns[i];
@@ -104,6 +115,7 @@ export function compileBlock(mem: Uint8Array, h: number, lin: number, S: number,
     // the interpreter runs it in place; it must fall through to the next instruction, or the
     // block ends here (a taken branch, a REP string instruction yielding, a length mismatch)
     b.spillFlags();
+    stepped.push(ins);
     c.const(ins.at).const(i).call(F.step);
     b.known = null;
     b.unstored = null;
@@ -117,5 +129,5 @@ export function compileBlock(mem: Uint8Array, h: number, lin: number, S: number,
   }
   c.end();
   c.const(1).gset(G.head);
-  return { bytes: Block.build(S, c, b.nlocals, memPages), insns: insns.length, inline };
+  return { bytes: Block.build(c, b.nlocals, memPages), insns: insns.length, inline, stepped, list: insns };
 }

@@ -3,6 +3,7 @@
 // and the core's exported helpers and globals, and puts it in the instance's function table.
 import * as L from "../../core-as/layout.ts";
 import { compileBlock } from "./compile.ts";
+import type { Insn } from "./decode.ts";
 
 export interface JitStats {
   blocks: number;
@@ -11,6 +12,15 @@ export interface JitStats {
   failed: number;
   compileMs: number;
   flushes: number;
+}
+
+const PROFILE_BASE = L.MACHINE + 0x4000; // RING3_JIT_PROFILE: one u32 execution counter per block
+const PROFILE_SLOTS = 0x3000;
+function opName(i: Insn): string {
+  const o = i.op >= 0x100 ? `0f${(i.op & 0xff).toString(16).padStart(2, "0")}` : i.op.toString(16).padStart(2, "0");
+  const r = i.modrm >= 0 && [0x80, 0x81, 0x83, 0xc0, 0xc1, 0xd0, 0xd1, 0xd3, 0xf6, 0xf7, 0xfe, 0xff].includes(i.op) ? `/${i.reg}` : "";
+  const p = (i.pfx ? `p${i.pfx}` : "") + (i.seg >= 0 ? `s${i.seg}` : "");
+  return `${p}${o}${r}${i.mem ? "m" : ""}`;
 }
 
 // table slots for compiled blocks; past this many the cache starts over
@@ -24,10 +34,40 @@ export class Jit {
   private pages = 0;
   private next = 1;
   private base = 1;
+  prof = [0, 0, 0, 0];
+  private profile = !!Deno.env.get("RING3_JIT_PROFILE");
+  private profileInfo: { lin: number; stepped: string[]; n: number; last: string }[] = [];
+  private report(): void {
+    const dv = new DataView(this.mem8.buffer);
+    const byOp = new Map<string, number>();
+    const byLast = new Map<string, number>();
+    let total = 0, steps = 0;
+    const blocks: [number, number, string][] = [];
+    this.profileInfo.forEach((b, i) => {
+      if (i >= PROFILE_SLOTS) return;
+      const n = dv.getUint32(PROFILE_BASE + i * 4, true);
+      total += n * b.n;
+      for (const s of b.stepped) { byOp.set(s, (byOp.get(s) ?? 0) + n); steps += n; }
+      byLast.set(b.last, (byLast.get(b.last) ?? 0) + n);
+      blocks.push([n, b.lin, `${b.n} insns, stepped ${b.stepped.join(" ")}`]);
+    });
+    const top = (m: Map<string, number>) => [...m].sort((a, b) => b[1] - a[1]).slice(0, 25).map(([k, v]) => `${k}:${v}`).join(" ");
+    console.error(`jit profile: ${total} instructions in blocks, ${steps} through the interpreter`);
+    console.error(`stepped: ${top(byOp)}`);
+    console.error(`block ends: ${top(byLast)}`);
+    blocks.sort((a, b) => b[0] - a[0]);
+    for (const [n, lin, d] of blocks.slice(0, 30)) console.error(`  ${n} x ${lin.toString(16)}: ${d}`);
+  }
   readonly stats: JitStats = { blocks: 0, insns: 0, inline: 0, failed: 0, compileMs: 0, flushes: 0 };
 
   constructor() {
     this.table = new WebAssembly.Table({ element: "anyfunc", initial: 1 });
+    if (this.profile) {
+      globalThis.addEventListener("unload", () => this.report());
+    }
+    if (Deno.env.get("RING3_JIT_STATS")) {
+      globalThis.addEventListener("unload", () => console.error(`jit: ${JSON.stringify(this.stats)} ${this.prof.map((x) => x.toFixed(1))}`));
+    }
   }
 
   // after the core instance exists: its exports are what the blocks import
@@ -50,7 +90,9 @@ export class Jit {
     const t0 = performance.now();
     let r;
     try {
-      r = compileBlock(this.mem8, h, lin >>> 0, this.S, this.pages);
+      const prof = this.profile ? PROFILE_BASE + (this.profileInfo.length % PROFILE_SLOTS) * 4 : -1;
+      r = compileBlock(this.mem8, h, lin >>> 0, this.S, this.pages, prof);
+      if (r && this.profile) this.profileInfo.push({ lin: lin >>> 0, stepped: r.stepped.map(opName), n: r.insns, last: opName(r.list[r.list.length - 1]) });
     } catch (e) {
       throw new Error(`block compiler failed at ${(lin >>> 0).toString(16)}: ${e}`);
     }
@@ -58,12 +100,18 @@ export class Jit {
       this.stats.failed++;
       return 0;
     }
-    const inst = new WebAssembly.Instance(new WebAssembly.Module(r.bytes), { env: this.env as WebAssembly.ModuleImports });
+    const t1 = performance.now();
+    const mod = new WebAssembly.Module(r.bytes);
+    const t2 = performance.now();
+    const inst = new WebAssembly.Instance(mod, { env: this.env as WebAssembly.ModuleImports });
+    const t3 = performance.now();
+    this.prof[0] += t1 - t0; this.prof[1] += t2 - t1; this.prof[2] += t3 - t2; this.prof[3] += r.bytes.length;
     if (this.next >= this.base + TABLE_MAX) this.flush();
     const idx = this.next++;
     if (idx >= this.table.length) this.table.grow(Math.max(256, this.table.length >> 1));
     this.table.set(idx, inst.exports.b as () => void);
     this.stats.blocks++;
+    if (Deno.env.get("RING3_JIT_TRACE")) console.error(`jit: block ${(lin >>> 0).toString(16)} ${r.insns} insns, ${r.inline} inline`);
     this.stats.insns += r.insns;
     this.stats.inline += r.inline;
     this.stats.compileMs += performance.now() - t0;

@@ -138,3 +138,49 @@ export function module(types: FuncType[], imports: Import[], funcs: Func[]): Uin
   }))));
   return new Uint8Array(out);
 }
+
+// The frame of a module with one exported function "b" of type 0: everything but the code
+// section is the same for every block of a vCPU, so it is built once and reused.
+export class OneFunctionModule {
+  private readonly prefix: Uint8Array;
+  constructor(types: FuncType[], imports: Import[]) {
+    const probe = module(types, imports, [{ type: 0, locals: 0, body: new Code(), export: "b" }]);
+    // cut at the code section (id 10), which module() writes last
+    let p = 8;
+    for (;;) {
+      const id = probe[p];
+      let len = 0, shift = 0, q = p + 1;
+      for (;;) {
+        const c = probe[q++];
+        len |= (c & 0x7f) << shift;
+        shift += 7;
+        if ((c & 0x80) === 0) break;
+      }
+      if (id === 10) break;
+      p = q + len;
+    }
+    this.prefix = probe.slice(0, p);
+  }
+  build(body: Code, nlocals: number): Uint8Array<ArrayBuffer> {
+    const fn = new Code();
+    if (nlocals > 0) fn.u(1).u(nlocals).byte(I32);
+    else fn.u(0);
+    const fnLen = fn.b.length + body.b.length + 1;
+    const size = new Code().u(fnLen);
+    const secLen = 1 + size.b.length + fnLen; // one function
+    const sec = new Code().byte(10).u(secLen).u(1);
+    const out = new Uint8Array(this.prefix.length + sec.b.length + size.b.length + fnLen);
+    out.set(this.prefix, 0);
+    let o = this.prefix.length;
+    out.set(sec.b, o);
+    o += sec.b.length;
+    out.set(size.b, o);
+    o += size.b.length;
+    out.set(fn.b, o);
+    o += fn.b.length;
+    out.set(body.b, o);
+    o += body.b.length;
+    out[o] = 0x0b;
+    return out;
+  }
+}
