@@ -10,6 +10,7 @@ import * as st from "./state";
 import * as cpu from "./cpu";
 import { exec } from "./generated/dispatch";
 import { flatR, flatW } from "./seg";
+import { S_FLAGS, F_CF, F_OF } from "./layout";
 import {
   JIT_HASH, JIT_HASH_STRIDE, JIT_ENTRIES, PAGEGEN, RAM_BASE, MACHINE, M_JIT, S_CPU_INDEX, S_ATTN,
   SEG_ES, SEG_CS, SEG_SS, SEG_DS, S_TLB, TLB_SET_SIZE, TLB_TAG_W, TLB_ENTRIES, M_NCPU, CPU_BASE, CPU_STRIDE,
@@ -17,7 +18,7 @@ import {
 } from "./layout";
 import { jit_compile } from "./env";
 import { lrd8, lrd16, lrd32, lwr8, lwr16, lwr32, lprobeW } from "./mmu";
-import { cond, getFlags } from "./flags";
+import { cond, getFlags, materialize } from "./flags";
 
 // blocks are compiled for flat 32-bit code: CS, DS, ES and SS with base 0 and 4 GiB limits
 const FLAT_R: u32 = (1 << SEG_ES) | (1 << SEG_CS) | (1 << SEG_SS) | (1 << SEG_DS);
@@ -114,3 +115,8 @@ export function jitRdW(lin: u32, size: u32, at: u32, done: i32): u32 {
 }
 export function jitCond(cc: u32): u32 { return cond(cc) ? 1 : 0; }
 export function jitFlags(): u32 { return getFlags(); }
+// ROL/ROR: CF and OF change, the other arithmetic flags stay
+export function jitSetCO(cf: u32, ovf: u32): void {
+  materialize();
+  store<u32>(S, (load<u32>(S, S_FLAGS) & ~(F_CF | F_OF)) | (cf & 1) | ((ovf & 1) << 11), S_FLAGS);
+}

@@ -8,15 +8,20 @@ import type { Insn } from "./decode.ts";
 
 // lazy-flag kinds (core-as/flags.ts)
 export const LF_ADD = 1 << 2;
+export const LF_ADC = 2 << 2;
 export const LF_SUB = 3 << 2;
+export const LF_SBB = 4 << 2;
 export const LF_INC = 5 << 2;
 export const LF_DEC = 6 << 2;
 export const LF_CO = 7 << 2;
+// not a core kind: ROL/ROR set CF (local a) and OF (local b) and keep the other flags
+export const ROT = -1;
 export const szi = (size: number) => size >> 1;
 
 // what the block knows about the lazy flags after the last instruction it emitted inline
 export interface KnownFlags {
   kind: number; // LF_* without size
+  kindLocal?: number; // local holding the whole LF_OP word when the kind is known only at run time
   size: number;
   res: number; // locals
   a: number;
@@ -32,10 +37,10 @@ const TYPES: FuncType[] = [
   { params: [I32], results: [I32] }, // 5: jitCond(cc)
 ];
 // imported functions, in import order (their index in the module)
-export const F = { step: 0, rd8: 1, rd16: 2, rd32: 3, wr8: 4, wr16: 5, wr32: 6, rdW: 7, cond: 8 };
+export const F = { step: 0, rd8: 1, rd16: 2, rd32: 3, wr8: 4, wr16: 5, wr32: 6, rdW: 7, cond: 8, setco: 9 };
 const FUNC_IMPORTS: [string, number][] = [
   ["jitStep", 1], ["jitRd8", 2], ["jitRd16", 2], ["jitRd32", 2], ["jitWr8", 3], ["jitWr16", 3], ["jitWr32", 3],
-  ["jitRdW", 4], ["jitCond", 5],
+  ["jitRdW", 4], ["jitCond", 5], ["jitSetCO", 1],
 ];
 export const G = { ip: 0, ip0: 1, budget: 2, head: 3, tlb: 4 };
 const GLOBAL_IMPORTS = ["ip", "ip0", "budget", "head", "TLB"];
@@ -47,7 +52,9 @@ export class Block {
   i = 0;
   ins!: Insn;
   known: KnownFlags | null = null;
-  unstored: KnownFlags | null = null; // flags computed but not written to the state block
+  // flag results computed but not yet written to the state block, oldest first (a ROL/ROR result
+  // builds on the one before it)
+  unstored: KnownFlags[] = [];
   // flagsLive[i]: the lazy flags instruction i produces may be read later
   flagsLive: boolean[] = [];
 
@@ -199,18 +206,29 @@ export class Block {
 
   // ---- lazy flags ----------------------------------------------------------------------------
   // the instruction sets the flags from locals: stored only when something may read them
-  setFlags(kind: number, size: number, res: number, a: number, b: number): void {
-    this.known = { kind, size, res, a, b };
+  setFlags(kind: number, size: number, res: number, a: number, b: number, kindLocal?: number): void {
+    const k: KnownFlags = { kind, size, res, a, b, kindLocal };
+    this.known = kind === ROT || kindLocal !== undefined ? null : k;
     if (!this.flagsLive[this.i]) {
-      this.unstored = this.known; // a fault before the next flag writer must still see them
+      // a fault before the next flag writer must still see them
+      if (kind === ROT) this.unstored.push(k);
+      else this.unstored = [k];
       return;
     }
-    this.unstored = null;
-    this.storeFlags(this.known);
+    if (kind === ROT) this.spillFlags();
+    this.unstored = [];
+    this.storeFlags(k);
   }
   private storeFlags(k: KnownFlags): void {
     const c = this.c, S = this.S;
-    c.const(0).const(k.kind | szi(k.size)).store(S + L.S_LF_OP);
+    if (k.kind === ROT) {
+      c.get(k.a).get(k.b).call(F.setco);
+      return;
+    }
+    c.const(0);
+    if (k.kindLocal !== undefined) c.get(k.kindLocal);
+    else c.const(k.kind | szi(k.size));
+    c.store(S + L.S_LF_OP);
     c.const(0).get(k.res).store(S + L.S_LF_RES);
     c.const(0);
     if (k.a < 0) c.const(0); else c.get(k.a);
@@ -221,13 +239,39 @@ export class Block {
   }
   // on a slow path that may fault: the flags in memory must be the architectural ones
   spillFlags(): void {
-    if (this.unstored) this.storeFlags(this.unstored);
+    for (const k of this.unstored) this.storeFlags(k);
   }
 
   // push condition cc (0..15) of the current flags as 0/1
   cond(cc: number): void {
     const k = this.known;
     const c = this.c;
+    if (k && (k.kind === LF_INC || k.kind === LF_DEC) && k.size === 4) {
+      let done = true;
+      switch (cc & ~1) {
+        case 2: c.get(k.b).const(1).and(); break; // CF, kept from before
+        case 4: c.get(k.res).eqz(); break;
+        case 8: c.get(k.res).const(0).ltS(); break;
+        default: done = false;
+      }
+      if (done) {
+        if (cc & 1) c.eqz();
+        return;
+      }
+    }
+    if (k && k.kind === LF_ADD && k.size === 4) {
+      let done = true;
+      switch (cc & ~1) {
+        case 2: c.get(k.res).get(k.a).ltU(); break; // CF: the sum wrapped
+        case 4: c.get(k.res).eqz(); break;
+        case 8: c.get(k.res).const(0).ltS(); break;
+        default: done = false;
+      }
+      if (done) {
+        if (cc & 1) c.eqz();
+        return;
+      }
+    }
     if (k && (k.kind === LF_SUB || k.kind === LF_CO) && k.size !== 2) {
       const sh = k.size === 4 ? 0 : 24;
       const m = k.size === 4 ? -1 : 0xff;

@@ -7,6 +7,10 @@ import { emitMov } from "./ops/mov.ts";
 import { emitAlu } from "./ops/alu.ts";
 import { emitStack } from "./ops/stack.ts";
 import { emitBranch, isInlineBranch } from "./ops/branch.ts";
+import { emitShift, SHIFT_INLINE } from "./ops/shift.ts";
+import { emitUnary } from "./ops/unary.ts";
+import { emitCond } from "./ops/cond.ts";
+import { emitMul } from "./ops/mul.ts";
 
 export const MAX_INSNS = 64;
 
@@ -24,12 +28,25 @@ function endsBlock(ins: Insn): boolean {
 // how an instruction emitted inline uses the lazy flags: w = sets them all, r = reads them,
 // rw = reads CF and sets them all, n = neither; x = handed to the interpreter (reads, may write)
 type FlagUse = "w" | "r" | "rw" | "n" | "x";
-const ALU_INLINE = new Set([0, 1, 4, 5, 6, 7]);
+// (a ROL/ROR is "n": it keeps the other flags, so whatever came before is live exactly when its
+// own result is)
 function flagUse(ins: Insn): FlagUse {
   if (ins.pfx !== 0 || ins.seg !== -1) return "x";
   const op = ins.op;
-  if (op < 0x40 && (op & 7) < 6) return ALU_INLINE.has(op >> 3) ? "w" : "x";
-  if (op === 0x80 || op === 0x81 || op === 0x83) return ALU_INLINE.has(ins.reg) ? "w" : "x";
+  const adcSbb = (o: number) => o === 2 || o === 3;
+  if (op < 0x40 && (op & 7) < 6) return adcSbb(op >> 3) ? "rw" : "w";
+  if (op === 0x80 || op === 0x81 || op === 0x83) return adcSbb(ins.reg) ? "rw" : "w";
+  if ((op === 0xc1 || op === 0xd1) && SHIFT_INLINE.has(ins.reg) && (op === 0xd1 || (ins.imm & 31) !== 0)) {
+    return ins.reg <= 1 ? "n" : "w";
+  }
+  if (op === 0xf7 && (ins.reg === 0 || ins.reg === 3)) return "w";
+  if (op === 0xf7 && ins.reg === 2) return "n";
+  if (op === 0xff && (ins.reg === 0 || ins.reg === 1)) return "rw";
+  if (op === 0xff && ins.reg === 6) return "n";
+  if (op === 0x1af || op === 0x69 || op === 0x6b) return "w";
+  if ((op >= 0x190 && op <= 0x19f) || (op >= 0x140 && op <= 0x14f)) return "r";
+  if (op === 0x99 || op === 0x98 || op === 0x90 || (op >= 0x91 && op <= 0x97) || (op === 0x87 && !ins.mem)) return "n";
+  if (op >= 0x1c8 && op <= 0x1cf) return "n";
   if (op === 0x84 || op === 0x85 || op === 0xa8 || op === 0xa9) return "w";
   if (op >= 0x40 && op <= 0x4f) return "rw";
   if ((op >= 0x70 && op <= 0x7f) || (op >= 0x180 && op <= 0x18f)) return "r";
@@ -45,7 +62,8 @@ function flagUse(ins: Insn): FlagUse {
 
 function emitInline(b: Block, ins: Insn): boolean {
   if (ins.pfx !== 0 || ins.seg !== -1) return false;
-  return emitMov(b, ins) || emitAlu(b, ins) || emitStack(b, ins);
+  return emitMov(b, ins) || emitAlu(b, ins) || emitStack(b, ins) || emitShift(b, ins) || emitUnary(b, ins) ||
+    emitCond(b, ins) || emitMul(b, ins);
 }
 
 export interface Compiled {
@@ -118,7 +136,7 @@ export function compileBlock(
     stepped.push(ins);
     c.const(ins.at).const(i).call(F.step);
     b.known = null;
-    b.unstored = null;
+    b.unstored = [];
     if (last) {
       c.gget(G.budget).const(i).sub().gset(G.budget);
     } else {

@@ -1,17 +1,32 @@
 // Inline integer ALU: ADD OR AND SUB XOR CMP TEST in their ModR/M, accumulator and group-1 forms,
 // INC/DEC of a register. 32- and 8-bit operands. The lazy flags are written as core-as/flags.ts
 // reads them, and only when a later instruction may read them (Block.flagsLive).
-import { type Block, LF_ADD, LF_CO, LF_DEC, LF_INC, LF_SUB } from "../block.ts";
+import { type Block, LF_ADC, LF_ADD, LF_CO, LF_SBB, LF_SUB, szi } from "../block.ts";
 import type { Insn } from "../decode.ts";
 import { readE } from "./mov.ts";
+import { incDec } from "./unary.ts";
 
-const ADD = 0, OR = 1, AND = 4, SUB = 5, XOR = 6, CMP = 7;
-const INLINE_OPS = new Set([ADD, OR, AND, SUB, XOR, CMP]);
+const ADD = 0, OR = 1, ADC = 2, SBB = 3, AND = 4, SUB = 5, XOR = 6, CMP = 7;
+export const INLINE_OPS = new Set([ADD, OR, ADC, SBB, AND, SUB, XOR, CMP]);
 
 // res = a op b from locals; sets the flags; returns the result local
 function alu(b: Block, op: number, size: number, a: number, v: number): number {
   const c = b.c;
   const r = b.tmp();
+  if (op === ADC || op === SBB) {
+    // the carry decides the kind: LF_ADC/LF_SBB mean "with a carry in"
+    const cf = b.tmp(), kind = b.tmp();
+    b.cond(2);
+    c.set(cf);
+    c.get(a).get(v);
+    if (op === ADC) c.add().get(cf).add();
+    else c.sub().get(cf).sub();
+    c.set(r);
+    const [withC, without] = op === ADC ? [LF_ADC, LF_ADD] : [LF_SBB, LF_SUB];
+    c.const(withC | szi(size)).const(without | szi(size)).get(cf).select().set(kind);
+    b.setFlags(withC, size, r, a, v, kind);
+    return r;
+  }
   c.get(a).get(v);
   switch (op) {
     case ADD: c.add(); break;
@@ -117,17 +132,11 @@ export function emitAlu(b: Block, ins: Insn): boolean {
       return true;
     }
   }
-  if (op >= 0x40 && op <= 0x4f) { // inc / dec r32: CF is kept in the operand word
-    const r = op & 7, dec = op >= 0x48;
-    const a = b.tmp(), cf = b.tmp(), res = b.tmp();
-    if (b.flagsLive[b.i]) {
-      b.cond(2);
-      c.set(cf);
-    }
-    b.reg32(r).c.tee(a).const(1);
-    if (dec) c.sub(); else c.add();
-    c.set(res);
-    b.setFlags(dec ? LF_DEC : LF_INC, 4, res, a, cf);
+  if (op >= 0x40 && op <= 0x4f) { // inc / dec r32
+    const r = op & 7;
+    const a = b.tmp();
+    b.reg32(r).c.set(a);
+    const res = incDec(b, a, op >= 0x48);
     b.setReg32(r, () => c.get(res));
     return true;
   }

@@ -69,6 +69,42 @@ export function emitMov(b: Block, ins: Insn): boolean {
       return true;
     }
   }
+  if (op === 0x99) { // cdq
+    b.setReg32(2, () => b.reg32(0).c.const(31).shrS());
+    return true;
+  }
+  if (op === 0x98) { // cwde
+    b.setReg32(0, () => b.reg16(0).c.ext16s());
+    return true;
+  }
+  if (op === 0x90) return true; // nop
+  if (op === 0x87 && !ins.mem) { // xchg r32, r32 (the memory form is locked: the interpreter's)
+    const x = b.tmp(), y = b.tmp();
+    b.reg32(ins.reg).c.set(x);
+    b.reg32(ins.rm).c.set(y);
+    b.setReg32(ins.reg, () => c.get(y));
+    b.setReg32(ins.rm, () => c.get(x));
+    return true;
+  }
+  if (op >= 0x91 && op <= 0x97) { // xchg eax, r32
+    const x = b.tmp(), y = b.tmp();
+    b.reg32(0).c.set(x);
+    b.reg32(op & 7).c.set(y);
+    b.setReg32(0, () => c.get(y));
+    b.setReg32(op & 7, () => c.get(x));
+    return true;
+  }
+  if (op >= 0x1c8 && op <= 0x1cf) { // bswap
+    const x = b.tmp();
+    b.reg32(op & 7).c.set(x);
+    b.setReg32(op & 7, () => {
+      c.get(x).const(24).shl();
+      c.get(x).const(8).shl().const(0xff0000).and().or();
+      c.get(x).const(8).shrU().const(0xff00).and().or();
+      c.get(x).const(24).shrU().or();
+    });
+    return true;
+  }
   if (op >= 0xb0 && op <= 0xb7) {
     b.setReg8(op & 7, () => c.const(ins.imm));
     return true;

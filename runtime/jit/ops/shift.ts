@@ -1,0 +1,84 @@
+// Inline shifts and rotates of 32-bit operands (group 2: ROL ROR SHL SHR SAL SAR by 1, by an
+// immediate, by CL), with the flags core-as/ops/shift.ts gives: SHL/SHR/SAR write all six lazily
+// (AF set, OF by the count-1 formula), ROL/ROR change only CF and OF. RCL/RCR and 8/16-bit
+// operands go to the interpreter.
+import { type Block, LF_CO, ROT } from "../block.ts";
+import type { Insn } from "../decode.ts";
+
+const ROL = 0, ROR = 1, SHL = 4, SHR = 5, SAL = 6, SAR = 7;
+export const SHIFT_INLINE = new Set([ROL, ROR, SHL, SHR, SAL, SAR]);
+const F_AF = 0x10;
+
+// r = a <op> count (count in local n, 1..31); sets the flags; returns the result local
+function shift(b: Block, op: number, a: number, n: number): number {
+  const c = b.c;
+  const r = b.tmp(), cf = b.tmp(), of = b.tmp();
+  switch (op) {
+    case ROL:
+      c.get(a).get(n).rotl().tee(r).const(1).and().set(cf);
+      c.get(r).const(31).shrU().get(cf).xor().set(of);
+      b.setFlags(ROT, 4, r, cf, of);
+      return r;
+    case ROR:
+      c.get(a).get(n).rotr().tee(r).const(31).shrU().set(cf);
+      c.get(r).const(30).shrU().get(r).const(31).shrU().xor().const(1).and().set(of);
+      b.setFlags(ROT, 4, r, cf, of);
+      return r;
+    case SHL: case SAL:
+      c.get(a).get(n).shl().set(r);
+      c.get(a).const(32).get(n).sub().shrU().const(1).and().set(cf);
+      c.get(r).const(31).shrU().get(cf).xor().const(11).shl().get(cf).or().const(F_AF).or().set(of);
+      break;
+    case SHR:
+      c.get(a).get(n).shrU().set(r);
+      c.get(a).get(n).const(1).sub().shrU().const(1).and().set(cf);
+      c.get(r).const(31).shrU().get(r).const(30).shrU().xor().const(1).and().const(11).shl().get(cf).or().const(F_AF).or()
+        .set(of);
+      break;
+    default: // SAR
+      c.get(a).get(n).shrS().set(r);
+      c.get(a).get(n).const(1).sub().shrS().const(1).and().const(F_AF).or().set(of);
+      break;
+  }
+  b.setFlags(LF_CO, 4, r, -1, of); // the flag word: CF | AF | OF << 11
+  return r;
+}
+
+export function emitShift(b: Block, ins: Insn): boolean {
+  const op = ins.op;
+  if (op !== 0xc1 && op !== 0xd1 && op !== 0xd3) return false;
+  if (!SHIFT_INLINE.has(ins.reg)) return false;
+  const c = b.c;
+  const dyn = op === 0xd3;
+  const count = op === 0xd1 ? 1 : ins.imm & 31;
+  if (!dyn && count === 0) return false; // changes nothing but may fault: the interpreter's
+  const n = b.tmp(), a = b.tmp();
+  if (dyn) {
+    b.spillFlags(); // a count of 0 leaves the flags as they are: they must be in memory
+    b.reg8(1).c.const(31).and().set(n);
+  } else {
+    c.const(count).set(n);
+  }
+  let writeBack: (v: number) => void;
+  if (ins.mem) {
+    const lin = b.tmp();
+    b.ea(ins).c.set(lin);
+    const rmw = b.rmwRead(lin, 4);
+    c.set(a);
+    writeBack = rmw.writeBack;
+  } else {
+    b.reg32(ins.rm).c.set(a);
+    writeBack = (v) => b.setReg32(ins.rm, () => c.get(v));
+  }
+  if (dyn) {
+    c.get(n).if_();
+    b.flagsLive[b.i] = true;
+    writeBack(shift(b, ins.reg, a, n));
+    c.end();
+    b.known = null;
+    b.unstored = [];
+  } else {
+    writeBack(shift(b, ins.reg, a, n));
+  }
+  return true;
+}
