@@ -2,6 +2,7 @@
 // or an instruction the decoder does not know), find which lazy-flag results a later instruction
 // may read, then emit each instruction inline (runtime/jit/ops/) or as a call to the interpreter.
 import { Block, G, F } from "./block.ts";
+import * as L from "../../core-as/layout.ts";
 import { decode, type Insn } from "./decode.ts";
 import { emitMov } from "./ops/mov.ts";
 import { emitAlu } from "./ops/alu.ts";
@@ -12,13 +13,18 @@ import { emitUnary } from "./ops/unary.ts";
 import { emitCond } from "./ops/cond.ts";
 import { emitMul } from "./ops/mul.ts";
 
-export const MAX_INSNS = 64;
+export const MAX_INSNS = 96;
+
+function isJcc(ins: Insn): boolean {
+  return (ins.op >= 0x70 && ins.op <= 0x7f) || (ins.op >= 0x180 && ins.op <= 0x18f);
+}
 
 // Instructions that change control flow (the block ends after them; the interpreter's handler sets
 // ip when it is not emitted inline) or the mode the block was compiled for (far transfers).
+// A Jcc emitted inline does not end the block: its taken side leaves, the fall-through goes on.
 function endsBlock(ins: Insn): boolean {
   const op = ins.op;
-  if ((op >= 0x70 && op <= 0x7f) || (op >= 0x180 && op <= 0x18f)) return true;
+  if (isJcc(ins)) return ins.pfx !== 0;
   if (op === 0xeb || op === 0xe9 || op === 0xe8 || op === 0xc3 || op === 0xc2) return true;
   if (op >= 0xe0 && op <= 0xe3) return true; // LOOP, JECXZ
   if (op === 0xff && ins.reg >= 2 && ins.reg <= 5) return true; // indirect near and far call/jmp
@@ -112,11 +118,32 @@ export function compileBlock(
   const stepped: Insn[] = [];
   if (profile >= 0) c.const(0).const(0).load(profile).const(1).add().store(profile);
   c.block(); // $exit
+  c.loop(); // $top: a Jcc back to the entry loops here while budget and attention allow
   for (let i = 0; i < insns.length; i++) {
     const ins = insns[i];
     b.i = i;
     b.ins = ins;
     const last = i === insns.length - 1;
+    if (isJcc(ins) && ins.pfx === 0 && (!last || ins.imm === lin)) {
+      inline++;
+      b.cond(ins.op & 15);
+      c.if_();
+      if (ins.imm === lin) {
+        c.gget(G.budget).const(i + 1).sub().gset(G.budget);
+        c.gget(G.budget).const(0).gtS().const(0).load(S + L.S_ATTN).eqz().and().brIf(1);
+        c.const(lin).gset(G.ip);
+        c.gget(G.budget).const(1).add().gset(G.budget).br(2);
+      } else {
+        c.const(ins.imm).gset(G.ip);
+        b.exitRetired(i + 1, 2);
+      }
+      c.end();
+      if (last) {
+        c.const((ins.at + ins.len) | 0).gset(G.ip);
+        c.gget(G.budget).const(i).sub().gset(G.budget);
+      }
+      continue;
+    }
     if (last && isInlineBranch(ins)) {
       emitBranch(b, ins, i + 1);
       inline++;
@@ -141,10 +168,11 @@ export function compileBlock(
       c.gget(G.budget).const(i).sub().gset(G.budget);
     } else {
       c.gget(G.ip).const((ins.at + ins.len) | 0).ne().if_();
-      b.exitRetired(i + 1, 1);
+      b.exitRetired(i + 1, 2);
       c.end();
     }
   }
+  c.end(); // $top
   c.end();
   c.const(1).gset(G.head);
   return { bytes: Block.build(c, b.nlocals, memPages), insns: insns.length, inline, stepped, list: insns };
