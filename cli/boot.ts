@@ -6,6 +6,7 @@
 // file checks are plain functions so they are testable without a machine; the machine is imported
 // only when a boot really starts.
 import { parseArgs } from "node:util";
+import { JIT_DEFAULT } from "../runtime/vcpu/core.ts";
 import { bootBzImage, BootImageError, E820_RAM, parseBzImage, type Region } from "../runtime/boot/bzimage.ts";
 import { NET_USAGE, type NetConfig, parseNetOption } from "../runtime/netopt.ts";
 
@@ -43,6 +44,8 @@ ${NET_USAGE}
                    it: ring3 has no fw_cfg through which firmware could fetch a kernel
   --debugcon FILE  bytes the guest writes to I/O port 0x402 go to FILE (QEMU's isa-debugcon: SeaBIOS
                    logs there; /dev/stderr works); reading the port gives 0xE9
+  --jit N|off      block compiler: compile a block after N visits of its entry (default: ${JIT_DEFAULT});
+                   off runs the interpreter alone (as RING3_JIT=N|off does for every tool)
   --no-reboot      exit when the guest resets instead of booting again
   --timing         print the time to the first kernel output and to the shell marker (stderr)
   --icount-at TEXT after each console line starting with TEXT, print the instructions all CPUs
@@ -69,6 +72,7 @@ export interface BootConfig {
   noReboot: boolean;
   timing: boolean;
   icountAt: string[]; // console line prefixes that report the retired-instruction count
+  jit: number | null; // block-compiler threshold (0 = off), null = RING3_JIT or the default
 }
 
 // Bad command line: printed as one line, exit status 2.
@@ -107,6 +111,7 @@ export function parseBootArgs(argv: string[]): BootConfig {
         "no-reboot": { type: "boolean" },
         timing: { type: "boolean" },
         "icount-at": { type: "string", multiple: true },
+        jit: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     }));
@@ -147,6 +152,7 @@ export function parseBootArgs(argv: string[]): BootConfig {
     noReboot: values["no-reboot"] ?? false,
     timing: values.timing ?? false,
     icountAt: (values["icount-at"] ?? []).filter((t) => t !== ""),
+    jit: values.jit === undefined ? null : values.jit === "off" ? 0 : intArg("jit", values.jit, 1, 1_000_000),
   };
 }
 
@@ -534,6 +540,8 @@ export async function runGuest(
   factory: MachineFactory = importMachine,
 ): Promise<number> {
   const debugcon = cfg.debugcon === null ? null : openDebugcon(cfg.debugcon);
+  // the machine's memory and every vCPU worker read the threshold from the environment
+  if (cfg.jit !== null) Deno.env.set("RING3_JIT", cfg.jit === 0 ? "off" : String(cfg.jit));
   try {
     const m = await factory({
       memMiB: cfg.memMiB,

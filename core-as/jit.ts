@@ -14,7 +14,7 @@ import { S_FLAGS, F_CF, F_OF } from "./layout";
 import {
   JIT_HASH, JIT_HASH_STRIDE, JIT_ENTRIES, PAGEGEN, RAM_BASE, MACHINE, M_JIT, S_CPU_INDEX, S_ATTN,
   SEG_ES, SEG_CS, SEG_SS, SEG_DS, S_TLB, TLB_SET_SIZE, TLB_TAG_W, TLB_ENTRIES, M_NCPU, CPU_BASE, CPU_STRIDE,
-  ATTN_FLUSH_TLB,
+  ATTN_FLUSH_TLB, CODEMAP,
 } from "./layout";
 import { jit_compile } from "./env";
 import { lrd8, lrd16, lrd32, lwr8, lwr16, lwr32, lprobeW } from "./mmu";
@@ -58,6 +58,14 @@ export function jitEnter(): bool {
   }
   store<u32>(slot, n, 12);
   if (n == hot) {
+    // A page with compiled blocks must be marked as code, so that every store to it takes the
+    // slow path and bumps its generation; the fetch cache may not have marked it again since the
+    // last store.
+    const pg = (h - RAM_BASE) >>> 12;
+    if (load<u8>(CODEMAP + pg) == 0) {
+      store<u8>(CODEMAP + pg, 1);
+      codePageAdded();
+    }
     const f = jit_compile(h, a);
     if (f != 0) {
       store<u32>(slot, h);

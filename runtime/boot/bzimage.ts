@@ -4,6 +4,7 @@
 // startup_32 expects. Works on a plain Uint8Array of guest RAM and anything shaped like the Core,
 // so it does not depend on how the machine is assembled.
 import * as L from "../../core-as/layout.ts";
+import { hostWroteRam } from "../jit/hostwrite.ts";
 
 export type BootErrorCode =
   | "truncated" // file shorter than its header says
@@ -351,6 +352,7 @@ export function loadBzImage(ram: Uint8Array, image: Uint8Array, opts: LoadOption
   }
 
   // ---- everything fits: write RAM ----
+  hostWroteRam(ram, 0, ram.length); // a reboot reloads the kernel over pages that may hold compiled code
   ram.set(kernel, KERNEL_ADDR);
   if (initrd && initrdSize > 0) ram.set(initrd, initrdAddr);
   ram.set(cmdline, CMDLINE_ADDR);

@@ -4,6 +4,7 @@
 // the next 4096-byte boundary the used ring (flags u16, idx u16, ring[size] {id u32, len u32},
 // avail_event u16). All little-endian. Neither indirect descriptors nor event indices are
 // offered, so neither is interpreted here.
+import { hostWroteRam } from "../jit/hostwrite.ts";
 
 const F_NEXT = 1, F_WRITE = 2, F_INDIRECT = 4;
 export const AVAIL_F_NO_INTERRUPT = 1;
@@ -136,6 +137,7 @@ export class Virtqueue {
       if (o >= data.length) break;
       const n = Math.min(s.len, data.length - o);
       this.ram.set(data.subarray(o, o + n), s.addr);
+      hostWroteRam(this.ram, s.addr, n);
       o += n;
     }
     return o;

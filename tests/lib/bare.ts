@@ -4,6 +4,7 @@
 // port 0xF4 (any width) ends the run with that exit code.
 import { Core, createMemory } from "../../runtime/vcpu/core.ts";
 import * as L from "../../core-as/layout.ts";
+import { hostWroteRam } from "../../runtime/jit/hostwrite.ts";
 
 export interface BareOptions {
   ramBytes?: number;
@@ -48,6 +49,7 @@ export class Bare {
 
   load(addr: number, bytes: Uint8Array): void {
     this.ram.set(bytes, addr);
+    hostWroteRam(this.ram, addr, bytes.length);
   }
 
   // real mode at seg:off

@@ -3,6 +3,7 @@
 // delivering it (so the tests do not depend on protected-mode interrupt delivery).
 import * as L from "../../core-as/layout.ts";
 import { Core, createMemory } from "../../runtime/vcpu/core.ts";
+import { hostWroteRam } from "../../runtime/jit/hostwrite.ts";
 
 export const RAM = 8 << 20;
 
@@ -84,6 +85,7 @@ export class Machine {
 
   load(addr: number, bytes: Uint8Array): void {
     this.ram.set(bytes, addr);
+    hostWroteRam(this.ram, addr, bytes.length);
   }
   // assemble at `addr` and point EIP there; returns the end address
   code(addr: number, src: string, bits: 16 | 32 = 32): number {
