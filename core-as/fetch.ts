@@ -6,26 +6,38 @@ import { S_CPL, SEG_CS, SEG_DS, SEG_SS, CODEMAP, EXC_GP, S_SEG, SG_LIMIT, SG_BAS
 import { translate, phost, lrd8, lrd16, lrd32, lwr8, lwr16, lwr32, lprobeW } from "./mmu";
 import { linR, linW, segp } from "./seg";
 import { raise, ud } from "./fault";
-import { MACHINE } from "./layout";
+import { MACHINE, RAM_BASE, TLB_ENTRIES, TLB_TAG_R, TLB_DELTA } from "./layout";
 import { codePageAdded } from "./jit";
 
 const OPEN_BUS_PAGE: u32 = MACHINE + 0x1000; // 4 KiB of 0xff: "fetching" from MMIO
 
-// map the page holding linear address a for fetching
-function refill(a: u32): void {
+// map the page holding linear address a for fetching: from the data TLB when it holds the page
+// (a fetch needs what a read needs on i386), else through a page walk
+export function refill(a: u32): void {
   const cs = segp(SEG_CS);
   const eip = a - load<u32>(cs, SG_BASE);
   if (eip > load<u32>(cs, SG_LIMIT)) raise(EXC_GP, 0);
+  const e = st.TLB + (((a >>> 12) & (TLB_ENTRIES - 1)) << 2);
+  if (load<u32>(e, TLB_TAG_R) == (a & 0xfffff000)) {
+    const hp = (a & 0xfffff000) + load<u32>(e, TLB_DELTA);
+    if (hp >= <u32>RAM_BASE) markCode((hp - RAM_BASE) >>> 12);
+    st.fpage = a & 0xfffff000;
+    st.fdelta = hp - st.fpage;
+    return;
+  }
   const phys = translate(a, false, load<u32>(S, S_CPL) == 3);
   const h = phost(phys & 0xfffff000, false);
   const page = a & 0xfffff000;
   if (h == 0) { st.fpage = page; st.fdelta = OPEN_BUS_PAGE - page; return; }
-  if (load<u8>(CODEMAP + (phys >>> 12)) == 0) {
-    store<u8>(CODEMAP + (phys >>> 12), 1);
-    codePageAdded();
-  }
+  if (h >= <u32>RAM_BASE) markCode(phys >>> 12);
   st.fpage = page;
   st.fdelta = h - page;
+}
+@inline function markCode(pg: u32): void {
+  if (load<u8>(CODEMAP + pg) == 0) {
+    store<u8>(CODEMAP + pg, 1);
+    codePageAdded();
+  }
 }
 
 @inline export function fetch8(): u32 {

@@ -5,7 +5,8 @@
 // Compiled blocks see exactly the interpreter's state: registers, lazy flags and TLBs in memory,
 // ip/ip0/budget/head in this instance's globals (exported to the blocks), and they call back into
 // the helpers below for everything they do not emit inline.
-import { S, ip, fpage, fdelta, cs32, ss32 } from "./state";
+import { S, ip, cs32, ss32 } from "./state";
+import { refill } from "./fetch";
 import * as st from "./state";
 import * as cpu from "./cpu";
 import { exec } from "./generated/dispatch";
@@ -24,9 +25,11 @@ import { cond, getFlags, materialize } from "./flags";
 const FLAT_R: u32 = (1 << SEG_ES) | (1 << SEG_CS) | (1 << SEG_SS) | (1 << SEG_DS);
 const FLAT_W: u32 = (1 << SEG_ES) | (1 << SEG_SS) | (1 << SEG_DS);
 
-@inline function hashSlot(h: u32): u32 {
+// Two-way: an address may live in either slot of its pair, so two hot entries that hash alike
+// do not evict each other's compiled blocks (and reset each other's visit counts) for ever.
+@inline function hashPair(h: u32): u32 {
   const base = JIT_HASH + load<u32>(S, S_CPU_INDEX) * JIT_HASH_STRIDE;
-  return base + (((h * 0x9e3779b1) >>> (32 - 13)) & (JIT_ENTRIES - 1)) * 16;
+  return base + (((h * 0x9e3779b1) >>> (32 - 12)) & (JIT_ENTRIES / 2 - 1)) * 32;
 }
 
 // Returns true when a compiled block ran (it advanced ip and budget itself).
@@ -35,13 +38,34 @@ export function jitEnter(): bool {
   const hot = load<u32>(MACHINE, M_JIT);
   if (hot == 0 || !cs32 || !ss32 || (flatR & FLAT_R) != FLAT_R || (flatW & FLAT_W) != FLAT_W) return false;
   const a = ip;
-  if ((a & 0xfffff000) != fpage) return false; // not fetched from yet: the interpreter maps it first
-  const h = a + fdelta;
+  if ((a & 0xfffff000) != st.fpage) {
+    st.ip0 = a; // a fault mapping the page is the fetch fault of the instruction there
+    refill(a);
+  }
+  const h = a + st.fdelta;
   if (h < <u32>RAM_BASE) return false; // ROM or open bus
-  const slot = hashSlot(h);
+  const s0 = hashPair(h);
+  const s1 = s0 + 16;
+  // a compiled entry also keeps its linear address (word 3): its code has linear addresses in it
+  // (fall-through, branch targets, return addresses), so another alias of the page is another block
+  let slot: u32 = load<u32>(s0) == h && (load<u32>(s0, 4) == 0 || load<u32>(s0, 12) == a) ? s0
+    : load<u32>(s1) == h && (load<u32>(s1, 4) == 0 || load<u32>(s1, 12) == a) ? s1 : 0;
   const gen = load<u32>(PAGEGEN + ((h - RAM_BASE) >>> 12) * 4);
   let n: u32 = 1;
-  if (load<u32>(slot) == h) {
+  if (slot == 0) {
+    // a new entry takes a slot without a compiled block; if both have one, the older entry (way 1)
+    // goes and way 0 moves down
+    const f0 = load<u32>(s0, 4), f1 = load<u32>(s1, 4);
+    if (f0 == 0 && f1 == 0) slot = load<u32>(s0, 12) <= load<u32>(s1, 12) ? s0 : s1;
+    else if (f0 == 0) slot = s0;
+    else if (f1 == 0) slot = s1;
+    else {
+      memory.copy(s1, s0, 16);
+      slot = s0;
+    }
+    store<u32>(slot, h);
+    store<u32>(slot, 0, 4);
+  } else {
     const fn = load<u32>(slot, 4);
     if (fn != 0) {
       if (load<u32>(slot, 8) == gen) {
@@ -52,9 +76,6 @@ export function jitEnter(): bool {
     } else {
       n = load<u32>(slot, 12) + 1;
     }
-  } else {
-    store<u32>(slot, h);
-    store<u32>(slot, 0, 4);
   }
   store<u32>(slot, n, 12);
   if (n == hot) {
@@ -71,6 +92,7 @@ export function jitEnter(): bool {
       store<u32>(slot, h);
       store<u32>(slot, f, 4);
       store<u32>(slot, gen, 8);
+      store<u32>(slot, a, 12);
     }
   }
   return false;

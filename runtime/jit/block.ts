@@ -58,7 +58,17 @@ export class Block {
   // flagsLive[i]: the lazy flags instruction i produces may be read later
   flagsLive: boolean[] = [];
 
-  constructor(readonly S: number) {}
+  // A store through a slow path may have hit this block's own page (its generation word at
+  // genAddr then differs from gen): set in those paths, checked at the end of the instruction.
+  wroteSlow = -1; // local, or -1 before the first store of the block
+  storedThisInsn = false;
+  constructor(readonly S: number, readonly genAddr = 0, readonly gen = 0) {}
+
+  private noteSlowStore(): void {
+    if (this.wroteSlow < 0) this.wroteSlow = this.tmp();
+    this.c.const(1).set(this.wroteSlow);
+    this.storedThisInsn = true;
+  }
 
   tmp(): number {
     return this.nlocals++;
@@ -174,6 +184,7 @@ export class Block {
     c.else_();
     this.spillFlags();
     c.get(lin).get(v).const(this.ins.at).const(this.i).call(this.wrFn(size));
+    this.noteSlowStore();
     c.end();
     return this;
   }
@@ -199,6 +210,7 @@ export class Block {
         this.storeN(size);
         c.else_();
         c.get(lin).get(v).const(this.ins.at).const(this.i).call(this.wrFn(size));
+        this.noteSlowStore();
         c.end();
       },
     };

@@ -102,7 +102,9 @@ export function compileBlock(
   }
   if (insns.length === 0) return null;
 
-  const b = new Block(S);
+  const pg = (h - L.RAM_BASE) >>> 12;
+  const genAddr = L.PAGEGEN + pg * 4;
+  const b = new Block(S, genAddr, new DataView(mem.buffer).getUint32(genAddr, true));
   const uses = insns.map(flagUse);
   // backwards: flags are live after the block; an "x" or "r" reads them; a "w" kills them
   let live = true;
@@ -149,8 +151,19 @@ export function compileBlock(
       inline++;
       break;
     }
+    b.storedThisInsn = false;
     if (emitInline(b, ins)) {
       inline++;
+      if (b.storedThisInsn && !last) {
+        // self-modifying code: a store into this block's page ends the block after the store
+        c.get(b.wroteSlow).if_();
+        c.const(0).set(b.wroteSlow);
+        c.const(0).load(b.genAddr).const(b.gen).ne().if_();
+        c.const((ins.at + ins.len) | 0).gset(G.ip);
+        b.exitRetired(i + 1, 3);
+        c.end();
+        c.end();
+      }
       if (last) {
         c.const((ins.at + ins.len) | 0).gset(G.ip);
         c.gget(G.budget).const(i).sub().gset(G.budget);
@@ -167,7 +180,8 @@ export function compileBlock(
     if (last) {
       c.gget(G.budget).const(i).sub().gset(G.budget);
     } else {
-      c.gget(G.ip).const((ins.at + ins.len) | 0).ne().if_();
+      c.gget(G.ip).const((ins.at + ins.len) | 0).ne();
+      c.const(0).load(b.genAddr).const(b.gen).ne().or().if_(); // (or it stored into this page)
       b.exitRetired(i + 1, 2);
       c.end();
     }
