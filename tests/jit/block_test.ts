@@ -231,7 +231,9 @@ async function both(src: string, o: RunOptions = {}): Promise<{ off: Outcome; on
   assert.equal(off.blocks, 0, "the reference run must be the interpreter alone");
   assert.equal(off.runs, 0);
   assert.ok(on.blocks > 0, "no block was compiled");
-  assert.ok(on.runs > on.blocks, `compiled blocks ran only ${on.runs} times for ${on.blocks} blocks`);
+  // (a block that loops on a Jcc back to its entry runs its rounds inside one entry, so entries
+  // can be fewer than compiled blocks; the tests that need it check particular blocks' entries)
+  assert.ok(on.runs > 0, `no compiled block ran (${on.blocks} compiled)`);
   assert.equal(on.out, off.out, "port 0xE9 output");
   assert.deepEqual([on.exit, on.code], [off.exit, off.code], "exit");
   const regDiff = REGS.map((n, i) => on.regs[i] !== off.regs[i] ? `${n} ${hex(off.regs[i])} vs ${hex(on.regs[i])}` : "")
@@ -462,7 +464,7 @@ Deno.test({
     assert.equal(r.on.exit, "done");
     assert.equal(r.on.code, 0x42);
     assert.match(r.on.out, /^[0-9a-f]{8} [0-9a-f]{8}$/);
-    assert.ok(r.on.runs > 100_000, `only ${r.on.runs} block executions`);
+    assert.ok(r.on.runs > 20_000, `only ${r.on.runs} block executions`);
     sameCount(r);
   },
 });
