@@ -2,6 +2,7 @@
 // sequences and reports registers, EFLAGS and memory.
 import * as L from "../core-as/layout.ts";
 import { Core, createMemory } from "../runtime/vcpu/core.ts";
+import { hostWroteRam } from "../runtime/jit/hostwrite.ts";
 
 export const CODE = 0x1000;
 export const DATA = 0x8000;
@@ -38,6 +39,7 @@ export class Vm {
   exec(code: number[], regs: Regs | number[], flags = 0, n = 1): Result {
     const c = this.core;
     this.ram.set(code, CODE);
+    hostWroteRam(this.ram, CODE, code.length); // compiled blocks of the last case's code are stale
     const rv = Array.isArray(regs) ? regs : REGS.map((k) => (regs as Regs)[k] ?? 0);
     for (let i = 0; i < 8; i++) c.setReg(i, rv[i] ?? 0);
     c.set(L.S_LF_OP, 0);
