@@ -10,7 +10,7 @@ import { refill } from "./fetch";
 import * as st from "./state";
 import * as cpu from "./cpu";
 import { exec } from "./generated/dispatch";
-import { flatR, flatW } from "./seg";
+import { flatR, flatW, linR, linW } from "./seg";
 import { S_FLAGS, F_CF, F_OF } from "./layout";
 import {
   JIT_HASH, JIT_HASH_STRIDE, JIT_ENTRIES, PAGEGEN, RAM_BASE, MACHINE, M_JIT, S_CPU_INDEX, S_ATTN,
@@ -19,7 +19,7 @@ import {
 } from "./layout";
 import { jit_compile } from "./env";
 import { lrd8, lrd16, lrd32, lwr8, lwr16, lwr32, lprobeW } from "./mmu";
-import { cond, getFlags, materialize } from "./flags";
+import { cond, getFlags, materialize, setCF } from "./flags";
 
 // blocks are compiled for flat 32-bit code: CS, DS, ES and SS with base 0 and 4 GiB limits
 const FLAT_R: u32 = (1 << SEG_ES) | (1 << SEG_CS) | (1 << SEG_SS) | (1 << SEG_DS);
@@ -28,8 +28,7 @@ const FLAT_W: u32 = (1 << SEG_ES) | (1 << SEG_SS) | (1 << SEG_DS);
 // Two-way: an address may live in either slot of its pair, so two hot entries that hash alike
 // do not evict each other's compiled blocks (and reset each other's visit counts) for ever.
 @inline function hashPair(h: u32): u32 {
-  const base = JIT_HASH + load<u32>(S, S_CPU_INDEX) * JIT_HASH_STRIDE;
-  return base + (((h * 0x9e3779b1) >>> (32 - 12)) & (JIT_ENTRIES / 2 - 1)) * 32;
+  return st.JH + (((h * 0x9e3779b1) >>> (32 - 12)) & (JIT_ENTRIES / 2 - 1)) * 32;
 }
 
 // Returns true when a compiled block ran (it advanced ip and budget itself).
@@ -149,4 +148,20 @@ export function jitFlags(): u32 { return getFlags(); }
 export function jitSetCO(cf: u32, ovf: u32): void {
   materialize();
   store<u32>(S, (load<u32>(S, S_FLAGS) & ~(F_CF | F_OF)) | (cf & 1) | ((ovf & 1) << 11), S_FLAGS);
+}
+// BT family: CF changes, the other arithmetic flags stay
+export function jitSetCF(cf: u32): void {
+  setCF(cf != 0);
+}
+// A memory operand through a segment that is not flat (FS, GS): its linear address, or the fault
+// (lenw = length | write << 8)
+export function jitSegLin(seg: u32, off: u32, lenw: u32, at: u32, done: i32): u32 {
+  const len = lenw & 0xff;
+  if ((lenw >> 8) == 0 && ((flatR >> seg) & 1) != 0) return off;
+  if ((lenw >> 8) != 0 && ((flatW >> seg) & 1) != 0) return off;
+  st.ip0 = at;
+  cpu.budget -= done;
+  const lin = (lenw >> 8) != 0 ? linW(seg, off, len) : linR(seg, off, len);
+  cpu.budget += done;
+  return lin;
 }

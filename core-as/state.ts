@@ -1,7 +1,7 @@
 // Per-instance (per-thread) handles on the shared state block, plus the transient decode state of
 // the instruction being executed. Wasm globals are private to each instance, so every vCPU worker
 // has its own; everything architectural lives in memory at the offsets of layout.ts.
-import { CPU_BASE, CPU_STRIDE, S_TLB, TLB_SET_SIZE } from "./layout";
+import { CPU_BASE, CPU_STRIDE, S_TLB, TLB_SET_SIZE, JIT_HASH, JIT_HASH_STRIDE } from "./layout";
 
 // base of this vCPU's state block; set once by setup()
 export let S: u32 = 0;
@@ -30,8 +30,12 @@ export let head: bool = false;
 export let cs32: bool = false;
 export let ss32: bool = false;
 
+// this vCPU's block-entry hash (core-as/jit.ts)
+export let JH: u32 = 0;
+
 export function setBase(cpu: u32): void {
   S = CPU_BASE + cpu * CPU_STRIDE;
+  JH = JIT_HASH + cpu * JIT_HASH_STRIDE;
 }
 export function setTlbSetDirect(set: u32): void {
   TLB = S + S_TLB + set * TLB_SET_SIZE;

@@ -16,6 +16,8 @@ export const LF_DEC = 6 << 2;
 export const LF_CO = 7 << 2;
 // not a core kind: ROL/ROR set CF (local a) and OF (local b) and keep the other flags
 export const ROT = -1;
+// not a core kind either: BT and friends set CF (local a) alone
+export const CF1 = -2;
 export const szi = (size: number) => size >> 1;
 
 // what the block knows about the lazy flags after the last instruction it emitted inline
@@ -35,12 +37,14 @@ const TYPES: FuncType[] = [
   { params: [I32, I32, I32, I32], results: [] }, // 3: jitWrN(lin, v, at, done)
   { params: [I32, I32, I32, I32], results: [I32] }, // 4: jitRdW(lin, size, at, done)
   { params: [I32], results: [I32] }, // 5: jitCond(cc)
+  { params: [I32], results: [] }, // 6: jitSetCF(cf)
+  { params: [I32, I32, I32, I32, I32], results: [I32] }, // 7: jitSegLin(seg, off, lenw, at, done)
 ];
 // imported functions, in import order (their index in the module)
-export const F = { step: 0, rd8: 1, rd16: 2, rd32: 3, wr8: 4, wr16: 5, wr32: 6, rdW: 7, cond: 8, setco: 9 };
+export const F = { step: 0, rd8: 1, rd16: 2, rd32: 3, wr8: 4, wr16: 5, wr32: 6, rdW: 7, cond: 8, setco: 9, setcf: 10, seglin: 11 };
 const FUNC_IMPORTS: [string, number][] = [
   ["jitStep", 1], ["jitRd8", 2], ["jitRd16", 2], ["jitRd32", 2], ["jitWr8", 3], ["jitWr16", 3], ["jitWr32", 3],
-  ["jitRdW", 4], ["jitCond", 5], ["jitSetCO", 1],
+  ["jitRdW", 4], ["jitCond", 5], ["jitSetCO", 1], ["jitSetCF", 6], ["jitSegLin", 7],
 ];
 export const G = { ip: 0, ip0: 1, budget: 2, head: 3, tlb: 4 };
 const GLOBAL_IMPORTS = ["ip", "ip0", "budget", "head", "TLB"];
@@ -128,6 +132,20 @@ export class Block {
     if (!any) c.const(ins.disp);
     else if (ins.disp !== 0) c.const(ins.disp).add();
     return this;
+  }
+
+  // a new local with the linear address of the ModR/M memory operand of `size` bytes: the offset,
+  // or through jitSegLin for an FS/GS/CS override (which may fault, with the limit checks)
+  lin(ins: Insn, size: number, write: boolean): number {
+    const l = this.tmp();
+    this.ea(ins);
+    if (ins.seg === 1 || ins.seg >= 4) {
+      this.spillFlags();
+      this.c.set(l);
+      this.c.const(ins.seg).get(l).const(size | (write ? 0x100 : 0)).const(ins.at).const(this.i).call(F.seglin);
+    }
+    this.c.set(l);
+    return l;
   }
 
   // TLB entry address of the linear address in local `lin`, into a new local
@@ -220,14 +238,15 @@ export class Block {
   // the instruction sets the flags from locals: stored only when something may read them
   setFlags(kind: number, size: number, res: number, a: number, b: number, kindLocal?: number): void {
     const k: KnownFlags = { kind, size, res, a, b, kindLocal };
-    this.known = kind === ROT || kindLocal !== undefined ? null : k;
+    const partial = kind === ROT || kind === CF1;
+    this.known = partial || kindLocal !== undefined ? null : k;
     if (!this.flagsLive[this.i]) {
       // a fault before the next flag writer must still see them
-      if (kind === ROT) this.unstored.push(k);
+      if (partial) this.unstored.push(k);
       else this.unstored = [k];
       return;
     }
-    if (kind === ROT) this.spillFlags();
+    if (partial) this.spillFlags();
     this.unstored = [];
     this.storeFlags(k);
   }
@@ -235,6 +254,10 @@ export class Block {
     const c = this.c, S = this.S;
     if (k.kind === ROT) {
       c.get(k.a).get(k.b).call(F.setco);
+      return;
+    }
+    if (k.kind === CF1) {
+      c.get(k.a).call(F.setcf);
       return;
     }
     c.const(0);

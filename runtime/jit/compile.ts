@@ -3,7 +3,7 @@
 // may read, then emit each instruction inline (runtime/jit/ops/) or as a call to the interpreter.
 import { Block, G, F } from "./block.ts";
 import * as L from "../../core-as/layout.ts";
-import { decode, type Insn } from "./decode.ts";
+import { decode, type Insn, PFX_66 } from "./decode.ts";
 import { emitMov } from "./ops/mov.ts";
 import { emitAlu } from "./ops/alu.ts";
 import { emitStack } from "./ops/stack.ts";
@@ -37,8 +37,11 @@ type FlagUse = "w" | "r" | "rw" | "n" | "x";
 // (a ROL/ROR is "n": it keeps the other flags, so whatever came before is live exactly when its
 // own result is)
 function flagUse(ins: Insn): FlagUse {
-  if (ins.pfx !== 0 || ins.seg !== -1) return "x";
   const op = ins.op;
+  if (ins.pfx === PFX_66 && OPSIZE16.has(op)) return op === 0x85 ? "w" : "n";
+  if (ins.pfx !== 0) return "x";
+  if (op === 0xf6 && ins.reg === 0) return "w";
+  if ((op === 0x1ba && ins.reg === 4) || (op === 0x1a3 && !ins.mem)) return "n"; // BT: CF alone
   const adcSbb = (o: number) => o === 2 || o === 3;
   if (op < 0x40 && (op & 7) < 6) return adcSbb(op >> 3) ? "rw" : "w";
   if (op === 0x80 || op === 0x81 || op === 0x83) return adcSbb(ins.reg) ? "rw" : "w";
@@ -66,8 +69,10 @@ function flagUse(ins: Insn): FlagUse {
   return "x";
 }
 
+// with an operand-size prefix only these are emitted inline (16-bit MOV and TEST)
+const OPSIZE16 = new Set([0x89, 0x8b, 0xc7, 0x85]);
 function emitInline(b: Block, ins: Insn): boolean {
-  if (ins.pfx !== 0 || ins.seg !== -1) return false;
+  if (ins.pfx !== 0 && !(ins.pfx === PFX_66 && OPSIZE16.has(ins.op))) return false;
   return emitMov(b, ins) || emitAlu(b, ins) || emitStack(b, ins) || emitShift(b, ins) || emitUnary(b, ins) ||
     emitCond(b, ins) || emitMul(b, ins);
 }

@@ -78,7 +78,7 @@ export class Jit {
     this.base = this.next = this.table.length;
     const env: Record<string, unknown> = { memory };
     for (const n of ["ip", "ip0", "budget", "head", "TLB"]) env[n] = exports[n];
-    for (const n of ["jitStep", "jitRd8", "jitRd16", "jitRd32", "jitWr8", "jitWr16", "jitWr32", "jitRdW", "jitCond", "jitSetCO"]) {
+    for (const n of ["jitStep", "jitRd8", "jitRd16", "jitRd32", "jitWr8", "jitWr16", "jitWr32", "jitRdW", "jitCond", "jitSetCO", "jitSetCF", "jitSegLin"]) {
       env[n] = exports[n];
     }
     this.env = env;

@@ -2,6 +2,7 @@
 // x87 instructions with [ebx+disp32] operands, and the native reference runner (native.c).
 import * as L from "../../core-as/layout.ts";
 import { Core, createMemory } from "../../runtime/vcpu/core.ts";
+import { hostWroteRam } from "../../runtime/jit/hostwrite.ts";
 
 export const MEM = 1024; // bytes of operand memory shared by the snippets
 export const CODE_AT = 0x10000;
@@ -63,6 +64,7 @@ export class Rig {
     this.reset(opts.cr0);
     const bytes = code.flat();
     this.ram.set(bytes, CODE_AT);
+    hostWroteRam(this.ram, CODE_AT, bytes.length); // blocks compiled from the last case's code are stale
     this.ram.set(mem, DATA_AT);
     c.eip = CODE_AT;
     c.setReg(0, opts.eax ?? 0);

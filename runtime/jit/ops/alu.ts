@@ -2,7 +2,7 @@
 // INC/DEC of a register. 32- and 8-bit operands. The lazy flags are written as core-as/flags.ts
 // reads them, and only when a later instruction may read them (Block.flagsLive).
 import { type Block, LF_ADC, LF_ADD, LF_CO, LF_SBB, LF_SUB, szi } from "../block.ts";
-import type { Insn } from "../decode.ts";
+import { type Insn, PFX_66 } from "../decode.ts";
 import { readE } from "./mov.ts";
 import { incDec } from "./unary.ts";
 
@@ -52,8 +52,7 @@ function aluE(b: Block, ins: Insn, op: number, size: number, v: number): void {
     if (op !== CMP) b.setRegN(ins.rm, size, () => c.get(r));
     return;
   }
-  const lin = b.tmp();
-  b.ea(ins).c.set(lin);
+  const lin = b.lin(ins, size, op !== CMP);
   if (op === CMP) {
     b.read(lin, size);
     c.set(a);
@@ -115,7 +114,7 @@ export function emitAlu(b: Block, ins: Insn): boolean {
       return true;
     }
     case 0x84: case 0x85: {
-      const size = op === 0x84 ? 1 : 4;
+      const size = op === 0x84 ? 1 : ins.pfx & PFX_66 ? 2 : 4;
       const a = b.tmp(), v = b.tmp();
       readE(b, ins, size);
       c.set(a);

@@ -1,7 +1,7 @@
 // Inline data movement: MOV (register, memory, immediate forms), LEA, MOVZX/MOVSX. 32-bit and
 // 8-bit operands without prefixes; anything else goes to the interpreter.
 import type { Block } from "../block.ts";
-import type { Insn } from "../decode.ts";
+import { type Insn, PFX_66 } from "../decode.ts";
 
 // the ModR/M operand's value (register or memory) at `size`
 export function readE(b: Block, ins: Insn, size: number): void {
@@ -9,8 +9,7 @@ export function readE(b: Block, ins: Insn, size: number): void {
     b.regN(ins.rm, size);
     return;
   }
-  const lin = b.tmp();
-  b.ea(ins).c.set(lin);
+  const lin = b.lin(ins, size, false);
   b.read(lin, size);
 }
 
@@ -20,8 +19,7 @@ export function writeE(b: Block, ins: Insn, size: number, v: number): void {
     b.setRegN(ins.rm, size, () => b.c.get(v));
     return;
   }
-  const lin = b.tmp();
-  b.ea(ins).c.set(lin);
+  const lin = b.lin(ins, size, true);
   b.write(lin, v, size);
 }
 
@@ -30,14 +28,14 @@ export function emitMov(b: Block, ins: Insn): boolean {
   const op = ins.op;
   switch (op) {
     case 0x88: case 0x89: { // mov Ev, Gv
-      const size = op === 0x88 ? 1 : 4;
+      const size = op === 0x88 ? 1 : ins.pfx & PFX_66 ? 2 : 4;
       const v = b.tmp();
       b.regN(ins.reg, size).c.set(v);
       writeE(b, ins, size, v);
       return true;
     }
     case 0x8a: case 0x8b: { // mov Gv, Ev
-      const size = op === 0x8a ? 1 : 4;
+      const size = op === 0x8a ? 1 : ins.pfx & PFX_66 ? 2 : 4;
       const v = b.tmp();
       readE(b, ins, size);
       c.set(v);
@@ -46,7 +44,7 @@ export function emitMov(b: Block, ins: Insn): boolean {
     }
     case 0xc6: case 0xc7: { // mov Ev, Iz
       if (ins.reg !== 0) return false;
-      const size = op === 0xc6 ? 1 : 4;
+      const size = op === 0xc6 ? 1 : ins.pfx & PFX_66 ? 2 : 4;
       const v = b.tmp();
       c.const(ins.imm).set(v);
       writeE(b, ins, size, v);

@@ -61,8 +61,7 @@ export function emitShift(b: Block, ins: Insn): boolean {
   }
   let writeBack: (v: number) => void;
   if (ins.mem) {
-    const lin = b.tmp();
-    b.ea(ins).c.set(lin);
+    const lin = b.lin(ins, 4, true);
     const rmw = b.rmwRead(lin, 4);
     c.set(a);
     writeBack = rmw.writeBack;

@@ -1,6 +1,6 @@
 // Inline group 3 and 5 register/memory forms: NOT, NEG, TEST Ev,Iz, INC/DEC Ev, PUSH Ev; flags
 // as core-as/ops/arith.ts sets them (NEG is 0 - a as LF_SUB, INC/DEC keep CF in the operand word).
-import { type Block, LF_CO, LF_DEC, LF_INC, LF_SUB } from "../block.ts";
+import { type Block, CF1, LF_CO, LF_DEC, LF_INC, LF_SUB } from "../block.ts";
 import type { Insn } from "../decode.ts";
 import { readE } from "./mov.ts";
 import { push32 } from "./stack.ts";
@@ -15,8 +15,7 @@ function rmwE(b: Block, ins: Insn, f: (a: number) => number): void {
     b.setReg32(ins.rm, () => c.get(r));
     return;
   }
-  const lin = b.tmp();
-  b.ea(ins).c.set(lin);
+  const lin = b.lin(ins, 4, true);
   const rmw = b.rmwRead(lin, 4);
   c.set(a);
   rmw.writeBack(f(a));
@@ -36,6 +35,25 @@ export function incDec(b: Block, a: number, dec: boolean): number {
 
 export function emitUnary(b: Block, ins: Insn): boolean {
   const c = b.c;
+  if (ins.op === 0xf6 && ins.reg === 0) { // test Eb, Ib
+    const a = b.tmp(), r = b.tmp();
+    readE(b, ins, 1);
+    c.set(a);
+    c.get(a).const(ins.imm & 0xff).and().set(r);
+    b.setFlags(LF_CO, 1, r, -1, -1);
+    return true;
+  }
+  if ((ins.op === 0x1ba && ins.reg === 4) || (ins.op === 0x1a3 && !ins.mem)) { // bt Ev, Ib / bt r, r
+    const a = b.tmp(), cf = b.tmp();
+    readE(b, ins, 4);
+    c.set(a);
+    c.get(a);
+    if (ins.op === 0x1ba) c.const(ins.imm & 31);
+    else b.reg32(ins.reg).c.const(31).and();
+    c.shrU().const(1).and().set(cf);
+    b.setFlags(CF1, 4, cf, cf, -1);
+    return true;
+  }
   if (ins.op === 0xf7) {
     switch (ins.reg) {
       case 0: { // test Ev, Iz

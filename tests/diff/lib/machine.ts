@@ -4,6 +4,7 @@
 // per-vector HLT stub whose address names the vector.
 import { Bare } from "../../lib/bare.ts";
 import * as L from "../../../core-as/layout.ts";
+import { hostWroteRam } from "../../../runtime/jit/hostwrite.ts";
 
 export const GDT = 0x1000;
 export const IDT = 0x2000;
@@ -45,6 +46,7 @@ export function installTables(b: Bare): void {
     dv.setUint32(IDT + v * 8, ((SEL_CODE0 << 16) | (h & 0xffff)) >>> 0, true);
     dv.setUint32(IDT + v * 8 + 4, ((h & 0xffff0000) | 0xee00) >>> 0, true);
     b.ram.set([0xf4, 0xeb, 0xfd], h);
+    hostWroteRam(b.ram, h, 3);
   }
   dv.setUint32(TSS + 4, STACK0, true);
   dv.setUint32(TSS + 8, SEL_DATA0, true);
