@@ -346,6 +346,39 @@ export class Block {
   }
 
   // ---- control ----------------------------------------------------------------------------------
+  // At a block's end, with ip = the next instruction: when the budget and the attention word allow
+  // and a current compiled block exists for ip (the lookup core-as/jit.ts jitEnter does, through
+  // the TLB for the host address), go straight on into it with a tail call instead of returning
+  // to the dispatch loop. It takes the instruction the loop would have taken.
+  chainToNext(): void {
+    const c = this.c, S = this.S;
+    const t = this.tmp(), e = this.tmp(), h = this.tmp(), s = this.tmp(), f = this.tmp(), g = this.tmp();
+    const jh = L.JIT_HASH + ((S - L.CPU_BASE) / L.CPU_STRIDE) * L.JIT_HASH_STRIDE;
+    c.gget(G.budget).const(1).gtS().const(0).load(S + L.S_ATTN).eqz().and().if_();
+    c.gget(G.ip).set(t);
+    c.gget(G.tlb).get(t).const(12).shrU().const(L.TLB_ENTRIES - 1).and().const(2).shl().add().tee(e);
+    c.load(L.TLB_TAG_R).get(t).const(0xfffff000).and().eq().if_();
+    c.get(t).get(e).load(L.TLB_DELTA).add().tee(h).const(L.RAM_BASE).geU().if_();
+    // generation of the target's page
+    c.get(h).const(L.RAM_BASE).sub().const(12).shrU().const(2).shl().load(L.PAGEGEN).set(g);
+    c.get(h).const(0x9e3779b1 | 0).mul().const(20).shrU().const(5).shl().const(jh).add().set(s);
+    for (let way = 0; way < 2; way++) {
+      // slot: host address, table index, generation, linear address
+      c.get(s).load(0).get(h).eq();
+      c.get(s).load(12).get(t).eq().and();
+      c.get(s).load(8).get(g).eq().and();
+      c.get(s).load(4).tee(f).const(0).ne().and().if_();
+      c.gget(G.budget).const(1).sub().gset(G.budget);
+      c.get(f).returnCallIndirect(0);
+      c.end();
+      if (way === 0) c.get(s).const(16).add().set(s);
+    }
+    c.end();
+    c.end();
+    c.end();
+  }
+
+
   // leave the block after instruction i: ip is already set; `retired` instructions ran
   exitRetired(retired: number, depth: number): void {
     this.c.gget(G.budget).const(retired - 1).sub().gset(G.budget).br(depth);
@@ -357,6 +390,7 @@ export class Block {
     if (!f) {
       const imports: Import[] = [
         { name: "memory", kind: "memory", memMin: memPages, memMax: memPages },
+      { name: "table", kind: "table" },
         ...GLOBAL_IMPORTS.map((n) => ({ name: n, kind: "global" as const })),
         ...FUNC_IMPORTS.map(([n, t]) => ({ name: n, kind: "func" as const, type: t })),
       ];

@@ -14,6 +14,8 @@ import { emitCond } from "./ops/cond.ts";
 import { emitMul } from "./ops/mul.ts";
 
 export const MAX_INSNS = 96;
+// blocks go on into the next compiled block with a tail call (RING3_JIT_CHAIN=0: back to the loop)
+const chaining = Deno.env.get("RING3_JIT_CHAIN") !== "0";
 
 function isJcc(ins: Insn): boolean {
   return (ins.op >= 0x70 && ins.op <= 0x7f) || (ins.op >= 0x180 && ins.op <= 0x18f);
@@ -124,6 +126,7 @@ export function compileBlock(
   let inline = 0;
   const stepped: Insn[] = [];
   if (profile >= 0) c.const(0).const(0).load(profile).const(1).add().store(profile);
+  const chain = b.tmp();
   c.block(); // $exit
   c.loop(); // $top: a Jcc back to the entry loops here while budget and attention allow
   for (let i = 0; i < insns.length; i++) {
@@ -142,17 +145,20 @@ export function compileBlock(
         c.gget(G.budget).const(1).add().gset(G.budget).br(2);
       } else {
         c.const(ins.imm).gset(G.ip);
+        c.const(1).set(chain);
         b.exitRetired(i + 1, 2);
       }
       c.end();
       if (last) {
         c.const((ins.at + ins.len) | 0).gset(G.ip);
         c.gget(G.budget).const(i).sub().gset(G.budget);
+        c.const(1).set(chain);
       }
       continue;
     }
     if (last && isInlineBranch(ins)) {
       emitBranch(b, ins, i + 1);
+      c.const(1).set(chain);
       inline++;
       break;
     }
@@ -172,6 +178,7 @@ export function compileBlock(
       if (last) {
         c.const((ins.at + ins.len) | 0).gset(G.ip);
         c.gget(G.budget).const(i).sub().gset(G.budget);
+        c.const(1).set(chain);
       }
       continue;
     }
@@ -193,6 +200,13 @@ export function compileBlock(
   }
   c.end(); // $top
   c.end();
+  // only where the block itself decided ip (not after an instruction the interpreter ran, which
+  // may have changed the mode the next block was compiled for)
+  if (chaining) {
+    c.get(chain).if_();
+    b.chainToNext();
+    c.end();
+  }
   c.const(1).gset(G.head);
   return { bytes: Block.build(c, b.nlocals, memPages), insns: insns.length, inline, stepped, list: insns };
 }

@@ -76,7 +76,7 @@ export class Jit {
     this.S = stateBase;
     this.pages = memory.buffer.byteLength / L.WASM_PAGE;
     this.base = this.next = this.table.length;
-    const env: Record<string, unknown> = { memory };
+    const env: Record<string, unknown> = { memory, table: this.table };
     for (const n of ["ip", "ip0", "budget", "head", "TLB"]) env[n] = exports[n];
     for (const n of ["jitStep", "jitRd8", "jitRd16", "jitRd32", "jitWr8", "jitWr16", "jitWr32", "jitRdW", "jitCond", "jitSetCO", "jitSetCF", "jitSegLin"]) {
       env[n] = exports[n];

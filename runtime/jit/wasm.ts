@@ -58,6 +58,8 @@ export class Code {
   br(d: number): this { return this.byte(0x0c).u(d); }
   brIf(d: number): this { return this.byte(0x0d).u(d); }
   ret(): this { return this.byte(0x0f); }
+  // tail call through table 0 (the wasm tail-call proposal, on in V8 since 11.2)
+  returnCallIndirect(type: number): this { return this.byte(0x13).u(type).u(0); }
   drop(): this { return this.byte(0x1a); }
   select(): this { return this.byte(0x1b); }
   eqz(): this { return this.byte(0x45); }
@@ -105,7 +107,7 @@ export interface FuncType {
 }
 export interface Import {
   name: string;
-  kind: "func" | "global" | "memory";
+  kind: "func" | "global" | "memory" | "table";
   type?: number; // func: type index
   memMin?: number;
   memMax?: number;
@@ -125,6 +127,7 @@ export function module(types: FuncType[], imports: Import[], funcs: Func[]): Uin
     const head = [...name("env"), ...name(im.name)];
     if (im.kind === "func") return [...head, 0x00, ...new Code().u(im.type!).b];
     if (im.kind === "global") return [...head, 0x03, I32, 0x01]; // mutable i32
+    if (im.kind === "table") return [...head, 0x01, 0x70, 0x00, 0x00]; // funcref, no minimum
     return [...head, 0x02, 0x03, ...new Code().u(im.memMin!).u(im.memMax!).b]; // shared, with a maximum
   }))));
   out.push(...section(3, vec(funcs.map((f) => new Code().u(f.type).b))));

@@ -21,7 +21,7 @@ const HAVE_NASM = (() => {
 // A block's stats count compiles, not runs. To see runs, every compiled block's table entry is
 // replaced by a tiny wasm function that calls a JS counter and then the block (same type, so the
 // core's call_indirect is unchanged). Module: imports env.f (the block) and env.n (the counter),
-// exports w() { n(); f(); }.
+// exports w() { n(); f(); } with f as a tail call, as blocks chain into each other that way.
 const WRAP = new WebAssembly.Module(Uint8Array.from(
   [
     "0061736d 01000000", // magic, version
@@ -29,7 +29,7 @@ const WRAP = new WebAssembly.Module(Uint8Array.from(
     "02 11 02 03656e76 0166 0000 03656e76 016e 0000", // imports: env.f, env.n, functions of type 0
     "03 02 01 00", // functions: one of type 0
     "07 05 01 0177 00 02", // exports: "w" = function 2
-    "0a 08 01 06 00 1001 1000 0b", // code: w() { call n; call f }
+    "0a 08 01 06 00 1001 1200 0b", // code: w() { call n; return_call f } (blocks chain by tail calls)
   ].join("").replaceAll(" ", "").match(/../g)!,
   (h) => parseInt(h, 16),
 ));
