@@ -56,6 +56,8 @@ function flagUse(ins: Insn): FlagUse {
   if (op === 0xff && ins.reg === 6) return "n";
   if (op === 0x1af || op === 0x69 || op === 0x6b) return "w";
   if ((op >= 0x190 && op <= 0x19f) || (op >= 0x140 && op <= 0x14f)) return "r";
+  if (op >= 0xa0 && op <= 0xa3) return "n";
+  if (op === 0xff && (ins.reg === 2 || ins.reg === 4)) return "n";
   if (op === 0x99 || op === 0x98 || op === 0x90 || (op >= 0x91 && op <= 0x97) || (op === 0x87 && !ins.mem)) return "n";
   if (op >= 0x1c8 && op <= 0x1cf) return "n";
   if (op === 0x84 || op === 0x85 || op === 0xa8 || op === 0xa9) return "w";

@@ -1,8 +1,9 @@
-// Inline block ends: Jcc, JMP, CALL and RET near in flat 32-bit code (CS base 0, 4 GiB limit, so
-// no limit check). They set ip, take their budget and leave the block.
+// Inline block ends: Jcc, JMP, CALL (direct and through r/m32) and RET near in flat 32-bit code
+// (CS base 0, 4 GiB limit, so no limit check). They set ip, take their budget and leave the block.
 import { type Block, G } from "../block.ts";
 import type { Insn } from "../decode.ts";
 import { pop32, push32 } from "./stack.ts";
+import { readE } from "./mov.ts";
 
 // true when the instruction was emitted; `retired` = instructions of the block including this one
 export function emitBranch(b: Block, ins: Insn, retired: number): boolean {
@@ -23,6 +24,16 @@ export function emitBranch(b: Block, ins: Insn, retired: number): boolean {
   } else if (op === 0xc3) {
     const v = pop32(b);
     c.get(v).gset(G.ip);
+  } else if (op === 0xff && (ins.reg === 2 || ins.reg === 4)) { // call / jmp r/m32
+    const t = b.tmp();
+    readE(b, ins, 4);
+    c.set(t);
+    if (ins.reg === 2) {
+      const v = b.tmp();
+      c.const(next).set(v);
+      push32(b, v);
+    }
+    c.get(t).gset(G.ip);
   } else {
     return false;
   }
@@ -34,5 +45,5 @@ export function isInlineBranch(ins: Insn): boolean {
   const op = ins.op;
   if (ins.pfx !== 0) return false;
   return (op >= 0x70 && op <= 0x7f) || (op >= 0x180 && op <= 0x18f) || op === 0xeb || op === 0xe9 || op === 0xe8 ||
-    op === 0xc3;
+    op === 0xc3 || (op === 0xff && (ins.reg === 2 || ins.reg === 4));
 }

@@ -67,6 +67,21 @@ export function emitMov(b: Block, ins: Insn): boolean {
       return true;
     }
   }
+  if (op >= 0xa0 && op <= 0xa3) { // mov al/eax <-> [moffs32]
+    const size = (op & 1) ? 4 : 1;
+    const m = { ...ins, mem: true, base: -1, index: -1, disp: ins.imm };
+    if (op <= 0xa1) {
+      const v = b.tmp();
+      readE(b, m, size);
+      c.set(v);
+      b.setRegN(0, size, () => c.get(v));
+    } else {
+      const v = b.tmp();
+      b.regN(0, size).c.set(v);
+      writeE(b, m, size, v);
+    }
+    return true;
+  }
   if (op === 0x99) { // cdq
     b.setReg32(2, () => b.reg32(0).c.const(31).shrS());
     return true;
