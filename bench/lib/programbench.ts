@@ -3,7 +3,7 @@
 // and check that ring3 computed the same result as the native program.
 import { Bare } from "../../tests/lib/bare.ts";
 import { buildProgram, runNative } from "./guestprog.ts";
-import { jitThreshold } from "../../runtime/vcpu/core.ts";
+import { JIT_DEFAULT, jitThreshold } from "../../runtime/vcpu/core.ts";
 import * as L from "../../core-as/layout.ts";
 
 export async function programBench(name: string, rounds: number, group: string): Promise<void> {
@@ -33,7 +33,7 @@ export async function programBench(name: string, rounds: number, group: string):
   let warm = Infinity;
   for (let i = 0; i < 3; i++) warm = Math.min(warm, (await once()).ms);
   // the same with the block compiler (its default threshold; compiling is inside the timing)
-  const jit = jitThreshold() || 200;
+  const jit = jitThreshold() || JIT_DEFAULT;
   const jfirst = await once(jit);
   if (jfirst.code !== first.code || jfirst.icount !== first.icount) {
     throw new Error(`${name}.c with the block compiler: result ${jfirst.code.toString(16)}, ${jfirst.icount} instructions`);

@@ -63,7 +63,7 @@ export function loadCoreModule(): Promise<WebAssembly.Module> {
 
 // The block compiler's hotness threshold (visits of a block entry before it is compiled); 0 = the
 // interpreter alone. RING3_JIT=off|N overrides the default (tests and A/B measurements).
-export const JIT_DEFAULT = 200;
+export const JIT_DEFAULT = 3000;
 export function jitThreshold(): number {
   const v = Deno.env.get("RING3_JIT");
   if (v === undefined || v === "") return JIT_DEFAULT;
