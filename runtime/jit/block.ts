@@ -78,36 +78,85 @@ export class Block {
     return this.nlocals++;
   }
 
-  // ---- registers (in the state block at fixed addresses) ---------------------------------------
+  // ---- registers ----------------------------------------------------------------------------------
+  // The guest registers live in the state block; inside a block a 32-bit register is kept in a wasm
+  // local from its first use (regLocal) and written back (regDirty) before anything that needs
+  // memory to be current: a call into the interpreter, a slow path that may fault, a block exit.
+  // Code under a run-time branch must not change the cache (beginCond/endCond around it).
+  private regLocal = [-1, -1, -1, -1, -1, -1, -1, -1];
+  private regDirty = [false, false, false, false, false, false, false, false];
+
   reg32(r: number): this {
-    this.c.const(0).load(this.S + r * 4);
+    const l = this.regLocal[r];
+    if (l >= 0) this.c.get(l);
+    else {
+      const n = this.regLocal[r] = this.tmp();
+      this.c.const(0).load(this.S + r * 4).tee(n);
+    }
     return this;
   }
   // store the value the callback pushes into a 32-bit register
   setReg32(r: number, value: () => void): this {
-    this.c.const(0);
     value();
-    this.c.store(this.S + r * 4);
+    const l = this.regLocal[r] >= 0 ? this.regLocal[r] : (this.regLocal[r] = this.tmp());
+    this.c.set(l);
+    this.regDirty[r] = true;
     return this;
   }
+  // write the dirty registers back (the cache stays valid)
+  flushRegs(): void {
+    for (let r = 0; r < 8; r++) {
+      if (this.regDirty[r]) this.c.const(0).get(this.regLocal[r]).store(this.S + r * 4);
+    }
+  }
+  // write back and forget: memory is the only copy (before the interpreter runs an instruction)
+  dropRegs(): void {
+    this.flushRegs();
+    this.regLocal.fill(-1);
+    this.regDirty.fill(false);
+  }
+  // after the write-back the cache state is clean, so code on either side of a run-time branch
+  // sees the same state
+  cleanRegs(): void {
+    this.flushRegs();
+    this.regDirty.fill(false);
+  }
+  beginCond(): void { this.dropRegs(); }
+  endCond(): void { this.dropRegs(); }
+  // a partial register (8-bit: the full register is r & 3; 16-bit: r): through memory, with the
+  // full register written back first
+  private partial(full: number, write: boolean): number {
+    if (this.regDirty[full]) {
+      this.c.const(0).get(this.regLocal[full]).store(this.S + full * 4);
+      this.regDirty[full] = false;
+    }
+    if (write) this.regLocal[full] = -1;
+    return full;
+  }
   reg8(r: number): this {
+    this.partial(r & 3, false);
     this.c.const(0).load8u(this.S + (r & 3) * 4 + (r >> 2));
     return this;
   }
   setReg8(r: number, value: () => void): this {
-    this.c.const(0);
+    const v = this.tmp();
     value();
-    this.c.store8(this.S + (r & 3) * 4 + (r >> 2));
+    this.c.set(v);
+    this.partial(r & 3, true);
+    this.c.const(0).get(v).store8(this.S + (r & 3) * 4 + (r >> 2));
     return this;
   }
   reg16(r: number): this {
+    this.partial(r, false);
     this.c.const(0).load16u(this.S + r * 4);
     return this;
   }
   setReg16(r: number, value: () => void): this {
-    this.c.const(0);
+    const v = this.tmp();
     value();
-    this.c.store16(this.S + r * 4);
+    this.c.set(v);
+    this.partial(r, true);
+    this.c.const(0).get(v).store16(this.S + r * 4);
     return this;
   }
   regN(r: number, size: number): this {
@@ -141,6 +190,7 @@ export class Block {
     this.ea(ins);
     if (ins.seg === 1 || ins.seg >= 4) {
       this.spillFlags();
+      this.flushRegs();
       this.c.set(l);
       this.c.const(ins.seg).get(l).const(size | (write ? 0x100 : 0)).const(ins.at).const(this.i).call(F.seglin);
     }
@@ -187,6 +237,7 @@ export class Block {
     this.loadN(size);
     c.else_();
     this.spillFlags();
+    this.flushRegs();
     c.get(lin).const(this.ins.at).const(this.i).call(this.rdFn(size));
     c.end();
     return this;
@@ -201,6 +252,7 @@ export class Block {
     this.storeN(size);
     c.else_();
     this.spillFlags();
+    this.flushRegs();
     c.get(lin).get(v).const(this.ins.at).const(this.i).call(this.wrFn(size));
     this.noteSlowStore();
     c.end();
@@ -219,6 +271,7 @@ export class Block {
     c.else_();
     c.const(0).set(h);
     this.spillFlags();
+    this.flushRegs();
     c.get(lin).const(size).const(this.ins.at).const(this.i).call(F.rdW);
     c.end();
     return {
@@ -227,6 +280,7 @@ export class Block {
         c.get(h).get(v);
         this.storeN(size);
         c.else_();
+        this.flushRegs();
         c.get(lin).get(v).const(this.ins.at).const(this.i).call(this.wrFn(size));
         this.noteSlowStore();
         c.end();
@@ -381,6 +435,7 @@ export class Block {
 
   // leave the block after instruction i: ip is already set; `retired` instructions ran
   exitRetired(retired: number, depth: number): void {
+    this.flushRegs();
     this.c.gget(G.budget).const(retired - 1).sub().gset(G.budget).br(depth);
   }
 

@@ -141,6 +141,7 @@ export function compileBlock(
       b.cond(ins.op & 15);
       c.if_();
       if (ins.imm === lin) {
+        b.flushRegs(); // the loop's top reads the registers from memory
         c.gget(G.budget).const(i + 1).sub().gset(G.budget);
         c.gget(G.budget).const(0).gtS().const(0).load(S + L.S_ATTN).eqz().and().brIf(1);
         c.const(lin).gset(G.ip);
@@ -187,6 +188,7 @@ export function compileBlock(
     // the interpreter runs it in place; it must fall through to the next instruction, or the
     // block ends here (a taken branch, a REP string instruction yielding, a length mismatch)
     b.spillFlags();
+    b.dropRegs();
     stepped.push(ins);
     c.const(ins.at).const(i).call(F.step);
     b.known = null;
@@ -200,6 +202,7 @@ export function compileBlock(
       c.end();
     }
   }
+  b.flushRegs();
   c.end(); // $top
   c.end();
   // only where the block itself decided ip (not after an instruction the interpreter ran, which

@@ -1015,3 +1015,48 @@ Deno.test({
     sameCount(r);
   },
 });
+
+// Blocks keep 32-bit registers in wasm locals; 8- and 16-bit accesses go through memory after the
+// full register is written back. Every register as a 16-bit and (eax..ebx) 8-bit operand right
+// after a 32-bit write to it: a mix-up of which full register a partial one belongs to shows.
+Deno.test({
+  name: "jit: 8- and 16-bit register operands after 32-bit writes (register caching)",
+  ignore: !HAVE_NASM,
+  fn: async () => {
+    const src = program(`
+  mov ecx, 400
+  xor ebp, ebp
+.l:
+  mov esi, ecx
+  imul esi, esi, 0x9e3779b1
+  mov edi, esi
+  rol edi, 7
+  mov edx, 0x12345678
+  mov [buf], si
+  mov [buf + 2], di
+  mov dx, word [buf + 2]
+  add ebp, edx
+  mov ebx, esi
+  mov [buf], bh
+  mov al, [buf]
+  mov ah, bl
+  add ebp, eax
+  mov ax, si
+  add ebp, eax
+  test si, si
+  jz .z
+  add ebp, 3
+.z:
+  dec ecx
+  jnz .l
+  PUTHEX ebp
+  EXIT 0x42
+align 4096 ; (data on the code's page would make every store a code change)
+buf: dd 0
+`);
+    const r = await both(src);
+    assert.equal(r.on.exit, "done");
+    assert.equal(r.on.code, 0x42);
+    sameCount(r);
+  },
+});

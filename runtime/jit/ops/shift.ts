@@ -70,9 +70,11 @@ export function emitShift(b: Block, ins: Insn): boolean {
     writeBack = (v) => b.setReg32(ins.rm, () => c.get(v));
   }
   if (dyn) {
+    b.beginCond();
     c.get(n).if_();
     b.flagsLive[b.i] = true;
     writeBack(shift(b, ins.reg, a, n));
+    b.endCond();
     c.end();
     b.known = null;
     b.unstored = [];
