@@ -3,7 +3,7 @@
 // the first branch, page end, or instruction that changes the mode; each instruction is either
 // emitted inline or handed to the interpreter (core-as `jitStep`) in place.
 import * as L from "../../core-as/layout.ts";
-import { Code, I32, OneFunctionModule, type FuncType, type Import } from "./wasm.ts";
+import { Code, type FuncType, I32, type Import, OneFunctionModule } from "./wasm.ts";
 import type { Insn } from "./decode.ts";
 
 // lazy-flag kinds (core-as/flags.ts)
@@ -41,10 +41,33 @@ const TYPES: FuncType[] = [
   { params: [I32, I32, I32, I32, I32], results: [I32] }, // 7: jitSegLin(seg, off, lenw, at, done)
 ];
 // imported functions, in import order (their index in the module)
-export const F = { step: 0, rd8: 1, rd16: 2, rd32: 3, wr8: 4, wr16: 5, wr32: 6, rdW: 7, cond: 8, setco: 9, setcf: 10, seglin: 11 };
+export const F = {
+  step: 0,
+  rd8: 1,
+  rd16: 2,
+  rd32: 3,
+  wr8: 4,
+  wr16: 5,
+  wr32: 6,
+  rdW: 7,
+  cond: 8,
+  setco: 9,
+  setcf: 10,
+  seglin: 11,
+};
 const FUNC_IMPORTS: [string, number][] = [
-  ["jitStep", 1], ["jitRd8", 2], ["jitRd16", 2], ["jitRd32", 2], ["jitWr8", 3], ["jitWr16", 3], ["jitWr32", 3],
-  ["jitRdW", 4], ["jitCond", 5], ["jitSetCO", 1], ["jitSetCF", 6], ["jitSegLin", 7],
+  ["jitStep", 1],
+  ["jitRd8", 2],
+  ["jitRd16", 2],
+  ["jitRd32", 2],
+  ["jitWr8", 3],
+  ["jitWr16", 3],
+  ["jitWr32", 3],
+  ["jitRdW", 4],
+  ["jitCond", 5],
+  ["jitSetCO", 1],
+  ["jitSetCF", 6],
+  ["jitSegLin", 7],
 ];
 export const G = { ip: 0, ip0: 1, budget: 2, head: 3, tlb: 4 };
 const GLOBAL_IMPORTS = ["ip", "ip0", "budget", "head", "TLB"];
@@ -121,8 +144,12 @@ export class Block {
     this.flushRegs();
     this.regDirty.fill(false);
   }
-  beginCond(): void { this.dropRegs(); }
-  endCond(): void { this.dropRegs(); }
+  beginCond(): void {
+    this.dropRegs();
+  }
+  endCond(): void {
+    this.dropRegs();
+  }
   // a partial register (8-bit: the full register is r & 3; 16-bit: r): through memory, with the
   // full register written back first
   private partial(full: number, write: boolean): number {
@@ -171,7 +198,10 @@ export class Block {
   ea(ins: Insn): this {
     const c = this.c;
     let any = false;
-    if (ins.base >= 0) { this.reg32(ins.base); any = true; }
+    if (ins.base >= 0) {
+      this.reg32(ins.base);
+      any = true;
+    }
     if (ins.index >= 0) {
       this.reg32(ins.index);
       if (ins.scale) c.const(ins.scale).shl();
@@ -320,10 +350,12 @@ export class Block {
     c.store(S + L.S_LF_OP);
     c.const(0).get(k.res).store(S + L.S_LF_RES);
     c.const(0);
-    if (k.a < 0) c.const(0); else c.get(k.a);
+    if (k.a < 0) c.const(0);
+    else c.get(k.a);
     c.store(S + L.S_LF_A);
     c.const(0);
-    if (k.b < 0) c.const(0); else c.get(k.b);
+    if (k.b < 0) c.const(0);
+    else c.get(k.b);
     c.store(S + L.S_LF_B);
   }
   // on a slow path that may fault: the flags in memory must be the architectural ones
@@ -338,10 +370,17 @@ export class Block {
     if (k && (k.kind === LF_INC || k.kind === LF_DEC) && k.size === 4) {
       let done = true;
       switch (cc & ~1) {
-        case 2: c.get(k.b).const(1).and(); break; // CF, kept from before
-        case 4: c.get(k.res).eqz(); break;
-        case 8: c.get(k.res).const(0).ltS(); break;
-        default: done = false;
+        case 2:
+          c.get(k.b).const(1).and();
+          break; // CF, kept from before
+        case 4:
+          c.get(k.res).eqz();
+          break;
+        case 8:
+          c.get(k.res).const(0).ltS();
+          break;
+        default:
+          done = false;
       }
       if (done) {
         if (cc & 1) c.eqz();
@@ -351,10 +390,17 @@ export class Block {
     if (k && k.kind === LF_ADD && k.size === 4) {
       let done = true;
       switch (cc & ~1) {
-        case 2: c.get(k.res).get(k.a).ltU(); break; // CF: the sum wrapped
-        case 4: c.get(k.res).eqz(); break;
-        case 8: c.get(k.res).const(0).ltS(); break;
-        default: done = false;
+        case 2:
+          c.get(k.res).get(k.a).ltU();
+          break; // CF: the sum wrapped
+        case 4:
+          c.get(k.res).eqz();
+          break;
+        case 8:
+          c.get(k.res).const(0).ltS();
+          break;
+        default:
+          done = false;
       }
       if (done) {
         if (cc & 1) c.eqz();
@@ -374,21 +420,60 @@ export class Block {
       let done = true;
       if (k.kind === LF_SUB) {
         switch (base) {
-          case 2: val(k.a, false); val(k.b, false); c.ltU(); break; // B
-          case 4: val(k.a, false); val(k.b, false); c.eq(); break; // Z
-          case 6: val(k.a, false); val(k.b, false); c.leU(); break; // BE
-          case 8: val(k.res, true); c.const(0).ltS(); break; // S
-          case 12: val(k.a, true); val(k.b, true); c.ltS(); break; // L
-          case 14: val(k.a, true); val(k.b, true); c.leS(); break; // LE
-          default: done = false;
+          case 2:
+            val(k.a, false);
+            val(k.b, false);
+            c.ltU();
+            break; // B
+          case 4:
+            val(k.a, false);
+            val(k.b, false);
+            c.eq();
+            break; // Z
+          case 6:
+            val(k.a, false);
+            val(k.b, false);
+            c.leU();
+            break; // BE
+          case 8:
+            val(k.res, true);
+            c.const(0).ltS();
+            break; // S
+          case 12:
+            val(k.a, true);
+            val(k.b, true);
+            c.ltS();
+            break; // L
+          case 14:
+            val(k.a, true);
+            val(k.b, true);
+            c.leS();
+            break; // LE
+          default:
+            done = false;
         }
       } else {
         switch (base) {
-          case 0: case 2: c.const(0); break; // O, B: clear after logic ops
-          case 4: case 6: val(k.res, false); c.eqz(); break; // Z, BE (CF = 0)
-          case 8: case 12: val(k.res, true); c.const(0).ltS(); break; // S, L (OF = 0)
-          case 14: val(k.res, true); c.const(1).ltS(); break; // LE: ZF or SF
-          default: done = false;
+          case 0:
+          case 2:
+            c.const(0);
+            break; // O, B: clear after logic ops
+          case 4:
+          case 6:
+            val(k.res, false);
+            c.eqz();
+            break; // Z, BE (CF = 0)
+          case 8:
+          case 12:
+            val(k.res, true);
+            c.const(0).ltS();
+            break; // S, L (OF = 0)
+          case 14:
+            val(k.res, true);
+            c.const(1).ltS();
+            break; // LE: ZF or SF
+          default:
+            done = false;
         }
       }
       if (done) {
@@ -432,7 +517,6 @@ export class Block {
     c.end();
   }
 
-
   // leave the block after instruction i: ip is already set; `retired` instructions ran
   exitRetired(retired: number, depth: number): void {
     this.flushRegs();
@@ -445,7 +529,7 @@ export class Block {
     if (!f) {
       const imports: Import[] = [
         { name: "memory", kind: "memory", memMin: memPages, memMax: memPages },
-      { name: "table", kind: "table" },
+        { name: "table", kind: "table" },
         ...GLOBAL_IMPORTS.map((n) => ({ name: n, kind: "global" as const })),
         ...FUNC_IMPORTS.map(([n, t]) => ({ name: n, kind: "func" as const, type: t })),
       ];

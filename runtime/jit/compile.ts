@@ -1,7 +1,7 @@
 // Block formation and emission: decode from the entry address to the first branch (or page end,
 // or an instruction the decoder does not know), find which lazy-flag results a later instruction
 // may read, then emit each instruction inline (runtime/jit/ops/) or as a call to the interpreter.
-import { Block, G, F } from "./block.ts";
+import { Block, F, G } from "./block.ts";
 import * as L from "../../core-as/layout.ts";
 import { decode, type Insn, PFX_66 } from "./decode.ts";
 import { emitMov } from "./ops/mov.ts";
@@ -67,7 +67,9 @@ function flagUse(ins: Insn): FlagUse {
   if (((op === 0xc6 || op === 0xc7) && ins.reg === 0) || op === 0x1b6 || op === 0x1b7 || op === 0x1be || op === 0x1bf) {
     return "n";
   }
-  if ((op >= 0x50 && op <= 0x5f) || op === 0x68 || op === 0x6a || op === 0xeb || op === 0xe9 || op === 0xe8 || op === 0xc3) {
+  if (
+    (op >= 0x50 && op <= 0x5f) || op === 0x68 || op === 0x6a || op === 0xeb || op === 0xe9 || op === 0xe8 || op === 0xc3
+  ) {
     return "n";
   }
   return "x";

@@ -18,7 +18,9 @@ const PROFILE_BASE = L.MACHINE + 0x4000; // RING3_JIT_PROFILE: one u32 execution
 const PROFILE_SLOTS = 0x3000;
 function opName(i: Insn): string {
   const o = i.op >= 0x100 ? `0f${(i.op & 0xff).toString(16).padStart(2, "0")}` : i.op.toString(16).padStart(2, "0");
-  const r = i.modrm >= 0 && [0x80, 0x81, 0x83, 0xc0, 0xc1, 0xd0, 0xd1, 0xd3, 0xf6, 0xf7, 0xfe, 0xff].includes(i.op) ? `/${i.reg}` : "";
+  const r = i.modrm >= 0 && [0x80, 0x81, 0x83, 0xc0, 0xc1, 0xd0, 0xd1, 0xd3, 0xf6, 0xf7, 0xfe, 0xff].includes(i.op)
+    ? `/${i.reg}`
+    : "";
   const p = (i.pfx ? `p${i.pfx}` : "") + (i.seg >= 0 ? `s${i.seg}` : "");
   return `${p}${o}${r}${i.mem ? "m" : ""}`;
 }
@@ -47,11 +49,15 @@ export class Jit {
       if (i >= PROFILE_SLOTS) return;
       const n = dv.getUint32(PROFILE_BASE + i * 4, true);
       total += n * b.n;
-      for (const s of b.stepped) { byOp.set(s, (byOp.get(s) ?? 0) + n); steps += n; }
+      for (const s of b.stepped) {
+        byOp.set(s, (byOp.get(s) ?? 0) + n);
+        steps += n;
+      }
       byLast.set(b.last, (byLast.get(b.last) ?? 0) + n);
       blocks.push([n, b.lin, `${b.n} insns, stepped ${b.stepped.join(" ")}`]);
     });
-    const top = (m: Map<string, number>) => [...m].sort((a, b) => b[1] - a[1]).slice(0, 25).map(([k, v]) => `${k}:${v}`).join(" ");
+    const top = (m: Map<string, number>) =>
+      [...m].sort((a, b) => b[1] - a[1]).slice(0, 25).map(([k, v]) => `${k}:${v}`).join(" ");
     console.error(`jit profile: ${total} instructions in blocks, ${steps} through the interpreter`);
     console.error(`stepped: ${top(byOp)}`);
     console.error(`block ends: ${top(byLast)}`);
@@ -66,7 +72,10 @@ export class Jit {
       globalThis.addEventListener("unload", () => this.report());
     }
     if (Deno.env.get("RING3_JIT_STATS")) {
-      globalThis.addEventListener("unload", () => console.error(`jit: ${JSON.stringify(this.stats)} ${this.prof.map((x) => x.toFixed(1))}`));
+      globalThis.addEventListener(
+        "unload",
+        () => console.error(`jit: ${JSON.stringify(this.stats)} ${this.prof.map((x) => x.toFixed(1))}`),
+      );
     }
   }
 
@@ -78,7 +87,22 @@ export class Jit {
     this.base = this.next = this.table.length;
     const env: Record<string, unknown> = { memory, table: this.table };
     for (const n of ["ip", "ip0", "budget", "head", "TLB"]) env[n] = exports[n];
-    for (const n of ["jitStep", "jitRd8", "jitRd16", "jitRd32", "jitWr8", "jitWr16", "jitWr32", "jitRdW", "jitCond", "jitSetCO", "jitSetCF", "jitSegLin"]) {
+    for (
+      const n of [
+        "jitStep",
+        "jitRd8",
+        "jitRd16",
+        "jitRd32",
+        "jitWr8",
+        "jitWr16",
+        "jitWr32",
+        "jitRdW",
+        "jitCond",
+        "jitSetCO",
+        "jitSetCF",
+        "jitSegLin",
+      ]
+    ) {
       env[n] = exports[n];
     }
     this.env = env;
@@ -92,7 +116,14 @@ export class Jit {
     try {
       const prof = this.profile ? PROFILE_BASE + (this.profileInfo.length % PROFILE_SLOTS) * 4 : -1;
       r = compileBlock(this.mem8, h, lin >>> 0, this.S, this.pages, prof);
-      if (r && this.profile) this.profileInfo.push({ lin: lin >>> 0, stepped: r.stepped.map(opName), n: r.insns, last: opName(r.list[r.list.length - 1]) });
+      if (r && this.profile) {
+        this.profileInfo.push({
+          lin: lin >>> 0,
+          stepped: r.stepped.map(opName),
+          n: r.insns,
+          last: opName(r.list[r.list.length - 1]),
+        });
+      }
     } catch (e) {
       throw new Error(`block compiler failed at ${(lin >>> 0).toString(16)}: ${e}`);
     }
@@ -105,13 +136,18 @@ export class Jit {
     const t2 = performance.now();
     const inst = new WebAssembly.Instance(mod, { env: this.env as WebAssembly.ModuleImports });
     const t3 = performance.now();
-    this.prof[0] += t1 - t0; this.prof[1] += t2 - t1; this.prof[2] += t3 - t2; this.prof[3] += r.bytes.length;
+    this.prof[0] += t1 - t0;
+    this.prof[1] += t2 - t1;
+    this.prof[2] += t3 - t2;
+    this.prof[3] += r.bytes.length;
     if (this.next >= this.base + TABLE_MAX) this.flush();
     const idx = this.next++;
     if (idx >= this.table.length) this.table.grow(Math.max(256, this.table.length >> 1));
     this.table.set(idx, inst.exports.b as () => void);
     this.stats.blocks++;
-    if (Deno.env.get("RING3_JIT_TRACE")) console.error(`jit: block ${(lin >>> 0).toString(16)} ${r.insns} insns, ${r.inline} inline`);
+    if (Deno.env.get("RING3_JIT_TRACE")) {
+      console.error(`jit: block ${(lin >>> 0).toString(16)} ${r.insns} insns, ${r.inline} inline`);
+    }
     this.stats.insns += r.insns;
     this.stats.inline += r.inline;
     this.stats.compileMs += performance.now() - t0;

@@ -34,59 +34,161 @@ export class Code {
     }
   }
   // ---- instructions ------------------------------------------------------------------------
-  const(v: number): this { return this.byte(0x41).s(v | 0); }
-  get(l: number): this { return this.byte(0x20).u(l); }
-  set(l: number): this { return this.byte(0x21).u(l); }
-  tee(l: number): this { return this.byte(0x22).u(l); }
-  gget(g: number): this { return this.byte(0x23).u(g); }
-  gset(g: number): this { return this.byte(0x24).u(g); }
-  call(f: number): this { return this.byte(0x10).u(f); }
+  const(v: number): this {
+    return this.byte(0x41).s(v | 0);
+  }
+  get(l: number): this {
+    return this.byte(0x20).u(l);
+  }
+  set(l: number): this {
+    return this.byte(0x21).u(l);
+  }
+  tee(l: number): this {
+    return this.byte(0x22).u(l);
+  }
+  gget(g: number): this {
+    return this.byte(0x23).u(g);
+  }
+  gset(g: number): this {
+    return this.byte(0x24).u(g);
+  }
+  call(f: number): this {
+    return this.byte(0x10).u(f);
+  }
   // memory access: address on the stack plus a constant offset (natural alignment hint)
-  load(off: number): this { return this.byte(0x28).u(2).u(off); }
-  load8u(off: number): this { return this.byte(0x2d).u(0).u(off); }
-  load8s(off: number): this { return this.byte(0x2c).u(0).u(off); }
-  load16u(off: number): this { return this.byte(0x2f).u(1).u(off); }
-  load16s(off: number): this { return this.byte(0x2e).u(1).u(off); }
-  store(off: number): this { return this.byte(0x36).u(2).u(off); }
-  store8(off: number): this { return this.byte(0x3a).u(0).u(off); }
-  store16(off: number): this { return this.byte(0x3b).u(1).u(off); }
-  block(t = VOID): this { return this.byte(0x02).byte(t); }
-  loop(t = VOID): this { return this.byte(0x03).byte(t); }
-  if_(t = VOID): this { return this.byte(0x04).byte(t); }
-  else_(): this { return this.byte(0x05); }
-  end(): this { return this.byte(0x0b); }
-  br(d: number): this { return this.byte(0x0c).u(d); }
-  brIf(d: number): this { return this.byte(0x0d).u(d); }
-  ret(): this { return this.byte(0x0f); }
+  load(off: number): this {
+    return this.byte(0x28).u(2).u(off);
+  }
+  load8u(off: number): this {
+    return this.byte(0x2d).u(0).u(off);
+  }
+  load8s(off: number): this {
+    return this.byte(0x2c).u(0).u(off);
+  }
+  load16u(off: number): this {
+    return this.byte(0x2f).u(1).u(off);
+  }
+  load16s(off: number): this {
+    return this.byte(0x2e).u(1).u(off);
+  }
+  store(off: number): this {
+    return this.byte(0x36).u(2).u(off);
+  }
+  store8(off: number): this {
+    return this.byte(0x3a).u(0).u(off);
+  }
+  store16(off: number): this {
+    return this.byte(0x3b).u(1).u(off);
+  }
+  block(t = VOID): this {
+    return this.byte(0x02).byte(t);
+  }
+  loop(t = VOID): this {
+    return this.byte(0x03).byte(t);
+  }
+  if_(t = VOID): this {
+    return this.byte(0x04).byte(t);
+  }
+  else_(): this {
+    return this.byte(0x05);
+  }
+  end(): this {
+    return this.byte(0x0b);
+  }
+  br(d: number): this {
+    return this.byte(0x0c).u(d);
+  }
+  brIf(d: number): this {
+    return this.byte(0x0d).u(d);
+  }
+  ret(): this {
+    return this.byte(0x0f);
+  }
   // tail call through table 0 (the wasm tail-call proposal, on in V8 since 11.2)
-  returnCallIndirect(type: number): this { return this.byte(0x13).u(type).u(0); }
-  drop(): this { return this.byte(0x1a); }
-  select(): this { return this.byte(0x1b); }
-  eqz(): this { return this.byte(0x45); }
-  eq(): this { return this.byte(0x46); }
-  ne(): this { return this.byte(0x47); }
-  ltS(): this { return this.byte(0x48); }
-  ltU(): this { return this.byte(0x49); }
-  gtS(): this { return this.byte(0x4a); }
-  gtU(): this { return this.byte(0x4b); }
-  leS(): this { return this.byte(0x4c); }
-  leU(): this { return this.byte(0x4d); }
-  geS(): this { return this.byte(0x4e); }
-  geU(): this { return this.byte(0x4f); }
-  add(): this { return this.byte(0x6a); }
-  sub(): this { return this.byte(0x6b); }
-  mul(): this { return this.byte(0x6c); }
-  and(): this { return this.byte(0x71); }
-  or(): this { return this.byte(0x72); }
-  xor(): this { return this.byte(0x73); }
-  shl(): this { return this.byte(0x74); }
-  shrS(): this { return this.byte(0x75); }
-  shrU(): this { return this.byte(0x76); }
-  rotl(): this { return this.byte(0x77); }
-  rotr(): this { return this.byte(0x78); }
-  popcnt(): this { return this.byte(0x69); }
-  ext8s(): this { return this.byte(0xc0); }
-  ext16s(): this { return this.byte(0xc1); }
+  returnCallIndirect(type: number): this {
+    return this.byte(0x13).u(type).u(0);
+  }
+  drop(): this {
+    return this.byte(0x1a);
+  }
+  select(): this {
+    return this.byte(0x1b);
+  }
+  eqz(): this {
+    return this.byte(0x45);
+  }
+  eq(): this {
+    return this.byte(0x46);
+  }
+  ne(): this {
+    return this.byte(0x47);
+  }
+  ltS(): this {
+    return this.byte(0x48);
+  }
+  ltU(): this {
+    return this.byte(0x49);
+  }
+  gtS(): this {
+    return this.byte(0x4a);
+  }
+  gtU(): this {
+    return this.byte(0x4b);
+  }
+  leS(): this {
+    return this.byte(0x4c);
+  }
+  leU(): this {
+    return this.byte(0x4d);
+  }
+  geS(): this {
+    return this.byte(0x4e);
+  }
+  geU(): this {
+    return this.byte(0x4f);
+  }
+  add(): this {
+    return this.byte(0x6a);
+  }
+  sub(): this {
+    return this.byte(0x6b);
+  }
+  mul(): this {
+    return this.byte(0x6c);
+  }
+  and(): this {
+    return this.byte(0x71);
+  }
+  or(): this {
+    return this.byte(0x72);
+  }
+  xor(): this {
+    return this.byte(0x73);
+  }
+  shl(): this {
+    return this.byte(0x74);
+  }
+  shrS(): this {
+    return this.byte(0x75);
+  }
+  shrU(): this {
+    return this.byte(0x76);
+  }
+  rotl(): this {
+    return this.byte(0x77);
+  }
+  rotr(): this {
+    return this.byte(0x78);
+  }
+  popcnt(): this {
+    return this.byte(0x69);
+  }
+  ext8s(): this {
+    return this.byte(0xc0);
+  }
+  ext16s(): this {
+    return this.byte(0xc1);
+  }
 }
 
 function vec(items: number[][]): number[] {
@@ -122,23 +224,31 @@ export interface Func {
 // one module: imports all from "env"
 export function module(types: FuncType[], imports: Import[], funcs: Func[]): Uint8Array<ArrayBuffer> {
   const out: number[] = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
-  out.push(...section(1, vec(types.map((t) => [0x60, ...vec(t.params.map((p) => [p])), ...vec(t.results.map((r) => [r]))]))));
-  out.push(...section(2, vec(imports.map((im) => {
-    const head = [...name("env"), ...name(im.name)];
-    if (im.kind === "func") return [...head, 0x00, ...new Code().u(im.type!).b];
-    if (im.kind === "global") return [...head, 0x03, I32, 0x01]; // mutable i32
-    if (im.kind === "table") return [...head, 0x01, 0x70, 0x00, 0x00]; // funcref, no minimum
-    return [...head, 0x02, 0x03, ...new Code().u(im.memMin!).u(im.memMax!).b]; // shared, with a maximum
-  }))));
+  out.push(
+    ...section(1, vec(types.map((t) => [0x60, ...vec(t.params.map((p) => [p])), ...vec(t.results.map((r) => [r]))]))),
+  );
+  out.push(...section(
+    2,
+    vec(imports.map((im) => {
+      const head = [...name("env"), ...name(im.name)];
+      if (im.kind === "func") return [...head, 0x00, ...new Code().u(im.type!).b];
+      if (im.kind === "global") return [...head, 0x03, I32, 0x01]; // mutable i32
+      if (im.kind === "table") return [...head, 0x01, 0x70, 0x00, 0x00]; // funcref, no minimum
+      return [...head, 0x02, 0x03, ...new Code().u(im.memMin!).u(im.memMax!).b]; // shared, with a maximum
+    })),
+  ));
   out.push(...section(3, vec(funcs.map((f) => new Code().u(f.type).b))));
   const nImportedFuncs = imports.filter((i) => i.kind === "func").length;
   const exps = funcs.map((f, i) => [f, i] as const).filter(([f]) => f.export !== undefined);
   out.push(...section(7, vec(exps.map(([f, i]) => [...name(f.export!), 0x00, ...new Code().u(nImportedFuncs + i).b]))));
-  out.push(...section(10, vec(funcs.map((f) => {
-    const locals = f.locals > 0 ? [...new Code().u(1).u(f.locals).b, I32] : [0];
-    const body = [...locals, ...f.body.b, 0x0b];
-    return [...new Code().u(body.length).b, ...body];
-  }))));
+  out.push(...section(
+    10,
+    vec(funcs.map((f) => {
+      const locals = f.locals > 0 ? [...new Code().u(1).u(f.locals).b, I32] : [0];
+      const body = [...locals, ...f.body.b, 0x0b];
+      return [...new Code().u(body.length).b, ...body];
+    })),
+  ));
   return new Uint8Array(out);
 }
 

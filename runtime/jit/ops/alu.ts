@@ -29,11 +29,21 @@ function alu(b: Block, op: number, size: number, a: number, v: number): number {
   }
   c.get(a).get(v);
   switch (op) {
-    case ADD: c.add(); break;
-    case OR: c.or(); break;
-    case AND: c.and(); break;
-    case XOR: c.xor(); break;
-    default: c.sub(); break; // SUB, CMP
+    case ADD:
+      c.add();
+      break;
+    case OR:
+      c.or();
+      break;
+    case AND:
+      c.and();
+      break;
+    case XOR:
+      c.xor();
+      break;
+    default:
+      c.sub();
+      break; // SUB, CMP
   }
   c.set(r);
   if (op === ADD) b.setFlags(LF_ADD, size, r, a, v);
@@ -79,13 +89,15 @@ export function emitAlu(b: Block, ins: Insn): boolean {
     if (!INLINE_OPS.has(aop)) return false;
     const size = (op & 1) ? 4 : 1;
     switch (op & 7) {
-      case 0: case 1: { // Ev, Gv
+      case 0:
+      case 1: { // Ev, Gv
         const v = b.tmp();
         b.regN(ins.reg, size).c.set(v);
         aluE(b, ins, aop, size, v);
         return true;
       }
-      case 2: case 3: { // Gv, Ev
+      case 2:
+      case 3: { // Gv, Ev
         const a = b.tmp(), v = b.tmp();
         readE(b, ins, size);
         c.set(v);
@@ -105,7 +117,9 @@ export function emitAlu(b: Block, ins: Insn): boolean {
     }
   }
   switch (op) {
-    case 0x80: case 0x81: case 0x83: {
+    case 0x80:
+    case 0x81:
+    case 0x83: {
       if (!INLINE_OPS.has(ins.reg)) return false;
       const size = op === 0x80 ? 1 : 4;
       const v = b.tmp();
@@ -113,7 +127,8 @@ export function emitAlu(b: Block, ins: Insn): boolean {
       aluE(b, ins, ins.reg, size, v);
       return true;
     }
-    case 0x84: case 0x85: {
+    case 0x84:
+    case 0x85: {
       const size = op === 0x84 ? 1 : ins.pfx & PFX_66 ? 2 : 4;
       const a = b.tmp(), v = b.tmp();
       readE(b, ins, size);
@@ -122,7 +137,8 @@ export function emitAlu(b: Block, ins: Insn): boolean {
       test(b, size, a, v);
       return true;
     }
-    case 0xa8: case 0xa9: {
+    case 0xa8:
+    case 0xa9: {
       const size = op === 0xa8 ? 1 : 4;
       const a = b.tmp(), v = b.tmp();
       b.regN(0, size).c.set(a);

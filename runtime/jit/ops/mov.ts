@@ -27,14 +27,16 @@ export function emitMov(b: Block, ins: Insn): boolean {
   const c = b.c;
   const op = ins.op;
   switch (op) {
-    case 0x88: case 0x89: { // mov Ev, Gv
+    case 0x88:
+    case 0x89: { // mov Ev, Gv
       const size = op === 0x88 ? 1 : ins.pfx & PFX_66 ? 2 : 4;
       const v = b.tmp();
       b.regN(ins.reg, size).c.set(v);
       writeE(b, ins, size, v);
       return true;
     }
-    case 0x8a: case 0x8b: { // mov Gv, Ev
+    case 0x8a:
+    case 0x8b: { // mov Gv, Ev
       const size = op === 0x8a ? 1 : ins.pfx & PFX_66 ? 2 : 4;
       const v = b.tmp();
       readE(b, ins, size);
@@ -42,7 +44,8 @@ export function emitMov(b: Block, ins: Insn): boolean {
       b.setRegN(ins.reg, size, () => c.get(v));
       return true;
     }
-    case 0xc6: case 0xc7: { // mov Ev, Iz
+    case 0xc6:
+    case 0xc7: { // mov Ev, Iz
       if (ins.reg !== 0) return false;
       const size = op === 0xc6 ? 1 : ins.pfx & PFX_66 ? 2 : 4;
       const v = b.tmp();
@@ -54,7 +57,10 @@ export function emitMov(b: Block, ins: Insn): boolean {
       if (!ins.mem) return false;
       b.setReg32(ins.reg, () => b.ea(ins));
       return true;
-    case 0x1b6: case 0x1b7: case 0x1be: case 0x1bf: { // movzx / movsx Gv, Eb/Ew
+    case 0x1b6:
+    case 0x1b7:
+    case 0x1be:
+    case 0x1bf: { // movzx / movsx Gv, Eb/Ew
       const size = (op & 1) ? 2 : 1;
       const v = b.tmp();
       readE(b, ins, size);

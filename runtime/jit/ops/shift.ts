@@ -24,7 +24,8 @@ function shift(b: Block, op: number, a: number, n: number): number {
       c.get(r).const(30).shrU().get(r).const(31).shrU().xor().const(1).and().set(of);
       b.setFlags(ROT, 4, r, cf, of);
       return r;
-    case SHL: case SAL:
+    case SHL:
+    case SAL:
       c.get(a).get(n).shl().set(r);
       c.get(a).const(32).get(n).sub().shrU().const(1).and().set(cf);
       c.get(r).const(31).shrU().get(cf).xor().const(11).shl().get(cf).or().const(F_AF).or().set(of);
@@ -32,7 +33,8 @@ function shift(b: Block, op: number, a: number, n: number): number {
     case SHR:
       c.get(a).get(n).shrU().set(r);
       c.get(a).get(n).const(1).sub().shrU().const(1).and().set(cf);
-      c.get(r).const(31).shrU().get(r).const(30).shrU().xor().const(1).and().const(11).shl().get(cf).or().const(F_AF).or()
+      c.get(r).const(31).shrU().get(r).const(30).shrU().xor().const(1).and().const(11).shl().get(cf).or().const(F_AF)
+        .or()
         .set(of);
       break;
     default: // SAR

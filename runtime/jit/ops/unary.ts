@@ -27,7 +27,8 @@ export function incDec(b: Block, a: number, dec: boolean): number {
   b.cond(2); // (also when the result is dead: a later fault may still have to store it)
   c.set(cf);
   c.get(a).const(1);
-  if (dec) c.sub(); else c.add();
+  if (dec) c.sub();
+  else c.add();
   c.set(res);
   b.setFlags(dec ? LF_DEC : LF_INC, 4, res, a, cf);
   return res;
