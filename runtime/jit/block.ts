@@ -367,32 +367,14 @@ export class Block {
   cond(cc: number): void {
     const k = this.known;
     const c = this.c;
-    if (k && (k.kind === LF_INC || k.kind === LF_DEC) && k.size === 4) {
+    // after a 32-bit INC/DEC (CF kept in the operand word) or ADD (CF: the sum wrapped)
+    if (k && (k.kind === LF_INC || k.kind === LF_DEC || k.kind === LF_ADD) && k.size === 4) {
       let done = true;
       switch (cc & ~1) {
         case 2:
-          c.get(k.b).const(1).and();
-          break; // CF, kept from before
-        case 4:
-          c.get(k.res).eqz();
+          if (k.kind === LF_ADD) c.get(k.res).get(k.a).ltU();
+          else c.get(k.b).const(1).and();
           break;
-        case 8:
-          c.get(k.res).const(0).ltS();
-          break;
-        default:
-          done = false;
-      }
-      if (done) {
-        if (cc & 1) c.eqz();
-        return;
-      }
-    }
-    if (k && k.kind === LF_ADD && k.size === 4) {
-      let done = true;
-      switch (cc & ~1) {
-        case 2:
-          c.get(k.res).get(k.a).ltU();
-          break; // CF: the sum wrapped
         case 4:
           c.get(k.res).eqz();
           break;

@@ -131,6 +131,13 @@ export function compileBlock(
   const stepped: Insn[] = [];
   if (profile >= 0) c.const(0).const(0).load(profile).const(1).add().store(profile);
   const chain = b.tmp();
+  // the block ends after instruction i, which falls through: ip is the next one, and the block
+  // may go on into the block there
+  const fallOut = (ins: Insn, i: number) => {
+    c.const((ins.at + ins.len) | 0).gset(G.ip);
+    c.gget(G.budget).const(i).sub().gset(G.budget);
+    c.const(1).set(chain);
+  };
   c.block(); // $exit
   c.loop(); // $top: a Jcc back to the entry loops here while budget and attention allow
   for (let i = 0; i < insns.length; i++) {
@@ -154,11 +161,7 @@ export function compileBlock(
         b.exitRetired(i + 1, 2);
       }
       c.end();
-      if (last) {
-        c.const((ins.at + ins.len) | 0).gset(G.ip);
-        c.gget(G.budget).const(i).sub().gset(G.budget);
-        c.const(1).set(chain);
-      }
+      if (last) fallOut(ins, i);
       continue;
     }
     if (last && isInlineBranch(ins)) {
@@ -180,11 +183,7 @@ export function compileBlock(
         c.end();
         c.end();
       }
-      if (last) {
-        c.const((ins.at + ins.len) | 0).gset(G.ip);
-        c.gget(G.budget).const(i).sub().gset(G.budget);
-        c.const(1).set(chain);
-      }
+      if (last) fallOut(ins, i);
       continue;
     }
     // the interpreter runs it in place; it must fall through to the next instruction, or the
