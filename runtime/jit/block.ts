@@ -88,8 +88,17 @@ export class Block {
   // A store through a slow path may have hit this block's own page (its generation word at
   // genAddr then differs from gen): set in those paths, checked at the end of the instruction.
   wroteSlow = -1; // local, or -1 before the first store of the block
+  // the TLB set in use (CPL and alignment checking cannot change inside a block), read at entry
+  // and again after each instruction the interpreter ran
+  readonly tlbL: number;
   storedThisInsn = false;
-  constructor(readonly S: number, readonly genAddr = 0, readonly gen = 0) {}
+  constructor(readonly S: number, readonly genAddr = 0, readonly gen = 0) {
+    this.tlbL = this.tmp();
+    this.c.gget(G.tlb).set(this.tlbL);
+  }
+  reloadTlb(): void {
+    this.c.gget(G.tlb).set(this.tlbL);
+  }
 
   private noteSlowStore(): void {
     if (this.wroteSlow < 0) this.wroteSlow = this.tmp();
@@ -231,7 +240,7 @@ export class Block {
   // TLB entry address of the linear address in local `lin`, into a new local
   private tlbEntry(lin: number): number {
     const e = this.tmp();
-    this.c.gget(G.tlb).get(lin).const(12).shrU().const(L.TLB_ENTRIES - 1).and().const(2).shl().add().set(e);
+    this.c.get(this.tlbL).get(lin).const(12).shrU().const(L.TLB_ENTRIES - 1).and().const(2).shl().add().set(e);
     return e;
   }
   // push: the TLB entry of local `e` matches `lin` for an access of `size` (tag at `tag`)

@@ -192,6 +192,7 @@ export function compileBlock(
     b.dropRegs();
     stepped.push(ins);
     c.const(ins.at).const(i).call(F.step);
+    b.reloadTlb();
     b.known = null;
     b.unstored = [];
     if (last) {
