@@ -6,7 +6,7 @@
 // file checks are plain functions so they are testable without a machine; the machine is imported
 // only when a boot really starts.
 import { parseArgs } from "node:util";
-import { JIT_DEFAULT } from "../runtime/vcpu/core.ts";
+import { JIT_DEFAULT, jitThreshold } from "../runtime/vcpu/core.ts";
 import { bootBzImage, BootImageError, E820_RAM, parseBzImage, type Region } from "../runtime/boot/bzimage.ts";
 import { NET_USAGE, type NetConfig, parseNetOption } from "../runtime/netopt.ts";
 
@@ -128,6 +128,13 @@ export function parseBootArgs(argv: string[]): BootConfig {
       throw new UsageError(
         `--bios boots the firmware from the reset vector and cannot take --${extra} (ring3 has no fw_cfg)`,
       );
+    }
+  }
+  if (values.jit === undefined) {
+    try {
+      jitThreshold(); // a bad RING3_JIT is a usage error too
+    } catch (e) {
+      throw new UsageError((e as Error).message);
     }
   }
   const kernel = firmware ? null : values.kernel ?? DEFAULT_KERNEL;

@@ -100,6 +100,8 @@ Deno.test("bad flags are UsageErrors with one-line messages", () => {
     [["--bios="], /--bios needs a file name/],
     [["--debugcon="], /--debugcon needs a file name/],
     [["--timing=yes"], /--timing/],
+    [["--jit", "abc"], /^--jit wants a whole number, got 'abc'$/],
+    [["--jit", "0"], /^--jit 0 is out of range/],
   ];
   for (const [argv, re] of bad) {
     assert.throws(() => parseBootArgs(argv), (e: unknown) => {
@@ -109,6 +111,24 @@ Deno.test("bad flags are UsageErrors with one-line messages", () => {
       return true;
     });
   }
+});
+
+Deno.test("--jit: a threshold or off; a bad RING3_JIT is a usage error too", async () => {
+  assert.equal(parseBootArgs(["--jit", "50"]).jit, 50);
+  assert.equal(parseBootArgs(["--jit", "off"]).jit, 0);
+  assert.equal(parseBootArgs([]).jit, null);
+  // (in a child: the environment is the whole test process's)
+  const cli = new URL("../../cli/boot.ts", import.meta.url).pathname;
+  const r = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", cli],
+    env: { RING3_JIT: "lots" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const err = new TextDecoder().decode(r.stderr).trim();
+  assert.equal(r.code, 2, err);
+  assert.match(err, /^ring3: RING3_JIT must be off or a visit count >= 1, not "lots"$/);
 });
 
 async function tmpFile(bytes: Uint8Array): Promise<string> {
