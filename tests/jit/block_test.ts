@@ -1060,3 +1060,45 @@ buf: dd 0
     sameCount(r);
   },
 });
+
+// A block that fails to compile (here: its module cannot be instantiated) leaves the code with the
+// interpreter: the program still computes the same result, and the failure is counted.
+Deno.test({
+  name: "jit: a block-compiler failure falls back to the interpreter (not strict)",
+  ignore: !HAVE_NASM,
+  fn: async () => {
+    const image = await nasm(program(`
+  mov ecx, 500
+  xor eax, eax
+.l:
+  add eax, ecx
+  rol eax, 3
+  dec ecx
+  jnz .l
+  PUTHEX eax
+  EXIT 0x42
+`));
+    const off = await runImage(image, 0);
+    const b = await Bare.create({ ramBytes: 4 << 20 });
+    new DataView(b.memory.buffer).setUint32(L.MACHINE + L.M_JIT, 1, true);
+    const jit = b.core.jit as unknown as { strict: boolean; env: unknown; stats: { failed: number; blocks: number } };
+    jit.strict = false;
+    jit.env = {}; // no imports: every instantiation fails
+    const errors: string[] = [];
+    const orig = console.error;
+    console.error = (...a: unknown[]) => errors.push(a.join(" "));
+    try {
+      b.load(ORG, image);
+      b.startFlat32(ORG, 0x9f000);
+      const r = b.run(10_000_000);
+      assert.equal(r.exit, "done");
+      assert.equal(r.out, off.out);
+    } finally {
+      console.error = orig;
+    }
+    assert.ok(jit.stats.failed > 0, "no failure was counted");
+    assert.equal(jit.stats.blocks, 0);
+    assert.ok(errors.length > 0 && errors.length <= 3, `reported ${errors.length} times`);
+    assert.match(errors[0], /block compiler failed at [0-9a-f]+: .*that code stays with the interpreter/);
+  },
+});

@@ -15,7 +15,7 @@ Deno.test("jit: tests/diff and tests/system pass with every block compiled (RING
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["test", "-A", "--parallel", "tests/diff", "tests/system"],
     cwd: ROOT,
-    env: { RING3_JIT: "1", RING3_JIT_TRACE: "1", NO_COLOR: "1" },
+    env: { RING3_JIT: "1", RING3_JIT_TRACE: "1", RING3_JIT_STRICT: "1", NO_COLOR: "1" },
     stdout: "piped",
     stderr: "piped",
   }).output();
