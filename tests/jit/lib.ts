@@ -1,0 +1,220 @@
+// Shared bench of the block-compiler tests: bare-metal programs (flat 32-bit, nasm) run once with
+// the JIT off and once with it compiling every block at its first visit, and everything the guest
+// can observe must match: port output, exit code, registers, flags, EIP, memory and the
+// retired-instruction count. An instrumented function table proves that compiled code did run.
+import assert from "node:assert/strict";
+import { Bare, nasm } from "../lib/bare.ts";
+import * as L from "../../core-as/layout.ts";
+import { OUTPUT_ASM, OUTPUT_MACROS } from "../system/lib.ts";
+
+export const ORG = 0x10000;
+export const HAVE_NASM = (() => {
+  try {
+    return new Deno.Command("nasm", { args: ["-v"], stdout: "null", stderr: "null" }).outputSync().success;
+  } catch {
+    return false;
+  }
+})();
+
+// ---- execution evidence -----------------------------------------------------------------------
+// A block's stats count compiles, not runs. To see runs, every compiled block's table entry is
+// replaced by a tiny wasm function that calls a JS counter and then the block (same type, so the
+// core's call_indirect is unchanged). Module: imports env.f (the block) and env.n (the counter),
+// exports w() { n(); f(); } with f as a tail call, as blocks chain into each other that way.
+export const WRAP = new WebAssembly.Module(Uint8Array.from(
+  [
+    "0061736d 01000000", // magic, version
+    "01 04 01 600000", // types: 0 = [] -> []
+    "02 11 02 03656e76 0166 0000 03656e76 016e 0000", // imports: env.f, env.n, functions of type 0
+    "03 02 01 00", // functions: one of type 0
+    "07 05 01 0177 00 02", // exports: "w" = function 2
+    "0a 08 01 06 00 1001 1200 0b", // code: w() { call n; return_call f } (blocks chain by tail calls)
+  ].join("").replaceAll(" ", "").match(/../g)!,
+  (h) => parseInt(h, 16),
+));
+
+export interface Evidence {
+  runs: number; // compiled block executions
+  entries: Map<number, number>; // block entry (linear) -> executions
+}
+
+export function instrument(bare: Bare): Evidence {
+  const ev: Evidence = { runs: 0, entries: new Map() };
+  const jit = bare.core.jit;
+  const compile = jit.compile.bind(jit);
+  jit.compile = (h: number, lin: number): number => {
+    const idx = compile(h, lin);
+    if (idx !== 0) {
+      const at = lin >>> 0;
+      const n = () => {
+        ev.runs++;
+        ev.entries.set(at, (ev.entries.get(at) ?? 0) + 1);
+      };
+      const inst = new WebAssembly.Instance(WRAP, { env: { f: jit.table.get(idx)!, n } });
+      jit.table.set(idx, inst.exports.w as () => void);
+    }
+    return idx;
+  };
+  return ev;
+}
+
+// ---- programs ---------------------------------------------------------------------------------
+// Flat 32-bit code at ORG with its own GDT (the selectors startFlat32 uses) and an IDT whose
+// vectors report "!<vector>" and end the run, except #PF when the program brings `pf_handler`.
+export function program(body: string, pf = false): string {
+  return `
+bits 32
+org ${ORG}
+%define ABS(x) ((x) - $$ + ${ORG})
+${OUTPUT_MACROS}%macro PUTC 1
+  push eax
+  mov al, %1
+  out 0xe9, al
+  pop eax
+%endmacro
+; page tables at pt/pd (the program brings them): identity map of 0-4 MiB, then paging on
+%macro MAP_4M 0
+  mov edi, pt
+  mov eax, 3
+  mov ecx, 1024
+%%map:
+  mov [edi], eax
+  add eax, 4096
+  add edi, 4
+  dec ecx
+  jnz %%map
+%endmacro
+%macro PAGING_ON 0
+  mov dword [pd], pt + 3
+  mov eax, pd
+  mov cr3, eax
+  mov eax, cr0
+  or eax, 0x80000000
+  mov cr0, eax
+%endmacro
+%macro GATE 1
+  dw ABS(%1) & 0xffff
+  dw 0x08
+  db 0, 0x8e
+  dw ABS(%1) >> 16
+%endmacro
+start:
+  lgdt [gdtr]
+  lidt [idtr]
+  jmp body
+${OUTPUT_ASM}%assign v 0
+%rep 32
+stub %+ v:
+  push dword v
+  jmp unexpected
+%assign v v+1
+%endrep
+unexpected:
+  PUTC '!'
+  pop eax
+  call puthex
+  EXIT 0xee
+align 8
+gdt: dq 0, 0x00cf9a000000ffff, 0x00cf92000000ffff
+gdtr: dw 23
+  dd gdt
+idtr: dw 32 * 8 - 1
+  dd idt
+idt:
+%assign v 0
+%rep 32
+%if v == 14 && ${pf ? 1 : 0}
+  GATE pf_handler
+%else
+  GATE stub %+ v
+%endif
+%assign v v+1
+%endrep
+body:
+${body}
+`;
+}
+
+export interface Outcome {
+  exit: string;
+  code: number;
+  out: string;
+  icount: bigint;
+  regs: number[];
+  eip: number;
+  flags: number;
+  mem: Uint8Array;
+  blocks: number;
+  runs: number;
+  entries: Map<number, number>;
+}
+
+export interface RunOptions {
+  budget?: number;
+  memEnd?: number; // guest memory compared: [ORG, memEnd)
+  io_out?: (bare: Bare, port: number, value: number) => void;
+}
+
+// threshold 0 = interpreter alone; 1 = every block compiled at its first visit
+export async function runImage(image: Uint8Array, threshold: number, o: RunOptions = {}): Promise<Outcome> {
+  let self: Bare | null = null;
+  const bare = await Bare.create({ io_out: (port, _size, value) => o.io_out?.(self!, port, value) });
+  self = bare;
+  // the machine word, not RING3_JIT: the outcome must not depend on the environment of the run
+  new DataView(bare.memory.buffer).setUint32(L.MACHINE + L.M_JIT, threshold, true);
+  const ev = instrument(bare);
+  bare.load(ORG, image);
+  bare.startFlat32(ORG, 0x90000);
+  const r = bare.run(o.budget ?? 20_000_000);
+  const core = bare.core;
+  return {
+    exit: r.exit,
+    code: r.code,
+    out: r.out,
+    icount: r.icount,
+    regs: [...Array(8)].map((_, i) => core.reg(i)),
+    eip: core.eip,
+    flags: (core.ex as unknown as { getFlags(): number }).getFlags() >>> 0,
+    mem: bare.ram.slice(ORG, o.memEnd ?? 0x40000),
+    blocks: core.jit.stats.blocks,
+    runs: ev.runs,
+    entries: ev.entries,
+  };
+}
+
+export const hex = (v: number) => (v >>> 0).toString(16).padStart(8, "0");
+export const REGS = ["eax", "ecx", "edx", "ebx", "esp", "ebp", "esi", "edi"];
+
+export function firstMemDiff(a: Uint8Array, b: Uint8Array): string {
+  for (let i = 0; i < a.length; i++) {
+    if (a[i] !== b[i]) return `first difference at ${hex(ORG + i)}: ${a[i]} (interpreter) vs ${b[i]} (jit)`;
+  }
+  return "";
+}
+
+// Run with the JIT off and at threshold 1 and require the same observable outcome.
+export async function both(src: string, o: RunOptions = {}): Promise<{ off: Outcome; on: Outcome }> {
+  const image = await nasm(src);
+  const off = await runImage(image, 0, o);
+  const on = await runImage(image, 1, o);
+  assert.equal(off.blocks, 0, "the reference run must be the interpreter alone");
+  assert.equal(off.runs, 0);
+  assert.ok(on.blocks > 0, "no block was compiled");
+  // (a block that loops on a Jcc back to its entry runs its rounds inside one entry, so entries
+  // can be fewer than compiled blocks; the tests that need it check particular blocks' entries)
+  assert.ok(on.runs > 0, `no compiled block ran (${on.blocks} compiled)`);
+  assert.equal(on.out, off.out, "port 0xE9 output");
+  assert.deepEqual([on.exit, on.code], [off.exit, off.code], "exit");
+  const regDiff = REGS.map((n, i) => on.regs[i] !== off.regs[i] ? `${n} ${hex(off.regs[i])} vs ${hex(on.regs[i])}` : "")
+    .filter((s) => s);
+  assert.deepEqual(regDiff, [], "registers (interpreter vs jit)");
+  assert.equal(hex(on.eip), hex(off.eip), "EIP");
+  assert.equal(hex(on.flags), hex(off.flags), "EFLAGS");
+  assert.equal(firstMemDiff(off.mem, on.mem), "", "memory");
+  return { off, on };
+}
+
+// the retired-instruction count is exact with blocks (a separate assertion: its own message)
+export function sameCount(r: { off: Outcome; on: Outcome }): void {
+  assert.equal(r.on.icount, r.off.icount, `instructions retired: ${r.off.icount} interpreter, ${r.on.icount} jit`);
+}
