@@ -20,7 +20,6 @@ export interface Insn {
   disp: number;
   ss: boolean; // the memory operand's default segment is SS
   imm: number; // immediate (sign-extended where the opcode says so), or rel target for branches
-  imm2: number;
 }
 
 export const PFX_66 = 1;
@@ -207,7 +206,6 @@ export function decode(m: Uint8Array, p: number, end: number, at: number): Insn 
       disp: 0,
       ss: false,
       imm: 0,
-      imm2: 0,
     };
     if (hasModrm) {
       const mr = byte();

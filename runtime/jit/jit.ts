@@ -10,7 +10,11 @@ export interface JitStats {
   insns: number;
   inline: number;
   failed: number;
-  compileMs: number;
+  compileMs: number; // all of it: emitMs (decode and emit) + moduleMs (V8 compiles) + instanceMs
+  emitMs: number;
+  moduleMs: number;
+  instanceMs: number;
+  bytes: number; // wasm emitted
   flushes: number;
 }
 
@@ -36,7 +40,6 @@ export class Jit {
   private pages = 0;
   private next = 1;
   private base = 1;
-  prof = [0, 0, 0, 0];
   private profile = !!Deno.env.get("RING3_JIT_PROFILE");
   private profileInfo: { lin: number; stepped: string[]; n: number; last: string }[] = [];
   private report(): void {
@@ -64,7 +67,18 @@ export class Jit {
     blocks.sort((a, b) => b[0] - a[0]);
     for (const [n, lin, d] of blocks.slice(0, 30)) console.error(`  ${n} x ${lin.toString(16)}: ${d}`);
   }
-  readonly stats: JitStats = { blocks: 0, insns: 0, inline: 0, failed: 0, compileMs: 0, flushes: 0 };
+  readonly stats: JitStats = {
+    blocks: 0,
+    insns: 0,
+    inline: 0,
+    failed: 0,
+    compileMs: 0,
+    emitMs: 0,
+    moduleMs: 0,
+    instanceMs: 0,
+    bytes: 0,
+    flushes: 0,
+  };
 
   constructor() {
     this.table = new WebAssembly.Table({ element: "anyfunc", initial: 1 });
@@ -74,7 +88,7 @@ export class Jit {
     if (Deno.env.get("RING3_JIT_STATS")) {
       globalThis.addEventListener(
         "unload",
-        () => console.error(`jit: ${JSON.stringify(this.stats)} ${this.prof.map((x) => x.toFixed(1))}`),
+        () => console.error(`jit: ${JSON.stringify(this.stats)}`),
       );
     }
   }
@@ -142,10 +156,10 @@ export class Jit {
       return this.failed(lin, e);
     }
     const t3 = performance.now();
-    this.prof[0] += t1 - t0;
-    this.prof[1] += t2 - t1;
-    this.prof[2] += t3 - t2;
-    this.prof[3] += r.bytes.length;
+    this.stats.emitMs += t1 - t0;
+    this.stats.moduleMs += t2 - t1;
+    this.stats.instanceMs += t3 - t2;
+    this.stats.bytes += r.bytes.length;
     if (this.next >= this.base + TABLE_MAX) this.flush();
     const idx = this.next++;
     if (idx >= this.table.length) this.table.grow(Math.max(256, this.table.length >> 1));
