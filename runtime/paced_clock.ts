@@ -20,6 +20,16 @@ import type { Clock } from "./clock.ts";
 const LAG_HORIZON_NS = 20e6; // lag (either way) is worked off over about this much host time
 const MAX_LAG_NS = 1e9; // behind by more (the process was stopped): jump, lose the ticks
 const MIN_SAMPLE_NS = 2e6; // throughput samples span at least this much host time
+// Linux times short instruction sequences against its clocks and rejects a clock when a few dozen
+// instructions take too long: the fast TSC calibration allows ~25 µs for two PIT polling loops,
+// the clocksource watchdog 100 µs for a TSC read between two PM-timer reads. A host stall must
+// therefore never turn into slow guest instructions; it becomes lag, worked off at a bounded
+// stretch. A sample can raise the speed estimate by at most 25% (a real slowdown still shows
+// within tens of ms), and a stretched rate stays below MAX_STRETCHED_NS per instruction (unless the
+// host itself is slower than that).
+const MAX_SAMPLE_UP = 1.25;
+const MAX_SAMPLE_DOWN = 2;
+const MAX_STRETCHED_NS = 250;
 
 export class PacedClock implements Clock {
   private baseNs = 0; // guest time at the anchor
@@ -64,7 +74,8 @@ export class PacedClock implements Clock {
     } else if (h - this.sampleHost >= MIN_SAMPLE_NS && i > this.sampleInsn) {
       // host time per instruction, everything between slices included (the event loop,
       // device callbacks, being descheduled): that is what guest time has to cover
-      const m = (h - this.sampleHost) / (i - this.sampleInsn);
+      let m = (h - this.sampleHost) / (i - this.sampleInsn);
+      m = Math.min(this.perInsn * MAX_SAMPLE_UP, Math.max(this.perInsn / MAX_SAMPLE_DOWN, m));
       this.perInsn = 0.5 * this.perInsn + 0.5 * m;
       this.sampleHost = h;
       this.sampleInsn = i;
@@ -76,7 +87,8 @@ export class PacedClock implements Clock {
       lag = MAX_LAG_NS;
     }
     this.anchor(g);
-    this.rate = this.perInsn * Math.min(4, Math.max(0.25, 1 + lag / LAG_HORIZON_NS));
+    const stretch = Math.min(4, Math.max(0.25, 1 + lag / LAG_HORIZON_NS));
+    this.rate = Math.min(this.perInsn * stretch, Math.max(this.perInsn, MAX_STRETCHED_NS));
     const d = deadline - g;
     if (!(d < Infinity)) return max;
     return Math.max(1, Math.min(max, Math.ceil(d / this.rate)));
