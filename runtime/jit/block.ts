@@ -75,8 +75,10 @@ const GLOBAL_IMPORTS = ["ip", "ip0", "budget", "head", "TLB"];
 export class Block {
   readonly c = new Code();
   nlocals = 0;
-  // index in the block of the instruction being emitted; instructions before it have retired
+  // index in the block of the instruction being emitted, and how many instructions retired before
+  // it (more than i when an inlined call came before: see compile.ts, thunks)
   i = 0;
+  done = 0;
   ins!: Insn;
   known: KnownFlags | null = null;
   // flag results computed but not yet written to the state block, oldest first (a ROL/ROR result
@@ -231,7 +233,7 @@ export class Block {
       this.spillFlags();
       this.flushRegs();
       this.c.set(l);
-      this.c.const(ins.seg).get(l).const(size | (write ? 0x100 : 0)).const(ins.at).const(this.i).call(F.seglin);
+      this.c.const(ins.seg).get(l).const(size | (write ? 0x100 : 0)).const(ins.at).const(this.done).call(F.seglin);
     }
     this.c.set(l);
     return l;
@@ -277,7 +279,7 @@ export class Block {
     c.else_();
     this.spillFlags();
     this.flushRegs();
-    c.get(lin).const(this.ins.at).const(this.i).call(this.rdFn(size));
+    c.get(lin).const(this.ins.at).const(this.done).call(this.rdFn(size));
     c.end();
     return this;
   }
@@ -292,7 +294,7 @@ export class Block {
     c.else_();
     this.spillFlags();
     this.flushRegs();
-    c.get(lin).get(v).const(this.ins.at).const(this.i).call(this.wrFn(size));
+    c.get(lin).get(v).const(this.ins.at).const(this.done).call(this.wrFn(size));
     this.noteSlowStore();
     c.end();
     return this;
@@ -311,7 +313,7 @@ export class Block {
     c.const(0).set(h);
     this.spillFlags();
     this.flushRegs();
-    c.get(lin).const(size).const(this.ins.at).const(this.i).call(F.rdW);
+    c.get(lin).const(size).const(this.ins.at).const(this.done).call(F.rdW);
     c.end();
     return {
       writeBack: (v: number) => {
@@ -320,7 +322,7 @@ export class Block {
         this.storeN(size);
         c.else_();
         this.flushRegs();
-        c.get(lin).get(v).const(this.ins.at).const(this.i).call(this.wrFn(size));
+        c.get(lin).get(v).const(this.ins.at).const(this.done).call(this.wrFn(size));
         this.noteSlowStore();
         c.end();
       },

@@ -3,10 +3,10 @@
 // may read, then emit each instruction inline (runtime/jit/ops/) or as a call to the interpreter.
 import { Block, F, G } from "./block.ts";
 import * as L from "../../core-as/layout.ts";
-import { decode, type Insn, PFX_66 } from "./decode.ts";
+import { decode, type Insn, PFX_66, type Thunk } from "./decode.ts";
 import { emitMov } from "./ops/mov.ts";
 import { emitAlu } from "./ops/alu.ts";
-import { emitStack } from "./ops/stack.ts";
+import { emitStack, push32 } from "./ops/stack.ts";
 import { emitBranch, isInlineBranch } from "./ops/branch.ts";
 import { emitShift, SHIFT_INLINE } from "./ops/shift.ts";
 import { emitUnary } from "./ops/unary.ts";
@@ -91,6 +91,57 @@ export interface Compiled {
   list: Insn[];
 }
 
+// A CALL to a PIC thunk (`mov reg, [esp]; ret`, which i386 code calls at the top of most
+// functions) is three instructions and two block transitions for `push next; reg = next`. The
+// block inlines it and goes on at the return address. The thunk must be known code: on the
+// block's page (covered by the block's generation), or on a page marked in CODEMAP whose mapping
+// (TLB tag and delta) and generation the block checks where the call runs.
+function thunkAt(mem: Uint8Array, t: number, h: number, lin: number, tlb: number): Thunk | null {
+  if ((t & 0xfff) > 0xffc) return null;
+  const dv = new DataView(mem.buffer);
+  let host: number, page = -1, delta = 0;
+  if (t >>> 12 === lin >>> 12) host = (h & ~0xfff) + (t & 0xfff);
+  else {
+    if (tlb < 0) return null;
+    const e = tlb + ((t >>> 12) & (L.TLB_ENTRIES - 1)) * 4;
+    if (dv.getUint32(e + L.TLB_TAG_R, true) !== (t & ~0xfff) >>> 0) return null;
+    delta = dv.getUint32(e + L.TLB_DELTA, true);
+    host = (t + delta) >>> 0;
+    page = t >>> 12;
+  }
+  if (host < L.RAM_BASE || host + 4 > mem.length) return null;
+  const pg = (host - L.RAM_BASE) >>> 12;
+  if (page >= 0 && mem[L.CODEMAP + pg] === 0) return null;
+  const m = mem[host + 1];
+  if (mem[host] !== 0x8b || (m & 0xc7) !== 0x04 || m === 0x24 || mem[host + 2] !== 0x24 || mem[host + 3] !== 0xc3) {
+    return null;
+  }
+  const genAddr = L.PAGEGEN + pg * 4;
+  return { reg: (m >> 3) & 7, page, delta, genAddr, gen: dv.getUint32(genAddr, true) };
+}
+
+// The inlined CALL: the return address is pushed (a fault is the call's), then the thunk's page is
+// checked; if it changed, ip goes to the thunk and the block leaves as a plain CALL would.
+function emitThunkCall(b: Block, ins: Insn, chain: number): void {
+  const c = b.c, t = ins.thunk!;
+  const next = (ins.at + ins.len) | 0;
+  const v = b.tmp();
+  c.const(next).set(v);
+  push32(b, v);
+  if (t.page >= 0) {
+    const e = b.tmp();
+    c.get(b.tlbL).const((t.page & (L.TLB_ENTRIES - 1)) * 4).add().tee(e).load(L.TLB_TAG_R).const(t.page << 12).ne();
+    c.get(e).load(L.TLB_DELTA).const(t.delta | 0).ne().or();
+    c.const(0).load(t.genAddr).const(t.gen | 0).ne().or().if_();
+    c.const(ins.imm).gset(G.ip);
+    c.const(1).set(chain);
+    b.exitRetired(b.done + 1, 2);
+    c.end();
+  }
+  b.setReg32(4, () => b.reg32(4).c.const(4).add()); // the thunk's RET
+  b.setReg32(t.reg, () => c.get(v));
+}
+
 // Compile the block at host offset h (guest linear address lin). S = this vCPU's state block.
 export function compileBlock(
   mem: Uint8Array,
@@ -99,6 +150,7 @@ export function compileBlock(
   S: number,
   memPages: number,
   profile = -1,
+  tlb = -1, // the TLB set in use (finds thunks on other pages), -1 none
 ): Compiled | null {
   const insns: Insn[] = [];
   const end = (h | 0xfff) + 1;
@@ -109,7 +161,12 @@ export function compileBlock(
     insns.push(ins);
     p += ins.len;
     a = (a + ins.len) | 0;
-    if (endsBlock(ins)) break;
+    if (endsBlock(ins)) {
+      if (ins.op !== 0xe8 || ins.pfx !== 0) break;
+      const t = thunkAt(mem, ins.imm >>> 0, h, lin, tlb);
+      if (!t) break;
+      ins.thunk = t;
+    }
   }
   if (insns.length === 0) return null;
 
@@ -133,17 +190,30 @@ export function compileBlock(
   const chain = b.tmp();
   // the block ends after instruction i, which falls through: ip is the next one, and the block
   // may go on into the block there
-  const fallOut = (ins: Insn, i: number) => {
+  const fallOut = (ins: Insn, after: number) => {
     c.const((ins.at + ins.len) | 0).gset(G.ip);
-    c.gget(G.budget).const(i).sub().gset(G.budget);
+    c.gget(G.budget).const(after - 1).sub().gset(G.budget);
     c.const(1).set(chain);
+  };
+  // self-modifying code: a store into this block's page ends the block after the store
+  const smcCheck = (ins: Insn, after: number) => {
+    c.get(b.wroteSlow).if_();
+    c.const(0).set(b.wroteSlow);
+    c.const(0).load(b.genAddr).const(b.gen).ne().if_();
+    c.const((ins.at + ins.len) | 0).gset(G.ip);
+    b.exitRetired(after, 3);
+    c.end();
+    c.end();
   };
   c.block(); // $exit
   c.loop(); // $top: a Jcc back to the entry loops here while budget and attention allow
-  for (let i = 0; i < insns.length; i++) {
+  let done = 0; // instructions retired before instruction i (an inlined call is three)
+  for (let i = 0; i < insns.length; i++, done = b.done + (insns[i - 1].thunk ? 3 : 1)) {
     const ins = insns[i];
     b.i = i;
+    b.done = done;
     b.ins = ins;
+    const after = done + (ins.thunk ? 3 : 1);
     const last = i === insns.length - 1;
     if (isJcc(ins) && ins.pfx === 0 && (!last || ins.imm === lin)) {
       inline++;
@@ -151,39 +221,37 @@ export function compileBlock(
       c.if_();
       if (ins.imm === lin) {
         b.flushRegs(); // the loop's top reads the registers from memory
-        c.gget(G.budget).const(i + 1).sub().gset(G.budget);
+        c.gget(G.budget).const(after).sub().gset(G.budget);
         c.gget(G.budget).const(0).gtS().const(0).load(S + L.S_ATTN).eqz().and().brIf(1);
         c.const(lin).gset(G.ip);
         c.gget(G.budget).const(1).add().gset(G.budget).br(2);
       } else {
         c.const(ins.imm).gset(G.ip);
         c.const(1).set(chain);
-        b.exitRetired(i + 1, 2);
+        b.exitRetired(after, 2);
       }
       c.end();
-      if (last) fallOut(ins, i);
+      if (last) fallOut(ins, after);
+      continue;
+    }
+    b.storedThisInsn = false;
+    if (ins.thunk) {
+      inline++;
+      emitThunkCall(b, ins, chain);
+      if (b.storedThisInsn && !last) smcCheck(ins, after);
+      if (last) fallOut(ins, after);
       continue;
     }
     if (last && isInlineBranch(ins)) {
-      emitBranch(b, ins, i + 1);
+      emitBranch(b, ins, after);
       c.const(1).set(chain);
       inline++;
       break;
     }
-    b.storedThisInsn = false;
     if (emitInline(b, ins)) {
       inline++;
-      if (b.storedThisInsn && !last) {
-        // self-modifying code: a store into this block's page ends the block after the store
-        c.get(b.wroteSlow).if_();
-        c.const(0).set(b.wroteSlow);
-        c.const(0).load(b.genAddr).const(b.gen).ne().if_();
-        c.const((ins.at + ins.len) | 0).gset(G.ip);
-        b.exitRetired(i + 1, 3);
-        c.end();
-        c.end();
-      }
-      if (last) fallOut(ins, i);
+      if (b.storedThisInsn && !last) smcCheck(ins, after);
+      if (last) fallOut(ins, after);
       continue;
     }
     // the interpreter runs it in place; it must fall through to the next instruction, or the
@@ -191,16 +259,16 @@ export function compileBlock(
     b.spillFlags();
     b.dropRegs();
     stepped.push(ins);
-    c.const(ins.at).const(i).call(F.step);
+    c.const(ins.at).const(done).call(F.step);
     b.reloadTlb();
     b.known = null;
     b.unstored = [];
     if (last) {
-      c.gget(G.budget).const(i).sub().gset(G.budget);
+      c.gget(G.budget).const(done).sub().gset(G.budget);
     } else {
       c.gget(G.ip).const((ins.at + ins.len) | 0).ne();
       c.const(0).load(b.genAddr).const(b.gen).ne().or().if_(); // (or it stored into this page)
-      b.exitRetired(i + 1, 2);
+      b.exitRetired(after, 2);
       c.end();
     }
   }

@@ -20,6 +20,18 @@ export interface Insn {
   disp: number;
   ss: boolean; // the memory operand's default segment is SS
   imm: number; // immediate (sign-extended where the opcode says so), or rel target for branches
+  thunk?: Thunk; // a CALL the block compiler inlines (compile.ts)
+}
+
+// CALL to `mov reg, [esp]; ret` (the PIC thunks of i386 code): the block goes on at the return
+// address. When the thunk is on another page, its mapping and generation are checked where the
+// call runs (`page` -1 otherwise).
+export interface Thunk {
+  reg: number;
+  page: number; // linear page of the thunk, or -1 when it is the block's own
+  delta: number; // its TLB delta (host = linear + delta) at compile time
+  genAddr: number;
+  gen: number;
 }
 
 export const PFX_66 = 1;

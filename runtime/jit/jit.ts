@@ -129,7 +129,7 @@ export class Jit {
     let r;
     try {
       const prof = this.profile ? PROFILE_BASE + (this.profileInfo.length % PROFILE_SLOTS) * 4 : -1;
-      r = compileBlock(this.mem8, h, lin >>> 0, this.S, this.pages, prof);
+      r = compileBlock(this.mem8, h, lin >>> 0, this.S, this.pages, prof, (this.env.TLB as WebAssembly.Global).value);
       if (r && this.profile) {
         this.profileInfo.push({
           lin: lin >>> 0,
