@@ -140,7 +140,8 @@ export function buildDsdt(): Uint8Array {
     ...wordSpace(1, 3, 0x0d00, 0xffff),
     ...dwordMemory(0x000a0000, 0x000bffff), // legacy VGA window
     ...dwordMemory(PCI_MEM_BASE, PCI_MEM_END),
-    0x79, 0x00, // end tag
+    0x79,
+    0x00, // end tag
   ];
   const prt: number[][] = [];
   for (let slot = 1; slot < 32; slot++) {
@@ -215,25 +216,33 @@ function buildMp(cfg: TablesConfig, at: number): { fp: Uint8Array; table: Uint8A
   for (let i = 0; i < cfg.ncpu; i++, count++) {
     e.u8(0, i, 0x14, i === 0 ? 3 : 1).u32(0x0633).u32(0x0381).u32(0).u32(0); // family 6 signature, FPU|APIC...
   }
-  e.u8(1, 0).str("PCI   ", 6); count++;
-  e.u8(1, 1).str("ISA   ", 6); count++;
+  e.u8(1, 0).str("PCI   ", 6);
+  count++;
+  e.u8(1, 1).str("ISA   ", 6);
+  count++;
   const ioapicId = cfg.ncpu;
-  e.u8(2, ioapicId, 0x11, 1).u32(IOAPIC_BASE); count++;
+  e.u8(2, ioapicId, 0x11, 1).u32(IOAPIC_BASE);
+  count++;
   // ISA IRQs: 8259 ExtINT on pin 0, then IRQ n on pin n (IRQ0 on pin 2); IRQ2 is the cascade
-  e.u8(3, 3, 0, 0, 1, 0, ioapicId, 0); count++;
+  e.u8(3, 3, 0, 0, 1, 0, ioapicId, 0);
+  count++;
   for (let irq = 0; irq < 16; irq++) {
     if (irq === 2) continue;
     const flags = irq === SCI_IRQ ? 0x0d : 0;
-    e.u8(3, 0).u16(flags).u8(1, irq, ioapicId, irq === 0 ? 2 : irq); count++;
+    e.u8(3, 0).u16(flags).u8(1, irq, ioapicId, irq === 0 ? 2 : irq);
+    count++;
   }
   for (let slot = 1; slot < 32; slot++) {
     for (let pin = 0; pin < 4; pin++) {
       // PCI bus IRQ: source = slot << 2 | pin; level, active low
-      e.u8(3, 0).u16(0x0f).u8(0, slot << 2 | pin, ioapicId, pciIntxGsi(slot, pin + 1)); count++;
+      e.u8(3, 0).u16(0x0f).u8(0, slot << 2 | pin, ioapicId, pciIntxGsi(slot, pin + 1));
+      count++;
     }
   }
-  e.u8(4, 3, 0, 0, 1, 0, 0xff, 0); count++; // LINT0: ExtINT
-  e.u8(4, 1, 0, 0, 1, 0, 0xff, 1); count++; // LINT1: NMI
+  e.u8(4, 3, 0, 0, 1, 0, 0xff, 0);
+  count++; // LINT0: ExtINT
+  e.u8(4, 1, 0, 0, 1, 0, 0xff, 1);
+  count++; // LINT1: NMI
   const h = new Bytes().str("PCMP", 4).u16(44 + e.length).u8(4, 0).str("RING3   ", 8).str("RING3PC     ", 12)
     .u32(0).u16(0).u16(count).u32(LAPIC_BASE).u16(0).u8(0, 0);
   const table = new Uint8Array([...h.b, ...e.b]);

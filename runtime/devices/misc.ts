@@ -128,18 +128,46 @@ export class I8042 implements IoHandler {
       return;
     }
     switch (c) {
-      case 0xa7: this.ccb |= CCB_AUXDIS; break;
-      case 0xa8: this.ccb &= ~CCB_AUXDIS; break;
-      case 0xa9: this.push(0x00); break; // aux interface test: no error
-      case 0xaa: this.ccb |= CCB_SYS; this.push(0x55); break; // self test passed
-      case 0xab: this.push(0x00); break; // keyboard interface test: no error
-      case 0xad: this.ccb |= CCB_KBDDIS; break;
-      case 0xae: this.ccb &= ~CCB_KBDDIS; break;
-      case 0xc0: this.push(0x80); break; // input port: keyboard not inhibited
-      case 0xd0: this.push(0x01 | (this.a20 ? 2 : 0) | (this.ccb & CCB_KBDINT ? 0x10 : 0) | (this.ccb & CCB_AUXINT ? 0x20 : 0)); break;
-      case 0xd1: case 0xd2: case 0xd3: case 0xd4: this.expect = c; break;
-      case 0xdd: this.setA20(false); break;
-      case 0xdf: this.setA20(true); break;
+      case 0xa7:
+        this.ccb |= CCB_AUXDIS;
+        break;
+      case 0xa8:
+        this.ccb &= ~CCB_AUXDIS;
+        break;
+      case 0xa9:
+        this.push(0x00);
+        break; // aux interface test: no error
+      case 0xaa:
+        this.ccb |= CCB_SYS;
+        this.push(0x55);
+        break; // self test passed
+      case 0xab:
+        this.push(0x00);
+        break; // keyboard interface test: no error
+      case 0xad:
+        this.ccb |= CCB_KBDDIS;
+        break;
+      case 0xae:
+        this.ccb &= ~CCB_KBDDIS;
+        break;
+      case 0xc0:
+        this.push(0x80);
+        break; // input port: keyboard not inhibited
+      case 0xd0:
+        this.push(0x01 | (this.a20 ? 2 : 0) | (this.ccb & CCB_KBDINT ? 0x10 : 0) | (this.ccb & CCB_AUXINT ? 0x20 : 0));
+        break;
+      case 0xd1:
+      case 0xd2:
+      case 0xd3:
+      case 0xd4:
+        this.expect = c;
+        break;
+      case 0xdd:
+        this.setA20(false);
+        break;
+      case 0xdf:
+        this.setA20(true);
+        break;
       default:
         // 0xF0-0xFF pulse output port lines low for 6 us: bit 0 is the CPU reset line
         if (c >= 0xf0 && !(c & 1)) this.ev.reset("i8042 reset pulse");
@@ -166,9 +194,15 @@ export class I8042 implements IoHandler {
         this.setA20((v & 2) !== 0);
         if (!(v & 1)) this.ev.reset("i8042 output port reset line");
         return;
-      case 0xd2: this.push(v); return;
-      case 0xd3: this.push(v, true); return;
-      case 0xd4: this.push(0xfe, true, true); return; // no mouse: every byte times out
+      case 0xd2:
+        this.push(v);
+        return;
+      case 0xd3:
+        this.push(v, true);
+        return;
+      case 0xd4:
+        this.push(0xfe, true, true);
+        return; // no mouse: every byte times out
     }
     this.keyboard(v);
   }
@@ -183,11 +217,26 @@ export class I8042 implements IoHandler {
       return;
     }
     switch (v) {
-      case 0xff: this.push(0xfa); this.push(0xaa); break; // reset: ACK, then BAT passed
-      case 0xf2: this.push(0xfa); this.push(0xab); this.push(0x83); break; // ID: MF2 keyboard
-      case 0xee: this.push(0xee); break; // echo
-      case 0xed: case 0xf0: case 0xf3: this.kbdExpect = v; this.push(0xfa); break;
-      default: this.push(0xfa);
+      case 0xff:
+        this.push(0xfa);
+        this.push(0xaa);
+        break; // reset: ACK, then BAT passed
+      case 0xf2:
+        this.push(0xfa);
+        this.push(0xab);
+        this.push(0x83);
+        break; // ID: MF2 keyboard
+      case 0xee:
+        this.push(0xee);
+        break; // echo
+      case 0xed:
+      case 0xf0:
+      case 0xf3:
+        this.kbdExpect = v;
+        this.push(0xfa);
+        break;
+      default:
+        this.push(0xfa);
     }
   }
 }

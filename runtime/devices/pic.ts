@@ -27,10 +27,22 @@ class Chip {
   constructor(readonly master: boolean, readonly elcrMask: number) {}
 
   reset(): void {
-    this.irr = this.isr = this.imr = this.lines = 0;
+    this.irr =
+      this.isr =
+      this.imr =
+      this.lines =
+        0;
     this.base = this.prioAdd = this.step = 0;
-    this.needIcw4 = this.single = this.autoEoi = this.rotateAeoi = false;
-    this.sfnm = this.specialMask = this.readIsr = this.poll = false;
+    this.needIcw4 =
+      this.single =
+      this.autoEoi =
+      this.rotateAeoi =
+        false;
+    this.sfnm =
+      this.specialMask =
+      this.readIsr =
+      this.poll =
+        false;
   }
 
   // priority order number (0 = highest) of the first set bit in `mask`, 8 if none
@@ -101,9 +113,14 @@ class Chip {
     // OCW2
     const level = v & 7;
     switch (v >> 5) {
-      case 0: this.rotateAeoi = false; break;
-      case 4: this.rotateAeoi = true; break;
-      case 1: case 5: { // non-specific EOI (with rotation)
+      case 0:
+        this.rotateAeoi = false;
+        break;
+      case 4:
+        this.rotateAeoi = true;
+        break;
+      case 1:
+      case 5: { // non-specific EOI (with rotation)
         const irq = this.topIsr();
         if (irq >= 0) {
           this.isr &= ~(1 << irq);
@@ -111,9 +128,16 @@ class Chip {
         }
         break;
       }
-      case 3: this.isr &= ~(1 << level); break; // specific EOI
-      case 7: this.isr &= ~(1 << level); this.prioAdd = (level + 1) & 7; break;
-      case 6: this.prioAdd = (level + 1) & 7; break; // set priority: `level` becomes lowest
+      case 3:
+        this.isr &= ~(1 << level);
+        break; // specific EOI
+      case 7:
+        this.isr &= ~(1 << level);
+        this.prioAdd = (level + 1) & 7;
+        break;
+      case 6:
+        this.prioAdd = (level + 1) & 7;
+        break; // set priority: `level` becomes lowest
     }
   }
 

@@ -98,9 +98,11 @@ class Channel {
     const d = this.ticks(now);
     const n = this.reload;
     switch (this.mode) {
-      case 0: case 1:
+      case 0:
+      case 1:
         return d < n ? n : Infinity;
-      case 2: case 3:
+      case 2:
+      case 3:
         return (Math.floor(d / n) + 1) * n;
       default:
         return d < n + 1 ? n + 1 : Infinity;

@@ -6,7 +6,7 @@
 // hour; register C: IRQF/PF/AF/UF, cleared by reading; register D: VRT. The IRQ8 line follows
 // IRQF. Flags for events nobody asked an interrupt for are computed when register C is read.
 import type { IoBus, IoHandler } from "../bus.ts";
-import type { TimerQueue, Timer, WallClock } from "../clock.ts";
+import type { Timer, TimerQueue, WallClock } from "../clock.ts";
 import type { IrqLine } from "../irq.ts";
 
 const REG_A = 0x0a, REG_B = 0x0b, REG_C = 0x0c, REG_D = 0x0d;
@@ -93,8 +93,12 @@ export class Rtc implements IoHandler {
     if (this.frozen) return { ...this.frozen };
     const d = new Date(Math.floor(this.guestMs(now)));
     return {
-      sec: d.getUTCSeconds(), min: d.getUTCMinutes(), hour: d.getUTCHours(),
-      day: d.getUTCDate(), mon: d.getUTCMonth() + 1, year: d.getUTCFullYear(),
+      sec: d.getUTCSeconds(),
+      min: d.getUTCMinutes(),
+      hour: d.getUTCHours(),
+      day: d.getUTCDate(),
+      mon: d.getUTCMonth() + 1,
+      year: d.getUTCFullYear(),
     };
   }
 
@@ -136,28 +140,50 @@ export class Rtc implements IoHandler {
   private readTime(reg: number, now: number): number {
     const f = this.fields(now);
     switch (reg) {
-      case 0: return this.enc(f.sec);
-      case 2: return this.enc(f.min);
-      case 4: return this.encHour(f.hour);
-      case 6: return new Date(Date.UTC(f.year, f.mon - 1, f.day)).getUTCDay() + 1;
-      case 7: return this.enc(f.day);
-      case 8: return this.enc(f.mon);
-      case 9: return this.enc(f.year % 100);
-      default: return this.enc(Math.floor(f.year / 100)); // century
+      case 0:
+        return this.enc(f.sec);
+      case 2:
+        return this.enc(f.min);
+      case 4:
+        return this.encHour(f.hour);
+      case 6:
+        return new Date(Date.UTC(f.year, f.mon - 1, f.day)).getUTCDay() + 1;
+      case 7:
+        return this.enc(f.day);
+      case 8:
+        return this.enc(f.mon);
+      case 9:
+        return this.enc(f.year % 100);
+      default:
+        return this.enc(Math.floor(f.year / 100)); // century
     }
   }
 
   private writeTime(reg: number, v: number, now: number): void {
     const f = this.fields(now);
     switch (reg) {
-      case 0: f.sec = this.dec(v & 0x7f); break;
-      case 2: f.min = this.dec(v); break;
-      case 4: f.hour = this.decHour(v); break;
-      case 6: return; // day of week follows from the date
-      case 7: f.day = this.dec(v); break;
-      case 8: f.mon = this.dec(v); break;
-      case 9: f.year = Math.floor(f.year / 100) * 100 + this.dec(v); break;
-      default: f.year = this.dec(v) * 100 + f.year % 100;
+      case 0:
+        f.sec = this.dec(v & 0x7f);
+        break;
+      case 2:
+        f.min = this.dec(v);
+        break;
+      case 4:
+        f.hour = this.decHour(v);
+        break;
+      case 6:
+        return; // day of week follows from the date
+      case 7:
+        f.day = this.dec(v);
+        break;
+      case 8:
+        f.mon = this.dec(v);
+        break;
+      case 9:
+        f.year = Math.floor(f.year / 100) * 100 + this.dec(v);
+        break;
+      default:
+        f.year = this.dec(v) * 100 + f.year % 100;
     }
     this.setFields(f, now);
   }
@@ -227,7 +253,14 @@ export class Rtc implements IoHandler {
     const now = this.clockNs();
     const c = this.cmos;
     switch (reg) {
-      case 0: case 2: case 4: case 6: case 7: case 8: case 9: case CMOS_CENTURY:
+      case 0:
+      case 2:
+      case 4:
+      case 6:
+      case 7:
+      case 8:
+      case 9:
+      case CMOS_CENTURY:
         return this.readTime(reg, now);
       case REG_A: {
         const uip = !this.frozen && (c[REG_A] & 0x70) === 0x20 &&
@@ -251,7 +284,14 @@ export class Rtc implements IoHandler {
     const now = this.clockNs();
     const c = this.cmos;
     switch (reg) {
-      case 0: case 2: case 4: case 6: case 7: case 8: case 9: case CMOS_CENTURY:
+      case 0:
+      case 2:
+      case 4:
+      case 6:
+      case 7:
+      case 8:
+      case 9:
+      case CMOS_CENTURY:
         this.writeTime(reg, v, now);
         return;
       case REG_A:
@@ -278,7 +318,8 @@ export class Rtc implements IoHandler {
         this.arm(now);
         return;
       }
-      case REG_C: case REG_D:
+      case REG_C:
+      case REG_D:
         return; // read-only
       default:
         c[reg] = v;
@@ -287,9 +328,12 @@ export class Rtc implements IoHandler {
 
   read(port: number, _size: number): number {
     switch (port) {
-      case 0x71: return this.readReg(this.index);
-      case 0x73: return this.cmos[0x80 | this.index2];
-      default: return 0xff; // the index registers are write-only
+      case 0x71:
+        return this.readReg(this.index);
+      case 0x73:
+        return this.cmos[0x80 | this.index2];
+      default:
+        return 0xff; // the index registers are write-only
     }
   }
 
@@ -300,9 +344,15 @@ export class Rtc implements IoHandler {
         this.index = value & 0x7f;
         this.nmiMasked = (value & 0x80) !== 0;
         break;
-      case 0x71: this.writeReg(this.index, value); break;
-      case 0x72: this.index2 = value & 0x7f; break;
-      case 0x73: this.cmos[0x80 | this.index2] = value; break;
+      case 0x71:
+        this.writeReg(this.index, value);
+        break;
+      case 0x72:
+        this.index2 = value & 0x7f;
+        break;
+      case 0x73:
+        this.cmos[0x80 | this.index2] = value;
+        break;
     }
   }
 }

@@ -52,7 +52,12 @@ export class Uart implements IoHandler {
   }
 
   reset(): void {
-    this.ier = this.lcr = this.mcr = this.lsrErr = this.scr = 0;
+    this.ier =
+      this.lcr =
+      this.mcr =
+      this.lsrErr =
+      this.scr =
+        0;
     this.dll = 0x0c;
     this.dlm = 0;
     this.fifoEnabled = false;
@@ -238,7 +243,8 @@ export class Uart implements IoHandler {
         if (wasLoop && !(this.mcr & MCR_LOOP)) this.fill();
         break;
       }
-      case 5: case 6:
+      case 5:
+      case 6:
         break; // LSR and MSR are read-only (factory test writes ignored)
       default:
         this.scr = value;

@@ -94,6 +94,18 @@ export class Block {
   // and again after each instruction the interpreter ran
   readonly tlbL: number;
   storedThisInsn = false;
+  // ---- direct links ---------------------------------------------------------------------------
+  // An exit to an address known at compile time (a Jcc, JMP or CALL target, the fall-through)
+  // remembers the block it found there the first time, in globals of this module, and later
+  // enters it with no hash lookup. A link is followed only while it is still what the lookup
+  // would find: a target on this block's page has this block's generation (checked by one load);
+  // a target on another page needs its TLB entry (tag and delta) and its page generation unchanged.
+  linking = true;
+  entry = 0; // the block's entry (linear)
+  nGlobals = 0; // this module's own globals, after the imported ones
+  private links: { target: number; same: boolean; g: number }[] = [];
+  private linkId = -1; // local: 1 + the index of the link the block left by, 0 for none
+
   constructor(readonly S: number, readonly genAddr = 0, readonly gen = 0) {
     this.tlbL = this.tmp();
     this.c.gget(G.tlb).set(this.tlbL);
@@ -482,9 +494,38 @@ export class Block {
   // and a current compiled block exists for ip (the lookup core-as/jit.ts jitEnter does, through
   // the TLB for the host address), go straight on into it with a tail call instead of returning
   // to the dispatch loop. It takes the instruction the loop would have taken.
+  // At an exit to `target` (ip, budget and registers in memory are final): follow the link if it
+  // is set and current; otherwise note which link the lookup at the end of the block may set.
+  linkExit(target: number): void {
+    if (!this.linking) return;
+    const c = this.c;
+    const same = (target >>> 12) === (this.entry >>> 12);
+    const g = GLOBAL_IMPORTS.length + this.nGlobals;
+    this.nGlobals += same ? 1 : 4; // table index; and for another page: TLB delta, generation address and value
+    const k = this.links.push({ target, same, g });
+    if (this.linkId < 0) this.linkId = this.tmp();
+    c.gget(g).if_();
+    c.gget(G.budget).const(1).gtS().const(0).load(this.S + L.S_ATTN).eqz().and();
+    if (same) c.const(0).load(this.genAddr).const(this.gen).eq().and();
+    else {
+      const e = this.tmp();
+      c.get(this.tlbL).const(((target >>> 12) & (L.TLB_ENTRIES - 1)) * 4).add().tee(e);
+      c.load(L.TLB_TAG_R).const((target & ~0xfff) | 0).eq().and();
+      c.get(e).load(L.TLB_DELTA).gget(g + 1).eq().and();
+      c.gget(g + 2).load(0).gget(g + 3).eq().and();
+    }
+    c.if_();
+    c.gget(G.budget).const(1).sub().gset(G.budget);
+    c.gget(g).returnCallIndirect(0);
+    c.end();
+    c.end();
+    c.const(k).set(this.linkId);
+  }
+
   chainToNext(): void {
     const c = this.c, S = this.S;
     const t = this.tmp(), e = this.tmp(), h = this.tmp(), s = this.tmp(), f = this.tmp(), g = this.tmp();
+    const ga = this.tmp();
     const jh = L.JIT_HASH + ((S - L.CPU_BASE) / L.CPU_STRIDE) * L.JIT_HASH_STRIDE;
     c.gget(G.budget).const(1).gtS().const(0).load(S + L.S_ATTN).eqz().and().if_();
     c.gget(G.ip).set(t);
@@ -492,7 +533,7 @@ export class Block {
     c.load(L.TLB_TAG_R).get(t).const(0xfffff000).and().eq().if_();
     c.get(t).get(e).load(L.TLB_DELTA).add().tee(h).const(L.RAM_BASE).geU().if_();
     // generation of the target's page
-    c.get(h).const(L.RAM_BASE).sub().const(12).shrU().const(2).shl().load(L.PAGEGEN).set(g);
+    c.get(h).const(L.RAM_BASE).sub().const(12).shrU().const(2).shl().const(L.PAGEGEN).add().tee(ga).load(0).set(g);
     c.get(h).const(0x9e3779b1 | 0).mul().const(20).shrU().const(5).shl().const(jh).add().set(s);
     for (let way = 0; way < 2; way++) {
       // slot: host address, table index, generation, linear address
@@ -500,6 +541,7 @@ export class Block {
       c.get(s).load(12).get(t).eq().and();
       c.get(s).load(8).get(g).eq().and();
       c.get(s).load(4).tee(f).const(0).ne().and().if_();
+      this.setLink(f, g, h, t, ga);
       c.gget(G.budget).const(1).sub().gset(G.budget);
       c.get(f).returnCallIndirect(0);
       c.end();
@@ -510,14 +552,39 @@ export class Block {
     c.end();
   }
 
+  // the lookup found block f (generation g, host address h) for the exit of link linkId
+  private setLink(f: number, g: number, h: number, t: number, ga: number): void {
+    if (this.linkId < 0) return;
+    const c = this.c;
+    this.links.forEach((l, i) => {
+      c.get(this.linkId).const(i + 1).eq();
+      if (l.same) c.get(g).const(this.gen).eq().and();
+      c.if_();
+      c.get(f).gset(l.g);
+      if (!l.same) {
+        c.get(h).get(t).sub().gset(l.g + 1);
+        c.get(ga).gset(l.g + 2);
+        c.get(g).gset(l.g + 3);
+      }
+      c.end();
+    });
+  }
+
   // leave the block after instruction i: ip is already set; `retired` instructions ran
   exitRetired(retired: number, depth: number): void {
     this.flushRegs();
     this.c.gget(G.budget).const(retired - 1).sub().gset(G.budget).br(depth);
   }
+  // the same, to `target` (ip is set), through its link when there is one
+  exitLinked(retired: number, depth: number, target: number): void {
+    this.flushRegs();
+    this.c.gget(G.budget).const(retired - 1).sub().gset(G.budget);
+    this.linkExit(target);
+    this.c.br(depth);
+  }
 
   private static frames = new Map<number, OneFunctionModule>();
-  static build(body: Code, nlocals: number, memPages: number): Uint8Array<ArrayBuffer> {
+  static build(body: Code, nlocals: number, memPages: number, nGlobals = 0): Uint8Array<ArrayBuffer> {
     let f = Block.frames.get(memPages);
     if (!f) {
       const imports: Import[] = [
@@ -529,6 +596,6 @@ export class Block {
       f = new OneFunctionModule(TYPES, imports);
       Block.frames.set(memPages, f);
     }
-    return f.build(body, nlocals);
+    return f.build(body, nlocals, nGlobals);
   }
 }

@@ -173,6 +173,8 @@ export function compileBlock(
   const pg = (h - L.RAM_BASE) >>> 12;
   const genAddr = L.PAGEGEN + pg * 4;
   const b = new Block(S, genAddr, new DataView(mem.buffer).getUint32(genAddr, true));
+  b.entry = lin;
+  b.linking = chaining;
   const uses = insns.map(flagUse);
   // backwards: flags are live after the block; an "x" or "r" reads them; a "w" kills them
   let live = true;
@@ -191,9 +193,12 @@ export function compileBlock(
   // the block ends after instruction i, which falls through: ip is the next one, and the block
   // may go on into the block there
   const fallOut = (ins: Insn, after: number) => {
-    c.const((ins.at + ins.len) | 0).gset(G.ip);
+    const next = (ins.at + ins.len) | 0;
+    c.const(next).gset(G.ip);
     c.gget(G.budget).const(after - 1).sub().gset(G.budget);
     c.const(1).set(chain);
+    b.flushRegs();
+    b.linkExit(next);
   };
   // self-modifying code: a store into this block's page ends the block after the store
   const smcCheck = (ins: Insn, after: number) => {
@@ -215,7 +220,7 @@ export function compileBlock(
     b.ins = ins;
     const after = done + (ins.thunk ? 3 : 1);
     const last = i === insns.length - 1;
-    if (isJcc(ins) && ins.pfx === 0 && (!last || ins.imm === lin)) {
+    if (isJcc(ins) && ins.pfx === 0) {
       inline++;
       b.cond(ins.op & 15);
       c.if_();
@@ -228,7 +233,7 @@ export function compileBlock(
       } else {
         c.const(ins.imm).gset(G.ip);
         c.const(1).set(chain);
-        b.exitRetired(after, 2);
+        b.exitLinked(after, 2, ins.imm);
       }
       c.end();
       if (last) fallOut(ins, after);
@@ -245,6 +250,10 @@ export function compileBlock(
     if (last && isInlineBranch(ins)) {
       emitBranch(b, ins, after);
       c.const(1).set(chain);
+      if (ins.op === 0xe8 || ins.op === 0xe9 || ins.op === 0xeb) {
+        b.flushRegs();
+        b.linkExit(ins.imm);
+      }
       inline++;
       break;
     }
@@ -283,5 +292,5 @@ export function compileBlock(
     c.end();
   }
   c.const(1).gset(G.head);
-  return { bytes: Block.build(c, b.nlocals, memPages), insns: insns.length, inline, stepped, list: insns };
+  return { bytes: Block.build(c, b.nlocals, memPages, b.nGlobals), insns: insns.length, inline, stepped, list: insns };
 }

@@ -222,7 +222,13 @@ export interface Func {
 }
 
 // one module: imports all from "env"
-export function module(types: FuncType[], imports: Import[], funcs: Func[]): Uint8Array<ArrayBuffer> {
+// `nGlobals` mutable i32 globals of the module's own (initially 0), after the imported ones
+function globalSection(nGlobals: number): number[] {
+  if (nGlobals === 0) return [];
+  return section(6, vec(Array.from({ length: nGlobals }, () => [I32, 0x01, 0x41, 0x00, 0x0b])));
+}
+
+export function module(types: FuncType[], imports: Import[], funcs: Func[], nGlobals = 0): Uint8Array<ArrayBuffer> {
   const out: number[] = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
   out.push(
     ...section(1, vec(types.map((t) => [0x60, ...vec(t.params.map((p) => [p])), ...vec(t.results.map((r) => [r]))]))),
@@ -238,6 +244,7 @@ export function module(types: FuncType[], imports: Import[], funcs: Func[]): Uin
     })),
   ));
   out.push(...section(3, vec(funcs.map((f) => new Code().u(f.type).b))));
+  out.push(...globalSection(nGlobals));
   const nImportedFuncs = imports.filter((i) => i.kind === "func").length;
   const exps = funcs.map((f, i) => [f, i] as const).filter(([f]) => f.export !== undefined);
   out.push(...section(7, vec(exps.map(([f, i]) => [...name(f.export!), 0x00, ...new Code().u(nImportedFuncs + i).b]))));
@@ -255,11 +262,13 @@ export function module(types: FuncType[], imports: Import[], funcs: Func[]): Uin
 // The frame of a module with one exported function "b" of type 0: everything but the code
 // section is the same for every block of a vCPU, so it is built once and reused.
 export class OneFunctionModule {
-  private readonly prefix: Uint8Array;
+  private readonly head: Uint8Array; // up to the function section
+  private readonly tail: Uint8Array; // the export section
+  private readonly globals = new Map<number, Uint8Array>();
   constructor(types: FuncType[], imports: Import[]) {
     const probe = module(types, imports, [{ type: 0, locals: 0, body: new Code(), export: "b" }]);
-    // cut at the code section (id 10), which module() writes last
-    let p = 8;
+    // cut before the export section (id 7) and at the code section (id 10), which module() writes last
+    let p = 8, exp = 0;
     for (;;) {
       const id = probe[p];
       let len = 0, shift = 0, q = p + 1;
@@ -269,12 +278,16 @@ export class OneFunctionModule {
         shift += 7;
         if ((c & 0x80) === 0) break;
       }
+      if (id === 7) exp = p;
       if (id === 10) break;
       p = q + len;
     }
-    this.prefix = probe.slice(0, p);
+    this.head = probe.slice(0, exp);
+    this.tail = probe.slice(exp, p);
   }
-  build(body: Code, nlocals: number): Uint8Array<ArrayBuffer> {
+  build(body: Code, nlocals: number, nGlobals = 0): Uint8Array<ArrayBuffer> {
+    let g = this.globals.get(nGlobals);
+    if (!g) this.globals.set(nGlobals, g = new Uint8Array(globalSection(nGlobals)));
     const fn = new Code();
     if (nlocals > 0) fn.u(1).u(nlocals).byte(I32);
     else fn.u(0);
@@ -282,17 +295,14 @@ export class OneFunctionModule {
     const size = new Code().u(fnLen);
     const secLen = 1 + size.b.length + fnLen; // one function
     const sec = new Code().byte(10).u(secLen).u(1);
-    const out = new Uint8Array(this.prefix.length + sec.b.length + size.b.length + fnLen);
-    out.set(this.prefix, 0);
-    let o = this.prefix.length;
-    out.set(sec.b, o);
-    o += sec.b.length;
-    out.set(size.b, o);
-    o += size.b.length;
-    out.set(fn.b, o);
-    o += fn.b.length;
-    out.set(body.b, o);
-    o += body.b.length;
+    const out = new Uint8Array(
+      this.head.length + g.length + this.tail.length + sec.b.length + size.b.length + fnLen,
+    );
+    let o = 0;
+    for (const part of [this.head, g, this.tail, sec.b, size.b, fn.b, body.b]) {
+      out.set(part, o);
+      o += part.length;
+    }
     out[o] = 0x0b;
     return out;
   }

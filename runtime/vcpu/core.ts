@@ -69,7 +69,9 @@ export function jitThreshold(): number {
   if (v === undefined || v === "") return JIT_DEFAULT;
   if (v === "off" || v === "0") return 0;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new CoreError(`RING3_JIT must be off or a visit count >= 1, not ${JSON.stringify(v)}`);
+  if (!Number.isInteger(n) || n < 1) {
+    throw new CoreError(`RING3_JIT must be off or a visit count >= 1, not ${JSON.stringify(v)}`);
+  }
   return n;
 }
 
