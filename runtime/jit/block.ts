@@ -496,12 +496,16 @@ export class Block {
   // to the dispatch loop. It takes the instruction the loop would have taken.
   // At an exit to `target` (ip, budget and registers in memory are final): follow the link if it
   // is set and current; otherwise note which link the lookup at the end of the block may set.
+  // target -1: the exit's address is only known at run time (RET, indirect JMP and CALL); the
+  // link then remembers the last address too, and holds while the exit goes there again.
   linkExit(target: number): void {
     if (!this.linking) return;
     const c = this.c;
-    const same = (target >>> 12) === (this.entry >>> 12);
+    const dyn = target === -1;
+    const same = !dyn && (target >>> 12) === (this.entry >>> 12);
     const g = GLOBAL_IMPORTS.length + this.nGlobals;
-    this.nGlobals += same ? 1 : 4; // table index; and for another page: TLB delta, generation address and value
+    // table index; for another page its TLB delta, generation address and value; the address
+    this.nGlobals += same ? 1 : dyn ? 5 : 4;
     const k = this.links.push({ target, same, g });
     if (this.linkId < 0) this.linkId = this.tmp();
     c.gget(g).if_();
@@ -509,8 +513,15 @@ export class Block {
     if (same) c.const(0).load(this.genAddr).const(this.gen).eq().and();
     else {
       const e = this.tmp();
-      c.get(this.tlbL).const(((target >>> 12) & (L.TLB_ENTRIES - 1)) * 4).add().tee(e);
-      c.load(L.TLB_TAG_R).const((target & ~0xfff) | 0).eq().and();
+      if (dyn) {
+        const t = this.tmp();
+        c.gget(G.ip).tee(t).gget(g + 4).eq().and();
+        c.get(this.tlbL).get(t).const(12).shrU().const(L.TLB_ENTRIES - 1).and().const(2).shl().add().tee(e);
+        c.load(L.TLB_TAG_R).get(t).const(0xfffff000).and().eq().and();
+      } else {
+        c.get(this.tlbL).const(((target >>> 12) & (L.TLB_ENTRIES - 1)) * 4).add().tee(e);
+        c.load(L.TLB_TAG_R).const((target & ~0xfff) | 0).eq().and();
+      }
       c.get(e).load(L.TLB_DELTA).gget(g + 1).eq().and();
       c.gget(g + 2).load(0).gget(g + 3).eq().and();
     }
@@ -565,6 +576,7 @@ export class Block {
         c.get(h).get(t).sub().gset(l.g + 1);
         c.get(ga).gset(l.g + 2);
         c.get(g).gset(l.g + 3);
+        if (l.target === -1) c.get(t).gset(l.g + 4);
       }
       c.end();
     });

@@ -250,10 +250,8 @@ export function compileBlock(
     if (last && isInlineBranch(ins)) {
       emitBranch(b, ins, after);
       c.const(1).set(chain);
-      if (ins.op === 0xe8 || ins.op === 0xe9 || ins.op === 0xeb) {
-        b.flushRegs();
-        b.linkExit(ins.imm);
-      }
+      b.flushRegs();
+      b.linkExit(ins.op === 0xe8 || ins.op === 0xe9 || ins.op === 0xeb ? ins.imm : -1);
       inline++;
       break;
     }
