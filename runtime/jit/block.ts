@@ -114,7 +114,7 @@ export class Block {
     this.c.gget(G.tlb).set(this.tlbL);
   }
 
-  private noteSlowStore(): void {
+  noteSlowStore(): void {
     if (this.wroteSlow < 0) this.wroteSlow = this.tmp();
     this.c.const(1).set(this.wroteSlow);
     this.storedThisInsn = true;
@@ -278,6 +278,17 @@ export class Block {
   }
   private wrFn(size: number): number {
     return size === 4 ? F.wr32 : size === 2 ? F.wr16 : F.wr8;
+  }
+
+  // a new local with the host address of `size` bytes at the linear address in local `lin` when
+  // the TLB has them for reading (or writing), else 0 (RAM_BASE is above 0); nothing faults
+  hostOf(lin: number, size: number, write: boolean): number {
+    const c = this.c, h = this.tmp();
+    const e = this.tlbEntry(lin);
+    c.get(lin).get(e).load(L.TLB_DELTA).add().const(0);
+    this.tlbHit(e, lin, size, write ? L.TLB_TAG_W : L.TLB_TAG_R);
+    c.select().set(h);
+    return h;
   }
 
   // push the `size`-byte value at the linear address in local `lin`
