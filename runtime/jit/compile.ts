@@ -157,13 +157,22 @@ export function compileBlock(
   const insns: Insn[] = [];
   const end = (h | 0xfff) + 1;
   let p = h, a = lin;
+  const seen = new Set<number>();
   while (insns.length < MAX_INSNS) {
     const ins = decode(mem, p, end, a);
     if (!ins) break;
     insns.push(ins);
+    seen.add(ins.at);
     p += ins.len;
     a = (a + ins.len) | 0;
     if (endsBlock(ins)) {
+      // a JMP to code of this page not yet in the block: the block goes on there (no transition)
+      if ((ins.op === 0xeb || ins.op === 0xe9) && (ins.imm >>> 12) === (lin >>> 12) && !seen.has(ins.imm)) {
+        ins.follow = true;
+        p = (h & ~0xfff) + (ins.imm & 0xfff);
+        a = ins.imm;
+        continue;
+      }
       if (ins.op !== 0xe8 || ins.pfx !== 0) break;
       const t = thunkAt(mem, ins.imm >>> 0, h, lin, tlb);
       if (!t) break;
@@ -171,6 +180,8 @@ export function compileBlock(
     }
   }
   if (insns.length === 0) return null;
+  // a followed JMP with nothing decoded after it leaves the block as a JMP
+  insns[insns.length - 1].follow = false;
 
   const pg = (h - L.RAM_BASE) >>> 12;
   const genAddr = L.PAGEGEN + pg * 4;
@@ -239,6 +250,10 @@ export function compileBlock(
       }
       c.end();
       if (last) fallOut(ins, after);
+      continue;
+    }
+    if (ins.follow) {
+      inline++;
       continue;
     }
     b.storedThisInsn = false;

@@ -21,6 +21,7 @@ export interface Insn {
   ss: boolean; // the memory operand's default segment is SS
   imm: number; // immediate (sign-extended where the opcode says so), or rel target for branches
   thunk?: Thunk; // a CALL the block compiler inlines (compile.ts)
+  follow?: boolean; // a JMP the block follows: the next instruction in the block is its target
 }
 
 // CALL to `mov reg, [esp]; ret` (the PIC thunks of i386 code): the block goes on at the return

@@ -41,6 +41,7 @@ export class Jit {
   private next = 1;
   private base = 1;
   private profile = !!Deno.env.get("RING3_JIT_PROFILE");
+  private dump = Deno.env.get("RING3_JIT_DUMP"); // a directory: each block's module as <entry>.wasm
   private profileInfo: { lin: number; stepped: string[]; n: number; last: string }[] = [];
   private report(): void {
     const dv = new DataView(this.mem8.buffer);
@@ -165,6 +166,7 @@ export class Jit {
     if (idx >= this.table.length) this.table.grow(Math.max(256, this.table.length >> 1));
     this.table.set(idx, inst.exports.b as () => void);
     this.stats.blocks++;
+    if (this.dump) Deno.writeFileSync(`${this.dump}/${(lin >>> 0).toString(16)}.wasm`, r.bytes);
     if (Deno.env.get("RING3_JIT_TRACE")) {
       console.error(`jit: block ${(lin >>> 0).toString(16)} ${r.insns} insns, ${r.inline} inline`);
     }

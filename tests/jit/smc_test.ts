@@ -66,7 +66,7 @@ function smcLoopExpected(): string {
   return hex(esi);
 }
 // the routine: a jump first, so that its second instruction is a branch target (a block entry)
-// even when the call crossed a page (the interpreter runs the first instruction on a new page)
+// as well (the block at the routine may follow the jump and hold it too)
 const ROUTINE_AT = (off: number) => `
 times ${off} - ($ - $$) db 0x90
 routine:
@@ -147,9 +147,11 @@ Deno.test({
         const off = await runImage(image, 0);
         assert.equal(off.out, c.want, "interpreter (the model of the program is wrong)");
         const r = await both(c.src);
+        // (the routine's JMP may be followed: its block then starts at the routine, 2 bytes earlier)
+        const runs = (r.on.entries.get(c.entry) ?? 0) + (r.on.entries.get(c.entry - 2) ?? 0);
         assert.ok(
-          (r.on.entries.get(c.entry) ?? 0) > 100,
-          `the patched block ran compiled ${r.on.entries.get(c.entry)} times`,
+          runs > 100,
+          `the patched block ran compiled ${runs} times`,
         );
         sameCount(r);
       });
@@ -213,7 +215,8 @@ Deno.test({
     const here = (base: number) => hex(base + 7); // .here: after the 2-byte jmp and the 5-byte call
     assert.equal(off.out, `direct ${here(ORG + 0x3000)} alias ${here(ALIAS)} direct again ${here(ORG + 0x3000)}`);
     const r = await both(ALIASES, { memEnd: 0x20000 });
-    assert.ok((r.on.entries.get(ORG + 0x3002) ?? 0) > 50, "the routine's block ran compiled");
+    const runs = (r.on.entries.get(ORG + 0x3002) ?? 0) + (r.on.entries.get(ORG + 0x3000) ?? 0);
+    assert.ok(runs > 50, `the routine's block ran compiled (${runs} times)`);
     sameCount(r);
   },
 });
