@@ -237,17 +237,25 @@ export class Block {
   }
 
   // a new local with the linear address of the ModR/M memory operand of `size` bytes: the offset,
-  // or through jitSegLin for an FS/GS/CS override (which may fault, with the limit checks)
+  // or for an FS/GS/CS override base + offset when the offset is inside the segment's fast-path
+  // window (core-as/seg.ts linR/linW), else through jitSegLin (limit checks, faults)
   lin(ins: Insn, size: number, write: boolean): number {
-    const l = this.tmp();
+    const l = this.tmp(), c = this.c;
     this.ea(ins);
+    c.set(l);
     if (ins.seg === 1 || ins.seg >= 4) {
+      const p = this.S + L.S_SEG + ins.seg * L.SEG_SIZE;
+      c.get(l).const(0).load(p + (write ? L.SG_WLO : L.SG_RLO)).geU();
+      c.get(l).const(0).load(p + (write ? L.SG_WHI : L.SG_RHI)).const(size - 1).sub().leU().and();
+      c.if_(I32);
+      c.const(0).load(p + L.SG_BASE).get(l).add();
+      c.else_();
       this.spillFlags();
       this.flushRegs();
-      this.c.set(l);
-      this.c.const(ins.seg).get(l).const(size | (write ? 0x100 : 0)).const(ins.at).const(this.done).call(F.seglin);
+      c.const(ins.seg).get(l).const(size | (write ? 0x100 : 0)).const(ins.at).const(this.done).call(F.seglin);
+      c.end();
+      c.set(l);
     }
-    this.c.set(l);
     return l;
   }
 
