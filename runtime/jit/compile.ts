@@ -13,6 +13,7 @@ import { emitUnary } from "./ops/unary.ts";
 import { emitCond } from "./ops/cond.ts";
 import { emitMul } from "./ops/mul.ts";
 import { emitX87, isInlineX87 } from "./ops/x87.ts";
+import { emitCmpxchg, isInlineCmpxchg } from "./ops/atomic.ts";
 
 export const MAX_INSNS = 96;
 // blocks go on into the next compiled block with a tail call (RING3_JIT_CHAIN=0: back to the loop)
@@ -42,6 +43,7 @@ type FlagUse = "w" | "r" | "rw" | "n" | "x";
 function flagUse(ins: Insn): FlagUse {
   const op = ins.op;
   if (ins.pfx === PFX_66 && OPSIZE16.has(op)) return op === 0x85 ? "w" : "n";
+  if (isInlineCmpxchg(ins)) return "w";
   if (ins.pfx !== 0) return "x";
   if (isInlineX87(ins)) return "n"; // (EFLAGS are not the x87's)
   if (op === 0xf6 && ins.reg === 0) return "w";
@@ -80,6 +82,7 @@ function flagUse(ins: Insn): FlagUse {
 // with an operand-size prefix only these are emitted inline (16-bit MOV and TEST)
 const OPSIZE16 = new Set([0x89, 0x8b, 0xc7, 0x85]);
 function emitInline(b: Block, ins: Insn): boolean {
+  if (isInlineCmpxchg(ins)) return emitCmpxchg(b, ins);
   if (ins.pfx !== 0 && !(ins.pfx === PFX_66 && OPSIZE16.has(ins.op))) return false;
   return emitMov(b, ins) || emitAlu(b, ins) || emitStack(b, ins) || emitShift(b, ins) || emitUnary(b, ins) ||
     emitCond(b, ins) || emitMul(b, ins) || emitX87(b, ins);

@@ -55,6 +55,10 @@ export class Code {
   call(f: number): this {
     return this.byte(0x10).u(f);
   }
+  // i32.atomic.rmw.cmpxchg: address, expected, replacement -> the old value (address aligned)
+  atomicCmpxchg(off: number): this {
+    return this.byte(0xfe).byte(0x48).u(2).u(off);
+  }
   // memory access: address on the stack plus a constant offset (natural alignment hint)
   load(off: number): this {
     return this.byte(0x28).u(2).u(off);
