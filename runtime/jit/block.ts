@@ -476,6 +476,47 @@ export class Block {
           default:
             done = false;
         }
+      } else if (k.b >= 0) {
+        // CF, AF and OF as EFLAGS bits in b (IMUL, shifts, BT)
+        const of = () => c.get(k.b).const(11).shrU().const(1).and();
+        const sf = () => {
+          val(k.res, true);
+          c.const(0).ltS();
+        };
+        switch (base) {
+          case 0:
+            of();
+            break; // O
+          case 2:
+            c.get(k.b).const(1).and();
+            break; // B
+          case 4:
+            val(k.res, false);
+            c.eqz();
+            break; // Z
+          case 6:
+            c.get(k.b).const(1).and();
+            val(k.res, false);
+            c.eqz().or();
+            break; // BE
+          case 8:
+            sf();
+            break; // S
+          case 12:
+            sf();
+            of();
+            c.xor();
+            break; // L
+          case 14:
+            sf();
+            of();
+            c.xor();
+            val(k.res, false);
+            c.eqz().or();
+            break; // LE
+          default:
+            done = false;
+        }
       } else {
         switch (base) {
           case 0:

@@ -1,6 +1,6 @@
 // Inline group 3 and 5 register/memory forms: NOT, NEG, TEST Ev,Iz, INC/DEC Ev, PUSH Ev; flags
 // as core-as/ops/arith.ts sets them (NEG is 0 - a as LF_SUB, INC/DEC keep CF in the operand word).
-import { type Block, CF1, LF_CO, LF_DEC, LF_INC, LF_SUB } from "../block.ts";
+import { type Block, CF1, LF_ADD, LF_CO, LF_DEC, LF_INC, LF_SUB } from "../block.ts";
 import type { Insn } from "../decode.ts";
 import { readE } from "./mov.ts";
 import { push32 } from "./stack.ts";
@@ -52,7 +52,7 @@ export function emitUnary(b: Block, ins: Insn): boolean {
     if (ins.op === 0x1ba) c.const(ins.imm & 31);
     else b.reg32(ins.reg).c.const(31).and();
     c.shrU().const(1).and().set(cf);
-    b.setFlags(CF1, 4, cf, cf, -1);
+    btFlags(b, cf);
     return true;
   }
   if (ins.op === 0xf7) {
@@ -98,4 +98,42 @@ export function emitUnary(b: Block, ins: Insn): boolean {
     }
   }
   return false;
+}
+
+// BT changes CF and keeps the other arithmetic flags. When the flags before it are known in
+// locals (a logic op, or a 32-bit ADD/SUB/CMP), the result is one LF_CO state: ZF, SF and PF still
+// come from the same result, and CF, AF and OF are computed here as EFLAGS bits; the flags stay
+// known, so the JB/JNB after it tests a local. Otherwise jitSetCF folds them in memory.
+function btFlags(b: Block, cf: number): void {
+  const k = b.known, c = b.c;
+  const v = (l: number) => l < 0 ? c.const(0) : c.get(l);
+  if (
+    k && k.kindLocal === undefined && (k.kind === LF_CO || ((k.kind === LF_ADD || k.kind === LF_SUB) && k.size === 4))
+  ) {
+    const bits = b.tmp();
+    if (k.kind === LF_CO) {
+      v(k.b);
+      c.const(~1).and().get(cf).or().set(bits);
+    } else {
+      // AF = bit 4 of a ^ b ^ res; OF (bit 11) = sign of (a ^ res) & (b ^ res) for ADD,
+      // (a ^ b) & (a ^ res) for SUB
+      v(k.a);
+      v(k.b).xor().get(k.res).xor().const(0x10).and();
+      if (k.kind === LF_ADD) {
+        v(k.a);
+        c.get(k.res).xor();
+        v(k.b);
+        c.get(k.res).xor().and();
+      } else {
+        v(k.a);
+        v(k.b).xor();
+        v(k.a);
+        c.get(k.res).xor().and();
+      }
+      c.const(31).shrU().const(11).shl().or().get(cf).or().set(bits);
+    }
+    b.setFlags(LF_CO, k.size, k.res, -1, bits);
+    return;
+  }
+  b.setFlags(CF1, 4, cf, cf, -1);
 }
