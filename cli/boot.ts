@@ -26,6 +26,7 @@ const MAX_BIOS = 1 << 20;
 // Lines guest/init prints (see guest/init).
 export const MARK_USERSPACE = "ring3: userspace up";
 export const MARK_SHELL = "ring3: shell ready";
+const PROMPT_WAIT_MS = 5000; // after MARK_SHELL, held input waits at most this long for a prompt
 
 export const USAGE = `usage: deno task boot [options]
 Boot a Linux/x86 bzImage on ring3. The console is the first serial port (COM1).
@@ -53,7 +54,7 @@ ${NET_USAGE}
   -h, --help       this text
 
 On a terminal: Ctrl-A x quits, Ctrl-A h lists the keys. Otherwise stdin is fed to COM1 once the
-guest's shell is ready (guest/init says so; at once for other initrds), console on stdout.
+guest's shell prompts (after guest/init's shell marker; at once for other initrds), console on stdout.
 The default guest runs scripted with --append "console=ttyS0 ring3.run=bench" (or =info, =poweroff).
 Exit status: 0 when the guest powers off, halts with interrupts off, or resets under --no-reboot;
 1 on a boot failure, 2 on bad usage.`;
@@ -420,8 +421,8 @@ class Console {
     private tty: boolean,
     private holdInput: boolean,
   ) {
-    // Input that arrives before the guest opens its console would overrun the UART; for the
-    // default guest hold piped input until its shell says it is ready.
+    // Input that arrives before the guest's shell reads its terminal can be lost (CI saw a piped
+    // script vanish once); for the default guest hold piped input until its shell prompts.
     this.released = tty || !holdInput;
   }
 
@@ -437,6 +438,8 @@ class Console {
     this.t0 = performance.now();
     this.firstOutput = false;
     this.marks.clear();
+    clearTimeout(this.promptTimer);
+    this.promptTimer = undefined;
     this.released = this.tty || !this.holdInput; // a rebooted guest needs its shell again
   }
 
@@ -452,9 +455,21 @@ class Console {
       if (!this.marks.has(mark) && this.tail.includes(mark)) {
         this.marks.add(mark);
         if (this.cfg.timing) this.err(`ring3: '${mark}' after ${this.elapsed()}`);
-        if (mark === MARK_SHELL) this.release();
+        if (mark === MARK_SHELL) this.awaitPrompt();
       }
     }
+    // the shell prints its prompt (busybox ash then asks the terminal for the cursor position)
+    // once it reads its terminal: piped input goes in then, not while the shell is still starting
+    if (this.promptTimer !== undefined && /([#$] |\x1b\[6n)$/.test(this.tail)) this.release();
+  }
+
+  private promptTimer: ReturnType<typeof setTimeout> | undefined;
+  private awaitPrompt(): void {
+    if (this.released) return;
+    // a shell whose prompt looks different gets the input after a while all the same
+    const t = this.promptTimer = setTimeout(() => this.release(), PROMPT_WAIT_MS);
+    Deno.unrefTimer(t); // (it must not keep a powered-off machine's process alive)
+    if (/([#$] |\x1b\[6n)$/.test(this.tail)) this.release();
   }
 
   // The count is taken when the line's newline arrives, so a workload bracketed by two marked
@@ -480,6 +495,8 @@ class Console {
   }
 
   private release(): void {
+    clearTimeout(this.promptTimer);
+    this.promptTimer = undefined;
     if (this.released) return;
     this.released = true;
     for (const d of this.pending) this.m.serial.input(d);

@@ -274,9 +274,16 @@ Deno.test("the command: --help, bad usage and bad files give one line and a stat
   }
 });
 
-async function fakeBoot(stdin: string, ...args: string[]) {
+async function fakeBoot(stdin: string, ...args: (string | Record<string, string>)[]) {
+  const env = args.find((a) => typeof a !== "string") as Record<string, string> | undefined;
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", new URL("./fake_machine.ts", import.meta.url).pathname, ...args],
+    args: [
+      "run",
+      "-A",
+      new URL("./fake_machine.ts", import.meta.url).pathname,
+      ...args.filter((a) => typeof a === "string"),
+    ],
+    env,
     stdin: "piped",
     stdout: "piped",
     stderr: "piped",
@@ -289,13 +296,22 @@ async function fakeBoot(stdin: string, ...args: string[]) {
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
 }
 
-Deno.test("piped stdin: held until the shell is ready, console on stdout, exit 0 on power-off", async () => {
+Deno.test("piped stdin: held until the shell's prompt, console on stdout, exit 0 on power-off", async () => {
   const r = await fakeBoot("uname -a\npoweroff -f\n", "--smp", "2", "--mem", "64");
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stderr, "");
   assert.equal(
     r.stdout,
-    "Linux version fake boot=1 smp=2 mem=64 HdrS\nring3: shell ready\n> uname -a\n> poweroff -f\n",
+    "Linux version fake boot=1 smp=2 mem=64 HdrS\nring3: shell ready\n/ # > uname -a\n> poweroff -f\n",
+  );
+});
+
+Deno.test("piped stdin: a shell without a recognizable prompt gets it a few seconds after the marker", async () => {
+  const r = await fakeBoot("uname -a\npoweroff -f\n", "--mem", "64", "--timing", { FAKE_PROMPT: "none" });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(
+    r.stdout,
+    "Linux version fake boot=1 smp=1 mem=64 HdrS\nring3: shell ready\n> uname -a\n> poweroff -f\n",
   );
 });
 
@@ -321,16 +337,19 @@ Deno.test("--timing reports first output and the shell marker", async () => {
 });
 
 Deno.test("--icount-at reports every vCPU's retired instructions after each matching line", async () => {
-  const r = await fakeBoot("START x\npoweroff\n", "--icount-at", "> START", "--smp", "2", "--mem", "64");
+  const r = await fakeBoot("START x\npoweroff\n", "--icount-at", "/ # > START", "--smp", "2", "--mem", "64");
   assert.equal(r.code, 0, r.stderr);
-  assert.equal(r.stderr, "ring3: icount 2001 after '> START x'\n"); // (1000 + 0) + (1000 + 1)
-  assert.match(r.stdout, /\n> START x\n> poweroff\n$/); // the console itself is unchanged
+  assert.equal(r.stderr, "ring3: icount 2001 after '/ # > START x'\n"); // (1000 + 0) + (1000 + 1)
+  assert.match(r.stdout, /\n\/ # > START x\n> poweroff\n$/); // the console itself is unchanged
 });
 
 Deno.test("guest reset: reboots, or exits with --no-reboot", async () => {
   const again = await fakeBoot("reboot\npoweroff\n", "--mem", "64");
   assert.equal(again.code, 0, again.stderr);
-  assert.match(again.stdout, /fake boot=1 .*\n> reboot\nLinux version fake boot=2 [^\n]*HdrS\nring3: shell ready\n$/s);
+  assert.match(
+    again.stdout,
+    /fake boot=1 .*\n\/ # > reboot\nLinux version fake boot=2 [^\n]*HdrS\nring3: shell ready\n$/s,
+  );
 
   const once = await fakeBoot("reboot\npoweroff\n", "--mem", "64", "--no-reboot");
   assert.equal(once.code, 0);

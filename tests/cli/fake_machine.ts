@@ -1,7 +1,8 @@
 // Runs cli/boot.ts's main() against a scripted stand-in for runtime/machine.ts, so the console
-// plumbing (stdin held until the shell marker, stdout, --timing, resets) is testable without a
-// CPU. The fake guest prints a kernel line and the shell marker, echoes input lines, powers off on
-// "poweroff" and resets on "reboot" the first time; a second boot powers off by itself.
+// plumbing (stdin held until the shell's prompt, stdout, --timing, resets) is testable without a
+// CPU. The fake guest prints a kernel line, the shell marker and a prompt, echoes input lines,
+// powers off on "poweroff" and resets on "reboot" the first time; a second boot powers off by
+// itself.
 import { type MachineLike, type MachineOptions, main, type RunOutcome } from "../../cli/boot.ts";
 
 let boots = 0;
@@ -51,9 +52,13 @@ function fake(opts: MachineOptions): Promise<MachineLike> {
       return new Promise((res) => {
         finish = res;
         setTimeout(() => {
-          shellReady = true;
           say("ring3: shell ready\n");
           if (boots > 1) finish?.("poweroff");
+          // the shell starts, then prints its prompt and reads (FAKE_PROMPT=none: no prompt)
+          setTimeout(() => {
+            shellReady = true;
+            if (Deno.env.get("FAKE_PROMPT") !== "none") say("/ # ");
+          }, 200);
         }, 300);
       });
     },
