@@ -18,9 +18,11 @@ const haveMachine = (() => {
 const boot = (stdin: string, ...args: string[]) => runBootCli(args, stdin, 400_000);
 
 // Each command's output follows a marker line "@@name" and ends at the next prompt. The console
-// echoes the command lines (`echo @@""name`), which therefore never match a marker.
+// echoes the command lines (`echo @@""name`), which therefore never match a marker. Kernel
+// messages share the console and can land in the middle (the i8042 probe ends seconds after boot
+// on a loaded host): they are not the command's output.
 const section = (stdout: string, name: string): string => {
-  const m = stdout.split(/\r?\n/);
+  const m = stdout.split(/\r?\n/).filter((l) => !/^\[\s*\d+\.\d+\] /.test(l));
   const i = m.indexOf(`@@${name}`);
   if (i < 0) return "";
   const j = m.findIndex((l, k) => k > i && /^(@@\w+$|\/ # )/.test(l));
