@@ -27,6 +27,8 @@ const MAX_BIOS = 1 << 20;
 export const MARK_USERSPACE = "ring3: userspace up";
 export const MARK_SHELL = "ring3: shell ready";
 const PROMPT_WAIT_MS = 5000; // after MARK_SHELL, held input waits at most this long for a prompt
+// the end of a shell prompt: "# " or "$ ", or busybox ash's cursor-position query after it
+const PROMPT_END = /([#$] |\x1b\[6n)$/;
 
 export const USAGE = `usage: deno task boot [options]
 Boot a Linux/x86 bzImage on ring3. The console is the first serial port (COM1).
@@ -460,7 +462,7 @@ class Console {
     }
     // the shell prints its prompt (busybox ash then asks the terminal for the cursor position)
     // once it reads its terminal: piped input goes in then, not while the shell is still starting
-    if (this.promptTimer !== undefined && /([#$] |\x1b\[6n)$/.test(this.tail)) this.release();
+    if (this.promptTimer !== undefined && PROMPT_END.test(this.tail)) this.release();
   }
 
   private promptTimer: ReturnType<typeof setTimeout> | undefined;
@@ -469,7 +471,7 @@ class Console {
     // a shell whose prompt looks different gets the input after a while all the same
     const t = this.promptTimer = setTimeout(() => this.release(), PROMPT_WAIT_MS);
     Deno.unrefTimer(t); // (it must not keep a powered-off machine's process alive)
-    if (/([#$] |\x1b\[6n)$/.test(this.tail)) this.release();
+    if (PROMPT_END.test(this.tail)) this.release();
   }
 
   // The count is taken when the line's newline arrives, so a workload bracketed by two marked

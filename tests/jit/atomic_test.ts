@@ -4,7 +4,7 @@
 // (both through the interpreter's path, the #PF from the same instruction with the same state),
 // and one that rewrites an instruction later in its own block.
 import assert from "node:assert/strict";
-import { both, HAVE_NASM, program, sameCount } from "./lib.ts";
+import { both, HAVE_NASM, PAGE_TABLES, program, sameCount } from "./lib.ts";
 
 const DP = 0x30000; // data page, unmapped every 64th round
 const CMPXCHG = program(
@@ -19,8 +19,7 @@ const CMPXCHG = program(
 .loop:
   test ecx, 63
   jnz .mapped
-  and dword [pt + (${DP} >> 12) * 4], ~1
-  invlpg [${DP}]
+  PAGE_OFF ${DP}
   jmp .mapped
 .mapped:
   mov eax, ecx
@@ -68,13 +67,10 @@ pf_handler:
   PRINT " "
   PUTHEX [esp + 4]
   PRINT 10
-  or dword [pt + (${DP} >> 12) * 4], 1
-  invlpg [${DP}]
+  PAGE_ON ${DP}
   add esp, 4
   iret
-align 4096
-pd: times 1024 dd 0
-pt: times 1024 dd 0
+${PAGE_TABLES}
 `,
   true,
 );

@@ -1,7 +1,7 @@
 // A page fault in the middle of a compiled block is as precise as in the interpreter
 // (tests/jit/lib.ts runs the programs).
 import assert from "node:assert/strict";
-import { both, HAVE_NASM, hex, program, sameCount } from "./lib.ts";
+import { both, HAVE_NASM, hex, PAGE_TABLES, program, sameCount } from "./lib.ts";
 
 // ---- 3. a page fault in the middle of a compiled block ---------------------------------------
 // Paging with identity-mapped 4 MiB; every 64th iteration the loop unmaps the data page and
@@ -40,8 +40,7 @@ function faultProgram(before: string, fault: string): string {
 .loop:
   test ecx, 63
   jnz .hot
-  and dword [pt + (${DP} >> 12) * 4], ~1
-  invlpg [${DP}]
+  PAGE_OFF ${DP}
   jmp .hot
 .hot:
 ..@hot:
@@ -105,16 +104,13 @@ pf_handler:
   PRINT " edi="
   PUTHEX [saved + 24]
   PRINT 10
-  or dword [pt + (${DP} >> 12) * 4], 1
-  invlpg [${DP}]
+  PAGE_ON ${DP}
   mov eax, [saved]
   add esp, 4
   iret
 align 4096
 saved: times 8 dd 0
-align 4096
-pd: times 1024 dd 0
-pt: times 1024 dd 0
+${PAGE_TABLES}
 `,
     true,
   );

@@ -59,6 +59,9 @@ export function instrument(bare: Bare): Evidence {
 }
 
 // ---- programs ---------------------------------------------------------------------------------
+// the page directory and the one page table MAP_4M fills (page-aligned, at the program's end)
+export const PAGE_TABLES = "align 4096\npd: times 1024 dd 0\npt: times 1024 dd 0\n";
+
 // Flat 32-bit code at ORG with its own GDT (the selectors startFlat32 uses) and an IDT whose
 // vectors report "!<vector>" and end the run, except #PF when the program brings `pf_handler`.
 export function program(body: string, pf = false): string {
@@ -72,7 +75,8 @@ ${OUTPUT_MACROS}%macro PUTC 1
   out 0xe9, al
   pop eax
 %endmacro
-; page tables at pt/pd (the program brings them): identity map of 0-4 MiB, then paging on
+; page tables at pt/pd (the program ends with PAGE_TABLES): identity map of 0-4 MiB, then paging on;
+; PAGE_OFF/PAGE_ON addr clear/set the present bit of addr's page, PAGE_MAP addr, phys maps it elsewhere
 %macro MAP_4M 0
   mov edi, pt
   mov eax, 3
@@ -91,6 +95,18 @@ ${OUTPUT_MACROS}%macro PUTC 1
   mov eax, cr0
   or eax, 0x80000000
   mov cr0, eax
+%endmacro
+%macro PAGE_OFF 1
+  and dword [pt + ((%1) >> 12) * 4], ~1
+  invlpg [%1]
+%endmacro
+%macro PAGE_ON 1
+  or dword [pt + ((%1) >> 12) * 4], 1
+  invlpg [%1]
+%endmacro
+%macro PAGE_MAP 2
+  mov dword [pt + ((%1) >> 12) * 4], (%2) + 3
+  invlpg [%1]
 %endmacro
 %macro GATE 1
   dw ABS(%1) & 0xffff

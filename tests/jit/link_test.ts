@@ -4,7 +4,7 @@
 // generation changed), or its linear page now maps to another physical page. Each program is run
 // by the interpreter alone and with every block compiled; everything observable must match.
 import assert from "node:assert/strict";
-import { both, HAVE_NASM, ORG, program, sameCount } from "./lib.ts";
+import { both, HAVE_NASM, ORG, PAGE_TABLES, program, sameCount } from "./lib.ts";
 
 // Target on the linking block's own page, written by the linking instruction itself: in iteration
 // 150 the CALL's push lands in the imm32 of the target's `mov eax, imm32` (ESP points just past
@@ -56,8 +56,7 @@ const otherPage = (call: string) =>
 .unpatched:
   cmp ecx, 100
   jne .unmapped
-  mov dword [pt + (${ROUTINES} >> 12) * 4], alt + 3
-  invlpg [${ROUTINES}]
+  PAGE_MAP ${ROUTINES}, alt
 .unmapped:
   dec ecx
   jnz .loop
@@ -71,9 +70,7 @@ align 4096
 alt:
   mov eax, 0x33333333
   ret
-align 4096
-pd: times 1024 dd 0
-pt: times 1024 dd 0
+${PAGE_TABLES}
 `);
 
 // what the programs print, computed here: the guest's sum of the values its routine returned

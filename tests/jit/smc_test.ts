@@ -1,7 +1,7 @@
 // The block compiler and code that changes or moves: self-modifying code (page generations) and
 // one physical page reached through two linear addresses (tests/jit/lib.ts runs the programs).
 import assert from "node:assert/strict";
-import { both, HAVE_NASM, hex, ORG, program, runImage, sameCount } from "./lib.ts";
+import { both, HAVE_NASM, hex, ORG, PAGE_TABLES, program, runImage, sameCount } from "./lib.ts";
 import { nasm } from "../lib/bare.ts";
 
 // ---- 2. self-modifying code -------------------------------------------------------------------
@@ -201,9 +201,7 @@ routine:
 .here:
   pop eax
   ret
-align 4096
-pd: times 1024 dd 0
-pt: times 1024 dd 0
+${PAGE_TABLES}
 `);
 
 Deno.test({

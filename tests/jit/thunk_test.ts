@@ -4,7 +4,7 @@
 // different thunks (its TLB delta changes). Each change must be seen at the next call, exactly as
 // the interpreter sees it, with the same instruction count.
 import assert from "node:assert/strict";
-import { both, HAVE_NASM, ORG, program, sameCount } from "./lib.ts";
+import { both, HAVE_NASM, ORG, PAGE_TABLES, program, sameCount } from "./lib.ts";
 
 const THUNKS = ORG + 0x3000; // linear page of the thunks, mapped to `thunks` and later to `alt`
 const THUNK_PROGRAM = program(`
@@ -37,8 +37,7 @@ const THUNK_PROGRAM = program(`
 .unpatched:
   cmp ecx, 100
   jne .unmapped
-  mov dword [pt + (${THUNKS} >> 12) * 4], alt + 3
-  invlpg [${THUNKS}]
+  PAGE_MAP ${THUNKS}, alt
 .unmapped:
   dec ecx
   jnz .loop
@@ -72,9 +71,7 @@ align 16
 align 16
   mov edi, [esp]
   ret
-align 4096
-pd: times 1024 dd 0
-pt: times 1024 dd 0
+${PAGE_TABLES}
 `);
 
 Deno.test({

@@ -5,8 +5,7 @@
 // through the interpreter; both paths leave EAX = the old destination and the flags of
 // CMP EAX, old (the interpreter's lazy flags are read back), so the block goes on knowing them.
 import { type Block, F, LF_SUB } from "../block.ts";
-import type { Insn } from "../decode.ts";
-import { PFX_LOCK } from "../decode.ts";
+import { type Insn, PFX_LOCK } from "../decode.ts";
 import * as L from "../../../core-as/layout.ts";
 import { I32 } from "../wasm.ts";
 

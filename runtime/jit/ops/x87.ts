@@ -29,7 +29,6 @@ export function emitX87(b: Block, ins: Insn): boolean {
   const c = b.c, fpu = b.S + L.S_FPU;
   const ok = b.tmp(), top = b.tmp(), p = b.tmp(), lo = b.tmp(), hi = b.tmp();
   const pop = ins.reg === 3;
-  b.spillFlags(); // (the interpreter's path may fault: EFLAGS in memory must be current)
   let host = -1, lin = -1;
   if (ins.mem) {
     lin = b.lin(ins, 8, ins.reg !== 0);
@@ -114,7 +113,9 @@ export function emitX87(b: Block, ins: Insn): boolean {
   }
   c.else_();
   // everything else: the interpreter runs the instruction (it changes no integer register and no
-  // EFLAGS bit, so the block's register cache and flags stay as they are)
+  // EFLAGS bit, so the block's register cache and flags stay as they are; it may fault, so
+  // EFLAGS and the registers in memory must be current)
+  b.spillFlags();
   b.flushRegs();
   c.const(ins.at).const(b.done).call(F.step);
   if (ins.mem && ins.reg !== 0) b.noteSlowStore(); // it may have stored into this block's page
