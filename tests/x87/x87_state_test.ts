@@ -4,12 +4,12 @@
 // image (registers, tags, status word with flags and condition codes, FOP), stored operands,
 // AX and EFLAGS must agree. SDM-based part: #NM/#MF, unmasked responses, environment layouts.
 import assert from "node:assert/strict";
-import * as L from "../core-as/layout.ts";
-import { DATA, extOf, fnsave, frstor, imageFor, Insn, M, MEM, nativeRunner, OUT_IMG, R, Result, Rig, runNative } from "./x87/rig.ts";
+import * as L from "../../core-as/layout.ts";
+import { DATA, extOf, fnsave, frstor, imageFor, Insn, M, MEM, nativeRunner, OUT_IMG, R, Result, Rig, runNative } from "./rig.ts";
 
 const rig = await Rig.create();
 const native = nativeRunner() !== null;
-if (!native) console.error("x87_test: gcc missing, host-CPU comparisons skipped");
+if (!native) console.error("x87_state_test: gcc missing, host-CPU comparisons skipped");
 
 // ---- deterministic random -----------------------------------------------------------------
 let seed = 0x9e3779b9;

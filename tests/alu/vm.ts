@@ -1,8 +1,8 @@
 // Test support: one ring3 vCPU in flat 32-bit protected mode that runs short instruction
 // sequences and reports registers, EFLAGS and memory.
-import * as L from "../core-as/layout.ts";
-import { Core, createMemory } from "../runtime/vcpu/core.ts";
-import { hostWroteRam } from "../runtime/jit/hostwrite.ts";
+import * as L from "../../core-as/layout.ts";
+import { Core, createMemory } from "../../runtime/vcpu/core.ts";
+import { hostWroteRam } from "../../runtime/jit/hostwrite.ts";
 
 export const CODE = 0x1000;
 export const DATA = 0x8000;

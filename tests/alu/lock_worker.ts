@@ -1,6 +1,6 @@
 // Worker for the cross-thread LOCK test: one vCPU that runs a code block `reps` times.
-import * as L from "../core-as/layout.ts";
-import { Core } from "../runtime/vcpu/core.ts";
+import * as L from "../../core-as/layout.ts";
+import { Core } from "../../runtime/vcpu/core.ts";
 
 self.onmessage = async (e: MessageEvent) => {
   try {

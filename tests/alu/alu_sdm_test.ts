@@ -1,10 +1,10 @@
-// Integer ALU groups against the SDM reference model (alu_ref.ts): every encoding of the ALU ops,
+// Integer ALU groups against the SDM reference model (sdm_ref.ts): every encoding of the ALU ops,
 // register and memory operands, LOCK forms (also across two vCPU threads), INC/DEC, TEST, group
 // 3 with #DE, shifts/rotates, SHLD/SHRD, bit instructions, BCD and the flag instructions.
 import assert from "node:assert/strict";
-import { CODE, DATA, Vm } from "./alu_harness.ts";
-import * as R from "./alu_ref.ts";
-import { createMemory } from "../runtime/vcpu/core.ts";
+import { CODE, DATA, Vm } from "./vm.ts";
+import * as R from "./sdm_ref.ts";
+import { createMemory } from "../../runtime/vcpu/core.ts";
 
 const vm = await Vm.create();
 
@@ -534,7 +534,7 @@ Deno.test("LOCKed RMW is atomic across two vCPU threads", async () => {
   }
   ram.set(block, RB + 0x20000);
   const reps = 25;
-  const workers = [0, 1].map(() => new Worker(new URL("./alu_lock_worker.ts", import.meta.url).href, { type: "module" }));
+  const workers = [0, 1].map(() => new Worker(new URL("./lock_worker.ts", import.meta.url).href, { type: "module" }));
   const done = workers.map((w, cpu) =>
     new Promise<void>((res, rej) => {
       w.onmessage = (e) => (e.data === "done" ? res() : rej(new Error(String(e.data))));

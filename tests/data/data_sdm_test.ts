@@ -1,8 +1,8 @@
 // Data movement, stack, control flow, strings and port I/O, run in the core. Expected values
 // follow the SDM's pseudocode for each instruction.
 import assert from "node:assert/strict";
-import * as L from "../core-as/layout.ts";
-import { asm, Machine, rng } from "./lib/data_machine.ts";
+import * as L from "../../core-as/layout.ts";
+import { asm, Machine, rng } from "./machine.ts";
 
 const CODE = 0x10000, DATA = 0x20000;
 const EAX = 0, ECX = 1, EDX = 2, EBX = 3, ESP = 4, EBP = 5, ESI = 6, EDI = 7;
