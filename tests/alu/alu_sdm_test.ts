@@ -2,15 +2,18 @@
 // register and memory operands, LOCK forms (also across two vCPU threads), INC/DEC, TEST, group
 // 3 with #DE, shifts/rotates, SHLD/SHRD, bit instructions, BCD and the flag instructions.
 import assert from "node:assert/strict";
-import { CODE, DATA, Vm } from "./vm.ts";
+import { CODE, DATA, RAM, Vm } from "./vm.ts";
 import * as R from "./sdm_ref.ts";
 import { createMemory } from "../../runtime/vcpu/core.ts";
+import { Rng } from "../lib/rng.ts";
 
-const vm = await Vm.create();
+const vm = await Vm.create({ ramBytes: RAM });
+vm.reset();
 
-function rng(seed: number) {
-  let x = seed >>> 0 || 1;
-  return () => { x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; return (x >>>= 0); };
+// a test's stream of 32-bit random numbers
+function rng(seed: number): () => number {
+  const r = new Rng(seed);
+  return () => r.u32();
 }
 const EDGE = [0, 1, 2, 0x0f, 0x10, 0x7f, 0x80, 0x81, 0xff, 0x100, 0x7fff, 0x8000, 0xffff, 0x10000, 0x7fffffff, 0x80000000, 0x80000001, 0xfffffffe, 0xffffffff];
 function values(rand: () => number): () => number {
@@ -40,7 +43,7 @@ function setR(r: number[], i: number, v: number, s: number): void {
   else r[i] = v >>> 0;
 }
 function rdMem(a: number, s: number): number {
-  const v = vm.rd32(a);
+  const v = vm.r32(a);
   return s === 4 ? v : s === 2 ? v & 0xffff : v & 0xff;
 }
 function baseRegs(v: () => number): number[] {
@@ -82,8 +85,8 @@ Deno.test("ADD OR ADC SBB AND SUB XOR CMP: all encodings, sizes, register and me
         }
         for (const fm of forms) {
           const r = baseRegs(v);
-          vm.wr32(MEM, v());
-          const memBefore = vm.rd32(MEM);
+          vm.w32(MEM, v());
+          const memBefore = vm.r32(MEM);
           // the operand values as the instruction sees them
           const b = fm.b(r);
           const a = fm.dst === "mem" ? rdMem(MEM, s) : getR(r, fm.dreg!, s);
@@ -96,7 +99,7 @@ Deno.test("ADD OR ADC SBB AND SUB XOR CMP: all encodings, sizes, register and me
           if (fm.dst === "reg") setR(exp, fm.dreg!, want.r, s);
           assert.deepEqual(res.r.map(h), exp.map(h), what + ": registers");
           const memWant = fm.dst === "mem" ? ((memBefore & ~R.maskOf(s)) | want.r) >>> 0 : memBefore;
-          assert.equal(h(vm.rd32(MEM)), h(memWant), what + ": memory");
+          assert.equal(h(vm.r32(MEM)), h(memWant), what + ": memory");
           checkFlags(res.flags, want, what);
         }
       }
@@ -106,11 +109,11 @@ Deno.test("ADD OR ADC SBB AND SUB XOR CMP: all encodings, sizes, register and me
 
 Deno.test("LOCK on a split (unaligned, page-crossing) operand falls back to the plain path", () => {
   const addr = 0x8ffe; // dword crossing the 0x9000 page boundary
-  vm.wr32(addr, 0xfffffff0);
+  vm.w32(addr, 0xfffffff0);
   // lock add dword [0x8ffe], 0x20 ; lock adc dword [0x8ffe], eax (CF from the add)
   const res = vm.exec([0xf0, 0x83, 0x05, ...le(addr, 4), 0x20, 0xf0, 0x11, 0x05, ...le(addr, 4)], [5, 0, 0, 0, 0x7000, 0, 0, 0], 0, 2);
   assert.equal(res.fault, -1);
-  assert.equal(h(vm.rd32(addr)), h(0x10 + 5 + 1));
+  assert.equal(h(vm.r32(addr)), h(0x10 + 5 + 1));
   // LOCK with a register destination is #UD
   assert.equal(vm.exec([0xf0, 0x01, 0xc1], [0, 0, 0, 0, 0x7000, 0, 0, 0]).fault, 6);
   // LOCK CMP is #UD
@@ -121,14 +124,14 @@ Deno.test("a read-modify-write on a read-only segment faults (#GP) with no state
   const ex = vm.core.ex;
   ex.setSeg(3, 0x10, 0, 0xffffffff, 0xc091); // DS read-only data
   try {
-    vm.wr32(MEM, 0x1234);
+    vm.w32(MEM, 0x1234);
     const r = [1, 2, 3, DATA, 0x7000, 6, 7, 8];
     for (const code of [[0x01, 0x43, 0x10], [0xf0, 0x01, 0x43, 0x10], [0xd1, 0x63, 0x10], [0xf7, 0x5b, 0x10], [0x0f, 0xab, 0x43, 0x10], [0xfe, 0x43, 0x10]]) {
       const res = vm.exec(code, r, R.CF | R.ZF);
       assert.equal(res.fault, 13, code.join(","));
       assert.deepEqual(res.r, r);
       assert.equal(res.flags & R.ARITH, R.CF | R.ZF);
-      assert.equal(vm.rd32(MEM), 0x1234);
+      assert.equal(vm.r32(MEM), 0x1234);
     }
     // reads through the same segment work: cmp [ebx+0x10], eax
     const res = vm.exec([0x39, 0x43, 0x10], [0x1234, 0, 0, DATA, 0x7000, 0, 0, 0]);
@@ -170,10 +173,10 @@ Deno.test("INC/DEC keep CF; 40-4F, FE /0 /1, LOCK FE; FE /2 is #UD", () => {
     checkFlags(res.flags, want, `${dec ? "dec" : "inc"}8 ${h(a)}`);
   }
   for (const [a, dec] of [[0x7f, false], [0x80, true], [0xff, false], [0x00, true]] as const) {
-    vm.wr32(MEM, 0xaaaaaa00 | a);
+    vm.w32(MEM, 0xaaaaaa00 | a);
     const res = vm.exec([0xf0, 0xfe, 0x43 | (dec ? 8 : 0), 0x10], baseRegs(() => 0), R.CF);
     const want = R.incdec(dec, a, R.CF, 1);
-    assert.equal(h(vm.rd32(MEM)), h(0xaaaaaa00 | want.r));
+    assert.equal(h(vm.r32(MEM)), h(0xaaaaaa00 | want.r));
     checkFlags(res.flags, want, `lock ${dec ? "dec" : "inc"} ${h(a)}`);
   }
   assert.equal(vm.exec([0xfe, 0xd0], baseRegs(() => 0)).fault, 6);
@@ -217,14 +220,14 @@ Deno.test("TEST, NOT, NEG (register, memory, LOCK)", () => {
     // memory, with and without LOCK
     for (const lk of [[], [0xf0]]) {
       const m0 = v();
-      vm.wr32(MEM, m0);
+      vm.w32(MEM, m0);
       const ma = m0 & R.maskOf(s);
       res = vm.exec([...lk, ...p, s === 1 ? 0xf6 : 0xf7, 0x5b, 0x10], r, fl);
       const w = R.neg(ma, s);
-      assert.equal(h(vm.rd32(MEM)), h(((m0 & ~R.maskOf(s)) | w.r) >>> 0));
+      assert.equal(h(vm.r32(MEM)), h(((m0 & ~R.maskOf(s)) | w.r) >>> 0));
       checkFlags(res.flags, w, `mem neg ${h(ma)}`);
       vm.exec([...lk, ...p, s === 1 ? 0xf6 : 0xf7, 0x53, 0x10], r, fl);
-      assert.equal(h(vm.rd32(MEM)), h(((m0 & ~R.maskOf(s)) | (~w.r & R.maskOf(s))) >>> 0));
+      assert.equal(h(vm.r32(MEM)), h(((m0 & ~R.maskOf(s)) | (~w.r & R.maskOf(s))) >>> 0));
     }
   }
 });
@@ -245,7 +248,7 @@ Deno.test("MUL IMUL DIV IDIV: all forms and sizes; #DE leaves every register unc
     }
     const fl = rand() & R.ARITH;
     const useMem = (rand() & 3) === 0;
-    const src = useMem ? (vm.wr32(MEM, r[1]), getR(r, 1, s)) : getR(r, 1, s);
+    const src = useMem ? (vm.w32(MEM, r[1]), getR(r, 1, s)) : getR(r, 1, s);
     const code = [...p, s === 1 ? 0xf6 : 0xf7, useMem ? 0x43 | (op << 3) : reg(op, 1), ...(useMem ? [0x10] : [])];
     const res = vm.exec(code, r, fl);
     const exp = r.slice();
@@ -333,8 +336,8 @@ Deno.test("shifts and rotates: every op, size, count (imm8, 1, CL), register and
     const mrm = useMem ? [0x43 | (op << 3), 0x10] : [reg(op, 2)];
     const code = form === 0 ? [...p, s === 1 ? 0xc0 : 0xc1, ...mrm, count]
       : form === 1 ? [...p, s === 1 ? 0xd0 : 0xd1, ...mrm] : [...p, s === 1 ? 0xd2 : 0xd3, ...mrm];
-    if (useMem) vm.wr32(MEM, v());
-    const m0 = vm.rd32(MEM);
+    if (useMem) vm.w32(MEM, v());
+    const m0 = vm.r32(MEM);
     const a = useMem ? rdMem(MEM, s) : getR(r, 2, s);
     const want = R.shift(op, a, count, fl, s);
     const res = vm.exec(code, r, fl);
@@ -342,7 +345,7 @@ Deno.test("shifts and rotates: every op, size, count (imm8, 1, CL), register and
     const exp = r.slice();
     if (!useMem) setR(exp, 2, want.r, s);
     assert.deepEqual(res.r.map(h), exp.map(h), what);
-    assert.equal(h(vm.rd32(MEM)), h(useMem ? ((m0 & ~R.maskOf(s)) | want.r) >>> 0 : m0), what + ": memory");
+    assert.equal(h(vm.r32(MEM)), h(useMem ? ((m0 & ~R.maskOf(s)) | want.r) >>> 0 : m0), what + ": memory");
     checkFlags(res.flags, want, what);
   }
 });
@@ -363,8 +366,8 @@ Deno.test("SHLD / SHRD (16-bit counts above 16 shift through dst:src:src)", () =
     const useMem = (rand() & 3) === 0;
     const mrm = useMem ? [0x43 | (2 << 3), 0x10] : [reg(2, 0)]; // dst eax or [ebx+0x10], src edx
     const code = [...p, 0x0f, (right ? 0xac : 0xa4) + (viaCl ? 1 : 0), ...mrm, ...(viaCl ? [] : [count])];
-    if (useMem) vm.wr32(MEM, v());
-    const m0 = vm.rd32(MEM);
+    if (useMem) vm.w32(MEM, v());
+    const m0 = vm.r32(MEM);
     const a = useMem ? rdMem(MEM, s) : getR(r, 0, s);
     const want = R.shxd(right, a, getR(r, 2, s), count, fl, s);
     const res = vm.exec(code, r, fl);
@@ -372,7 +375,7 @@ Deno.test("SHLD / SHRD (16-bit counts above 16 shift through dst:src:src)", () =
     const exp = r.slice();
     if (!useMem) setR(exp, 0, want.r, s);
     assert.deepEqual(res.r.map(h), exp.map(h), what);
-    assert.equal(h(vm.rd32(MEM)), h(useMem ? ((m0 & ~R.maskOf(s)) | want.r) >>> 0 : m0), what);
+    assert.equal(h(vm.r32(MEM)), h(useMem ? ((m0 & ~R.maskOf(s)) | want.r) >>> 0 : m0), what);
     checkFlags(res.flags, want, what);
   }
   // undefined 16-bit counts, values observed on hardware: shld ax, dx, 20 / shrd ax, dx, 20
@@ -395,7 +398,7 @@ Deno.test("BT BTS BTR BTC: register, immediate and signed memory bit offsets, LO
     r[3] = base;
     const form = rand() % 3; // 0 reg,reg 1 mem,reg 2 imm
     const lk = form !== 0 && kind !== 0 && (rand() & 1) ? [0xf0] : [];
-    for (let k = -8; k < 8; k++) vm.wr32(base + 4 * k, v());
+    for (let k = -8; k < 8; k++) vm.w32(base + 4 * k, v());
     let off: number, addr: number, a: number;
     let code: number[];
     if (form === 0) {
@@ -421,14 +424,14 @@ Deno.test("BT BTS BTR BTC: register, immediate and signed memory bit offsets, LO
     const bit = off & (8 * s - 1);
     const was = Math.floor(a / 2 ** bit) & 1;
     const nv = kind === 0 ? a : kind === 1 ? a | 2 ** bit : kind === 2 ? (was ? a - 2 ** bit : a) : (was ? a - 2 ** bit : a + 2 ** bit);
-    const before = addr >= 0 ? vm.rd32(addr) : 0;
+    const before = addr >= 0 ? vm.r32(addr) : 0;
     const res = vm.exec(code, r, fl);
     const what = `bt kind ${kind} size ${s} form ${form} off ${h(off)}`;
     assert.equal(res.fault, -1, what);
     const exp = r.slice();
     if (addr < 0) setR(exp, 1, nv >>> 0, s);
     assert.deepEqual(res.r.map(h), exp.map(h), what);
-    if (addr >= 0) assert.equal(h(vm.rd32(addr)), h(((before & ~R.maskOf(s)) | nv) >>> 0), what + ": memory");
+    if (addr >= 0) assert.equal(h(vm.r32(addr)), h(((before & ~R.maskOf(s)) | nv) >>> 0), what + ": memory");
     assert.equal(res.flags & R.ARITH, (fl & ~R.CF) | was, what + ": flags (CF = bit, rest kept)");
   }
   assert.equal(vm.exec([0x0f, 0xba, 0xe0 - 0x20, 3], baseRegs(() => 0)).fault, 6); // 0F BA /0
@@ -519,7 +522,8 @@ Deno.test("CLC STC CMC CLD STD SAHF LAHF", () => {
 });
 
 Deno.test("LOCKed RMW is atomic across two vCPU threads", async () => {
-  const mem = createMemory(2 << 20);
+  const ramBytes = 2 << 20;
+  const mem = createMemory(ramBytes);
   const ram = new Uint8Array(mem.buffer);
   const RB = 0x01000000; // layout.RAM_BASE
   const X = 0x10000, Y = 0x10004, Z = 0x10008, W = 0x1000c;
@@ -539,7 +543,7 @@ Deno.test("LOCKed RMW is atomic across two vCPU threads", async () => {
     new Promise<void>((res, rej) => {
       w.onmessage = (e) => (e.data === "done" ? res() : rej(new Error(String(e.data))));
       w.onerror = (e) => { e.preventDefault(); rej(new Error(e.message)); };
-      w.postMessage({ mem, cpu, entry: 0x20000, n: N * 4, reps });
+      w.postMessage({ mem, ramBytes, cpu, entry: 0x20000, n: N * 4, reps });
     })
   );
   await Promise.all(done);

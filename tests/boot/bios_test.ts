@@ -4,7 +4,7 @@
 // the real command, side by side: power off; reset (which reboots into the ROM, which then halts
 // with interrupts off); and reset under --no-reboot.
 import assert from "node:assert/strict";
-import { nasm } from "../lib/bare.ts";
+import { nasm } from "../lib/tools.ts";
 import { runBootCli } from "../lib/cli_run.ts";
 
 const PM_TIMER_HZ = 3579545;

@@ -17,7 +17,8 @@ import {
   startKernel,
   ZERO_PAGE_ADDR,
 } from "../../runtime/boot/bzimage.ts";
-import { Core, createMemory } from "../../runtime/vcpu/core.ts";
+import { Bare } from "../lib/bare.ts";
+import { Rng } from "../lib/rng.ts";
 
 const IMAGES = new URL("../../guest/images/", import.meta.url);
 const kernel = await Deno.readFile(new URL("bzImage", IMAGES));
@@ -194,18 +195,7 @@ Deno.test("e820 map: regions are cut out and merged", () => {
 
 Deno.test("start: CPU state of the 32-bit boot protocol (real core)", async () => {
   const ramBytes = 64 * MiB;
-  const memory = createMemory(ramBytes);
-  const ram = new Uint8Array(memory.buffer, L.RAM_BASE, ramBytes);
-  const noDev = () => 0xffffffff;
-  const core = await Core.create(memory, 0, {
-    io_in: noDev,
-    io_out: () => {},
-    mmio_rd: noDev,
-    mmio_wr: () => {},
-    intr_ack: () => -1,
-    clock_ns: () => 0,
-  });
-  core.ex.reset();
+  const { ram, core } = await Bare.create({ ramBytes });
   core.set(L.S_APIC_BASE, 0xfee00900); // set by the machine at reset: must survive
   for (let r = 0; r < 8; r++) core.setReg(r, 0xdead0000 + r); // garbage the loader must clear
   const lay = bootBzImage(ram, core, kernel, { cmdline: "console=ttyS0", initrd });
@@ -301,11 +291,8 @@ Deno.test("corrupt images: specific one-line errors", () => {
 });
 
 Deno.test("corrupt images: seeded random damage never escapes as anything but BootImageError", () => {
-  let seed = 0x12345678;
-  const rnd = (n: number) => {
-    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-    return Math.floor((seed / 2 ** 32) * n);
-  };
+  const rng = new Rng(0x12345678);
+  const rnd = (n: number) => rng.below(n);
   let rejected = 0;
   for (let i = 0; i < 120; i++) {
     let b: Uint8Array;

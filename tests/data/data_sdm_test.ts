@@ -2,7 +2,8 @@
 // follow the SDM's pseudocode for each instruction.
 import assert from "node:assert/strict";
 import * as L from "../../core-as/layout.ts";
-import { asm, Machine, rng } from "./machine.ts";
+import { asm, Machine, RAM } from "./machine.ts";
+import { Rng } from "../lib/rng.ts";
 
 const CODE = 0x10000, DATA = 0x20000;
 const EAX = 0, ECX = 1, EDX = 2, EBX = 3, ESP = 4, EBP = 5, ESI = 6, EDI = 7;
@@ -11,7 +12,7 @@ const ARITH = CF | PF | AF | ZF | SF | OF;
 const hex = (v: number) => "0x" + (v >>> 0).toString(16);
 
 async function pm(cpl = 0) {
-  return (await Machine.create()).pm32(cpl);
+  return (await Machine.create({ ramBytes: RAM })).pm32(cpl);
 }
 
 // ---- MOV and friends --------------------------------------------------------------------------
@@ -386,7 +387,7 @@ Deno.test("pushf/popf: privilege rules and reserved bits", async () => {
 });
 
 Deno.test("popf in real mode may change IOPL and IF", async () => {
-  const m = (await Machine.create()).real16();
+  const m = (await Machine.create({ ramBytes: RAM })).real16();
   const end = m.code(0x1000, "push word 0x3200\npopf\npushf\npop ax", 16);
   m.runTo(end);
   assert.equal(m.reg(EAX) & 0xffff, 0x3202);
@@ -539,7 +540,7 @@ Deno.test("group 5: inc/dec keep CF, call/jmp/push through r/m", async () => {
 });
 
 Deno.test("real mode: INT n through the IVT, INTO, far call/jmp through memory", async () => {
-  const m = (await Machine.create()).real16();
+  const m = (await Machine.create({ ramBytes: RAM })).real16();
   m.w16(0x21 * 4, 0x2000);
   m.w16(0x21 * 4 + 2, 0x0100); // 0100:2000 = 0x3000
   m.w16(4 * 4, 0x0500);
@@ -578,7 +579,7 @@ Deno.test("real mode: INT n through the IVT, INTO, far call/jmp through memory",
 });
 
 Deno.test("bound: #BR outside, nothing inside; register form #UD", async () => {
-  const m = (await Machine.create()).real16();
+  const m = (await Machine.create({ ramBytes: RAM })).real16();
   m.w16(0x800, 0xfff0);
   m.w16(0x802, 0x0010); // -16 .. 16
   m.code(0x1000, "mov ax, -16\nbound ax, [0x800]\nmov ax, 17\nbound ax, [0x800]", 16);
@@ -602,7 +603,8 @@ function modelMovsElem(mem: Uint8Array, src: number, dst: number, n: number, siz
 
 Deno.test("rep movs: random overlaps in both directions match element-by-element semantics", async () => {
   const m = await pm();
-  const rnd = rng(1234);
+  const rng = new Rng(1234);
+  const rnd = () => rng.float();
   const WIN = 0x40000, SPAN = 0x6000;
   const ops = [1, 2, 4].map((size) => asm(`rep movs${size === 1 ? "b" : size === 2 ? "w" : "d"}`, 32, CODE));
   const ref = new Uint8Array(SPAN);
@@ -732,7 +734,7 @@ Deno.test("stos / lods / scas / cmps with REP, REPE, REPNE", async () => {
 });
 
 Deno.test("strings in real mode: 16-bit SI/DI wrap, source override, CX counter", async () => {
-  const m = (await Machine.create()).real16();
+  const m = (await Machine.create({ ramBytes: RAM })).real16();
   m.core.ex.setSeg(L.SEG_ES, 0x3000, 0x30000, 0xffff, 0x93);
   m.core.ex.setSeg(L.SEG_FS, 0x4000, 0x40000, 0xffff, 0x93);
   m.ram.set([1, 2, 3, 4], 0x4fffe);
@@ -751,7 +753,7 @@ Deno.test("strings in real mode: 16-bit SI/DI wrap, source override, CX counter"
 });
 
 Deno.test("string access past a segment limit faults with completed elements counted", async () => {
-  const m = (await Machine.create()).real16();
+  const m = (await Machine.create({ ramBytes: RAM })).real16();
   m.core.ex.setSeg(L.SEG_DS, 0, 0, 0x10ff, 0x93); // DS limit 0x10ff
   const end = m.code(0x1000, "a32 rep movsb", 16);
   m.setReg(ESI, 0x10f0);
@@ -863,7 +865,7 @@ Deno.test("rep insb into a missing page: the port is not read for the faulting e
 });
 
 Deno.test("real mode: 16-bit stack wraps, call/ret, enter/leave with BP/SP", async () => {
-  const m = (await Machine.create()).real16();
+  const m = (await Machine.create({ ramBytes: RAM })).real16();
   let end = m.code(0x1000, "push ax\npop bx\ncall f\njmp short done\nf: ret\ndone:", 16);
   m.setReg(EAX, 0x1234abcd);
   m.setReg(ESP, 0x12340000);

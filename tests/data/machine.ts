@@ -1,22 +1,15 @@
-// A one-vCPU machine for instruction tests: flat 32-bit protected mode or 16-bit real mode,
-// code assembled with nasm, port I/O logged, and a raw runner that reports a fault instead of
-// delivering it (so the tests do not depend on protected-mode interrupt delivery).
+// The data-movement tests' machine: a Bare with every port access logged (and answered by `ioIn`,
+// the debug ports included), flat 32-bit protected mode or 16-bit real mode, code assembled with
+// nasm, runners that step to an address and report a fault instead of delivering it (so the
+// tests do not depend on protected-mode interrupt delivery), and identity-mapped page tables.
 import * as L from "../../core-as/layout.ts";
-import { Core, createMemory } from "../../runtime/vcpu/core.ts";
-import { hostWroteRam } from "../../runtime/jit/hostwrite.ts";
+import { Bare } from "../lib/bare.ts";
+import { nasmSync } from "../lib/tools.ts";
 
 export const RAM = 8 << 20;
 
 export function asm(src: string, bits: 16 | 32 = 32, org = 0): Uint8Array {
-  const dir = Deno.makeTempDirSync();
-  try {
-    Deno.writeTextFileSync(`${dir}/a.asm`, `bits ${bits}\norg 0x${org.toString(16)}\n${src}\n`);
-    const r = new Deno.Command("nasm", { args: ["-f", "bin", "-o", `${dir}/a.bin`, `${dir}/a.asm`] }).outputSync();
-    if (!r.success) throw new Error("nasm: " + new TextDecoder().decode(r.stderr) + "\n" + src);
-    return Deno.readFileSync(`${dir}/a.bin`);
-  } finally {
-    Deno.removeSync(dir, { recursive: true });
-  }
+  return nasmSync(`bits ${bits}\norg 0x${org.toString(16)}\n${src}\n`);
 }
 
 export interface IoEvent {
@@ -26,46 +19,25 @@ export interface IoEvent {
   value: number;
 }
 
-export class Machine {
+export class Machine extends Bare {
   io: IoEvent[] = [];
   ioIn: (port: number, size: number) => number = (port, size) =>
     (((port * 0x01010101) ^ 0x5a5a5a5a) >>> 0) & (size === 4 ? 0xffffffff : size === 2 ? 0xffff : 0xff);
-  ram!: Uint8Array;
-  dv!: DataView;
-  core!: Core;
 
-  static async create(): Promise<Machine> {
-    const m = new Machine();
-    const mem = createMemory(RAM);
-    m.core = await Core.create(mem, 0, {
-      io_in: (port, size) => {
-        const v = m.ioIn(port, size);
-        m.io.push({ dir: "in", port, size, value: v });
-        return v;
-      },
-      io_out: (port, size, value) => {
-        m.io.push({ dir: "out", port, size, value: value >>> 0 });
-      },
-      mmio_rd: () => 0xffffffff,
-      mmio_wr: () => {},
-      intr_ack: () => -1,
-      clock_ns: () => 0,
-    });
-    m.ram = new Uint8Array(mem.buffer, L.RAM_BASE, RAM);
-    m.dv = new DataView(mem.buffer, L.RAM_BASE, RAM);
-    m.core.ex.reset();
-    return m;
+  protected override portIn(port: number, size: number): number {
+    const v = this.ioIn(port, size);
+    this.io.push({ dir: "in", port, size, value: v });
+    return v;
+  }
+  protected override portOut(port: number, size: number, value: number): void {
+    this.io.push({ dir: "out", port, size, value: value >>> 0 });
   }
 
   // flat 4 GiB code/data segments, CPL 0 (or `cpl` with matching DPLs)
   pm32(cpl = 0): this {
-    const c = this.core, dpl = cpl << 5;
-    c.ex.setSeg(L.SEG_CS, 0x08 | cpl, 0, 0xffffffff, 0xc09b | dpl);
-    for (const s of [L.SEG_ES, L.SEG_SS, L.SEG_DS, L.SEG_FS, L.SEG_GS]) {
-      c.ex.setSeg(s, 0x10 | cpl, 0, 0xffffffff, 0xc093 | dpl);
-    }
+    const c = this.core;
+    this.flatSegments(cpl);
     c.set(L.S_CR0, c.get(L.S_CR0) | L.CR0_PE);
-    c.set(L.S_CPL, cpl);
     c.set(L.S_FLAGS, 2);
     c.set(L.S_LF_OP, 0);
     c.setReg(4, 0x90000);
@@ -83,10 +55,6 @@ export class Machine {
     return this;
   }
 
-  load(addr: number, bytes: Uint8Array): void {
-    this.ram.set(bytes, addr);
-    hostWroteRam(this.ram, addr, bytes.length);
-  }
   // assemble at `addr` and point EIP there; returns the end address
   code(addr: number, src: string, bits: 16 | 32 = 32): number {
     const b = asm(src, bits, addr);
@@ -108,24 +76,6 @@ export class Machine {
   set eip(v: number) {
     this.core.eip = v;
   }
-  r8(a: number): number {
-    return this.ram[a];
-  }
-  r16(a: number): number {
-    return this.dv.getUint16(a, true);
-  }
-  r32(a: number): number {
-    return this.dv.getUint32(a, true);
-  }
-  w8(a: number, v: number): void {
-    this.ram[a] = v;
-  }
-  w16(a: number, v: number): void {
-    this.dv.setUint16(a, v, true);
-  }
-  w32(a: number, v: number): void {
-    this.dv.setUint32(a, v >>> 0, true);
-  }
 
   // EFLAGS as stored when no lazy arithmetic result is pending (tests read computed flags with PUSHF)
   setFlags(v: number): void {
@@ -134,23 +84,6 @@ export class Machine {
   }
   rawFlags(): number {
     return this.core.get(L.S_FLAGS);
-  }
-
-  // Execute up to n instructions. Returns null, or the fault the core raised: registers are then
-  // exactly as the faulting instruction left them and EIP is not updated (it is the caller's
-  // instruction address).
-  step(n = 1): { vec: number; err: number } | null {
-    try {
-      this.core.ex.run(n);
-      return null;
-    } catch (e) {
-      if (!(e instanceof WebAssembly.RuntimeError)) throw e;
-      const vec = this.core.get(L.S_PEND_VEC) | 0;
-      if (vec < 0) throw e;
-      const err = this.core.get(L.S_PEND_ERR) | 0;
-      this.core.set(L.S_PEND_VEC, 0xffffffff);
-      return { vec, err };
-    }
   }
 
   // run until EIP == end (REP instructions take several steps); throws on a fault
@@ -192,16 +125,4 @@ export class Machine {
     this.w32(this.pte(pdBase, lin), (lin & ~0xfff) | flags);
     this.core.ex.resyncFromState(); // flushes the TLB
   }
-}
-
-// deterministic PRNG (mulberry32)
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }

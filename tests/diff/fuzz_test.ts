@@ -4,7 +4,7 @@
 // watchdog (no progress for WATCHDOG_MS) instead of blocking the suite. RING3_DIFF_SEED varies
 // the streams; a failure prints the seed, the stream number and its bytes.
 import assert from "node:assert/strict";
-import { BASE_SEED } from "./lib/rng.ts";
+import { BASE_SEED } from "./lib/seed.ts";
 import type { FuzzFailure, FuzzJob } from "./lib/fuzz_worker.ts";
 
 const STREAMS = Number(Deno.env.get("RING3_FUZZ_STREAMS") ?? 2500);

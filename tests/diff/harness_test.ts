@@ -2,7 +2,8 @@
 // diff test pass vacuously: the native runner against hand-written models, and ring3 on the
 // instructions the core has had from the start (NOP and prefixes).
 import assert from "node:assert/strict";
-import { casesFor, compare, DATA, HAVE_GCC, HAVE_NASM, NOFAULT, Result, Ring3, Template } from "./lib/harness.ts";
+import { casesFor, compare, DATA, NOFAULT, Result, Ring3, Template } from "./lib/harness.ts";
+import { HAVE_GCC, HAVE_NASM } from "../lib/tools.ts";
 import { diffGroup } from "./lib/harness.ts";
 import * as L from "../../core-as/layout.ts";
 

@@ -3,7 +3,7 @@
 // bound, 1-byte inc/dec, pusha/popa, push/pop of segment registers, 16-bit addressing (lea).
 import { Case, diffGroup, Template } from "./lib/harness.ts";
 import * as R from "./lib/ref.ts";
-import { Rng } from "./lib/rng.ts";
+import { Rng } from "../lib/rng.ts";
 import * as L from "../../core-as/layout.ts";
 
 const T: Template[] = [];

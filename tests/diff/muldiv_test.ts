@@ -2,7 +2,7 @@
 // cases (the native runner catches SIGFPE and reports the trap number and the state at the fault;
 // ring3 must fault precisely with every register unchanged).
 import { Case, diffGroup, Template } from "./lib/harness.ts";
-import { Rng } from "./lib/rng.ts";
+import { Rng } from "../lib/rng.ts";
 import * as L from "../../core-as/layout.ts";
 
 const T: Template[] = [];

@@ -1,7 +1,7 @@
 // Shifts and rotates (rol ror rcl rcr shl shr sar; shld shrd) against the host CPU, by 1, by CL
 // and by immediates across the masking and modulo edges (0 1 7 8 9 15 16 17 31 32 33 ...).
 import { Case, diffGroup, Template } from "./lib/harness.ts";
-import { COUNTS } from "./lib/rng.ts";
+import { COUNTS } from "../lib/rng.ts";
 import * as L from "../../core-as/layout.ts";
 
 const T: Template[] = [];

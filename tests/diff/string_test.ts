@@ -1,7 +1,7 @@
 // String instructions against the host CPU: movs stos lods cmps scas in byte/word/dword sizes,
 // plain and with rep/repe/repne, both directions (DF random), counts 0..24, overlapping buffers.
 import { Case, diffGroup, Template } from "./lib/harness.ts";
-import { Rng } from "./lib/rng.ts";
+import { Rng } from "../lib/rng.ts";
 
 const T: Template[] = [];
 const WIN = 512;

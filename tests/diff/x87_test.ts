@@ -12,7 +12,7 @@
 // Window layout: a at +0, b at +8, result(s) at +16/+24 (tword results +16..+26), SW at +40,
 // CW at +48, raw 80-bit / BCD operand at +32.
 import { Case, diffGroup, Template } from "./lib/harness.ts";
-import { Rng } from "./lib/rng.ts";
+import { Rng } from "../lib/rng.ts";
 
 const T: Template[] = [];
 const MEM = 64;

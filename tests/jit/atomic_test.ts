@@ -4,7 +4,8 @@
 // (both through the interpreter's path, the #PF from the same instruction with the same state),
 // and one that rewrites an instruction later in its own block.
 import assert from "node:assert/strict";
-import { both, HAVE_NASM, PAGE_TABLES, program, sameCount } from "./lib.ts";
+import { both, PAGE_TABLES, program, sameCount } from "./lib.ts";
+import { HAVE_NASM } from "../lib/tools.ts";
 
 const DP = 0x30000; // data page, unmapped every 64th round
 const CMPXCHG = program(

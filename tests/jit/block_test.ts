@@ -1,8 +1,9 @@
 // The block compiler against the interpreter (tests/jit/lib.ts): integer code, instruction counts,
 // budget and stop requests, partial registers, and the fallback when a block cannot be compiled.
 import assert from "node:assert/strict";
-import { both, HAVE_NASM, ORG, program, runImage, sameCount } from "./lib.ts";
-import { Bare, nasm } from "../lib/bare.ts";
+import { both, ORG, program, runImage, sameCount } from "./lib.ts";
+import { Bare } from "../lib/bare.ts";
+import { HAVE_NASM, nasm } from "../lib/tools.ts";
 import * as L from "../../core-as/layout.ts";
 import { MAX_INSNS } from "../../runtime/jit/compile.ts";
 

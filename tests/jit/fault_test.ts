@@ -1,7 +1,8 @@
 // A page fault in the middle of a compiled block is as precise as in the interpreter
 // (tests/jit/lib.ts runs the programs).
 import assert from "node:assert/strict";
-import { both, HAVE_NASM, hex, PAGE_TABLES, program, sameCount } from "./lib.ts";
+import { both, hex, PAGE_TABLES, program, sameCount } from "./lib.ts";
+import { HAVE_NASM } from "../lib/tools.ts";
 
 // ---- 3. a page fault in the middle of a compiled block ---------------------------------------
 // Paging with identity-mapped 4 MiB; every 64th iteration the loop unmaps the data page and

@@ -2,7 +2,8 @@
 // forward and backward jumps, a jump back into the block (it ends there: a loop is a transition),
 // and a jump whose target is patched while the block is hot (the page generation covers it).
 import assert from "node:assert/strict";
-import { both, HAVE_NASM, program, sameCount } from "./lib.ts";
+import { both, program, sameCount } from "./lib.ts";
+import { HAVE_NASM } from "../lib/tools.ts";
 
 const FOLLOW = program(`
   xor esi, esi

@@ -3,18 +3,12 @@
 // can observe must match: port output, exit code, registers, flags, EIP, memory and the
 // retired-instruction count. An instrumented function table proves that compiled code did run.
 import assert from "node:assert/strict";
-import { Bare, nasm } from "../lib/bare.ts";
+import { Bare } from "../lib/bare.ts";
 import * as L from "../../core-as/layout.ts";
-import { OUTPUT_ASM, OUTPUT_MACROS } from "../system/lib.ts";
+import { OUTPUT_ASM, OUTPUT_MACROS } from "../lib/guest_asm.ts";
+import { nasm } from "../lib/tools.ts";
 
 export const ORG = 0x10000;
-export const HAVE_NASM = (() => {
-  try {
-    return new Deno.Command("nasm", { args: ["-v"], stdout: "null", stderr: "null" }).outputSync().success;
-  } catch {
-    return false;
-  }
-})();
 
 // ---- execution evidence -----------------------------------------------------------------------
 // A block's stats count compiles, not runs. To see runs, every compiled block's table entry is
@@ -188,9 +182,9 @@ export async function runImage(image: Uint8Array, threshold: number, o: RunOptio
     code: r.code,
     out: r.out,
     icount: r.icount,
-    regs: [...Array(8)].map((_, i) => core.reg(i)),
+    regs: bare.regs(),
     eip: core.eip,
-    flags: (core.ex as unknown as { getFlags(): number }).getFlags() >>> 0,
+    flags: bare.flags(),
     mem: bare.ram.slice(ORG, o.memEnd ?? 0x40000),
     blocks: core.jit.stats.blocks,
     runs: ev.runs,

@@ -4,7 +4,8 @@
 // generation changed), or its linear page now maps to another physical page. Each program is run
 // by the interpreter alone and with every block compiled; everything observable must match.
 import assert from "node:assert/strict";
-import { both, HAVE_NASM, ORG, PAGE_TABLES, program, sameCount } from "./lib.ts";
+import { both, ORG, PAGE_TABLES, program, sameCount } from "./lib.ts";
+import { HAVE_NASM } from "../lib/tools.ts";
 
 // Target on the linking block's own page, written by the linking instruction itself: in iteration
 // 150 the CALL's push lands in the imm32 of the target's `mov eax, imm32` (ESP points just past

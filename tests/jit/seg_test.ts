@@ -5,7 +5,8 @@
 // same instruction with the same state. Loads, stores and read-modify-writes, then one access
 // across the limit.
 import assert from "node:assert/strict";
-import { both, HAVE_NASM, program, sameCount } from "./lib.ts";
+import { both, program, sameCount } from "./lib.ts";
+import { HAVE_NASM } from "../lib/tools.ts";
 
 const GS_BASE = 0x30000;
 // lo: the lowest valid offset; desc: the GS descriptor

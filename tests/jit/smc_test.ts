@@ -1,8 +1,8 @@
 // The block compiler and code that changes or moves: self-modifying code (page generations) and
 // one physical page reached through two linear addresses (tests/jit/lib.ts runs the programs).
 import assert from "node:assert/strict";
-import { both, HAVE_NASM, hex, ORG, PAGE_TABLES, program, runImage, sameCount } from "./lib.ts";
-import { nasm } from "../lib/bare.ts";
+import { both, hex, ORG, PAGE_TABLES, program, runImage, sameCount } from "./lib.ts";
+import { HAVE_NASM, nasm } from "../lib/tools.ts";
 
 // ---- 2. self-modifying code -------------------------------------------------------------------
 // A routine that is compiled and run, then patched (the imm32 of its `mov eax, imm32`) through

@@ -4,7 +4,8 @@
 // different thunks (its TLB delta changes). Each change must be seen at the next call, exactly as
 // the interpreter sees it, with the same instruction count.
 import assert from "node:assert/strict";
-import { both, HAVE_NASM, ORG, PAGE_TABLES, program, sameCount } from "./lib.ts";
+import { both, ORG, PAGE_TABLES, program, sameCount } from "./lib.ts";
+import { HAVE_NASM } from "../lib/tools.ts";
 
 const THUNKS = ORG + 0x3000; // linear page of the thunks, mapped to `thunks` and later to `alt`
 const THUNK_PROGRAM = program(`

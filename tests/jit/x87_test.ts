@@ -6,7 +6,8 @@
 // memory, which must match byte for byte. Then the faults: an unmasked invalid operation
 // (#MF at the next instruction) and CR0.TS (#NM), raised from inside compiled blocks.
 import assert from "node:assert/strict";
-import { both, HAVE_NASM, hex, program, sameCount } from "./lib.ts";
+import { both, hex, program, sameCount } from "./lib.ts";
+import { HAVE_NASM } from "../lib/tools.ts";
 
 const VALUES = `
 align 8

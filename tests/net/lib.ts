@@ -1,4 +1,4 @@
-// Helpers for the switch tests: synthetic frames, a seeded PRNG, polling, a set of daemons.
+// Helpers for the switch tests: synthetic frames, polling, a set of daemons.
 import { parseEndpoint } from "../../net/addr.ts";
 import { SwitchClient } from "../../net/client.ts";
 import { type DaemonOptions, SwitchDaemon } from "../../net/daemon.ts";
@@ -35,17 +35,6 @@ export function tagOf(f: Uint8Array): number {
 /** Locally administered unicast MAC number n. */
 export function mac(n: number): number {
   return 0x0200_0000_0000 + n;
-}
-
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export async function waitFor(cond: () => boolean, what: string, timeoutMs = 5000): Promise<void> {

@@ -3,6 +3,7 @@ import { IoBus, MmioBus } from "../../runtime/bus.ts";
 import { IrqRouter } from "../../runtime/irq.ts";
 import { PciBus, type PciFunction, pciIntxGsi } from "../../runtime/devices/pci.ts";
 import type { NicPort } from "../../runtime/devices/nic_link.ts";
+import { Rng } from "../lib/rng.ts";
 
 export class FakePort implements NicPort {
   up = true;
@@ -30,13 +31,8 @@ export function frame(dst: Uint8Array, src: Uint8Array, len: number, seed: numbe
   f.set(src, 6);
   f[12] = 0x88;
   f[13] = 0xb5;
-  let x = seed >>> 0 || 1;
-  for (let i = 14; i < len; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    f[i] = x & 0xff;
-  }
+  const r = new Rng(seed);
+  for (let i = 14; i < len; i++) f[i] = r.u32() & 0xff;
   return f;
 }
 

@@ -5,10 +5,12 @@ import { parseEndpoint } from "../../net/addr.ts";
 import { SwitchClient } from "../../net/client.ts";
 import { SwitchDaemon } from "../../net/daemon.ts";
 import { encodeFrame, FrameReader, FramingError, STREAM_MAX_LEN } from "../../net/stream.ts";
-import { BCAST, mac, mkFrame, mulberry32, sleep, tagOf, waitFor } from "./lib.ts";
+import { BCAST, mac, mkFrame, sleep, tagOf, waitFor } from "./lib.ts";
+import { Rng } from "../lib/rng.ts";
 
 Deno.test("stream: frames reassemble from any split of the byte stream", () => {
-  const rnd = mulberry32(42);
+  const rng = new Rng(42);
+  const rnd = () => rng.float();
   const frames: Uint8Array[] = [];
   for (let i = 0; i < 200; i++) frames.push(mkFrame(BCAST, mac(i + 1), [0, 14, 60, 1514, 1518][i % 5], i));
   const total = frames.reduce((n, f) => n + 4 + f.length, 0);

@@ -1,7 +1,8 @@
 // The learning bridge on its own, with recording sinks and an injected clock.
 import assert from "node:assert/strict";
 import { MAX_FRAME, MAX_JUMBO_FRAME, Switch, type SwitchOptions, type SwitchPort } from "../../net/switch.ts";
-import { BCAST, mac, mkFrame, mulberry32, tagOf } from "./lib.ts";
+import { BCAST, mac, mkFrame, tagOf } from "./lib.ts";
+import { Rng } from "../lib/rng.ts";
 
 function rig(n: number, opts: SwitchOptions = {}, trunks: number[] = []) {
   const clock = { t: 0 };
@@ -113,7 +114,8 @@ Deno.test("switch: under a MAC flood the table stays bounded and known stations 
   const { sw, ports, got, clock, clear } = rig(4, { macTableSize: size });
   // stations on ports 1..3
   for (let p = 1; p < 4; p++) for (let s = 0; s < 5; s++) sw.input(ports[p], mkFrame(BCAST, mac(100 * p + s)));
-  const rnd = mulberry32(1234);
+  const rng = new Rng(1234);
+  const rnd = () => rng.float();
   for (let i = 0; i < 20_000; i++) {
     clock.t += 0.01;
     const flood = 0x0200_0000_0000 + Math.floor(rnd() * 0xffff_ffff) * 256; // random unicast sources

@@ -4,66 +4,9 @@
 // plus cr2= for #PF and dr6= for #DB) to port 0xE9, a TSS with an I/O bitmap, and page tables.
 // Test bodies are 32-bit code at label `body`; they print with PRINT/PUTHEX and end with EXIT.
 // A handler resumes at [resume] when it is nonzero (and clears it), else the run ends.
-import { Bare, type BareOptions, type BareResult, nasm } from "../lib/bare.ts";
-
-// Console output for bare-metal test programs (port 0xE9): puts prints the NUL-terminated string
-// at ESI, puthex EAX as 8 hex digits; both keep every register.
-export const OUTPUT_ASM = `
-puts:
-  push eax
-  push esi
-.l:
-  mov al, [esi]
-  inc esi
-  test al, al
-  jz .d
-  out 0xe9, al
-  jmp .l
-.d:
-  pop esi
-  pop eax
-  ret
-puthex:
-  pushad
-  mov ebx, eax
-  mov ecx, 8
-.l:
-  rol ebx, 4
-  mov eax, ebx
-  and eax, 0xf
-  mov al, [hexd + eax]
-  out 0xe9, al
-  dec ecx
-  jnz .l
-  popad
-  ret
-hexd: db "0123456789abcdef"
-`;
-
-// ... and the macros that use them: PRINT "text", PUTHEX value, EXIT code (port 0xF4 ends the run)
-export const OUTPUT_MACROS = `
-%macro PRINT 1
-  jmp %%go
-%%s: db %1, 0
-%%go:
-  push esi
-  mov esi, %%s
-  call puts
-  pop esi
-%endmacro
-%macro PUTHEX 1
-  push eax
-  mov eax, %1
-  call puthex
-  pop eax
-%endmacro
-%macro EXIT 1
-  mov al, %1
-  out 0xf4, al
-  cli
-  hlt
-%endmacro
-`;
+import { Bare, type BareOptions, type BareResult } from "../lib/bare.ts";
+import { OUTPUT_ASM, OUTPUT_MACROS } from "../lib/guest_asm.ts";
+import { nasm } from "../lib/tools.ts";
 
 export const ORG = 0x8000;
 

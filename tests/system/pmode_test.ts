@@ -4,7 +4,8 @@
 import assert from "node:assert/strict";
 import * as L from "../../core-as/layout.ts";
 import { exc, h8, runImage } from "./lib.ts";
-import { Bare, nasm } from "../lib/bare.ts";
+import { Bare } from "../lib/bare.ts";
+import { nasm } from "../lib/tools.ts";
 
 Deno.test("protected mode entry, system registers, CPUID/MSR/TSC, return to real mode", async () => {
   const r = await runImage(`

@@ -1,8 +1,7 @@
-// Test rig for the x87 tests: one ring3 core in flat 32-bit protected mode, a tiny encoder for
-// x87 instructions with [ebx+disp32] operands, and the native reference runner (native.c).
+// Test rig for the x87 tests: a Bare in flat 32-bit protected mode, a tiny encoder for x87
+// instructions with [ebx+disp32] operands, and the native reference runner (native.c).
 import * as L from "../../core-as/layout.ts";
-import { Core, createMemory } from "../../runtime/vcpu/core.ts";
-import { hostWroteRam } from "../../runtime/jit/hostwrite.ts";
+import { Bare } from "../lib/bare.ts";
 
 export const MEM = 1024; // bytes of operand memory shared by the snippets
 export const CODE_AT = 0x10000;
@@ -29,68 +28,39 @@ export interface Result {
 }
 
 // ---- ring3 ----------------------------------------------------------------------------------
-const imports = {
-  io_in: () => 0xffffffff,
-  io_out: () => {},
-  mmio_rd: () => 0xffffffff,
-  mmio_wr: () => {},
-  intr_ack: () => -1,
-  clock_ns: () => 0,
-};
+export const RAM = 1 << 20;
 
-export class Rig {
-  private constructor(readonly core: Core, readonly ram: Uint8Array) {}
-  static async create(): Promise<Rig> {
-    const memory = createMemory(1 << 20);
-    const core = await Core.create(memory, 0, imports);
-    return new Rig(core, new Uint8Array(memory.buffer, L.RAM_BASE, 1 << 20));
-  }
-
+// create with { ramBytes: RAM }
+export class Rig extends Bare {
   // fresh flat protected-mode state (CR0 bits given), FPU after FNINIT
   reset(cr0 = L.CR0_PE | L.CR0_NE | L.CR0_ET) {
     const c = this.core;
     c.ex.reset();
-    c.ex.setSeg(L.SEG_CS, 0x08, 0, 0xffffffff, 0xc09b);
-    for (const s of [L.SEG_SS, L.SEG_DS, L.SEG_ES, L.SEG_FS, L.SEG_GS]) c.ex.setSeg(s, 0x10, 0, 0xffffffff, 0xc093);
+    this.flatSegments(0);
     c.set(L.S_CR0, cr0);
-    c.set(L.S_CPL, 0);
     c.ex.resyncFromState();
   }
 
   // Run `n` instructions of `code` with EBX -> a copy of mem. Faults are not delivered (the
   // skeleton has no protected-mode IDT path yet): the vector is reported instead.
-  run(code: Insn[], mem: Uint8Array, opts: { cr0?: number; eax?: number } = {}): Result {
+  exec(code: Insn[], mem: Uint8Array, opts: { cr0?: number; eax?: number } = {}): Result {
     const c = this.core;
     this.reset(opts.cr0);
-    const bytes = code.flat();
-    this.ram.set(bytes, CODE_AT);
-    hostWroteRam(this.ram, CODE_AT, bytes.length); // blocks compiled from the last case's code are stale
+    this.load(CODE_AT, new Uint8Array(code.flat())); // blocks compiled from the last case's code are stale
     this.ram.set(mem, DATA_AT);
     c.eip = CODE_AT;
     c.setReg(0, opts.eax ?? 0);
     c.setReg(3, DATA_AT);
     c.set(L.S_PEND_VEC, 0xffffffff);
-    let fault: number | undefined;
-    try {
-      c.ex.run(code.length);
-    } catch (e) {
-      if (!(e instanceof WebAssembly.RuntimeError)) throw e;
-      fault = c.get(L.S_PEND_VEC);
-      if (fault === 0xffffffff) throw e;
-    }
+    const f = this.step(code.length);
     return {
       mem: this.ram.slice(DATA_AT, DATA_AT + MEM),
       eax: c.reg(0),
-      eflags: this.flags(),
-      fault,
+      // EFLAGS as stored: the lazy kind is LF_NONE after the reset, and only the FPU-relevant bits
+      // (fcomi's) are compared
+      eflags: c.get(L.S_FLAGS) | 2,
+      fault: f?.vec,
     };
-  }
-
-  // EFLAGS through the lazy-flag state: only the FPU-relevant bits are compared
-  private flags(): number {
-    const c = this.core;
-    // the lazy kind is LF_NONE after setArith, which is all these snippets use
-    return c.get(L.S_FLAGS) | 2;
   }
 }
 
@@ -126,7 +96,10 @@ export function runNative(cases: { code: Insn[]; mem: Uint8Array }[]): Result[] 
   }
   const input = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let o = 0;
-  for (const p of parts) { input.set(p, o); o += p.length; }
+  for (const p of parts) {
+    input.set(p, o);
+    o += p.length;
+  }
   const dir = Deno.makeTempDirSync({ prefix: "ring3-x87-in-" });
   Deno.writeFileSync(`${dir}/in`, input);
   const r = new Deno.Command("sh", { args: ["-c", `"${bin}" < "${dir}/in"`] }).outputSync();

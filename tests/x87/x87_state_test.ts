@@ -5,20 +5,16 @@
 // AX and EFLAGS must agree. SDM-based part: #NM/#MF, unmasked responses, environment layouts.
 import assert from "node:assert/strict";
 import * as L from "../../core-as/layout.ts";
-import { DATA, extOf, fnsave, frstor, imageFor, Insn, M, MEM, nativeRunner, OUT_IMG, R, Result, Rig, runNative } from "./rig.ts";
+import { Rng } from "../lib/rng.ts";
+import { DATA, extOf, fnsave, frstor, imageFor, Insn, M, MEM, nativeRunner, OUT_IMG, R, RAM, Result, Rig, runNative } from "./rig.ts";
 
-const rig = await Rig.create();
+const rig = await Rig.create({ ramBytes: RAM });
 const native = nativeRunner() !== null;
 if (!native) console.error("x87_state_test: gcc missing, host-CPU comparisons skipped");
 
 // ---- deterministic random -----------------------------------------------------------------
-let seed = 0x9e3779b9;
-function rnd(): number {
-  seed ^= seed << 13; seed >>>= 0;
-  seed ^= seed >>> 17;
-  seed ^= seed << 5; seed >>>= 0;
-  return seed / 4294967296;
-}
+const rng = new Rng(0x9e3779b9);
+const rnd = () => rng.float();
 const ri = (n: number) => Math.floor(rnd() * n);
 const pick = <T>(a: T[]): T => a[ri(a.length)];
 
@@ -70,7 +66,7 @@ function check(cases: Case[], cmp = comparable) {
   let bad = 0;
   const msgs: string[] = [];
   cases.forEach((c, k) => {
-    const got = rig.run(framed([c])[0].code, c.mem);
+    const got = rig.exec(framed([c])[0].code, c.mem);
     assert.equal(got.fault, undefined, `${c.what}: fault ${got.fault}`);
     if (cmp(got) !== cmp(want[k])) {
       if (bad++ < 6) msgs.push(`${c.what}\n  ring3: ${describe(got)}\n  host:  ${describe(want[k])}`);
@@ -301,7 +297,7 @@ Deno.test("x87 transcendental instructions agree with the host within 2 ulp", ()
   let bad = 0;
   const msgs: string[] = [];
   cases.forEach((c, k) => {
-    const got = rig.run(framed([c])[0].code, c.mem);
+    const got = rig.exec(framed([c])[0].code, c.mem);
     const g = new DataView(got.mem.buffer), w = new DataView(want[k].mem.buffer);
     let worst = 0;
     for (const off of [16, 24, 32]) worst = Math.max(worst, ulps(g.getFloat64(DATA + off, true), w.getFloat64(DATA + off, true)));
@@ -354,14 +350,14 @@ const CR0_BASE = L.CR0_PE | L.CR0_NE | L.CR0_ET;
 
 Deno.test("x87 #NM: CR0.EM or CR0.TS on ESC, MP+TS on WAIT", () => {
   const mem = new Uint8Array(MEM);
-  assert.equal(rig.run([fld1], mem, { cr0: CR0_BASE | L.CR0_TS }).fault, L.EXC_NM);
-  assert.equal(rig.run([fld1], mem, { cr0: CR0_BASE | L.CR0_EM }).fault, L.EXC_NM);
-  assert.equal(rig.run([M(0xd9, 7, DATA)], mem, { cr0: CR0_BASE | L.CR0_TS }).fault, L.EXC_NM); // fnstcw too
-  assert.equal(rig.run([[0x9b]], mem, { cr0: CR0_BASE | L.CR0_TS }).fault, undefined);
-  assert.equal(rig.run([[0x9b]], mem, { cr0: CR0_BASE | L.CR0_EM }).fault, undefined);
-  assert.equal(rig.run([[0x9b]], mem, { cr0: CR0_BASE | L.CR0_TS | L.CR0_MP }).fault, L.EXC_NM);
+  assert.equal(rig.exec([fld1], mem, { cr0: CR0_BASE | L.CR0_TS }).fault, L.EXC_NM);
+  assert.equal(rig.exec([fld1], mem, { cr0: CR0_BASE | L.CR0_EM }).fault, L.EXC_NM);
+  assert.equal(rig.exec([M(0xd9, 7, DATA)], mem, { cr0: CR0_BASE | L.CR0_TS }).fault, L.EXC_NM); // fnstcw too
+  assert.equal(rig.exec([[0x9b]], mem, { cr0: CR0_BASE | L.CR0_TS }).fault, undefined);
+  assert.equal(rig.exec([[0x9b]], mem, { cr0: CR0_BASE | L.CR0_EM }).fault, undefined);
+  assert.equal(rig.exec([[0x9b]], mem, { cr0: CR0_BASE | L.CR0_TS | L.CR0_MP }).fault, L.EXC_NM);
   // the faulting instruction left nothing behind
-  const r = rig.run([fld1], mem, { cr0: CR0_BASE | L.CR0_TS });
+  const r = rig.exec([fld1], mem, { cr0: CR0_BASE | L.CR0_TS });
   assert.equal(r.fault, L.EXC_NM);
   assert.equal(F(L.FP_TOP), 0);
   assert.equal(F(L.FP_TAG), 0xffff);
@@ -371,33 +367,33 @@ Deno.test("x87 #MF: unmasked exception is reported by the next waiting instructi
   const mem = new Uint8Array(MEM);
   new DataView(mem.buffer).setUint16(DATA, 0x37b, true); // divide-by-zero unmasked
   const setup = [M(0xd9, 5, DATA), fld1, fldz, R(0xde, 0xf9)]; // fdivp st1, st0: 1/0
-  let r = rig.run([...setup, R(0xdf, 0xe0)], mem); // fnstsw ax does not wait
+  let r = rig.exec([...setup, R(0xdf, 0xe0)], mem); // fnstsw ax does not wait
   assert.equal(r.fault, undefined);
   assert.equal(r.eax & 0xffff, 0x8000 | 0x80 | 0x04 | (6 << 11), "B ES ZE, TOP=6: no pop");
   assert.equal(F(L.FP_TAG), 0x0fff, "st0 and st1 still valid");
-  r = rig.run([...setup, fld1], mem);
+  r = rig.exec([...setup, fld1], mem);
   assert.equal(r.fault, L.EXC_MF);
   assert.equal(F(L.FP_TOP), 6, "the faulting fld1 did not push");
-  assert.equal(rig.run([...setup, [0x9b]], mem).fault, L.EXC_MF); // fwait
-  assert.equal(rig.run([...setup, R(0xdb, 0xe2), fld1], mem).fault, undefined); // fnclex clears ES
-  assert.equal(rig.run([...setup, M(0xd9, 6, DATA + 16), fld1], mem).fault, undefined, "fnstenv masks everything");
-  assert.equal(rig.run([...setup, R(0xdb, 0xe3), fld1], mem).fault, undefined); // fninit
+  assert.equal(rig.exec([...setup, [0x9b]], mem).fault, L.EXC_MF); // fwait
+  assert.equal(rig.exec([...setup, R(0xdb, 0xe2), fld1], mem).fault, undefined); // fnclex clears ES
+  assert.equal(rig.exec([...setup, M(0xd9, 6, DATA + 16), fld1], mem).fault, undefined, "fnstenv masks everything");
+  assert.equal(rig.exec([...setup, R(0xdb, 0xe3), fld1], mem).fault, undefined); // fninit
   // fldcw that unmasks a pending flag arms #MF as well
   new DataView(mem.buffer).setUint16(DATA + 2, 0x37f, true);
-  r = rig.run([M(0xd9, 5, DATA + 2), fld1, fldz, R(0xde, 0xf9), M(0xd9, 5, DATA), fld1], mem);
+  r = rig.exec([M(0xd9, 5, DATA + 2), fld1, fldz, R(0xde, 0xf9), M(0xd9, 5, DATA), fld1], mem);
   assert.equal(r.fault, L.EXC_MF);
 });
 
 Deno.test("x87 unmasked invalid operation: stack overflow changes nothing", () => {
   const mem = new Uint8Array(MEM);
   new DataView(mem.buffer).setUint16(DATA, 0x37e, true); // IE unmasked
-  const r = rig.run([M(0xd9, 5, DATA), ...Array(9).fill(fld1), R(0xdf, 0xe0)], mem);
+  const r = rig.exec([M(0xd9, 5, DATA), ...Array(9).fill(fld1), R(0xdf, 0xe0)], mem);
   assert.equal(r.fault, undefined);
   assert.equal(r.eax & 0xffff, 0x8000 | 0x80 | 0x41 | 0x200 | (0 << 11), "B ES SF IE C1, TOP still 0");
   assert.equal(F(L.FP_TAG), 0);
   // masked: the indefinite is pushed
   new DataView(mem.buffer).setUint16(DATA, 0x37f, true);
-  rig.run([M(0xd9, 5, DATA), ...Array(9).fill(fld1)], mem);
+  rig.exec([M(0xd9, 5, DATA), ...Array(9).fill(fld1)], mem);
   assert.equal(F(L.FP_TOP), 7);
   const p = F(L.FP_TOP);
   assert.equal(rig.core.dv.getBigUint64(rig.core.base + L.S_FPU + p * 8, true), 0xfff8000000000000n);
@@ -406,7 +402,7 @@ Deno.test("x87 unmasked invalid operation: stack overflow changes nothing", () =
 Deno.test("x87 FIP/FCS/FOP/FDP/FDS in the 32- and 16-bit protected-mode environments", () => {
   const mem = new Uint8Array(MEM);
   const code = [fld1, M(0xdc, 0, DATA + 8), M(0xd9, 6, DATA + 32), [0x66, ...M(0xd9, 6, DATA + 64)]];
-  const r = rig.run(code, mem);
+  const r = rig.exec(code, mem);
   const dv = new DataView(r.mem.buffer);
   const env = DATA + 32;
   assert.equal(dv.getUint32(env, true), 0xffff037f);
@@ -429,7 +425,7 @@ Deno.test("x87 fsave/frstor keep arbitrary 80-bit registers bit-exact", () => {
       regs.push({ m: (1n << 63n) | (BigInt(ri(2 ** 31)) << 32n) | BigInt(ri(2 ** 32)), se: (ri(2) << 15) | (16383 - 200 + ri(400)) });
     }
     mem.set(imageFor(0x37f, regs), 0);
-    const r = rig.run([frstor(), R(0xd9, 0xc9), R(0xd9, 0xc9), fnsave()], mem);
+    const r = rig.exec([frstor(), R(0xd9, 0xc9), R(0xd9, 0xc9), fnsave()], mem);
     assert.deepEqual(r.mem.slice(OUT_IMG + 28, OUT_IMG + 108), mem.slice(28, 108));
   }
 });
@@ -446,7 +442,7 @@ Deno.test("x87 fistp rounding modes and integer indefinite (SDM values)", () => 
     const dv = new DataView(mem.buffer);
     dv.setUint16(DATA, 0x37f | (rc << 10), true);
     dv.setFloat64(DATA + 8, v, true);
-    const r = rig.run([M(0xd9, 5, DATA), fld64(DATA + 8), bytes === 4 ? M(0xdb, 3, DATA + 16) : M(0xdf, 3, DATA + 16), R(0xdf, 0xe0)], mem);
+    const r = rig.exec([M(0xd9, 5, DATA), fld64(DATA + 8), bytes === 4 ? M(0xdb, 3, DATA + 16) : M(0xdf, 3, DATA + 16), R(0xdf, 0xe0)], mem);
     const got = bytes === 4 ? new DataView(r.mem.buffer).getUint32(DATA + 16, true) : new DataView(r.mem.buffer).getUint16(DATA + 16, true);
     assert.equal(got, want, `fistp ${v} rc=${rc} m${bytes * 8}`);
     const invalid = (want === 0x80000000 || want === 0x8000) && Math.trunc(v) !== -32768;

@@ -5,7 +5,7 @@
 import { Bare } from "../../lib/bare.ts";
 import { CoreError } from "../../../runtime/vcpu/core.ts";
 import { CODE, enterFlat, STACK, STACK0 } from "./machine.ts";
-import { Rng } from "./rng.ts";
+import { Rng } from "../../lib/rng.ts";
 
 export interface FuzzJob {
   seed: number;

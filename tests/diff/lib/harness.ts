@@ -13,9 +13,11 @@
 // (it is the runner's stack); the data window sits at the same address (DATA) on both sides.
 // Instructions that do not exist in 64-bit mode use a TypeScript reference model (`ref`) written
 // from the SDM pseudocode instead of the native run.
-import { Bare, nasm } from "../../lib/bare.ts";
+import { Bare, type Fault } from "../../lib/bare.ts";
+import { HAVE_GCC, HAVE_NASM, nasm } from "../../lib/tools.ts";
 import * as L from "../../../core-as/layout.ts";
-import { BASE_SEED, hashName, Rng } from "./rng.ts";
+import { hashName, Rng } from "../../lib/rng.ts";
+import { BASE_SEED } from "./seed.ts";
 import { CODE, DATA, enterFlat, installTables, stubVector } from "./machine.ts";
 
 export { DATA };
@@ -69,17 +71,7 @@ function faultStr(f: number): string {
   return f === NOFAULT ? "none" : f === INTERNAL ? "INTERNAL CORE ERROR" : `#${["DE", "DB", "NMI", "BP", "OF", "BR", "UD", "NM", "DF", "9", "TS", "NP", "SS", "GP", "PF", "15", "MF", "AC"][f] ?? f}`;
 }
 
-// ---- tools ------------------------------------------------------------------------------------
-function have(cmd: string, arg: string): boolean {
-  try {
-    return new Deno.Command(cmd, { args: [arg], stdout: "null", stderr: "null" }).outputSync().success;
-  } catch {
-    return false;
-  }
-}
-export const HAVE_NASM = have("nasm", "-v");
-export const HAVE_GCC = have("gcc", "--version");
-
+// ---- native runner ----------------------------------------------------------------------------
 const buildDir = new URL("../../../build/diff/", import.meta.url).pathname;
 const runnerSrc = new URL("./runner.c", import.meta.url).pathname;
 let runnerPromise: Promise<string> | undefined;
@@ -222,8 +214,6 @@ function source32(ts: Template[]): string {
   return s;
 }
 
-type Exports = { getFlags(): number; run(n: number): number };
-
 export class Ring3 {
   private constructor(readonly bare: Bare) {}
   static async create(): Promise<Ring3> {
@@ -235,7 +225,6 @@ export class Ring3 {
   // Run one case from `start` until EIP reaches `end`, an exception, or maxSteps instructions.
   exec(start: number, end: number, c: Case, memBytes: number, maxSteps: number, useEsp = false): Result {
     const core = this.bare.core;
-    const ex = core.ex as unknown as Exports;
     for (let r = 0; r < 8; r++) core.setReg(r, r === 4 && !useEsp ? 0x9f000 : c.regs[r]);
     // data segments back to flat ring-0 (a template may have loaded one)
     for (const s of [L.SEG_ES, L.SEG_DS, L.SEG_FS, L.SEG_GS]) core.ex.setSeg(s, 0x10, 0, 0xffffffff, 0xc093);
@@ -248,13 +237,17 @@ export class Ring3 {
     if (memBytes) this.bare.ram.set(c.mem.subarray(0, memBytes), DATA);
     let fault = NOFAULT;
     for (let n = 0; n < maxSteps; n++) {
+      let f: Fault | null;
       try {
-        ex.run(1);
+        f = this.bare.step(1);
       } catch (e) {
-        const v = core.get(L.S_PEND_VEC);
-        fault = e instanceof WebAssembly.RuntimeError && v !== 0xffffffff ? v : INTERNAL;
-        if (fault === INTERNAL) console.error(`ring3 internal error: ${e}`);
+        console.error(`ring3 internal error: ${e}`);
         core.set(L.S_PEND_VEC, 0xffffffff);
+        fault = INTERNAL;
+        break;
+      }
+      if (f) {
+        fault = f.vec;
         break;
       }
       const eip = core.eip;
@@ -266,9 +259,11 @@ export class Ring3 {
       }
       if (core.get(L.S_HALTED)) break;
     }
+    const regs = this.bare.regs();
+    if (!useEsp) regs[4] = 0;
     return {
-      regs: [...Array(8)].map((_, r) => r === 4 && !useEsp ? 0 : core.reg(r)),
-      flags: ex.getFlags() >>> 0,
+      regs,
+      flags: this.bare.flags(),
       fault,
       mem: this.bare.ram.slice(DATA, DATA + memBytes),
     };

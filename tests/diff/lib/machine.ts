@@ -4,7 +4,6 @@
 // per-vector HLT stub whose address names the vector.
 import { Bare } from "../../lib/bare.ts";
 import * as L from "../../../core-as/layout.ts";
-import { hostWroteRam } from "../../../runtime/jit/hostwrite.ts";
 
 export const GDT = 0x1000;
 export const IDT = 0x2000;
@@ -25,9 +24,10 @@ function desc(base: number, limit: number, access: number, flags: number): [numb
   return [lo >>> 0, hi >>> 0];
 }
 
+const STUB = new Uint8Array([0xf4, 0xeb, 0xfd]); // hlt; jmp $-1
+
 // Write GDT/IDT/TSS/stubs into guest memory and load the registers that point at them.
 export function installTables(b: Bare): void {
-  const dv = new DataView(b.ram.buffer, b.ram.byteOffset, b.ram.byteLength);
   const gdt: [number, number][] = [
     [0, 0],
     desc(0, 0xfffff, 0x9b, 0xc), // ring-0 code, 32-bit, 4 GiB
@@ -37,20 +37,19 @@ export function installTables(b: Bare): void {
     desc(TSS, 0x67, 0x89, 0x0), // available 32-bit TSS
   ];
   gdt.forEach(([lo, hi], i) => {
-    dv.setUint32(GDT + i * 8, lo, true);
-    dv.setUint32(GDT + i * 8 + 4, hi, true);
+    b.w32(GDT + i * 8, lo);
+    b.w32(GDT + i * 8 + 4, hi);
   });
   for (let v = 0; v < NVEC; v++) {
     const h = STUBS + v * 8;
     // 32-bit interrupt gate, DPL 3 so INT n / INTO / INT3 from ring 3 reach it too
-    dv.setUint32(IDT + v * 8, ((SEL_CODE0 << 16) | (h & 0xffff)) >>> 0, true);
-    dv.setUint32(IDT + v * 8 + 4, ((h & 0xffff0000) | 0xee00) >>> 0, true);
-    b.ram.set([0xf4, 0xeb, 0xfd], h);
-    hostWroteRam(b.ram, h, 3);
+    b.w32(IDT + v * 8, (SEL_CODE0 << 16) | (h & 0xffff));
+    b.w32(IDT + v * 8 + 4, (h & 0xffff0000) | 0xee00);
+    b.load(h, STUB);
   }
-  dv.setUint32(TSS + 4, STACK0, true);
-  dv.setUint32(TSS + 8, SEL_DATA0, true);
-  dv.setUint16(TSS + 102, 0x68, true); // no I/O bitmap
+  b.w32(TSS + 4, STACK0);
+  b.w32(TSS + 8, SEL_DATA0);
+  b.w16(TSS + 102, 0x68); // no I/O bitmap
   const c = b.core;
   c.set(L.S_GDTR_BASE, GDT);
   c.set(L.S_GDTR_LIMIT, gdt.length * 8 - 1);
@@ -64,12 +63,7 @@ export function installTables(b: Bare): void {
 // the caller.
 export function enterFlat(b: Bare, ring: 0 | 3, eip: number): void {
   b.startFlat32(eip, ring === 3 ? STACK : STACK0);
-  const c = b.core;
-  if (ring === 3) {
-    c.ex.setSeg(L.SEG_CS, SEL_CODE3, 0, 0xffffffff, 0xc0fb);
-    for (const s of [L.SEG_SS, L.SEG_DS, L.SEG_ES, L.SEG_FS, L.SEG_GS]) c.ex.setSeg(s, SEL_DATA3, 0, 0xffffffff, 0xc0f3);
-    c.set(L.S_CPL, 3);
-  }
+  if (ring === 3) b.flatSegments(3, SEL_CODE3, SEL_DATA3);
   installTables(b);
 }
 

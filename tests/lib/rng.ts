@@ -1,12 +1,8 @@
-// Seeded random inputs for the differential tests. Every template draws from its own stream
-// (seed mixed with the template name), so adding a template never changes another's cases.
-// RING3_DIFF_SEED overrides the base seed (decimal or 0x hex) to explore new inputs.
+// The seeded random-number generator of the test suites (splitmix32): the same seed gives the
+// same sequence on every run and host, so a failing fuzz or random-operand case can be replayed.
+// Also operand values where flag and carry logic has its corner cases, for instruction tests.
 
-export const BASE_SEED: number = (() => {
-  const s = Deno.env.get("RING3_DIFF_SEED");
-  return s ? Number(s) >>> 0 : 0x52494e47; // "RING"
-})();
-
+// FNV-1a of a name: mixed into a base seed, it gives every named case generator its own stream
 export function hashName(s: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
@@ -35,13 +31,17 @@ export class Rng {
     return (z ^ (z >>> 16)) >>> 0;
   }
   below(n: number): number {
-    return Math.floor((this.u32() / 4294967296) * n);
+    return Math.floor(this.float() * n);
+  }
+  // uniform in [0, 1)
+  float(): number {
+    return this.u32() / 4294967296;
   }
   pick<T>(a: readonly T[]): T {
     return a[this.below(a.length)];
   }
   chance(p: number): boolean {
-    return this.u32() / 4294967296 < p;
+    return this.float() < p;
   }
   // a register value: edges of every operand width, small numbers (counts) and plain random
   val(): number {
