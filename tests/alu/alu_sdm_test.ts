@@ -1,9 +1,9 @@
-// Integer ALU groups against the SDM reference model (sdm_ref.ts): every encoding of the ALU ops,
-// register and memory operands, LOCK forms (also across two vCPU threads), INC/DEC, TEST, group
-// 3 with #DE, shifts/rotates, SHLD/SHRD, bit instructions, BCD and the flag instructions.
+// Integer ALU groups against the SDM reference model (tests/lib/sdm_ref.ts): every encoding of
+// the ALU ops, register and memory operands, LOCK forms (also across two vCPU threads), INC/DEC,
+// TEST, group 3 with #DE, shifts/rotates, SHLD/SHRD, bit instructions, BCD and the flag instructions.
 import assert from "node:assert/strict";
 import { CODE, DATA, RAM, Vm } from "./vm.ts";
-import * as R from "./sdm_ref.ts";
+import * as R from "../lib/sdm_ref.ts";
 import { createMemory } from "../../runtime/vcpu/core.ts";
 import { Rng } from "../lib/rng.ts";
 

@@ -1,8 +1,10 @@
 // Reference models, written from the Intel SDM vol. 2 pseudocode, for instructions this host
 // cannot run natively (they do not exist in 64-bit mode). Each takes an input case and returns
-// the expected result; flags the SDM leaves undefined are masked by the template, not here.
+// the expected result; flags the SDM leaves undefined are masked by the template, not here. BCD
+// and 1-byte INC/DEC apply the model the ALU tests use (tests/lib/sdm_ref.ts) to the case.
 import { Case, NOFAULT, Result } from "./harness.ts";
 import * as L from "../../../core-as/layout.ts";
+import * as S from "../../lib/sdm_ref.ts";
 
 export function out(c: Case): Result {
   return { regs: c.regs.slice(), flags: c.flags, fault: NOFAULT, mem: c.mem.slice() };
@@ -11,103 +13,30 @@ export function fault(c: Case, vec: number): Result {
   return { ...out(c), fault: vec };
 }
 const bit = (f: number, b: number) => (f & b) !== 0;
-const put = (f: number, b: number, on: boolean) => on ? f | b : f & ~b;
-export function parity(v: number): boolean {
-  let p = v & 0xff;
-  p ^= p >> 4, p ^= p >> 2, p ^= p >> 1;
-  return (p & 1) === 0;
-}
-// SF ZF PF from an 8-bit result
-function szp8(f: number, v: number): number {
-  f = put(f, L.F_SF, (v & 0x80) !== 0);
-  f = put(f, L.F_ZF, (v & 0xff) === 0);
-  return put(f, L.F_PF, parity(v));
-}
-const setAL = (o: Result, v: number) => (o.regs[0] = ((o.regs[0] & ~0xff) | (v & 0xff)) >>> 0);
-const setAH = (o: Result, v: number) => (o.regs[0] = ((o.regs[0] & ~0xff00) | ((v & 0xff) << 8)) >>> 0);
-const setAX = (o: Result, v: number) => (o.regs[0] = ((o.regs[0] & ~0xffff) | (v & 0xffff)) >>> 0);
+export const parity = S.parityEven;
 
-export function daa(c: Case): Result {
+// a case after an instruction of the SDM model (tests/lib/sdm_ref.ts) that writes the bits `m` of
+// EAX: the flags the model defines replaced, the others as they came in; null is #DE
+function withAx(c: Case, m: number, r: S.Bcd | null): Result {
+  if (!r) return fault(c, L.EXC_DE);
   const o = out(c);
-  const oldAL = c.regs[0] & 0xff, oldCF = bit(c.flags, L.F_CF);
-  let al = oldAL, cf = false, af: boolean;
-  if ((al & 0xf) > 9 || bit(c.flags, L.F_AF)) {
-    cf = oldCF || al + 6 > 0xff;
-    al = (al + 6) & 0xff;
-    af = true;
-  } else af = false;
-  if (oldAL > 0x99 || oldCF) {
-    al = (al + 0x60) & 0xff;
-    cf = true;
-  } else cf = false;
-  setAL(o, al);
-  o.flags = szp8(put(put(c.flags, L.F_CF, cf), L.F_AF, af), al);
+  o.regs[0] = ((c.regs[0] & ~m) | r.ax) >>> 0;
+  o.flags = (c.flags & ~r.def) | r.f;
   return o;
 }
-
-export function das(c: Case): Result {
-  const o = out(c);
-  const oldAL = c.regs[0] & 0xff, oldCF = bit(c.flags, L.F_CF);
-  let al = oldAL, cf = false, af: boolean;
-  if ((al & 0xf) > 9 || bit(c.flags, L.F_AF)) {
-    cf = oldCF || al < 6;
-    al = (al - 6) & 0xff;
-    af = true;
-  } else af = false;
-  if (oldAL > 0x99 || oldCF) { // the SDM has no ELSE here: a borrow from the first step stays in CF
-    al = (al - 0x60) & 0xff;
-    cf = true;
-  }
-  setAL(o, al);
-  o.flags = szp8(put(put(c.flags, L.F_CF, cf), L.F_AF, af), al);
-  return o;
-}
-
-export function aaa(c: Case): Result {
-  const o = out(c);
-  let ax = c.regs[0] & 0xffff;
-  const adj = (ax & 0xf) > 9 || bit(c.flags, L.F_AF);
-  if (adj) ax = (ax + 0x106) & 0xffff;
-  setAX(o, ax & 0xff0f);
-  o.flags = put(put(c.flags, L.F_AF, adj), L.F_CF, adj);
-  return o;
-}
-
-export function aas(c: Case): Result {
-  const o = out(c);
-  let ax = c.regs[0] & 0xffff;
-  const adj = (ax & 0xf) > 9 || bit(c.flags, L.F_AF);
-  if (adj) {
-    ax = (ax - 6) & 0xffff;
-    ax = (ax - 0x100) & 0xffff;
-  }
-  setAX(o, ax & 0xff0f);
-  o.flags = put(put(c.flags, L.F_AF, adj), L.F_CF, adj);
-  return o;
-}
-
-export const aam = (imm: number) => (c: Case): Result => {
-  if (imm === 0) return fault(c, L.EXC_DE);
-  const o = out(c);
-  const al = c.regs[0] & 0xff;
-  setAH(o, Math.floor(al / imm));
-  setAL(o, al % imm);
-  o.flags = szp8(c.flags, al % imm);
-  return o;
-};
-
-export const aad = (imm: number) => (c: Case): Result => {
-  const o = out(c);
-  const al = ((c.regs[0] & 0xff) + ((c.regs[0] >>> 8) & 0xff) * imm) & 0xff;
-  setAX(o, al);
-  o.flags = szp8(c.flags, al);
-  return o;
-};
+const cf = (c: Case) => c.flags & L.F_CF ? 1 : 0;
+const af = (c: Case) => c.flags & L.F_AF ? 1 : 0;
+export const daa = (c: Case): Result => withAx(c, 0xff, S.daa(c.regs[0] & 0xff, cf(c), af(c)));
+export const das = (c: Case): Result => withAx(c, 0xff, S.das(c.regs[0] & 0xff, cf(c), af(c)));
+export const aaa = (c: Case): Result => withAx(c, 0xffff, S.aaa(c.regs[0] & 0xffff, af(c)));
+export const aas = (c: Case): Result => withAx(c, 0xffff, S.aas(c.regs[0] & 0xffff, af(c)));
+export const aam = (imm: number) => (c: Case): Result => withAx(c, 0xffff, S.aam(c.regs[0] & 0xffff, imm));
+export const aad = (imm: number) => (c: Case): Result => withAx(c, 0xffff, S.aad(c.regs[0] & 0xffff, imm));
 
 // SALC (D6, undocumented, present on P6): AL = CF ? FF : 00, flags unchanged
 export function salc(c: Case): Result {
   const o = out(c);
-  setAL(o, bit(c.flags, L.F_CF) ? 0xff : 0);
+  o.regs[0] = ((c.regs[0] & ~0xff) | (bit(c.flags, L.F_CF) ? 0xff : 0)) >>> 0;
   return o;
 }
 
@@ -128,17 +57,10 @@ export const bound = (reg: number, bits: 16 | 32, off: number) => (c: Case): Res
 // 1-byte INC/DEC (40+r / 48+r): CF unchanged, the other five from the result
 export const incdec = (reg: number, bits: 16 | 32, delta: 1 | -1) => (c: Case): Result => {
   const o = out(c);
-  const m = bits === 32 ? 0xffffffff : 0xffff, sign = bits === 32 ? 0x80000000 : 0x8000;
-  const a = (c.regs[reg] & m) >>> 0;
-  const r = ((a + delta) & m) >>> 0;
-  o.regs[reg] = ((c.regs[reg] & ~m) | r) >>> 0;
-  let f = c.flags;
-  f = put(f, L.F_OF, delta === 1 ? r === sign : a === sign);
-  f = put(f, L.F_SF, (r & sign) !== 0);
-  f = put(f, L.F_ZF, r === 0);
-  f = put(f, L.F_AF, delta === 1 ? (r & 0xf) === 0 : (r & 0xf) === 0xf);
-  f = put(f, L.F_PF, parity(r));
-  o.flags = f;
+  const m = bits === 32 ? 0xffffffff : 0xffff;
+  const r = S.incdec(delta === -1, (c.regs[reg] & m) >>> 0, c.flags, bits / 8);
+  o.regs[reg] = ((c.regs[reg] & ~m) | r.r) >>> 0;
+  o.flags = (c.flags & ~r.def) | r.f;
   return o;
 };
 
