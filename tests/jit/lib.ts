@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { Bare } from "../lib/bare.ts";
 import * as L from "../../core-as/layout.ts";
-import { OUTPUT_ASM, OUTPUT_MACROS } from "../lib/guest_asm.ts";
+import { OUTPUT_ASM, OUTPUT_MACROS, TABLE_MACROS } from "../lib/guest_asm.ts";
 import { nasm } from "../lib/tools.ts";
 
 export const ORG = 0x10000;
@@ -63,7 +63,7 @@ export function program(body: string, pf = false): string {
 bits 32
 org ${ORG}
 %define ABS(x) ((x) - $$ + ${ORG})
-${OUTPUT_MACROS}%macro PUTC 1
+${TABLE_MACROS}${OUTPUT_MACROS}%macro PUTC 1
   push eax
   mov al, %1
   out 0xe9, al
@@ -102,12 +102,6 @@ ${OUTPUT_MACROS}%macro PUTC 1
   mov dword [pt + ((%1) >> 12) * 4], (%2) + 3
   invlpg [%1]
 %endmacro
-%macro GATE 1
-  dw ABS(%1) & 0xffff
-  dw 0x08
-  db 0, 0x8e
-  dw ABS(%1) >> 16
-%endmacro
 start:
   lgdt [gdtr]
   lidt [idtr]
@@ -134,9 +128,9 @@ idt:
 %assign v 0
 %rep 32
 %if v == 14 && ${pf ? 1 : 0}
-  GATE pf_handler
+  GATE 0x08, ABS(pf_handler), 0x8e, 0
 %else
-  GATE stub %+ v
+  GATE 0x08, ABS(stub %+ v), 0x8e, 0
 %endif
 %assign v v+1
 %endrep

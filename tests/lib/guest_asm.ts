@@ -56,3 +56,23 @@ export const OUTPUT_MACROS = `
   hlt
 %endmacro
 `;
+
+// Descriptor-table entries: DESC base, limit, access byte, flags nibble (a GDT/LDT segment);
+// GATE selector, offset, type/attr byte, param count (an IDT/GDT gate)
+export const TABLE_MACROS = `
+%macro DESC 4
+  dw (%2) & 0xffff
+  dw (%1) & 0xffff
+  db ((%1) >> 16) & 0xff
+  db %3
+  db (((%2) >> 16) & 0x0f) | ((%4) << 4)
+  db ((%1) >> 24) & 0xff
+%endmacro
+%macro GATE 4
+  dw (%2) & 0xffff
+  dw %1
+  db %4
+  db %3
+  dw ((%2) >> 16) & 0xffff
+%endmacro
+`;

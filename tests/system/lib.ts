@@ -5,7 +5,7 @@
 // Test bodies are 32-bit code at label `body`; they print with PRINT/PUTHEX and end with EXIT.
 // A handler resumes at [resume] when it is nonzero (and clears it), else the run ends.
 import { Bare, type BareOptions, type BareResult } from "../lib/bare.ts";
-import { OUTPUT_ASM, OUTPUT_MACROS } from "../lib/guest_asm.ts";
+import { OUTPUT_ASM, OUTPUT_MACROS, TABLE_MACROS } from "../lib/guest_asm.ts";
 import { nasm } from "../lib/tools.ts";
 
 export const ORG = 0x8000;
@@ -18,22 +18,7 @@ export const SEL = {
 
 const PRELUDE = `
 %define ABS(x) ((x) - $$ + ${ORG})
-%macro DESC 4 ; base, limit, access byte, flags nibble
-  dw (%2) & 0xffff
-  dw (%1) & 0xffff
-  db ((%1) >> 16) & 0xff
-  db %3
-  db (((%2) >> 16) & 0x0f) | ((%4) << 4)
-  db ((%1) >> 24) & 0xff
-%endmacro
-%macro GATE 4 ; selector, offset, type/attr byte, param count
-  dw (%2) & 0xffff
-  dw %1
-  db %4
-  db %3
-  dw ((%2) >> 16) & 0xffff
-%endmacro
-${OUTPUT_MACROS}; exit from ring 3 (port 0xf4 is open in the I/O bitmap; CLI/HLT would fault there)
+${TABLE_MACROS}${OUTPUT_MACROS}; exit from ring 3 (port 0xf4 is open in the I/O bitmap; CLI/HLT would fault there)
 %macro EXIT3 1
   mov al, %1
   out 0xf4, al
