@@ -15,7 +15,7 @@ import { S_FLAGS, F_CF, F_OF } from "./layout";
 import {
   JIT_HASH, JIT_HASH_STRIDE, JIT_ENTRIES, PAGEGEN, RAM_BASE, MACHINE, M_JIT, S_CPU_INDEX, S_ATTN,
   SEG_ES, SEG_CS, SEG_SS, SEG_DS, S_TLB, TLB_SET_SIZE, TLB_TAG_W, TLB_ENTRIES, M_NCPU, CPU_BASE, CPU_STRIDE,
-  ATTN_FLUSH_TLB, CODEMAP,
+  ATTN_FLUSH_TLB, CODEMAP, S_JIT_COUNT, JIT_COUNTERS,
 } from "./layout";
 import { jit_compile } from "./env";
 import { lrd8, lrd16, lrd32, lwr8, lwr16, lwr32, lprobeW } from "./mmu";
@@ -47,52 +47,45 @@ export function jitEnter(): bool {
   const s1 = s0 + 16;
   // a compiled entry also keeps its linear address (word 3): its code has linear addresses in it
   // (fall-through, branch targets, return addresses), so another alias of the page is another block
-  let slot: u32 = load<u32>(s0) == h && (load<u32>(s0, 4) == 0 || load<u32>(s0, 12) == a) ? s0
-    : load<u32>(s1) == h && (load<u32>(s1, 4) == 0 || load<u32>(s1, 12) == a) ? s1 : 0;
+  const slot: u32 = load<u32>(s0) == h && load<u32>(s0, 12) == a && load<u32>(s0, 4) != 0 ? s0
+    : load<u32>(s1) == h && load<u32>(s1, 12) == a && load<u32>(s1, 4) != 0 ? s1 : 0;
   const gen = load<u32>(PAGEGEN + ((h - RAM_BASE) >>> 12) * 4);
-  let n: u32 = 1;
-  if (slot == 0) {
-    // a new entry takes a slot without a compiled block; if both have one, the older entry (way 1)
-    // goes and way 0 moves down
-    const f0 = load<u32>(s0, 4), f1 = load<u32>(s1, 4);
-    if (f0 == 0 && f1 == 0) slot = load<u32>(s0, 12) <= load<u32>(s1, 12) ? s0 : s1;
-    else if (f0 == 0) slot = s0;
-    else if (f1 == 0) slot = s1;
-    else {
-      memory.copy(s1, s0, 16);
-      slot = s0;
+  if (slot != 0) {
+    if (load<u32>(slot, 8) == gen) {
+      call_indirect<void>(load<u32>(slot, 4));
+      return true;
     }
-    store<u32>(slot, h);
-    store<u32>(slot, 0, 4);
-  } else {
-    const fn = load<u32>(slot, 4);
-    if (fn != 0) {
-      if (load<u32>(slot, 8) == gen) {
-        call_indirect<void>(fn);
-        return true;
-      }
-      store<u32>(slot, 0, 4); // the page was written since: compile again when it is hot again
-    } else {
-      n = load<u32>(slot, 12) + 1;
-    }
+    store<u32>(slot, 0, 4); // the page was written since: compile again when it is hot again
   }
-  store<u32>(slot, n, 12);
-  if (n == hot) {
-    // A page with compiled blocks must be marked as code, so that every store to it takes the
-    // slow path and bumps its generation; the fetch cache may not have marked it again since the
-    // last store.
-    const pg = (h - RAM_BASE) >>> 12;
-    if (load<u8>(CODEMAP + pg) == 0) {
-      store<u8>(CODEMAP + pg, 1);
-      codePageAdded();
-    }
-    const f = jit_compile(h, a);
-    if (f != 0) {
-      store<u32>(slot, h);
-      store<u32>(slot, f, 4);
-      store<u32>(slot, gen, 8);
-      store<u32>(slot, a, 12);
-    }
+  // Not compiled: count the visit. The counters are apart from the entry hash (addresses that
+  // hash alike share one, which only makes them hot a little sooner), so the many entries that
+  // never get hot cannot evict compiled blocks or each other's counts.
+  const ctr = S + S_JIT_COUNT + (((h * 0x85ebca6b) >>> (32 - 13)) & (JIT_COUNTERS - 1)) * 4;
+  const n = load<u32>(ctr) + 1;
+  if (n < hot) {
+    store<u32>(ctr, n);
+    return false;
+  }
+  store<u32>(ctr, 0);
+  // A page with compiled blocks must be marked as code, so that every store to it takes the
+  // slow path and bumps its generation; the fetch cache may not have marked it again since the
+  // last store.
+  const pg = (h - RAM_BASE) >>> 12;
+  if (load<u8>(CODEMAP + pg) == 0) {
+    store<u8>(CODEMAP + pg, 1);
+    codePageAdded();
+  }
+  const f = jit_compile(h, a);
+  if (f != 0) {
+    // a free way, else way 0 moves down and the older entry (way 1) goes
+    let to = s0;
+    if (load<u32>(s0, 4) == 0) to = s0;
+    else if (load<u32>(s1, 4) == 0) to = s1;
+    else memory.copy(s1, s0, 16);
+    store<u32>(to, h);
+    store<u32>(to, f, 4);
+    store<u32>(to, gen, 8);
+    store<u32>(to, a, 12);
   }
   return false;
 }

@@ -10,7 +10,7 @@ export const MACHINE = 0x00600000; // machine-wide words (see M_* below)
 export const CODEMAP = 0x00610000; // 1 byte per 4 KiB guest page: nonzero = holds decoded code (JIT tier)
 export const JIT_HASH = 0x00a00000; // per-vCPU block-entry hash of the block compiler, JIT_HASH_STRIDE apart (core-as/jit.ts)
 export const JIT_HASH_STRIDE = 0x00020000;
-export const JIT_ENTRIES = 8192; // 16-byte slots: host address, table index, page generation, visit count
+export const JIT_ENTRIES = 8192; // 16-byte slots of compiled blocks: host address, table index, page generation, linear address
 export const PAGEGEN = 0x00c00000; // u32 per 4 KiB guest page: bumped when a page that held code is written
 export const ROM_HI = 0x00800000; // host copy of the BIOS ROM as seen just below 4 GiB (up to 1 MiB)
 export const ROM_HI_SIZE = 0x00100000;
@@ -132,6 +132,11 @@ export const TLB_SET_SUP = 0;
 export const TLB_SET_USR = 1;
 export const TLB_SET_NONE = 2; // always empty: used while alignment checking is on, so every access goes slow
 export const TLB_INVALID = 1; // a tag with a low bit set never equals a page address
+
+// visit counters of block entries not compiled yet (core-as/jit.ts): u32s indexed by a hash of the
+// host address, apart from the entry hash so that cold code never evicts a compiled block
+export const S_JIT_COUNT = 0x28000;
+export const JIT_COUNTERS = 8192;
 
 // ---- enums ------------------------------------------------------------------------------------
 export const ATTN_IRQ = 1; // an external interrupt may be pending (S_INTR_VEC / PIC)

@@ -147,6 +147,38 @@ function emitThunkCall(b: Block, ins: Insn, chain: number): void {
   b.setReg32(t.reg, () => c.get(v));
 }
 
+// An entry whose first instruction the decoder cannot take (it crosses the page end, or the
+// decoder does not know it) becomes a block of that one instruction, stepped by the interpreter:
+// a hot entry there then costs a block entry instead of a visit count and the dispatch loop.
+function stepBlock(lin: number, S: number, memPages: number, profile: number): Compiled {
+  const b = new Block(S);
+  const c = b.c;
+  if (profile >= 0) c.const(0).const(0).load(profile).const(1).add().store(profile);
+  c.const(lin).const(0).call(F.step);
+  c.const(1).gset(G.head);
+  const ins = unknownInsn(lin);
+  return { bytes: Block.build(c, b.nlocals, memPages, b.nGlobals), insns: 1, inline: 0, stepped: [ins], list: [ins] };
+}
+function unknownInsn(at: number): Insn {
+  return {
+    at,
+    len: 0,
+    op: -1,
+    pfx: 0,
+    seg: -1,
+    modrm: -1,
+    reg: 0,
+    rm: 0,
+    mem: false,
+    base: -1,
+    index: -1,
+    scale: 0,
+    disp: 0,
+    ss: false,
+    imm: 0,
+  };
+}
+
 // Compile the block at host offset h (guest linear address lin). S = this vCPU's state block.
 export function compileBlock(
   mem: Uint8Array,
@@ -182,7 +214,7 @@ export function compileBlock(
       ins.thunk = t;
     }
   }
-  if (insns.length === 0) return null;
+  if (insns.length === 0) return stepBlock(lin, S, memPages, profile);
   // a followed JMP with nothing decoded after it leaves the block as a JMP
   insns[insns.length - 1].follow = false;
 
@@ -293,8 +325,11 @@ export function compileBlock(
     if (last) {
       c.gget(G.budget).const(done).sub().gset(G.budget);
     } else {
+      // it must have fallen through, not stored into this page, and left the attention word clear
+      // (an STI or POPF shadow or trap, an interrupt an OUT raised, HLT: the dispatch loop's work)
       c.gget(G.ip).const((ins.at + ins.len) | 0).ne();
-      c.const(0).load(b.genAddr).const(b.gen).ne().or().if_(); // (or it stored into this page)
+      c.const(0).load(b.genAddr).const(b.gen).ne().or();
+      c.const(0).load(S + L.S_ATTN).or().if_();
       b.exitRetired(after, 2);
       c.end();
     }

@@ -91,6 +91,8 @@ const KNOWN1 = new Set<number>([
   0x8f,
   ...range(0x90, 0x99),
   0x9b,
+  0x9c, // PUSHF, POPF, CLI, STI, HLT, IN, OUT: stepped (the block leaves when one sets the attention word)
+  0x9d,
   0x9e,
   0x9f,
   ...range(0xa0, 0xaf),
@@ -109,14 +111,19 @@ const KNOWN1 = new Set<number>([
   0xe1,
   0xe2,
   0xe3,
+  ...range(0xe4, 0xe7),
   0xe8,
   0xe9,
   0xeb,
+  ...range(0xec, 0xef),
+  0xf4,
   0xf5,
   0xf6,
   0xf7,
   0xf8,
   0xf9,
+  0xfa,
+  0xfb,
   0xfc,
   0xfd,
   0xfe,
@@ -151,8 +158,26 @@ const KNOWN2 = new Set<number>([
   0xc1,
   ...range(0xc8, 0xcf),
   0x31,
+  0x30, // WRMSR, RDMSR, PUSH/POP FS/GS (FS/GS operands are checked where they run), CMPXCHG8B
+  0x32,
+  0xa0,
+  0xa1,
+  0xa8,
+  0xa9,
+  0xc7,
 ]);
-const NO_MODRM2 = new Set<number>([...range(0x80, 0x8f), ...range(0xc8, 0xcf), 0x31, 0xa2]);
+const NO_MODRM2 = new Set<number>([
+  ...range(0x80, 0x8f),
+  ...range(0xc8, 0xcf),
+  0x31,
+  0xa2,
+  0x30,
+  0x32,
+  0xa0,
+  0xa1,
+  0xa8,
+  0xa9,
+]);
 
 function range(a: number, b: number): number[] {
   const r: number[] = [];
@@ -260,7 +285,7 @@ export function decode(m: Uint8Array, p: number, end: number, at: number): Insn 
       else if (op === 0x69 || op === 0x81 || op === 0xc7) ins.imm = zu();
       else if (
         op === 0x80 || op === 0x82 || op === 0xc6 || op === 0xc0 || op === 0xc1 || op === 0xa8 || op === 0xd4 ||
-        op === 0xd5
+        op === 0xd5 || (op >= 0xe4 && op <= 0xe7)
       ) {
         ins.imm = byte();
       } else if (op >= 0xb0 && op <= 0xb7) ins.imm = byte();
