@@ -4,8 +4,8 @@
 // send B back to counting and the interpreter).
 import assert from "node:assert/strict";
 import * as L from "../../core-as/layout.ts";
-import { nasm } from "../lib/bare.ts";
-import { HAVE_NASM, ORG, program, runImage } from "./lib.ts";
+import { HAVE_NASM, nasm } from "../lib/tools.ts";
+import { ORG, program, runImage } from "./lib.ts";
 
 const pair = (lin: number) => (Math.imul(L.RAM_BASE + lin, 0x9e3779b1) >>> 20) & (L.JIT_ENTRIES / 2 - 1);
 

@@ -2,7 +2,8 @@
 // (PUSHF/POPF, CLI/STI, IN/OUT), and entries whose first instruction it cannot decode (one
 // crossing the page end), compared with the interpreter alone (tests/jit/lib.ts).
 import assert from "node:assert/strict";
-import { both, HAVE_NASM, ORG, program, sameCount } from "./lib.ts";
+import { both, ORG, program, sameCount } from "./lib.ts";
+import { HAVE_NASM } from "../lib/tools.ts";
 
 // POPF sets TF on the last round: the single-step trap must come after the instruction that
 // follows the POPF (EBX counted, EDX not yet), so a block must leave right after a stepped
