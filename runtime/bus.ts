@@ -19,11 +19,16 @@ export class IoBus {
   // optional tracer for debugging unclaimed accesses
   onUnclaimed?: (port: number, size: number, write: boolean, value: number) => void;
 
+  // All or nothing: a range that overlaps another handler (a guest may program a PCI BAR onto any
+  // port) throws before any port changes hands.
   register(base: number, len: number, h: IoHandler): void {
+    if (!(base >= 0 && len >= 0 && base + len <= 0x10000)) {
+      throw new RangeError(`I/O range 0x${base.toString(16)}+${len} outside the port space`);
+    }
     for (let p = base; p < base + len; p++) {
       if (this.map[p] && this.map[p] !== h) throw new Error(`I/O port 0x${p.toString(16)} claimed twice`);
-      this.map[p] = h;
     }
+    for (let p = base; p < base + len; p++) this.map[p] = h;
   }
 
   unregister(base: number, len: number, h: IoHandler): void {

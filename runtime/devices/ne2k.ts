@@ -286,7 +286,7 @@ export class Ne2k extends PciFunction {
     if (rd === 3) {
       // send packet: point the remote DMA at the next frame in the ring (at BNRY)
       this.rsar = this.bnry << 8;
-      this.rbcr = this.mem[(this.bnry << 8) + 2] | this.mem[(this.bnry << 8) + 3] << 8;
+      this.rbcr = this.memRead(this.rsar + 2) | this.memRead(this.rsar + 3) << 8;
     }
     if ((rd === 1 || rd === 2 || rd === 3) && this.rbcr === 0) this.raise(ISR_RDC);
     if (v & CR_TXP) this.transmit();
@@ -294,6 +294,7 @@ export class Ne2k extends PciFunction {
   }
 
   // ---- remote DMA -------------------------------------------------------------------------------
+  // card memory at a guest-chosen address: the PROM and buffer RAM answer, the rest floats high
   private memRead(a: number): number {
     if (a < 0x20) return this.mem[a];
     if (a >= MEM_START && a < MEM_END) return this.mem[a];
@@ -382,7 +383,9 @@ export class Ne2k extends PciFunction {
     else this.port?.hold(false);
   }
 
-  // Write one frame into the ring at CURR; false when it does not fit before BNRY.
+  // Write one frame into the ring at CURR; false when it does not fit before BNRY. PSTART, PSTOP,
+  // CURR and BNRY are the driver's: a ring outside buffer RAM takes nothing, a BNRY outside the
+  // ring leaves at most the whole ring free, so the copy below never leaves PSTART..PSTOP.
   private store(frame: Uint8Array): boolean {
     const start = this.pstart, stop = this.pstop;
     if (start < 0x40 || stop > 0x80 || start >= stop || this.curr < start || this.curr >= stop) return false;
@@ -391,7 +394,11 @@ export class Ne2k extends PciFunction {
     // room for the 4-byte CRC the NIC would store after the data, as the real chip reserves it:
     // lib8390 checks the next-page pointer against this + 1 + (count >> 8), give or take one
     const pages = (total + 4 + 255) >> 8;
-    const free = this.curr < this.bnry ? this.bnry - this.curr : stop - start - (this.curr - this.bnry);
+    const ringPages = stop - start;
+    const free = Math.min(
+      ringPages,
+      this.curr < this.bnry ? this.bnry - this.curr : ringPages - (this.curr - this.bnry),
+    );
     if (pages >= free) return false;
     let next = this.curr + pages;
     if (next >= stop) next -= stop - start;

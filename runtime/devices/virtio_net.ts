@@ -19,12 +19,14 @@ const RX = 0, TX = 1;
 const QUEUE_SIZE = 256;
 const HOLD_AT = 64;
 const BACKLOG = 2048; // above what one 64 KiB socket read can bring while held
+export const MAX_FRAME = 65535; // the largest frame a tx chain may carry after its header
 
 export class VirtioNet extends VirtioPci {
   readonly mac: Uint8Array;
   private readonly backlog: Uint8Array[] = [];
   private linkUp: boolean;
   txFrames = 0;
+  txDropped = 0; // tx chains the device could not use (longer than header + MAX_FRAME)
   rxFrames = 0;
   rxDropped = 0;
 
@@ -69,13 +71,17 @@ export class VirtioNet extends VirtioPci {
     this.transmit();
   }
 
+  // Send every posted tx chain, at most a queue's worth per notification (another vCPU may keep
+  // posting while this runs; the driver notifies again for chains it adds, as no-notify is never
+  // set). A chain longer than header + MAX_FRAME is returned unused and counted.
   private transmit(): void {
     const q = this.queues[TX];
     let done = 0;
     try {
-      for (let c = q.pop(); c; c = q.pop()) {
-        const bytes = q.read(c);
-        if (bytes.length > this.hdrLen) {
+      for (let c = q.pop(); c; c = done < q.size ? q.pop() : null) {
+        const bytes = q.read(c, this.hdrLen + MAX_FRAME);
+        if (!bytes) this.txDropped++;
+        else if (bytes.length > this.hdrLen) {
           this.port?.send(bytes.subarray(this.hdrLen));
           this.txFrames++;
         }

@@ -4,6 +4,14 @@
 // the next 4096-byte boundary the used ring (flags u16, idx u16, ring[size] {id u32, len u32},
 // avail_event u16). All little-endian. Neither indirect descriptors nor event indices are
 // offered, so neither is interpreted here.
+//
+// Everything in the rings is the guest's to choose, so every index, address and length is checked
+// before use: the available index may run ahead of the device by at most the queue size, a head or
+// next index must be below it, a chain has at most `size` descriptors (so a loop ends), and every
+// buffer lies inside guest RAM. A violation throws VirtqueueError and marks the queue broken (like
+// QEMU's "virtio: ... broken"): it stays silent until the driver resets the device or sets a new
+// PFN. A chain's total length is the sum of up to `size` guest lengths; `read()` copies only
+// chains no longer than the device can use, so a chain's size never becomes a host allocation.
 import { hostWroteRam } from "../jit/hostwrite.ts";
 
 const F_NEXT = 1, F_WRITE = 2, F_INDIRECT = 4;
@@ -28,6 +36,7 @@ export class VirtqueueError extends Error {}
 export class Virtqueue {
   pfn = 0;
   lastAvail = 0;
+  broken = false; // the driver broke the ring protocol: nothing more is taken until a reset
   private desc = 0;
   private avail = 0;
   private used = 0;
@@ -46,6 +55,7 @@ export class Virtqueue {
     this.pfn = pfn >>> 0;
     this.lastAvail = 0;
     this.usedIdx = 0;
+    this.broken = false;
     if (!this.pfn) return;
     this.desc = this.pfn * VRING_ALIGN;
     this.avail = this.desc + 16 * this.size;
@@ -66,32 +76,51 @@ export class Virtqueue {
   }
 
   get pending(): boolean {
-    return this.ready && this.availIdx !== this.lastAvail;
+    return this.ready && !this.broken && this.availIdx !== this.lastAvail;
   }
 
-  // Take the next available descriptor chain, or null when the driver has posted none.
+  // Take the next available descriptor chain, or null when the driver has posted none. Throws
+  // VirtqueueError (and the queue is broken from then on) when the ring breaks the protocol.
   pop(): Chain | null {
     if (!this.pending) return null;
+    try {
+      return this.take();
+    } catch (e) {
+      this.broken = true;
+      throw e;
+    }
+  }
+
+  private take(): Chain {
+    const ahead = (this.availIdx - this.lastAvail) & 0xffff;
+    if (ahead > this.size) {
+      throw new VirtqueueError(`available index moved ${ahead} entries ahead of the device (queue size ${this.size})`);
+    }
     const head = this.dv.getUint16(this.avail + 4 + 2 * (this.lastAvail % this.size), true);
     this.lastAvail = (this.lastAvail + 1) & 0xffff;
     const c: Chain = { head, out: [], in: [], outLen: 0, inLen: 0 };
+    const ramLen = this.ram.length;
     let i = head;
     for (let n = 0;; n++) {
-      if (i >= this.size || n >= this.size) throw new VirtqueueError(`bad descriptor chain at head ${head}`);
+      if (i >= this.size) {
+        throw new VirtqueueError(`descriptor index ${i} in the chain at head ${head} >= ${this.size}`);
+      }
+      if (n >= this.size) throw new VirtqueueError(`descriptor chain at head ${head} longer than the queue (a loop)`);
       const d = this.desc + 16 * i;
-      const addr = this.dv.getUint32(d, true) + this.dv.getUint32(d + 4, true) * 0x100000000;
+      const hi = this.dv.getUint32(d + 4, true);
+      const lo = this.dv.getUint32(d, true);
       const len = this.dv.getUint32(d + 8, true);
       const flags = this.dv.getUint16(d + 12, true);
       if (flags & F_INDIRECT) throw new VirtqueueError("indirect descriptor (not negotiated)");
-      if (addr + len > this.ram.length) {
-        throw new VirtqueueError(`descriptor buffer 0x${addr.toString(16)}+${len} outside RAM`);
+      if (hi !== 0 || lo > ramLen || len > ramLen - lo) {
+        throw new VirtqueueError(`descriptor buffer 0x${(hi * 2 ** 32 + lo).toString(16)}+${len} outside RAM`);
       }
       if (flags & F_WRITE) {
-        c.in.push({ addr, len });
+        c.in.push({ addr: lo, len });
         c.inLen += len;
       } else {
         if (c.in.length) throw new VirtqueueError("readable descriptor after a writable one");
-        c.out.push({ addr, len });
+        c.out.push({ addr: lo, len });
         c.outLen += len;
       }
       if (!(flags & F_NEXT)) break;
@@ -119,8 +148,10 @@ export class Virtqueue {
     return !(this.dv.getUint16(this.avail, true) & AVAIL_F_NO_INTERRUPT);
   }
 
-  // gather the device-readable bytes
-  read(c: Chain): Uint8Array {
+  // Gather the device-readable bytes, or null when there are more than `max` (the most the device
+  // can use): the guest chooses the lengths, so that is all the host ever allocates for a chain.
+  read(c: Chain, max: number): Uint8Array | null {
+    if (c.outLen > max) return null;
     const out = new Uint8Array(c.outLen);
     let o = 0;
     for (const s of c.out) {
