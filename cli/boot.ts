@@ -9,6 +9,7 @@ import { parseArgs } from "node:util";
 import { JIT_DEFAULT, jitThreshold } from "../runtime/vcpu/core.ts";
 import { bootBzImage, BootImageError, E820_RAM, parseBzImage, type Region } from "../runtime/boot/bzimage.ts";
 import { NET_USAGE, type NetConfig, parseNetOption } from "../runtime/netopt.ts";
+import type { GuestRam } from "../runtime/memory.ts";
 
 const GUEST_IMAGES = new URL("../guest/images/", import.meta.url);
 export const DEFAULT_KERNEL = new URL("bzImage", GUEST_IMAGES).pathname;
@@ -282,7 +283,7 @@ function checkGzipTrailer(path: string, b: Uint8Array): void {
 
 // What the CLI needs from runtime/machine.ts. Kept small so the integrator can adapt it.
 export interface MachineLike {
-  ram: Uint8Array;
+  ram: GuestRam;
   core: Parameters<typeof bootBzImage>[1] & { icount?: bigint };
   ncpu?: number;
   retired?(cpu: number): number; // instructions retired by one vCPU so far

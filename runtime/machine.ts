@@ -53,6 +53,7 @@ import { AcpiPm, SCI_IRQ } from "./devices/acpi.ts";
 import { installTables, type TablesInfo } from "./boot/tables.ts";
 import { attachNics, type Nic } from "./devices/nics.ts";
 import type { NetConfig } from "./netopt.ts";
+import { GuestRam } from "./memory.ts";
 
 export interface MachineOptions {
   memMiB?: number; // guest RAM, default 256
@@ -101,7 +102,7 @@ const RESET_EDX = 0x683; // family 6, model 8, stepping 3: CPUID leaf 1 EAX (cor
 
 export class Machine {
   readonly memory: WebAssembly.Memory;
-  readonly ram: Uint8Array;
+  readonly ram: GuestRam; // guest-physical memory: every host read and write goes through it
   readonly ramBytes: number;
   readonly ncpu: number;
   readonly clock: Clock;
@@ -151,7 +152,7 @@ export class Machine {
     }
     this.ramBytes = memMiB << 20;
     this.memory = createMemory(this.ramBytes);
-    this.ram = new Uint8Array(this.memory.buffer, L.RAM_BASE, this.ramBytes);
+    this.ram = GuestRam.ofMemory(this.memory, this.ramBytes);
     this.i32 = new Int32Array(this.memory.buffer);
     new DataView(this.memory.buffer).setUint32(L.MACHINE + L.M_NCPU, this.ncpu, true);
     this.slice = opts.sliceInstructions ?? 200_000;
@@ -340,7 +341,7 @@ export class Machine {
     this.ioapic.reset();
     for (const n of this.nics) n.device.reset();
     for (let i = 0; i < this.cores.length; i++) this.resetCpu(i);
-    this.ram.fill(0);
+    this.ram.clear();
     if (this.opts.acpi ?? true) this.tables = installTables(this.ram, { ncpu: this.ncpu, ramBytes: this.ramBytes });
   }
 
@@ -368,7 +369,7 @@ export class Machine {
     mem.set(image, L.ROM_HI); // the core maps physical 4 GiB - size onwards to ROM_HI (core-as/mmu.ts phost)
     new DataView(this.memory.buffer).setUint32(L.MACHINE + L.M_ROM_SIZE, image.length, true);
     const low = image.subarray(Math.max(0, image.length - 0x20000));
-    this.ram.set(low, 0x100000 - low.length);
+    this.ram.write(0x100000 - low.length, low);
     this.tables = undefined;
   }
 

@@ -4,7 +4,7 @@
 // startup_32 expects. Works on a plain Uint8Array of guest RAM and anything shaped like the Core,
 // so it does not depend on how the machine is assembled.
 import * as L from "../../core-as/layout.ts";
-import { hostWroteRam } from "../jit/hostwrite.ts";
+import type { GuestRam } from "../memory.ts";
 
 export type BootErrorCode =
   | "truncated" // file shorter than its header says
@@ -292,11 +292,12 @@ export interface BootLayout {
 
 const overlaps = (a: number, aLen: number, b: number, bLen: number) => a < b + bLen && b < a + aLen;
 
-// Write kernel, initrd, zero page, command line and GDT into guest RAM (physical address 0 =
-// ram[0]). Throws BootImageError before touching RAM when something does not fit.
-export function loadBzImage(ram: Uint8Array, image: Uint8Array, opts: LoadOptions = {}): BootLayout {
+// Write kernel, initrd, zero page, command line and GDT into guest RAM. Throws BootImageError
+// before touching RAM when something does not fit. GuestRam's writes retire blocks compiled from
+// what was there (a reboot reloads the kernel over pages that may hold compiled code).
+export function loadBzImage(ram: GuestRam, image: Uint8Array, opts: LoadOptions = {}): BootLayout {
   const { header, kernel } = parseBzImage(image, { verifyChecksum: opts.verifyChecksum });
-  const ramBytes = ram.length;
+  const ramBytes = ram.size;
   const regions = opts.regions ?? [];
   const e820 = buildE820(ramBytes, regions);
 
@@ -352,23 +353,27 @@ export function loadBzImage(ram: Uint8Array, image: Uint8Array, opts: LoadOption
   }
 
   // ---- everything fits: write RAM ----
-  hostWroteRam(ram, 0, ram.length); // a reboot reloads the kernel over pages that may hold compiled code
-  ram.set(kernel, KERNEL_ADDR);
-  if (initrd && initrdSize > 0) ram.set(initrd, initrdAddr);
-  ram.set(cmdline, CMDLINE_ADDR);
-  ram[CMDLINE_ADDR + cmdline.length] = 0;
+  const put = (addr: number, bytes: Uint8Array) => {
+    if (!ram.write(addr, bytes)) throw new RangeError(`boot loader: ${hex(addr)}+${bytes.length} outside RAM`);
+  };
+  put(KERNEL_ADDR, kernel);
+  if (initrd && initrdSize > 0) put(initrdAddr, initrd);
+  const cmd = new Uint8Array(cmdline.length + 1); // NUL-terminated
+  cmd.set(cmdline);
+  put(CMDLINE_ADDR, cmd);
 
   // GDT: null, null, __BOOT_CS flat 4 GiB execute/read, __BOOT_DS flat 4 GiB read/write
-  const gdt = new DataView(ram.buffer, ram.byteOffset + GDT_ADDR, 32);
-  gdt.setBigUint64(0, 0n, true);
-  gdt.setBigUint64(8, 0n, true);
-  gdt.setBigUint64(16, 0x00cf9b000000ffffn, true);
-  gdt.setBigUint64(24, 0x00cf93000000ffffn, true);
+  const gdt = new Uint8Array(32);
+  const gdv = new DataView(gdt.buffer);
+  gdv.setBigUint64(16, 0x00cf9b000000ffffn, true);
+  gdv.setBigUint64(24, 0x00cf93000000ffffn, true);
+  put(GDT_ADDR, gdt);
 
-  // zero page: all zero, then the image's setup header, then what the loader fills in
-  ram.fill(0, ZERO_PAGE_ADDR, ZERO_PAGE_ADDR + 0x1000);
-  ram.set(image.subarray(H_SETUP_SECTS, header.headerEnd), ZERO_PAGE_ADDR + H_SETUP_SECTS);
-  const zp = new DataView(ram.buffer, ram.byteOffset + ZERO_PAGE_ADDR, 0x1000);
+  // zero page: all zero, then the image's setup header, then what the loader fills in; built
+  // here and written in one piece
+  const zeroPage = new Uint8Array(0x1000);
+  zeroPage.set(image.subarray(H_SETUP_SECTS, header.headerEnd), H_SETUP_SECTS);
+  const zp = new DataView(zeroPage.buffer);
   zp.setUint8(H_TYPE_OF_LOADER, 0xff); // "undefined" loader, as boot.rst asks of unregistered ones
   zp.setUint8(H_LOADFLAGS, header.loadflags & ~CAN_USE_HEAP); // no real-mode heap: setup code does not run
   zp.setUint16(H_HEAP_END_PTR, 0, true);
@@ -389,6 +394,7 @@ export function loadBzImage(ram: Uint8Array, image: Uint8Array, opts: LoadOption
     zp.setBigUint64(o + 8, BigInt(e.size), true);
     zp.setUint32(o + 16, e.type, true);
   });
+  put(ZERO_PAGE_ADDR, zeroPage);
 
   return {
     header,
@@ -446,7 +452,7 @@ export function startKernel(core: BootCore, layout: BootLayout): void {
 }
 
 // Load and start in one step.
-export function bootBzImage(ram: Uint8Array, core: BootCore, image: Uint8Array, opts: LoadOptions = {}): BootLayout {
+export function bootBzImage(ram: GuestRam, core: BootCore, image: Uint8Array, opts: LoadOptions = {}): BootLayout {
   const layout = loadBzImage(ram, image, opts);
   startKernel(core, layout);
   return layout;

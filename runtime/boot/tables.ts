@@ -7,6 +7,7 @@ import { PM1A_CNT, PM1A_EVT, PM_TMR, SCI_IRQ, SLP_TYP_S5 } from "../devices/acpi
 import { IOAPIC_BASE } from "../devices/ioapic.ts";
 import { LAPIC_BASE } from "../devices/lapic.ts";
 import { pciIntxGsi } from "../devices/pci.ts";
+import type { GuestRam } from "../memory.ts";
 
 export const TABLES_BASE = 0xe0000; // ACPI tables
 export const MP_BASE = 0xf0000; // MP floating pointer and configuration table
@@ -252,14 +253,17 @@ function buildMp(cfg: TablesConfig, at: number): { fp: Uint8Array; table: Uint8A
   return { fp, table };
 }
 
-// Write the tables into guest RAM (physical addresses = offsets into `ram`).
-export function installTables(ram: Uint8Array, cfg: TablesConfig): TablesInfo {
-  ram.fill(0, TABLES_BASE, FIRMWARE_END);
+// Write the tables into guest RAM (the first MiB, which every machine has).
+export function installTables(ram: GuestRam, cfg: TablesConfig): TablesInfo {
+  const write = (addr: number, t: Uint8Array) => {
+    if (!ram.write(addr, t)) throw new RangeError(`firmware table at 0x${addr.toString(16)} outside RAM`);
+  };
+  ram.fill(0, TABLES_BASE, FIRMWARE_END - TABLES_BASE);
   let at = TABLES_BASE + 0x40;
   const put = (t: Uint8Array, align = 16): number => {
     at = Math.ceil(at / align) * align;
     const a = at;
-    ram.set(t, a);
+    write(a, t);
     at += t.length;
     return a;
   };
@@ -271,17 +275,16 @@ export function installTables(ram: Uint8Array, cfg: TablesConfig): TablesInfo {
   // RSDP (ACPI 1.0 form, 20 bytes) at the start of the area
   const rsdp = new Uint8Array(new Bytes().str("RSD PTR ", 8).u8(0).str("RING3 ", 6).u8(0).u32(rsdt).b);
   rsdp[8] = (0x100 - sum8(rsdp)) & 0xff;
-  ram.set(rsdp, TABLES_BASE);
+  write(TABLES_BASE, rsdp);
 
   const mp = buildMp(cfg, MP_BASE);
-  ram.set(mp.fp, MP_BASE);
-  ram.set(mp.table, MP_BASE + 16);
+  write(MP_BASE, mp.fp);
+  write(MP_BASE + 16, mp.table);
 
   // BIOS data area: COM1/COM2 bases, EBDA segment (none: 0), base memory size 640 KiB
-  const dv = new DataView(ram.buffer, ram.byteOffset, ram.byteLength);
-  dv.setUint16(0x400, 0x3f8, true);
-  dv.setUint16(0x402, 0x2f8, true);
-  dv.setUint16(0x413, 640, true);
+  ram.writeU16(0x400, 0x3f8);
+  ram.writeU16(0x402, 0x2f8);
+  ram.writeU16(0x413, 640);
   return { rsdp: TABLES_BASE, mpFloating: MP_BASE, reserved: [TABLES_BASE, FIRMWARE_END] };
 }
 

@@ -5,6 +5,7 @@ import { VirtioNet } from "./virtio_net.ts";
 import { defaultMac, NicLink, parseMac } from "./nic_link.ts";
 import { endpointToString, parseEndpoint } from "../../net/addr.ts";
 import type { NetConfig } from "../netopt.ts";
+import type { GuestRam } from "../memory.ts";
 
 export const FIRST_NIC_SLOT = 3;
 
@@ -18,7 +19,7 @@ export interface Nic {
 
 export function attachNics(
   pci: PciBus,
-  ram: Uint8Array,
+  ram: GuestRam,
   configs: NetConfig[],
   // called when a NIC queued a frame for the switch: the run loop should let the host write it
   onTransmit: () => void = () => {},

@@ -13,6 +13,7 @@
 import { VirtioPci } from "./virtio_pci.ts";
 import type { Virtqueue } from "./virtqueue.ts";
 import type { NicPort } from "./nic_link.ts";
+import type { GuestRam } from "../memory.ts";
 
 export const NET_F_MAC = 5, NET_F_MRG_RXBUF = 15, NET_F_STATUS = 16;
 const RX = 0, TX = 1;
@@ -30,7 +31,7 @@ export class VirtioNet extends VirtioPci {
   rxFrames = 0;
   rxDropped = 0;
 
-  constructor(ram: Uint8Array, mac: Uint8Array, readonly port?: NicPort, log?: (line: string) => void) {
+  constructor(ram: GuestRam, mac: Uint8Array, readonly port?: NicPort, log?: (line: string) => void) {
     super(ram, 1, 0x020000, (1 << NET_F_MAC) | (1 << NET_F_STATUS), [QUEUE_SIZE, QUEUE_SIZE], 8, log);
     this.mac = mac.slice();
     this.linkUp = port ? port.up : true;

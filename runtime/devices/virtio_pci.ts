@@ -9,6 +9,7 @@
 // Writing status 0 resets the device (features, queues, ISR).
 import { PciFunction } from "./pci.ts";
 import { Virtqueue, VirtqueueError } from "./virtqueue.ts";
+import type { GuestRam } from "../memory.ts";
 
 export const STATUS_ACK = 1, STATUS_DRIVER = 2, STATUS_DRIVER_OK = 4, STATUS_FEATURES_OK = 8;
 export const STATUS_NEEDS_RESET = 0x40, STATUS_FAILED = 0x80;
@@ -23,7 +24,7 @@ export abstract class VirtioPci extends PciFunction {
   queueSel = 0;
 
   constructor(
-    readonly ram: Uint8Array,
+    readonly ram: GuestRam,
     readonly deviceType: number,
     classCode: number,
     readonly hostFeatures: number,

@@ -12,7 +12,7 @@
 // QEMU's "virtio: ... broken"): it stays silent until the driver resets the device or sets a new
 // PFN. A chain's total length is the sum of up to `size` guest lengths; `read()` copies only
 // chains no longer than the device can use, so a chain's size never becomes a host allocation.
-import { hostWroteRam } from "../jit/hostwrite.ts";
+import type { GuestRam } from "../memory.ts";
 
 const F_NEXT = 1, F_WRITE = 2, F_INDIRECT = 4;
 export const AVAIL_F_NO_INTERRUPT = 1;
@@ -41,11 +41,8 @@ export class Virtqueue {
   private avail = 0;
   private used = 0;
   private usedIdx = 0;
-  private readonly dv: DataView;
 
-  constructor(private readonly ram: Uint8Array, readonly size: number) {
-    this.dv = new DataView(ram.buffer, ram.byteOffset, ram.byteLength);
-  }
+  constructor(private readonly ram: GuestRam, readonly size: number) {}
 
   get ready(): boolean {
     return this.pfn !== 0;
@@ -61,7 +58,7 @@ export class Virtqueue {
     this.avail = this.desc + 16 * this.size;
     const availEnd = this.avail + 6 + 2 * this.size;
     this.used = Math.ceil(availEnd / VRING_ALIGN) * VRING_ALIGN;
-    if (this.used + 6 + 8 * this.size > this.ram.length) {
+    if (!this.ram.contains(this.desc, this.used + 6 + 8 * this.size - this.desc)) {
       this.pfn = 0; // rings outside RAM: the queue stays disabled
       throw new VirtqueueError(`queue rings at 0x${this.desc.toString(16)} lie outside RAM`);
     }
@@ -72,7 +69,7 @@ export class Virtqueue {
   }
 
   private get availIdx(): number {
-    return this.dv.getUint16(this.avail + 2, true);
+    return this.ram.readU16(this.avail + 2);
   }
 
   get pending(): boolean {
@@ -96,10 +93,10 @@ export class Virtqueue {
     if (ahead > this.size) {
       throw new VirtqueueError(`available index moved ${ahead} entries ahead of the device (queue size ${this.size})`);
     }
-    const head = this.dv.getUint16(this.avail + 4 + 2 * (this.lastAvail % this.size), true);
+    const head = this.ram.readU16(this.avail + 4 + 2 * (this.lastAvail % this.size));
     this.lastAvail = (this.lastAvail + 1) & 0xffff;
     const c: Chain = { head, out: [], in: [], outLen: 0, inLen: 0 };
-    const ramLen = this.ram.length;
+    const ramLen = this.ram.size;
     let i = head;
     for (let n = 0;; n++) {
       if (i >= this.size) {
@@ -107,10 +104,10 @@ export class Virtqueue {
       }
       if (n >= this.size) throw new VirtqueueError(`descriptor chain at head ${head} longer than the queue (a loop)`);
       const d = this.desc + 16 * i;
-      const hi = this.dv.getUint32(d + 4, true);
-      const lo = this.dv.getUint32(d, true);
-      const len = this.dv.getUint32(d + 8, true);
-      const flags = this.dv.getUint16(d + 12, true);
+      const lo = this.ram.readU32(d);
+      const hi = this.ram.readU32(d + 4);
+      const len = this.ram.readU32(d + 8);
+      const flags = this.ram.readU16(d + 12);
       if (flags & F_INDIRECT) throw new VirtqueueError("indirect descriptor (not negotiated)");
       if (hi !== 0 || lo > ramLen || len > ramLen - lo) {
         throw new VirtqueueError(`descriptor buffer 0x${(hi * 2 ** 32 + lo).toString(16)}+${len} outside RAM`);
@@ -124,7 +121,7 @@ export class Virtqueue {
         c.outLen += len;
       }
       if (!(flags & F_NEXT)) break;
-      i = this.dv.getUint16(d + 14, true);
+      i = this.ram.readU16(d + 14);
     }
     return c;
   }
@@ -137,15 +134,15 @@ export class Virtqueue {
   // Return a chain to the driver with `len` bytes written into its writable part.
   push(head: number, len: number): void {
     const e = this.used + 4 + 8 * (this.usedIdx % this.size);
-    this.dv.setUint32(e, head, true);
-    this.dv.setUint32(e + 4, len, true);
+    this.ram.writeU32(e, head);
+    this.ram.writeU32(e + 4, len);
     this.usedIdx = (this.usedIdx + 1) & 0xffff;
-    this.dv.setUint16(this.used + 2, this.usedIdx, true); // published after the element
+    this.ram.writeU16(this.used + 2, this.usedIdx); // published after the element
   }
 
   // the driver's request to hear about used buffers
   get wantsInterrupt(): boolean {
-    return !(this.dv.getUint16(this.avail, true) & AVAIL_F_NO_INTERRUPT);
+    return !(this.ram.readU16(this.avail) & AVAIL_F_NO_INTERRUPT);
   }
 
   // Gather the device-readable bytes, or null when there are more than `max` (the most the device
@@ -155,7 +152,7 @@ export class Virtqueue {
     const out = new Uint8Array(c.outLen);
     let o = 0;
     for (const s of c.out) {
-      out.set(this.ram.subarray(s.addr, s.addr + s.len), o);
+      out.set(this.ram.view(s.addr, s.len)!, o); // checked in pop()
       o += s.len;
     }
     return out;
@@ -167,8 +164,7 @@ export class Virtqueue {
     for (const s of c.in) {
       if (o >= data.length) break;
       const n = Math.min(s.len, data.length - o);
-      this.ram.set(data.subarray(o, o + n), s.addr);
-      hostWroteRam(this.ram, s.addr, n);
+      this.ram.write(s.addr, data.subarray(o, o + n)); // inside RAM: checked in pop()
       o += n;
     }
     return o;

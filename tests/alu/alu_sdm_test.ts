@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { CODE, DATA, RAM, Vm } from "./vm.ts";
 import * as R from "../lib/sdm_ref.ts";
 import { createMemory } from "../../runtime/vcpu/core.ts";
+import { GuestRam } from "../../runtime/memory.ts";
 import { Rng } from "../lib/rng.ts";
 
 const vm = await Vm.create({ ramBytes: RAM });
@@ -524,8 +525,7 @@ Deno.test("CLC STC CMC CLD STD SAHF LAHF", () => {
 Deno.test("LOCKed RMW is atomic across two vCPU threads", async () => {
   const ramBytes = 2 << 20;
   const mem = createMemory(ramBytes);
-  const ram = new Uint8Array(mem.buffer);
-  const RB = 0x01000000; // layout.RAM_BASE
+  const ram = GuestRam.ofMemory(mem, ramBytes);
   const X = 0x10000, Y = 0x10004, Z = 0x10008, W = 0x1000c;
   // per 4 instructions: lock add dword [X],1 ; lock sub dword [Y],3 ; lock inc word [Z] (via add) ; lock adc dword [W], 0 with CF=0
   const block: number[] = [];
@@ -536,7 +536,7 @@ Deno.test("LOCKed RMW is atomic across two vCPU threads", async () => {
     block.push(0xf0, 0x66, 0x83, 0x05, ...le(Z, 4), 0x01);
     block.push(0xf0, 0x0f, 0xab, 0x05, ...le(W, 4)); // lock bts [W], eax (eax = cpu*16 + i%16 ... set below)
   }
-  ram.set(block, RB + 0x20000);
+  ram.write(0x20000, block);
   const reps = 25;
   const workers = [0, 1].map(() => new Worker(new URL("./lock_worker.ts", import.meta.url).href, { type: "module" }));
   const done = workers.map((w, cpu) =>
@@ -548,10 +548,9 @@ Deno.test("LOCKed RMW is atomic across two vCPU threads", async () => {
   );
   await Promise.all(done);
   for (const w of workers) w.terminate();
-  const dv = new DataView(mem.buffer);
   const total = 2 * reps * N;
-  assert.equal(dv.getUint32(RB + X, true), total);
-  assert.equal(dv.getUint32(RB + Y, true), (-3 * total) >>> 0);
-  assert.equal(dv.getUint16(RB + Z, true), total & 0xffff);
-  assert.equal(dv.getUint32(RB + W, true), 0x80000001 >>> 0); // bits 0 (cpu 0) and 31 (cpu 1)
+  assert.equal(ram.readU32(X), total);
+  assert.equal(ram.readU32(Y), (-3 * total) >>> 0);
+  assert.equal(ram.readU16(Z), total & 0xffff);
+  assert.equal(ram.readU32(W), 0x80000001 >>> 0); // bits 0 (cpu 0) and 31 (cpu 1)
 });

@@ -19,6 +19,7 @@ import {
 } from "../../runtime/boot/bzimage.ts";
 import { Bare } from "../lib/bare.ts";
 import { Rng } from "../lib/rng.ts";
+import { GuestRam } from "../../runtime/memory.ts";
 
 const IMAGES = new URL("../../guest/images/", import.meta.url);
 const kernel = await Deno.readFile(new URL("bzImage", IMAGES));
@@ -64,7 +65,7 @@ Deno.test("parse the committed bzImage", () => {
 Deno.test("load: kernel, initrd, command line, zero page, GDT", () => {
   const ram = guestRam(256 * MiB);
   const cmd = "console=ttyS0 ring3.run=bench";
-  const lay = loadBzImage(ram, kernel, { cmdline: cmd, initrd, acpiRsdp: 0xf5a40 });
+  const lay = loadBzImage(new GuestRam(ram), kernel, { cmdline: cmd, initrd, acpiRsdp: 0xf5a40 });
   const { header: h } = parseBzImage(kernel);
 
   // protected-mode kernel at 1 MiB, byte for byte
@@ -138,7 +139,7 @@ Deno.test("load: kernel, initrd, command line, zero page, GDT", () => {
 
 Deno.test("load without initrd or command line", () => {
   const ram = guestRam(64 * MiB);
-  const lay = loadBzImage(ram, kernel);
+  const lay = loadBzImage(new GuestRam(ram), kernel);
   assert.equal(lay.initrdAddr, 0);
   assert.equal(u32(ram, ZERO_PAGE_ADDR + 0x218), 0);
   assert.equal(u32(ram, ZERO_PAGE_ADDR + 0x21c), 0);
@@ -147,14 +148,14 @@ Deno.test("load without initrd or command line", () => {
 
 Deno.test("initrd stays below lowmem, initrd_addr_max and the machine's regions", () => {
   // 1 GiB: lowmem of a non-highmem i386 kernel ends below 896 MiB
-  const big = loadBzImage(guestRam(1024 * MiB), kernel, { initrd });
+  const big = loadBzImage(new GuestRam(guestRam(1024 * MiB)), kernel, { initrd });
   assert.ok(big.initrdAddr + initrd.length <= 0x37000000);
   assert.ok(big.initrdAddr + initrd.length > 0x37000000 - 8192);
 
   // ACPI tables in the last 128 KiB of RAM: the initrd goes below them, e820 lists them
   const top = 128 * MiB;
   const acpi = { addr: top - 0x20000, size: 0x20000, type: E820_ACPI };
-  const lay = loadBzImage(guestRam(top), kernel, { initrd, regions: [acpi] });
+  const lay = loadBzImage(new GuestRam(guestRam(top)), kernel, { initrd, regions: [acpi] });
   assert.ok(lay.initrdAddr + initrd.length <= acpi.addr);
   assert.ok(lay.initrdAddr + initrd.length > acpi.addr - 4096);
   assert.deepEqual(lay.e820.slice(2), [
@@ -165,7 +166,7 @@ Deno.test("initrd stays below lowmem, initrd_addr_max and the machine's regions"
   // a lower initrd_addr_max in the header is obeyed
   const img = kernel.slice();
   new DataView(img.buffer).setUint32(0x22c, 0x03ffffff, true);
-  const low = loadBzImage(guestRam(256 * MiB), img, { initrd, verifyChecksum: false });
+  const low = loadBzImage(new GuestRam(guestRam(256 * MiB)), img, { initrd, verifyChecksum: false });
   assert.ok(low.initrdAddr + initrd.length <= 0x04000000);
 });
 
@@ -223,8 +224,8 @@ Deno.test("start: CPU state of the 32-bit boot protocol (real core)", async () =
     assert.equal(seg(s, L.SG_ATTR) & 0xa, 0x2); // data, writable
   }
   // the GDT the CPU points at holds the same descriptors as the cache
-  assert.equal(ram[lay.gdt + 0x10 + 5], 0x9b);
-  assert.equal(ram[lay.gdt + 0x18 + 5], 0x93);
+  assert.equal(ram.readU8(lay.gdt + 0x10 + 5), 0x9b);
+  assert.equal(ram.readU8(lay.gdt + 0x18 + 5), 0x93);
 });
 
 Deno.test("start: fake core gets segments, then a resync; no reset of machine-owned state", () => {
@@ -238,7 +239,7 @@ Deno.test("start: fake core gets segments, then a resync; no reset of machine-ow
     set: (off, v) => regs.set(off, v),
     setReg: (r, v) => regs.set(r * 4, v),
   };
-  const lay = loadBzImage(guestRam(64 * MiB), kernel);
+  const lay = loadBzImage(new GuestRam(guestRam(64 * MiB)), kernel);
   startKernel(fake, lay);
   assert.ok(!calls.includes("reset"));
   assert.equal(calls[calls.length - 1], "resync");
@@ -310,7 +311,7 @@ Deno.test("corrupt images: seeded random damage never escapes as anything but Bo
     }
     const ram = guestRam(64 * MiB);
     try {
-      loadBzImage(ram, b, { cmdline: "console=ttyS0", initrd });
+      loadBzImage(new GuestRam(ram), b, { cmdline: "console=ttyS0", initrd });
     } catch (e) {
       assert.ok(e instanceof BootImageError, `case ${i}: ${e}`);
       assert.ok(!e.message.includes("\n"));
@@ -324,26 +325,26 @@ Deno.test("corrupt images: seeded random damage never escapes as anything but Bo
 
 Deno.test("too little RAM, too long a command line, colliding regions", () => {
   const ram = guestRam(16 * MiB);
-  expectError("memory", /guest RAM \(16 MiB\) too small: the kernel needs \d+ MiB/, () => loadBzImage(ram, kernel));
+  expectError("memory", /guest RAM \(16 MiB\) too small: the kernel needs \d+ MiB/, () => loadBzImage(new GuestRam(ram), kernel));
   assert.ok(ram.every((b) => b === 0), "RAM untouched after an error");
   const { header: h } = parseBzImage(kernel);
   const justKernel = Math.ceil((h.prefAddress + h.initSize) / MiB) * MiB;
-  loadBzImage(guestRam(justKernel), kernel);
-  expectError("memory", /too small for kernel and initrd/, () => loadBzImage(guestRam(justKernel), kernel, { initrd }));
+  loadBzImage(new GuestRam(guestRam(justKernel)), kernel);
+  expectError("memory", /too small for kernel and initrd/, () => loadBzImage(new GuestRam(guestRam(justKernel)), kernel, { initrd }));
   expectError(
     "cmdline",
     /2048 bytes; this kernel accepts 2047/,
-    () => loadBzImage(guestRam(64 * MiB), kernel, { cmdline: "x".repeat(2048) }),
+    () => loadBzImage(new GuestRam(guestRam(64 * MiB)), kernel, { cmdline: "x".repeat(2048) }),
   );
-  loadBzImage(guestRam(64 * MiB), kernel, { cmdline: "x".repeat(2047) });
+  loadBzImage(new GuestRam(guestRam(64 * MiB)), kernel, { cmdline: "x".repeat(2047) });
   expectError(
     "layout",
     /overlaps the zero page/,
-    () => loadBzImage(guestRam(64 * MiB), kernel, { regions: [{ addr: ZERO_PAGE_ADDR + 0x800, size: 0x100 }] }),
+    () => loadBzImage(new GuestRam(guestRam(64 * MiB)), kernel, { regions: [{ addr: ZERO_PAGE_ADDR + 0x800, size: 0x100 }] }),
   );
   expectError(
     "layout",
     /overlaps the kernel/,
-    () => loadBzImage(guestRam(64 * MiB), kernel, { regions: [{ addr: 0x200000, size: 0x1000 }] }),
+    () => loadBzImage(new GuestRam(guestRam(64 * MiB)), kernel, { regions: [{ addr: 0x200000, size: 0x1000 }] }),
   );
 });

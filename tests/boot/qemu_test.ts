@@ -5,6 +5,7 @@
 // qemu-system-i386 or nasm is not installed.
 import assert from "node:assert/strict";
 import { loadBzImage, parseBzImage, type Region } from "../../runtime/boot/bzimage.ts";
+import { GuestRam } from "../../runtime/memory.ts";
 
 const IMAGES = new URL("../../guest/images/", import.meta.url);
 const has = (cmd: string) => {
@@ -22,7 +23,7 @@ async function bootInQemu(memMiB: number, cmdline: string, regions: Region[], un
     const kernel = await Deno.readFile(new URL("bzImage", IMAGES));
     const initrd = await Deno.readFile(new URL("initramfs.cpio.gz", IMAGES));
     const ram = new Uint8Array(memMiB << 20);
-    const lay = loadBzImage(ram, kernel, { cmdline, initrd, regions });
+    const lay = loadBzImage(new GuestRam(ram), kernel, { cmdline, initrd, regions });
     const pmLen = kernel.length - parseBzImage(kernel).header.setupBytes;
     await Deno.writeFile(`${dir}/low.bin`, ram.subarray(0x1000, 0x21000));
     await Deno.writeFile(`${dir}/kernel.bin`, ram.subarray(0x100000, 0x100000 + pmLen));

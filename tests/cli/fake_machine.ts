@@ -4,6 +4,7 @@
 // powers off on "poweroff" and resets on "reboot" the first time; a second boot powers off by
 // itself.
 import { type MachineLike, type MachineOptions, main, type RunOutcome } from "../../cli/boot.ts";
+import { GuestRam } from "../../runtime/memory.ts";
 
 let boots = 0;
 let shellReady = false;
@@ -13,7 +14,7 @@ function fake(opts: MachineOptions): Promise<MachineLike> {
   let line = "";
   let finish: ((why: RunOutcome) => void) | null = null;
   const m: MachineLike = {
-    ram: new Uint8Array(opts.memMiB << 20),
+    ram: GuestRam.detached(opts.memMiB << 20),
     core: {
       ex: { setSeg() {}, resyncFromState() {} },
       set() {},
@@ -47,7 +48,7 @@ function fake(opts: MachineOptions): Promise<MachineLike> {
       boots++;
       shellReady = false;
       // the ZERO_PAGE magic proves the loader ran on this RAM before the guest started
-      const hdrs = String.fromCharCode(...m.ram.subarray(0x10202, 0x10206));
+      const hdrs = String.fromCharCode(...m.ram.view(0x10202, 4)!);
       say(`Linux version fake boot=${boots} smp=${opts.smp} mem=${opts.memMiB} ${hdrs}\n`);
       return new Promise((res) => {
         finish = res;

@@ -615,7 +615,7 @@ Deno.test("rep movs: random overlaps in both directions match element-by-element
     const src = 0x2000 + Math.floor(rnd() * 0x1800);
     const dst = rnd() < 0.6 ? src + Math.floor(rnd() * 19) - 9 : 0x2000 + Math.floor(rnd() * 0x1800);
     for (let i = 0; i < SPAN; i++) ref[i] = (rnd() * 256) | 0;
-    m.ram.set(ref, WIN);
+    m.ram.write(WIN, ref);
     modelMovsElem(ref, src, dst, n, size, down);
     const code = ops[size >> 1];
     m.load(CODE, code);
@@ -629,7 +629,7 @@ Deno.test("rep movs: random overlaps in both directions match element-by-element
     assert.equal(m.reg(ECX), 0, what);
     assert.equal(m.reg(ESI), (WIN + src + (down ? -1 : 1) * n * size) >>> 0, what);
     assert.equal(m.reg(EDI), (WIN + dst + (down ? -1 : 1) * n * size) >>> 0, what);
-    const got = m.ram.subarray(WIN, WIN + SPAN);
+    const got = m.ram.view(WIN, SPAN)!;
     const bad = got.findIndex((v, i) => v !== ref[i]);
     assert.equal(bad, -1, what);
   }
@@ -637,14 +637,14 @@ Deno.test("rep movs: random overlaps in both directions match element-by-element
 
 Deno.test("rep movsb: long copy runs in chunks and re-executes the instruction", async () => {
   const m = await pm();
-  for (let i = 0; i < 100000; i++) m.ram[0x100000 + i] = (i * 7) & 0xff;
+  m.ram.write(0x100000, Array.from({ length: 100000 }, (_, i) => (i * 7) & 0xff));
   const end = m.code(CODE, "rep movsb\nmov eax, 1");
   m.setReg(ESI, 0x100000);
   m.setReg(EDI, 0x200000);
   m.setReg(ECX, 100000);
   const steps = m.runTo(end - 5);
   assert.ok(steps > 1, "a 100000-byte REP MOVSB yields at least once");
-  assert.deepEqual(m.ram.subarray(0x200000, 0x200000 + 100000), m.ram.subarray(0x100000, 0x100000 + 100000));
+  assert.deepEqual(m.ram.view(0x200000, 100000)!, m.ram.view(0x100000, 100000)!);
   assert.equal(m.reg(ECX), 0);
   assert.equal(m.reg(EDI), 0x200000 + 100000);
 });
@@ -652,7 +652,7 @@ Deno.test("rep movsb: long copy runs in chunks and re-executes the instruction",
 Deno.test("rep movsd interrupted by a page fault keeps exact ECX/ESI/EDI and restarts", async () => {
   const m = await pm();
   m.paging();
-  for (let i = 0; i < 0x800; i++) m.ram[0x22000 + i] = (i * 13 + 1) & 0xff;
+  m.ram.write(0x22000, Array.from({ length: 0x800 }, (_, i) => (i * 13 + 1) & 0xff));
   m.setPte(0x25000, 0); // destination page not present
   const end = m.code(CODE, "rep movsd");
   m.setReg(ESI, 0x22000);
@@ -665,11 +665,11 @@ Deno.test("rep movsd interrupted by a page fault keeps exact ECX/ESI/EDI and res
   assert.equal(hex(m.reg(ESI)), hex(0x22100));
   assert.equal(hex(m.reg(EDI)), hex(0x25000));
   assert.equal(m.eip, CODE);
-  assert.deepEqual(m.ram.subarray(0x24f00, 0x25000), m.ram.subarray(0x22000, 0x22100));
+  assert.deepEqual(m.ram.view(0x24f00, 0x100)!, m.ram.view(0x22000, 0x100)!);
   m.setPte(0x25000, 7);
   m.runTo(end);
   assert.equal(m.reg(ECX), 0);
-  assert.deepEqual(m.ram.subarray(0x24f00, 0x25700), m.ram.subarray(0x22000, 0x22800));
+  assert.deepEqual(m.ram.view(0x24f00, 0x800)!, m.ram.view(0x22000, 0x800)!);
 
   // source side, an element straddling into the missing page, backwards
   m.setPte(0x26000, 0);
@@ -690,8 +690,8 @@ Deno.test("rep movsd interrupted by a page fault keeps exact ECX/ESI/EDI and res
 Deno.test("stos / lods / scas / cmps with REP, REPE, REPNE", async () => {
   const m = await pm();
   const str = new TextEncoder().encode("hello, world\0");
-  m.ram.set(str, DATA);
-  m.ram.set(new TextEncoder().encode("hello, wOrld"), DATA + 0x100);
+  m.ram.write(DATA, str);
+  m.ram.write(DATA + 0x100, new TextEncoder().encode("hello, wOrld"));
   let end = m.code(
     CODE,
     `
@@ -737,16 +737,16 @@ Deno.test("strings in real mode: 16-bit SI/DI wrap, source override, CX counter"
   const m = (await Machine.create({ ramBytes: RAM })).real16();
   m.core.ex.setSeg(L.SEG_ES, 0x3000, 0x30000, 0xffff, 0x93);
   m.core.ex.setSeg(L.SEG_FS, 0x4000, 0x40000, 0xffff, 0x93);
-  m.ram.set([1, 2, 3, 4], 0x4fffe);
-  m.ram.set([3, 4], 0x40000);
-  m.ram.set([1, 2], 0x4fffe);
+  m.ram.write(0x4fffe, [1, 2, 3, 4]);
+  m.ram.write(0x40000, [3, 4]);
+  m.ram.write(0x4fffe, [1, 2]);
   const end = m.code(0x1000, "rep fs movsb", 16);
   m.setReg(ESI, 0x1234fffe);
   m.setReg(EDI, 0x5678fffe);
   m.setReg(ECX, 0xabcd0004);
   m.runTo(end);
-  assert.deepEqual([...m.ram.subarray(0x3fffe, 0x40000)], [1, 2]);
-  assert.deepEqual([...m.ram.subarray(0x30000, 0x30002)], [3, 4]);
+  assert.deepEqual([...m.ram.view(0x3fffe, 2)!], [1, 2]);
+  assert.deepEqual([...m.ram.view(0x30000, 2)!], [3, 4]);
   assert.equal(hex(m.reg(ESI)), hex(0x12340002));
   assert.equal(hex(m.reg(EDI)), hex(0x56780002));
   assert.equal(hex(m.reg(ECX)), hex(0xabcd0000));
@@ -771,7 +771,7 @@ Deno.test("in/out reach the host; ins/outs with REP", async () => {
   m.ioIn = (port, size) =>
     (port === 0x1f0 ? 0xbeef : port === 0x60 ? 0x1c : 0x12345678) &
     (size === 1 ? 0xff : size === 2 ? 0xffff : 0xffffffff);
-  m.ram.set([9, 8, 7], DATA + 0x40);
+  m.ram.write(DATA + 0x40, [9, 8, 7]);
   const end = m.code(
     CODE,
     `
@@ -817,7 +817,7 @@ Deno.test("I/O permission bitmap at CPL 3: permit, deny, limit, 16-bit TSS, IOPL
     const m = await pm(3);
     m.setFlags(iopl << 12);
     m.w16(TSS + 0x66, 0x68);
-    m.ram.fill(0xff, TSS + 0x68, TSS + 0x89);
+    m.ram.fill(TSS + 0x68, 0x21, 0xff);
     m.w8(TSS + 0x68 + 0x0c, 0xf0); // ports 0x60..0x63 allowed
     m.w8(TSS + 0x68 + 0x1f, 0x00); // ports 0xf8..0xff allowed
     m.core.ex.setSeg(L.SEG_TR, 0x28, TSS, limit, type);

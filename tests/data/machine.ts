@@ -108,7 +108,7 @@ export class Machine extends Bare {
 
   // identity-map the first `mb` MiB with 4 KiB pages (user, writable); page tables at pdBase
   paging(pdBase = 0x400000, mb = 8): void {
-    this.ram.fill(0, pdBase, pdBase + 0x1000 + mb * 256 * 4);
+    this.ram.fill(pdBase, 0x1000 + mb * 256 * 4, 0);
     for (let t = 0; t < mb / 4; t++) {
       const pt = pdBase + 0x1000 + t * 0x1000;
       this.w32(pdBase + t * 4, pt | 7);

@@ -5,9 +5,10 @@ import { ManualClock, TimerQueue } from "../../runtime/clock.ts";
 import { IrqRouter } from "../../runtime/irq.ts";
 import { AcpiPm, PM1A_CNT, PM1A_EVT, PM_TMR, PM_TIMER_HZ, SLP_TYP_S5 } from "../../runtime/devices/acpi.ts";
 import { buildDsdt, checksum8, eisaId, installTables } from "../../runtime/boot/tables.ts";
+import { GuestRam } from "../../runtime/memory.ts";
 
 const ram = new Uint8Array(32 << 20);
-const info = installTables(ram, { ncpu: 2, ramBytes: ram.length });
+const info = installTables(new GuestRam(ram), { ncpu: 2, ramBytes: ram.length });
 const dv = new DataView(ram.buffer);
 const sig = (a: number) => String.fromCharCode(...ram.subarray(a, a + 4));
 const len = (a: number) => dv.getUint32(a + 4, true);

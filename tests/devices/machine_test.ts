@@ -10,7 +10,7 @@ const attn = (m: Machine) => m.core.get(L.S_ATTN);
 
 // Guest code that exists in any core build: a sea of NOPs from 0000:0000 in real mode.
 function nopSled(m: Machine) {
-  m.ram.fill(0x90, 0, 0xe0000);
+  m.ram.fill(0, 0xe0000, 0x90);
   m.core.ex.setSeg(L.SEG_CS, 0, 0, 0xffff, 0x93);
   m.core.eip = 0;
   m.core.ex.resyncFromState();
@@ -24,8 +24,8 @@ function initPic(m: Machine) {
 
 Deno.test("machine: memory, RAM view, firmware tables and APIC base after init", async () => {
   const m = await Machine.create({ memMiB: 16, clock: new ManualClock() });
-  assert.equal(m.ram.length, 16 << 20);
-  assert.equal(String.fromCharCode(...m.ram.subarray(0xe0000, 0xe0008)), "RSD PTR ");
+  assert.equal(m.ram.size, 16 << 20);
+  assert.equal(String.fromCharCode(...m.ram.view(0xe0000, 8)!), "RSD PTR ");
   assert.equal(m.core.get(L.S_APIC_BASE), 0xfee00900);
   assert.equal(m.mmioRead(0, 0xfee00030, 4) & 0xff, 0x14); // LAPIC version through MMIO
   assert.equal(m.mmioRead(0, 0xfec00010, 4), 0); // IO-APIC window (IOREGSEL 0 -> ID)
@@ -99,7 +99,7 @@ Deno.test("machine: keyboard-controller reset ends run() with reset; reset() res
   assert.deepEqual(await m.run(), { kind: "reset", reason: "i8042 reset pulse" });
   m.reset();
   assert.equal(m.core.eip, 0xfff0);
-  assert.equal(String.fromCharCode(...m.ram.subarray(0xe0000, 0xe0008)), "RSD PTR ");
+  assert.equal(String.fromCharCode(...m.ram.view(0xe0000, 8)!), "RSD PTR ");
   nopSled(m);
   m.timers.timer(() => m.stop()).set(m.clock.now() + 1e5);
   assert.deepEqual(await m.run(), { kind: "stopped" });

@@ -179,7 +179,7 @@ export async function runImage(image: Uint8Array, threshold: number, o: RunOptio
     regs: bare.regs(),
     eip: core.eip,
     flags: bare.flags(),
-    mem: bare.ram.slice(ORG, o.memEnd ?? 0x40000),
+    mem: bare.ram.read(ORG, (o.memEnd ?? 0x40000) - ORG)!,
     blocks: core.jit.stats.blocks,
     runs: ev.runs,
     entries: ev.entries,

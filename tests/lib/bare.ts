@@ -7,7 +7,7 @@
 // x87/rig.ts) or set it up further (diff/lib/machine.ts, system/lib.ts, jit/lib.ts).
 import { Core, createMemory } from "../../runtime/vcpu/core.ts";
 import * as L from "../../core-as/layout.ts";
-import { hostWroteRam } from "../../runtime/jit/hostwrite.ts";
+import { GuestRam } from "../../runtime/memory.ts";
 
 export interface BareOptions {
   ramBytes?: number;
@@ -35,8 +35,7 @@ const ones = (size: number) => size === 4 ? 0xffffffff : size === 2 ? 0xffff : 0
 export class Bare {
   core!: Core;
   memory!: WebAssembly.Memory;
-  ram!: Uint8Array;
-  dv!: DataView; // over ram
+  ram!: GuestRam;
   out = "";
   private doneCode = -1;
   private opts: BareOptions = {};
@@ -47,8 +46,7 @@ export class Bare {
     b.opts = opts;
     const ramBytes = opts.ramBytes ?? 16 << 20;
     b.memory = opts.memory ?? createMemory(ramBytes);
-    b.ram = new Uint8Array(b.memory.buffer, L.RAM_BASE, ramBytes);
-    b.dv = new DataView(b.memory.buffer, L.RAM_BASE, ramBytes);
+    b.ram = GuestRam.ofMemory(b.memory, ramBytes);
     b.core = await Core.create(b.memory, opts.cpu ?? 0, {
       io_in: (port, size) => b.portIn(port, size),
       io_out: (port, size, value) => b.portOut(port, size, value),
@@ -72,27 +70,26 @@ export class Bare {
   }
 
   load(addr: number, bytes: Uint8Array): void {
-    this.ram.set(bytes, addr);
-    hostWroteRam(this.ram, addr, bytes.length);
+    if (!this.ram.write(addr, bytes)) throw new RangeError(`image 0x${addr.toString(16)}+${bytes.length} outside RAM`);
   }
 
   r8(a: number): number {
-    return this.ram[a];
+    return this.ram.readU8(a);
   }
   r16(a: number): number {
-    return this.dv.getUint16(a, true);
+    return this.ram.readU16(a);
   }
   r32(a: number): number {
-    return this.dv.getUint32(a, true);
+    return this.ram.readU32(a);
   }
   w8(a: number, v: number): void {
-    this.ram[a] = v;
+    this.ram.writeU8(a, v);
   }
   w16(a: number, v: number): void {
-    this.dv.setUint16(a, v, true);
+    this.ram.writeU16(a, v);
   }
   w32(a: number, v: number): void {
-    this.dv.setUint32(a, v >>> 0, true);
+    this.ram.writeU32(a, v);
   }
 
   // eax ecx edx ebx esp ebp esi edi

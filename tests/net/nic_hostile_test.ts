@@ -32,7 +32,6 @@ function machineWith(dev: (m: Machine) => PciFunction, slot = 5) {
     m,
     f,
     base,
-    dv: new DataView(m.ram.buffer, m.ram.byteOffset, m.ram.byteLength),
     in8: (o: number) => m.io.read(base + o, 1),
     out8: (o: number, v: number) => m.io.write(base + o, 1, v),
     out16: (o: number, v: number) => m.io.write(base + o, 2, v),
@@ -49,7 +48,7 @@ function virtio() {
   const d = machineWith((m) => (nic = new VirtioNet(m.ram, MAC, port, (l) => logs.push(l))));
   const startDriver = () => {
     d.out8(STATUS, 0);
-    d.m.ram.fill(0, RXQ, TXQ + 0x4000); // fresh rings, as the driver allocates them
+    d.m.ram.fill(RXQ, TXQ + 0x4000 - RXQ); // fresh rings, as the driver allocates them
     d.out8(STATUS, 1 | 2);
     d.out16(QSEL, 0);
     d.out32(PFN, RXQ >> 12);
@@ -62,23 +61,23 @@ function virtio() {
   const used = (base: number) => Math.ceil((avail(base) + 6 + 2 * QSIZE) / 4096) * 4096;
   const desc = (base: number, i: number, addr: number, len: number, flags: number, next = 0, hi = 0) => {
     const a = base + 16 * i;
-    d.dv.setUint32(a, addr, true);
-    d.dv.setUint32(a + 4, hi, true);
-    d.dv.setUint32(a + 8, len, true);
-    d.dv.setUint16(a + 12, flags, true);
-    d.dv.setUint16(a + 14, next, true);
+    d.m.ram.writeU32(a, addr);
+    d.m.ram.writeU32(a + 4, hi);
+    d.m.ram.writeU32(a + 8, len);
+    d.m.ram.writeU16(a + 12, flags);
+    d.m.ram.writeU16(a + 14, next);
   };
-  const availIdx = (base: number) => d.dv.getUint16(avail(base) + 2, true);
+  const availIdx = (base: number) => d.m.ram.readU16(avail(base) + 2);
   // put `head` in the next avail slot and publish it (or move the index by `step`)
   const post = (base: number, head: number, step = 1) => {
     const idx = availIdx(base);
-    d.dv.setUint16(avail(base) + 4 + 2 * (idx % QSIZE), head, true);
-    d.dv.setUint16(avail(base) + 2, (idx + step) & 0xffff, true);
+    d.m.ram.writeU16(avail(base) + 4 + 2 * (idx % QSIZE), head);
+    d.m.ram.writeU16(avail(base) + 2, (idx + step) & 0xffff);
   };
-  const usedIdx = (base: number) => d.dv.getUint16(used(base) + 2, true);
+  const usedIdx = (base: number) => d.m.ram.readU16(used(base) + 2);
   const usedElem = (base: number, i: number) => {
     const e = used(base) + 4 + 8 * (i % QSIZE);
-    return { id: d.dv.getUint32(e, true), len: d.dv.getUint32(e + 4, true) };
+    return { id: d.m.ram.readU32(e), len: d.m.ram.readU32(e + 4) };
   };
   const status = () => d.in8(STATUS);
   return { ...d, nic, port, logs, desc, post, usedIdx, usedElem, status, startDriver };
@@ -88,8 +87,8 @@ type Virtio = ReturnType<typeof virtio>;
 // one good frame through the tx queue: the device still works (or stays silent when broken)
 function sendGood(v: Virtio, slot: number): number {
   const f = frame(PEER, MAC, 100, slot);
-  v.m.ram.fill(0, 0x300000, 0x300000 + 10);
-  v.m.ram.set(f, 0x30000a);
+  v.m.ram.fill(0x300000, 10);
+  v.m.ram.write(0x30000a, f);
   v.desc(TXQ, slot, 0x300000, 10 + f.length, 0);
   v.post(TXQ, slot);
   const before = v.port.sent.length;
@@ -153,7 +152,7 @@ Deno.test("hostile virtio: the available index jumping by more than the queue si
   r.nic.receive(frame(MAC, PEER, 60, 1));
   assert.equal(r.status() & NEEDS_RESET, NEEDS_RESET);
   assert.equal(r.usedIdx(RXQ), 0);
-  assert.equal(r.m.ram[0x30000a], 0, "nothing written");
+  assert.equal(r.m.ram.readU8(0x30000a), 0, "nothing written");
 });
 
 Deno.test("hostile virtio: buffers outside guest RAM, bad head and next indices, rings outside RAM", () => {
@@ -189,15 +188,15 @@ Deno.test("hostile virtio: buffers outside guest RAM, bad head and next indices,
 
 Deno.test("hostile virtio rx: writable buffers the size of RAM get only the frame, nothing allocated", () => {
   const v = virtio();
-  v.m.ram.fill(0xee, 0x500000, 0x500000 + 200);
+  v.m.ram.fill(0x500000, 200, 0xee);
   for (let i = 0; i < 4; i++) v.desc(RXQ, i, 0x500000, RAM - 0x500000, F_WRITE | (i < 3 ? F_NEXT : 0), i + 1);
   v.post(RXQ, 0);
   v.out16(NOTIFY, 0);
   const f = frame(MAC, PEER, 120, 3);
   v.nic.receive(f);
   assert.deepEqual(v.usedElem(RXQ, 0), { id: 0, len: 10 + 120 });
-  assert.deepEqual(v.m.ram.subarray(0x50000a, 0x50000a + 120), f);
-  assert.equal(v.m.ram[0x50000a + 120], 0xee, "nothing written past the frame");
+  assert.deepEqual(v.m.ram.view(0x50000a, 120), f);
+  assert.equal(v.m.ram.readU8(0x50000a + 120), 0xee, "nothing written past the frame");
 });
 
 // ---- ne2k -----------------------------------------------------------------------------------

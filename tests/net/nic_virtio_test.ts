@@ -5,6 +5,7 @@
 // backlog while no buffer is posted, link change interrupts, device reset.
 import assert from "node:assert/strict";
 import { VirtioNet } from "../../runtime/devices/virtio_net.ts";
+import { GuestRam } from "../../runtime/memory.ts";
 import { BCAST, board, FakePort, frame, MAC, PEER } from "./nic_lib.ts";
 
 const HOST_F = 0x00, GUEST_F = 0x04, PFN = 0x08, QNUM = 0x0c, QSEL = 0x0e, NOTIFY = 0x10, STATUS = 0x12, ISR = 0x13;
@@ -62,7 +63,7 @@ function setup(opts: { start?: boolean } = {}) {
   const dv = new DataView(ram.buffer);
   const port = new FakePort();
   const logs: string[] = [];
-  const nic = new VirtioNet(ram, MAC, port, (l) => logs.push(l));
+  const nic = new VirtioNet(new GuestRam(ram), MAC, port, (l) => logs.push(l));
   const b = board(nic, 4);
   const d = { ...b, nic, port, ram, dv, logs, rx: null as unknown as Ring, tx: null as unknown as Ring };
   if (opts.start !== false) start(d);

@@ -237,7 +237,6 @@ farp: dw 0x5678, 0x9abc
   b.startReal(0, 0x7c00);
   const r = b.run(10000);
   assert.equal(r.exit, "done", r.out);
-  const dv = new DataView(b.ram.buffer, b.ram.byteOffset);
-  const words = Array.from({ length: 7 }, (_, i) => dv.getUint16(0x600 + i * 2, true));
+  const words = Array.from({ length: 7 }, (_, i) => b.ram.readU16(0x600 + i * 2));
   assert.deepEqual(words, [0x0800, 0x1234, 0x0800, 0x07c0, 0x9abc, 0x5678, 0x7000 - 6]);
 });

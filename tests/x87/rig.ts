@@ -47,14 +47,14 @@ export class Rig extends Bare {
     const c = this.core;
     this.reset(opts.cr0);
     this.load(CODE_AT, new Uint8Array(code.flat())); // blocks compiled from the last case's code are stale
-    this.ram.set(mem, DATA_AT);
+    this.ram.write(DATA_AT, mem);
     c.eip = CODE_AT;
     c.setReg(0, opts.eax ?? 0);
     c.setReg(3, DATA_AT);
     c.set(L.S_PEND_VEC, 0xffffffff);
     const f = this.step(code.length);
     return {
-      mem: this.ram.slice(DATA_AT, DATA_AT + MEM),
+      mem: this.ram.read(DATA_AT, MEM)!,
       eax: c.reg(0),
       // EFLAGS as stored: the lazy kind is LF_NONE after the reset, and only the FPU-relevant bits
       // (fcomi's) are compared

@@ -234,7 +234,7 @@ export class Ring3 {
     core.set(L.S_EXC_STATE, 0xffffffff);
     core.set(L.S_HALTED, 0);
     core.eip = start;
-    if (memBytes) this.bare.ram.set(c.mem.subarray(0, memBytes), DATA);
+    if (memBytes) this.bare.ram.write(DATA, c.mem.subarray(0, memBytes));
     let fault = NOFAULT;
     for (let n = 0; n < maxSteps; n++) {
       let f: Fault | null;
@@ -265,7 +265,7 @@ export class Ring3 {
       regs,
       flags: this.bare.flags(),
       fault,
-      mem: this.bare.ram.slice(DATA, DATA + memBytes),
+      mem: this.bare.ram.read(DATA, memBytes)!,
     };
   }
 
