@@ -1,7 +1,12 @@
-// Time for the device models. Every device reads one Clock (nanoseconds, monotonic) and arms
-// Timers on it; the machine loop fires due timers between instruction slices and sleeps until
-// the next deadline while the CPU halts. Tests inject a ManualClock so nothing depends on the
-// wall clock, and the machine can run on a virtual clock derived from retired instructions.
+// Time, all of it: the Clock every device, timer and vCPU of a machine reads (nanoseconds,
+// monotonic), the timers armed on it, and the machine's clock choices:
+//   HostClock     the host's monotonic clock (unit tests)
+//   ManualClock   moves only when told (device tests)
+//   PacedClock    single-thread runs with `clock: "host"`: host time, paced by retired instructions
+//   VirtualClock  `clock: "virtual"`: retired instructions only, idle time skipped; repeatable
+//   EpochClock    worker-thread SMP: host time from one absolute epoch every thread agrees on
+// The machine loop fires due timers between instruction slices and sleeps until the next
+// deadline while every vCPU halts.
 
 export interface Clock {
   now(): number; // ns, monotonic
@@ -81,3 +86,146 @@ export class TimerQueue {
 
 // Wall-clock source for the RTC: milliseconds since the Unix epoch.
 export type WallClock = () => number;
+
+// ---- PacedClock: the host clock as the guest sees it, paced by retired instructions ------------
+//
+// Reading the host's clock directly makes guest time jump whenever the host deschedules this
+// process or the interpreter runs slower than expected: a timer deadline passes in the middle of
+// an instruction slice, the interrupt arrives late, periodic ticks are lost, and two reads a few
+// instructions apart can straddle a 10 ms jump. Linux notices all of it: "Fast TSC calibration
+// failed", "PM-Timer running at invalid rate", a TSC marked unstable by the jiffies watchdog.
+//
+// Here guest time is a piecewise linear function of the instruction count instead: within a run
+// slice every instruction advances it by the same amount (`rate`), so every clock the guest has
+// (TSC, PIT, PM timer, APIC timer) moves smoothly and in step, and the run loop can end a slice on
+// the exact instruction where the next timer is due. At each slice boundary the rate is set from
+// the measured host throughput, stretched or shrunk so that guest time converges on host time
+// (the lag is worked off over LAG_HORIZON_NS). While the CPU halts, guest time skips ahead to the
+// host's time (never past the next deadline) and the loop sleeps for the rest. So over any span
+// longer than a few slices guest time follows the host's clock; a slow or loaded host shows up
+// as a slower CPU, not as lost interrupts.
+
+const LAG_HORIZON_NS = 20e6; // lag (either way) is worked off over about this much host time
+const MAX_LAG_NS = 1e9; // behind by more (the process was stopped): jump, lose the ticks
+const MIN_SAMPLE_NS = 2e6; // throughput samples span at least this much host time
+// Linux times short instruction sequences against its clocks and rejects a clock when a few dozen
+// instructions take too long: the fast TSC calibration allows ~25 µs for two PIT polling loops,
+// the clocksource watchdog 100 µs for a TSC read between two PM-timer reads. A host stall must
+// therefore never turn into slow guest instructions; it becomes lag, worked off at a bounded
+// stretch. A sample can raise the speed estimate by at most 25% (a real slowdown still shows
+// within tens of ms), and a stretched rate stays below MAX_STRETCHED_NS per instruction (unless the
+// host itself is slower than that).
+const MAX_SAMPLE_UP = 1.25;
+const MAX_SAMPLE_DOWN = 2;
+const MAX_STRETCHED_NS = 250;
+
+export class PacedClock implements Clock {
+  private baseNs = 0; // guest time at the anchor
+  private baseInsn = 0; // instruction count at the anchor
+  private rate: number; // guest ns per instruction since the anchor
+  private perInsn: number; // host ns per instruction, measured while the CPU runs
+  private sampleHost = -1; // start of the current throughput sample (host ns), -1 none
+  private sampleInsn = 0;
+  private readonly host0: number;
+
+  // `insns`: instructions retired so far (all that advance this clock)
+  constructor(
+    private readonly insns: () => number,
+    private readonly hostNs: () => number = () => performance.now() * 1e6,
+    nsPerInsn = 50,
+  ) {
+    this.host0 = hostNs();
+    this.rate = this.perInsn = nsPerInsn;
+  }
+
+  now(): number {
+    return this.baseNs + (this.insns() - this.baseInsn) * this.rate;
+  }
+
+  private host(): number {
+    return this.hostNs() - this.host0;
+  }
+
+  private anchor(t: number): void {
+    this.baseNs = t;
+    this.baseInsn = this.insns();
+  }
+
+  // Before a run slice: re-anchor, choose the rate for the slice, and return how many
+  // instructions to run (at most `max`) so that the slice ends at `deadline` (guest ns).
+  slice(deadline: number, max: number): number {
+    const h = this.host();
+    const i = this.insns();
+    if (this.sampleHost < 0) {
+      this.sampleHost = h;
+      this.sampleInsn = i;
+    } else if (h - this.sampleHost >= MIN_SAMPLE_NS && i > this.sampleInsn) {
+      // host time per instruction, everything between slices included (the event loop,
+      // device callbacks, being descheduled): that is what guest time has to cover
+      let m = (h - this.sampleHost) / (i - this.sampleInsn);
+      m = Math.min(this.perInsn * MAX_SAMPLE_UP, Math.max(this.perInsn / MAX_SAMPLE_DOWN, m));
+      this.perInsn = 0.5 * this.perInsn + 0.5 * m;
+      this.sampleHost = h;
+      this.sampleInsn = i;
+    }
+    let g = this.now();
+    let lag = h - g;
+    if (lag > MAX_LAG_NS) {
+      g = h - MAX_LAG_NS;
+      lag = MAX_LAG_NS;
+    }
+    this.anchor(g);
+    const stretch = Math.min(4, Math.max(0.25, 1 + lag / LAG_HORIZON_NS));
+    this.rate = Math.min(this.perInsn * stretch, Math.max(this.perInsn, MAX_STRETCHED_NS));
+    const d = deadline - g;
+    if (!(d < Infinity)) return max;
+    return Math.max(1, Math.min(max, Math.ceil(d / this.rate)));
+  }
+
+  // The CPU halts until `deadline` (guest ns, may be Infinity). Guest time skips ahead to the
+  // host's time (no instruction observes the span), never past the deadline. Returns how long the
+  // host must sleep (ns) before the deadline is due: 0 when it already is.
+  idle(deadline: number): number {
+    this.sampleHost = -1; // a sample must not include sleeping
+    const g = this.now();
+    const t = Math.max(g, Math.min(deadline, this.host()));
+    this.anchor(t);
+    return Math.max(0, deadline - t);
+  }
+
+  // After the sleep idle() asked for (or an earlier wake-up by host input).
+  woke(deadline: number): void {
+    const g = this.now();
+    this.anchor(Math.max(g, Math.min(deadline, this.host())));
+  }
+
+  // host ns per instruction, as last measured
+  get hostNsPerInsn(): number {
+    return this.perInsn;
+  }
+}
+
+// ---- VirtualClock --------------------------------------------------------------------------------
+// Instruction-count clock: now() = instructions retired by all vCPUs * rate / vCPUs, plus idle
+// time skipped while every vCPU halts.
+export class VirtualClock implements Clock {
+  skipped = 0;
+  constructor(
+    readonly nsPerInsn: number,
+    private readonly retired: () => number, // by all vCPUs
+    private readonly cpus: () => number,
+  ) {}
+  now(): number {
+    return this.retired() * this.nsPerInsn / Math.max(1, this.cpus()) + this.skipped;
+  }
+}
+
+// ---- EpochClock ----------------------------------------------------------------------------------
+// Host monotonic clock in ns that every thread of one machine agrees on: performance.now()
+// counts from each thread's own time origin, so all threads count from one absolute epoch.
+export class EpochClock implements Clock {
+  constructor(readonly epochMs: number = performance.timeOrigin + performance.now()) {}
+  now(): number {
+    return (performance.timeOrigin + performance.now() - this.epochMs) * 1e6;
+  }
+}

@@ -1,45 +1,29 @@
-// The PC: guest memory, the vCPU 0 core, the device models on their buses, the interrupt
-// wiring, the firmware tables, and the run loop. The loop runs the core for a slice of
-// instructions, fires due device timers, and lets the core pick up interrupts through
-// intr_ack(); when the CPU halts it sleeps until the next timer deadline or host input.
+// The PC: guest memory, the vCPU cores, the device models on their buses, the interrupt wiring,
+// the firmware tables. The run loops live in runtime/vcpu/: round_robin.ts runs every vCPU on
+// this thread; with `smp` > 1 and worker threads (ARCHITECTURE.md, "SMP") device_thread.ts makes
+// this thread the device thread and each vCPU runs in its own worker (runtime/vcpu/worker.ts).
 //
 // Interrupt path: device -> IrqLine -> 8259A pair and IO-APIC. The IO-APIC sends messages to
 // the local APICs; the 8259A's INTR reaches the CPU through LINT0 in virtual-wire (ExtINT) mode
 // or directly while the local APIC is hardware-disabled. Whenever a vCPU may have something to
 // take, the host sets ATTN_IRQ in its attention word; the core then calls intr_ack().
 //
-// Time: `clock: "host"` (default) follows the host's monotonic clock, paced by retired
-// instructions so that guest time never jumps inside a slice (runtime/paced_clock.ts). `clock: "virtual"`
-// derives time from retired instructions and skips idle time when the CPU halts: runs are
-// deterministic and never wait, which is what CI wants.
-//
-// SMP (ARCHITECTURE.md, "SMP"): with `smp` > 1 each vCPU runs in its own worker
-// (runtime/vcpu/worker.ts) and this thread becomes the device thread: it serves the vCPUs'
-// mailboxes, fires device timers and wakes vCPUs at their APIC-timer deadlines. With
-// `smpThreads: 1` every vCPU runs here round-robin with a fixed instruction quantum (on the
-// virtual clock unless another clock is given), so a run is repeatable.
-import { setImmediate } from "node:timers";
+// Time (runtime/clock.ts): `clock: "host"` (default) follows the host's monotonic clock, paced by
+// retired instructions so that guest time never jumps inside a slice (PacedClock). `clock:
+// "virtual"` derives time from retired instructions and skips idle time when the CPU halts: runs
+// are deterministic and never wait, which is what CI wants. With `smpThreads: 1` every vCPU runs
+// here round-robin with a fixed instruction quantum (on the virtual clock unless another clock is
+// given), so a run is repeatable; worker threads read the EpochClock.
 import * as L from "../core-as/layout.ts";
-import { Core, createMemory, loadCoreModule } from "./vcpu/core.ts";
+import { Core, createMemory } from "./vcpu/core.ts";
 import { ApicBus } from "./vcpu/apicbus.ts";
-import { CPU_RUNNING, CPU_STOPPED, CPU_WAIT_SIPI, EpochClock, Vcpu } from "./vcpu/smp.ts";
-import {
-  EVENT_ERROR,
-  EVENT_SHUTDOWN,
-  EVENT_STOPPED,
-  MailboxServer,
-  OP_EOI,
-  OP_EVENT,
-  OP_IN,
-  OP_MMIO_RD,
-  OP_MMIO_WR,
-  OP_OUT,
-  OP_PIC_ACK,
-} from "./vcpu/mailbox.ts";
-import type { WorkerDone, WorkerStart } from "./vcpu/worker.ts";
+import { CPU_STOPPED, CPU_WAIT_SIPI, Vcpu } from "./vcpu/smp.ts";
+import { coreImports } from "./vcpu/imports.ts";
+import type { Outcome, RunHost } from "./vcpu/run_host.ts";
+import { runRoundRobin } from "./vcpu/round_robin.ts";
+import { DeviceThread } from "./vcpu/device_thread.ts";
 import { IoBus, MmioBus } from "./bus.ts";
-import { type Clock, TimerQueue, type WallClock } from "./clock.ts";
-import { PacedClock } from "./paced_clock.ts";
+import { type Clock, EpochClock, PacedClock, TimerQueue, VirtualClock, type WallClock } from "./clock.ts";
 import { IrqRouter } from "./irq.ts";
 import { DualPic } from "./devices/pic.ts";
 import { Pit } from "./devices/pit.ts";
@@ -54,6 +38,9 @@ import { installTables, type TablesInfo } from "./boot/tables.ts";
 import { attachNics, type Nic } from "./devices/nics.ts";
 import type { NetConfig } from "./netopt.ts";
 import { GuestRam } from "./memory.ts";
+import { SerialConsole } from "./serial_console.ts";
+
+export type { Outcome };
 
 export interface MachineOptions {
   memMiB?: number; // guest RAM, default 256
@@ -71,33 +58,15 @@ export interface MachineOptions {
   net?: NetConfig[]; // NICs on PCI slots 3.., each cabled to a switch daemon (runtime/netopt.ts)
 }
 
-export type Outcome =
-  | { kind: "poweroff" }
-  | { kind: "reset"; reason: string }
-  | { kind: "halt" } // every CPU stopped with interrupts disabled
-  | { kind: "stopped" }; // stop() was called
-
-// Instruction-count clock: now() = instructions retired by all vCPUs * rate / vCPUs, plus idle
-// time skipped while every vCPU halts.
-class VirtualClock implements Clock {
-  cores: Core[] = [];
-  skipped = 0;
-  constructor(readonly nsPerInsn: number) {}
-  now(): number {
-    let n = 0;
-    for (const c of this.cores) n += Number(c.icount);
-    return n * this.nsPerInsn / Math.max(1, this.cores.length) + this.skipped;
-  }
+// One device model on the board: named once, attached to the buses once, reset with the machine.
+export interface BoardDevice {
+  readonly name: string;
+  attach(io: IoBus, mmio: MmioBus): void;
+  reset(): void;
 }
 
-// a macrotask turn: lets host I/O callbacks (stdin, sockets) run; cheaper than setTimeout(0)
-const yieldToHost = () => new Promise<void>((r) => setImmediate(r));
-const SLICE_NS = 0.5e6; // host mode: aim for slices of about 0.5 ms so timers fire on time
 const YIELD_MS = 50;
 const YIELD_MS_NET = 2; // with NICs: frames to and from the switch move only while the loop yields
-const DEVICE_YIELD_MS = 4; // device thread: event-loop turn at least this often while vCPUs are busy
-const DEVICE_BUSY_MS = 50; // ... and blocking waits for this long after the last device request
-const WORKER_SLICE = 2_000_000;
 const RESET_EDX = 0x683; // family 6, model 8, stepping 3: CPUID leaf 1 EAX (core-as/ops/system.ts)
 
 export class Machine {
@@ -121,15 +90,14 @@ export class Machine {
   readonly i8042: I8042;
   readonly pci: PciBus;
   readonly acpi: AcpiPm;
-  readonly lapics: Lapic[] = [];
   readonly nics: Nic[];
+  readonly devices: readonly BoardDevice[]; // every device model but the local APICs, in reset order
+  readonly lapics: Lapic[] = [];
   readonly cores: Core[] = [];
   readonly vcpus: Vcpu[] = [];
   readonly bus: ApicBus;
   readonly threaded: boolean; // one worker per vCPU
   readonly quantum: number;
-  private mailboxes?: MailboxServer;
-  private workerError?: string;
   tables?: TablesInfo;
   private readonly i32: Int32Array;
   private readonly virtual?: VirtualClock;
@@ -141,6 +109,8 @@ export class Machine {
   private readonly opts: MachineOptions;
   private readonly yieldMs: number;
   private hostWork = false; // a device queued host I/O: yield to the event loop after this slice
+  private readonly host: RunHost;
+  private deviceThread?: DeviceThread;
 
   constructor(opts: MachineOptions = {}) {
     this.opts = opts;
@@ -166,21 +136,21 @@ export class Machine {
       throw new RangeError("a virtual or injected clock needs smpThreads: 1 when smp > 1");
     }
     const clockOpt = opts.clock ?? (threads === 1 && this.ncpu > 1 ? "virtual" : "host");
-
+    // instructions retired by every vCPU on this thread: they all move time on
+    const retired = () => {
+      let n = 0;
+      for (const c of this.cores) n += Number(c.icount);
+      return n;
+    };
     if (this.threaded) {
       this.clock = new EpochClock();
     } else if (clockOpt === "virtual") {
-      this.virtual = new VirtualClock(opts.nsPerInstruction ?? 10);
+      this.virtual = new VirtualClock(opts.nsPerInstruction ?? 10, retired, () => this.cores.length);
       this.clock = this.virtual;
     } else if (typeof clockOpt === "object") {
       this.clock = clockOpt;
     } else {
-      // vCPUs sharing this thread take turns: every one's instructions move time on
-      this.paced = new PacedClock(() => {
-        let n = 0;
-        for (const c of this.cores) n += Number(c.icount);
-        return n;
-      });
+      this.paced = new PacedClock(retired);
       this.clock = this.paced;
     }
     this.timers = new TimerQueue(this.clock);
@@ -219,39 +189,29 @@ export class Machine {
     this.nics = attachNics(this.pci, this.ram, opts.net ?? [], () => (this.hostWork = true));
     this.yieldMs = this.nics.length ? YIELD_MS_NET : YIELD_MS;
 
-    this.pic.attach(this.io);
-    this.pit.attach(this.io);
-    this.rtc.attach(this.io);
-    this.com1.attach(this.io);
-    this.com2.attach(this.io);
-    this.post.attach(this.io);
-    this.portA.attach(this.io);
-    this.i8042.attach(this.io);
-    this.acpi.attach(this.io);
-    this.ioapic.attach(this.mmio);
+    // The board. ISA devices claim fixed ports; the PCI bus claims 0xCF8-0xCFF when it is made and
+    // maps its functions' BARs (the NICs among them) when firmware or the guest programs them.
+    const isa = (name: string, d: { attach(io: IoBus): void; reset?(): void }): BoardDevice => ({
+      name,
+      attach: (io) => d.attach(io),
+      reset: () => d.reset?.(),
+    });
+    this.devices = [
+      isa("8259A PIC pair", this.pic),
+      isa("8254 PIT", this.pit),
+      isa("MC146818 RTC", this.rtc),
+      isa("COM1", this.com1),
+      isa("COM2", this.com2),
+      isa("POST port 0x80", this.post),
+      isa("port 0x92", this.portA),
+      isa("i8042", this.i8042),
+      isa("ACPI PM", this.acpi),
+      { name: "IO-APIC", attach: (_io, mmio) => this.ioapic.attach(mmio), reset: () => this.ioapic.reset() },
+      ...this.nics.map((n): BoardDevice => ({ name: n.name, attach: () => {}, reset: () => n.device.reset() })),
+    ];
+    for (const d of this.devices) d.attach(this.io, this.mmio);
 
     this.serial = new SerialConsole(this.com1, () => this.wake?.(), opts.serialOut);
-    let pending: number[] = [];
-    let flushQueued = false;
-    // batch output bytes: one sink call per burst instead of one per byte
-    this.com1.onOutput = (b) => {
-      pending.push(b);
-      if (!flushQueued) {
-        flushQueued = true;
-        queueMicrotask(() => {
-          flushQueued = false;
-          const out = new Uint8Array(pending);
-          pending = [];
-          this.serial.onOutput(out);
-        });
-      }
-    };
-    this.flushSerial = () => {
-      if (!pending.length) return;
-      const out = new Uint8Array(pending);
-      pending = [];
-      this.serial.onOutput(out);
-    };
 
     for (let cpu = 0; cpu < this.ncpu; cpu++) {
       const regs = new Uint32Array(this.memory.buffer, L.CPU_BASE + cpu * L.CPU_STRIDE + L.S_LAPIC, 1024);
@@ -264,11 +224,11 @@ export class Machine {
       );
     }
     if (opts.acpi ?? true) this.tables = installTables(this.ram, { ncpu: this.ncpu, ramBytes: this.ramBytes });
+    // the other models come out of their constructors in their reset state
     this.pic.reset();
     this.acpi.reset();
+    this.host = this.runHost();
   }
-
-  private flushSerial: () => void;
 
   // ---- host-facing API ------------------------------------------------------------------------
   // Serial console (COM1): guest output goes to `serial.onOutput`, host input via `serial.input()`.
@@ -297,19 +257,12 @@ export class Machine {
       picAck: () => this.pic.ack(),
     };
     for (let cpu = 0; cpu < this.ncpu; cpu++) {
-      const core = await Core.create(this.memory, cpu, {
-        io_in: (port, size) => this.io.read(port, size),
-        io_out: (port, size, value) => this.io.write(port, size, value),
-        mmio_rd: (addr, size) => this.mmioRead(cpu, addr, size),
-        mmio_wr: (addr, size, value) => this.mmioWrite(cpu, addr, size, value),
-        intr_ack: () => this.intrAck(cpu),
-        clock_ns: () => this.clock.now(),
-      });
+      const imports = coreImports({ vcpu: () => this.vcpus[cpu], io: this.io, mmio: this.mmio, clock: this.clock });
+      const core = await Core.create(this.memory, cpu, imports);
       this.cores.push(core);
       this.vcpus.push(new Vcpu(core, this.lapics[cpu], this.bus, chip));
       this.resetCpu(cpu);
     }
-    if (this.virtual) this.virtual.cores = this.cores;
   }
 
   // CPU power-on state plus what the chipset/firmware adds (APIC base MSR, APIC ID); APs wait
@@ -331,15 +284,7 @@ export class Machine {
   // Device state back to power-on (for a reboot); the caller reloads the kernel.
   reset(): void {
     this.outcome = undefined;
-    this.pic.reset();
-    this.pit.reset();
-    this.rtc.reset();
-    this.com1.reset();
-    this.com2.reset();
-    this.i8042.reset();
-    this.acpi.reset();
-    this.ioapic.reset();
-    for (const n of this.nics) n.device.reset();
+    for (const d of this.devices) d.reset();
     for (let i = 0; i < this.cores.length; i++) this.resetCpu(i);
     this.ram.clear();
     if (this.opts.acpi ?? true) this.tables = installTables(this.ram, { ncpu: this.ncpu, ramBytes: this.ramBytes });
@@ -388,225 +333,54 @@ export class Machine {
     this.wake?.();
   }
 
-  // ---- run loop -------------------------------------------------------------------------------
+  // ---- running --------------------------------------------------------------------------------
   async run(): Promise<Outcome> {
     await this.init();
     this.pci.assignResources(); // devices registered since the last run get their BARs
     this.outcome = undefined;
-    const o = this.threaded ? await this.runThreaded() : await this.runHere();
-    this.flushSerial();
-    return o;
-  }
-
-  // Every vCPU on this thread, round-robin. One vCPU: slices as long as the next timer allows.
-  // Several: each runs at most `quantum` instructions per turn, so with the virtual clock the
-  // interleaving (and so the whole run) is the same every time.
-  private async runHere(): Promise<Outcome> {
-    let lastYield = performance.now();
-    let perNs = 0.01; // injected clock: measured instructions per host ns (starts at 10 MIPS)
-    const multi = this.ncpu > 1;
-    while (!this.outcome) {
-      let ran = false;
-      for (const v of this.vcpus) {
-        if (this.outcome) break;
-        if (v.attention & (L.ATTN_INIT | L.ATTN_SIPI | L.ATTN_NMI)) v.handleSignals();
-        if (v.state !== CPU_RUNNING) continue;
-        this.timers.runDue();
-        if (v.halted && !v.hasInterrupt()) continue;
-        const core = v.core;
-        let n = multi ? Math.min(this.slice, this.quantum) : this.slice;
-        const d = this.timers.next() - this.clock.now();
-        if (this.virtual) {
-          // end the slice at the next deadline so timers fire on the exact instruction
-          if (d < Infinity) n = Math.max(1, Math.min(n, Math.ceil(d * this.ncpu / this.virtual.nsPerInsn)));
-        } else if (this.paced) {
-          n = this.paced.slice(this.timers.next(), n); // ends the slice at the deadline, too
-        } else {
-          // about half a millisecond of guest work, less when a timer is due sooner
-          n = Math.max(500, Math.min(n, Math.ceil(Math.min(d, SLICE_NS) * perNs)));
-        }
-        const t0 = performance.now();
-        const i0 = core.icount;
-        const exit = core.run(n);
-        ran = true;
-        const dt = (performance.now() - t0) * 1e6;
-        if (!this.virtual && !this.paced && dt > 5e4 && exit === L.EXIT_BUDGET) {
-          // the guest's instruction rate swings tenfold between phases: follow it quickly
-          perNs = 0.5 * perNs + 0.5 * (Number(core.icount - i0) / dt);
-        }
-        if (this.outcome) break;
-        if (exit === L.EXIT_SHUTDOWN) this.finish({ kind: "reset", reason: "triple fault" });
-        else if (exit === L.EXIT_HLT_CLI) {
-          v.stopped();
-          this.checkAllStopped();
-        }
-      }
-      if (this.outcome) break;
-      if (!ran) {
-        this.timers.runDue();
-        if (!this.vcpus.some((v) => v.state === CPU_RUNNING && (!v.halted || v.hasInterrupt()))) {
-          await this.idle();
-          lastYield = performance.now();
-        }
-      } else if (this.hostWork || performance.now() - lastYield > this.yieldMs) {
-        this.hostWork = false;
-        this.flushSerial();
-        await yieldToHost(); // let host input and output callbacks run
-        lastYield = performance.now();
-      }
-    }
+    if (this.threaded) await (this.deviceThread ??= new DeviceThread(this.host)).run();
+    else await runRoundRobin(this.host);
+    this.serial.flush();
     return this.outcome!;
   }
 
-  // every vCPU stopped with interrupts off (or never started): nothing can happen any more
-  private checkAllStopped(): void {
-    if (this.vcpus.every((v) => v.state === CPU_STOPPED || v.state === CPU_WAIT_SIPI)) this.finish({ kind: "halt" });
-  }
-
-  // Every CPU halted: wait for the next timer or host input.
-  private async idle(): Promise<void> {
-    const next = this.timers.next();
-    if (this.virtual) {
-      if (next === Infinity) {
-        // nothing will ever wake the CPU but the host: wait for input
-        await new Promise<void>((r) => (this.wake = r));
-        this.wake = undefined;
-        return;
-      }
-      this.virtual.skipped += Math.max(0, next - this.clock.now());
-      return;
-    }
-    const ms = (this.paced ? this.paced.idle(next) : next - this.clock.now()) / 1e6;
-    if (ms <= 0) return;
-    this.flushSerial();
-    await new Promise<void>((r) => {
-      const t = ms === Infinity ? undefined : setTimeout(() => r(), Math.max(0, Math.floor(ms)));
-      this.wake = () => {
-        if (t !== undefined) clearTimeout(t);
-        r();
-      };
-    });
-    this.wake = undefined;
-    this.paced?.woke(next);
-  }
-
-  // ---- one worker per vCPU; this thread is the device thread --------------------------------
-  // The loop serves mailboxes, fires device timers and kicks vCPUs whose APIC timer is due. While
-  // requests keep coming it blocks in Atomics.wait on the doorbell (a wake costs microseconds) and
-  // takes an event-loop turn every few milliseconds for host I/O; once the vCPUs go quiet it waits
-  // with Atomics.waitAsync so host input is handled at once.
-  private async runThreaded(): Promise<Outcome> {
-    const mod = await loadCoreModule();
-    const stopIdx = (L.MACHINE + L.M_STOP) >> 2;
-    Atomics.store(this.i32, stopIdx, 0);
-    this.workerError = undefined;
-    const mb = this.mailboxes ??= new MailboxServer(this.memory, this.ncpu, {
-      request: (cpu, op, a, b, c) => this.deviceRequest(cpu, op, a, b, c),
-    });
-    this.wake = () => mb.ring();
-    const epochMs = (this.clock as EpochClock).epochMs;
-    const workers: Worker[] = [];
-    let running = this.ncpu;
-    const done = new Promise<void>((resolve) => {
-      for (let cpu = 0; cpu < this.ncpu; cpu++) {
-        const w = new Worker(new URL("./vcpu/worker.ts", import.meta.url).href, { type: "module" });
-        w.onmessage = (e: MessageEvent<WorkerDone>) => {
-          if (e.data.error) {
-            this.workerError ??= `vCPU ${e.data.cpu}: ${e.data.error}`;
-            this.finish({ kind: "stopped" });
-          }
-          if (--running === 0) resolve();
-          mb.ring();
-        };
-        w.onerror = (e) => {
-          e.preventDefault();
-          this.workerError ??= `vCPU ${cpu}: ${e.message}`;
-          this.finish({ kind: "stopped" });
-          if (--running === 0) resolve();
-          mb.ring();
-        };
-        const start: WorkerStart = {
-          module: mod,
-          memory: this.memory,
-          cpu,
-          ncpu: this.ncpu,
-          epochMs,
-          slice: WORKER_SLICE,
-        };
-        w.postMessage(start);
-        workers.push(w);
-      }
-    });
-    const kicked = new Float64Array(this.ncpu).fill(-1);
-    let lastYield = performance.now(), lastBusy = lastYield;
-    // Serve until the outcome is decided and every worker has left its loop (a worker may still
-    // be blocked on a device request when the machine stops).
-    while (running > 0) {
-      const seen = mb.doorbell;
-      const served = mb.serve();
-      const now = this.clock.now();
-      this.timers.runDue(now);
-      // APIC timers: a running vCPU leaves its slice at its deadline (a halted one sleeps with a
-      // timeout of its own)
-      let next = this.timers.next();
-      for (let c = 0; c < this.ncpu; c++) {
-        const d = this.lapics[c].deadline;
-        if (d <= now) {
-          if (kicked[c] !== d) {
-            kicked[c] = d;
-            this.bus.signal(c, L.ATTN_STOP);
-          }
-        } else if (d < next) next = d;
-      }
-      const t = performance.now();
-      if (served) lastBusy = t;
-      if (this.outcome && Atomics.load(this.i32, stopIdx) === 0) {
-        Atomics.store(this.i32, stopIdx, 1);
-        for (let c = 0; c < this.ncpu; c++) this.bus.signal(c, L.ATTN_STOP);
-      }
-      if (served) continue;
-      const waitMs = Math.max(0, Math.min((next - now) / 1e6, 1000));
-      if (!this.hostWork && t - lastBusy < DEVICE_BUSY_MS && t - lastYield < DEVICE_YIELD_MS) {
-        mb.waitSync(seen, Math.min(waitMs, DEVICE_YIELD_MS - (t - lastYield)));
-      } else {
-        this.hostWork = false;
-        this.flushSerial();
-        if (t - lastBusy < DEVICE_BUSY_MS) await yieldToHost();
-        else await mb.waitAsync(seen, waitMs);
-        lastYield = performance.now();
-      }
-    }
-    await done;
-    for (const w of workers) w.terminate();
-    this.wake = undefined;
-    if (this.workerError) throw new Error(`ring3: ${this.workerError}`);
-    return this.outcome!;
-  }
-
-  private deviceRequest(cpu: number, op: number, a: number, b: number, c: number): number {
-    switch (op) {
-      case OP_IN:
-        return this.io.read(a, b);
-      case OP_OUT:
-        this.io.write(a, b, c);
-        return 0;
-      case OP_MMIO_RD:
-        return this.mmio.read(a, b);
-      case OP_MMIO_WR:
-        this.mmio.write(a, b, c);
-        return 0;
-      case OP_PIC_ACK:
-        return this.pic.ack();
-      case OP_EOI:
-        this.ioapic.eoi(a);
-        return 0;
-      case OP_EVENT:
-        if (a === EVENT_SHUTDOWN) this.finish({ kind: "reset", reason: `triple fault on CPU ${cpu}` });
-        else if (a === EVENT_STOPPED) this.checkAllStopped();
-        else if (a === EVENT_ERROR) this.finish({ kind: "stopped" });
-        return 0;
-    }
-    return 0;
+  // the machine as the run loops see it
+  private runHost(): RunHost {
+    // deno-lint-ignore no-this-alias
+    const m = this;
+    return {
+      memory: m.memory,
+      ncpu: m.ncpu,
+      vcpus: m.vcpus,
+      lapics: m.lapics,
+      bus: m.bus,
+      io: m.io,
+      mmio: m.mmio,
+      pic: m.pic,
+      ioapic: m.ioapic,
+      timers: m.timers,
+      clock: m.clock,
+      virtual: m.virtual,
+      paced: m.paced,
+      slice: m.slice,
+      quantum: m.quantum,
+      yieldMs: m.yieldMs,
+      get done() {
+        return m.outcome !== undefined;
+      },
+      finish: (o) => m.finish(o),
+      noteStopped: () => {
+        // every vCPU stopped with interrupts off (or never started): nothing can happen any more
+        if (m.vcpus.every((v) => v.state === CPU_STOPPED || v.state === CPU_WAIT_SIPI)) m.finish({ kind: "halt" });
+      },
+      takeHostWork: () => {
+        const w = m.hostWork;
+        m.hostWork = false;
+        return w;
+      },
+      flushSerial: () => m.serial.flush(),
+      setWake: (w) => (m.wake = w),
+    };
   }
 
   private finish(o: Outcome): void {
@@ -645,21 +419,5 @@ export class Machine {
     const off = this.vcpus[cpu].lapicOffset(addr);
     if (off >= 0) this.lapics[cpu].write(off, size, value);
     else this.mmio.write(addr, size, value);
-  }
-}
-
-export class SerialConsole {
-  constructor(
-    private readonly uart: Uart,
-    private readonly wakeup: () => void,
-    public onOutput: (bytes: Uint8Array) => void = () => {},
-  ) {}
-  input(bytes: Uint8Array | string): void {
-    this.uart.receive(typeof bytes === "string" ? new TextEncoder().encode(bytes) : bytes);
-    this.wakeup();
-  }
-  // bytes the guest has not read yet
-  get pendingInput(): number {
-    return this.uart.rxQueued;
   }
 }

@@ -15,6 +15,16 @@ export const SCI_IRQ = 9;
 export const SLP_TYP_S5 = 5; // the value \_S5 hands to the OS
 export const PM_TIMER_HZ = 3579545;
 
+// PM timer ticks since guest time 0 at guest time `ns`, and the 32-bit counter the guest reads:
+// the one formula, used by this device and by the vCPU threads that serve PM timer reads
+// themselves (runtime/vcpu/imports.ts).
+export function pmTimerCount(ns: number): number {
+  return Math.floor(ns * PM_TIMER_HZ / 1e9);
+}
+export function pmTimerTicks(ns: number): number {
+  return pmTimerCount(ns) % 0x100000000;
+}
+
 const STS_TMR = 1, STS_PWRBTN = 1 << 8, STS_WAK = 1 << 15;
 const CNT_SCI_EN = 1, CNT_SLP_EN = 1 << 13;
 
@@ -47,12 +57,12 @@ export class AcpiPm implements IoHandler {
   }
 
   timerValue(now: number): number {
-    return Math.floor(now * PM_TIMER_HZ / 1e9) % 0x100000000;
+    return pmTimerTicks(now);
   }
 
   // number of times bit 31 of the timer has toggled
   private tmrHalves(now: number): number {
-    return Math.floor(Math.floor(now * PM_TIMER_HZ / 1e9) / 0x80000000);
+    return Math.floor(pmTimerCount(now) / 0x80000000);
   }
 
   private accountTimer(now: number): void {

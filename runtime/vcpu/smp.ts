@@ -165,12 +165,3 @@ export class Vcpu {
 }
 
 export { CPU_RUNNING, CPU_STOPPED, CPU_WAIT_SIPI };
-
-// Host monotonic clock in ns that every thread of one machine agrees on: performance.now()
-// counts from each thread's own time origin, so all threads count from one absolute epoch.
-export class EpochClock {
-  constructor(readonly epochMs: number = performance.timeOrigin + performance.now()) {}
-  now(): number {
-    return (performance.timeOrigin + performance.now() - this.epochMs) * 1e6;
-  }
-}

@@ -6,10 +6,10 @@
 // its attention word until another thread signals it or its APIC timer is due.
 import * as L from "../../core-as/layout.ts";
 import { Core } from "./core.ts";
-import { TimerQueue } from "../clock.ts";
+import { EpochClock, TimerQueue } from "../clock.ts";
 import { Lapic } from "../devices/lapic.ts";
-import { PM_TIMER_HZ, PM_TMR } from "../devices/acpi.ts";
 import { ApicBus } from "./apicbus.ts";
+import { coreImports, pmTimerReader } from "./imports.ts";
 import {
   EVENT_ERROR,
   EVENT_SHUTDOWN,
@@ -23,7 +23,7 @@ import {
   OP_OUT,
   OP_PIC_ACK,
 } from "./mailbox.ts";
-import { CPU_RUNNING, EpochClock, Vcpu } from "./smp.ts";
+import { CPU_RUNNING, Vcpu } from "./smp.ts";
 
 export interface WorkerStart {
   module: WebAssembly.Module;
@@ -49,19 +49,6 @@ async function start(msg: WorkerStart): Promise<void> {
   const clock = new EpochClock(msg.epochMs);
   const timers = new TimerQueue(clock);
   const mbox = new MailboxClient(memory, cpu);
-  // The machine-wide latest time any vCPU read (the core's RDTSC keeps it, core-as/ops/system.ts),
-  // so a PM timer read on one vCPU never goes backwards from one on another: thread clocks
-  // differ by up to ~240 ns, nearly a PM timer tick, and Linux reads the 24-bit counter unchecked.
-  const last = new BigInt64Array(memory.buffer, L.MACHINE + L.M_TSC_LAST, 1);
-  const pmTimer = (): number => {
-    let t = BigInt(Math.floor(clock.now()));
-    for (;;) {
-      const seen = Atomics.load(last, 0);
-      if (t <= seen) t = seen + 1n;
-      if (Atomics.compareExchange(last, 0, seen, t) === seen) break;
-    }
-    return Math.floor(Number(t) * PM_TIMER_HZ / 1e9) % 0x100000000;
-  };
   const bus = new ApicBus(memory, msg.ncpu);
   const regs = bus.pages[cpu];
   const lapic = new Lapic(regs, cpu, timers, {
@@ -71,23 +58,24 @@ async function start(msg: WorkerStart): Promise<void> {
   }, false);
   // deno-lint-ignore prefer-const -- assigned once the core exists; the imports above close over it
   let vcpu!: Vcpu;
-  const core = await Core.fromModule(msg.module, memory, cpu, {
-    // the ACPI PM timer is a function of time: read here, not through the device thread, whose
-    // wake-up (tens of µs under load) makes Linux's TSC refinement against it fail for ever
-    io_in: (port, size) => port === PM_TMR && size === 4 ? pmTimer() : mbox.call(OP_IN, port, size),
-    io_out: (port, size, value) => void mbox.call(OP_OUT, port, size, value),
-    mmio_rd: (addr, size) => {
-      const off = vcpu.lapicOffset(addr);
-      return off >= 0 ? lapic.read(off, size) : mbox.call(OP_MMIO_RD, addr, size);
-    },
-    mmio_wr: (addr, size, value) => {
-      const off = vcpu.lapicOffset(addr);
-      if (off >= 0) lapic.write(off, size, value);
-      else mbox.call(OP_MMIO_WR, addr, size, value);
-    },
-    intr_ack: () => vcpu.intrAck(),
-    clock_ns: () => clock.now(),
-  });
+  const core = await Core.fromModule(
+    msg.module,
+    memory,
+    cpu,
+    coreImports({
+      vcpu: () => vcpu,
+      io: {
+        read: (port, size) => mbox.call(OP_IN, port, size),
+        write: (port, size, value) => void mbox.call(OP_OUT, port, size, value),
+      },
+      mmio: {
+        read: (addr, size) => mbox.call(OP_MMIO_RD, addr, size),
+        write: (addr, size, value) => void mbox.call(OP_MMIO_WR, addr, size, value),
+      },
+      clock,
+      pmTimer: pmTimerReader(memory, clock),
+    }),
+  );
   vcpu = new Vcpu(core, lapic, bus, {
     picIntr: () => Atomics.load(i32, picIdx) !== 0,
     picAck: () => mbox.call(OP_PIC_ACK) | 0,

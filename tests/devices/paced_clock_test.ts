@@ -1,8 +1,8 @@
-// The host-mode machine clock (runtime/paced_clock.ts) on a simulated CPU and host clock: guest
+// The host-mode machine clock (runtime/clock.ts PacedClock) on a simulated CPU and host clock: guest
 // time is linear in instructions within a slice, slices end on the deadline's instruction, guest
 // time converges on host time and never goes backwards, idle skips ahead without passing a deadline.
 import assert from "node:assert/strict";
-import { PacedClock } from "../../runtime/paced_clock.ts";
+import { PacedClock } from "../../runtime/clock.ts";
 
 function sim(hostNsPerInsn: number) {
   const s = { insns: 0, host: 0, perInsn: hostNsPerInsn };
