@@ -325,12 +325,20 @@ Deno.test("corrupt images: seeded random damage never escapes as anything but Bo
 
 Deno.test("too little RAM, too long a command line, colliding regions", () => {
   const ram = guestRam(16 * MiB);
-  expectError("memory", /guest RAM \(16 MiB\) too small: the kernel needs \d+ MiB/, () => loadBzImage(new GuestRam(ram), kernel));
+  expectError(
+    "memory",
+    /guest RAM \(16 MiB\) too small: the kernel needs \d+ MiB/,
+    () => loadBzImage(new GuestRam(ram), kernel),
+  );
   assert.ok(ram.every((b) => b === 0), "RAM untouched after an error");
   const { header: h } = parseBzImage(kernel);
   const justKernel = Math.ceil((h.prefAddress + h.initSize) / MiB) * MiB;
   loadBzImage(new GuestRam(guestRam(justKernel)), kernel);
-  expectError("memory", /too small for kernel and initrd/, () => loadBzImage(new GuestRam(guestRam(justKernel)), kernel, { initrd }));
+  expectError(
+    "memory",
+    /too small for kernel and initrd/,
+    () => loadBzImage(new GuestRam(guestRam(justKernel)), kernel, { initrd }),
+  );
   expectError(
     "cmdline",
     /2048 bytes; this kernel accepts 2047/,
@@ -340,7 +348,10 @@ Deno.test("too little RAM, too long a command line, colliding regions", () => {
   expectError(
     "layout",
     /overlaps the zero page/,
-    () => loadBzImage(new GuestRam(guestRam(64 * MiB)), kernel, { regions: [{ addr: ZERO_PAGE_ADDR + 0x800, size: 0x100 }] }),
+    () =>
+      loadBzImage(new GuestRam(guestRam(64 * MiB)), kernel, {
+        regions: [{ addr: ZERO_PAGE_ADDR + 0x800, size: 0x100 }],
+      }),
   );
   expectError(
     "layout",
