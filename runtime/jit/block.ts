@@ -28,6 +28,10 @@ export interface KnownFlags {
   res: number; // locals
   a: number;
   b: number;
+  // INC/DEC whose flags nothing in the block reads: CF (kept in b) is not computed inline but
+  // where they are stored (a slow path), from the flags in memory, which are then still the ones
+  // before the INC/DEC
+  cfLater?: boolean;
 }
 
 const TYPES: FuncType[] = [
@@ -362,22 +366,37 @@ export class Block {
 
   // ---- lazy flags ----------------------------------------------------------------------------
   // the instruction sets the flags from locals: stored only when something may read them
-  setFlags(kind: number, size: number, res: number, a: number, b: number, kindLocal?: number): void {
-    const k: KnownFlags = { kind, size, res, a, b, kindLocal };
+  setFlags(
+    kind: number,
+    size: number,
+    res: number,
+    a: number,
+    b: number,
+    kindLocal?: number,
+    cfLater = false,
+  ): void {
+    const k: KnownFlags = { kind, size, res, a, b, kindLocal, cfLater };
     const partial = kind === ROT || kind === CF1;
     this.known = partial || kindLocal !== undefined ? null : k;
-    if (!this.flagsLive[this.i]) {
-      // a fault before the next flag writer must still see them
-      if (partial) this.unstored.push(k);
-      else this.unstored = [k];
+    // A full result is not stored here but where something needs EFLAGS in memory: the exits of
+    // the block, a slow path that may fault, the interpreter, a condition the block cannot compute
+    // inline (spillFlags). ROL/ROR and BT results are merged into the flags in memory at once
+    // when live (so what came before is stored first).
+    if (!partial) {
+      this.unstored = [k];
       return;
     }
-    if (partial) this.spillFlags();
+    if (!this.flagsLive[this.i]) {
+      this.unstored.push(k);
+      return;
+    }
+    this.spillFlags();
     this.unstored = [];
     this.storeFlags(k);
   }
   private storeFlags(k: KnownFlags): void {
     const c = this.c, S = this.S;
+    if (k.cfLater) c.const(2).call(F.cond).set(k.b);
     if (k.kind === ROT) {
       c.get(k.a).get(k.b).call(F.setco);
       return;
@@ -407,6 +426,18 @@ export class Block {
 
   // push condition cc (0..15) of the current flags as 0/1
   cond(cc: number): void {
+    if (this.condInline(cc)) return;
+    this.spillFlags();
+    this.c.const(cc).call(F.cond);
+  }
+  // INC/DEC: true when nothing reads the flags the instruction sets before the next writer and the
+  // flags before it are in memory. Its CF is then computed only where the flags are stored on a
+  // slow path, from memory.
+  deferCF(): boolean {
+    return !this.flagsLive[this.i] && this.unstored.length === 0;
+  }
+  // push condition cc of the known flags and return true, or push nothing and return false
+  private condInline(cc: number): boolean {
     const k = this.known;
     const c = this.c;
     // after a 32-bit INC/DEC (CF kept in the operand word) or ADD (CF: the sum wrapped)
@@ -428,7 +459,7 @@ export class Block {
       }
       if (done) {
         if (cc & 1) c.eqz();
-        return;
+        return true;
       }
     }
     if (k && (k.kind === LF_SUB || k.kind === LF_CO) && k.size !== 2) {
@@ -543,10 +574,10 @@ export class Block {
       }
       if (done) {
         if (neg) c.eqz();
-        return;
+        return true;
       }
     }
-    c.const(cc).call(F.cond);
+    return false;
   }
 
   // ---- control ----------------------------------------------------------------------------------
@@ -644,11 +675,13 @@ export class Block {
 
   // leave the block after instruction i: ip is already set; `retired` instructions ran
   exitRetired(retired: number, depth: number): void {
+    this.spillFlags();
     this.flushRegs();
     this.c.gget(G.budget).const(retired - 1).sub().gset(G.budget).br(depth);
   }
   // the same, to `target` (ip is set), through its link when there is one
   exitLinked(retired: number, depth: number, target: number): void {
+    this.spillFlags();
     this.flushRegs();
     this.c.gget(G.budget).const(retired - 1).sub().gset(G.budget);
     this.linkExit(target);

@@ -245,6 +245,7 @@ export function compileBlock(
     c.const(next).gset(G.ip);
     c.gget(G.budget).const(after - 1).sub().gset(G.budget);
     c.const(1).set(chain);
+    b.spillFlags();
     b.flushRegs();
     b.linkExit(next);
   };
@@ -273,7 +274,8 @@ export function compileBlock(
       b.cond(ins.op & 15);
       c.if_();
       if (ins.imm === lin) {
-        b.flushRegs(); // the loop's top reads the registers from memory
+        b.spillFlags(); // the loop's top reads the flags and registers from memory
+        b.flushRegs();
         c.gget(G.budget).const(after).sub().gset(G.budget);
         c.gget(G.budget).const(0).gtS().const(0).load(S + L.S_ATTN).eqz().and().brIf(1);
         c.const(lin).gset(G.ip);
@@ -302,6 +304,7 @@ export function compileBlock(
     if (last && isInlineBranch(ins)) {
       emitBranch(b, ins, after);
       c.const(1).set(chain);
+      b.spillFlags();
       b.flushRegs();
       b.linkExit(ins.op === 0xe8 || ins.op === 0xe9 || ins.op === 0xeb ? ins.imm : -1);
       inline++;
@@ -334,6 +337,7 @@ export function compileBlock(
       c.end();
     }
   }
+  b.spillFlags();
   b.flushRegs();
   c.end(); // $top
   c.end();

@@ -72,10 +72,14 @@ export function emitShift(b: Block, ins: Insn): boolean {
     writeBack = (v) => b.setReg32(ins.rm, () => c.get(v));
   }
   if (dyn) {
+    // a count of 0 keeps the flags: they must be in memory on both sides
+    b.spillFlags();
+    b.unstored = [];
     b.beginCond();
     c.get(n).if_();
     b.flagsLive[b.i] = true;
     writeBack(shift(b, ins.reg, a, n));
+    b.spillFlags();
     b.endCond();
     c.end();
     b.known = null;

@@ -24,13 +24,18 @@ function rmwE(b: Block, ins: Insn, f: (a: number) => number): void {
 export function incDec(b: Block, a: number, dec: boolean): number {
   const c = b.c;
   const cf = b.tmp(), res = b.tmp();
-  b.cond(2); // (also when the result is dead: a later fault may still have to store it)
-  c.set(cf);
+  // when the result is dead, a later fault may still have to store it: CF then comes from memory
+  // on that slow path (setFlags, cfLater) instead of a call here
+  const later = b.deferCF();
+  if (!later) {
+    b.cond(2);
+    c.set(cf);
+  }
   c.get(a).const(1);
   if (dec) c.sub();
   else c.add();
   c.set(res);
-  b.setFlags(dec ? LF_DEC : LF_INC, 4, res, a, cf);
+  b.setFlags(dec ? LF_DEC : LF_INC, 4, res, a, cf, undefined, later);
   return res;
 }
 
