@@ -6,7 +6,7 @@ import * as L from "../../core-as/layout.ts";
 import { decode, type Insn, PFX_66, type Thunk } from "./decode.ts";
 import { emitMov } from "./ops/mov.ts";
 import { emitAlu } from "./ops/alu.ts";
-import { emitStack, push32 } from "./ops/stack.ts";
+import { emitStack, pop32, push32 } from "./ops/stack.ts";
 import { emitBranch, isInlineBranch } from "./ops/branch.ts";
 import { emitShift, SHIFT_INLINE } from "./ops/shift.ts";
 import { emitUnary } from "./ops/unary.ts";
@@ -193,6 +193,8 @@ export function compileBlock(
   const end = (h | 0xfff) + 1;
   let p = h, a = lin;
   const seen = new Set<number>();
+  const page = (x: number) => x >>> 12 === lin >>> 12;
+  const returns: Insn[] = []; // CALLs the block went on into, innermost last
   while (insns.length < MAX_INSNS) {
     const ins = decode(mem, p, end, a);
     if (!ins) break;
@@ -208,15 +210,35 @@ export function compileBlock(
         a = ins.imm;
         continue;
       }
+      // the RET of a CALL the block went on into: on at the return address (checked where it runs)
+      if (ins.op === 0xc3 && ins.pfx === 0 && returns.length) {
+        const call = returns.pop()!;
+        ins.ret = (call.at + call.len) | 0;
+        p = (h & ~0xfff) + (ins.ret & 0xfff);
+        a = ins.ret;
+        continue;
+      }
       if (ins.op !== 0xe8 || ins.pfx !== 0) break;
       const t = thunkAt(mem, ins.imm >>> 0, h, lin, tlb);
-      if (!t) break;
-      ins.thunk = t;
+      if (t) {
+        ins.thunk = t;
+        continue;
+      }
+      // a CALL into this page, returning into it: the block goes on into the callee
+      const back = (ins.at + ins.len) | 0;
+      if (!page(ins.imm) || !page(back) || returns.length >= 4) break;
+      ins.into = true;
+      returns.push(ins);
+      p = (h & ~0xfff) + (ins.imm & 0xfff);
+      a = ins.imm;
     }
   }
   if (insns.length === 0) return stepBlock(lin, S, memPages, profile);
-  // a followed JMP with nothing decoded after it leaves the block as a JMP
-  insns[insns.length - 1].follow = false;
+  // a followed JMP, a CALL or RET the block goes on from, with nothing decoded after it, leaves
+  // the block as a JMP, CALL or RET
+  const tail = insns[insns.length - 1];
+  tail.follow = tail.into = false;
+  tail.ret = undefined;
 
   const pg = (h - L.RAM_BASE) >>> 12;
   const genAddr = L.PAGEGEN + pg * 4;
@@ -250,11 +272,11 @@ export function compileBlock(
     b.linkExit(next);
   };
   // self-modifying code: a store into this block's page ends the block after the store
-  const smcCheck = (ins: Insn, after: number) => {
+  const smcCheck = (ins: Insn, after: number, next = (ins.at + ins.len) | 0) => {
     c.get(b.wroteSlow).if_();
     c.const(0).set(b.wroteSlow);
     c.const(0).load(b.genAddr).const(b.gen).ne().if_();
-    c.const((ins.at + ins.len) | 0).gset(G.ip);
+    c.const(next).gset(G.ip);
     b.exitRetired(after, 3);
     c.end();
     c.end();
@@ -291,6 +313,25 @@ export function compileBlock(
     }
     if (ins.follow) {
       inline++;
+      continue;
+    }
+    if (ins.into) { // the return address is pushed; the callee's code comes next
+      inline++;
+      const v = b.tmp();
+      c.const((ins.at + ins.len) | 0).set(v);
+      b.storedThisInsn = false;
+      push32(b, v);
+      if (b.storedThisInsn) smcCheck(ins, after, ins.imm);
+      continue;
+    }
+    if (ins.ret !== undefined) { // back where the CALL was, unless the callee changed its return address
+      inline++;
+      const v = pop32(b);
+      c.get(v).const(ins.ret).ne().if_();
+      c.get(v).gset(G.ip);
+      c.const(1).set(chain);
+      b.exitLinked(after, 2, -1);
+      c.end();
       continue;
     }
     b.storedThisInsn = false;

@@ -22,6 +22,10 @@ export interface Insn {
   imm: number; // immediate (sign-extended where the opcode says so), or rel target for branches
   thunk?: Thunk; // a CALL the block compiler inlines (compile.ts)
   follow?: boolean; // a JMP the block follows: the next instruction in the block is its target
+  // a CALL the block goes on into (its target is the next instruction in the block), or the RET
+  // that returns from it (the block goes on at `ret` while the popped address is that)
+  into?: boolean;
+  ret?: number;
 }
 
 // CALL to `mov reg, [esp]; ret` (the PIC thunks of i386 code): the block goes on at the return
