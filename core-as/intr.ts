@@ -1,6 +1,5 @@
 // Interrupt and exception delivery: vector -> IDT/IVT -> new CS:EIP (and stack). Real mode here;
-// protected mode (interrupt, trap and task gates, stack switch through the TSS) in ops/system
-// code via pmInterrupt.
+// protected mode (interrupt, trap and task gates, stack switch through the TSS) in pmintr.ts.
 import { S, ip, r32 } from "./state";
 import * as st from "./state";
 import { S_CR0, CR0_PE, S_FLAGS, S_IDTR_BASE, S_IDTR_LIMIT, SEG_CS, F_IF, F_TF, F_AC, F_RF, EXC_GP } from "./layout";
@@ -10,10 +9,7 @@ import { srd16 } from "./mmu";
 import { segBase, segSel, segLoadReal } from "./seg";
 import { raise } from "./fault";
 import { pmInterrupt } from "./pmintr";
-
-export const INT_EXC: u32 = 0; // exception raised by the CPU
-export const INT_SOFT: u32 = 1; // INT n / INT3 / INTO: IDT gate DPL is checked
-export const INT_EXT: u32 = 2; // external interrupt or NMI
+export { INT_EXC, INT_SOFT, INT_EXT } from "./pmintr";
 
 // Deliver vector `vec`. `err` is the error code or -1. The return address is the current ip
 // (callers set ip to the faulting instruction for faults, or leave it after a trap).

@@ -4,14 +4,15 @@
 import { ip, o32, a32, ss32, lock, r16, r32, w16, w32 } from "../state";
 import * as st from "../state";
 import { SEG_CS, EXC_BR, EXC_BP, EXC_OF, EXC_DB } from "../layout";
-import { modrm, mmem, mreg, mseg, moff, fetch8, fetch16, fetch32, fetchS8, rmRdN, rmWrN, rmRdW, amask } from "../fetch";
+import { modrm, mmem, mreg, mseg, moff, fetch8, fetch16, fetch32, fetchS8, amask } from "../fetch";
+import { rmRdN, rmWrN, rmRdW } from "../operand";
 import { segBase, segLimit, linR, linW } from "../seg";
 import { lrd16, lrdN, lwrN, lhostW } from "../mmu";
 import { push16, push32, peek16, peek32, setSp } from "../stack";
 import { cond, getZF, getOF, getCF, setLazy, szi, LF_INC, LF_DEC } from "../flags";
 import { interrupt, INT_SOFT, INT_EXC } from "../intr";
 import { raise, gp, ud, NO_ERR } from "../fault";
-import { farJump, farCall } from "../far";
+import { farJump, farCall } from "../fartransfer";
 
 // ---- near transfers ---------------------------------------------------------------------------
 // jump to ip + d (d sign-extended); wide = 32-bit operand size
