@@ -13,8 +13,8 @@ import {
 import { writeEflags } from "./eflags";
 import { srd16, lrd16, lrd32, updateMode } from "./mmu";
 import { raise } from "./fault";
-import { segBase, segSel, segLimit, segSet, segLoadReal, linR } from "./seg";
-import { sp, setSp, push16, push32, probePush } from "./stack";
+import { segBase, segSel, segLimit, segSet, segLoadReal, linR, curEip } from "./seg";
+import { sp, setSp, spAdd, push16, push32, probePush } from "./stack";
 import {
   dlo, dhi, daddr, readDesc, readGdtDesc, dBase, dLimit, dAttr, dType, dSys, dDpl, dPresent, dCode, dData, dRW,
   dConforming, setAccessed, loadCS, cpl, nullInaccessible, stkUse, stkUseCurrent, stkCheck, stkPush, stkCommitEsp,
@@ -23,7 +23,6 @@ import { tssStack, checkNewSS, nsSel, nsEsp, nsLo, nsHi, nsAddr, taskSwitch, TS_
 
 @inline function pe(): bool { return (load<u32>(S, S_CR0) & CR0_PE) != 0; }
 @inline function vm(): bool { return (load<u32>(S, S_FLAGS) & F_VM) != 0; }
-@inline function curEip(): u32 { return ip - segBase(SEG_CS); }
 
 // RF is never put into the live EFLAGS by IRET: without code breakpoints it has no effect, and
 // every fault pushes RF=1 itself (pmintr.ts).
@@ -213,9 +212,8 @@ function parmRead(off: u32, w: u32): u32 {
 }
 
 // ---- RET far ------------------------------------------------------------------------------------
-@inline function stOff(k: u32): u32 { return st.ss32 ? load<u32>(S, 16) + k : (load<u32>(S, 16) + k) & 0xffff; }
 function popAt(k: u32, w: u32): u32 {
-  const lin = linR(SEG_SS, stOff(k), w);
+  const lin = linR(SEG_SS, spAdd(k), w);
   return w == 4 ? lrd32(lin) : lrd16(lin);
 }
 
@@ -253,7 +251,7 @@ export function farRet(size: u32, imm: u32): void {
   if (!pe() || vm()) {
     if (eip > segLimit(SEG_CS)) raise(EXC_GP, 0);
     if (vm()) segSet(SEG_CS, csel, csel << 4, 0xffff, 0xfb); else segLoadReal(SEG_CS, csel);
-    setSp(stOff(2 * w + imm));
+    setSp(spAdd(2 * w + imm));
     st.ip = segBase(SEG_CS) + eip;
     st.head = true;
     return;
@@ -266,7 +264,7 @@ export function farRet(size: u32, imm: u32): void {
     if (eip > dLimit(clo, chi)) raise(EXC_GP, 0);
     setAccessed(caddr, chi);
     loadCS(csel, clo, chi, curCpl);
-    setSp(stOff(2 * w + imm));
+    setSp(spAdd(2 * w + imm));
     st.ip = segBase(SEG_CS) + eip;
     st.head = true;
     return;
@@ -297,7 +295,7 @@ export function iretFar(size: u32): void {
     const fl = popAt(2 * w, w);
     if (eip > segLimit(SEG_CS)) raise(EXC_GP, 0);
     segLoadReal(SEG_CS, csel);
-    setSp(stOff(3 * w));
+    setSp(spAdd(3 * w));
     if (w == 4) writeFlags(fl, 0x257fd5); else writeFlags(fl, 0xffff);
     st.ip = segBase(SEG_CS) + eip;
     st.head = true;
@@ -322,7 +320,7 @@ export function iretFar(size: u32): void {
     if (eip > dLimit(clo, chi)) raise(EXC_GP, 0);
     setAccessed(caddr, chi);
     loadCS(csel, clo, chi, curCpl);
-    setSp(stOff(3 * w));
+    setSp(spAdd(3 * w));
     writeFlags(fl, mask);
     st.ip = segBase(SEG_CS) + eip;
     st.head = true;

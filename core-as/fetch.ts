@@ -124,6 +124,8 @@ function ea16(b: u32): void {
   mseg = segovr >= 0 ? <u32>segovr : seg;
 }
 
+// the segment of a data access with no fixed segment: the override prefix, else DS
+@inline export function dataSeg(): u32 { return segovr >= 0 ? <u32>segovr : SEG_DS; }
 // offset after operand-size wrap for displacements in 16-bit address mode
 @inline export function amask(v: u32): u32 { return a32 ? v : v & 0xffff; }
 

@@ -11,7 +11,7 @@ import {
 import { getFlags, materialize } from "./flags";
 import { srd32, updateMode } from "./mmu";
 import { raise } from "./fault";
-import { segBase, segSel, segAttr, segSet } from "./seg";
+import { segBase, segSel, segAttr, segSet, curEip } from "./seg";
 import {
   dlo, dhi, daddr, readDesc, dBase, dLimit, dAttr, dType, dSys, dDpl, dPresent, dCode, dConforming, setAccessed,
   loadCS, cpl, stkUse, stkUseCurrent, stkCheck, stkPush, stkCommitEsp, readGdtDesc,
@@ -54,7 +54,7 @@ export function pmInterrupt(vec: u32, err: i32, kind: u32): void {
 
   const flags = getFlags();
   const pushedFlags = kind == INT_EXC && vec != EXC_DB ? flags | F_RF : flags;
-  const retEip = ip - segBase(SEG_CS);
+  const retEip = curEip();
   const retCs = segSel(SEG_CS);
   const nItems: u32 = err >= 0 ? 1 : 0;
   const newCpl = !dConforming(chi) && dpl < curCpl ? dpl : curCpl;

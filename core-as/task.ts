@@ -11,7 +11,7 @@ import { getFlags, materialize } from "./flags";
 import { noteTrace } from "./eflags";
 import { srd16, srd32, swr16, swr32, translate, updateMode, tlbFlushAll } from "./mmu";
 import { raise } from "./fault";
-import { segp, segBase, segSel, segLimit, segAttr, segSet } from "./seg";
+import { segp, segBase, segSel, segLimit, segAttr, segSet, curEip } from "./seg";
 import {
   dlo, dhi, daddr, readDesc, dBase, dLimit, dAttr, dType, dSys, dDpl, dPresent, dCode, dData, dRW, dConforming,
   setAccessed, setBusy, loadCS, loadSegPm,
@@ -107,7 +107,7 @@ export function taskSwitch(sel: u32, lo: u32, hi: u32, addr: u32, how: u32, ext:
   // ---- commit: save the outgoing task
   let oFl = getFlags() & ~F_RF;
   if (how == TS_IRET) oFl &= ~F_NT;
-  const oEip = ip - segBase(SEG_CS);
+  const oEip = curEip();
   if (how == TS_JMP || how == TS_IRET) setBusy(oldAddr, false);
   if (old32) {
     swr32(obase + 0x20, oEip);
