@@ -3,14 +3,14 @@
 import { S, ip, ip0, cs32 } from "./state";
 import * as st from "./state";
 import {
-  S_EIP, S_FLAGS, S_ATTN, S_HALTED, S_EXIT, S_PEND_VEC, S_PEND_ERR, S_EXC_STATE, S_DR, S_CR0, S_CPL,
-  ATTN_IRQ, ATTN_FLUSH_TLB, ATTN_STOP, ATTN_EXIT, ATTN_TRACE, ATTN_SHADOW, ATTN_NMI, S_NMI, NMI_BLOCKED, NMI_PENDING, EXC_NMI, SEG_CS, F_IF, F_TF, F_RF,
-  EXIT_BUDGET, EXIT_HLT, EXIT_SHUTDOWN, EXIT_STOP, EXC_DB, EXC_DF, EXC_PF, EXC_DE, EXC_TS, EXC_NP, EXC_SS, EXC_GP,
+  S_EIP, S_FLAGS, S_ATTN, S_HALTED, S_EXIT, S_PEND_VEC, S_PEND_ERR, S_EXC_STATE, S_DR, ATTN_IRQ, ATTN_FLUSH_TLB,
+  ATTN_STOP, ATTN_EXIT, ATTN_TRACE, ATTN_SHADOW, ATTN_NMI, S_NMI, NMI_BLOCKED, NMI_PENDING, EXC_NMI, SEG_CS, F_IF,
+  F_TF, EXIT_BUDGET, EXIT_HLT, EXIT_SHUTDOWN, EXIT_STOP, EXC_DB, EXC_DF, EXC_PF, EXC_DE, EXC_TS, EXC_GP,
 } from "./layout";
 import { exec } from "./generated/dispatch";
-import { segBase } from "./seg";
+import { segBase, curEip } from "./seg";
 import { interrupt, INT_EXC, INT_EXT } from "./intr";
-import { tlbFlushAll, updateMode } from "./mmu";
+import { tlbFlushAll } from "./mmu";
 import { intr_ack } from "./env";
 import { fetch8 } from "./fetch";
 
@@ -130,7 +130,7 @@ export function resume(): u32 {
 }
 
 @inline function saveExit(r: u32): u32 {
-  store<u32>(S, ip - segBase(SEG_CS), S_EIP);
+  store<u32>(S, curEip(), S_EIP);
   store<u32>(S, r, S_EXIT);
   return r;
 }
@@ -224,7 +224,7 @@ export function deliver(): u32 {
     const p = <u32>prev;
     if (p == EXC_DF) {
       store<i32>(S, -1, S_EXC_STATE);
-      store<u32>(S, ip - segBase(SEG_CS), S_EIP);
+      store<u32>(S, curEip(), S_EIP);
       return EXIT_SHUTDOWN;
     }
     if ((contributory(p) && contributory(v)) || (p == EXC_PF && (contributory(v) || v == EXC_PF))) {
@@ -235,6 +235,6 @@ export function deliver(): u32 {
   if (v != EXC_DB) { /* RF is set in the pushed EFLAGS of faults by pmInterrupt */ }
   interrupt(v, e, INT_EXC);
   store<i32>(S, -1, S_EXC_STATE);
-  store<u32>(S, ip - segBase(SEG_CS), S_EIP);
+  store<u32>(S, curEip(), S_EIP);
   return EXIT_BUDGET;
 }

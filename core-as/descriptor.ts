@@ -7,7 +7,8 @@ import {
   S_GDTR_BASE, S_GDTR_LIMIT, S_CPL, S_CR0, S_FLAGS, CR0_PE, F_VM, SEG_SS, SEG_LDTR, SEG_CS,
   EXC_GP, EXC_NP, EXC_SS, CODEMAP, MACHINE, M_ROM_SIZE,
 } from "./layout";
-import { srd32, translate, phost, isRom, codeWrite } from "./mmu";
+import { srd32, translate, phost, isRom } from "./mmu";
+import { codeWrite } from "./codemap";
 import { raise } from "./fault";
 import { segp, segSet, segLoadReal, segAttr, segBase, segLimit } from "./seg";
 import { mmio_rd, mmio_wr } from "./env";

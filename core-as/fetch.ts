@@ -1,13 +1,14 @@
 // Instruction fetch through the cached code page, and ModR/M + SIB decoding into an effective
-// segment:offset. Operand helpers (rm*) read and write whatever the ModR/M byte names.
-import { S, ip, fpage, fdelta, a32, o32, segovr, fpageReset, r8, r16, r32, w8, w16, w32, lock } from "./state";
+// segment:offset. The operands the ModR/M byte names are read and written in operand.ts.
+import { S, ip, fpage, a32, o32, segovr, r16, r32 } from "./state";
 import * as st from "./state";
-import { S_CPL, SEG_CS, SEG_DS, SEG_SS, CODEMAP, EXC_GP, S_SEG, SG_LIMIT, SG_BASE } from "./layout";
-import { translate, phost, lrd8, lrd16, lrd32, lwr8, lwr16, lwr32, lprobeW } from "./mmu";
-import { linR, linW, segp } from "./seg";
-import { raise, ud } from "./fault";
-import { MACHINE, RAM_BASE, TLB_ENTRIES, TLB_TAG_R, TLB_DELTA } from "./layout";
-import { codePageAdded } from "./jit";
+import {
+  S_CPL, SEG_CS, SEG_DS, SEG_SS, EXC_GP, SG_LIMIT, SG_BASE, MACHINE, RAM_BASE, TLB_ENTRIES, TLB_TAG_R, TLB_DELTA,
+} from "./layout";
+import { translate, phost } from "./mmu";
+import { segp } from "./seg";
+import { raise } from "./fault";
+import { markCode } from "./codemap";
 
 const OPEN_BUS_PAGE: u32 = MACHINE + 0x1000; // 4 KiB of 0xff: "fetching" from MMIO
 
@@ -33,13 +34,6 @@ export function refill(a: u32): void {
   st.fpage = page;
   st.fdelta = h - page;
 }
-@inline function markCode(pg: u32): void {
-  if (load<u8>(CODEMAP + pg) == 0) {
-    store<u8>(CODEMAP + pg, 1);
-    codePageAdded();
-  }
-}
-
 @inline export function fetch8(): u32 {
   const a = ip;
   if ((a & 0xfffff000) != fpage) refill(a);
@@ -130,24 +124,8 @@ function ea16(b: u32): void {
   mseg = segovr >= 0 ? <u32>segovr : seg;
 }
 
-// ---- operands named by ModR/M ---------------------------------------------------------------
-@inline export function rmRd8(): u32 { return mmem ? lrd8(linR(mseg, moff, 1)) : r8(mrmi); }
-@inline export function rmRd16(): u32 { return mmem ? lrd16(linR(mseg, moff, 2)) : r16(mrmi); }
-@inline export function rmRd32(): u32 { return mmem ? lrd32(linR(mseg, moff, 4)) : r32(mrmi); }
-@inline export function rmWr8(v: u32): void { if (mmem) lwr8(linW(mseg, moff, 1), v); else w8(mrmi, v); }
-@inline export function rmWr16(v: u32): void { if (mmem) lwr16(linW(mseg, moff, 2), v); else w16(mrmi, v); }
-@inline export function rmWr32(v: u32): void { if (mmem) lwr32(linW(mseg, moff, 4), v); else w32(mrmi, v); }
-@inline export function rmRdN(size: u32): u32 { return size == 4 ? rmRd32() : size == 2 ? rmRd16() : rmRd8(); }
-@inline export function rmWrN(v: u32, size: u32): void { if (size == 4) rmWr32(v); else if (size == 2) rmWr16(v); else rmWr8(v); }
-// read of a read-modify-write destination: a fault is reported as a write fault
-@inline export function rmRdW(size: u32): u32 {
-  if (!mmem) return size == 4 ? r32(mrmi) : size == 2 ? r16(mrmi) : r8(mrmi);
-  const lin = linW(mseg, moff, size);
-  lprobeW(lin, size);
-  return size == 4 ? lrd32(lin) : size == 2 ? lrd16(lin) : lrd8(lin);
-}
+// the segment of a data access with no fixed segment: the override prefix, else DS
+@inline export function dataSeg(): u32 { return segovr >= 0 ? <u32>segovr : SEG_DS; }
 // offset after operand-size wrap for displacements in 16-bit address mode
 @inline export function amask(v: u32): u32 { return a32 ? v : v & 0xffff; }
 
-// LOCK is legal only on the read-modify-write forms with a memory destination
-export function lockCheck(): void { if (lock && !mmem) ud(); }

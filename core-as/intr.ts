@@ -1,19 +1,15 @@
 // Interrupt and exception delivery: vector -> IDT/IVT -> new CS:EIP (and stack). Real mode here;
-// protected mode (interrupt, trap and task gates, stack switch through the TSS) in ops/system
-// code via pmInterrupt.
-import { S, ip, r32 } from "./state";
+// protected mode (interrupt, trap and task gates, stack switch through the TSS) in pmintr.ts.
+import { S, ip } from "./state";
 import * as st from "./state";
 import { S_CR0, CR0_PE, S_FLAGS, S_IDTR_BASE, S_IDTR_LIMIT, SEG_CS, F_IF, F_TF, F_AC, F_RF, EXC_GP } from "./layout";
 import { getFlags, materialize } from "./flags";
 import { push16, probePush } from "./stack";
 import { srd16 } from "./mmu";
-import { segBase, segSel, segLoadReal } from "./seg";
+import { segSel, segLoadReal, curEip } from "./seg";
 import { raise } from "./fault";
 import { pmInterrupt } from "./pmintr";
-
-export const INT_EXC: u32 = 0; // exception raised by the CPU
-export const INT_SOFT: u32 = 1; // INT n / INT3 / INTO: IDT gate DPL is checked
-export const INT_EXT: u32 = 2; // external interrupt or NMI
+export { INT_EXC, INT_SOFT, INT_EXT } from "./pmintr";
 
 // Deliver vector `vec`. `err` is the error code or -1. The return address is the current ip
 // (callers set ip to the faulting instruction for faults, or leave it after a trap).
@@ -31,7 +27,7 @@ function realInterrupt(vec: u32): void {
   const off = srd16(base);
   const sel = srd16(base + 2);
   const f = getFlags();
-  const eip = ip - segBase(SEG_CS);
+  const eip = curEip();
   probePush(6);
   push16(f);
   push16(segSel(SEG_CS));

@@ -11,12 +11,11 @@ import * as st from "./state";
 import * as cpu from "./cpu";
 import { exec } from "./generated/dispatch";
 import { flatR, flatW, linR, linW } from "./seg";
-import { S_FLAGS, F_CF, F_OF } from "./layout";
 import {
-  JIT_HASH, JIT_HASH_STRIDE, JIT_ENTRIES, PAGEGEN, RAM_BASE, MACHINE, M_JIT, S_CPU_INDEX, S_ATTN,
-  SEG_ES, SEG_CS, SEG_SS, SEG_DS, S_TLB, TLB_SET_SIZE, TLB_TAG_W, TLB_ENTRIES, M_NCPU, CPU_BASE, CPU_STRIDE,
-  ATTN_FLUSH_TLB, CODEMAP, S_JIT_COUNT, JIT_COUNTERS,
+  S_FLAGS, F_CF, F_OF, JIT_ENTRIES, PAGEGEN, RAM_BASE, MACHINE, M_JIT, SEG_ES, SEG_CS, SEG_SS, SEG_DS, S_JIT_COUNT,
+  JIT_COUNTERS,
 } from "./layout";
+import { markCode } from "./codemap";
 import { jit_compile } from "./env";
 import { lrd8, lrd16, lrd32, lwr8, lwr16, lwr32, lprobeW } from "./mmu";
 import { cond, materialize, setCF } from "./flags";
@@ -70,11 +69,7 @@ export function jitEnter(): bool {
   // A page with compiled blocks must be marked as code, so that every store to it takes the
   // slow path and bumps its generation; the fetch cache may not have marked it again since the
   // last store.
-  const pg = (h - RAM_BASE) >>> 12;
-  if (load<u8>(CODEMAP + pg) == 0) {
-    store<u8>(CODEMAP + pg, 1);
-    codePageAdded();
-  }
+  markCode((h - RAM_BASE) >>> 12);
   const f = jit_compile(h, a);
   if (f != 0) {
     // a free way, else way 0 moves down and the older entry (way 1) goes
@@ -88,24 +83,6 @@ export function jitEnter(): bool {
     store<u32>(to, a, 12);
   }
   return false;
-}
-
-// A page becomes code (its CODEMAP byte goes 0 -> 1). No TLB may keep a fast write entry for it,
-// or a store could change compiled code unseen: drop this vCPU's write entries and ask the others
-// to flush. Only while the block compiler is on; the interpreter alone needs none of this.
-export function codePageAdded(): void {
-  if (load<u32>(MACHINE, M_JIT) == 0) return;
-  for (let set: u32 = 0; set < 2; set++) memory.fill(S + S_TLB + set * TLB_SET_SIZE + TLB_TAG_W, 0xff, TLB_ENTRIES * 4);
-  const me = load<u32>(S, S_CPU_INDEX);
-  const n = load<u32>(MACHINE, M_NCPU);
-  for (let c: u32 = 0; c < n; c++) {
-    if (c != me) atomic.or<u32>(CPU_BASE + c * CPU_STRIDE + S_ATTN, ATTN_FLUSH_TLB);
-  }
-}
-
-// A store to a page that held code: every compiled block of the page is stale.
-@inline export function codePageWritten(phys: u32): void {
-  atomic.add<u32>(PAGEGEN + (phys >>> 12) * 4, 1);
 }
 
 // ---- helpers the compiled blocks call ----------------------------------------------------------

@@ -10,7 +10,7 @@ import {
 } from "./layout";
 import { pf, raise } from "./fault";
 import { mmio_rd, mmio_wr } from "./env";
-import { codePageWritten } from "./jit";
+import { codeWrite } from "./codemap";
 
 // ---- physical memory ------------------------------------------------------------------------
 // host address of a physical byte, or 0 when it is not RAM/ROM (MMIO or nothing)
@@ -174,15 +174,6 @@ function wrPhysByte(phys: u32, v: u32): void {
   if (h == 0) { if (!isRom(phys)) mmio_wr(phys, 1, v); return; }
   codeWrite(phys);
   store<u8>(h, <u8>v);
-}
-
-// A write to a page that holds code. The interpreter needs nothing; the block compiler's
-// translations of the page become stale (their page generation no longer matches).
-@inline export function codeWrite(phys: u32): void {
-  if (load<u8>(CODEMAP + (phys >>> 12)) != 0) {
-    store<u8>(CODEMAP + (phys >>> 12), 0);
-    codePageWritten(phys);
-  }
 }
 
 @inline function tlbE(lin: u32): u32 { return TLB + (((lin >>> 12) & (TLB_ENTRIES - 1)) << 2); }

@@ -6,59 +6,26 @@
 import { S, ip } from "./state";
 import * as st from "./state";
 import {
-  S_IDTR_BASE, S_IDTR_LIMIT, S_FLAGS, S_CPL, SEG_CS, SEG_SS, SEG_TR, SEG_DS, SEG_ES, SEG_FS, SEG_GS,
-  F_IF, F_TF, F_NT, F_RF, F_VM, EXC_GP, EXC_NP, EXC_SS, EXC_TS, EXC_DB,
+  S_IDTR_BASE, S_IDTR_LIMIT, S_FLAGS, SEG_CS, SEG_SS, SEG_TR, F_IF, F_TF, F_NT, F_RF, F_VM, EXC_GP, EXC_NP, EXC_DB,
 } from "./layout";
 import { getFlags, materialize } from "./flags";
-import { srd16, srd32, updateMode } from "./mmu";
+import { srd32, updateMode } from "./mmu";
 import { raise } from "./fault";
-import { segBase, segSel, segLimit, segAttr, segSet } from "./seg";
+import { segBase, segSel, segAttr, segSet, curEip } from "./seg";
 import {
-  dlo, dhi, daddr, readDesc, dBase, dLimit, dAttr, dType, dSys, dDpl, dPresent, dCode, dData, dRW, dConforming,
-  setAccessed, loadCS, cpl, stkUse, stkUseCurrent, stkCheck, stkPush, stkCommitEsp, readGdtDesc,
+  dlo, dhi, daddr, readDesc, dBase, dLimit, dAttr, dType, dSys, dDpl, dPresent, dCode, dConforming, setAccessed,
+  loadCS, cpl, stkUse, stkUseCurrent, stkCheck, stkPush, stkCommitEsp, readGdtDesc,
 } from "./descriptor";
-import { taskSwitch, TS_CALL } from "./far";
-import { push16, push32, probePush } from "./stack";
+import { tssStack, checkNewSS, nsSel, nsEsp, nsLo, nsHi, nsAddr, taskSwitch, TS_CALL } from "./task";
+import { push16, push32 } from "./stack";
 
-// the same kinds as intr.ts (kept here to avoid an import cycle)
-const K_SOFT: u32 = 1;
-const K_EXC: u32 = 0;
-
-// New SS:ESP for ring `dpl` from the current TSS; sets nsSel/nsEsp. #TS(TR selector) when the
-// TSS is too short for the entry.
-export let nsSel: u32 = 0;
-export let nsEsp: u32 = 0;
-export function tssStack(dpl: u32, ext: u32): void {
-  const a = segAttr(SEG_TR);
-  const base = segBase(SEG_TR), limit = segLimit(SEG_TR);
-  const trErr = (segSel(SEG_TR) & 0xfffc) | ext;
-  if ((a & 8) != 0) { // 32-bit TSS
-    if (dpl * 8 + 11 > limit) raise(EXC_TS, trErr);
-    nsEsp = srd32(base + 4 + dpl * 8);
-    nsSel = srd16(base + 8 + dpl * 8);
-  } else {
-    if (dpl * 4 + 5 > limit) raise(EXC_TS, trErr);
-    nsEsp = srd16(base + 2 + dpl * 4);
-    nsSel = srd16(base + 4 + dpl * 4);
-  }
-}
-
-// Check the inner-ring stack segment named by the TSS (#TS / #SS with its selector) and leave
-// its descriptor in nsLo/nsHi/nsAddr.
-export let nsLo: u32 = 0;
-export let nsHi: u32 = 0;
-export let nsAddr: u32 = 0;
-export function checkNewSS(sel: u32, dpl: u32, ext: u32): void {
-  if ((sel & 0xfffc) == 0) raise(EXC_TS, ext);
-  readDesc(sel, EXC_TS, ext);
-  const err = (sel & 0xfffc) | ext;
-  if ((sel & 3) != dpl || dDpl(dhi) != dpl || !dData(dhi) || !dRW(dhi)) raise(EXC_TS, err);
-  if (!dPresent(dhi)) raise(EXC_SS, err);
-  nsLo = dlo; nsHi = dhi; nsAddr = daddr;
-}
+// what is being delivered (intr.ts re-exports these for the callers of interrupt())
+export const INT_EXC: u32 = 0; // exception raised by the CPU
+export const INT_SOFT: u32 = 1; // INT n / INT3 / INTO: IDT gate DPL is checked
+export const INT_EXT: u32 = 2; // external interrupt or NMI
 
 export function pmInterrupt(vec: u32, err: i32, kind: u32): void {
-  const ext: u32 = kind == K_SOFT ? 0 : 1;
+  const ext: u32 = kind == INT_SOFT ? 0 : 1;
   const idtErr = vec * 8 + 2 + ext;
   if (vec * 8 + 7 > load<u32>(S, S_IDTR_LIMIT)) raise(EXC_GP, idtErr);
   const ga = load<u32>(S, S_IDTR_BASE) + vec * 8;
@@ -66,7 +33,7 @@ export function pmInterrupt(vec: u32, err: i32, kind: u32): void {
   const gtype = (ghi >>> 8) & 0x1f; // includes the S bit, which must be 0
   if (gtype != 5 && gtype != 6 && gtype != 7 && gtype != 0xe && gtype != 0xf) raise(EXC_GP, idtErr);
   const curCpl = cpl();
-  if (kind == K_SOFT && dDpl(ghi) < curCpl) raise(EXC_GP, vec * 8 + 2);
+  if (kind == INT_SOFT && dDpl(ghi) < curCpl) raise(EXC_GP, vec * 8 + 2);
   if (!dPresent(ghi)) raise(EXC_NP, idtErr);
 
   if (gtype == 5) { taskGateInterrupt(glo >>> 16, err, ext); return; }
@@ -86,8 +53,8 @@ export function pmInterrupt(vec: u32, err: i32, kind: u32): void {
   if (off > dLimit(clo, chi)) raise(EXC_GP, ext);
 
   const flags = getFlags();
-  const pushedFlags = kind == K_EXC && vec != EXC_DB ? flags | F_RF : flags;
-  const retEip = ip - segBase(SEG_CS);
+  const pushedFlags = kind == INT_EXC && vec != EXC_DB ? flags | F_RF : flags;
+  const retEip = curEip();
   const retCs = segSel(SEG_CS);
   const nItems: u32 = err >= 0 ? 1 : 0;
   const newCpl = !dConforming(chi) && dpl < curCpl ? dpl : curCpl;

@@ -2,8 +2,11 @@
 // window and a write window of valid offsets; an access inside its window costs two compares,
 // everything else (limit violations, expand-down edges, null or unusable segments) goes to
 // segSlow, which decides exactly and raises #GP(0) or #SS(0).
-import { S, cs32, ss32, fpageReset } from "./state";
-import { S_SEG, SEG_SIZE, SG_SEL, SG_BASE, SG_LIMIT, SG_ATTR, SG_RLO, SG_RHI, SG_WLO, SG_WHI, SEG_CS, SEG_SS, EXC_GP, EXC_SS } from "./layout";
+import { S, ip, cs32, ss32, fpageReset } from "./state";
+import {
+  S_SEG, SEG_SIZE, SG_SEL, SG_BASE, SG_LIMIT, SG_ATTR, SG_RLO, SG_RHI, SG_WLO, SG_WHI, SEG_CS, SEG_SS, EXC_GP,
+  EXC_SS,
+} from "./layout";
 import { raise } from "./fault";
 import * as st from "./state";
 
@@ -18,6 +21,8 @@ const EMPTY_HI: u32 = 0x80000000; // with EMPTY_LO this window rejects every off
 
 @inline export function segp(seg: u32): u32 { return S + S_SEG + seg * SEG_SIZE; }
 @inline export function segBase(seg: u32): u32 { return load<u32>(segp(seg), SG_BASE); }
+// EIP of the next byte to fetch (ip is linear)
+@inline export function curEip(): u32 { return ip - segBase(SEG_CS); }
 @inline export function segSel(seg: u32): u32 { return load<u32>(segp(seg), SG_SEL); }
 @inline export function segLimit(seg: u32): u32 { return load<u32>(segp(seg), SG_LIMIT); }
 @inline export function segAttr(seg: u32): u32 { return load<u32>(segp(seg), SG_ATTR); }

@@ -9,7 +9,8 @@ import { lrd16, lrd32, lwr16, lwr32, lprobeW } from "./mmu";
 @inline export function setSp(v: u32): void {
   if (ss32) w32(4, v); else store<u16>(S, <u16>v, R_ESP);
 }
-@inline function spAdd(d: u32): u32 { return ss32 ? r32(4) + d : (r32(4) + d) & 0xffff; }
+// stack pointer after adding d, wrapped to the stack width (SS.B)
+@inline export function spAdd(d: u32): u32 { return ss32 ? r32(4) + d : (r32(4) + d) & 0xffff; }
 
 export function push32(v: u32): void {
   const n = spAdd(-4);

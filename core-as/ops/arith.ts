@@ -2,13 +2,13 @@
 // NEG MUL IMUL DIV IDIV) and group 4 (INC/DEC Eb). Flags are lazy (flags.ts). A memory
 // destination takes a one-compare TLB fast path; anything else probes the write first so a fault
 // leaves the instruction without effect. LOCKed forms update guest RAM with wasm atomics.
-import { S, TLB, lock, rN, wN, r8, w8, r16, r32 } from "../state";
+import { lock, rN, wN, r8, r16, r32 } from "../state";
 import { modrm, modrmB, mmem, mreg, mrmi, mseg, moff, fetch8, fetchN, fetchS8 } from "../fetch";
-import { linR, linW } from "../seg";
-import { lrd8, lrd16, lrd32, lrdN, lwrN, lprobeW, lhostW } from "../mmu";
+import { rmRdN, wHost, hostLd, hostSt } from "../operand";
+import { linW } from "../seg";
+import { lrdN, lwrN, lprobeW, lhostW } from "../mmu";
 import { setLazy, szi, getCF, LF_ADD, LF_ADC, LF_SUB, LF_SBB, LF_INC, LF_DEC, LF_CO } from "../flags";
 import { ud } from "../fault";
-import { TLB_ENTRIES, TLB_TAG_W, TLB_DELTA } from "../layout";
 import { mulDivB, mulDivV } from "./muldiv";
 
 // ALU op numbers as encoded in opcode bits 5:3 and in group 1's reg field
@@ -46,26 +46,6 @@ const OP_CMP: u32 = 7;
     case 6: r = a ^ b; setLazy(LF_CO | si, r, 0, 0); return r;
     default: setLazy(LF_SUB | si, a - b, a, b); return a;
   }
-}
-
-// ---- memory operand helpers -------------------------------------------------------------------
-// read of the ModR/M operand, specialized per size after inlining
-@inline export function rdE(size: u32): u32 {
-  if (!mmem) return rN(mrmi, size);
-  const lin = linR(mseg, moff, size);
-  return size == 4 ? lrd32(lin) : size == 2 ? lrd16(lin) : lrd8(lin);
-}
-@inline export function hostLd(h: u32, size: u32): u32 {
-  return size == 4 ? load<u32>(h) : size == 2 ? <u32>load<u16>(h) : <u32>load<u8>(h);
-}
-@inline export function hostSt(h: u32, v: u32, size: u32): void {
-  if (size == 4) store<u32>(h, v); else if (size == 2) store<u16>(h, <u16>v); else store<u8>(h, <u8>v);
-}
-// host address of a page-internal operand whose page is in the write TLB (RAM, not code), else 0
-@inline export function wHost(lin: u32, size: u32): u32 {
-  const e = TLB + (((lin >>> 12) & (TLB_ENTRIES - 1)) << 2);
-  if (load<u32>(e, TLB_TAG_W) == (lin & 0xfffff000) && (lin & 0xfff) <= 0x1000 - size) return lin + load<u32>(e, TLB_DELTA);
-  return 0;
 }
 
 // atomic read-modify-write primitives by size; each returns the old value
@@ -124,7 +104,7 @@ function aluMem(op: u32, b: u32, size: u32): void {
 
 // ALU op with a memory destination (ModR/M already decoded) and source b
 @inline function aluM(op: u32, b: u32, size: u32): void {
-  if (op == OP_CMP) alu(op, rdE(size), b, size);
+  if (op == OP_CMP) alu(op, rmRdN(size), b, size);
   else aluMem(op, b, size);
 }
 // ALU op with a register destination
@@ -154,13 +134,13 @@ function aluMem(op: u32, b: u32, size: u32): void {
   const m = fetch8();
   if (m >= 0xc0) { aluR(op, (m >> 3) & 7, r8(m & 7), 1); return; }
   modrmB(m);
-  aluR(op, mreg, rdE(1), 1);
+  aluR(op, mreg, rmRdN(1), 1);
 }
 @inline export function alu_GvEv(op: u32, size: u32): void {
   const m = fetch8();
   if (m >= 0xc0) { aluR(op, (m >> 3) & 7, rN(m & 7, size), size); return; }
   modrmB(m);
-  aluR(op, mreg, rdE(size), size);
+  aluR(op, mreg, rmRdN(size), size);
 }
 @inline export function alu_ALIb(op: u32): void {
   aluR(op, 0, fetch8(), 1);
@@ -241,13 +221,13 @@ export function test_EbGb(): void {
   const m = fetch8();
   if (m >= 0xc0) { test(r8(m & 7), r8((m >> 3) & 7), 1); return; }
   modrmB(m);
-  test(rdE(1), r8(mreg), 1);
+  test(rmRdN(1), r8(mreg), 1);
 }
 @inline export function test_EvGv(size: u32): void {
   const m = fetch8();
   if (m >= 0xc0) { test(rN(m & 7, size), rN((m >> 3) & 7, size), size); return; }
   modrmB(m);
-  test(rdE(size), rN(mreg, size), size);
+  test(rmRdN(size), rN(mreg, size), size);
 }
 export function test_ALIb(): void {
   test(r8(0), fetch8(), 1);
@@ -298,11 +278,11 @@ export function grp3_Eb(): void {
   const r = mreg;
   if (r < 2) { // /1 is an undocumented alias of TEST on every x86 since the 8086
     const b = fetch8();
-    test(rdE(1), b, 1);
+    test(rmRdN(1), b, 1);
   } else if (r < 4) {
     notNegE(r == 3, 1);
   } else {
-    mulDivB(r, rdE(1));
+    mulDivB(r, rmRdN(1));
   }
 }
 @inline export function grp3_Ev(size: u32): void {
@@ -310,10 +290,10 @@ export function grp3_Eb(): void {
   const r = mreg;
   if (r < 2) {
     const b = fetchN(size);
-    test(rdE(size), b, size);
+    test(rmRdN(size), b, size);
   } else if (r < 4) {
     notNegE(r == 3, size);
   } else {
-    mulDivV(r, rdE(size), size);
+    mulDivV(r, rmRdN(size), size);
   }
 }

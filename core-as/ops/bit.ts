@@ -8,7 +8,7 @@ import { lrdN, lwrN, lprobeW, lhostW } from "../mmu";
 import { setCF, LF_NONE } from "../flags";
 import { S_FLAGS, S_LF_OP, F_ARITH, F_ZF, F_PF } from "../layout";
 import { ud } from "../fault";
-import { wHost, hostLd, hostSt, rdE } from "./arith";
+import { wHost, hostLd, hostSt, rmRdN } from "../operand";
 
 // kind: 0 BT, 1 BTS, 2 BTR, 3 BTC; `off` is the memory offset of the operand holding bit `bit`
 @inline function newVal(kind: u32, a: u32, m: u32): u32 {
@@ -81,7 +81,7 @@ import { wHost, hostLd, hostSt, rdE } from "./arith";
 // current parts report. All six are known, so they go straight to S_FLAGS.
 @inline function bsx(rev: bool, size: u32): void {
   modrm();
-  const v = rdE(size);
+  const v = rmRdN(size);
   let f = load<u32>(S, S_FLAGS) & ~F_ARITH;
   if (v == 0) {
     f |= F_ZF | F_PF;

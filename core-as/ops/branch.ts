@@ -1,17 +1,18 @@
 // Control flow: Jcc, JMP/CALL/RET near, LOOP/LOOPcc/JCXZ, INT n/INT3/INTO/INT1, BOUND, and
 // group 5 (INC/DEC/CALL/JMP/PUSH r/m). Every near target is checked against the CS limit
 // (#GP(0)) before ESP or EIP change; with a 16-bit operand size the new EIP is truncated to IP.
-import { ip, o32, a32, ss32, lock, r16, r32, w16, w32 } from "../state";
+import { ip, o32, a32, lock, r16, r32, w16, w32 } from "../state";
 import * as st from "../state";
 import { SEG_CS, EXC_BR, EXC_BP, EXC_OF, EXC_DB } from "../layout";
-import { modrm, mmem, mreg, mseg, moff, fetch8, fetch16, fetch32, fetchS8, rmRdN, rmWrN, rmRdW, amask } from "../fetch";
-import { segBase, segLimit, linR, linW } from "../seg";
+import { modrm, mmem, mreg, mseg, moff, fetch8, fetch16, fetch32, fetchS8, amask } from "../fetch";
+import { rmRdN, rmWrN, rmRdW } from "../operand";
+import { segBase, segLimit, linR, linW, curEip } from "../seg";
 import { lrd16, lrdN, lwrN, lhostW } from "../mmu";
-import { push16, push32, peek16, peek32, setSp } from "../stack";
+import { push16, push32, peek16, peek32, setSp, spAdd } from "../stack";
 import { cond, getZF, getOF, getCF, setLazy, szi, LF_INC, LF_DEC } from "../flags";
 import { interrupt, INT_SOFT, INT_EXC } from "../intr";
 import { raise, gp, ud, NO_ERR } from "../fault";
-import { farJump, farCall } from "../far";
+import { farJump, farCall } from "../fartransfer";
 
 // ---- near transfers ---------------------------------------------------------------------------
 // jump to ip + d (d sign-extended); wide = 32-bit operand size
@@ -29,7 +30,6 @@ import { farJump, farCall } from "../far";
   st.ip = segBase(SEG_CS) + e;
   st.head = true;
 }
-@inline function spPlus(d: u32): u32 { return ss32 ? r32(4) + d : (r32(4) + d) & 0xffff; }
 
 @inline export function jcc_Jb(cc: u32): void {
   const d = fetchS8();
@@ -59,7 +59,7 @@ import { farJump, farCall } from "../far";
 @inline export function ret(size: u32): void {
   const e = size == 4 ? peek32(0) : peek16(0);
   if (e > segLimit(SEG_CS)) gp(0);
-  setSp(spPlus(size));
+  setSp(spAdd(size));
   st.ip = segBase(SEG_CS) + e;
   st.head = true;
 }
@@ -67,7 +67,7 @@ import { farJump, farCall } from "../far";
   const n = fetch16();
   const e = size == 4 ? peek32(0) : peek16(0);
   if (e > segLimit(SEG_CS)) gp(0);
-  setSp(spPlus(size + n));
+  setSp(spAdd(size + n));
   st.ip = segBase(SEG_CS) + e;
   st.head = true;
 }
@@ -125,7 +125,7 @@ export function int1(): void { interrupt(EXC_DB, NO_ERR, INT_EXC); }
     case 2: { // CALL near r/m
       const e = rmRdN(size);
       if (e > segLimit(SEG_CS)) gp(0);
-      const r = ip - segBase(SEG_CS);
+      const r = curEip();
       if (size == 4) push32(r); else push16(r & 0xffff);
       st.ip = segBase(SEG_CS) + e;
       st.head = true;

@@ -1,17 +1,14 @@
 // Data movement: MOV (not segment registers), LEA, MOVZX/MOVSX, XCHG, XADD, CMPXCHG, CMPXCHG8B,
 // CMOVcc, SETcc, CBW/CWDE, CWD/CDQ, XLAT.
-import { S, a32, segovr, lock, r8, r16, r32, w8, w16, w32, rN, wN } from "../state";
-import { S_FLAGS, SEG_DS, F_ZF, R_EAX, R_EBX, R_ECX, R_EDX } from "../layout";
-import {
-  modrm, modrmB, mmem, mreg, mrmi, mseg, moff, fetch8, fetch16, fetch32,
-  rmRd8, rmRd16, rmRd32, rmWr8, rmWr16, rmWr32, rmWrN, rmRdW,
-} from "../fetch";
+import { S, a32, lock, r8, r16, r32, w8, w16, w32, rN, wN } from "../state";
+import { S_FLAGS, F_ZF, R_EAX, R_EBX, R_ECX, R_EDX } from "../layout";
+import { modrm, modrmB, mmem, mreg, mrmi, mseg, moff, fetch8, fetch16, fetch32, dataSeg } from "../fetch";
+import { rmRd8, rmRd16, rmRd32, rmWr8, rmWr16, rmWr32, rmWrN, rmRdW } from "../operand";
 import { linR, linW } from "../seg";
 import { lrd8, lrd16, lrd32, lwr8, lwr16, lwr32, lrdN, lwrN, lhostW, lprobeW } from "../mmu";
 import { setLazy, szi, cond, materialize, LF_ADD, LF_SUB } from "../flags";
 import { ud } from "../fault";
 
-@inline function dataSeg(): u32 { return segovr >= 0 ? <u32>segovr : SEG_DS; }
 @inline function maskN(size: u32): u32 { return size == 4 ? 0xffffffff : size == 2 ? 0xffff : 0xff; }
 
 // ---- MOV ------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ import { modrm, modrmB, mreg, fetch8, fetchN, fetchS8 } from "../fetch";
 import { setLazy, szi, LF_CO } from "../flags";
 import { raise, NO_ERR } from "../fault";
 import { EXC_DE, F_CF, F_OF } from "../layout";
-import { rdE } from "./arith";
+import { rmRdN } from "../operand";
 
 const CO: u32 = F_CF | F_OF;
 
@@ -141,19 +141,19 @@ export function mulDivV(op: u32, src: u32, size: u32): void {
   const m = fetch8();
   if (m >= 0xc0) { const d = (m >> 3) & 7; imul2(d, rN(d, size), rN(m & 7, size), size); return; }
   modrmB(m);
-  imul2(mreg, rN(mreg, size), rdE(size), size);
+  imul2(mreg, rN(mreg, size), rmRdN(size), size);
 }
 @inline export function imul_GvEvIz(size: u32): void {
   const m = fetch8();
   if (m >= 0xc0) { const b = fetchN(size); imul2((m >> 3) & 7, rN(m & 7, size), b, size); return; }
   modrmB(m);
   const b = fetchN(size);
-  imul2(mreg, rdE(size), b, size);
+  imul2(mreg, rmRdN(size), b, size);
 }
 @inline export function imul_GvEvIb(size: u32): void {
   const m = fetch8();
   if (m >= 0xc0) { const b = fetchS8(); imul2((m >> 3) & 7, rN(m & 7, size), b, size); return; }
   modrmB(m);
   const b = fetchS8();
-  imul2(mreg, rdE(size), b, size);
+  imul2(mreg, rmRdN(size), b, size);
 }

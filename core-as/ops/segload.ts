@@ -3,7 +3,8 @@
 import { S, r16, w16, w32, ss32 } from "../state";
 import * as st from "../state";
 import { SEG_SS, SEG_CS, R_ESP } from "../layout";
-import { modrm, mmem, mseg, moff, mreg, mrmi, rmRd16 } from "../fetch";
+import { modrm, mmem, mseg, moff, mreg, mrmi } from "../fetch";
+import { rmRd16 } from "../operand";
 import { linR, linW, segSel } from "../seg";
 import { lrd16, lrd32, lwr16 } from "../mmu";
 import { ud } from "../fault";

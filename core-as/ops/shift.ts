@@ -9,7 +9,7 @@ import { linW } from "../seg";
 import { lrdN, lwrN, lprobeW } from "../mmu";
 import { setLazy, szi, getCF, materialize, LF_CO } from "../flags";
 import { S_FLAGS, F_CF, F_OF, F_AF } from "../layout";
-import { wHost, hostLd, hostSt } from "./arith";
+import { wHost, hostLd, hostSt } from "../operand";
 
 // linear address of a read-modify-write memory operand (write-probed), or its host address
 let rmwLin: u32 = 0;

@@ -6,13 +6,11 @@ import { SEG_SS, F_VM, F_RF } from "../layout";
 import { modrm, mmem, mrmi, mrm, mseg, moff, fetch8, fetch16, fetchN, fetchS8 } from "../fetch";
 import { linR, linW } from "../seg";
 import { lrd16, lrd32, lwr16, lwr32 } from "../mmu";
-import { push16, push32, pop16, pop32, peek16, peek32, probePush, setSp } from "../stack";
+import { push16, push32, pop16, pop32, peek16, peek32, probePush, setSp, spAdd } from "../stack";
 import { ud } from "../fault";
 import { getFlags } from "../flags";
 import { writeEflags, popfMask } from "../eflags";
 
-// stack pointer after adding d, wrapped to the stack width
-@inline function spPlus(d: u32): u32 { return ss32 ? r32(4) + d : (r32(4) + d) & 0xffff; }
 
 @inline export function push_Zv(r: u32, size: u32): void {
   if (size == 4) push32(r32(r)); else push16(r16(r));
@@ -37,7 +35,7 @@ import { writeEflags, popfMask } from "../eflags";
   modrm();
   if (((mrm >> 3) & 7) != 0) ud();
   const v = size == 4 ? peek32(0) : peek16(0);
-  const nsp = spPlus(size);
+  const nsp = spAdd(size);
   if (!mmem) { setSp(nsp); if (size == 4) w32(mrmi, v); else w16(mrmi, v); return; }
   let off = moff;
   if (a32 && (mrm & 7) == 4 && (sibAt(mpos + 1) & 7) == 4) {
@@ -69,11 +67,11 @@ function sibAt(lin: u32): u32 {
 @inline export function popa(size: u32): void {
   if (size == 4) {
     const di = peek32(0), si = peek32(4), bp = peek32(8), bx = peek32(16), dx = peek32(20), cx = peek32(24), ax = peek32(28);
-    setSp(spPlus(32));
+    setSp(spAdd(32));
     w32(7, di); w32(6, si); w32(5, bp); w32(3, bx); w32(2, dx); w32(1, cx); w32(0, ax);
   } else {
     const di = peek16(0), si = peek16(2), bp = peek16(4), bx = peek16(8), dx = peek16(10), cx = peek16(12), ax = peek16(14);
-    setSp(spPlus(16));
+    setSp(spAdd(16));
     w16(7, di); w16(6, si); w16(5, bp); w16(3, bx); w16(2, dx); w16(1, cx); w16(0, ax);
   }
 }
@@ -87,7 +85,7 @@ function sibAt(lin: u32): u32 {
   const ebp = ss32 ? r32(5) : r16(5);
   const pushes: u32 = level == 0 ? 1 : level + 1;
   probePush(pushes * size);
-  const frame = spPlus(-size); // FrameTemp: ESP after pushing EBP
+  const frame = spAdd(-size); // FrameTemp: ESP after pushing EBP
   const fin = ss32 ? frame - (pushes - 1) * size - alloc : (frame - (pushes - 1) * size - alloc) & 0xffff;
   if (alloc != 0) linW(SEG_SS, fin, 1); // the final stack pointer must lie inside SS (#SS)
   if (level > 1) {

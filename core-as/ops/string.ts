@@ -12,13 +12,13 @@
 // fast windows, and both pages are RAM already in the TLB, the run is done on host memory with
 // memory.copy / memory.fill or a tight loop, keeping the element-by-element semantics of
 // overlapping moves.
-import { S, TLB, a32, segovr, rep, r8, r16, r32, w8, w16, w32 } from "../state";
+import { S, TLB, a32, rep, r8, r16, r32, w8, w16, w32 } from "../state";
 import * as st from "../state";
 import {
-  S_FLAGS, F_DF, F_TF, SEG_DS, SEG_ES, TLB_ENTRIES, TLB_TAG_R, TLB_TAG_W, TLB_DELTA,
-  SG_RLO, SG_RHI, SG_WLO, SG_WHI, SG_BASE,
+  S_FLAGS, F_DF, F_TF, SEG_ES, TLB_ENTRIES, TLB_TAG_R, TLB_TAG_W, TLB_DELTA, SG_RLO, SG_RHI, SG_WLO, SG_WHI, SG_BASE,
 } from "../layout";
 import { linR, linW, segp } from "../seg";
+import { dataSeg } from "../fetch";
 import { lrd8, lrd16, lrd32, lwr8, lwr16, lwr32, lprobeW } from "../mmu";
 import { setLazy, szi, getZF, LF_SUB } from "../flags";
 import { ioCheck } from "../ioperm";
@@ -28,7 +28,6 @@ const CHUNK: u32 = 16384; // elements per execution of a REP instruction
 const R_CX: u32 = 1, R_SI: u32 = 6, R_DI: u32 = 7;
 
 // ---- small helpers --------------------------------------------------------------------------
-@inline function srcSeg(): u32 { return segovr >= 0 ? <u32>segovr : SEG_DS; }
 @inline function back(): bool { return (load<u32>(S, S_FLAGS) & F_DF) != 0; }
 @inline function idx(r: u32): u32 { return a32 ? r32(r) : r16(r); }
 @inline function setIdx(r: u32, v: u32): void { if (a32) w32(r, v); else w16(r, v); }
@@ -136,10 +135,10 @@ function movsRun(size: u32, seg: u32, down: bool, max: u32): u32 {
 @inline export function movs(size: u32): void {
   const down = back();
   const d: u32 = down ? -size : size;
-  if (rep == 0) { movsOne(size, srcSeg(), d); return; }
+  if (rep == 0) { movsOne(size, dataSeg(), d); return; }
   let n = counter();
   if (n == 0) return;
-  const seg = srcSeg();
+  const seg = dataSeg();
   let left = chunk();
   for (;;) {
     let k = movsRun(size, seg, down, minU(n, left));
@@ -195,7 +194,7 @@ function stosRun(size: u32, v: u32, down: bool, max: u32): u32 {
 // ---- LODS -----------------------------------------------------------------------------------
 @inline export function lods(size: u32): void {
   const d: u32 = back() ? -size : size;
-  const seg = srcSeg();
+  const seg = dataSeg();
   if (rep == 0) {
     const si = idx(R_SI);
     setAcc(rd(linR(seg, si, size), size), size);
@@ -307,7 +306,7 @@ function cmpsRun(size: u32, seg: u32, down: bool, max: u32): u32 {
 @inline export function cmps(size: u32): void {
   const down = back();
   const d: u32 = down ? -size : size;
-  const seg = srcSeg();
+  const seg = dataSeg();
   if (rep == 0) { cmpsOne(size, seg, d); return; }
   let n = counter();
   if (n == 0) return;
@@ -358,7 +357,7 @@ function cmpsRun(size: u32, seg: u32, down: bool, max: u32): u32 {
 @inline export function outs(size: u32): void {
   const d: u32 = back() ? -size : size;
   const port = r16(2);
-  const seg = srcSeg();
+  const seg = dataSeg();
   if (rep == 0) { outsOne(size, port, seg, d); return; }
   let n = counter();
   if (n == 0) return;

@@ -10,7 +10,8 @@ import {
   CR0_PE, CR0_MP, CR0_EM, CR0_TS, CR0_ET, CR0_NE, CR0_WP, CR0_AM, CR0_PG, CR4_TSD, CR4_DE, CR4_PSE, CR4_PGE,
   CR4_PCE, F_IF, F_IOPL, F_VM, F_RF, F_ZF, EXC_GP, EXC_NP, EXC_DB, EXIT_HLT, EXIT_HLT_CLI,
 } from "../layout";
-import { modrm, mmem, mseg, moff, mreg, mrmi, rmRd16, fetch8 } from "../fetch";
+import { modrm, mmem, mseg, moff, mreg, mrmi, fetch8 } from "../fetch";
+import { rmRd16 } from "../operand";
 import { linR, linW, segBase, segSel, segSet, segp } from "../seg";
 import { lrd16, lrd32, lwr16, lwr32, lprobeW, tlbFlushAll, tlbFlushPage, updateMode } from "../mmu";
 import { raise, gp, ud } from "../fault";

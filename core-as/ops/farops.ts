@@ -1,6 +1,7 @@
-// Far transfers with an immediate pointer, far returns and IRET; the work is in ../far.ts.
+// Far CALL/JMP with an immediate pointer, far returns and IRET: the opcode handlers; the
+// transfers themselves are in ../fartransfer.ts.
 import { fetch16, fetchN } from "../fetch";
-import { farCall, farJump, farRet, iretFar } from "../far";
+import { farCall, farJump, farRet, iretFar } from "../fartransfer";
 import { S } from "../state";
 import { S_NMI } from "../layout";
 import * as cpu from "../cpu";
