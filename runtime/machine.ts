@@ -120,7 +120,7 @@ export class Machine {
     if (!(this.ncpu >= 1 && this.ncpu <= L.MAX_CPUS)) {
       throw new RangeError(`smp ${this.ncpu} out of range (1..${L.MAX_CPUS})`);
     }
-    this.ramBytes = memMiB << 20;
+    this.ramBytes = memMiB * 0x100000; // (not << 20: 2048 MiB and more would be negative)
     this.memory = createMemory(this.ramBytes);
     this.ram = GuestRam.ofMemory(this.memory, this.ramBytes);
     this.i32 = new Int32Array(this.memory.buffer);

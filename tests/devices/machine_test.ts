@@ -34,6 +34,19 @@ Deno.test("machine: memory, RAM view, firmware tables and APIC base after init",
   assert.equal(m.io.read(0xcfc, 4), 0x12378086);
 });
 
+Deno.test("machine: 2048 and 3072 MiB of RAM (sizes past 2^31 bytes) are sized and mapped", async () => {
+  for (const mib of [2048, 3072]) {
+    const m = await Machine.create({ memMiB: mib, clock: new ManualClock() });
+    assert.equal(m.ramBytes, mib * 0x100000);
+    assert.equal(m.ram.size, mib * 0x100000);
+    const top = mib * 0x100000 - 4;
+    assert.ok(m.ram.contains(top, 4));
+    m.ram.writeU32(top, 0xdeadbeef);
+    assert.equal(m.ram.readU32(top), 0xdeadbeef);
+    assert.ok(!m.ram.contains(top + 4, 1), "nothing past the end");
+  }
+});
+
 Deno.test("machine: 8259A interrupt reaches the CPU through LINT0 (virtual wire)", async () => {
   const m = await Machine.create({ memMiB: 16, clock: new ManualClock() });
   initPic(m);
