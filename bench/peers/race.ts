@@ -1,14 +1,26 @@
 // `deno task bench:race`: boots the same Linux guest on ring3, v86 and QEMU TCG and races them on
 // the same workloads (guest time to the boot marker, md5sum of 16 MiB, a busybox awk loop on
 // doubles, N parallel md5sums on N vCPUs, guest instructions per second where the emulator counts
-// them). Writes bench/results/latest.{json,md,svg} and the README's Performance table.
+// them, and everyday branchy work: a busybox sh loop, gzip, sort -n, sed, fork+exec, with their
+// geometric mean), and the host CPU seconds each emulator process spent on each. Writes
+// bench/results/latest.{json,md,svg} and the README's Performance table.
 // Every emulator is a child process whose stdout is the guest's serial console; figures come from
 // what the guest prints (/proc/uptime deltas), boot time from the host's clock. A peer that is not
 // installed is skipped with a note, and an emulator that cannot boot gets its error instead of a
 // figure. Run `deno task bench:peers` first to install the peers.
 import { parseArgs } from "node:util";
 import { initKnowsRing3Run, raceInitrd } from "./cpio.ts";
-import { type Boot, BOOT_MARKER, type Expect, expectFor, type Line, parseConsole } from "./parse.ts";
+import {
+  type Boot,
+  BOOT_MARKER,
+  type Expect,
+  expectFor,
+  FULL_SIZES,
+  type Line,
+  parseConsole,
+  QUICK_SIZES,
+  sizeArgs,
+} from "./parse.ts";
 import {
   exists,
   HOW_TO_INSTALL,
@@ -27,6 +39,7 @@ import {
   EMU_LABEL,
   type EmuInfo,
   EMUS,
+  geomeanRow,
   num,
   ratios,
   type Results,
@@ -37,8 +50,11 @@ import {
 import { RESULTS_DIR, writeResults } from "./output.ts";
 
 const USAGE = `usage: deno task bench:race [options]
-  --quick           for development: 1 run, md5sum of 4 MiB, 50,000 awk iterations, shorter
-                    timeouts, results to build/peers/quick (bench/results and README untouched)
+  --quick           for development: 1 run, smaller workloads (md5sum of 4 MiB, 50,000 awk
+                    iterations, a quarter of the sh loop and of sort's and sed's lines, 100 forks),
+                    shorter timeouts, results to build/peers/quick (bench/results, README untouched)
+  --work LIST       workloads: md5,awk,par,sh,gzip,sort,sed,fork (default: all; boot is always
+                    timed; the instructions/s row needs awk, the geometric mean two of the last five)
   --runs N          boots per emulator and vCPU count; figures are medians (default 3)
   --smp LIST        vCPU counts for the parallel md5sums (default 1,2,4; v86 runs only 1)
   --only LIST       emulators to run: ring3,v86,qemu (default: all)
@@ -59,6 +75,7 @@ const { values: o } = parseArgs({
     runs: { type: "string" },
     smp: { type: "string", default: "1,2,4" },
     only: { type: "string", default: EMUS.join(",") },
+    work: { type: "string", default: "" },
     kernel: { type: "string" },
     initrd: { type: "string" },
     mem: { type: "string", default: "256" },
@@ -80,6 +97,17 @@ const RUNS = Math.max(1, Math.floor(Number(o.runs ?? (QUICK ? 1 : 3))) || 1);
 const SMP = [...new Set(o.smp.split(",").map(Number).filter((n) => Number.isInteger(n) && n >= 1))];
 if (!SMP.includes(1)) SMP.unshift(1); // the single-vCPU boots carry md5, awk and the boot time
 const ONLY = new Set(o.only.split(",").map((s) => s.trim()));
+// the workloads in run.sh's order; the last five are the everyday ones with a geometric mean
+const OLD_WORK = ["md5", "awk", "par"];
+const DAILY = ["sh", "gzip", "sort", "sed", "fork"];
+const ALL_WORK = [...OLD_WORK, ...DAILY];
+const asked = o.work ? o.work.split(",").map((s) => s.trim()).filter(Boolean) : ALL_WORK;
+const unknown = asked.filter((w) => !ALL_WORK.includes(w));
+if (unknown.length) {
+  console.error(`race: unknown workload ${unknown.join(", ")} (--work takes ${ALL_WORK.join(",")})`);
+  Deno.exit(2);
+}
+const WORK = ALL_WORK.filter((w) => asked.includes(w));
 const MEM = Number(o.mem);
 const TIMEOUT = Number(o.timeout ?? (QUICK ? 300 : 900));
 const BOOT_TIMEOUT = Math.min(TIMEOUT, Number(o["boot-timeout"] ?? (QUICK ? 120 : 300)));
@@ -87,10 +115,11 @@ const BOOT_TIMEOUT = Math.min(TIMEOUT, Number(o["boot-timeout"] ?? (QUICK ? 120 
 const STALL = Number(o.stall ?? (QUICK ? 90 : 240));
 const OUT = o.out ?? (QUICK ? `${ROOT}build/peers/quick` : RESULTS_DIR);
 const README = !o["no-readme"] && !QUICK;
-// the workloads' sizes: the full race's, or a quarter of them for --quick
-const MIB = QUICK ? 4 : 16;
-const AWK_N = QUICK ? 50_000 : 200_000;
-const expectN = (cpus: number): Expect => expectFor(MIB, AWK_N, cpus);
+// the workloads' sizes: the full race's, or smaller for --quick
+const SIZES = QUICK ? QUICK_SIZES : FULL_SIZES;
+const MIB = SIZES.mib;
+const AWK_N = SIZES.awkN;
+const expectN = (cpus: number): Expect => expectFor(SIZES, cpus);
 const LOGS = `${ROOT}build/peers/logs`;
 const log = (s: string) => console.error(`race: ${s}`);
 
@@ -116,8 +145,7 @@ await Deno.writeFile(
   INITRD,
   await raceInitrd(initrdBytes, await Deno.readFile(`${ROOT}bench/peers/guest/run.sh`), ownInit),
 );
-const BASE_APPEND = "console=ttyS0 quiet" + (ownInit ? "" : " ring3.run=/race/run") +
-  (QUICK ? ` race.mib=${MIB} race.awkn=${AWK_N}` : "");
+const BASE_APPEND = "console=ttyS0 quiet" + (ownInit ? "" : " ring3.run=/race/run") + sizeArgs(SIZES);
 const appendFor = (work: string[]) => `${BASE_APPEND} race.work=${work.join(",")}`;
 
 function kernelVersion(k: Uint8Array): string {
@@ -133,6 +161,18 @@ async function sha256(b: Uint8Array): Promise<string> {
 }
 
 // ---- running one boot -----------------------------------------------------------------------
+// Host CPU seconds (user+sys of all its threads) a process has used so far, from /proc/PID/stat.
+const CLK_TCK = Number((await run("getconf", ["CLK_TCK"])).out) || 100;
+function procCpu(pid: number): number | undefined {
+  try {
+    const st = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    // fields after the ")" that ends the command name start at field 3: utime is 14, stime 15
+    const f = st.slice(st.lastIndexOf(")") + 2).split(" ");
+    return (Number(f[11]) + Number(f[12])) / CLK_TCK;
+  } catch {
+    return undefined;
+  }
+}
 interface Proc {
   lines: Line[];
   code: number | null;
@@ -208,7 +248,9 @@ async function runConsole(cmd: string, args: string[], logName: string): Promise
     const parts = partial.split("\n");
     partial = parts.pop()!;
     for (const text of parts) {
-      lines.push({ t, text: text.replace(/\r/g, "") });
+      // the emulator's CPU time where the workloads start and end, and at the boot marker
+      const cpu = /^(START|END) /.test(text) || text.includes(BOOT_MARKER) ? procCpu(child.pid) : undefined;
+      lines.push({ t, text: text.replace(/\r/g, ""), ...(cpu !== undefined ? { cpu } : {}) });
       logText(`${t.toFixed(2).padStart(8)} ${lines[lines.length - 1].text}\n`);
       if (text.includes(BOOT_MARKER)) booted = true;
       // the guest is finished: give it time to power off, then stop it
@@ -373,11 +415,13 @@ const brief = (b: Boot) =>
 // an emulator and vCPU count that could not boot, or hung, is not tried again: each try costs a
 // timeout and says nothing new (a guest that boots short of CPUs returns soon and is retried)
 const noBoot = new Set<string>();
+// without the parallel workload only the single-vCPU boots have anything to run
+const SMP_RUN = WORK.includes("par") ? SMP : [1];
 for (let r = 1; r <= RUNS; r++) {
-  for (const n of SMP) {
+  for (const n of SMP_RUN) {
     for (const emu of EMUS) {
       if (!info[emu].available || (emu === "v86" && n > 1) || noBoot.has(`${emu}/${n}`)) continue;
-      const work = n === 1 ? ["md5", "awk", "par"] : ["par"];
+      const work = n === 1 ? WORK : ["par"];
       const b = await boot(emu, n, work, `run${r}`);
       (boots[emu][n] ??= []).push(b);
       if (b.model && !info[emu].cpu) info[emu].cpu = b.model;
@@ -390,7 +434,7 @@ for (let r = 1; r <= RUNS; r++) {
     }
   }
 }
-if (info.qemu.available && !o["no-icount"]) {
+if (info.qemu.available && !o["no-icount"] && WORK.includes("awk")) {
   qemuIcount = await boot("qemu", 1, ["awk"], "icount", true);
   log(`QEMU -icount run: ${brief(qemuIcount)}`);
 }
@@ -409,6 +453,7 @@ function cell(
   value: (b: Boot) => number | undefined,
   guest?: (b: Boot) => number | undefined,
   err?: (b: Boot) => string | undefined,
+  cpu?: (b: Boot) => number | undefined,
 ): Cell {
   if (!bs || bs.length === 0) {
     const why = info[emu].note ?? "";
@@ -421,6 +466,8 @@ function cell(
   if (s) c.stat = s;
   const gs = stat(g);
   if (gs) c.guest = gs;
+  const cs = stat(cpu ? bs.map(cpu).filter((x): x is number => x !== undefined && Number.isFinite(x)) : []);
+  if (cs) c.cpu = cs;
   const why = () => (err && firstError(bs, err)) ?? firstError(bs, (b) => b.error) ?? "no figure";
   if (!s) c.note = `failed: ${why()}`;
   else if (v.length < bs.length) {
@@ -445,14 +492,37 @@ function row(id: string, label: string, unit: Row["unit"], f: (emu: Emu) => Cell
 
 const workCell = (w: string, n: number) => (emu: Emu): Cell => {
   if (emu === "v86" && n > 1) return { note: "– (no SMP)" };
-  return cell(emu, boots[emu][n], (b) => b.work[w]?.wall, (b) => b.work[w]?.guest, (b) => b.work[w]?.error);
+  return cell(
+    emu,
+    boots[emu][n],
+    (b) => b.work[w]?.wall,
+    (b) => b.work[w]?.guest,
+    (b) => b.work[w]?.error,
+    (b) => b.work[w]?.cpu,
+  );
+};
+const S = SIZES;
+const DAILY_LABEL: Record<string, string> = {
+  sh: `busybox sh loop, ${S.shN.toLocaleString("en")} iterations (s)`,
+  gzip: `gzip -c of ${(S.lines * S.gzRep).toLocaleString("en")} text lines (s)`,
+  sort: `sort -n of ${S.lines.toLocaleString("en")} lines (s)`,
+  sed: `sed, 2 substitutions on ${S.lines.toLocaleString("en")} lines (s)`,
+  fork: `${S.forkN} fork+exec of /bin/true (s)`,
 };
 
+const has = (w: string) => WORK.includes(w);
 const rows: Row[] = [
-  row("boot", "boot to `ring3: userspace up` (host s)", "s", (emu) => cell(emu, boots[emu][1], (b) => b.bootWall)),
-  row("md5", `md5sum of ${MIB} MiB (s)`, "s", workCell("md5", 1)),
-  row("awk", `awk doubles, ${AWK_N.toLocaleString("en")} iterations (s)`, "s", workCell("awk", 1)),
-  ...SMP.map((n) =>
+  row(
+    "boot",
+    "boot to `ring3: userspace up` (host s)",
+    "s",
+    (emu) => cell(emu, boots[emu][1], (b) => b.bootWall, undefined, undefined, (b) => b.bootCpu),
+  ),
+  ...(has("md5") ? [row("md5", `md5sum of ${MIB} MiB (s)`, "s", workCell("md5", 1))] : []),
+  ...(has("awk")
+    ? [row("awk", `awk doubles, ${AWK_N.toLocaleString("en")} iterations (s)`, "s", workCell("awk", 1))]
+    : []),
+  ...(has("par") ? SMP : []).map((n) =>
     row(
       `par${n}`,
       `${n} parallel md5sum${n > 1 ? "s" : ""} of ${MIB} MiB, ${n} vCPU${n > 1 ? "s" : ""} (s)`,
@@ -461,26 +531,35 @@ const rows: Row[] = [
     )
   ),
 ];
+const dailyRows = DAILY.filter(has).map((w) => row(w, DAILY_LABEL[w], "s", workCell(w, 1)));
+rows.push(...dailyRows);
+if (dailyRows.length >= 2) {
+  rows.push(geomeanRow("daily", `geometric mean of ${dailyRows.map((r) => r.id).join(", ")} (s)`, dailyRows));
+}
 // instructions over the awk workload ÷ host seconds between its START and WORK lines
 const perSecond = (b: Boot) =>
   b.work.awk?.insns && b.work.awk.wall && !b.work.awk.error ? b.work.awk.insns / b.work.awk.wall / 1e6 : undefined;
 const qemuAwkInsns = qemuIcount?.work.awk?.guest !== undefined && !qemuIcount.work.awk.error
   ? qemuIcount.work.awk.guest * 1e9
   : undefined;
-rows.push(row("mips", "guest instructions/s during awk (M/s)", "M/s", (emu) => {
-  if (emu === "ring3" || emu === "v86") return cell(emu, boots[emu][1], perSecond, undefined, (b) => b.work.awk?.error);
-  if (!boots.qemu[1]?.length) return { note: "not run" };
-  if (qemuAwkInsns === undefined) {
-    return {
-      note: o["no-icount"] ? "not counted (--no-icount)" : `failed: ${qemuIcount?.work.awk?.error ?? "no count"}`,
-    };
-  }
-  return cell(
-    emu,
-    boots.qemu[1],
-    (b) => (b.work.awk?.wall && !b.work.awk.error ? qemuAwkInsns / b.work.awk.wall / 1e6 : undefined),
-  );
-}, true));
+if (has("awk")) {
+  rows.push(row("mips", "guest instructions/s during awk (M/s)", "M/s", (emu) => {
+    if (emu === "ring3" || emu === "v86") {
+      return cell(emu, boots[emu][1], perSecond, undefined, (b) => b.work.awk?.error);
+    }
+    if (!boots.qemu[1]?.length) return { note: "not run" };
+    if (qemuAwkInsns === undefined) {
+      return {
+        note: o["no-icount"] ? "not counted (--no-icount)" : `failed: ${qemuIcount?.work.awk?.error ?? "no count"}`,
+      };
+    }
+    return cell(
+      emu,
+      boots.qemu[1],
+      (b) => (b.work.awk?.wall && !b.work.awk.error ? qemuAwkInsns / b.work.awk.wall / 1e6 : undefined),
+    );
+  }, true));
+}
 
 // ---- machine and notes ----------------------------------------------------------------------
 const cpuinfo = await Deno.readTextFile("/proc/cpuinfo").catch(() => "");
@@ -524,6 +603,15 @@ notes.push(
     "counter; QEMU's count comes from a separate `-icount shift=0` run (one guest nanosecond per instruction, a " +
     "run whose time is not used) ÷ host seconds of the awk workload in the normal runs. The counts differ a " +
     "little between emulators (timer interrupts, and code the guest picks by CPUID).",
+  "Everyday rows (busybox 1.35, 1 vCPU): a `while [ $i -lt N ]; do i=$((i+1)); done` sh loop (checked: the " +
+    'final count); gzip -c of generated text (an awk LCG writes "<n> <word>-<line> <word> <n>" lines before ' +
+    "START; checked: md5 of the compressed stream and of gunzip's output); sort -n and a two-substitution sed over " +
+    "those lines (checked: md5 of the output, computed on the host); fork+exec of /bin/true from a sh loop " +
+    "(checked: every one succeeded). The geometric mean row's cells are the geometric means of those rows' " +
+    "medians, so its ratios are the geometric means of theirs.",
+  "Host CPU seconds: utime+stime of the emulator's process (all its threads: QEMU's vCPU and I/O threads, " +
+    "ring3's and v86's Deno process) read from /proc when the START and END lines reach the host; on a loaded " +
+    "machine they show the work done better than wall time does.",
   "Parallel rows: the guest runs one md5sum per CPU it has; a run where the guest brought up fewer CPUs than " +
     "asked for gives no figure.",
   "The md5 row is each boot's first md5sum (v86 compiles its JIT code then); the 1-vCPU parallel row runs the " +
@@ -564,7 +652,7 @@ const results: Results = {
     initrdFile: guest.initrd.replace(ROOT, ""),
     initrdSha256: await sha256(initrdBytes),
     init: ownInit ? "bench/peers/guest/run.sh as /init" : "guest/init, ring3.run=/race/run (bench/peers/guest/run.sh)",
-    append: appendFor(["md5", "awk", "par"]),
+    append: appendFor(WORK),
     memMiB: String(MEM),
   },
   runs: RUNS,

@@ -16,6 +16,7 @@ export interface Stat {
 export interface Cell {
   stat?: Stat; // the figure: host seconds (or instructions per host second)
   guest?: Stat; // the same workload by the guest's /proc/uptime (a check on its clock)
+  cpu?: Stat; // host CPU seconds (user+sys, all threads) the emulator process used over it
   note?: string; // why there is no figure, or why some runs gave none
   runs?: number; // boots tried, when fewer gave a figure
 }
@@ -69,6 +70,30 @@ export function ratios(cells: Record<Emu, Cell>): Row["ratios"] {
   return { ring3_v86: r("ring3", "v86"), ring3_qemu: r("ring3", "qemu"), v86_qemu: r("v86", "qemu") };
 }
 
+// A row whose cells are the geometric means of other rows' medians (seconds, host CPU seconds),
+// so that its ratios are the geometric means of theirs. An emulator lacking a figure in any of
+// the rows gets none here (a mean of fewer workloads would not compare).
+export function geomeanRow(id: string, label: string, of: Row[]): Row {
+  const gm = (xs: number[]) => Math.exp(xs.reduce((a, x) => a + Math.log(x), 0) / xs.length);
+  const all = <T>(xs: (T | undefined | null)[]): xs is T[] => xs.length > 0 && xs.every((x) => x != null);
+  const cells = {} as Record<Emu, Cell>;
+  for (const k of EMUS) {
+    const med = of.map((r) => r.cells[k].stat?.median);
+    const cpu = of.map((r) => r.cells[k].cpu?.median);
+    const c: Cell = {};
+    if (all(med) && med.every((x) => x > 0)) c.stat = stat([gm(med)])!;
+    else c.note = "–";
+    if (c.stat && all(cpu) && cpu.every((x) => x > 0)) c.cpu = stat([gm(cpu)])!;
+    cells[k] = c;
+  }
+  const sp = {} as Ratios<[number, number]>;
+  for (const key of ["ring3_v86", "ring3_qemu", "v86_qemu"] as RatioKey[]) {
+    const each = of.map((r) => spreadOf(r)[key]);
+    sp[key] = all(each) ? [gm(each.map((x) => x[0])), gm(each.map((x) => x[1]))] : null;
+  }
+  return { id, label, unit: "s", cells, ratios: ratios(cells), spreads: sp };
+}
+
 export function num(x: number): string {
   const a = Math.abs(x);
   return a >= 100 ? x.toFixed(0) : a >= 10 ? x.toFixed(1) : x.toFixed(2);
@@ -92,7 +117,7 @@ function ratioText(row: Row, k: RatioKey): string {
   return s && s[1] > s[0] ? `${num(x)}× (${num(s[0])}–${num(s[1])})` : `${num(x)}×`;
 }
 
-function cellText(c: Cell, which: "stat" | "guest" = "stat"): string {
+function cellText(c: Cell, which: "stat" | "guest" | "cpu" = "stat"): string {
   const s = c[which];
   if (!s) return c.note ?? "–";
   const t = s.n > 1 ? `${num(s.median)} (${num(s.min)}–${num(s.max)})` : num(s.median);
@@ -142,6 +167,27 @@ export function toMarkdown(r: Results): string {
         `| ${row.label} | ${
           EMUS.map((k) => (row.cells[k].guest ? cellText(row.cells[k], "guest") : "–")).join(" | ")
         } |`,
+      );
+    }
+  }
+  const cpus = r.rows.filter((row) => EMUS.some((k) => row.cells[k].cpu));
+  if (cpus.length) {
+    out.push(
+      "",
+      "Host CPU seconds (user+sys, all threads) the emulator process used over the same spans, from " +
+        "/proc/PID/stat when the START and END lines arrived (boot: from the process's start), and their ratios:",
+      "",
+      "| workload | ring3 | v86 | QEMU TCG | ring3/v86 | ring3/QEMU |",
+      "|---|--:|--:|--:|--:|--:|",
+    );
+    for (const row of cpus) {
+      const c = (k: Emu) => (row.cells[k].cpu ? cellText(row.cells[k], "cpu") : "–");
+      const q = (a: Emu, b: Emu) => {
+        const x = row.cells[a].cpu?.median, y = row.cells[b].cpu?.median;
+        return x !== undefined && y !== undefined && y > 0 ? `${num(x / y)}×` : "–";
+      };
+      out.push(
+        `| ${row.label} | ${c("ring3")} | ${c("v86")} | ${c("qemu")} | ${q("ring3", "v86")} | ${q("ring3", "qemu")} |`,
       );
     }
   }
