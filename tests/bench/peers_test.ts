@@ -8,13 +8,20 @@ import {
   EXPECT_AWK,
   EXPECT_MD5,
   expectFor,
+  FULL_SIZES,
+  genLines,
   type Line,
   parseConsole,
+  QUICK_SIZES,
+  sedLine,
+  sizeArgs,
+  sortN,
   zerosMd5,
 } from "../../bench/peers/parse.ts";
 import {
   axisRange,
   type Cell,
+  geomeanRow,
   ratios,
   type Results,
   spreads,
@@ -69,10 +76,16 @@ Deno.test("raceInitrd: appends a second gzip member and keeps the original bytes
   );
 });
 
-const at = (t: number, text: string): Line => ({ t, text });
+const at = (t: number, text: string, cpu?: number): Line => ({ t, text, ...(cpu !== undefined ? { cpu } : {}) });
+// the full race's answers, as QEMU's guest printed them (gen_lines, sort -n, sed, gzip of busybox 1.35)
+const FULL_TEXT = "27733c902b1b872202e4fe418f7159c4";
+const FULL_GZ = "9d9aaca6dc8f04778a413c171c85efe0";
+const FULL_SORT = "b4a1eb2dbf44dd45960e3f379dbc844e";
+const FULL_SED = "0049142693e0a98c34d50d9479ed48ad";
+const DAILY = ["sh", "gzip", "sort", "sed", "fork"];
 const goodConsole = [
   at(1.0, "[    0.000000] Linux version 6.1.192"),
-  at(5.5, "ring3: userspace up\r"),
+  at(5.5, "ring3: userspace up\r", 7.25),
   at(5.6, "RACE nproc=2 work=md5,awk,par"),
   at(5.7, "model name\t: QEMU Virtual CPU version 2.5+"),
   at(6.0, "START md5"),
@@ -89,7 +102,28 @@ const goodConsole = [
   at(11.0, "WORK par 0.61"),
   at(11.0, `PAR-MD5 ${EXPECT_MD5}`),
   at(11.0, `PAR-MD5 ${EXPECT_MD5}`),
-  at(11.1, "RACE-DONE"),
+  at(11.1, "START sh", 20.5),
+  at(11.2, "SH-I 20000"),
+  at(12.1, "END sh", 21.25),
+  at(12.1, "WORK sh 1.00"),
+  at(12.2, "START gzip"),
+  at(13.2, "END gzip"),
+  at(13.2, "WORK gzip 1.00"),
+  at(13.3, `GZIP-MD5 ${FULL_GZ}`),
+  at(13.4, `GZIP-RT ${FULL_TEXT}`),
+  at(13.5, "START sort"),
+  at(14.5, "END sort"),
+  at(14.5, "WORK sort 1.00"),
+  at(14.6, `SORT-MD5 ${FULL_SORT}`),
+  at(14.7, "START sed"),
+  at(15.7, "END sed"),
+  at(15.7, "WORK sed 1.00"),
+  at(15.8, `SED-MD5 ${FULL_SED}`),
+  at(15.9, "START fork"),
+  at(16.9, "FORK-OK 300"),
+  at(16.9, "END fork"),
+  at(16.9, "WORK fork 1.00"),
+  at(17.0, "RACE-DONE"),
   at(11.2, "ring3: exit 0"),
 ];
 
@@ -111,6 +145,55 @@ Deno.test("parseConsole: figures, host-clock cross-checks and instruction counts
   assert.equal(b.work.awk.insns, undefined);
   assert.equal(b.work.par.guest, 0.61);
   for (const w of ["md5", "awk", "par"]) assert.equal(b.work[w].error, undefined);
+  assert.equal(b.bootCpu, 7.25);
+  assert.equal(b.work.sh.cpu, 0.75); // CPU seconds at END less those at START
+  assert.equal(b.work.md5.cpu, undefined); // no CPU readings on its lines
+});
+
+Deno.test("parseConsole: the everyday workloads' answers are checked", () => {
+  const b = parseConsole(goodConsole, DAILY);
+  for (const w of DAILY) assert.equal(b.work[w].error, undefined, w);
+  assert.ok(Math.abs(b.work.gzip.wall! - 1) < 1e-9);
+  const swap = (from: string, to: string) => goodConsole.map((l) => (l.text.startsWith(from) ? at(l.t, to) : l));
+  const err = (lines: Line[], w: string) => parseConsole(lines, [w]).work[w].error;
+  assert.match(err(swap("SH-I", "SH-I 19999"), "sh")!, /wrong sh loop count: 19999 \(want 20000\)/);
+  assert.match(err(goodConsole.filter((l) => !l.text.startsWith("SH-I")), "sh")!, /none printed/);
+  assert.match(err(swap("FORK-OK", "FORK-OK 299"), "fork")!, /299 of 300 fork\+execs/);
+  assert.match(err(swap("GZIP-RT", `GZIP-RT ${FULL_SORT}`), "gzip")!, /gunzip gave back the wrong text/);
+  assert.match(err(swap("GZIP-MD5", `GZIP-MD5 ${FULL_SORT}`), "gzip")!, /wrong gzip stream/);
+  assert.match(err(swap("SORT-MD5", `SORT-MD5 ${FULL_SED}`), "sort")!, /wrong sort output/);
+  assert.match(err(swap("SED-MD5", `SED-MD5 ${FULL_SORT}`), "sed")!, /wrong sed output/);
+  assert.equal(parseConsole(swap("SED-MD5", `SED-MD5 ${FULL_SORT}`), ["sed"]).work.sed.wall, undefined);
+  // sizes without a recorded gzip stream: the round trip is still checked, the stream only present
+  const odd = expectFor({ ...FULL_SIZES, gzRep: 1 });
+  assert.equal(odd.gzMd5, undefined);
+  const oneCopy = swap("GZIP-RT", `GZIP-RT ${odd.textMd5}`);
+  assert.equal(parseConsole(oneCopy, ["gzip"], odd).work.gzip.error, undefined);
+  assert.match(
+    parseConsole(oneCopy.filter((l) => !l.text.startsWith("GZIP-MD5")), ["gzip"], odd).work.gzip.error!,
+    /none/,
+  );
+});
+
+Deno.test("the generated text, sort -n and sed follow run.sh", () => {
+  const l = genLines(3);
+  // x = 69069 * 1 + 12345 = 81414: a = 1, words 1 % 16 and floor(81414 / 4096) % 16 = 3
+  assert.equal(l[0], "1 bravo-1 delta 414\n");
+  assert.equal(l.length, 3);
+  assert.ok(genLines(60000).every((s) => /^\d+ [a-z]+-\d+ [a-z]+ \d+\n$/.test(s)));
+  // equal numbers fall back to comparing whole lines; 10 after 9 (numeric, not text)
+  assert.deepEqual(sortN(["9 b\n", "10 a\n", "9 a\n"]), ["9 a\n", "9 b\n", "10 a\n"]);
+  assert.equal(sedLine("12 alpha-7 oscar 3\n"), "12 7:_lph_ _sc_r 3\n");
+  const e = expectFor(FULL_SIZES);
+  assert.equal(e.textMd5, FULL_TEXT);
+  assert.equal(e.sortMd5, FULL_SORT);
+  assert.equal(e.sedMd5, FULL_SED);
+  assert.equal(e.gzMd5, FULL_GZ);
+  assert.equal(sizeArgs(FULL_SIZES), "");
+  assert.equal(
+    sizeArgs(QUICK_SIZES),
+    " race.mib=4 race.awkn=50000 race.shn=5000 race.lines=15000 race.forkn=100",
+  );
 });
 
 Deno.test("parseConsole: a wrong answer is an error, never a time", () => {
@@ -151,19 +234,19 @@ Deno.test("parseConsole: a guest short of CPUs gives no parallel figure, and say
   const short = goodConsole.map((l) => (l.text.startsWith("RACE nproc") ? at(l.t, "RACE nproc=1 work=par") : l))
     .filter((_, i) => i !== PAR1);
   short.splice(1, 0, at(1.5, "[    0.512000] smpboot: do_boot_cpu failed(-1) to wakeup CPU#1"));
-  const b = parseConsole(short, ["par"], expectFor(16, 200000, 2));
+  const b = parseConsole(short, ["par"], expectFor(FULL_SIZES, 2));
   assert.equal(b.work.par.guest, undefined);
   assert.equal(b.work.par.error, "the guest brought up 1 of 2 CPUs (smpboot: do_boot_cpu failed(-1) to wakeup CPU#1)");
-  assert.equal(parseConsole(goodConsole, ["par"], expectFor(16, 200000, 2)).work.par.guest, 0.61);
+  assert.equal(parseConsole(goodConsole, ["par"], expectFor(FULL_SIZES, 2)).work.par.guest, 0.61);
   // booted, then hung before the workload finished: the CPU shortage is still the reason given
-  const hung = parseConsole(short.slice(0, 9), ["par"], expectFor(16, 200000, 2));
+  const hung = parseConsole(short.slice(0, 9), ["par"], expectFor(FULL_SIZES, 2));
   assert.match(hung.work.par.error!, /brought up 1 of 2 CPUs/);
 });
 
 Deno.test("the expected answers follow the workload sizes", () => {
   assert.equal(zerosMd5(16), EXPECT_MD5);
   assert.equal(awkSum(200000), EXPECT_AWK);
-  const q = expectFor(4, 50000, 1);
+  const q = expectFor(QUICK_SIZES, 1);
   assert.equal(q.md5, "b5cfa9d6c8febd618f91ac2843d50a1c");
   assert.equal(q.awk, "41.082635");
   const quick = goodConsole.map((l) =>
@@ -173,7 +256,7 @@ Deno.test("the expected answers follow the workload sizes", () => {
       ? at(l.t, "awk-sum 41.082635")
       : l
   );
-  const b = parseConsole(quick, ["md5", "awk", "par"], expectFor(4, 50000, 2));
+  const b = parseConsole(quick, ["md5", "awk", "par"], expectFor(QUICK_SIZES, 2));
   for (const w of ["md5", "awk", "par"]) assert.equal(b.work[w].error, undefined, w);
   assert.match(parseConsole(quick, ["md5"]).work.md5.error!, /wrong md5sum/); // full-size answers by default
 });
@@ -264,6 +347,42 @@ Deno.test("toMarkdown: one row per workload with medians, spreads, ratios and th
     /^\| md5sum of 16 MiB \(s\) \| 10\.0 \(9\.00–12\.0\) \| .* \| 2\.50× \(1\.80–4\.00\) \| 9\.09× \(7\.50–12\.0\) \|$/m,
   );
   assert.match(toMarkdown(withRing3), /a ratio's range is from the runs' extremes/);
+  assert.doesNotMatch(toMarkdown(withRing3), /Host CPU seconds/); // no CPU figures: no table
+});
+
+Deno.test("toMarkdown: the host CPU table and the geometric mean row", () => {
+  const r = sample();
+  const s = (...v: number[]) => stat(v)!;
+  const mk = (id: string, ring3: number, v86: number, qemu: number) => {
+    const cells = {
+      ring3: { stat: s(ring3), cpu: s(ring3 * 1.5) },
+      v86: { stat: s(v86 * 0.9, v86, v86 * 1.1), cpu: s(v86) },
+      qemu: { stat: s(qemu) },
+    };
+    return { id, label: `${id} (s)`, unit: "s" as const, cells, ratios: ratios(cells), spreads: spreads(cells) };
+  };
+  const a = mk("sh", 8, 2, 1), b = mk("sort", 2, 2, 4);
+  const g = geomeanRow("daily", "geometric mean of sh, sort (s)", [a, b]);
+  assert.equal(g.cells.ring3.stat!.median, 4); // sqrt(8 * 2)
+  assert.equal(g.cells.v86.stat!.median, 2);
+  assert.ok(Math.abs(g.ratios.ring3_v86! - 2) < 1e-12); // sqrt(4 * 1): the ratios' geometric mean
+  assert.ok(Math.abs(g.ratios.ring3_qemu! - 2) < 1e-12); // sqrt(8 * 0.5)
+  assert.ok(Math.abs(g.cells.ring3.cpu!.median - 6) < 1e-12);
+  assert.equal(g.cells.qemu.cpu, undefined); // QEMU has no CPU figures in these rows
+  const [lo, hi] = g.spreads!.ring3_v86!;
+  assert.ok(lo < 2 && hi > 2);
+  // an emulator missing one workload gets no mean, and no ratio with it
+  const gap = geomeanRow("daily", "gm", [a, { ...b, cells: { ...b.cells, qemu: { note: "failed: x" } } }]);
+  assert.equal(gap.cells.qemu.stat, undefined);
+  assert.equal(gap.ratios.ring3_qemu, null);
+  r.rows = [a, b, g];
+  const md = toMarkdown(r);
+  assert.match(md, /^\| geometric mean of sh, sort \(s\) \| 4\.00 \| 2\.00 \| 2\.00 \| 2\.00× \(.*\) \| 2\.00× \|$/m);
+  assert.match(md, /Host CPU seconds/);
+  // CPU table: ring3 12 CPU s, v86 2, QEMU none; ratio ring3/v86 6×
+  assert.match(md, /^\| sh \(s\) \| 12\.0 \| 2\.00 \| – \| 6\.00× \| – \|$/m);
+  assert.match(md, /^\| geometric mean of sh, sort \(s\) \| 6\.00 \| 2\.00 \| – \| 3\.00× \| – \|$/m);
+  assert.match(toSvg(r), /geometric mean of sh, sort/);
 });
 
 Deno.test("toSvg: bars only for ratios that exist, escaped text, axis through 1×", () => {
@@ -302,7 +421,7 @@ const haveQemu = await Promise.resolve()
 const haveImages = await Deno.stat(`${images}/bzImage`).then(() => true).catch(() => false);
 
 Deno.test({
-  name: "the race script runs md5 on QEMU through guest/init's ring3.run=",
+  name: "the race script runs md5, sort and sed on QEMU through guest/init's ring3.run=",
   ignore: !haveQemu || !haveImages,
   async fn() {
     const base = await Deno.readFile(`${images}/initramfs.cpio.gz`);
@@ -332,7 +451,7 @@ Deno.test({
           "-initrd",
           `${dir}/initrd`,
           "-append",
-          "console=ttyS0 quiet ring3.run=/race/run race.work=md5",
+          "console=ttyS0 quiet ring3.run=/race/run race.work=md5,sort,sed race.lines=2000",
         ],
         stdin: "null",
         stdout: "piped",
@@ -341,8 +460,10 @@ Deno.test({
       }).output();
       const s = (performance.now() - t0) / 1000;
       const lines = dec.decode(r.stdout).split("\n").map((text) => at(s, text));
-      const b = parseConsole(lines, ["md5"]);
-      assert.equal(b.work.md5.error, undefined, dec.decode(r.stdout).slice(-2000));
+      const b = parseConsole(lines, ["md5", "sort", "sed"], expectFor({ ...FULL_SIZES, lines: 2000 }));
+      for (const w of ["md5", "sort", "sed"]) {
+        assert.equal(b.work[w].error, undefined, dec.decode(r.stdout).slice(-2000));
+      }
       assert.ok(b.work.md5.guest! >= 0);
       assert.equal(b.exit, 0);
       assert.equal(b.nproc, 1);
