@@ -534,7 +534,7 @@ const rows: Row[] = [
 const dailyRows = DAILY.filter(has).map((w) => row(w, DAILY_LABEL[w], "s", workCell(w, 1)));
 rows.push(...dailyRows);
 if (dailyRows.length >= 2) {
-  rows.push(geomeanRow("daily", `geometric mean of ${dailyRows.map((r) => r.id).join(", ")} (s)`, dailyRows));
+  rows.push(geomeanRow("daily", `geometric mean: ${dailyRows.map((r) => r.id).join(", ")}`, dailyRows));
 }
 // instructions over the awk workload ÷ host seconds between its START and WORK lines
 const perSecond = (b: Boot) =>
