@@ -22,7 +22,7 @@ for (const d of dirs) {
 const cases = new Map<number, string>();
 const missing = new Set<string>();
 const used = new Map<string, Set<string>>();
-for (const [key, call] of Object.entries(TABLE)) {
+for (const [key, { h: call }] of Object.entries(TABLE)) {
   const parts = key.split(" ");
   const two = parts.length === 2;
   const [lo, hi] = parts[parts.length - 1].split("-").map((x) => parseInt(x, 16));

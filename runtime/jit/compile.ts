@@ -3,12 +3,34 @@
 // may read, then emit each instruction inline (runtime/jit/ops/) or as a call to the interpreter.
 import { Block, F, G } from "./block.ts";
 import * as L from "../../core-as/layout.ts";
-import { decode, type Insn, PFX_66, type Thunk } from "./decode.ts";
+import { decode, type Insn, PFX_66, PFX_LOCK, type Thunk } from "./decode.ts";
+import {
+  EMIT_STEP,
+  emitId,
+  emitOf,
+  END_CALL,
+  END_JCC,
+  END_JMP,
+  END_NONE,
+  END_RET,
+  endOf,
+  F_LOCK,
+  F_O16,
+  F_ONLY_REG,
+  FL_KILL,
+  FL_PASS,
+  FL_USE,
+  flagClass,
+  IMM_IB,
+  IMM_JB,
+  IMM_JZ,
+  immKind,
+} from "../../core-as/gen/facts.ts";
 import { emitMov } from "./ops/mov.ts";
 import { emitAlu } from "./ops/alu.ts";
 import { emitStack, pop32, push32 } from "./ops/stack.ts";
-import { emitBranch, isInlineBranch } from "./ops/branch.ts";
-import { emitShift, SHIFT_INLINE } from "./ops/shift.ts";
+import { emitBranch } from "./ops/branch.ts";
+import { emitShift } from "./ops/shift.ts";
 import { emitUnary } from "./ops/unary.ts";
 import { emitCond } from "./ops/cond.ts";
 import { emitMul } from "./ops/mul.ts";
@@ -19,73 +41,71 @@ export const MAX_INSNS = 96;
 // blocks go on into the next compiled block with a tail call (RING3_JIT_CHAIN=0: back to the loop)
 const chaining = Deno.env.get("RING3_JIT_CHAIN") !== "0";
 
-function isJcc(ins: Insn): boolean {
-  return (ins.op >= 0x70 && ins.op <= 0x7f) || (ins.op >= 0x180 && ins.op <= 0x18f);
+// Which instructions end a block, how they use the lazy flags and which emitter compiles them
+// are the opcode table's facts (core-as/gen/table.ts via facts.ts, in ins.facts).
+const BRANCH = emitId("branch");
+const EMIT: ((b: Block, ins: Insn) => boolean)[] = [];
+EMIT[emitId("alu")] = emitAlu;
+EMIT[emitId("mov")] = emitMov;
+EMIT[emitId("stack")] = emitStack;
+EMIT[emitId("shift")] = emitShift;
+EMIT[emitId("unary")] = emitUnary;
+EMIT[emitId("cond")] = emitCond;
+EMIT[emitId("mul")] = emitMul;
+EMIT[emitId("x87")] = emitX87;
+EMIT[emitId("atomic")] = emitCmpxchg;
+EMIT[BRANCH] = () => false; // (compileBlock emits the branches that end or continue a block)
+// an emitter's own preconditions, where the flag analysis must know them before emission (an
+// instruction the emitter declines runs in the interpreter: its flags count as read)
+const WHEN: ((ins: Insn) => boolean)[] = [];
+WHEN[emitId("x87")] = isInlineX87;
+WHEN[emitId("atomic")] = isInlineCmpxchg;
+WHEN[emitId("shift")] = (ins) => immKind(ins.facts) !== IMM_IB || (ins.imm & 31) !== 0; // (a count of 0: no-op)
+
+// the instruction goes to its emitter (which may still decline it); prefixed forms only where the
+// table says the emitter takes them (16-bit operands, LOCK)
+function inlineCandidate(ins: Insn): boolean {
+  const f = ins.facts;
+  const e = emitOf(f);
+  if (e <= EMIT_STEP) return false;
+  if (ins.pfx !== 0 && !(ins.pfx === PFX_66 && (f & F_O16)) && !(ins.pfx === PFX_LOCK && (f & F_LOCK))) return false;
+  if ((f & F_ONLY_REG) && ins.mem) return false;
+  return WHEN[e]?.(ins) ?? true;
+}
+
+// a Jcc emitted inline (its taken side leaves the block, the fall-through goes on)
+function inlineJcc(ins: Insn): boolean {
+  return endOf(ins.facts) === END_JCC && emitOf(ins.facts) === BRANCH && ins.pfx === 0;
+}
+// a direct JMP or CALL (its target is ins.imm)
+function direct(ins: Insn, end: number): boolean {
+  const k = immKind(ins.facts);
+  return endOf(ins.facts) === end && (k === IMM_JB || k === IMM_JZ);
+}
+
+// a near RET without an immediate (the block's own branch code emits it)
+function plainRet(ins: Insn): boolean {
+  return endOf(ins.facts) === END_RET && emitOf(ins.facts) === BRANCH;
 }
 
 // Instructions that change control flow (the block ends after them; the interpreter's handler sets
-// ip when it is not emitted inline) or the mode the block was compiled for (far transfers).
+// ip when it is not emitted inline) or the mode the block was compiled for.
 // A Jcc emitted inline does not end the block: its taken side leaves, the fall-through goes on.
-function endsBlock(ins: Insn): boolean {
-  const op = ins.op;
-  if (isJcc(ins)) return ins.pfx !== 0;
-  if (op === 0xeb || op === 0xe9 || op === 0xe8 || op === 0xc3 || op === 0xc2) return true;
-  if (op >= 0xe0 && op <= 0xe3) return true; // LOOP, JECXZ
-  if (op === 0xff && ins.reg >= 2 && ins.reg <= 5) return true; // indirect near and far call/jmp
-  return false;
+export function endsBlock(ins: Insn): boolean {
+  const end = endOf(ins.facts);
+  return end === END_JCC ? !inlineJcc(ins) : end !== END_NONE;
 }
 
-// how an instruction emitted inline uses the lazy flags: w = sets them all, r = reads them,
-// rw = reads CF and sets them all, n = neither; x = handed to the interpreter (reads, may write)
-type FlagUse = "w" | "r" | "rw" | "n" | "x";
-// (a ROL/ROR is "n": it keeps the other flags, so whatever came before is live exactly when its
-// own result is)
-function flagUse(ins: Insn): FlagUse {
-  const op = ins.op;
-  if (ins.pfx === PFX_66 && OPSIZE16.has(op)) return op === 0x85 ? "w" : "n";
-  if (isInlineCmpxchg(ins)) return "w";
-  if (ins.pfx !== 0) return "x";
-  if (isInlineX87(ins)) return "n"; // (EFLAGS are not the x87's)
-  if (op === 0xf6 && ins.reg === 0) return "w";
-  if ((op === 0x1ba && ins.reg === 4) || (op === 0x1a3 && !ins.mem)) return "n"; // BT: CF alone
-  const adcSbb = (o: number) => o === 2 || o === 3;
-  if (op < 0x40 && (op & 7) < 6) return adcSbb(op >> 3) ? "rw" : "w";
-  if (op === 0x80 || op === 0x81 || op === 0x83) return adcSbb(ins.reg) ? "rw" : "w";
-  if ((op === 0xc1 || op === 0xd1) && SHIFT_INLINE.has(ins.reg) && (op === 0xd1 || (ins.imm & 31) !== 0)) {
-    return ins.reg <= 1 ? "n" : "w";
-  }
-  if (op === 0xf7 && (ins.reg === 0 || ins.reg === 3)) return "w";
-  if (op === 0xf7 && ins.reg === 2) return "n";
-  if (op === 0xff && (ins.reg === 0 || ins.reg === 1)) return "rw";
-  if (op === 0xff && ins.reg === 6) return "n";
-  if (op === 0x1af || op === 0x69 || op === 0x6b) return "w";
-  if ((op >= 0x190 && op <= 0x19f) || (op >= 0x140 && op <= 0x14f)) return "r";
-  if (op >= 0xa0 && op <= 0xa3) return "n";
-  if (op === 0xff && (ins.reg === 2 || ins.reg === 4)) return "n";
-  if (op === 0x99 || op === 0x98 || op === 0x90 || (op >= 0x91 && op <= 0x97) || (op === 0x87 && !ins.mem)) return "n";
-  if (op >= 0x1c8 && op <= 0x1cf) return "n";
-  if (op === 0x84 || op === 0x85 || op === 0xa8 || op === 0xa9) return "w";
-  if (op >= 0x40 && op <= 0x4f) return "rw";
-  if ((op >= 0x70 && op <= 0x7f) || (op >= 0x180 && op <= 0x18f)) return "r";
-  if (op === 0x88 || op === 0x89 || op === 0x8a || op === 0x8b || op === 0x8d || (op >= 0xb0 && op <= 0xbf)) return "n";
-  if (((op === 0xc6 || op === 0xc7) && ins.reg === 0) || op === 0x1b6 || op === 0x1b7 || op === 0x1be || op === 0x1bf) {
-    return "n";
-  }
-  if (
-    (op >= 0x50 && op <= 0x5f) || op === 0x68 || op === 0x6a || op === 0xeb || op === 0xe9 || op === 0xe8 || op === 0xc3
-  ) {
-    return "n";
-  }
-  return "x";
+// how an instruction uses the lazy flags (facts.ts FL_*): KILL = writes them all without reading,
+// PASS = neither (or CF/OF alone: a ROL/ROR keeps the other flags, so whatever came before is live
+// exactly when its own result is), USE = reads them; an instruction handed to the interpreter
+// counts as USE (it reads, and may write)
+export function flagUse(ins: Insn): number {
+  return inlineCandidate(ins) ? flagClass(ins.facts) : FL_USE;
 }
 
-// with an operand-size prefix only these are emitted inline (16-bit MOV and TEST)
-const OPSIZE16 = new Set([0x89, 0x8b, 0xc7, 0x85]);
 function emitInline(b: Block, ins: Insn): boolean {
-  if (isInlineCmpxchg(ins)) return emitCmpxchg(b, ins);
-  if (ins.pfx !== 0 && !(ins.pfx === PFX_66 && OPSIZE16.has(ins.op))) return false;
-  return emitMov(b, ins) || emitAlu(b, ins) || emitStack(b, ins) || emitShift(b, ins) || emitUnary(b, ins) ||
-    emitCond(b, ins) || emitMul(b, ins) || emitX87(b, ins);
+  return inlineCandidate(ins) && EMIT[emitOf(ins.facts)](b, ins);
 }
 
 export interface Compiled {
@@ -176,6 +196,7 @@ function unknownInsn(at: number): Insn {
     disp: 0,
     ss: false,
     imm: 0,
+    facts: 0,
   };
 }
 
@@ -204,21 +225,21 @@ export function compileBlock(
     a = (a + ins.len) | 0;
     if (endsBlock(ins)) {
       // a JMP to code of this page not yet in the block: the block goes on there (no transition)
-      if ((ins.op === 0xeb || ins.op === 0xe9) && (ins.imm >>> 12) === (lin >>> 12) && !seen.has(ins.imm)) {
+      if (direct(ins, END_JMP) && (ins.imm >>> 12) === (lin >>> 12) && !seen.has(ins.imm)) {
         ins.follow = true;
         p = (h & ~0xfff) + (ins.imm & 0xfff);
         a = ins.imm;
         continue;
       }
       // the RET of a CALL the block went on into: on at the return address (checked where it runs)
-      if (ins.op === 0xc3 && ins.pfx === 0 && returns.length) {
+      if (plainRet(ins) && ins.pfx === 0 && returns.length) {
         const call = returns.pop()!;
         ins.ret = (call.at + call.len) | 0;
         p = (h & ~0xfff) + (ins.ret & 0xfff);
         a = ins.ret;
         continue;
       }
-      if (ins.op !== 0xe8 || ins.pfx !== 0) break;
+      if (!direct(ins, END_CALL) || ins.pfx !== 0) break;
       const t = thunkAt(mem, ins.imm >>> 0, h, lin, tlb);
       if (t) {
         ins.thunk = t;
@@ -251,8 +272,8 @@ export function compileBlock(
   for (let i = insns.length - 1; i >= 0; i--) {
     b.flagsLive[i] = live;
     const u = uses[i];
-    if (u === "w") live = false;
-    else if (u !== "n") live = true;
+    if (u === FL_KILL) live = false;
+    else if (u !== FL_PASS) live = true;
   }
 
   const c = b.c;
@@ -291,7 +312,7 @@ export function compileBlock(
     b.ins = ins;
     const after = done + (ins.thunk ? 3 : 1);
     const last = i === insns.length - 1;
-    if (isJcc(ins) && ins.pfx === 0) {
+    if (inlineJcc(ins)) {
       inline++;
       b.cond(ins.op & 15);
       c.if_();
@@ -342,12 +363,12 @@ export function compileBlock(
       if (last) fallOut(ins, after);
       continue;
     }
-    if (last && isInlineBranch(ins)) {
+    if (last && emitOf(ins.facts) === BRANCH && ins.pfx === 0) {
       emitBranch(b, ins, after);
       c.const(1).set(chain);
       b.spillFlags();
       b.flushRegs();
-      b.linkExit(ins.op === 0xe8 || ins.op === 0xe9 || ins.op === 0xeb ? ins.imm : -1);
+      b.linkExit(direct(ins, END_CALL) || direct(ins, END_JMP) ? ins.imm : -1);
       inline++;
       break;
     }
