@@ -80,6 +80,7 @@ export const F_O16 = 1 << 15;
 export const F_LOCK = 1 << 16;
 export const F_ONLY_REG = 1 << 17;
 export const F_NF = 1 << 18;
+export const F_MODRM_REG = 1 << 19; // the ModR/M always names registers (MOV CRn/DRn: mod is ignored)
 export const immKind = (f: number): number => f & F_IMM;
 export const flagClass = (f: number): number => (f >>> F_FLAGS_SHIFT) & 3;
 export const emitOf = (f: number): number => (f >>> F_EMIT_SHIFT) & 15;
@@ -109,13 +110,15 @@ function regs(key: string): number[] {
 }
 
 function pack(key: string, e: Facts): { modrm: boolean; word: number } {
-  let modrm = false, imm = IMM_NONE;
+  let modrm = false, imm = IMM_NONE, regOnly = false;
   const tokens = e.a ? e.a.split(",") : [];
   if (tokens.join() === "Iw,Ib") imm = IMM_IWIB;
   else {
     for (const t of tokens) {
-      if (MODRM_TOKENS.has(t)) modrm = true;
-      else if (t in IMM_TOKENS) {
+      if (MODRM_TOKENS.has(t)) {
+        modrm = true;
+        if (t === "Rd") regOnly = true;
+      } else if (t in IMM_TOKENS) {
         if (imm !== IMM_NONE) throw new Error(`${key}: two immediates in ${e.a}`);
         imm = IMM_TOKENS[t];
       } else if (!PLAIN_TOKENS.has(t)) throw new Error(`${key}: unknown operand ${t}`);
@@ -132,6 +135,7 @@ function pack(key: string, e: Facts): { modrm: boolean; word: number } {
   if (e.lock) w |= F_LOCK;
   if (e.only === "reg") w |= F_ONLY_REG;
   if (e.nf) w |= F_NF;
+  if (regOnly) w |= F_MODRM_REG;
   return { modrm, word: w };
 }
 

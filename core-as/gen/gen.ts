@@ -1,23 +1,12 @@
 // Generates core-as/generated/dispatch.ts from the opcode table: one br_table switch over
 // (two-byte << 9 | o32 << 8 | opcode). Handlers are located by scanning the instruction-group
-// files for `export function NAME`; a name that no file defines decodes as #UD and is listed.
+// files for `export function NAME` (handlers.ts); a name that no file defines decodes as #UD and
+// is listed.
 import { TABLE } from "./table.ts";
+import { findHandlers, handlerName } from "./handlers.ts";
 
 const root = new URL("../", import.meta.url);
-const dirs = ["ops", "x87"];
-const where = new Map<string, string>();
-for (const d of dirs) {
-  let entries: Deno.DirEntry[] = [];
-  try { entries = [...Deno.readDirSync(new URL(d + "/", root))]; } catch { continue; }
-  for (const e of entries.sort((a, b) => a.name.localeCompare(b.name))) {
-    if (!e.name.endsWith(".ts")) continue;
-    const src = Deno.readTextFileSync(new URL(`${d}/${e.name}`, root));
-    for (const m of src.matchAll(/^(?:@inline\s+)?export function (\w+)\s*\(/gm)) {
-      if (where.has(m[1])) throw new Error(`handler ${m[1]} defined twice (${where.get(m[1])}, ${d}/${e.name})`);
-      where.set(m[1], `../${d}/${e.name.replace(/\.ts$/, "")}`);
-    }
-  }
-}
+const where = findHandlers();
 
 const cases = new Map<number, string>();
 const missing = new Set<string>();
@@ -28,7 +17,7 @@ for (const [key, { h: call }] of Object.entries(TABLE)) {
   const [lo, hi] = parts[parts.length - 1].split("-").map((x) => parseInt(x, 16));
   for (let op = lo; op <= (hi ?? lo); op++) {
     for (const o32 of [0, 1]) {
-      const name = call.match(/^(\w+)\(/)![1];
+      const name = handlerName(call);
       let expr = call.replaceAll("$s", o32 ? "4" : "2").replaceAll("$r", String(op & 7)).replaceAll("$c", String(op & 15));
       const mod = where.get(name);
       if (!mod) { missing.add(name); expr = "ud()"; }

@@ -9,11 +9,12 @@
 // In `h`, `$s` is the operand size in bytes: an entry that uses it is generated twice (o16 and
 // o32); `$r` and `$c` are the low three / four bits of the opcode (register or condition).
 // The other fields, all optional:
-//   a    operands in the Intel manual's notation. ModR/M: Eb Ev Ew Ed Gb Gv Gw Sw Cd Dd Rd M Mp
-//        Ms Mq Fx (an x87 ModR/M); immediates: Ib (zero-extended), Ibs (sign-extended), Iw,
-//        Iz (16 or 32 bits as stored), Izs (16 bits sign-extended), Iv, Jb/Jz (relative branch
-//        targets), Ob/Ov (moffs), Ap (far pointer), Iw,Ib (ENTER); plain registers (AL eAX CL DX
-//        Zb Zv 1 ...) take no bytes. No `a`: no ModR/M, no immediate.
+//   a    operands in the Intel manual's notation. ModR/M: Eb Ev Ew Ed Gb Gv Gw Sw Cd Dd M Mp Ms
+//        Mq Fx (an x87 ModR/M), Rd (a register whatever the mod bits say: no SIB or displacement);
+//        immediates: Ib (zero-extended), Ibs (sign-extended), Iw, Iz (16 or 32 bits as stored),
+//        Izs (16 bits sign-extended), Iv, Jb/Jz (relative branch targets), Ob/Ov (moffs), Ap (far
+//        pointer), Iw,Ib (ENTER); plain registers (AL eAX CL DX Zb Zv 1 ...) take no bytes.
+//        No `a`: no ModR/M, no immediate.
 //   f    the arithmetic flags (OF SF ZF AF PF CF, kept lazily) without prefixes:
 //        "w"  writes all six and reads none;        "-"  neither reads nor writes them;
 //        "c"  writes CF alone, keeps the others;    "co" writes CF and OF alone, keeps the others;
@@ -249,7 +250,13 @@ export const TABLE: Record<string, Op> = {
     a: "Eb",
     f: "w",
     jit: "step",
-    g: { "0": { a: "Eb,Ib", jit: "unary", nf: 1 }, "1": { a: "Eb,Ib", nf: 1 }, "2": { f: "-", nf: 1 }, "3": { nf: 1 } },
+    g: {
+      "0": { a: "Eb,Ib", jit: "unary", nf: 1 },
+      "1": { a: "Eb,Ib", nf: 1 },
+      "2": { f: "-", nf: 1 },
+      "3": { nf: 1 },
+      "6-7": { f: "-" }, // (DIV, IDIV: the interpreter leaves the flags, which are undefined)
+    },
   },
   "F7": {
     h: "grp3_Ev($s)",
@@ -261,6 +268,7 @@ export const TABLE: Record<string, Op> = {
       "1": { a: "Ev,Iz", nf: 1 },
       "2": { f: "-", jit: "unary", nf: 1 },
       "3": { jit: "unary", nf: 1 },
+      "6-7": { f: "-" },
     },
   },
   "F8": { h: "clc()", f: "c", jit: "step", nf: 1 },

@@ -9,7 +9,9 @@ import {
   EMIT_NONE,
   emitOf,
   ESCAPE,
+  F_KNOWN,
   F_MODRM,
+  F_MODRM_REG,
   FACTS,
   IMM_AP,
   IMM_IB,
@@ -69,8 +71,9 @@ export { PFX_66, PFX_67, PFX_LOCK, PFX_REP } from "../../core-as/gen/facts.ts";
 
 // Decode the instruction at host offset p (guest linear address `at`); `end` is the first host
 // offset past the page. Returns null for anything unknown, 16-bit addressing, or an instruction
-// that runs past the page.
-export function decode(m: Uint8Array, p: number, end: number, at: number): Insn | null {
+// that runs past the page. `all`: also decode what the table has but the compiler does not take
+// (tests).
+export function decode(m: Uint8Array, p: number, end: number, at: number, all = false): Insn | null {
   const start = p;
   let pfx = 0, seg = -1;
   const byte = (): number => {
@@ -115,12 +118,13 @@ export function decode(m: Uint8Array, p: number, end: number, at: number): Insn 
       imm: 0,
       facts: 0,
     };
-    if (FACTS[op * 8] & F_MODRM) {
+    const f0 = FACTS[op * 8];
+    if (f0 & F_MODRM) {
       const mr = byte();
       ins.modrm = mr;
       ins.reg = (mr >> 3) & 7;
       ins.rm = mr & 7;
-      const mod = mr >> 6;
+      const mod = f0 & F_MODRM_REG ? 3 : mr >> 6;
       if (mod !== 3) {
         ins.mem = true;
         let rm = mr & 7;
@@ -144,7 +148,7 @@ export function decode(m: Uint8Array, p: number, end: number, at: number): Insn 
       }
     }
     const f = FACTS[op * 8 + ins.reg];
-    if (emitOf(f) === EMIT_NONE) return null;
+    if (emitOf(f) === EMIT_NONE && !(all && (f & F_KNOWN))) return null;
     ins.facts = f;
     const z = () => (pfx & PFX_66 ? (i16() << 16) >> 16 : i32()); // Iz, sign-extended
     const zu = () => (pfx & PFX_66 ? i16() : i32()); // Iv / Iz as stored
