@@ -145,6 +145,19 @@ for (const [key, op] of Object.entries(TABLE)) {
   const base = parts.length === 2 ? 0x100 : 0;
   if (op.h === "twobyte()") ESCAPE = lo;
   const pf = op.h.match(/^pfx_(\w+)\((\w*)\)/);
+  // the entry as it applies to each /reg, packed (once per key: a range shares them)
+  const whole = pack(key, op);
+  const per: (Op & Facts)[] = new Array(8).fill(op);
+  const words: number[] = new Array(8).fill(whole.word);
+  for (const [k, over] of Object.entries(op.g ?? {})) {
+    if (!whole.modrm) throw new Error(`${key}: /reg facts without a ModR/M byte`);
+    for (const r of regs(k)) {
+      per[r] = { ...per[r], ...over };
+      const p = pack(key, per[r]);
+      if (p.modrm !== whole.modrm) throw new Error(`${key}: ModR/M present for some /reg only`);
+      words[r] = p.word;
+    }
+  }
   for (let b = lo; b <= (hi ?? lo); b++) {
     if (pf) {
       if (base) throw new Error(`${key}: a prefix in the two-byte map`);
@@ -158,16 +171,8 @@ for (const [key, op] of Object.entries(TABLE)) {
         ? PFX_REP
         : PFX_LOCK;
     }
-    const per: (Op & Facts)[] = [];
-    for (let r = 0; r < 8; r++) per.push({ ...op, g: undefined });
-    for (const [k, over] of Object.entries(op.g ?? {})) for (const r of regs(k)) Object.assign(per[r], over);
-    let modrm0: boolean | undefined;
     for (let r = 0; r < 8; r++) {
-      const { modrm, word } = pack(key, per[r]);
-      if (modrm0 !== undefined && modrm !== modrm0) throw new Error(`${key}: ModR/M present for some /reg only`);
-      modrm0 = modrm;
-      if (op.g && !modrm) throw new Error(`${key}: /reg facts without a ModR/M byte`);
-      FACTS[(base | b) * 8 + r] = word;
+      FACTS[(base | b) * 8 + r] = words[r];
       ENTRY[(base | b) * 8 + r] = per[r];
     }
   }
