@@ -40,10 +40,3 @@ export function emitBranch(b: Block, ins: Insn, retired: number): boolean {
   c.gget(G.budget).const(retired - 1).sub().gset(G.budget);
   return true;
 }
-
-export function isInlineBranch(ins: Insn): boolean {
-  const op = ins.op;
-  if (ins.pfx !== 0) return false;
-  return (op >= 0x70 && op <= 0x7f) || (op >= 0x180 && op <= 0x18f) || op === 0xeb || op === 0xe9 || op === 0xe8 ||
-    op === 0xc3 || (op === 0xff && (ins.reg === 2 || ins.reg === 4));
-}
