@@ -3,12 +3,18 @@
 // LZ4 payload). Each comes with its link address, so page boundaries fall where they do in the
 // guest.
 import { gunzipSync } from "node:zlib";
+import * as L from "../../core-as/layout.ts";
+import type { Bare } from "../lib/bare.ts";
 
 export interface Text {
   name: string;
   vaddr: number;
   bytes: Uint8Array;
 }
+
+// a bare machine's guest RAM as bytes (the decoder's view; the table and corpus tests write code
+// straight in, as only the interpreter runs it)
+export const ram8 = (b: Bare): Uint8Array => new Uint8Array(b.memory.buffer, L.RAM_BASE, b.ram.size);
 
 const images = new URL("../../guest/images/", import.meta.url);
 

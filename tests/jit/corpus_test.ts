@@ -7,7 +7,7 @@ import { Bare } from "../lib/bare.ts";
 import * as L from "../../core-as/layout.ts";
 import { decode } from "../../runtime/jit/decode.ts";
 import { ENTRY, FACTS, IMM_JB, IMM_JZ, immKind, PREFIX } from "../../core-as/gen/facts.ts";
-import { busybox, kernel } from "./corpus.ts";
+import { busybox, kernel, ram8 } from "./corpus.ts";
 
 const CODE = 0x8000, ESP = 0x7000;
 const REGS = [0x80, 1, 0, 0x3100, ESP, 0x3200, 0x3300, 0x3400];
@@ -47,9 +47,9 @@ Deno.test("corpus: decoded lengths are the interpreter's on busybox and the kern
       }
       b.startFlat32(CODE, ESP);
       REGS.forEach((v, r) => b.core.setReg(r, v));
-      b.ram.fill(0, 0, CODE + 64);
-      b.ram.set(bytes, CODE);
-      const d = decode(b.ram, CODE, CODE + 0x1000, CODE)!;
+      ram8(b).fill(0, 0, CODE + 64);
+      ram8(b).set(bytes, CODE);
+      const d = decode(ram8(b), CODE, CODE + 0x1000, CODE)!;
       run++;
       try {
         b.core.ex.run(1);

@@ -24,6 +24,7 @@ import {
   PREFIX,
 } from "../../core-as/gen/facts.ts";
 import { findHandlers, handlerName } from "../../core-as/gen/handlers.ts";
+import { ram8 } from "./corpus.ts";
 
 const CODE = 0x8000; // (below 64 KiB: a 16-bit branch target is the same address)
 const ESP = 0x7000;
@@ -61,8 +62,8 @@ function run1(b: Bare, code: Uint8Array, flags: number, regs = REGS): Run {
   regs.forEach((v, r) => c.setReg(r, v));
   c.set(L.S_LF_OP, 0);
   c.set(L.S_FLAGS, (c.get(L.S_FLAGS) & ~F_ARITH) | flags);
-  b.ram.fill(0, 0, CODE + 64); // (what the last instruction stored)
-  b.ram.set(code, CODE);
+  ram8(b).fill(0, 0, CODE + 64); // (what the last instruction stored)
+  ram8(b).set(code, CODE);
   try {
     c.ex.run(1);
   } catch (e) {
@@ -135,11 +136,11 @@ Deno.test("table: decoded lengths are the interpreter's (every opcode, prefix mi
     for (const pfx of PREFIXES) {
       for (const form of forms) {
         let code = bytesOf(pfx, op, form, 0);
-        b.ram.set(code, CODE);
+        ram8(b).set(code, CODE);
         const reg = modrm ? (form[0] >> 3) & 7 : 0;
         const f = FACTS[op * 8 + reg];
-        let d = decode(b.ram, CODE, CODE + 0x1000, CODE, true);
-        const compiled = decode(b.ram, CODE, CODE + 0x1000, CODE);
+        let d = decode(ram8(b), CODE, CODE + 0x1000, CODE, true);
+        const compiled = decode(ram8(b), CODE, CODE + 0x1000, CODE);
         // 16-bit addressing: the compiler refuses it
         const d67 = decode(bytesOf([0x67, ...pfx], op, form, 0), 0, 64, CODE, true);
         if (d67) refused67.push(name(op, reg));
