@@ -29,6 +29,7 @@ export const MARK_USERSPACE = "ring3: userspace up";
 export const MARK_SHELL = "ring3: shell ready";
 const PROMPT_WAIT_MS = 5000; // after MARK_SHELL, held input waits at most this long for a prompt
 // the end of a shell prompt: "# " or "$ ", or busybox ash's cursor-position query after it
+// deno-lint-ignore no-control-regex -- ESC [ 6 n is busybox's cursor-position query
 const PROMPT_END = /([#$] |\x1b\[6n)$/;
 
 export const USAGE = `usage: deno task boot [options]

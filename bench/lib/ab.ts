@@ -70,6 +70,8 @@ for (let i = 0; i < mods.length; i++) {
   const m = med(times[i]);
   console.log(
     `${files[i]}: median ${m.toFixed(0)} ms CPU = ${(Number(icount) / m / 1000).toFixed(1)} MIPS ` +
-      `(${(((base - m) / base) * 100).toFixed(1)}% vs first), min ${min(times[i]).toFixed(0)} ms = ${(Number(icount) / min(times[i]) / 1000).toFixed(1)} MIPS; runs ${times[i].map((t) => t.toFixed(0)).join(" ")}`,
+      `(${(((base - m) / base) * 100).toFixed(1)}% vs first), min ${min(times[i]).toFixed(0)} ms = ${
+        (Number(icount) / min(times[i]) / 1000).toFixed(1)
+      } MIPS; runs ${times[i].map((t) => t.toFixed(0)).join(" ")}`,
   );
 }

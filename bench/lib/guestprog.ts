@@ -21,8 +21,21 @@ export async function buildProgram(name: string, rounds: number): Promise<GuestP
   const bin = `${outDir}/${name}-${rounds}.bin`;
   const native = `${outDir}/${name}-native`;
   await sh("gcc", [
-    "-m32", "-O2", "-march=i686", "-ffreestanding", "-nostdlib", "-static", "-fno-pic", "-fno-asynchronous-unwind-tables",
-    `-DROUNDS=${rounds}`, "-Wl,-Ttext=0x100000", "-Wl,-e,_start", "-Wl,--build-id=none", "-o", elf, src,
+    "-m32",
+    "-O2",
+    "-march=i686",
+    "-ffreestanding",
+    "-nostdlib",
+    "-static",
+    "-fno-pic",
+    "-fno-asynchronous-unwind-tables",
+    `-DROUNDS=${rounds}`,
+    "-Wl,-Ttext=0x100000",
+    "-Wl,-e,_start",
+    "-Wl,--build-id=none",
+    "-o",
+    elf,
+    src,
   ]);
   await sh("objcopy", ["-O", "binary", elf, bin]);
   await sh("gcc", ["-O2", "-DNATIVE", "-o", native, src]);

@@ -36,7 +36,9 @@ export async function programBench(name: string, rounds: number, group: string):
   const jit = jitThreshold() || JIT_DEFAULT;
   const jfirst = await once(jit);
   if (jfirst.code !== first.code || jfirst.icount !== first.icount) {
-    throw new Error(`${name}.c with the block compiler: result ${jfirst.code.toString(16)}, ${jfirst.icount} instructions`);
+    throw new Error(
+      `${name}.c with the block compiler: result ${jfirst.code.toString(16)}, ${jfirst.icount} instructions`,
+    );
   }
   let jwarm = Infinity;
   for (let i = 0; i < 3; i++) jwarm = Math.min(jwarm, (await once(jit)).ms);
@@ -50,9 +52,12 @@ export async function programBench(name: string, rounds: number, group: string):
       `native x86-64 ${(nativeNs / 1e6).toFixed(1)} ms (${(warm / (nativeNs / 1e6)).toFixed(0)}x slower warm)`,
   );
 
-  Deno.bench({ name: `interpreter: ${name}.c x${rounds} (gcc -m32 -O2)`, group, baseline: true, n: 5, warmup: 1 }, async () => {
-    await once();
-  });
+  Deno.bench(
+    { name: `interpreter: ${name}.c x${rounds} (gcc -m32 -O2)`, group, baseline: true, n: 5, warmup: 1 },
+    async () => {
+      await once();
+    },
+  );
   Deno.bench({ name: `block compiler: ${name}.c x${rounds}`, group, n: 5, warmup: 1 }, async () => {
     await once(jit);
   });

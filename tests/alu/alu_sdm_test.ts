@@ -16,7 +16,27 @@ function rng(seed: number): () => number {
   const r = new Rng(seed);
   return () => r.u32();
 }
-const EDGE = [0, 1, 2, 0x0f, 0x10, 0x7f, 0x80, 0x81, 0xff, 0x100, 0x7fff, 0x8000, 0xffff, 0x10000, 0x7fffffff, 0x80000000, 0x80000001, 0xfffffffe, 0xffffffff];
+const EDGE = [
+  0,
+  1,
+  2,
+  0x0f,
+  0x10,
+  0x7f,
+  0x80,
+  0x81,
+  0xff,
+  0x100,
+  0x7fff,
+  0x8000,
+  0xffff,
+  0x10000,
+  0x7fffffff,
+  0x80000000,
+  0x80000001,
+  0xfffffffe,
+  0xffffffff,
+];
 function values(rand: () => number): () => number {
   return () => {
     const k = rand() % 4;
@@ -81,8 +101,16 @@ Deno.test("ADD OR ADC SBB AND SUB XOR CMP: all encodings, sizes, register and me
         else forms.push({ code: [...p, 0x83, reg(op, d), ib], dst: "reg", dreg: d, b: () => ibx & R.maskOf(s) });
         if (s !== 1) forms.push({ code: [...p, 0x83, ...memB(op), ib], dst: "mem", b: () => ibx & R.maskOf(s) });
         if (op !== 7) {
-          forms.push({ code: [0xf0, ...p, op * 8 + (s === 1 ? 0 : 1), ...memB(src)], dst: "mem", b: (r) => getR(r, src, s) });
-          forms.push({ code: [0xf0, ...p, s === 1 ? 0x80 : 0x81, ...memB(op), ...le(immS, s)], dst: "mem", b: () => immS });
+          forms.push({
+            code: [0xf0, ...p, op * 8 + (s === 1 ? 0 : 1), ...memB(src)],
+            dst: "mem",
+            b: (r) => getR(r, src, s),
+          });
+          forms.push({
+            code: [0xf0, ...p, s === 1 ? 0x80 : 0x81, ...memB(op), ...le(immS, s)],
+            dst: "mem",
+            b: () => immS,
+          });
         }
         for (const fm of forms) {
           const r = baseRegs(v);
@@ -93,7 +121,9 @@ Deno.test("ADD OR ADC SBB AND SUB XOR CMP: all encodings, sizes, register and me
           const a = fm.dst === "mem" ? rdMem(MEM, s) : getR(r, fm.dreg!, s);
           const want = R.alu(op, a, b, fl, s);
           const res = vm.exec(fm.code, r, fl);
-          const what = `op ${op} size ${s} code ${fm.code.map((x) => x.toString(16)).join(" ")} a=${h(a)} b=${h(b)} cf=${fl & 1}`;
+          const what = `op ${op} size ${s} code ${fm.code.map((x) => x.toString(16)).join(" ")} a=${h(a)} b=${
+            h(b)
+          } cf=${fl & 1}`;
           assert.equal(res.fault, -1, what);
           assert.equal(res.eip, CODE + fm.code.length, what + ": eip");
           const exp = r.slice();
@@ -112,7 +142,12 @@ Deno.test("LOCK on a split (unaligned, page-crossing) operand falls back to the 
   const addr = 0x8ffe; // dword crossing the 0x9000 page boundary
   vm.w32(addr, 0xfffffff0);
   // lock add dword [0x8ffe], 0x20 ; lock adc dword [0x8ffe], eax (CF from the add)
-  const res = vm.exec([0xf0, 0x83, 0x05, ...le(addr, 4), 0x20, 0xf0, 0x11, 0x05, ...le(addr, 4)], [5, 0, 0, 0, 0x7000, 0, 0, 0], 0, 2);
+  const res = vm.exec(
+    [0xf0, 0x83, 0x05, ...le(addr, 4), 0x20, 0xf0, 0x11, 0x05, ...le(addr, 4)],
+    [5, 0, 0, 0, 0x7000, 0, 0, 0],
+    0,
+    2,
+  );
   assert.equal(res.fault, -1);
   assert.equal(h(vm.r32(addr)), h(0x10 + 5 + 1));
   // LOCK with a register destination is #UD
@@ -127,7 +162,14 @@ Deno.test("a read-modify-write on a read-only segment faults (#GP) with no state
   try {
     vm.w32(MEM, 0x1234);
     const r = [1, 2, 3, DATA, 0x7000, 6, 7, 8];
-    for (const code of [[0x01, 0x43, 0x10], [0xf0, 0x01, 0x43, 0x10], [0xd1, 0x63, 0x10], [0xf7, 0x5b, 0x10], [0x0f, 0xab, 0x43, 0x10], [0xfe, 0x43, 0x10]]) {
+    for (
+      const code of [[0x01, 0x43, 0x10], [0xf0, 0x01, 0x43, 0x10], [0xd1, 0x63, 0x10], [0xf7, 0x5b, 0x10], [
+        0x0f,
+        0xab,
+        0x43,
+        0x10,
+      ], [0xfe, 0x43, 0x10]]
+    ) {
       const res = vm.exec(code, r, R.CF | R.ZF);
       assert.equal(res.fault, 13, code.join(","));
       assert.deepEqual(res.r, r);
@@ -257,7 +299,10 @@ Deno.test("MUL IMUL DIV IDIV: all forms and sizes; #DE leaves every register unc
     if (op < 6) {
       const m = R.mul(op === 5, getR(r, 0, s), src, s);
       if (s === 1) setR(exp, 0, m.lo | (m.hi << 8), 2);
-      else { setR(exp, 0, m.lo, s); setR(exp, 2, m.hi, s); }
+      else {
+        setR(exp, 0, m.lo, s);
+        setR(exp, 2, m.hi, s);
+      }
       assert.equal(res.fault, -1, what);
       assert.deepEqual(res.r.map(h), exp.map(h), what);
       checkFlags(res.flags, { f: m.f, def: R.CF | R.OF }, what);
@@ -270,7 +315,10 @@ Deno.test("MUL IMUL DIV IDIV: all forms and sizes; #DE leaves every register unc
         assert.equal(res.flags & R.ARITH, fl, what + ": flags after #DE");
       } else {
         if (s === 1) setR(exp, 0, q.q | (q.r << 8), 2);
-        else { setR(exp, 0, q.q, s); setR(exp, 2, q.r, s); }
+        else {
+          setR(exp, 0, q.q, s);
+          setR(exp, 2, q.r, s);
+        }
         assert.equal(res.fault, -1, what);
         assert.deepEqual(res.r.map(h), exp.map(h), what);
       }
@@ -289,9 +337,9 @@ Deno.test("MUL IMUL DIV IDIV: all forms and sizes; #DE leaves every register unc
   de([0xf7, 0xf1], [0, 7, 7, 0, 0x7000, 0, 0, 0]); // quotient overflow
   de([0xf6, 0xf1], [0x0100, 1, 0, 0, 0x7000, 0, 0, 0]);
   // idiv: remainder takes the dividend's sign; -128 is a valid 8-bit quotient
-  let res = vm.exec([0xf6, 0xf9], [(-7 & 0xffff), 2, 0, 0, 0x7000, 0, 0, 0]);
+  let res = vm.exec([0xf6, 0xf9], [-7 & 0xffff, 2, 0, 0, 0x7000, 0, 0, 0]);
   assert.equal(res.r[0] & 0xffff, 0xfffd);
-  res = vm.exec([0xf6, 0xf9], [(-256 & 0xffff), 2, 0, 0, 0x7000, 0, 0, 0]);
+  res = vm.exec([0xf6, 0xf9], [-256 & 0xffff, 2, 0, 0, 0x7000, 0, 0, 0]);
   assert.equal(res.fault, -1);
   assert.equal(res.r[0] & 0xffff, 0x0080);
 });
@@ -335,8 +383,11 @@ Deno.test("shifts and rotates: every op, size, count (imm8, 1, CL), register and
     r[1] = ((r[1] & ~0xff) | (form === 2 ? count : r[1] & 0xff)) >>> 0;
     const useMem = (rand() & 3) === 0;
     const mrm = useMem ? [0x43 | (op << 3), 0x10] : [reg(op, 2)];
-    const code = form === 0 ? [...p, s === 1 ? 0xc0 : 0xc1, ...mrm, count]
-      : form === 1 ? [...p, s === 1 ? 0xd0 : 0xd1, ...mrm] : [...p, s === 1 ? 0xd2 : 0xd3, ...mrm];
+    const code = form === 0
+      ? [...p, s === 1 ? 0xc0 : 0xc1, ...mrm, count]
+      : form === 1
+      ? [...p, s === 1 ? 0xd0 : 0xd1, ...mrm]
+      : [...p, s === 1 ? 0xd2 : 0xd3, ...mrm];
     if (useMem) vm.w32(MEM, v());
     const m0 = vm.r32(MEM);
     const a = useMem ? rdMem(MEM, s) : getR(r, 2, s);
@@ -424,7 +475,13 @@ Deno.test("BT BTS BTR BTC: register, immediate and signed memory bit offsets, LO
     }
     const bit = off & (8 * s - 1);
     const was = Math.floor(a / 2 ** bit) & 1;
-    const nv = kind === 0 ? a : kind === 1 ? a | 2 ** bit : kind === 2 ? (was ? a - 2 ** bit : a) : (was ? a - 2 ** bit : a + 2 ** bit);
+    const nv = kind === 0
+      ? a
+      : kind === 1
+      ? a | 2 ** bit
+      : kind === 2
+      ? (was ? a - 2 ** bit : a)
+      : (was ? a - 2 ** bit : a + 2 ** bit);
     const before = addr >= 0 ? vm.r32(addr) : 0;
     const res = vm.exec(code, r, fl);
     const what = `bt kind ${kind} size ${s} form ${form} off ${h(off)}`;
@@ -542,7 +599,10 @@ Deno.test("LOCKed RMW is atomic across two vCPU threads", async () => {
   const done = workers.map((w, cpu) =>
     new Promise<void>((res, rej) => {
       w.onmessage = (e) => (e.data === "done" ? res() : rej(new Error(String(e.data))));
-      w.onerror = (e) => { e.preventDefault(); rej(new Error(e.message)); };
+      w.onerror = (e) => {
+        e.preventDefault();
+        rej(new Error(e.message));
+      };
       w.postMessage({ mem, ramBytes, cpu, entry: 0x20000, n: N * 4, reps });
     })
   );

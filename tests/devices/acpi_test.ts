@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { IoBus } from "../../runtime/bus.ts";
 import { ManualClock, TimerQueue } from "../../runtime/clock.ts";
 import { IrqRouter } from "../../runtime/irq.ts";
-import { AcpiPm, PM1A_CNT, PM1A_EVT, PM_TMR, PM_TIMER_HZ, SLP_TYP_S5 } from "../../runtime/devices/acpi.ts";
+import { AcpiPm, PM1A_CNT, PM1A_EVT, PM_TIMER_HZ, PM_TMR, SLP_TYP_S5 } from "../../runtime/devices/acpi.ts";
 import { buildDsdt, checksum8, eisaId, installTables } from "../../runtime/boot/tables.ts";
 import { GuestRam } from "../../runtime/memory.ts";
 

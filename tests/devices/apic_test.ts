@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { MmioBus } from "../../runtime/bus.ts";
 import { ManualClock, TimerQueue } from "../../runtime/clock.ts";
-import { type ApicMessage, IOAPIC_BASE, IoApic } from "../../runtime/devices/ioapic.ts";
+import { type ApicMessage, IoApic, IOAPIC_BASE } from "../../runtime/devices/ioapic.ts";
 import { Lapic, R } from "../../runtime/devices/lapic.ts";
 
 function setup() {

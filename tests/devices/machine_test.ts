@@ -17,7 +17,9 @@ function nopSled(m: Machine) {
 }
 
 function initPic(m: Machine) {
-  for (const [p, v] of [[0x20, 0x11], [0x21, 0x30], [0x21, 4], [0x21, 1], [0xa0, 0x11], [0xa1, 0x38], [0xa1, 2], [0xa1, 1]]) {
+  for (
+    const [p, v] of [[0x20, 0x11], [0x21, 0x30], [0x21, 4], [0x21, 1], [0xa0, 0x11], [0xa1, 0x38], [0xa1, 2], [0xa1, 1]]
+  ) {
     m.io.write(p, 1, v);
   }
 }
@@ -120,7 +122,11 @@ Deno.test("machine: keyboard-controller reset ends run() with reset; reset() res
 
 Deno.test("machine: serial console output is batched to the sink, input reaches COM1", async () => {
   const chunks: string[] = [];
-  const m = await Machine.create({ memMiB: 16, clock: new ManualClock(), serialOut: (b) => chunks.push(new TextDecoder().decode(b)) });
+  const m = await Machine.create({
+    memMiB: 16,
+    clock: new ManualClock(),
+    serialOut: (b) => chunks.push(new TextDecoder().decode(b)),
+  });
   for (const c of "hello") m.io.write(0x3f8, 1, c.charCodeAt(0));
   await Promise.resolve();
   assert.deepEqual(chunks, ["hello"]);

@@ -47,7 +47,11 @@ Deno.test("pci: BAR size probing, decode enable maps the BAR", () => {
   const { io, mmio, pci, rd, wr } = setup();
   const seen: [string, number, number][] = [];
   const f = new PciFunction({ vendor: 0x10ec, device: 0x8029, classCode: 0x020000, pin: 1 });
-  f.defineBar(0, { size: 0x20, io: true, handler: { read: (o, s) => (seen.push(["r", o, s]), 0x42), write: () => {} } });
+  f.defineBar(0, {
+    size: 0x20,
+    io: true,
+    handler: { read: (o, s) => (seen.push(["r", o, s]), 0x42), write: () => {} },
+  });
   f.defineBar(1, { size: 0x1000, io: false, handler: { read: (o) => 0x1000 + o, write: () => {} } });
   pci.add(f, 3);
   assert.equal(rd(3, 0), 0x802910ec);

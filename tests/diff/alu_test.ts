@@ -72,9 +72,18 @@ T.push({ name: "dec r/m16 (66 FF /1)", asm: "db 0x66, 0xff, 0xcf" });
 T.push({ name: "inc r/m8 (FE /0)", asm: "db 0xfe, 0xc4" });
 
 // flags produced by one instruction and consumed by the next (lazy flags across instructions)
-for (const [a, b] of [["add eax, ebx", "adc ecx, edx"], ["sub al, bl", "sbb cl, dl"], ["inc esi", "adc edi, 0"],
-  ["dec si", "sbb di, 1"], ["and eax, ebx", "adc ecx, edx"], ["cmp ecx, edx", "sbb eax, eax"], ["neg ebx", "adc eax, 0"],
-  ["add ax, bx", "cmc\n    adc cx, dx"]]) {
+for (
+  const [a, b] of [
+    ["add eax, ebx", "adc ecx, edx"],
+    ["sub al, bl", "sbb cl, dl"],
+    ["inc esi", "adc edi, 0"],
+    ["dec si", "sbb di, 1"],
+    ["and eax, ebx", "adc ecx, edx"],
+    ["cmp ecx, edx", "sbb eax, eax"],
+    ["neg ebx", "adc eax, 0"],
+    ["add ax, bx", "cmc\n    adc cx, dx"],
+  ]
+) {
   T.push({ name: `${a} ; ${b.replace(/\n\s*/g, " ; ")}`, asm: `${a}\n${b}` });
 }
 

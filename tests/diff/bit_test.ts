@@ -57,12 +57,26 @@ for (const op of ["bsf", "bsr"]) {
   const zero = (src: (c: { regs: number[]; mem: Uint8Array }) => number, dest: number) => ({
     undefRegs: (c: { regs: number[]; mem: Uint8Array }) => (src(c) === 0 ? 1 << dest : 0),
   });
-  const gen = (reg: number, mask: number) => (r: { below(n: number): number; chance(p: number): boolean }, c: { regs: number[] }) => {
-    if (r.chance(0.15)) c.regs[reg] = (c.regs[reg] & ~mask) >>> 0;
-    else if (r.chance(0.2)) c.regs[reg] = ((c.regs[reg] & ~mask) | ((1 << r.below(32)) & mask)) >>> 0;
-  };
-  T.push({ name: `${op} r32, r32`, asm: `${op} eax, esi`, undef: BS_UNDEF, ...zero((c) => c.regs[6], 0), gen: gen(6, -1) });
-  T.push({ name: `${op} r16, r16`, asm: `${op} ax, si`, undef: BS_UNDEF, ...zero((c) => c.regs[6] & 0xffff, 0), gen: gen(6, 0xffff) });
+  const gen =
+    (reg: number, mask: number) =>
+    (r: { below(n: number): number; chance(p: number): boolean }, c: { regs: number[] }) => {
+      if (r.chance(0.15)) c.regs[reg] = (c.regs[reg] & ~mask) >>> 0;
+      else if (r.chance(0.2)) c.regs[reg] = ((c.regs[reg] & ~mask) | ((1 << r.below(32)) & mask)) >>> 0;
+    };
+  T.push({
+    name: `${op} r32, r32`,
+    asm: `${op} eax, esi`,
+    undef: BS_UNDEF,
+    ...zero((c) => c.regs[6], 0),
+    gen: gen(6, -1),
+  });
+  T.push({
+    name: `${op} r16, r16`,
+    asm: `${op} ax, si`,
+    undef: BS_UNDEF,
+    ...zero((c) => c.regs[6] & 0xffff, 0),
+    gen: gen(6, 0xffff),
+  });
   T.push({
     name: `${op} r32, m32`,
     asm: `${op} edx, [DATA+4]`,

@@ -33,15 +33,28 @@ t("mov r32, [base+index*4+disp8]", "mov eax, [ebx+esi*4+8]", 64, {
 t("mov [index*8+disp32], r32", "mov [edi*8+DATA], ecx", 128, { gen: (r, c) => (c.regs[7] = r.below(15)) });
 
 // ---- extensions --------------------------------------------------------------------------------
-for (const [n, asm, mem] of [
-  ["movzx r32, r8", "movzx eax, bl", 0], ["movzx r32, r8h", "movzx ebx, ah", 0], ["movzx r32, r16", "movzx ecx, si", 0],
-  ["movzx r16, r8", "movzx dx, cl", 0], ["movzx r32, m8", "movzx esi, byte [DATA+3]", 16],
-  ["movzx r32, m16", "movzx edi, word [DATA+3]", 16], ["movsx r32, r8", "movsx eax, bl", 0],
-  ["movsx r32, r8h", "movsx ebx, ah", 0], ["movsx r32, r16", "movsx ecx, si", 0], ["movsx r16, r8", "movsx dx, cl", 0],
-  ["movsx r32, m8", "movsx esi, byte [DATA+3]", 16], ["movsx r32, m16", "movsx edi, word [DATA+3]", 16],
-  ["movzx r16, r16 (66 0F B7)", "db 0x66, 0x0f, 0xb7, 0xc3", 0], ["movsx r16, m16 (66 0F BF)", "db 0x66, 0x0f, 0xbf, 0x2c, 0x25\ndd DATA", 16],
-  ["cbw", "cbw", 0], ["cwde", "cwde", 0], ["cwd", "cwd", 0], ["cdq", "cdq", 0],
-] as [string, string, number][]) t(n, asm, mem);
+for (
+  const [n, asm, mem] of [
+    ["movzx r32, r8", "movzx eax, bl", 0],
+    ["movzx r32, r8h", "movzx ebx, ah", 0],
+    ["movzx r32, r16", "movzx ecx, si", 0],
+    ["movzx r16, r8", "movzx dx, cl", 0],
+    ["movzx r32, m8", "movzx esi, byte [DATA+3]", 16],
+    ["movzx r32, m16", "movzx edi, word [DATA+3]", 16],
+    ["movsx r32, r8", "movsx eax, bl", 0],
+    ["movsx r32, r8h", "movsx ebx, ah", 0],
+    ["movsx r32, r16", "movsx ecx, si", 0],
+    ["movsx r16, r8", "movsx dx, cl", 0],
+    ["movsx r32, m8", "movsx esi, byte [DATA+3]", 16],
+    ["movsx r32, m16", "movsx edi, word [DATA+3]", 16],
+    ["movzx r16, r16 (66 0F B7)", "db 0x66, 0x0f, 0xb7, 0xc3", 0],
+    ["movsx r16, m16 (66 0F BF)", "db 0x66, 0x0f, 0xbf, 0x2c, 0x25\ndd DATA", 16],
+    ["cbw", "cbw", 0],
+    ["cwde", "cwde", 0],
+    ["cwd", "cwd", 0],
+    ["cdq", "cdq", 0],
+  ] as [string, string, number][]
+) t(n, asm, mem);
 
 // ---- exchanges -------------------------------------------------------------------------------
 t("xchg r32, r32", "xchg ebx, esi");
@@ -88,12 +101,18 @@ t("lock xadd m16, r16", "lock xadd [DATA+6], dx", 16);
 t("xadd m8, r8", "xadd [DATA+5], bl", 16);
 
 // ---- lea -------------------------------------------------------------------------------------
-for (const [n, asm] of [
-  ["lea r32, [b+i*4+d32]", "lea eax, [ebx+ecx*4+0x12345678]"], ["lea r32, [b+i*8-d8]", "lea edi, [esi+edx*8-100]"],
-  ["lea r32, [ebp+d8]", "lea ecx, [ebp+0x7f]"], ["lea r32, [i*2] (no base)", "lea esi, [ebx*2+0]"],
-  ["lea r32, [d32]", "lea edx, [0x80000000]"], ["lea r16, [b+i]", "lea ax, [ebx+esi]"], ["lea r32, [b+i*1]", "lea eax, [ecx+ebx*1]"],
-  ["lea r32, [b+b*2]", "lea ebx, [ebx+ebx*2]"],
-]) t(n, asm);
+for (
+  const [n, asm] of [
+    ["lea r32, [b+i*4+d32]", "lea eax, [ebx+ecx*4+0x12345678]"],
+    ["lea r32, [b+i*8-d8]", "lea edi, [esi+edx*8-100]"],
+    ["lea r32, [ebp+d8]", "lea ecx, [ebp+0x7f]"],
+    ["lea r32, [i*2] (no base)", "lea esi, [ebx*2+0]"],
+    ["lea r32, [d32]", "lea edx, [0x80000000]"],
+    ["lea r16, [b+i]", "lea ax, [ebx+esi]"],
+    ["lea r32, [b+i*1]", "lea eax, [ecx+ebx*1]"],
+    ["lea r32, [b+b*2]", "lea ebx, [ebx+ebx*2]"],
+  ]
+) t(n, asm);
 
 // ---- xlat -------------------------------------------------------------------------------------
 t("xlatb", "xlatb", 272, { gen: (r, c) => (c.regs[3] = 0x300000 + r.below(16)) });

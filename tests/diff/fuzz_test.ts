@@ -22,7 +22,11 @@ function runJob(job: FuzzJob): Promise<{ failures: FuzzFailure[]; exits: Record<
       clearTimeout(timer);
       timer = setTimeout(() => {
         w.terminate();
-        reject(new Error(`ring ${job.ring}: no progress for ${ms} ms (seed 0x${job.seed.toString(16)}); hung in stream ${last}`));
+        reject(
+          new Error(
+            `ring ${job.ring}: no progress for ${ms} ms (seed 0x${job.seed.toString(16)}); hung in stream ${last}`,
+          ),
+        );
       }, ms);
     };
     arm(STARTUP_MS);
@@ -55,7 +59,9 @@ for (const ring of [0, 3] as const) {
     assert.equal(
       failures.length,
       0,
-      `${failures.length} of ${STREAMS} streams threw out of Core.run() (seed 0x${seed.toString(16)}, RING3_DIFF_SEED):\n${msg}`,
+      `${failures.length} of ${STREAMS} streams threw out of Core.run() (seed 0x${
+        seed.toString(16)
+      }, RING3_DIFF_SEED):\n${msg}`,
     );
     assert.ok(Object.values(exits).reduce((a, b) => a + b, 0) === STREAMS, `exits: ${JSON.stringify(exits)}`);
   });

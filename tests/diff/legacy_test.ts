@@ -11,7 +11,9 @@ const SZP = L.F_SF | L.F_ZF | L.F_PF;
 
 // BCD inputs: mostly valid packed/unpacked digits with random AF/CF, plus anything
 const bcd = (r: Rng, c: Case) => {
-  if (r.chance(0.6)) c.regs[0] = ((c.regs[0] & 0xffff0000) | (r.below(256) << 8) | (r.below(10) << 4) | r.below(16)) >>> 0;
+  if (r.chance(0.6)) {
+    c.regs[0] = ((c.regs[0] & 0xffff0000) | (r.below(256) << 8) | (r.below(10) << 4) | r.below(16)) >>> 0;
+  }
 };
 T.push({ name: "daa", asm: "daa", ref: R.daa, undef: L.F_OF, gen: bcd, cases: 3000 }); // SDM: OF undefined
 T.push({ name: "das", asm: "das", ref: R.das, undef: L.F_OF, gen: bcd, cases: 3000 });
@@ -64,10 +66,16 @@ T.push({ name: "bound r32, m32&32", asm: "bound eax, [DATA]", mem: 8, ref: R.bou
 T.push({ name: "bound r16, m16&16", asm: "bound ax, [DATA]", mem: 8, ref: R.bound(0, 16, 0), gen: boundGen(16) });
 
 // 1-byte INC/DEC
-for (const [n, asm, reg, bits, d] of [
-  ["inc eax (40)", "db 0x40", 0, 32, 1], ["inc edi (47)", "db 0x47", 7, 32, 1], ["dec ecx (49)", "db 0x49", 1, 32, -1],
-  ["dec ebp (4D)", "db 0x4d", 5, 32, -1], ["inc si (66 46)", "db 0x66, 0x46", 6, 16, 1], ["dec bx (66 4B)", "db 0x66, 0x4b", 3, 16, -1],
-] as [string, string, number, 16 | 32, 1 | -1][]) {
+for (
+  const [n, asm, reg, bits, d] of [
+    ["inc eax (40)", "db 0x40", 0, 32, 1],
+    ["inc edi (47)", "db 0x47", 7, 32, 1],
+    ["dec ecx (49)", "db 0x49", 1, 32, -1],
+    ["dec ebp (4D)", "db 0x4d", 5, 32, -1],
+    ["inc si (66 46)", "db 0x66, 0x46", 6, 16, 1],
+    ["dec bx (66 4B)", "db 0x66, 0x4b", 3, 16, -1],
+  ] as [string, string, number, 16 | 32, 1 | -1][]
+) {
   T.push({ name: n, asm, ref: R.incdec(reg, bits, d) });
 }
 

@@ -12,29 +12,38 @@ const MUL_UNDEF = L.F_SF | L.F_ZF | L.F_AF | L.F_PF;
 const DIV_UNDEF = L.F_ARITH;
 
 for (const op of ["mul", "imul"]) {
-  for (const [n, src, mem] of [
-    ["r8", "bl", 0], ["r8h", "ch", 0], ["r16", "bx", 0], ["r32", "ebx", 0],
-    ["m8", "byte [DATA+3]", 16], ["m16", "word [DATA+2]", 16], ["m32", "dword [DATA+4]", 16],
-  ] as [string, string, number][]) {
+  for (
+    const [n, src, mem] of [
+      ["r8", "bl", 0],
+      ["r8h", "ch", 0],
+      ["r16", "bx", 0],
+      ["r32", "ebx", 0],
+      ["m8", "byte [DATA+3]", 16],
+      ["m16", "word [DATA+2]", 16],
+      ["m32", "dword [DATA+4]", 16],
+    ] as [string, string, number][]
+  ) {
     T.push({ name: `${op} ${n}`, asm: `${op} ${src}`, mem, undef: MUL_UNDEF });
   }
 }
 T.push({ name: "mul al (square)", asm: "mul al", undef: MUL_UNDEF });
 T.push({ name: "imul eax (square)", asm: "imul eax", undef: MUL_UNDEF });
-for (const [n, asm, mem] of [
-  ["imul r32, r32", "imul ecx, esi", 0],
-  ["imul r16, r16", "imul cx, si", 0],
-  ["imul r32, m32", "imul edi, [DATA+4]", 16],
-  ["imul r16, m16", "imul di, [DATA+6]", 16],
-  ["imul r32, r32, imm8", "imul edx, ebx, byte -7", 0],
-  ["imul r32, r32, imm8 0x7f", "imul edx, edx, byte 0x7f", 0],
-  ["imul r16, r16, imm8", "imul dx, bx, byte -128", 0],
-  ["imul r32, r32, imm32", "imul esi, edi, 0x12345679", 0],
-  ["imul r32, r32, imm32 big", "imul esi, edi, 0x80000001", 0],
-  ["imul r16, r16, imm16", "imul si, di, 0x7fff", 0],
-  ["imul r32, m32, imm8", "imul ebp, [DATA+8], byte 3", 16],
-  ["imul r16, m16, imm16", "imul bp, [DATA+8], -300", 16],
-] as [string, string, number][]) {
+for (
+  const [n, asm, mem] of [
+    ["imul r32, r32", "imul ecx, esi", 0],
+    ["imul r16, r16", "imul cx, si", 0],
+    ["imul r32, m32", "imul edi, [DATA+4]", 16],
+    ["imul r16, m16", "imul di, [DATA+6]", 16],
+    ["imul r32, r32, imm8", "imul edx, ebx, byte -7", 0],
+    ["imul r32, r32, imm8 0x7f", "imul edx, edx, byte 0x7f", 0],
+    ["imul r16, r16, imm8", "imul dx, bx, byte -128", 0],
+    ["imul r32, r32, imm32", "imul esi, edi, 0x12345679", 0],
+    ["imul r32, r32, imm32 big", "imul esi, edi, 0x80000001", 0],
+    ["imul r16, r16, imm16", "imul si, di, 0x7fff", 0],
+    ["imul r32, m32, imm8", "imul ebp, [DATA+8], byte 3", 16],
+    ["imul r16, m16, imm16", "imul bp, [DATA+8], -300", 16],
+  ] as [string, string, number][]
+) {
   T.push({ name: n, asm, mem, undef: MUL_UNDEF });
 }
 
@@ -67,10 +76,17 @@ function divGen(bits: Size, signed: boolean, srcReg: number | "mem") {
 }
 for (const op of ["div", "idiv"]) {
   const s = op === "idiv";
-  for (const [n, src, bits, reg, mem] of [
-    ["r8", "bl", 8, 3, 0], ["r8h", "bh", 8, 3, 0], ["r16", "bx", 16, 3, 0], ["r32", "ebx", 32, 3, 0],
-    ["m8", "byte [DATA+4]", 8, "mem", 16], ["m16", "word [DATA+4]", 16, "mem", 16], ["m32", "dword [DATA+4]", 32, "mem", 16],
-  ] as [string, string, Size, number | "mem", number][]) {
+  for (
+    const [n, src, bits, reg, mem] of [
+      ["r8", "bl", 8, 3, 0],
+      ["r8h", "bh", 8, 3, 0],
+      ["r16", "bx", 16, 3, 0],
+      ["r32", "ebx", 32, 3, 0],
+      ["m8", "byte [DATA+4]", 8, "mem", 16],
+      ["m16", "word [DATA+4]", 16, "mem", 16],
+      ["m32", "dword [DATA+4]", 32, "mem", 16],
+    ] as [string, string, Size, number | "mem", number][]
+  ) {
     T.push({ name: `${op} ${n}`, asm: `${op} ${src}`, mem, cases: 2500, undef: DIV_UNDEF, gen: divGen(bits, s, reg) });
   }
 }

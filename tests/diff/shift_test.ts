@@ -23,8 +23,13 @@ function shiftUndef(op: string, bits: number, cnt: number): number {
 const OPS = ["rol", "ror", "rcl", "rcr", "shl", "shr", "sar"];
 const DESTS: [string, number, string, number][] = [
   // name, bits, operand text, mem bytes
-  ["r8", 8, "al", 0], ["r8h", 8, "bh", 0], ["r16", 16, "si", 0], ["r32", 32, "edi", 0],
-  ["m8", 8, "byte [DATA+5]", 16], ["m16", 16, "word [DATA+6]", 16], ["m32", 32, "dword [DATA+4]", 16],
+  ["r8", 8, "al", 0],
+  ["r8h", 8, "bh", 0],
+  ["r16", 16, "si", 0],
+  ["r32", 32, "edi", 0],
+  ["m8", 8, "byte [DATA+5]", 16],
+  ["m16", 16, "word [DATA+6]", 16],
+  ["m32", 32, "dword [DATA+4]", 16],
 ];
 const cl = (c: Case) => c.regs[1] & 0xff;
 
@@ -49,8 +54,16 @@ for (const op of OPS) {
   }
   // C1 /n ib with an immediate of 1: nasm would pick the D1 form
   const n = OPS.indexOf(op) + (OPS.indexOf(op) >= 6 ? 1 : 0);
-  T.push({ name: `${op} r32, imm8=1 (C1)`, asm: `db 0xc1, 0x${(0xc0 | (n << 3) | 3).toString(16)}, 1`, undef: shiftUndef(op, 32, 1) });
-  T.push({ name: `${op} r8, imm8=1 (C0)`, asm: `db 0xc0, 0x${(0xc0 | (n << 3) | 2).toString(16)}, 1`, undef: shiftUndef(op, 8, 1) });
+  T.push({
+    name: `${op} r32, imm8=1 (C1)`,
+    asm: `db 0xc1, 0x${(0xc0 | (n << 3) | 3).toString(16)}, 1`,
+    undef: shiftUndef(op, 32, 1),
+  });
+  T.push({
+    name: `${op} r8, imm8=1 (C0)`,
+    asm: `db 0xc0, 0x${(0xc0 | (n << 3) | 2).toString(16)}, 1`,
+    undef: shiftUndef(op, 8, 1),
+  });
 }
 // SAL is SHL; /6 is an undocumented alias of /4 that 64-bit mode keeps too
 T.push({ name: "sal r32, cl (D3 /6)", asm: "db 0xd3, 0xf3", undef: (c) => shiftUndef("shl", 32, cl(c)) });
@@ -64,12 +77,14 @@ function dblUndef(bits: number, cnt: number): number {
   return L.F_AF | (cnt === 1 ? 0 : L.F_OF);
 }
 for (const op of ["shld", "shrd"]) {
-  for (const [dn, bits, d, s, mem, destReg] of [
-    ["r32, r32", 32, "ebx", "esi", 0, 3],
-    ["r16, r16", 16, "bx", "si", 0, 3],
-    ["m32, r32", 32, "dword [DATA+4]", "edx", 16, -1],
-    ["m16, r16", 16, "word [DATA+6]", "dx", 16, -1],
-  ] as [string, number, string, string, number, number][]) {
+  for (
+    const [dn, bits, d, s, mem, destReg] of [
+      ["r32, r32", 32, "ebx", "esi", 0, 3],
+      ["r16, r16", 16, "bx", "si", 0, 3],
+      ["m32, r32", 32, "dword [DATA+4]", "edx", 16, -1],
+      ["m16, r16", 16, "word [DATA+6]", "dx", 16, -1],
+    ] as [string, number, string, string, number, number][]
+  ) {
     const undefRegs = (cnt: number) => ((cnt & 31) > bits && destReg >= 0 ? 1 << destReg : 0);
     const undefMem = (cnt: number): [number, number][] => ((cnt & 31) > bits && destReg < 0 ? [[0, 16]] : []);
     T.push({

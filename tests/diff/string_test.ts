@@ -33,7 +33,11 @@ function strGen(sz: number, kind: string) {
 const SIZES: [string, number][] = [["b", 1], ["w", 2], ["d", 4]];
 for (const [sfx, sz] of SIZES) {
   for (const kind of ["movs", "stos", "lods", "cmps", "scas"]) {
-    const prefixes = kind === "cmps" || kind === "scas" ? ["", "repe ", "repne "] : kind === "lods" ? ["", "rep "] : ["", "rep "];
+    const prefixes = kind === "cmps" || kind === "scas"
+      ? ["", "repe ", "repne "]
+      : kind === "lods"
+      ? ["", "rep "]
+      : ["", "rep "];
     for (const p of prefixes) {
       T.push({
         name: `${p}${kind}${sfx}`,
@@ -49,7 +53,19 @@ for (const [sfx, sz] of SIZES) {
 // segment override on the source (DS -> ES; both flat): movs with ES: prefix
 T.push({ name: "es rep movsd", asm: "es rep movsd", mem: WIN, maxSteps: 200, gen: strGen(4, "movs") });
 // o16 prefix order variants: F3 66 and 66 F3
-T.push({ name: "rep o16 stosw (F3 66 AB)", asm: "db 0xf3, 0x66, 0xab", mem: WIN, maxSteps: 200, gen: strGen(2, "stos") });
-T.push({ name: "o16 rep stosw (66 F3 AB)", asm: "db 0x66, 0xf3, 0xab", mem: WIN, maxSteps: 200, gen: strGen(2, "stos") });
+T.push({
+  name: "rep o16 stosw (F3 66 AB)",
+  asm: "db 0xf3, 0x66, 0xab",
+  mem: WIN,
+  maxSteps: 200,
+  gen: strGen(2, "stos"),
+});
+T.push({
+  name: "o16 rep stosw (66 F3 AB)",
+  asm: "db 0x66, 0xf3, 0xab",
+  mem: WIN,
+  maxSteps: 200,
+  gen: strGen(2, "stos"),
+});
 
 diffGroup("string", T);

@@ -19,8 +19,28 @@ const MEM = 64;
 
 function f64gen(r: Rng): number {
   const k = r.below(100);
-  if (k < 8) return r.pick([0, -0, 1, -1, 0.5, 2, Infinity, -Infinity, NaN, Number.MAX_VALUE, Number.MIN_VALUE,
-    2.2250738585072014e-308, 1e308, -1e-310, 3, 10, 0.1, 1 / 3]);
+  if (k < 8) {
+    return r.pick([
+      0,
+      -0,
+      1,
+      -1,
+      0.5,
+      2,
+      Infinity,
+      -Infinity,
+      NaN,
+      Number.MAX_VALUE,
+      Number.MIN_VALUE,
+      2.2250738585072014e-308,
+      1e308,
+      -1e-310,
+      3,
+      10,
+      0.1,
+      1 / 3,
+    ]);
+  }
   if (k < 25) return (r.below(2001) - 1000) / r.pick([1, 2, 4, 8, 10, 3]);
   if (k < 40) return (r.u32() | 0) * 2 ** (r.below(40) - 20);
   if (k < 45) return (r.u32() + r.u32() / 4294967296) * 2 ** (r.below(2000) - 1000) * (r.chance(0.5) ? -1 : 1);
@@ -42,7 +62,9 @@ interface Opt {
 function x87(name: string, body: string, o: Opt = {}): void {
   T.push({
     name,
-    asm: `fninit\nfldcw [DATA+48]\n${body.trim().split("\n").map((l) => l.trim()).join("\n")}\nfnstsw [DATA+40]\nfninit`,
+    asm: `fninit\nfldcw [DATA+48]\n${
+      body.trim().split("\n").map((l) => l.trim()).join("\n")
+    }\nfnstsw [DATA+40]\nfninit`,
     mem: MEM,
     gen: (r: Rng, c: Case) => {
       const dv = new DataView(c.mem.buffer);
@@ -63,11 +85,15 @@ function tolCompare(offs: number[]) {
     for (let i = 0; i < exp.length; i++) {
       if (offs.some((o) => i >= o && i < o + 8)) continue;
       if (i === 40) { // SW low byte without PE (bit 5)
-        if (((exp[i] ^ got[i]) & ~0x20) !== 0) return `status word ${e.getUint16(40, true).toString(16)} vs ${g.getUint16(40, true).toString(16)}`;
+        if (((exp[i] ^ got[i]) & ~0x20) !== 0) {
+          return `status word ${e.getUint16(40, true).toString(16)} vs ${g.getUint16(40, true).toString(16)}`;
+        }
         continue;
       }
       if (i === 41) { // SW high byte without C1 (bit 9)
-        if (((exp[i] ^ got[i]) & ~0x02) !== 0) return `status word ${e.getUint16(40, true).toString(16)} vs ${g.getUint16(40, true).toString(16)}`;
+        if (((exp[i] ^ got[i]) & ~0x02) !== 0) {
+          return `status word ${e.getUint16(40, true).toString(16)} vs ${g.getUint16(40, true).toString(16)}`;
+        }
         continue;
       }
       if (exp[i] !== got[i]) return `byte +${i}`;
@@ -86,14 +112,20 @@ function tolCompare(offs: number[]) {
 // ---- basic arithmetic, exact ------------------------------------------------------------------
 for (const op of ["fadd", "fsub", "fsubr", "fmul", "fdiv", "fdivr"]) {
   x87(`${op} m64`, `fld qword [DATA]\n${op} qword [DATA+8]\nfstp qword [DATA+16]`, { rc: true });
-  x87(`${op} st0, st1`, `fld qword [DATA+8]\nfld qword [DATA]\n${op} st0, st1\nfstp qword [DATA+16]\nfstp qword [DATA+24]`);
+  x87(
+    `${op} st0, st1`,
+    `fld qword [DATA+8]\nfld qword [DATA]\n${op} st0, st1\nfstp qword [DATA+16]\nfstp qword [DATA+24]`,
+  );
   x87(`${op}p st1, st0`, `fld qword [DATA]\nfld qword [DATA+8]\n${op}p st1, st0\nfstp qword [DATA+16]`, { rc: true });
   x87(`${op} m32`, `fld qword [DATA]\n${op} dword [DATA+8]\nfstp qword [DATA+16]`);
   x87(`fi${op.slice(1)} m32int`, `fld qword [DATA]\nfi${op.slice(1)} dword [DATA+8]\nfstp qword [DATA+16]`);
 }
 x87("fsqrt", "fld qword [DATA]\nfsqrt\nfstp qword [DATA+16]", { rc: true });
 x87("fabs ; fchs", "fld qword [DATA]\nfabs\nfst qword [DATA+16]\nfchs\nfstp qword [DATA+24]");
-x87("frndint", "fld qword [DATA]\nfrndint\nfstp qword [DATA+16]", { rc: true, a: (r) => (r.u32() - 2 ** 31) / r.pick([1, 2, 4, 3, 1000, 7]) });
+x87("frndint", "fld qword [DATA]\nfrndint\nfstp qword [DATA+16]", {
+  rc: true,
+  a: (r) => (r.u32() - 2 ** 31) / r.pick([1, 2, 4, 3, 1000, 7]),
+});
 x87("fscale", "fld qword [DATA+8]\nfld qword [DATA]\nfscale\nfstp qword [DATA+16]\nfstp qword [DATA+24]", {
   b: (r) => r.below(200) - 100 + (r.chance(0.2) ? 0.5 : 0),
 });
@@ -120,12 +152,24 @@ const ext = { a: extreme, b: extreme, rc: true };
 for (const [op, back] of [["fmul", "fdiv"], ["fdiv", "fmul"]]) {
   x87(`${op} m64 ; fstp m80`, `fld qword [DATA]\n${op} qword [DATA+8]\nfstp tword [DATA+16]`, ext);
   x87(`${op} m64 ; fstp m32`, `fld qword [DATA]\n${op} qword [DATA+8]\nfstp dword [DATA+16]`, ext);
-  x87(`${op} m64 ; ${back} m64 (back into range)`, `fld qword [DATA]\n${op} qword [DATA+8]\n${back} qword [DATA+8]\nfstp qword [DATA+16]`, ext);
-  x87(`${op} m64 ; fadd st0, st0 ; fsub m64`, `fld qword [DATA]\n${op} qword [DATA+8]\nfadd st0, st0\nfsub qword [DATA]\nfstp tword [DATA+16]`, ext);
+  x87(
+    `${op} m64 ; ${back} m64 (back into range)`,
+    `fld qword [DATA]\n${op} qword [DATA+8]\n${back} qword [DATA+8]\nfstp qword [DATA+16]`,
+    ext,
+  );
+  x87(
+    `${op} m64 ; fadd st0, st0 ; fsub m64`,
+    `fld qword [DATA]\n${op} qword [DATA+8]\nfadd st0, st0\nfsub qword [DATA]\nfstp tword [DATA+16]`,
+    ext,
+  );
   x87(`${op} m64 ; fsqrt`, `fld qword [DATA]\nfabs\n${op} qword [DATA+8]\nfsqrt\nfstp qword [DATA+16]`, ext);
   x87(`${op} m64 ; fcom m64`, `fld qword [DATA]\n${op} qword [DATA+8]\nfcom qword [DATA]\nfstp st0`, ext);
   x87(`${op} m64 ; fucomip`, `fld qword [DATA+8]\nfld qword [DATA]\n${op} st0, st1\nfucomip st0, st1\nfstp st0`, ext);
-  x87(`${op} m64 ; fxtract`, `fld qword [DATA]\n${op} qword [DATA+8]\nfxtract\nfstp qword [DATA+16]\nfstp qword [DATA+24]`, ext);
+  x87(
+    `${op} m64 ; fxtract`,
+    `fld qword [DATA]\n${op} qword [DATA+8]\nfxtract\nfstp qword [DATA+16]\nfstp qword [DATA+24]`,
+    ext,
+  );
   x87(`${op} m64 ; fistp m64`, `fld qword [DATA]\n${op} qword [DATA+8]\nfistp qword [DATA+16]`, ext);
   x87(`${op} m64 ; frndint`, `fld qword [DATA]\n${op} qword [DATA+8]\nfrndint\nfstp tword [DATA+16]`, ext);
 }
@@ -144,12 +188,18 @@ const m80wide = (r: Rng, m: Uint8Array) => {
 x87("fld m80 ; fstp m32", "fld tword [DATA+32]\nfstp dword [DATA+16]", { rc: true, raw: m80wide });
 for (const op of ["fmul", "fdiv", "fadd", "fdivr"]) {
   x87(`fld m80 ; ${op} m64 ; fstp m80`, `fld tword [DATA+32]\n${op} qword [DATA+8]\nfstp tword [DATA+16]`, {
-    rc: true, raw: m80wide, b: extreme,
+    rc: true,
+    raw: m80wide,
+    b: extreme,
   });
 }
 x87("fld m80 ; ftst", "fld tword [DATA+32]\nftst\nfstp st0", { raw: m80wide });
 x87("fld m80 ; fcom m64", "fld tword [DATA+32]\nfcom qword [DATA+8]\nfstp st0", { raw: m80wide, b: extreme });
-x87("fld m80 ; fld m80 ; fucomip", "fld tword [DATA+32]\nfld tword [DATA+32]\nfmul st0, st0\nfucomip st0, st1\nfstp st0", { raw: m80wide });
+x87(
+  "fld m80 ; fld m80 ; fucomip",
+  "fld tword [DATA+32]\nfld tword [DATA+32]\nfmul st0, st0\nfucomip st0, st1\nfstp st0",
+  { raw: m80wide },
+);
 x87("fdivr m64 by zero, denormal dividend", "fld qword [DATA]\nfdivr qword [DATA+8]\nfstp qword [DATA+16]", {
   a: (r) => r.pick([0, -0, 1, Infinity]),
   b: (r) => r.pick([Number.MIN_VALUE, -2.2250738585072e-308, 1e-310]),
@@ -174,7 +224,10 @@ x87("fxam empty", "fxam");
 for (const [sz, n] of [["word", 2], ["dword", 4], ["qword", 8]] as [string, number][]) {
   x87(`fistp m${n * 8}`, `fld qword [DATA]\nfistp ${sz} [DATA+16]`, {
     rc: true,
-    a: (r) => r.chance(0.7) ? (r.u32() - 2 ** 31) * 2 ** (r.below(40) - 8 * (4 - n) - 8) + r.pick([0, 0.5, 0.25, 0.75, -0.5]) : f64gen(r),
+    a: (r) =>
+      r.chance(0.7)
+        ? (r.u32() - 2 ** 31) * 2 ** (r.below(40) - 8 * (4 - n) - 8) + r.pick([0, 0.5, 0.25, 0.75, -0.5])
+        : f64gen(r),
   });
   if (n < 8) x87(`fist m${n * 8}`, `fld qword [DATA]\nfist ${sz} [DATA+16]\nfstp st0`, { rc: true });
   x87(`fild m${n * 8}`, `fild ${sz} [DATA]\nfstp qword [DATA+16]`, { rc: true });
@@ -206,14 +259,18 @@ x87("fbld ; fstp m64", "fbld [DATA+32]\nfstp qword [DATA+16]", {
 });
 x87("fld m64 ; fbstp", "fld qword [DATA]\nfbstp [DATA+16]", {
   rc: true,
-  a: (r) => r.chance(0.8) ? (r.u32() * 2 ** r.below(28) + r.pick([0, 0.5, 0.25])) * (r.chance(0.5) ? -1 : 1) : f64gen(r),
+  a: (r) =>
+    r.chance(0.8) ? (r.u32() * 2 ** r.below(28) + r.pick([0, 0.5, 0.25])) * (r.chance(0.5) ? -1 : 1) : f64gen(r),
 });
 for (const k of ["fld1", "fldz", "fldpi", "fldl2e", "fldl2t", "fldlg2", "fldln2"]) {
   x87(k, `${k}\nfstp qword [DATA+16]`, { rc: true });
 }
 x87("fxch ; fstp both", "fld qword [DATA]\nfld qword [DATA+8]\nfxch\nfstp qword [DATA+16]\nfstp qword [DATA+24]");
 x87("stack underflow: fadd on empty", "fadd st0, st1\nfstp qword [DATA+16]");
-x87("stack overflow: 9 loads", "fld1\nfld1\nfld1\nfld1\nfld1\nfld1\nfld1\nfld1\nfld qword [DATA]\nfstp qword [DATA+16]");
+x87(
+  "stack overflow: 9 loads",
+  "fld1\nfld1\nfld1\nfld1\nfld1\nfld1\nfld1\nfld1\nfld qword [DATA]\nfstp qword [DATA+16]",
+);
 x87("fnstcw", "fld qword [DATA]\nfld qword [DATA+8]\nfnstcw [DATA+16]\nfstp st0\nfstp st0");
 
 // ---- transcendentals, within tolerance -------------------------------------------------------

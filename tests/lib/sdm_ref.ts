@@ -4,7 +4,11 @@
 export const CF = 0x1, PF = 0x4, AF = 0x10, ZF = 0x40, SF = 0x80, OF = 0x800;
 export const ARITH = CF | PF | AF | ZF | SF | OF;
 
-export interface Out { r: number; f: number; def: number }
+export interface Out {
+  r: number;
+  f: number;
+  def: number;
+}
 
 export const bitsOf = (s: number) => s * 8;
 export const modOf = (s: number) => 2 ** (8 * s);
@@ -23,15 +27,30 @@ export function szp(r: number, s: number): number {
 
 // op: 0 ADD 1 OR 2 ADC 3 SBB 4 AND 5 SUB 6 XOR 7 CMP (r is the value written, a for CMP)
 export function alu(op: number, a: number, b: number, cfIn: number, s: number): Out {
-  a = wrap(a, s); b = wrap(b, s);
+  a = wrap(a, s);
+  b = wrap(b, s);
   const c = op === 2 || op === 3 ? cfIn & 1 : 0;
   let full: number;
   switch (op) {
-    case 1: { const r = (a | b) >>> 0; return { r: wrap(r, s), f: szp(wrap(r, s), s), def: ARITH & ~AF }; }
-    case 4: { const r = (a & b) >>> 0; return { r: wrap(r, s), f: szp(wrap(r, s), s), def: ARITH & ~AF }; }
-    case 6: { const r = (a ^ b) >>> 0; return { r: wrap(r, s), f: szp(wrap(r, s), s), def: ARITH & ~AF }; }
-    case 0: case 2: full = a + b + c; break;
-    default: full = a - b - c; break;
+    case 1: {
+      const r = (a | b) >>> 0;
+      return { r: wrap(r, s), f: szp(wrap(r, s), s), def: ARITH & ~AF };
+    }
+    case 4: {
+      const r = (a & b) >>> 0;
+      return { r: wrap(r, s), f: szp(wrap(r, s), s), def: ARITH & ~AF };
+    }
+    case 6: {
+      const r = (a ^ b) >>> 0;
+      return { r: wrap(r, s), f: szp(wrap(r, s), s), def: ARITH & ~AF };
+    }
+    case 0:
+    case 2:
+      full = a + b + c;
+      break;
+    default:
+      full = a - b - c;
+      break;
   }
   const r = wrap(full, s);
   const add = op === 0 || op === 2;
@@ -77,30 +96,48 @@ export function shift(op: number, a: number, count: number, fIn: number, s: numb
     }
     case 2: { // RCL
       const t = s === 4 ? c : c % (bits + 1);
-      for (let i = 0; i < t; i++) { const m = msb(d, s); d = (d * 2 + cf) % M; cf = m; }
+      for (let i = 0; i < t; i++) {
+        const m = msb(d, s);
+        d = (d * 2 + cf) % M;
+        cf = m;
+      }
       of = msb(d, s) ^ cf;
       break;
     }
     case 3: { // RCR
       of = msb(d, s) ^ cf;
       const t = s === 4 ? c : c % (bits + 1);
-      for (let i = 0; i < t; i++) { const l = d & 1; d = Math.floor(d / 2) + cf * (M / 2); cf = l; }
+      for (let i = 0; i < t; i++) {
+        const l = d & 1;
+        d = Math.floor(d / 2) + cf * (M / 2);
+        cf = l;
+      }
       break;
     }
-    case 4: case 6: { // SHL
-      for (let i = 0; i < c; i++) { cf = msb(d, s); d = (d * 2) % M; }
+    case 4:
+    case 6: { // SHL
+      for (let i = 0; i < c; i++) {
+        cf = msb(d, s);
+        d = (d * 2) % M;
+      }
       of = msb(d, s) ^ cf;
       break;
     }
     case 5: { // SHR
       of = msb(d, s);
-      for (let i = 0; i < c; i++) { cf = d % 2; d = Math.floor(d / 2); }
+      for (let i = 0; i < c; i++) {
+        cf = d % 2;
+        d = Math.floor(d / 2);
+      }
       break;
     }
     default: { // SAR
       of = 0;
       let v = sx(d, s);
-      for (let i = 0; i < c; i++) { cf = ((v % 2) + 2) % 2; v = Math.floor(v / 2); }
+      for (let i = 0; i < c; i++) {
+        cf = ((v % 2) + 2) % 2;
+        v = Math.floor(v / 2);
+      }
       d = wrap(v, s);
     }
   }
@@ -121,8 +158,15 @@ export function shxd(right: boolean, a: number, b: number, count: number, fIn: n
   if (c === 0) return { r: d, f: fIn & ARITH, def: ARITH };
   let cf = 0;
   for (let i = 0; i < c; i++) {
-    if (right) { cf = d & 1; d = Math.floor(d / 2) + (src & 1) * (M / 2); src = Math.floor(src / 2); }
-    else { cf = msb(d, s); d = (d * 2 + msb(src, s)) % M; src = (src * 2) % M; }
+    if (right) {
+      cf = d & 1;
+      d = Math.floor(d / 2) + (src & 1) * (M / 2);
+      src = Math.floor(src / 2);
+    } else {
+      cf = msb(d, s);
+      d = (d * 2 + msb(src, s)) % M;
+      src = (src * 2) % M;
+    }
   }
   const of = msb(d, s) !== msb(wrap(a, s), s);
   return { r: d, f: szp(d, s) | cf | (of ? OF : 0), def: SF | ZF | PF | CF | (c === 1 ? OF : 0) };
@@ -146,7 +190,10 @@ export function div(signed: boolean, hi: number, lo: number, d: number, s: numbe
   const bits = BigInt(bitsOf(s));
   let n = (BigInt(wrap(hi, s)) << bits) | BigInt(wrap(lo, s));
   let dv = BigInt(wrap(d, s));
-  if (signed) { n = BigInt.asIntN(Number(bits) * 2, n); dv = BigInt(sx(wrap(d, s), s)); }
+  if (signed) {
+    n = BigInt.asIntN(Number(bits) * 2, n);
+    dv = BigInt(sx(wrap(d, s), s));
+  }
   if (dv === 0n) return null;
   const q = n / dv, r = n % dv; // BigInt division truncates toward zero, like IDIV
   const lim = 1n << bits;
@@ -155,29 +202,56 @@ export function div(signed: boolean, hi: number, lo: number, d: number, s: numbe
 }
 
 // ---- BCD, straight from the SDM pseudocode --------------------------------------------------
-export interface Bcd { ax: number; f: number; def: number }
+export interface Bcd {
+  ax: number;
+  f: number;
+  def: number;
+}
 export function daa(al: number, cf: number, af: number): Bcd {
   const oldAl = al, oldCf = cf;
   let f = 0;
-  if ((al & 0xf) > 9 || af) { const t = al + 6; al = t & 0xff; if (oldCf || t > 0xff) f |= CF; f |= AF; }
-  if (oldAl > 0x99 || oldCf) { al = (al + 0x60) & 0xff; f |= CF; } else f &= ~CF;
+  if ((al & 0xf) > 9 || af) {
+    const t = al + 6;
+    al = t & 0xff;
+    if (oldCf || t > 0xff) f |= CF;
+    f |= AF;
+  }
+  if (oldAl > 0x99 || oldCf) {
+    al = (al + 0x60) & 0xff;
+    f |= CF;
+  } else f &= ~CF;
   return { ax: al, f: f | szp(al, 1), def: ARITH & ~OF };
 }
 export function das(al: number, cf: number, af: number): Bcd {
   const oldAl = al, oldCf = cf;
   let f = 0;
-  if ((al & 0xf) > 9 || af) { const t = al - 6; al = t & 0xff; if (oldCf || t < 0) f |= CF; f |= AF; }
-  if (oldAl > 0x99 || oldCf) { al = (al - 0x60) & 0xff; f |= CF; }
+  if ((al & 0xf) > 9 || af) {
+    const t = al - 6;
+    al = t & 0xff;
+    if (oldCf || t < 0) f |= CF;
+    f |= AF;
+  }
+  if (oldAl > 0x99 || oldCf) {
+    al = (al - 0x60) & 0xff;
+    f |= CF;
+  }
   return { ax: al, f: f | szp(al, 1), def: ARITH & ~OF };
 }
 export function aaa(ax: number, af: number): Bcd {
   let f = 0;
-  if ((ax & 0xf) > 9 || af) { ax = (ax + 0x106) & 0xffff; f = AF | CF; }
+  if ((ax & 0xf) > 9 || af) {
+    ax = (ax + 0x106) & 0xffff;
+    f = AF | CF;
+  }
   return { ax: ax & 0xff0f, f, def: AF | CF };
 }
 export function aas(ax: number, af: number): Bcd {
   let f = 0;
-  if ((ax & 0xf) > 9 || af) { ax = (ax - 6) & 0xffff; ax = (ax - 0x100) & 0xffff; f = AF | CF; }
+  if ((ax & 0xf) > 9 || af) {
+    ax = (ax - 6) & 0xffff;
+    ax = (ax - 0x100) & 0xffff;
+    f = AF | CF;
+  }
   return { ax: ax & 0xff0f, f, def: AF | CF };
 }
 export function aam(ax: number, base: number): Bcd | null {

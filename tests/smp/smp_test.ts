@@ -34,7 +34,16 @@ Deno.test({ name: "smp: 1 and 4 vCPUs: nproc and the shared counter" }, async ()
 });
 
 Deno.test({ name: "smp: 8 vCPUs: nproc 8, counter exact; idle guest sleeps" }, async () => {
-  const g = bootChild(["--smp", "8", "-m", "128", "--initrd", TEST_INITRD, "--append", "console=ttyS0 tsc=reliable smpcheck.quick"]);
+  const g = bootChild([
+    "--smp",
+    "8",
+    "-m",
+    "128",
+    "--initrd",
+    TEST_INITRD,
+    "--append",
+    "console=ttyS0 tsc=reliable smpcheck.quick",
+  ]);
   await g.waitFor("ring3: shell ready");
   // let the boot's stragglers (deferred work, RCU) settle, then measure the guest's process
   await new Promise((r) => setTimeout(r, 3000));
@@ -56,7 +65,10 @@ Deno.test(
   async () => {
     const outs: string[] = [];
     for (let i = 0; i < 2; i++) {
-      const b = await boot({ smp: 2, smpThreads: 1 }, "console=ttyS0 tsc=reliable ring3.run=/opt/tests/smp/smpcheck smpcheck.quick");
+      const b = await boot(
+        { smp: 2, smpThreads: 1 },
+        "console=ttyS0 tsc=reliable ring3.run=/opt/tests/smp/smpcheck smpcheck.quick",
+      );
       assert.equal((await b.done).kind, "poweroff", b.out().slice(-3000));
       outs.push(b.out());
     }

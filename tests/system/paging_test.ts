@@ -90,7 +90,8 @@ ${TABLES}
   assert.equal(r.exit, "done", r.out);
   assert.equal(r.code, 0x31);
   const s = r.sym;
-  const pf = (err: number, at: string, cr2: number, cs = 8) => exc(14, err, s(at), cs) + ` cr2=${cr2.toString(16).padStart(8, "0")}`;
+  const pf = (err: number, at: string, cr2: number, cs = 8) =>
+    exc(14, err, s(at), cs) + ` cr2=${cr2.toString(16).padStart(8, "0")}`;
   assert.deepEqual(r.lines, [
     pf(0, "f1", 0x200000),
     pf(2, "f2", 0x200010),

@@ -172,9 +172,17 @@ buf: times 16 db 0
   assert.deepEqual(r.lines, [
     `00000008 60000011 0000005f ${h8(s("gdt"))} 0000017f 00000028 00000000`,
     [
-      "00cffb00/00000001", "00cf1300/00000001", "00000000/00000000", `${h8(s("tss_end") - s("tss") - 1)}/00000001`,
-      "ffffffff/00000001", "00000000/00000000", "00000000/00000001", "00000000/00000000", "00000000/00000001",
-      "00000000/00000000", "00000013/00000001",
+      "00cffb00/00000001",
+      "00cf1300/00000001",
+      "00000000/00000000",
+      `${h8(s("tss_end") - s("tss") - 1)}/00000001`,
+      "ffffffff/00000001",
+      "00000000/00000000",
+      "00000000/00000001",
+      "00000000/00000000",
+      "00000000/00000001",
+      "00000000/00000000",
+      "00000013/00000001",
     ].join(" ") + " ",
     "00000001 GenuineIntel 00000683 0000ab39 00000000",
     "fee00900 00000000 00000005 ffff0ff0 ffff0ff0 00000400",
@@ -189,7 +197,9 @@ buf: times 16 db 0
 
 Deno.test("real mode: far CALL/RETF/JMP, INT/IRET through the IVT, LDS", async () => {
   const b = await Bare.create();
-  b.load(0x7c00, await nasm(`
+  b.load(
+    0x7c00,
+    await nasm(`
 org 0x7c00
 bits 16
 RES equ 0x600
@@ -233,7 +243,8 @@ tail:
   cli
   hlt
 farp: dw 0x5678, 0x9abc
-`));
+`),
+  );
   b.startReal(0, 0x7c00);
   const r = b.run(10000);
   assert.equal(r.exit, "done", r.out);

@@ -6,7 +6,23 @@
 import assert from "node:assert/strict";
 import * as L from "../../core-as/layout.ts";
 import { Rng } from "../lib/rng.ts";
-import { DATA, extOf, fnsave, frstor, imageFor, Insn, M, MEM, nativeRunner, OUT_IMG, R, RAM, Result, Rig, runNative } from "./rig.ts";
+import {
+  DATA,
+  extOf,
+  fnsave,
+  frstor,
+  imageFor,
+  Insn,
+  M,
+  MEM,
+  nativeRunner,
+  OUT_IMG,
+  R,
+  RAM,
+  Result,
+  Rig,
+  runNative,
+} from "./rig.ts";
 
 const rig = await Rig.create({ ramBytes: RAM });
 const native = nativeRunner() !== null;
@@ -27,7 +43,21 @@ function fromBits(hi: number, lo: number): number {
 // doubles with exponents in [-lo, lo], sometimes special
 function rdouble(range = 60, specials = true): number {
   if (specials && rnd() < 0.12) {
-    return pick([0, -0, Infinity, -Infinity, NaN, fromBits(0x7ff80000, 0x1234), fromBits(0xfff40000, 0x55), 1, -1, 0.5, 2, 3, -7]);
+    return pick([
+      0,
+      -0,
+      Infinity,
+      -Infinity,
+      NaN,
+      fromBits(0x7ff80000, 0x1234),
+      fromBits(0xfff40000, 0x55),
+      1,
+      -1,
+      0.5,
+      2,
+      3,
+      -7,
+    ]);
   }
   if (rnd() < 0.15) return (ri(2000) - 1000) / pick([1, 2, 4, 8, 10, 3]);
   const e = ri(2 * range + 1) - range + 1023;
@@ -35,7 +65,11 @@ function rdouble(range = 60, specials = true): number {
 }
 
 // ---- snippet plumbing -------------------------------------------------------------------------
-interface Case { code: Insn[]; mem: Uint8Array; what: string }
+interface Case {
+  code: Insn[];
+  mem: Uint8Array;
+  what: string;
+}
 function newMem(cw: number, regs: number[] = []): Uint8Array {
   const mem = new Uint8Array(MEM);
   mem.set(imageFor(cw, regs.map(extOf)), 0);
@@ -53,7 +87,9 @@ function describe(r: Result): string {
   const sw = dv.getUint16(OUT_IMG + 4, true);
   const regs = [];
   for (let i = 0; i < 8; i++) regs.push(hex(r.mem.slice(OUT_IMG + 28 + i * 10, OUT_IMG + 38 + i * 10).reverse()));
-  return `sw=${sw.toString(16)} tw=${dv.getUint16(OUT_IMG + 8, true).toString(16)} ax=${(r.eax & 0xffff).toString(16)} ` +
+  return `sw=${sw.toString(16)} tw=${dv.getUint16(OUT_IMG + 8, true).toString(16)} ax=${
+    (r.eax & 0xffff).toString(16)
+  } ` +
     `fl=${(r.eflags & 0x45).toString(16)} data=${hex(r.mem.slice(DATA, DATA + 48))} st=${regs.join(" ")}`;
 }
 // the native side runs the same frame
@@ -98,13 +134,27 @@ Deno.test("x87 arithmetic matches the host (all forms, all rounding modes, flags
     const form = ri(7);
     const code: Insn[] = [fld64(DATA)];
     switch (form) {
-      case 0: code.push(fld64(DATA + 8), R(0xd8, 0xc1 | (op << 3))); break; // st0 op= st1
-      case 1: code.push(fld64(DATA + 8), R(0xdc, 0xc1 | (op << 3))); break; // st1 op= st0 (reversed encodings)
-      case 2: code.push(fld64(DATA + 8), R(0xde, 0xc1 | (op << 3 === 0x18 ? 0x10 : op << 3))); break;
-      case 3: code.push(M(0xd8, op, DATA + 16)); break; // m32
-      case 4: code.push(M(0xdc, op, DATA + 8)); break; // m64
-      case 5: code.push(M(0xda, op, DATA + 20)); break; // m32int
-      default: code.push(M(0xde, op, DATA + 24)); break; // m16int
+      case 0:
+        code.push(fld64(DATA + 8), R(0xd8, 0xc1 | (op << 3)));
+        break; // st0 op= st1
+      case 1:
+        code.push(fld64(DATA + 8), R(0xdc, 0xc1 | (op << 3)));
+        break; // st1 op= st0 (reversed encodings)
+      case 2:
+        code.push(fld64(DATA + 8), R(0xde, 0xc1 | (op << 3 === 0x18 ? 0x10 : op << 3)));
+        break;
+      case 3:
+        code.push(M(0xd8, op, DATA + 16));
+        break; // m32
+      case 4:
+        code.push(M(0xdc, op, DATA + 8));
+        break; // m64
+      case 5:
+        code.push(M(0xda, op, DATA + 20));
+        break; // m32int
+      default:
+        code.push(M(0xde, op, DATA + 24));
+        break; // m16int
     }
     code.push(fstp64(DATA + 32));
     cases.push({ code, mem, what: `form ${form} f${OPS[op]} a=${a} b=${b} rc=${rc}` });
@@ -115,8 +165,12 @@ Deno.test("x87 arithmetic matches the host (all forms, all rounding modes, flags
 Deno.test("x87 unary and partial-remainder operations match the host", () => {
   const cases: Case[] = [];
   const unary: [string, Insn][] = [
-    ["fsqrt", R(0xd9, 0xfa)], ["frndint", R(0xd9, 0xfc)], ["fabs", R(0xd9, 0xe1)], ["fchs", R(0xd9, 0xe0)],
-    ["ftst", R(0xd9, 0xe4)], ["fxam", R(0xd9, 0xe5)],
+    ["fsqrt", R(0xd9, 0xfa)],
+    ["frndint", R(0xd9, 0xfc)],
+    ["fabs", R(0xd9, 0xe1)],
+    ["fchs", R(0xd9, 0xe0)],
+    ["ftst", R(0xd9, 0xe4)],
+    ["fxam", R(0xd9, 0xe5)],
   ];
   const binary: [string, Insn][] = [["fscale", R(0xd9, 0xfd)], ["fprem", R(0xd9, 0xf8)], ["fprem1", R(0xd9, 0xf5)]];
   for (let n = 0; n < 2500; n++) {
@@ -132,15 +186,25 @@ Deno.test("x87 unary and partial-remainder operations match the host", () => {
     } else if (kind === 2) {
       const [name, ins] = pick(binary);
       const a = rdouble(name === "fscale" ? 200 : 300);
-      const b = name === "fscale" ? (rnd() < 0.8 ? (ri(400) - 200) / pick([1, 1, 3]) : rdouble(8)) : rdouble(name === "fprem" ? 200 : 200);
+      const b = name === "fscale"
+        ? (rnd() < 0.8 ? (ri(400) - 200) / pick([1, 1, 3]) : rdouble(8))
+        : rdouble(name === "fprem" ? 200 : 200);
       dv.setFloat64(DATA, b, true);
       dv.setFloat64(DATA + 8, a, true);
-      cases.push({ code: [fld64(DATA), fld64(DATA + 8), ins, fstp64(DATA + 16), fstp64(DATA + 24)], mem, what: `${name} ${a}, ${b} rc=${rc}` });
+      cases.push({
+        code: [fld64(DATA), fld64(DATA + 8), ins, fstp64(DATA + 16), fstp64(DATA + 24)],
+        mem,
+        what: `${name} ${a}, ${b} rc=${rc}`,
+      });
     } else {
       // fxtract, then both parts
       const a = rdouble(300);
       dv.setFloat64(DATA, a, true);
-      cases.push({ code: [fld64(DATA), R(0xd9, 0xf4), fstp64(DATA + 16), fstp64(DATA + 24)], mem, what: `fxtract ${a}` });
+      cases.push({
+        code: [fld64(DATA), R(0xd9, 0xf4), fstp64(DATA + 16), fstp64(DATA + 24)],
+        mem,
+        what: `fxtract ${a}`,
+      });
     }
   }
   check(cases);
@@ -149,7 +213,8 @@ Deno.test("x87 unary and partial-remainder operations match the host", () => {
 // ---- compares -------------------------------------------------------------------------------
 Deno.test("x87 compares: condition codes, EFLAGS of fcomi, fcmovcc", () => {
   const cases: Case[] = [];
-  const special = () => rnd() < 0.4 ? pick([0, -0, 1, -1, Infinity, -Infinity, NaN, fromBits(0xfff40000, 1)]) : rdouble(4);
+  const special = () =>
+    rnd() < 0.4 ? pick([0, -0, 1, -1, Infinity, -Infinity, NaN, fromBits(0xfff40000, 1)]) : rdouble(4);
   for (let n = 0; n < 2000; n++) {
     const mem = newMem(cwFor(0));
     const dv = new DataView(mem.buffer);
@@ -161,12 +226,22 @@ Deno.test("x87 compares: condition codes, EFLAGS of fcomi, fcmovcc", () => {
     dv.setInt16(DATA + 24, Math.trunc(a) & 0xffff, true);
     const load = [fld64(DATA), fld64(DATA + 8)]; // st0 = a, st1 = b
     const forms: [string, Insn[]][] = [
-      ["fcom st1", [R(0xd8, 0xd1)]], ["fcomp st1", [R(0xd8, 0xd9)]], ["fcompp", [R(0xde, 0xd9)]],
-      ["fucom st1", [R(0xdd, 0xe1)]], ["fucomp st1", [R(0xdd, 0xe9)]], ["fucompp", [R(0xda, 0xe9)]],
-      ["fcom m64", [M(0xdc, 2, DATA)]], ["fcomp m32", [M(0xd8, 3, DATA + 16)]],
-      ["ficom m32", [M(0xda, 2, DATA + 20)]], ["ficomp m16", [M(0xde, 3, DATA + 24)]],
-      ["fcomi", [R(0xdb, 0xf1)]], ["fcomip", [R(0xdf, 0xf1)]], ["fucomi", [R(0xdb, 0xe9)]], ["fucomip", [R(0xdf, 0xe9)]],
-      ["ftst", [R(0xd9, 0xe4)]], ["fxam", [R(0xd9, 0xe5)]],
+      ["fcom st1", [R(0xd8, 0xd1)]],
+      ["fcomp st1", [R(0xd8, 0xd9)]],
+      ["fcompp", [R(0xde, 0xd9)]],
+      ["fucom st1", [R(0xdd, 0xe1)]],
+      ["fucomp st1", [R(0xdd, 0xe9)]],
+      ["fucompp", [R(0xda, 0xe9)]],
+      ["fcom m64", [M(0xdc, 2, DATA)]],
+      ["fcomp m32", [M(0xd8, 3, DATA + 16)]],
+      ["ficom m32", [M(0xda, 2, DATA + 20)]],
+      ["ficomp m16", [M(0xde, 3, DATA + 24)]],
+      ["fcomi", [R(0xdb, 0xf1)]],
+      ["fcomip", [R(0xdf, 0xf1)]],
+      ["fucomi", [R(0xdb, 0xe9)]],
+      ["fucomip", [R(0xdf, 0xe9)]],
+      ["ftst", [R(0xd9, 0xe4)]],
+      ["fxam", [R(0xd9, 0xe5)]],
     ];
     const [name, ins] = pick(forms);
     const code = [...load, ...ins];
@@ -190,16 +265,36 @@ Deno.test("x87 integer and BCD stores: rounding modes, integer indefinite, fild/
     const mag = pick([1, 100, 3e4, 4e4, 2e9, 3e9, 1e15, 9e15, 1e18, 2e18, 9.3e18, 1e20]);
     let a = (rnd() - 0.5) * 2 * mag;
     if (rnd() < 0.3) a = Math.round(a * 2) / 2; // halfway cases
-    if (rnd() < 0.05) a = pick([NaN, Infinity, -Infinity, -0, 32767.5, -32768.5, 2147483647.5, -2147483648.4, 9223372036854775807, -9223372036854775808]);
+    if (rnd() < 0.05) {
+      a = pick([
+        NaN,
+        Infinity,
+        -Infinity,
+        -0,
+        32767.5,
+        -32768.5,
+        2147483647.5,
+        -2147483648.4,
+        9223372036854775807,
+        -9223372036854775808,
+      ]);
+    }
     dv.setFloat64(DATA, a, true);
     // fild/fbld sources
-    dv.setBigInt64(DATA + 8, BigInt.asIntN(64, BigInt(ri(2 ** 32)) << BigInt(ri(32)) | BigInt(ri(2 ** 32))) * (rnd() < 0.5 ? -1n : 1n), true);
+    dv.setBigInt64(
+      DATA + 8,
+      BigInt.asIntN(64, BigInt(ri(2 ** 32)) << BigInt(ri(32)) | BigInt(ri(2 ** 32))) * (rnd() < 0.5 ? -1n : 1n),
+      true,
+    );
     for (let k = 0; k < 9; k++) mem[DATA + 40 + k] = ri(10) | (ri(10) << 4);
     mem[DATA + 49] = rnd() < 0.5 ? 0x80 : 0;
     const forms: [string, Insn[]][] = [
-      ["fist m16", [fld64(DATA), M(0xdf, 2, DATA + 16)]], ["fistp m16", [fld64(DATA), M(0xdf, 3, DATA + 16)]],
-      ["fist m32", [fld64(DATA), M(0xdb, 2, DATA + 16)]], ["fistp m32", [fld64(DATA), M(0xdb, 3, DATA + 16)]],
-      ["fistp m64", [fld64(DATA), M(0xdf, 7, DATA + 16)]], ["fbstp", [fld64(DATA), M(0xdf, 6, DATA + 16)]],
+      ["fist m16", [fld64(DATA), M(0xdf, 2, DATA + 16)]],
+      ["fistp m16", [fld64(DATA), M(0xdf, 3, DATA + 16)]],
+      ["fist m32", [fld64(DATA), M(0xdb, 2, DATA + 16)]],
+      ["fistp m32", [fld64(DATA), M(0xdb, 3, DATA + 16)]],
+      ["fistp m64", [fld64(DATA), M(0xdf, 7, DATA + 16)]],
+      ["fbstp", [fld64(DATA), M(0xdf, 6, DATA + 16)]],
       ["fild m64/fistp m64", [M(0xdf, 5, DATA + 8), M(0xdf, 7, DATA + 16)]],
       ["fild m64/fstp m80", [M(0xdf, 5, DATA + 8), M(0xdb, 7, DATA + 16)]],
       ["fild m32/fild m16/faddp", [M(0xdb, 0, DATA + 8), M(0xdf, 0, DATA + 12), R(0xde, 0xc1), fstp64(DATA + 16)]],
@@ -223,10 +318,26 @@ Deno.test("x87 stack overflow/underflow, fxch/ffree/fincstp/fdecstp/fld st(i)/fs
     new DataView(mem.buffer).setFloat64(DATA, rdouble(10), true);
     new DataView(mem.buffer).setFloat64(DATA + 24, rdouble(10, false), true);
     const pool: Insn[] = [
-      R(0xd9, 0xe8), R(0xd9, 0xee), fld64(DATA + 24), fld64(DATA), R(0xd9, 0xc0 | ri(8)), R(0xd9, 0xc8 | ri(8)),
-      R(0xdd, 0xd8 | ri(8)), R(0xdd, 0xd0 | ri(8)), R(0xdd, 0xc0 | ri(8)), R(0xd9, 0xf7), R(0xd9, 0xf6),
-      R(0xde, 0xc1 | (ri(2) << 3)), R(0xd8, 0xc0 | ri(8)), R(0xdf, 0xc0 | ri(8)), fstp64(DATA + 8), R(0xd9, 0xe5),
-      R(0xd9, 0xe1), R(0xd9, 0xfa), M(0xdf, 7, DATA + 16), R(0xdb, 0xc0 | ri(32)),
+      R(0xd9, 0xe8),
+      R(0xd9, 0xee),
+      fld64(DATA + 24),
+      fld64(DATA),
+      R(0xd9, 0xc0 | ri(8)),
+      R(0xd9, 0xc8 | ri(8)),
+      R(0xdd, 0xd8 | ri(8)),
+      R(0xdd, 0xd0 | ri(8)),
+      R(0xdd, 0xc0 | ri(8)),
+      R(0xd9, 0xf7),
+      R(0xd9, 0xf6),
+      R(0xde, 0xc1 | (ri(2) << 3)),
+      R(0xd8, 0xc0 | ri(8)),
+      R(0xdf, 0xc0 | ri(8)),
+      fstp64(DATA + 8),
+      R(0xd9, 0xe5),
+      R(0xd9, 0xe1),
+      R(0xd9, 0xfa),
+      M(0xdf, 7, DATA + 16),
+      R(0xdb, 0xc0 | ri(32)),
     ];
     const code: Insn[] = [];
     const len = 1 + ri(10);
@@ -241,15 +352,26 @@ Deno.test("x87 constants per rounding mode and m80 round trips are bit-exact", (
   const cases: Case[] = [];
   for (let rc = 0; rc < 4; rc++) {
     for (const c of [0xe8, 0xe9, 0xea, 0xeb, 0xec, 0xed, 0xee]) {
-      cases.push({ code: [R(0xd9, c), M(0xdb, 7, DATA)], mem: newMem(cwFor(rc)), what: `const d9 ${c.toString(16)} rc=${rc}` });
-      cases.push({ code: [R(0xd9, c), fstp64(DATA)], mem: newMem(cwFor(0)), what: `const d9 ${c.toString(16)} -> m64` });
+      cases.push({
+        code: [R(0xd9, c), M(0xdb, 7, DATA)],
+        mem: newMem(cwFor(rc)),
+        what: `const d9 ${c.toString(16)} rc=${rc}`,
+      });
+      cases.push({
+        code: [R(0xd9, c), fstp64(DATA)],
+        mem: newMem(cwFor(0)),
+        what: `const d9 ${c.toString(16)} -> m64`,
+      });
     }
   }
   for (let n = 0; n < 600; n++) {
     const mem = newMem(cwFor(0));
     for (let k = 0; k < 10; k++) mem[DATA + k] = ri(256);
     if (rnd() < 0.7) mem[DATA + 7] |= 0x80; // mostly normals
-    if (rnd() < 0.5) { mem[DATA + 8] = ri(256); mem[DATA + 9] = (mem[DATA + 9] & 0x80) | 0x3f | (ri(2) << 6); }
+    if (rnd() < 0.5) {
+      mem[DATA + 8] = ri(256);
+      mem[DATA + 9] = (mem[DATA + 9] & 0x80) | 0x3f | (ri(2) << 6);
+    }
     const ex = (mem[DATA + 8] | (mem[DATA + 9] << 8)) & 0x7fff;
     const inRange = ex > 16383 - 1000 && ex < 16383 + 1000 && (mem[DATA + 7] & 0x80) !== 0;
     const code: Insn[] = [M(0xdb, 5, DATA), R(0xd9, 0xe5), R(0xd9, 0xc9), M(0xdb, 7, DATA + 16)];
@@ -273,8 +395,14 @@ function ulps(a: number, b: number): number {
 Deno.test("x87 transcendental instructions agree with the host within 2 ulp", () => {
   if (!native) return;
   const ops: [string, Insn, number][] = [
-    ["fsin", R(0xd9, 0xfe), 1], ["fcos", R(0xd9, 0xff), 1], ["fsincos", R(0xd9, 0xfb), 2], ["fptan", R(0xd9, 0xf2), 2],
-    ["fpatan", R(0xd9, 0xf3), 0], ["fyl2x", R(0xd9, 0xf1), 0], ["fyl2xp1", R(0xd9, 0xf9), 0], ["f2xm1", R(0xd9, 0xf0), 1],
+    ["fsin", R(0xd9, 0xfe), 1],
+    ["fcos", R(0xd9, 0xff), 1],
+    ["fsincos", R(0xd9, 0xfb), 2],
+    ["fptan", R(0xd9, 0xf2), 2],
+    ["fpatan", R(0xd9, 0xf3), 0],
+    ["fyl2x", R(0xd9, 0xf1), 0],
+    ["fyl2xp1", R(0xd9, 0xf9), 0],
+    ["f2xm1", R(0xd9, 0xf0), 1],
   ];
   const cases: Case[] = [];
   for (let n = 0; n < 1500; n++) {
@@ -290,7 +418,8 @@ Deno.test("x87 transcendental instructions agree with the host within 2 ulp", ()
     dv.setFloat64(DATA, y, true);
     dv.setFloat64(DATA + 8, x, true);
     const code: Insn[] = [fld64(DATA), fld64(DATA + 8), ins, fstp64(DATA + 16), fstp64(DATA + 24)];
-    if (outs === 2) code.push(fstp64(DATA + 32)); else code.push(R(0xd9, 0xd0));
+    if (outs === 2) code.push(fstp64(DATA + 32));
+    else code.push(R(0xd9, 0xd0));
     cases.push({ code, mem, what: `${name} x=${x} y=${y}` });
   }
   const want = runNative(framed(cases));
@@ -300,7 +429,9 @@ Deno.test("x87 transcendental instructions agree with the host within 2 ulp", ()
     const got = rig.exec(framed([c])[0].code, c.mem);
     const g = new DataView(got.mem.buffer), w = new DataView(want[k].mem.buffer);
     let worst = 0;
-    for (const off of [16, 24, 32]) worst = Math.max(worst, ulps(g.getFloat64(DATA + off, true), w.getFloat64(DATA + off, true)));
+    for (const off of [16, 24, 32]) {
+      worst = Math.max(worst, ulps(g.getFloat64(DATA + off, true), w.getFloat64(DATA + off, true)));
+    }
     // status: everything but PE and C1 (inexactness and round-up direction of approximations)
     const sw = (r: Result) => new DataView(r.mem.buffer).getUint16(OUT_IMG + 4, true) & ~0x220;
     if (worst > 2 || sw(got) !== sw(want[k])) {
@@ -326,7 +457,18 @@ Deno.test("x87 fldcw/fnstcw, fnstenv/fldenv, fnsave/frstor images match the host
       ["fnstenv/fldenv", [M(0xd9, 6, DATA + 16), R(0xd9, 0xf7), M(0xd9, 4, DATA + 16), M(0xdd, 7, DATA + 8)]],
       ["fnsave/frstor", [M(0xdd, 6, DATA + 16), R(0xd9, 0xe8), M(0xdd, 4, DATA + 16)]],
       ["o16 fnstenv", [[0x66, ...M(0xd9, 6, DATA + 64)]]],
-      ["fnclex", [R(0xd9, 0xe8), R(0xd9, 0xe8), R(0xd9, 0xe8), R(0xd9, 0xe8), R(0xd9, 0xe8), R(0xd9, 0xe8), R(0xd9, 0xe8), R(0xd9, 0xe8), R(0xd9, 0xe8), R(0xdb, 0xe2)]],
+      ["fnclex", [
+        R(0xd9, 0xe8),
+        R(0xd9, 0xe8),
+        R(0xd9, 0xe8),
+        R(0xd9, 0xe8),
+        R(0xd9, 0xe8),
+        R(0xd9, 0xe8),
+        R(0xd9, 0xe8),
+        R(0xd9, 0xe8),
+        R(0xd9, 0xe8),
+        R(0xdb, 0xe2),
+      ]],
       ["fninit", [R(0xd9, 0xe8), R(0xdb, 0xe3), M(0xdd, 7, DATA + 8)]],
     ];
     const [name, code] = pick(forms);
@@ -413,8 +555,15 @@ Deno.test("x87 FIP/FCS/FOP/FDP/FDS in the 32- and 16-bit protected-mode environm
   assert.equal(dv.getUint32(env + 20, true), DATA + 8 + 0x20000);
   assert.equal(dv.getUint32(env + 24, true), 0x10);
   const e16 = DATA + 64; // fnstenv itself masked the exceptions
-  assert.deepEqual([0, 2, 4, 6, 8, 10, 12].map((k) => dv.getUint16(e16 + k, true)),
-    [0x37f, 7 << 11, 0x3fff, 2, 0x08, (DATA + 8) & 0xffff, 0x10]);
+  assert.deepEqual([0, 2, 4, 6, 8, 10, 12].map((k) => dv.getUint16(e16 + k, true)), [
+    0x37f,
+    7 << 11,
+    0x3fff,
+    2,
+    0x08,
+    (DATA + 8) & 0xffff,
+    0x10,
+  ]);
 });
 
 Deno.test("x87 fsave/frstor keep arbitrary 80-bit registers bit-exact", () => {
@@ -422,7 +571,10 @@ Deno.test("x87 fsave/frstor keep arbitrary 80-bit registers bit-exact", () => {
     const mem = new Uint8Array(MEM);
     const regs = [];
     for (let i = 0; i < 8; i++) {
-      regs.push({ m: (1n << 63n) | (BigInt(ri(2 ** 31)) << 32n) | BigInt(ri(2 ** 32)), se: (ri(2) << 15) | (16383 - 200 + ri(400)) });
+      regs.push({
+        m: (1n << 63n) | (BigInt(ri(2 ** 31)) << 32n) | BigInt(ri(2 ** 32)),
+        se: (ri(2) << 15) | (16383 - 200 + ri(400)),
+      });
     }
     mem.set(imageFor(0x37f, regs), 0);
     const r = rig.exec([frstor(), R(0xd9, 0xc9), R(0xd9, 0xc9), fnsave()], mem);
@@ -432,18 +584,37 @@ Deno.test("x87 fsave/frstor keep arbitrary 80-bit registers bit-exact", () => {
 
 Deno.test("x87 fistp rounding modes and integer indefinite (SDM values)", () => {
   const cases: [number, number, number, number][] = [ // value, rc, bytes, expected (as unsigned)
-    [2.5, 0, 4, 2], [2.5, 1, 4, 2], [2.5, 2, 4, 3], [2.5, 3, 4, 2], [3.5, 0, 4, 4],
-    [-2.5, 0, 4, 0xfffffffe], [-2.5, 1, 4, 0xfffffffd], [-2.5, 2, 4, 0xfffffffe], [-2.5, 3, 4, 0xfffffffe],
-    [1e10, 0, 4, 0x80000000], [32768, 0, 2, 0x8000], [-32768, 0, 2, 0x8000], [-32768.6, 3, 2, 0x8000],
-    [NaN, 0, 4, 0x80000000], [-Infinity, 0, 2, 0x8000], [2147483647.4, 0, 4, 0x7fffffff],
+    [2.5, 0, 4, 2],
+    [2.5, 1, 4, 2],
+    [2.5, 2, 4, 3],
+    [2.5, 3, 4, 2],
+    [3.5, 0, 4, 4],
+    [-2.5, 0, 4, 0xfffffffe],
+    [-2.5, 1, 4, 0xfffffffd],
+    [-2.5, 2, 4, 0xfffffffe],
+    [-2.5, 3, 4, 0xfffffffe],
+    [1e10, 0, 4, 0x80000000],
+    [32768, 0, 2, 0x8000],
+    [-32768, 0, 2, 0x8000],
+    [-32768.6, 3, 2, 0x8000],
+    [NaN, 0, 4, 0x80000000],
+    [-Infinity, 0, 2, 0x8000],
+    [2147483647.4, 0, 4, 0x7fffffff],
   ];
   for (const [v, rc, bytes, want] of cases) {
     const mem = new Uint8Array(MEM);
     const dv = new DataView(mem.buffer);
     dv.setUint16(DATA, 0x37f | (rc << 10), true);
     dv.setFloat64(DATA + 8, v, true);
-    const r = rig.exec([M(0xd9, 5, DATA), fld64(DATA + 8), bytes === 4 ? M(0xdb, 3, DATA + 16) : M(0xdf, 3, DATA + 16), R(0xdf, 0xe0)], mem);
-    const got = bytes === 4 ? new DataView(r.mem.buffer).getUint32(DATA + 16, true) : new DataView(r.mem.buffer).getUint16(DATA + 16, true);
+    const r = rig.exec([
+      M(0xd9, 5, DATA),
+      fld64(DATA + 8),
+      bytes === 4 ? M(0xdb, 3, DATA + 16) : M(0xdf, 3, DATA + 16),
+      R(0xdf, 0xe0),
+    ], mem);
+    const got = bytes === 4
+      ? new DataView(r.mem.buffer).getUint32(DATA + 16, true)
+      : new DataView(r.mem.buffer).getUint16(DATA + 16, true);
     assert.equal(got, want, `fistp ${v} rc=${rc} m${bytes * 8}`);
     const invalid = (want === 0x80000000 || want === 0x8000) && Math.trunc(v) !== -32768;
     assert.equal((r.eax & 1) !== 0, invalid, `IE for ${v}`);

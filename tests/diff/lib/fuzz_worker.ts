@@ -36,12 +36,18 @@ scope.onmessage = async (ev: MessageEvent<FuzzJob>) => {
     for (let k = 0; k < bytes.length; k++) {
       // some structure: prefixes and 0F escapes more often than uniform bytes give them
       const x = r.below(100);
-      bytes[k] = x < 6 ? r.pick([0x66, 0x67, 0xf2, 0xf3, 0xf0, 0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65]) : x < 12 ? 0x0f : r.below(256);
+      bytes[k] = x < 6
+        ? r.pick([0x66, 0x67, 0xf2, 0xf3, 0xf0, 0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65])
+        : x < 12
+        ? 0x0f
+        : r.below(256);
     }
     enterFlat(b, job.ring, CODE);
     b.load(CODE, bytes);
     const c = b.core;
-    for (let reg = 0; reg < 8; reg++) if (reg !== 4) c.setReg(reg, r.chance(0.5) ? r.val() : 0x300000 + r.below(0x1000));
+    for (let reg = 0; reg < 8; reg++) {
+      if (reg !== 4) c.setReg(reg, r.chance(0.5) ? r.val() : 0x300000 + r.below(0x1000));
+    }
     c.setReg(4, job.ring === 3 ? STACK : STACK0);
     scope.postMessage({ kind: "progress", stream: i, bytes: hexs(bytes) });
     try {
@@ -49,7 +55,11 @@ scope.onmessage = async (ev: MessageEvent<FuzzJob>) => {
       exits[res.exit] = (exits[res.exit] ?? 0) + 1;
     } catch (e) {
       // CoreError (trap without a pending exception) or anything else escaping run()
-      failures.push({ stream: i, bytes: hexs(bytes), error: `${e instanceof CoreError ? "CoreError" : "error"}: ${e}` });
+      failures.push({
+        stream: i,
+        bytes: hexs(bytes),
+        error: `${e instanceof CoreError ? "CoreError" : "error"}: ${e}`,
+      });
     }
   }
   scope.postMessage({ kind: "done", failures, exits });

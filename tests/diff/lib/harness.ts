@@ -58,7 +58,13 @@ export interface Template {
 
 const RELEVANT = L.F_ARITH | L.F_DF;
 const FLAG_NAMES: [number, string][] = [
-  [L.F_CF, "CF"], [L.F_PF, "PF"], [L.F_AF, "AF"], [L.F_ZF, "ZF"], [L.F_SF, "SF"], [L.F_DF, "DF"], [L.F_OF, "OF"],
+  [L.F_CF, "CF"],
+  [L.F_PF, "PF"],
+  [L.F_AF, "AF"],
+  [L.F_ZF, "ZF"],
+  [L.F_SF, "SF"],
+  [L.F_DF, "DF"],
+  [L.F_OF, "OF"],
 ];
 export function flagStr(f: number): string {
   const s = FLAG_NAMES.filter(([b]) => f & b).map(([, n]) => n).join(" ");
@@ -68,7 +74,14 @@ export function hex(v: number, w = 8): string {
   return (v >>> 0).toString(16).padStart(w, "0");
 }
 function faultStr(f: number): string {
-  return f === NOFAULT ? "none" : f === INTERNAL ? "INTERNAL CORE ERROR" : `#${["DE", "DB", "NMI", "BP", "OF", "BR", "UD", "NM", "DF", "9", "TS", "NP", "SS", "GP", "PF", "15", "MF", "AC"][f] ?? f}`;
+  return f === NOFAULT
+    ? "none"
+    : f === INTERNAL
+    ? "INTERNAL CORE ERROR"
+    : `#${
+      ["DE", "DB", "NMI", "BP", "OF", "BR", "UD", "NM", "DF", "9", "TS", "NP", "SS", "GP", "PF", "15", "MF", "AC"][f] ??
+        f
+    }`;
 }
 
 // ---- native runner ----------------------------------------------------------------------------
@@ -177,7 +190,10 @@ async function runNative(ts: Template[], inputs: Case[][]): Promise<Result[][]> 
   try {
     await Deno.writeFile(`${dir}/code.bin`, code);
     await Deno.writeFile(`${dir}/in.bin`, inBuf);
-    const p = await new Deno.Command(runner, { args: [`${dir}/code.bin`, `${dir}/in.bin`, `${dir}/out.bin`], stderr: "piped" })
+    const p = await new Deno.Command(runner, {
+      args: [`${dir}/code.bin`, `${dir}/in.bin`, `${dir}/out.bin`],
+      stderr: "piped",
+    })
       .output();
     if (!p.success) throw new Error(`native runner failed (${p.code}): ${new TextDecoder().decode(p.stderr)}`);
     const out = await Deno.readFile(`${dir}/out.bin`);
@@ -204,7 +220,10 @@ async function runNative(ts: Template[], inputs: Case[][]): Promise<Result[][]> 
 }
 
 export const runNativeForTest = runNative;
-export const sourcesForDebug = { source64: (ts: Template[]) => source64(ts), source32: (ts: Template[]) => source32(ts) };
+export const sourcesForDebug = {
+  source64: (ts: Template[]) => source64(ts),
+  source32: (ts: Template[]) => source32(ts),
+};
 
 // ---- ring3 side -------------------------------------------------------------------------------
 function source32(ts: Template[]): string {
@@ -364,7 +383,15 @@ function memDiff(e: Uint8Array, g: Uint8Array): string {
   return `  mem+0x${a.toString(16)}: exp ${h(e)}\n           got ${h(g)}`;
 }
 
-export function describe(group: string, t: Template, idx: number, c: Case, exp: Result, got: Result, what: string): string {
+export function describe(
+  group: string,
+  t: Template,
+  idx: number,
+  c: Case,
+  exp: Result,
+  got: Result,
+  what: string,
+): string {
   const undef = typeof t.undef === "function" ? t.undef(c) : t.undef ?? 0;
   return [
     `[${group}] ${t.name}   case #${idx}  seed=0x${hex(BASE_SEED)} (RING3_DIFF_SEED)   differs in: ${what}`,
@@ -422,7 +449,11 @@ async function runGroup(group: string, ts: Template[]): Promise<Map<string, Outc
   });
   if (Deno.env.get("RING3_DIFF_TIMES")) {
     const ms = (a: number, b: number) => `${Math.round(b - a)} ms`;
-    console.error(`diff ${group}: ${inputs.reduce((a, x) => a + x.length, 0)} cases, inputs ${ms(t0, t1)}, native ${ms(t1, t2)}, ring3 ${ms(t2, t3)}, compare ${ms(t3, performance.now())}`);
+    console.error(
+      `diff ${group}: ${inputs.reduce((a, x) => a + x.length, 0)} cases, inputs ${ms(t0, t1)}, native ${
+        ms(t1, t2)
+      }, ring3 ${ms(t2, t3)}, compare ${ms(t3, performance.now())}`,
+    );
   }
   return res;
 }
