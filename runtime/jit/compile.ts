@@ -3,7 +3,7 @@
 // may read, then emit each instruction inline (runtime/jit/ops/) or as a call to the interpreter.
 import { Block, F, G } from "./block.ts";
 import * as L from "../../core-as/layout.ts";
-import { decode, type Insn, PFX_66, PFX_LOCK, type Thunk } from "./decode.ts";
+import { blankInsn, decode, type Insn, PFX_66, PFX_LOCK, type Thunk } from "./decode.ts";
 import {
   EMIT_STEP,
   emitId,
@@ -176,28 +176,8 @@ function stepBlock(lin: number, S: number, memPages: number, profile: number): C
   if (profile >= 0) c.const(0).const(0).load(profile).const(1).add().store(profile);
   c.const(lin).const(0).call(F.step);
   c.const(1).gset(G.head);
-  const ins = unknownInsn(lin);
+  const ins = blankInsn(lin);
   return { bytes: Block.build(c, b.nlocals, memPages, b.nGlobals), insns: 1, inline: 0, stepped: [ins], list: [ins] };
-}
-function unknownInsn(at: number): Insn {
-  return {
-    at,
-    len: 0,
-    op: -1,
-    pfx: 0,
-    seg: -1,
-    modrm: -1,
-    reg: 0,
-    rm: 0,
-    mem: false,
-    base: -1,
-    index: -1,
-    scale: 0,
-    disp: 0,
-    ss: false,
-    imm: 0,
-    facts: 0,
-  };
 }
 
 // Compile the block at host offset h (guest linear address lin). S = this vCPU's state block.
@@ -209,7 +189,7 @@ export function compileBlock(
   memPages: number,
   profile = -1,
   tlb = -1, // the TLB set in use (finds thunks on other pages), -1 none
-): Compiled | null {
+): Compiled {
   const insns: Insn[] = [];
   const end = (h | 0xfff) + 1;
   let p = h, a = lin;

@@ -69,6 +69,28 @@ export interface Thunk {
 // the one opcode table (core-as/gen/table.ts, flattened by core-as/gen/facts.ts).
 export { PFX_66, PFX_67, PFX_LOCK, PFX_REP } from "../../core-as/gen/facts.ts";
 
+// an instruction with no operands decoded yet (op -1: one the decoder does not know)
+export function blankInsn(at: number, op = -1, pfx = 0, seg = -1): Insn {
+  return {
+    at,
+    len: 0,
+    op,
+    pfx,
+    seg,
+    modrm: -1,
+    reg: 0,
+    rm: 0,
+    mem: false,
+    base: -1,
+    index: -1,
+    scale: 0,
+    disp: 0,
+    ss: false,
+    imm: 0,
+    facts: 0,
+  };
+}
+
 // Decode the instruction at host offset p (guest linear address `at`); `end` is the first host
 // offset past the page. Returns null for anything unknown, 16-bit addressing, or an instruction
 // that runs past the page. `all`: also decode what the table has but the compiler does not take
@@ -100,24 +122,7 @@ export function decode(m: Uint8Array, p: number, end: number, at: number, all = 
     }
     if (pfx & PFX_67) return null;
     const op = b === ESCAPE ? 0x100 | byte() : b;
-    const ins: Insn = {
-      at,
-      len: 0,
-      op,
-      pfx,
-      seg,
-      modrm: -1,
-      reg: 0,
-      rm: 0,
-      mem: false,
-      base: -1,
-      index: -1,
-      scale: 0,
-      disp: 0,
-      ss: false,
-      imm: 0,
-      facts: 0,
-    };
+    const ins = blankInsn(at, op, pfx, seg);
     const f0 = FACTS[op * 8];
     if (f0 & F_MODRM) {
       const mr = byte();

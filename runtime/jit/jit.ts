@@ -131,7 +131,7 @@ export class Jit {
     try {
       const prof = this.profile ? PROFILE_BASE + (this.profileInfo.length % PROFILE_SLOTS) * 4 : -1;
       r = compileBlock(this.mem8, h, lin >>> 0, this.S, this.pages, prof, (this.env.TLB as WebAssembly.Global).value);
-      if (r && this.profile) {
+      if (this.profile) {
         this.profileInfo.push({
           lin: lin >>> 0,
           stepped: r.stepped.map(opName),
@@ -141,10 +141,6 @@ export class Jit {
       }
     } catch (e) {
       return this.failed(lin, e);
-    }
-    if (!r) {
-      this.stats.failed++;
-      return 0;
     }
     const t1 = performance.now();
     let mod: WebAssembly.Module, inst: WebAssembly.Instance;
