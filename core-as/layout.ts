@@ -28,6 +28,7 @@ export const M_PIC_INTR = 20; // the 8259A's INTR output level, for CPU 0's work
 export const M_DOORBELL = 24; // bumped (and notified) by a vCPU that posted a device request
 export const M_TSC_LAST = 32; // (u64) the latest raw TSC any vCPU read: keeps TSCs in step (ops/system.ts)
 export const M_JIT = 40; // block compiler: 0 = off, else the visit count that makes a block hot (core-as/jit.ts)
+export const M_BUSLOCK = 44; // 1 while a vCPU performs a locked access no wasm atomic can (core-as/buslock.ts)
 export const MBOX = MACHINE + 0x2000; // per-vCPU device-request mailboxes, MBOX_STRIDE apart
 export const MBOX_STRIDE = 64;
 
