@@ -23,17 +23,38 @@ const smallCount = (r: Rng, c: Case) => {
 
 // the two-operand instructions: [mnemonic, has an MMX form]
 const OPS: [string, boolean][] = [
-  ...["paddb", "paddw", "paddd", "paddq", "psubb", "psubw", "psubd", "psubq"].map((m) => [m, true] as [string, boolean]),
-  ...["paddsb", "paddsw", "paddusb", "paddusw", "psubsb", "psubsw", "psubusb", "psubusw"].map((m) => [m, true] as [string, boolean]),
-  ...["pmullw", "pmulhw", "pmulhuw", "pmuludq", "pmaddwd", "psadbw", "pavgb", "pavgw"].map((m) => [m, true] as [string, boolean]),
+  ...["paddb", "paddw", "paddd", "paddq", "psubb", "psubw", "psubd", "psubq"].map((m) =>
+    [m, true] as [string, boolean]
+  ),
+  ...["paddsb", "paddsw", "paddusb", "paddusw", "psubsb", "psubsw", "psubusb", "psubusw"].map((m) =>
+    [m, true] as [string, boolean]
+  ),
+  ...["pmullw", "pmulhw", "pmulhuw", "pmuludq", "pmaddwd", "psadbw", "pavgb", "pavgw"].map((m) =>
+    [m, true] as [string, boolean]
+  ),
   ...["pminub", "pmaxub", "pminsw", "pmaxsw"].map((m) => [m, true] as [string, boolean]),
   ...["pcmpeqb", "pcmpeqw", "pcmpeqd", "pcmpgtb", "pcmpgtw", "pcmpgtd"].map((m) => [m, true] as [string, boolean]),
   ...["packsswb", "packssdw", "packuswb"].map((m) => [m, true] as [string, boolean]),
-  ...["punpcklbw", "punpcklwd", "punpckldq", "punpckhbw", "punpckhwd", "punpckhdq"].map((m) => [m, true] as [string, boolean]),
+  ...["punpcklbw", "punpcklwd", "punpckldq", "punpckhbw", "punpckhwd", "punpckhdq"].map((m) =>
+    [m, true] as [string, boolean]
+  ),
   ["punpcklqdq", false],
   ["punpckhqdq", false],
   ...["pand", "pandn", "por", "pxor"].map((m) => [m, true] as [string, boolean]),
-  ...["andps", "andnps", "orps", "xorps", "andpd", "andnpd", "orpd", "xorpd", "unpcklps", "unpckhps", "unpcklpd", "unpckhpd"]
+  ...[
+    "andps",
+    "andnps",
+    "orps",
+    "xorps",
+    "andpd",
+    "andnpd",
+    "orpd",
+    "xorpd",
+    "unpcklps",
+    "unpckhps",
+    "unpcklpd",
+    "unpckhpd",
+  ]
     .map((m) => [m, false] as [string, boolean]),
 ];
 const SHIFTS = ["psllw", "pslld", "psllq", "psrlw", "psrld", "psrlq", "psraw", "psrad"];
@@ -45,7 +66,8 @@ const mmxReg = (op: string) =>
   `movq mm1, [DATA]\nmovq mm2, [DATA+16]\n${op} mm1, mm2\nmovq [DATA+32], mm1\nmovq [DATA+40], mm2\nemms`;
 const mmxMem = (op: string) => `movq mm3, [DATA]\n${op} mm3, [DATA+16]\nmovq [DATA+32], mm3\nemms`;
 
-const t = (name: string, asm: string, gen: Template["gen"] = fill) => T.push({ name, asm, mem: MEM, cases: CASES, gen });
+const t = (name: string, asm: string, gen: Template["gen"] = fill) =>
+  T.push({ name, asm, mem: MEM, cases: CASES, gen });
 
 for (const [op, mmx] of OPS) {
   t(`${op} xmm, xmm`, xmmReg(op));
@@ -67,17 +89,31 @@ for (const op of SHIFTS) {
   }
 }
 for (const op of ["pslldq", "psrldq"]) {
-  for (const n of [0, 1, 5, 8, 15, 16, 200]) t(`${op} xmm, ${n}`, `movdqu xmm5, [DATA]\n${op} xmm5, ${n}\nmovdqu [DATA+32], xmm5`);
+  for (const n of [0, 1, 5, 8, 15, 16, 200]) {
+    t(`${op} xmm, ${n}`, `movdqu xmm5, [DATA]\n${op} xmm5, ${n}\nmovdqu [DATA+32], xmm5`);
+  }
 }
 
 // ---- shuffles, inserts, extracts, masks -------------------------------------------------------
 for (const imm of [0x00, 0x1b, 0xe4, 0x4e, 0xb1, 0xff, 0x39]) {
   for (const op of ["pshufd", "pshufhw", "pshuflw"]) {
-    t(`${op} xmm, xmm, 0x${imm.toString(16)}`, `movdqu xmm1, [DATA]\nmovdqu xmm2, [DATA+16]\n${op} xmm1, xmm2, ${imm}\nmovdqu [DATA+32], xmm1`);
-    t(`${op} xmm, m128, 0x${imm.toString(16)}`, `movdqu xmm1, [DATA]\n${op} xmm1, [DATA+16], ${imm}\nmovdqu [DATA+32], xmm1`);
+    t(
+      `${op} xmm, xmm, 0x${imm.toString(16)}`,
+      `movdqu xmm1, [DATA]\nmovdqu xmm2, [DATA+16]\n${op} xmm1, xmm2, ${imm}\nmovdqu [DATA+32], xmm1`,
+    );
+    t(
+      `${op} xmm, m128, 0x${imm.toString(16)}`,
+      `movdqu xmm1, [DATA]\n${op} xmm1, [DATA+16], ${imm}\nmovdqu [DATA+32], xmm1`,
+    );
   }
-  t(`pshufw mm, mm, 0x${imm.toString(16)}`, `movq mm1, [DATA]\nmovq mm2, [DATA+16]\npshufw mm1, mm2, ${imm}\nmovq [DATA+32], mm1\nemms`);
-  t(`pshufw mm, m64, 0x${imm.toString(16)}`, `movq mm1, [DATA]\npshufw mm1, [DATA+16], ${imm}\nmovq [DATA+32], mm1\nemms`);
+  t(
+    `pshufw mm, mm, 0x${imm.toString(16)}`,
+    `movq mm1, [DATA]\nmovq mm2, [DATA+16]\npshufw mm1, mm2, ${imm}\nmovq [DATA+32], mm1\nemms`,
+  );
+  t(
+    `pshufw mm, m64, 0x${imm.toString(16)}`,
+    `movq mm1, [DATA]\npshufw mm1, [DATA+16], ${imm}\nmovq [DATA+32], mm1\nemms`,
+  );
   t(`shufps xmm, xmm, 0x${imm.toString(16)}`, xmmReg(`shufps`).replace("xmm1, xmm2", `xmm1, xmm2, ${imm}`));
   t(`shufps xmm, m128, 0x${imm.toString(16)}`, xmmMem(`shufps`).replace("[DATA+16]", `[DATA+16], ${imm}`));
 }

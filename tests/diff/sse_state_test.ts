@@ -21,10 +21,12 @@ const fxState = (r: Rng, c: Case) => {
   dv(c).setUint32(136, 0x1f80 | (r.u32() & 0x7e3f), true); // flags, masks, RC, FZ (no DAZ)
 };
 const loadAll = [...Array(8)].map((_, i) => `movdqu xmm${i}, [DATA+${i * 16}]`).join("\n");
-const fxMask = (base: number) => (): [number, number][] => [[base + 6, base + 24], [base + 28, base + 32], [base + 288, base + 512]];
+const fxMask =
+  (base: number) => (): [number, number][] => [[base + 6, base + 24], [base + 28, base + 32], [base + 288, base + 512]];
 T.push({
   name: "fxsave m512 (x87, MXCSR, XMM0-7)",
-  asm: `fninit\n${loadAll}\nldmxcsr [DATA+136]\nfld qword [DATA+128]\nfld1\nfldpi\nfxsave [DATA+${FX}]\nmov dword [DATA+140], 0x1f80\nldmxcsr [DATA+140]`,
+  asm:
+    `fninit\n${loadAll}\nldmxcsr [DATA+136]\nfld qword [DATA+128]\nfld1\nfldpi\nfxsave [DATA+${FX}]\nmov dword [DATA+140], 0x1f80\nldmxcsr [DATA+140]`,
   mem: 1024,
   cases: 200,
   gen: fxState,
@@ -67,7 +69,10 @@ T.push({
   mem: 1024,
   cases: 300,
   gen: fxImage,
-  undefMem: () => [...fxMask(FX)(), ...[...Array(8)].map((_, i) => [FX + 42 + 16 * i, FX + 48 + 16 * i] as [number, number])],
+  undefMem: () => [
+    ...fxMask(FX)(),
+    ...[...Array(8)].map((_, i) => [FX + 42 + 16 * i, FX + 48 + 16 * i] as [number, number]),
+  ],
 });
 
 // ---- MMX on the x87 registers -------------------------------------------------------------------

@@ -74,14 +74,31 @@ export function hex(v: number, w = 8): string {
   return (v >>> 0).toString(16).padStart(w, "0");
 }
 function faultStr(f: number): string {
-  return f === NOFAULT
-    ? "none"
-    : f === INTERNAL
-    ? "INTERNAL CORE ERROR"
-    : `#${
-      ["DE", "DB", "NMI", "BP", "OF", "BR", "UD", "NM", "DF", "9", "TS", "NP", "SS", "GP", "PF", "15", "MF", "AC", "MC", "XM"][f] ??
-        f
-    }`;
+  return f === NOFAULT ? "none" : f === INTERNAL ? "INTERNAL CORE ERROR" : `#${
+    [
+      "DE",
+      "DB",
+      "NMI",
+      "BP",
+      "OF",
+      "BR",
+      "UD",
+      "NM",
+      "DF",
+      "9",
+      "TS",
+      "NP",
+      "SS",
+      "GP",
+      "PF",
+      "15",
+      "MF",
+      "AC",
+      "MC",
+      "XM",
+    ][f] ??
+      f
+  }`;
 }
 
 // ---- native runner ----------------------------------------------------------------------------
