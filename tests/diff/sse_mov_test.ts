@@ -91,8 +91,8 @@ t("maskmovq mm, mm", `movq mm1, [DATA]\nmovq mm2, [DATA+16]\nmaskmovq mm1, mm2\n
 t("maskmovdqu xmm, xmm", `${LOAD2}\nmaskmovdqu xmm1, xmm2`, { gen: toEdi(50) });
 
 // ---- MXCSR -------------------------------------------------------------------------------------
-// random values with the reserved bits mostly clear (DAZ, bit 6, is not implemented here: the
-// host has it, so it stays clear); a set reserved bit is #GP on both
+// random values with the reserved bits mostly clear (DAZ, bit 6, stays clear: the host has it,
+// ring3 reports it in MXCSR_MASK only once it implements it); a set reserved bit is #GP on both
 const mxcsrIn = (r: Rng, c: Case) => {
   fill(r, c);
   let v = r.u32() & (r.chance(0.8) ? 0xffbf : 0xffffffbf);

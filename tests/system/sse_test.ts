@@ -85,7 +85,7 @@ ra11:
 fa12: fxsave [area + 8]
 ra12:
   ; ---- MXCSR reserved bits
-  mov dword [area + 1000], 0x1f80 | 0x40   ; DAZ: not implemented, reserved here
+  mov dword [area + 1000], 0x80001f80    ; bit 31: reserved
   RESUME ra13
 fa13: ldmxcsr [area + 1000]
 ra13:
