@@ -142,7 +142,10 @@ export function finish(neg: bool, M: u64, s: i32, E: i32, f32: bool): u64 {
   const emin: i32 = f32 ? -126 : -1022;
   const bias: i32 = f32 ? 127 : 1023;
   const sbit: u64 = neg ? (f32 ? <u64>0x80000000 : 0x8000000000000000) : 0;
-  const M4 = (M << 2) + <u64>(<i64>s); // two guard bits: eps lies strictly inside them
+  let M4 = (M << 2) + <u64>(<i64>s); // two guard bits: eps lies strictly inside them
+  // just below a power of two (the nearest double rounded up to it): one binade lower, so
+  // that tininess is judged on the right exponent
+  if (s < 0 && M == 0x0010000000000000) { E--; M4 = (<u64>1 << 55) - 1; }
   const d0 = 55 - p;
   let drop = d0;
   if (E < emin) drop += emin - E;
@@ -254,6 +257,7 @@ export function div32(a: u32, b: u32): u32 {
     return sign | 0x7f800000;
   }
   if (isInf32(b)) { in32(a); return sign; }
+  if (daz) a = in32(a);
   if (isZero32(b)) {
     if (isZero32(a)) { fl |= MX_IE; return QNAN32; }
     fl |= MX_ZE; // a denormal dividend: no DE
@@ -342,6 +346,7 @@ export function div64(a: u64, b: u64): u64 {
     return sign | 0x7ff0000000000000;
   }
   if (isInf64(b)) { in64(a); return sign; }
+  if (daz) a = in64(a);
   if (isZero64(b)) {
     if (isZero64(a)) { fl |= MX_IE; return QNAN64; }
     fl |= MX_ZE; // a denormal dividend: no DE

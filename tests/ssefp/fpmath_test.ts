@@ -56,9 +56,26 @@ for (let p = 0; p < 8; p++) ar("cmp%", 9, [0, 1, 2, 3], p);
 ar("addsub%", 10, [0, 2]);
 ar("hadd%", 11, [0, 2]);
 ar("hsub%", 12, [0, 2]);
-for (const [n, dbl, quiet] of [["comiss", 0, false], ["ucomiss", 0, true], ["comisd", 1, false], ["ucomisd", 1, true]] as const) {
+for (
+  const [n, dbl, quiet] of [["comiss", 0, false], ["ucomiss", 0, true], ["comisd", 1, false], [
+    "ucomisd",
+    1,
+    true,
+  ]] as const
+) {
   const t: T = dbl ? "d" : "f";
-  OPS.push({ name: n, asm: `${n} xmm0, xmm1`, kind: "comi", op: 0, form: dbl, quiet, dst: "x", src: "x", ta: t, tb: t });
+  OPS.push({
+    name: n,
+    asm: `${n} xmm0, xmm1`,
+    kind: "comi",
+    op: 0,
+    form: dbl,
+    quiet,
+    dst: "x",
+    src: "x",
+    ta: t,
+    tb: t,
+  });
 }
 const CV: [string, string, "x" | "r" | "m", "x" | "r" | "m", T][] = [
   ["cvtpi2ps", "xmm0, mm0", "x", "m", "i"],
@@ -146,14 +163,33 @@ function f64gen(r: Rng): [number, number] { // [lo, hi]
     dv.setFloat64(0, (r.u32() | 0) * 2 ** (r.below(12) - 6) + r.pick([0, 0.5, -0.5, 0.25]), true);
     return [dv.getUint32(0, true), dv.getUint32(4, true)];
   }
+  if (k < 33) { // at the single-precision underflow and overflow thresholds (CVTSD2SS)
+    const t = r.chance(0.5)
+      ? 2 ** -126 * (1 - 2 ** -24 * r.pick([1, 0.5, 1.5, 2]))
+      : 2 ** 128 * (1 - 2 ** -25 * r.pick([1, 0.5, 1.5, 2]));
+    dv.setFloat64(0, (t + (r.chance(0.5) ? 1 : -1) * t * 2 ** -(40 + r.below(14))) * (sign ? -1 : 1), true);
+    return [dv.getUint32(0, true), dv.getUint32(4, true)];
+  }
   if (k < 36) { // singles widened: conversions back to single hit exact, tie and overflow cases
     const f = f32gen(r);
     const fv = new DataView(new ArrayBuffer(4));
     fv.setUint32(0, f, true);
-    dv.setFloat64(0, fv.getFloat32(0, true) * 2 ** r.pick([0, 0, 0, -1, 1, -30, 30]) + (r.chance(0.3) ? 2 ** -40 : 0), true);
+    dv.setFloat64(
+      0,
+      fv.getFloat32(0, true) * 2 ** r.pick([0, 0, 0, -1, 1, -30, 30]) + (r.chance(0.3) ? 2 ** -40 : 0),
+      true,
+    );
     return [dv.getUint32(0, true), dv.getUint32(4, true)];
   }
-  const e = k < 60 ? 1023 + r.below(120) - 60 : k < 72 ? r.below(2047) : k < 80 ? 1 + r.below(60) : k < 88 ? 1986 + r.below(61) : 873 + r.below(300);
+  const e = k < 60
+    ? 1023 + r.below(120) - 60
+    : k < 72
+    ? r.below(2047)
+    : k < 80
+    ? 1 + r.below(60)
+    : k < 88
+    ? 1986 + r.below(61)
+    : 873 + r.below(300);
   return [lo, (sign | (e << 20) | (r.u32() & 0xfffff)) >>> 0];
 }
 function bitsF(x: number): number {
@@ -197,6 +233,16 @@ function relate(r: Rng, t: T, m: Uint8Array): void {
       else dv.setUint32(32 + i, (dv.getUint32(32 + i, true) ^ (r.chance(0.5) ? 0x80000000 : 0)) >>> 0, true);
       continue;
     }
+    if (k === 3 && r.chance(0.5)) { // a*b or a/b within a few ulps of the smallest normal or the largest finite
+      const av = w === 8 ? dv.getFloat64(16 + i, true) : dv.getFloat32(16 + i, true);
+      if (!Number.isFinite(av) || av === 0) continue;
+      const t = r.chance(0.5) ? 2 ** (1 - bias) : (2 - 2 ** -(w === 8 ? 52 : 23)) * 2 ** bias;
+      let bv = r.chance(0.5) ? t / av : av / t;
+      bv = bv * (1 + (r.below(9) - 4) * 2 ** -(w === 8 ? 53 : 24));
+      if (w === 8) dv.setFloat64(32 + i, bv, true);
+      else dv.setFloat32(32 + i, bv, true);
+      continue;
+    }
     // exponent of b so that a*b or a/b lands near 2^emin or 2^emax
     const target = k === 1 ? 1 - bias : k === 2 ? bias : r.chance(0.5) ? -bias - r.below(24) : 2 - bias;
     let e = r.chance(0.5) ? target - (ea - bias) + bias : (ea - bias) - target + bias; // mul : div
@@ -231,7 +277,11 @@ async function buildWasm(): Promise<WebAssembly.Instance> {
   ], {});
   if (error) throw new Error("asc: " + stderr.toString());
   const { instance } = await WebAssembly.instantiate(Deno.readFileSync(out), {
-    env: { abort: () => { throw new Error("abort"); } },
+    env: {
+      abort: () => {
+        throw new Error("abort");
+      },
+    },
   });
   return instance;
 }
@@ -289,14 +339,24 @@ function ring3(w: WebAssembly.Instance, o: Op, rec: Uint8Array): Res {
   const mxIn = dv.getUint32(4, true), eaxIn = dv.getUint32(8, true);
   const a = rec.slice(16, 32), b = rec.slice(32, 48);
   const res: Res = { x: a.slice(), mx: 0, efl: 0x8d5, eax: eaxIn, fault: -1, mm: b.slice(0, 8) };
-  mem.set(o.dst === "x" ? a : o.dst === "r" ? new Uint8Array(new Uint32Array([eaxIn, 0, 0, 0]).buffer) : new Uint8Array([...b.slice(0, 8), 0, 0, 0, 0, 0, 0, 0, 0]), buf);
+  mem.set(
+    o.dst === "x"
+      ? a
+      : o.dst === "r"
+      ? new Uint8Array(new Uint32Array([eaxIn, 0, 0, 0]).buffer)
+      : new Uint8Array([...b.slice(0, 8), 0, 0, 0, 0, 0, 0, 0, 0]),
+    buf,
+  );
   mem.set(o.src === "r" ? new Uint8Array(new Uint32Array([eaxIn, 0, 0, 0]).buffer) : b, buf + 16);
   let ok: number;
   if (o.kind === "comi") ok = e.comi(o.form, o.quiet ? 1 : 0, mxIn) as number;
   else if (o.kind === "cvt") ok = e.cvt(o.op, mxIn) as number;
   else ok = e.arith(o.op, o.form, o.imm ?? 0, mxIn) as number;
   res.mx = e.mxcsr() as number;
-  if (!ok) { res.fault = 19; return res; }
+  if (!ok) {
+    res.fault = 19;
+    return res;
+  }
   const m = new Uint8Array((w.exports.memory as WebAssembly.Memory).buffer);
   if (o.kind === "comi") res.efl = e.eflags() as number;
   else if (o.dst === "x") res.x = m.slice(buf, buf + 16);
@@ -352,7 +412,9 @@ function approxOk(o: Op, rec: Uint8Array, exp: Res, got: Res): string | null {
     }
     const ax = Math.abs(x);
     // the SDM leaves flushing to zero implementation-specific between these two operands
-    if (o.op === 7 && ax >= (2 - 2 ** -10 + 2 ** -12) * 2 ** 125 && ax <= (1 + 2 ** -12 + 2 ** -13 + 2 ** -23) * 2 ** 126) {
+    if (
+      o.op === 7 && ax >= (2 - 2 ** -10 + 2 ** -12) * 2 ** 125 && ax <= (1 + 2 ** -12 + 2 ** -13 + 2 ** -23) * 2 ** 126
+    ) {
       if ((gb & 0x7fffffff) === 0 || (eb & 0x7fffffff) === 0) continue;
     }
     const t = o.op === 7 ? 1 / x : 1 / Math.sqrt(x);
@@ -427,10 +489,16 @@ Deno.test({
       const tr = o.dst === "x" && o.kind !== "comi" ? (o.kind === "cvt" ? "?" : o.ta) : o.ta;
       const resT: T = tr === "?" ? (/2(ps|ss)$/.test(o.name) ? "f" : /2(pd|sd)$/.test(o.name) ? "d" : "i") : tr as T;
       l.push(
-        `${o.name}: ${what}\n  mxcsr=${dv.getUint32(4, true).toString(16)} a=${lanesStr(rec.subarray(16, 32), o.ta)}\n` +
+        `${o.name}: ${what}\n  mxcsr=${dv.getUint32(4, true).toString(16)} a=${
+          lanesStr(rec.subarray(16, 32), o.ta)
+        }\n` +
           `  b=${lanesStr(rec.subarray(32, 48), o.tb)}\n` +
-          `  host : mx=${exp.mx.toString(16)} fault=${exp.fault} efl=${exp.efl.toString(16)} eax=${exp.eax.toString(16)} mm=${hx(exp.mm)} x=${lanesStr(exp.x, resT)}\n` +
-          `  ring3: mx=${got.mx.toString(16)} fault=${got.fault} efl=${got.efl.toString(16)} eax=${got.eax.toString(16)} mm=${hx(got.mm)} x=${lanesStr(got.x, resT)}`,
+          `  host : mx=${exp.mx.toString(16)} fault=${exp.fault} efl=${exp.efl.toString(16)} eax=${
+            exp.eax.toString(16)
+          } mm=${hx(exp.mm)} x=${lanesStr(exp.x, resT)}\n` +
+          `  ring3: mx=${got.mx.toString(16)} fault=${got.fault} efl=${got.efl.toString(16)} eax=${
+            got.eax.toString(16)
+          } mm=${hx(got.mm)} x=${lanesStr(got.x, resT)}`,
       );
     });
     if (nfail) {
