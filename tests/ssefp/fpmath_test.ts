@@ -8,6 +8,8 @@
 // and the other results checked against the SDM's bound (relative error <= 1.5 * 2^-12).
 import { HAVE_GCC, HAVE_NASM, nasm } from "../lib/tools.ts";
 import { EDGE32, hashName, Rng } from "../lib/rng.ts";
+// the same compiler (and version) core-as/build.ts uses
+// deno-lint-ignore no-import-prefix
 import asc from "npm:assemblyscript@0.28.20/asc";
 
 const here = new URL("./", import.meta.url).pathname;
@@ -502,7 +504,7 @@ Deno.test({
       );
     });
     if (nfail) {
-      const msg = [...fails.entries()].map(([n, l]) => l.join("\n")).join("\n");
+      const msg = [...fails.entries()].map(([, l]) => l.join("\n")).join("\n");
       throw new Error(`${nfail} of ${recs.length} cases differ in ${fails.size} instructions:\n${msg}`);
     }
   },
