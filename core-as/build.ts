@@ -27,7 +27,7 @@ const args = [
   "--outFile", out.pathname,
   "--runtime", "stub",
   "--importMemory", "--importTable", "--sharedMemory", "--initialMemory", "256", "--maximumMemory", "65536",
-  "--enable", "threads",
+  "--enable", "threads,simd", // simd: the XMM/MMX registers are v128 values (core-as/sse/)
   "--noAssert",
   ...(debug ? ["--debug", "-O0", "--textFile", new URL("../build/core.wat", here).pathname] : ["-O3", "--converge"]),
 ];

@@ -117,6 +117,15 @@ export const FP_OP = 96;
 export const FP_EXT = 128; // 8 x 16 bytes by physical register: exact 80-bit image (u64 significand, u16
 // sign/exponent at +8) and a valid byte at +10 (x87/state.ts says when it is kept); FP_TAG only ever holds 0 or 3
 
+// SSE state (core-as/sse/state.ts): XMM0-7 (16 bytes each, little-endian lanes) and MXCSR. The
+// MMX registers have no storage of their own: MMi is the significand of x87 physical register i
+// (its exact image at S_FPU + FP_EXT), as on hardware.
+export const S_XMM = 0xe00; // 8 x 16 bytes
+export const S_MXCSR = 0xe80;
+export const S_SSE_TMP = 0xec0; // 64 bytes of scratch for one instruction (byte shifts, variable lanes)
+export const MXCSR_RESET = 0x1f80; // all exceptions masked, round to nearest
+export const MXCSR_MASK = 0xffbf; // the bits LDMXCSR/FXRSTOR accept: all but DAZ (bit 6), not implemented
+
 // local APIC register page of this vCPU (4 KiB), modelled in core-as
 export const S_LAPIC = 0x1000;
 
@@ -174,6 +183,7 @@ export const EXC_PF = 14;
 export const EXC_MF = 16;
 export const EXC_AC = 17;
 export const EXC_MC = 18;
+export const EXC_XM = 19; // SIMD floating-point exception (CR4.OSXMMEXCPT = 1; else #UD)
 
 // EFLAGS bits
 export const F_CF = 0x0001;
@@ -212,3 +222,5 @@ export const CR4_DE = 0x8;
 export const CR4_PSE = 0x10;
 export const CR4_PGE = 0x80;
 export const CR4_PCE = 0x100;
+export const CR4_OSFXSR = 0x200; // the OS saves SSE state with FXSAVE: SSE instructions run (else #UD)
+export const CR4_OSXMMEXCPT = 0x400; // the OS handles #XM (else unmasked SIMD FP exceptions are #UD)
