@@ -5,7 +5,7 @@
 // `finish` rounds that to the destination format with any mode: the exact value is
 // (M + s*eps) * 2^(E-52), which is rounded once, at the format's precision and exponent range,
 // with tininess detected after rounding (as x86 does). Self-contained (no machine state): the
-// instruction layer (fpvec.ts) calls fpBegin(MXCSR), the lane functions, then fpEnd.
+// instruction layer (fpvec.ts) calls mxBegin(MXCSR), the lane functions, then mxEnd.
 
 // MXCSR bits
 export const MX_IE: u32 = 0x01;
@@ -29,9 +29,9 @@ let oeMasked = true;
 // round to nearest with PE set and masked: a result that is a normal number is the host's
 let fast = false;
 export let fl: u32 = 0; // exception flags raised by the lanes of this instruction
-export let mxOut: u32 = 0; // MXCSR after the instruction (fpEnd)
+export let mxOut: u32 = 0; // MXCSR after the instruction (mxEnd)
 
-export function fpBegin(mx: u32): void {
+export function mxBegin(mx: u32): void {
   rc = (mx >> 13) & 3;
   ftz = (mx & MX_FTZ) != 0;
   daz = (mx & MX_DAZ) != 0;
@@ -44,7 +44,7 @@ export function fpBegin(mx: u32): void {
 // must be delivered (#XM/#UD) and the destination left unwritten. Pre-computation exceptions
 // (IE, DE, ZE) of any lane come first: when one of them is unmasked, the post-computation
 // exceptions (OE, UE, PE) are not reported.
-export function fpEnd(mx: u32): bool {
+export function mxEnd(mx: u32): bool {
   const unm = ~(mx >> 7) & 0x3f;
   let f = fl;
   let ok = true;
@@ -57,10 +57,10 @@ export function fpEnd(mx: u32): bool {
 @inline export function fpFlagsNew(mx: u32): bool { return (fl & ~mx & 0x3f) != 0; }
 
 // ---- bit helpers ---------------------------------------------------------------------------------
-@inline export function isNaN32(a: u32): bool { return (a & 0x7fffffff) > 0x7f800000; }
-@inline export function isSNaN32(a: u32): bool { return isNaN32(a) && (a & 0x00400000) == 0; }
-@inline export function isNaN64(a: u64): bool { return (a & 0x7fffffffffffffff) > 0x7ff0000000000000; }
-@inline export function isSNaN64(a: u64): bool { return isNaN64(a) && (a & 0x0008000000000000) == 0; }
+@inline export function isNanF(a: u32): bool { return (a & 0x7fffffff) > 0x7f800000; }
+@inline export function isSnanF(a: u32): bool { return isNanF(a) && (a & 0x00400000) == 0; }
+@inline export function isNanD(a: u64): bool { return (a & 0x7fffffffffffffff) > 0x7ff0000000000000; }
+@inline export function isSnanD(a: u64): bool { return isNanD(a) && (a & 0x0008000000000000) == 0; }
 @inline function isDen32(a: u32): bool { return (a & 0x7f800000) == 0 && (a & 0x007fffff) != 0; }
 @inline function isDen64(a: u64): bool { return (a & 0x7ff0000000000000) == 0 && (a & 0x000fffffffffffff) != 0; }
 @inline function isInf32(a: u32): bool { return (a & 0x7fffffff) == 0x7f800000; }
@@ -96,12 +96,12 @@ export function fpEnd(mx: u32): bool {
 // NaN operands of arithmetic: an SNaN signals IE; the result is the first operand if it is a
 // NaN, else the second, quieted
 @inline function nan32(a: u32, b: u32): u32 {
-  if (isSNaN32(a) || isSNaN32(b)) fl |= MX_IE;
-  return (isNaN32(a) ? a : b) | 0x00400000;
+  if (isSnanF(a) || isSnanF(b)) fl |= MX_IE;
+  return (isNanF(a) ? a : b) | 0x00400000;
 }
 @inline function nan64(a: u64, b: u64): u64 {
-  if (isSNaN64(a) || isSNaN64(b)) fl |= MX_IE;
-  return (isNaN64(a) ? a : b) | 0x0008000000000000;
+  if (isSnanD(a) || isSnanD(b)) fl |= MX_IE;
+  return (isNanD(a) ? a : b) | 0x0008000000000000;
 }
 
 // x * 2^k, exact while the result is a normal double
@@ -219,7 +219,7 @@ function finishF64(r: f64, s: i32, k: i32, f32: bool, flip: bool = false): u64 {
 // operands widen exactly to doubles; sums, products, quotients and roots of singles never leave
 // the double range, so no scaling is needed
 export function add32(a: u32, b: u32): u32 {
-  if (isNaN32(a) || isNaN32(b)) return nan32(a, b);
+  if (isNanF(a) || isNanF(b)) return nan32(a, b);
   a = in32(a); b = in32(b);
   if (isInf32(a) || isInf32(b)) {
     if (isInf32(a) && isInf32(b) && a != b) { fl |= MX_IE; return QNAN32; }
@@ -232,11 +232,11 @@ export function add32(a: u32, b: u32): u32 {
   return <u32>finishF64(r, errAdd(x, y, r), 0, true);
 }
 @inline export function sub32(a: u32, b: u32): u32 {
-  if (isNaN32(b)) return nan32(a, b);
+  if (isNanF(b)) return nan32(a, b);
   return add32(a, b ^ 0x80000000);
 }
 export function mul32(a: u32, b: u32): u32 {
-  if (isNaN32(a) || isNaN32(b)) return nan32(a, b);
+  if (isNanF(a) || isNanF(b)) return nan32(a, b);
   a = in32(a); b = in32(b);
   const sign = (a ^ b) & 0x80000000;
   if (isInf32(a) || isInf32(b)) {
@@ -249,7 +249,7 @@ export function mul32(a: u32, b: u32): u32 {
   return <u32>finishF64(r, 0, 0, true);
 }
 export function div32(a: u32, b: u32): u32 {
-  if (isNaN32(a) || isNaN32(b)) return nan32(a, b);
+  if (isNanF(a) || isNanF(b)) return nan32(a, b);
   const sign = (a ^ b) & 0x80000000;
   if (isInf32(a)) {
     if (isInf32(b)) { fl |= MX_IE; return QNAN32; }
@@ -278,7 +278,7 @@ export function div32(a: u32, b: u32): u32 {
   return <u32>finishF64(q, sgn(rem), 0, true, sign != 0);
 }
 export function sqrt32(a: u32): u32 {
-  if (isNaN32(a)) return nan32(a, a);
+  if (isNanF(a)) return nan32(a, a);
   if (daz && isDen32(a)) return a & 0x80000000;
   if (isZero32(a)) return a;
   if ((a >> 31) != 0) { fl |= MX_IE; return QNAN32; } // a negative denormal: no DE
@@ -295,7 +295,7 @@ export function sqrt32(a: u32): u32 {
 // operands are scaled to [1, 2) (exactly) so the error-free transformations cannot over- or
 // underflow; the exponent goes to `finish` separately
 export function add64(a: u64, b: u64): u64 {
-  if (isNaN64(a) || isNaN64(b)) return nan64(a, b);
+  if (isNanD(a) || isNanD(b)) return nan64(a, b);
   a = in64(a); b = in64(b);
   if (isInf64(a) || isInf64(b)) {
     if (isInf64(a) && isInf64(b) && a != b) { fl |= MX_IE; return QNAN64; }
@@ -318,11 +318,11 @@ export function add64(a: u64, b: u64): u64 {
   return finishF64(r, errAdd(xs, ys, r), m, false);
 }
 @inline export function sub64(a: u64, b: u64): u64 {
-  if (isNaN64(b)) return nan64(a, b);
+  if (isNanD(b)) return nan64(a, b);
   return add64(a, b ^ 0x8000000000000000);
 }
 export function mul64(a: u64, b: u64): u64 {
-  if (isNaN64(a) || isNaN64(b)) return nan64(a, b);
+  if (isNanD(a) || isNanD(b)) return nan64(a, b);
   a = in64(a); b = in64(b);
   const sign = (a ^ b) & 0x8000000000000000;
   if (isInf64(a) || isInf64(b)) {
@@ -338,7 +338,7 @@ export function mul64(a: u64, b: u64): u64 {
   return finishF64(pr, sgn(mulErr(x1, y1, pr)), ea + eb, false, sign != 0);
 }
 export function div64(a: u64, b: u64): u64 {
-  if (isNaN64(a) || isNaN64(b)) return nan64(a, b);
+  if (isNanD(a) || isNanD(b)) return nan64(a, b);
   const sign = (a ^ b) & 0x8000000000000000;
   if (isInf64(a)) {
     if (isInf64(b)) { fl |= MX_IE; return QNAN64; }
@@ -369,7 +369,7 @@ export function div64(a: u64, b: u64): u64 {
   return finishF64(q, sgn(rem), ea - eb, false, sign != 0);
 }
 export function sqrt64(a: u64): u64 {
-  if (isNaN64(a)) return nan64(a, a);
+  if (isNanD(a)) return nan64(a, a);
   if (daz && isDen64(a)) return a & 0x8000000000000000;
   if (isZero64(a)) return a;
   if ((a >> 63) != 0) { fl |= MX_IE; return QNAN64; } // a negative denormal: no DE
@@ -389,13 +389,13 @@ export function sqrt64(a: u64): u64 {
 // is; so does a tie (two zeros of any sign); denormals count as zero under DAZ (the second
 // operand is returned flushed, even beside a NaN).
 export function minmax32(a: u32, b: u32, max: bool): u32 {
-  if (isNaN32(a) || isNaN32(b)) { fl |= MX_IE; return daz && isDen32(b) ? b & 0x80000000 : b; }
+  if (isNanF(a) || isNanF(b)) { fl |= MX_IE; return daz && isDen32(b) ? b & 0x80000000 : b; }
   a = in32(a); b = in32(b);
   const x = f32v(a), y = f32v(b);
   return (max ? x > y : x < y) ? a : b;
 }
 export function minmax64(a: u64, b: u64, max: bool): u64 {
-  if (isNaN64(a) || isNaN64(b)) { fl |= MX_IE; return daz && isDen64(b) ? b & 0x8000000000000000 : b; }
+  if (isNanD(a) || isNanD(b)) { fl |= MX_IE; return daz && isDen64(b) ? b & 0x8000000000000000 : b; }
   a = in64(a); b = in64(b);
   const x = f64v(a), y = f64v(b);
   return (max ? x > y : x < y) ? a : b;
@@ -415,24 +415,24 @@ function cmpRes(p: u32, x: f64, y: f64, un: bool): bool {
   return (p & 4) != 0 ? !r : r;
 }
 export function cmp32(a: u32, b: u32, p: u32): bool {
-  const un = isNaN32(a) || isNaN32(b);
+  const un = isNanF(a) || isNanF(b);
   if (un) {
-    if (isSNaN32(a) || isSNaN32(b) || ((p & 3) == 1 || (p & 3) == 2)) fl |= MX_IE;
+    if (isSnanF(a) || isSnanF(b) || ((p & 3) == 1 || (p & 3) == 2)) fl |= MX_IE;
   } else { a = in32(a); b = in32(b); }
   return cmpRes(p, f32v(a), f32v(b), un);
 }
 export function cmp64(a: u64, b: u64, p: u32): bool {
-  const un = isNaN64(a) || isNaN64(b);
+  const un = isNanD(a) || isNanD(b);
   if (un) {
-    if (isSNaN64(a) || isSNaN64(b) || ((p & 3) == 1 || (p & 3) == 2)) fl |= MX_IE;
+    if (isSnanD(a) || isSnanD(b) || ((p & 3) == 1 || (p & 3) == 2)) fl |= MX_IE;
   } else { a = in64(a); b = in64(b); }
   return cmpRes(p, f64v(a), f64v(b), un);
 }
 // COMISS/UCOMISS/COMISD/UCOMISD: EFLAGS ZF PF CF (bit 6, 2, 0) = unordered 111, less 001,
 // equal 100, greater 000. COMIS signals IE on any NaN, UCOMIS on SNaNs.
 export function comi32(a: u32, b: u32, quietOk: bool): u32 {
-  if (isNaN32(a) || isNaN32(b)) {
-    if (!quietOk || isSNaN32(a) || isSNaN32(b)) fl |= MX_IE;
+  if (isNanF(a) || isNanF(b)) {
+    if (!quietOk || isSnanF(a) || isSnanF(b)) fl |= MX_IE;
     return 0x45;
   }
   a = in32(a); b = in32(b);
@@ -440,8 +440,8 @@ export function comi32(a: u32, b: u32, quietOk: bool): u32 {
   return x < y ? 0x01 : x == y ? 0x40 : 0;
 }
 export function comi64(a: u64, b: u64, quietOk: bool): u32 {
-  if (isNaN64(a) || isNaN64(b)) {
-    if (!quietOk || isSNaN64(a) || isSNaN64(b)) fl |= MX_IE;
+  if (isNanD(a) || isNanD(b)) {
+    if (!quietOk || isSnanD(a) || isSnanD(b)) fl |= MX_IE;
     return 0x45;
   }
   a = in64(a); b = in64(b);
@@ -451,16 +451,16 @@ export function comi64(a: u64, b: u64, quietOk: bool): u32 {
 
 // ---- conversions -----------------------------------------------------------------------------------
 export function cvt32to64(a: u32): u64 {
-  if (isNaN32(a)) {
-    if (isSNaN32(a)) fl |= MX_IE;
+  if (isNanF(a)) {
+    if (isSnanF(a)) fl |= MX_IE;
     return (<u64>(a & 0x80000000) << 32) | 0x7ff8000000000000 | (<u64>(a & 0x003fffff) << 29);
   }
   a = in32(a);
   return reinterpret<u64>(<f64>reinterpret<f32>(a)); // exact
 }
 export function cvt64to32(a: u64): u32 {
-  if (isNaN64(a)) {
-    if (isSNaN64(a)) fl |= MX_IE;
+  if (isNanD(a)) {
+    if (isSnanD(a)) fl |= MX_IE;
     return <u32>(a >> 32) & 0x80000000 | 0x7fc00000 | <u32>((a >> 29) & 0x003fffff);
   }
   a = in64(a);
@@ -510,7 +510,7 @@ export function cvt64toI32(a: u64, trunc_: bool): u32 {
 // below the single normal range are flushed to a zero of the operand's sign; the reciprocal
 // square root of a negative number is the QNaN indefinite.
 export function rcp32(a: u32): u32 {
-  if (isNaN32(a)) return a | 0x00400000;
+  if (isNanF(a)) return a | 0x00400000;
   const sign = a & 0x80000000;
   if ((a & 0x7f800000) == 0) return sign | 0x7f800000;
   if (isInf32(a)) return sign;
@@ -520,7 +520,7 @@ export function rcp32(a: u32): u32 {
   return rb;
 }
 export function rsqrt32(a: u32): u32 {
-  if (isNaN32(a)) return a | 0x00400000;
+  if (isNanF(a)) return a | 0x00400000;
   const sign = a & 0x80000000;
   if ((a & 0x7f800000) == 0) return sign | 0x7f800000;
   if (sign != 0) return QNAN32;

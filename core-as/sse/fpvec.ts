@@ -5,7 +5,7 @@
 // #UD); the new MXCSR (flags set either way) is `mxOut` of fpmath.ts. The source is read
 // completely before the destination is written (they may be the same register).
 import {
-  fpBegin, fpEnd, add32, sub32, mul32, div32, sqrt32, add64, sub64, mul64, div64, sqrt64,
+  mxBegin, mxEnd, add32, sub32, mul32, div32, sqrt32, add64, sub64, mul64, div64, sqrt64,
   minmax32, minmax64, cmp32, cmp64, comi32, comi64, rcp32, rsqrt32, cvt32to64, cvt64to32,
   cvtI32to32, cvtI32to64, cvt32toI32, cvt64toI32,
 } from "./fpmath";
@@ -60,7 +60,7 @@ function lane64(op: u32, a: u64, b: u64, imm: u32): u64 {
 // d = d op s in the given form; scalar forms read only the low lane of s and keep d's upper
 // lanes
 export function fpArith(op: u32, form: u32, d: usize, s: usize, imm: u32, mx: u32): bool {
-  fpBegin(mx);
+  mxBegin(mx);
   if (form == F_PS) {
     const a0 = load<u32>(d), a1 = load<u32>(d, 4), a2 = load<u32>(d, 8), a3 = load<u32>(d, 12);
     const b0 = load<u32>(s), b1 = load<u32>(s, 4), b2 = load<u32>(s, 8), b3 = load<u32>(s, 12);
@@ -75,7 +75,7 @@ export function fpArith(op: u32, form: u32, d: usize, s: usize, imm: u32, mx: u3
       r0 = lane32(op, a0, b0, imm); r1 = lane32(op, a1, b1, imm);
       r2 = lane32(op, a2, b2, imm); r3 = lane32(op, a3, b3, imm);
     }
-    if (!fpEnd(mx)) return false;
+    if (!mxEnd(mx)) return false;
     store<u32>(d, r0); store<u32>(d, r1, 4); store<u32>(d, r2, 8); store<u32>(d, r3, 12);
     return true;
   }
@@ -87,18 +87,18 @@ export function fpArith(op: u32, form: u32, d: usize, s: usize, imm: u32, mx: u3
     else if (op == OP_HADD) { r0 = add64(a0, a1); r1 = add64(b0, b1); }
     else if (op == OP_HSUB) { r0 = sub64(a0, a1); r1 = sub64(b0, b1); }
     else { r0 = lane64(op, a0, b0, imm); r1 = lane64(op, a1, b1, imm); }
-    if (!fpEnd(mx)) return false;
+    if (!mxEnd(mx)) return false;
     store<u64>(d, r0); store<u64>(d, r1, 8);
     return true;
   }
   if (form == F_SS) {
     const r = lane32(op, load<u32>(d), load<u32>(s), imm);
-    if (!fpEnd(mx)) return false;
+    if (!mxEnd(mx)) return false;
     store<u32>(d, r);
     return true;
   }
   const r = lane64(op, load<u64>(d), load<u64>(s), imm);
-  if (!fpEnd(mx)) return false;
+  if (!mxEnd(mx)) return false;
   store<u64>(d, r);
   return true;
 }
@@ -107,9 +107,9 @@ export function fpArith(op: u32, form: u32, d: usize, s: usize, imm: u32, mx: u3
 // EFLAGS value of ZF PF CF (all other arithmetic flags clear) in comiFlags
 export let comiFlags: u32 = 0;
 export function fpComi(dbl: bool, quiet: bool, a: usize, b: usize, mx: u32): bool {
-  fpBegin(mx);
+  mxBegin(mx);
   comiFlags = dbl ? comi64(load<u64>(a), load<u64>(b), quiet) : comi32(load<u32>(a), load<u32>(b), quiet);
-  return fpEnd(mx);
+  return mxEnd(mx);
 }
 
 // conversions: d receives the bytes the instruction writes (an XMM register, an MMX register
@@ -138,61 +138,61 @@ export const CV_SD2SI: u32 = 20;
 export const CV_TSD2SI: u32 = 21;
 
 export function fpCvt(op: u32, d: usize, s: usize, mx: u32): bool {
-  fpBegin(mx);
+  mxBegin(mx);
   switch (op) {
     case CV_PI2PS: {
       const r0 = cvtI32to32(load<i32>(s)), r1 = cvtI32to32(load<i32>(s, 4));
-      if (!fpEnd(mx)) return false;
+      if (!mxEnd(mx)) return false;
       store<u32>(d, r0); store<u32>(d, r1, 4);
       return true;
     }
     case CV_PS2PI: case CV_TPS2PI: {
       const t = op == CV_TPS2PI;
       const r0 = cvt32toI32(load<u32>(s), t), r1 = cvt32toI32(load<u32>(s, 4), t);
-      if (!fpEnd(mx)) return false;
+      if (!mxEnd(mx)) return false;
       store<u32>(d, r0); store<u32>(d, r1, 4);
       return true;
     }
     case CV_SI2SS: {
       const r = cvtI32to32(load<i32>(s));
-      if (!fpEnd(mx)) return false;
+      if (!mxEnd(mx)) return false;
       store<u32>(d, r);
       return true;
     }
     case CV_SS2SI: case CV_TSS2SI: {
       const r = cvt32toI32(load<u32>(s), op == CV_TSS2SI);
-      if (!fpEnd(mx)) return false;
+      if (!mxEnd(mx)) return false;
       store<u32>(d, r);
       return true;
     }
     case CV_PD2PS: {
       const r0 = cvt64to32(load<u64>(s)), r1 = cvt64to32(load<u64>(s, 8));
-      if (!fpEnd(mx)) return false;
+      if (!mxEnd(mx)) return false;
       store<u32>(d, r0); store<u32>(d, r1, 4); store<u64>(d, 0, 8);
       return true;
     }
     case CV_PS2PD: {
       const r0 = cvt32to64(load<u32>(s)), r1 = cvt32to64(load<u32>(s, 4));
-      if (!fpEnd(mx)) return false;
+      if (!mxEnd(mx)) return false;
       store<u64>(d, r0); store<u64>(d, r1, 8);
       return true;
     }
     case CV_SD2SS: {
       const r = cvt64to32(load<u64>(s));
-      if (!fpEnd(mx)) return false;
+      if (!mxEnd(mx)) return false;
       store<u32>(d, r);
       return true;
     }
     case CV_SS2SD: {
       const r = cvt32to64(load<u32>(s));
-      if (!fpEnd(mx)) return false;
+      if (!mxEnd(mx)) return false;
       store<u64>(d, r);
       return true;
     }
     case CV_DQ2PS: {
       const r0 = cvtI32to32(load<i32>(s)), r1 = cvtI32to32(load<i32>(s, 4));
       const r2 = cvtI32to32(load<i32>(s, 8)), r3 = cvtI32to32(load<i32>(s, 12));
-      if (!fpEnd(mx)) return false;
+      if (!mxEnd(mx)) return false;
       store<u32>(d, r0); store<u32>(d, r1, 4); store<u32>(d, r2, 8); store<u32>(d, r3, 12);
       return true;
     }
@@ -200,30 +200,30 @@ export function fpCvt(op: u32, d: usize, s: usize, mx: u32): bool {
       const t = op == CV_TPS2DQ;
       const r0 = cvt32toI32(load<u32>(s), t), r1 = cvt32toI32(load<u32>(s, 4), t);
       const r2 = cvt32toI32(load<u32>(s, 8), t), r3 = cvt32toI32(load<u32>(s, 12), t);
-      if (!fpEnd(mx)) return false;
+      if (!mxEnd(mx)) return false;
       store<u32>(d, r0); store<u32>(d, r1, 4); store<u32>(d, r2, 8); store<u32>(d, r3, 12);
       return true;
     }
     case CV_DQ2PD: case CV_PI2PD: {
       const r0 = cvtI32to64(load<i32>(s)), r1 = cvtI32to64(load<i32>(s, 4));
       store<u64>(d, r0); store<u64>(d, r1, 8);
-      return fpEnd(mx);
+      return mxEnd(mx);
     }
     case CV_PD2DQ: case CV_TPD2DQ: case CV_PD2PI: case CV_TPD2PI: {
       const t = op == CV_TPD2DQ || op == CV_TPD2PI;
       const r0 = cvt64toI32(load<u64>(s), t), r1 = cvt64toI32(load<u64>(s, 8), t);
-      if (!fpEnd(mx)) return false;
+      if (!mxEnd(mx)) return false;
       store<u32>(d, r0); store<u32>(d, r1, 4);
       if (op == CV_PD2DQ || op == CV_TPD2DQ) store<u64>(d, 0, 8);
       return true;
     }
     case CV_SI2SD: {
       store<u64>(d, cvtI32to64(load<i32>(s)));
-      return fpEnd(mx);
+      return mxEnd(mx);
     }
     default: { // CV_SD2SI, CV_TSD2SI
       const r = cvt64toI32(load<u64>(s), op == CV_TSD2SI);
-      if (!fpEnd(mx)) return false;
+      if (!mxEnd(mx)) return false;
       store<u32>(d, r);
       return true;
     }
