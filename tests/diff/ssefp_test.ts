@@ -14,8 +14,8 @@ import { fill, mxgen, relate, type T } from "../ssefp/values.ts";
 const T_: Template[] = [];
 const MEM = 72;
 // ring3 runs the templates at ring 0: it turns on CR4.OSFXSR | OSXMMEXCPT first (the host's OS
-// has them on), keeping EAX
-const CR4_ON = "push eax\nmov eax, cr4\nor eax, 0x600\nmov cr4, eax\npop eax\n";
+// has them on), keeping EAX and EFLAGS
+const CR4_ON = "pushfd\npush eax\nmov eax, cr4\nor eax, 0x600\nmov cr4, eax\npop eax\npopfd\n";
 
 interface O {
   dst?: "x" | "r" | "m"; // XMM0, EAX, MM0
