@@ -13,9 +13,6 @@ import { fill, mxgen, relate, type T } from "../ssefp/values.ts";
 
 const T_: Template[] = [];
 const MEM = 72;
-// ring3 runs the templates at ring 0: it turns on CR4.OSFXSR | OSXMMEXCPT first (the host's OS
-// has them on), keeping EAX and EFLAGS
-const CR4_ON = "pushfd\npush eax\nmov eax, cr4\nor eax, 0x600\nmov cr4, eax\npop eax\npopfd\n";
 
 interface O {
   dst?: "x" | "r" | "m"; // XMM0, EAX, MM0
@@ -33,8 +30,7 @@ function tpl(name: string, insn: string, o: O): void {
   body += "stmxcsr [DATA+52]\nldmxcsr [DATA+56]";
   T_.push({
     name,
-    asm: CR4_ON + body,
-    asm64: body,
+    asm: body,
     mem: MEM,
     cases: o.cases ?? 150,
     gen: (r: Rng, c: Case) => {
@@ -76,9 +72,7 @@ for (const [n, t] of [["comiss", "f"], ["ucomiss", "f"], ["comisd", "d"], ["ucom
 for (const n of ["rcpps", "rcpss", "rsqrtps", "rsqrtss"]) {
   T_.push({
     name: `${n} xmm, xmm (special operands)`,
-    asm: CR4_ON +
-      `ldmxcsr [DATA+48]\nmovups xmm0, [DATA]\n${n} xmm0, [DATA+16]\nmovups [DATA+32], xmm0\nstmxcsr [DATA+52]\nldmxcsr [DATA+56]`,
-    asm64:
+    asm:
       `ldmxcsr [DATA+48]\nmovups xmm0, [DATA]\n${n} xmm0, [DATA+16]\nmovups [DATA+32], xmm0\nstmxcsr [DATA+52]\nldmxcsr [DATA+56]`,
     mem: MEM,
     cases: 100,

@@ -15,7 +15,7 @@ import asc from "npm:assemblyscript@0.28.20/asc";
 
 const here = new URL("./", import.meta.url).pathname;
 const buildDir = new URL("../../build/ssefp/", import.meta.url).pathname;
-const CASES = Number(Deno.env.get("RING3_SSEFP_CASES") ?? 1500);
+const CASES = Number(Deno.env.get("RING3_SSEFP_CASES") ?? 1000);
 const SEED = Number(Deno.env.get("RING3_DIFF_SEED") ?? 0x5eef);
 
 interface Op {
