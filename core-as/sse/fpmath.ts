@@ -53,8 +53,6 @@ export function mxEnd(mx: u32): bool {
   mxOut = mx | f;
   return ok;
 }
-// a faster check for callers: no flag beyond those already sticky in MXCSR needs work
-@inline export function fpFlagsNew(mx: u32): bool { return (fl & ~mx & 0x3f) != 0; }
 
 // ---- bit helpers ---------------------------------------------------------------------------------
 @inline export function isNanF(a: u32): bool { return (a & 0x7fffffff) > 0x7f800000; }
