@@ -33,7 +33,9 @@ async function time(name: string, body: string, reset: boolean, show = true): Pr
 async function best(name: string, body: string, reset: boolean): Promise<void> {
   let r = 0;
   for (let i = 0; i < 3; i++) r = Math.max(r, await time(name, body, reset, false));
-  console.log(`${name.padEnd(40)} ${reset ? "exact path" : "fast path "}  ${r.toFixed(1)} M instr per CPU second (best of 3)`);
+  console.log(
+    `${name.padEnd(40)} ${reset ? "exact path" : "fast path "}  ${r.toFixed(1)} M instr per CPU second (best of 3)`,
+  );
 }
 const ARITH = "  addsd xmm0, xmm1\n  mulsd xmm0, xmm2\n  divsd xmm0, xmm3\n  sqrtsd xmm4, xmm0";
 const PACKED = "  addps xmm0, xmm1\n  mulps xmm0, xmm2\n  divpd xmm0, xmm3\n  sqrtpd xmm4, xmm0";
