@@ -125,7 +125,7 @@ export const S_XMM = 0xe00; // 8 x 16 bytes
 export const S_MXCSR = 0xe80;
 export const S_SSE_TMP = 0xec0; // 64 bytes of scratch for one instruction (byte shifts, variable lanes)
 export const MXCSR_RESET = 0x1f80; // all exceptions masked, round to nearest
-export const MXCSR_MASK = 0xffbf; // the bits LDMXCSR/FXRSTOR accept: all but DAZ (bit 6), not implemented
+export const MXCSR_MASK = 0xffff; // the bits LDMXCSR/FXRSTOR accept, DAZ (bit 6) included (sse/fpmath.ts)
 
 // local APIC register page of this vCPU (4 KiB), modelled in core-as
 export const S_LAPIC = 0x1000;

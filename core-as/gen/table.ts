@@ -558,4 +558,76 @@ export const TABLE: Record<string, Op> = {
   // fences, cache control, FXSAVE/FXRSTOR, LDMXCSR/STMXCSR (sse/cache.ts, sse/fxsave.ts); MOVNTI
   "0F AE": { h: "grp15()", a: "M", f: "-", jit: "step" }, // /0 FXSAVE /1 FXRSTOR /2 LDMXCSR /3 STMXCSR /7 CLFLUSH; mod 3: /5 LFENCE /6 MFENCE /7 SFENCE
   "0F C3": { h: "movnti()", a: "Md,Gd", f: "-", jit: "step" }, // MOVNTI m32, r32
+  // ---- SSE/SSE2/SSE3 floating point (core-as/sse/fparith.ts, fpcvt.ts; lanes in fpvec.ts, fpmath.ts) ----
+  // fp_pk(op, double) / fp_sc(op, double): op 0 ADD 1 SUB 2 MUL 3 DIV 4 MIN 5 MAX 6 SQRT 7 RCP 8 RSQRT
+  // 10 ADDSUB 11 HADD 12 HSUB; fpcvt_x(op): op 6 PD2PS 7 PS2PD 8 SD2SS 9 SS2SD 10 DQ2PS 11 PS2DQ 12 TPS2DQ
+  // 13 DQ2PD 14 PD2DQ 15 TPD2DQ (fpvec.ts CV_*)
+  "0F 2A": { h: "fpcvt_pi2ps()", a: "Vx,Qq", f: "-", jit: "step" }, // CVTPI2PS xmm, mm/m64
+  "66 0F 2A": { h: "fpcvt_pi2pd()", a: "Vx,Qq", f: "-", jit: "step" }, // CVTPI2PD xmm, mm/m64
+  "F3 0F 2A": { h: "fpcvt_si2s(false)", a: "Vx,Ed", f: "-", jit: "step" }, // CVTSI2SS xmm, r/m32
+  "F2 0F 2A": { h: "fpcvt_si2s(true)", a: "Vx,Ed", f: "-", jit: "step" }, // CVTSI2SD xmm, r/m32
+  "0F 2C": { h: "fpcvt_p2pi(false, true)", a: "Pq,Wq", f: "-", jit: "step" }, // CVTTPS2PI mm, xmm/m64
+  "66 0F 2C": { h: "fpcvt_p2pi(true, true)", a: "Pq,Wx", f: "-", jit: "step" }, // CVTTPD2PI mm, xmm/m128
+  "F3 0F 2C": { h: "fpcvt_s2si(false, true)", a: "Gd,Wd", f: "-", jit: "step" }, // CVTTSS2SI r32, xmm/m32
+  "F2 0F 2C": { h: "fpcvt_s2si(true, true)", a: "Gd,Wq", f: "-", jit: "step" }, // CVTTSD2SI r32, xmm/m64
+  "0F 2D": { h: "fpcvt_p2pi(false, false)", a: "Pq,Wq", f: "-", jit: "step" }, // CVTPS2PI mm, xmm/m64
+  "66 0F 2D": { h: "fpcvt_p2pi(true, false)", a: "Pq,Wx", f: "-", jit: "step" }, // CVTPD2PI mm, xmm/m128
+  "F3 0F 2D": { h: "fpcvt_s2si(false, false)", a: "Gd,Wd", f: "-", jit: "step" }, // CVTSS2SI r32, xmm/m32
+  "F2 0F 2D": { h: "fpcvt_s2si(true, false)", a: "Gd,Wq", f: "-", jit: "step" }, // CVTSD2SI r32, xmm/m64
+  "0F 2E": { h: "fp_comi(false, true)", a: "Vx,Wd", f: "w", jit: "step" }, // UCOMISS xmm, xmm/m32
+  "66 0F 2E": { h: "fp_comi(true, true)", a: "Vx,Wq", f: "w", jit: "step" }, // UCOMISD xmm, xmm/m64
+  "0F 2F": { h: "fp_comi(false, false)", a: "Vx,Wd", f: "w", jit: "step" }, // COMISS xmm, xmm/m32
+  "66 0F 2F": { h: "fp_comi(true, false)", a: "Vx,Wq", f: "w", jit: "step" }, // COMISD xmm, xmm/m64
+  "0F 51": { h: "fp_pk(6, false)", a: "Vx,Wx", f: "-", jit: "step" }, // SQRTPS xmm, xmm/m128
+  "66 0F 51": { h: "fp_pk(6, true)", a: "Vx,Wx", f: "-", jit: "step" }, // SQRTPD xmm, xmm/m128
+  "F3 0F 51": { h: "fp_sc(6, false)", a: "Vx,Wd", f: "-", jit: "step" }, // SQRTSS xmm, xmm/m32
+  "F2 0F 51": { h: "fp_sc(6, true)", a: "Vx,Wq", f: "-", jit: "step" }, // SQRTSD xmm, xmm/m64
+  "0F 52": { h: "fp_pk(8, false)", a: "Vx,Wx", f: "-", jit: "step" }, // RSQRTPS xmm, xmm/m128
+  "F3 0F 52": { h: "fp_sc(8, false)", a: "Vx,Wd", f: "-", jit: "step" }, // RSQRTSS xmm, xmm/m32
+  "0F 53": { h: "fp_pk(7, false)", a: "Vx,Wx", f: "-", jit: "step" }, // RCPPS xmm, xmm/m128
+  "F3 0F 53": { h: "fp_sc(7, false)", a: "Vx,Wd", f: "-", jit: "step" }, // RCPSS xmm, xmm/m32
+  "0F 58": { h: "fp_pk(0, false)", a: "Vx,Wx", f: "-", jit: "step" }, // ADDPS xmm, xmm/m128
+  "66 0F 58": { h: "fp_pk(0, true)", a: "Vx,Wx", f: "-", jit: "step" }, // ADDPD xmm, xmm/m128
+  "F3 0F 58": { h: "fp_sc(0, false)", a: "Vx,Wd", f: "-", jit: "step" }, // ADDSS xmm, xmm/m32
+  "F2 0F 58": { h: "fp_sc(0, true)", a: "Vx,Wq", f: "-", jit: "step" }, // ADDSD xmm, xmm/m64
+  "0F 59": { h: "fp_pk(2, false)", a: "Vx,Wx", f: "-", jit: "step" }, // MULPS xmm, xmm/m128
+  "66 0F 59": { h: "fp_pk(2, true)", a: "Vx,Wx", f: "-", jit: "step" }, // MULPD xmm, xmm/m128
+  "F3 0F 59": { h: "fp_sc(2, false)", a: "Vx,Wd", f: "-", jit: "step" }, // MULSS xmm, xmm/m32
+  "F2 0F 59": { h: "fp_sc(2, true)", a: "Vx,Wq", f: "-", jit: "step" }, // MULSD xmm, xmm/m64
+  "0F 5A": { h: "fpcvt_x(7)", a: "Vx,Wq", f: "-", jit: "step" }, // CVTPS2PD xmm, xmm/m64
+  "66 0F 5A": { h: "fpcvt_x(6)", a: "Vx,Wx", f: "-", jit: "step" }, // CVTPD2PS xmm, xmm/m128
+  "F3 0F 5A": { h: "fpcvt_x(9)", a: "Vx,Wd", f: "-", jit: "step" }, // CVTSS2SD xmm, xmm/m32
+  "F2 0F 5A": { h: "fpcvt_x(8)", a: "Vx,Wq", f: "-", jit: "step" }, // CVTSD2SS xmm, xmm/m64
+  "0F 5B": { h: "fpcvt_x(10)", a: "Vx,Wx", f: "-", jit: "step" }, // CVTDQ2PS xmm, xmm/m128
+  "66 0F 5B": { h: "fpcvt_x(11)", a: "Vx,Wx", f: "-", jit: "step" }, // CVTPS2DQ xmm, xmm/m128
+  "F3 0F 5B": { h: "fpcvt_x(12)", a: "Vx,Wx", f: "-", jit: "step" }, // CVTTPS2DQ xmm, xmm/m128
+  "0F 5C": { h: "fp_pk(1, false)", a: "Vx,Wx", f: "-", jit: "step" }, // SUBPS xmm, xmm/m128
+  "66 0F 5C": { h: "fp_pk(1, true)", a: "Vx,Wx", f: "-", jit: "step" }, // SUBPD xmm, xmm/m128
+  "F3 0F 5C": { h: "fp_sc(1, false)", a: "Vx,Wd", f: "-", jit: "step" }, // SUBSS xmm, xmm/m32
+  "F2 0F 5C": { h: "fp_sc(1, true)", a: "Vx,Wq", f: "-", jit: "step" }, // SUBSD xmm, xmm/m64
+  "0F 5D": { h: "fp_pk(4, false)", a: "Vx,Wx", f: "-", jit: "step" }, // MINPS xmm, xmm/m128
+  "66 0F 5D": { h: "fp_pk(4, true)", a: "Vx,Wx", f: "-", jit: "step" }, // MINPD xmm, xmm/m128
+  "F3 0F 5D": { h: "fp_sc(4, false)", a: "Vx,Wd", f: "-", jit: "step" }, // MINSS xmm, xmm/m32
+  "F2 0F 5D": { h: "fp_sc(4, true)", a: "Vx,Wq", f: "-", jit: "step" }, // MINSD xmm, xmm/m64
+  "0F 5E": { h: "fp_pk(3, false)", a: "Vx,Wx", f: "-", jit: "step" }, // DIVPS xmm, xmm/m128
+  "66 0F 5E": { h: "fp_pk(3, true)", a: "Vx,Wx", f: "-", jit: "step" }, // DIVPD xmm, xmm/m128
+  "F3 0F 5E": { h: "fp_sc(3, false)", a: "Vx,Wd", f: "-", jit: "step" }, // DIVSS xmm, xmm/m32
+  "F2 0F 5E": { h: "fp_sc(3, true)", a: "Vx,Wq", f: "-", jit: "step" }, // DIVSD xmm, xmm/m64
+  "0F 5F": { h: "fp_pk(5, false)", a: "Vx,Wx", f: "-", jit: "step" }, // MAXPS xmm, xmm/m128
+  "66 0F 5F": { h: "fp_pk(5, true)", a: "Vx,Wx", f: "-", jit: "step" }, // MAXPD xmm, xmm/m128
+  "F3 0F 5F": { h: "fp_sc(5, false)", a: "Vx,Wd", f: "-", jit: "step" }, // MAXSS xmm, xmm/m32
+  "F2 0F 5F": { h: "fp_sc(5, true)", a: "Vx,Wq", f: "-", jit: "step" }, // MAXSD xmm, xmm/m64
+  "66 0F 7C": { h: "fp_pk(11, true)", a: "Vx,Wx", f: "-", jit: "step" }, // HADDPD xmm, xmm/m128
+  "F2 0F 7C": { h: "fp_pk(11, false)", a: "Vx,Wx", f: "-", jit: "step" }, // HADDPS xmm, xmm/m128
+  "66 0F 7D": { h: "fp_pk(12, true)", a: "Vx,Wx", f: "-", jit: "step" }, // HSUBPD xmm, xmm/m128
+  "F2 0F 7D": { h: "fp_pk(12, false)", a: "Vx,Wx", f: "-", jit: "step" }, // HSUBPS xmm, xmm/m128
+  "0F C2": { h: "fp_cmp(false, false)", a: "Vx,Wx,Ib", f: "-", jit: "step" }, // CMPPS xmm, xmm/m128, imm8
+  "66 0F C2": { h: "fp_cmp(true, false)", a: "Vx,Wx,Ib", f: "-", jit: "step" }, // CMPPD xmm, xmm/m128, imm8
+  "F3 0F C2": { h: "fp_cmp(false, true)", a: "Vx,Wd,Ib", f: "-", jit: "step" }, // CMPSS xmm, xmm/m32, imm8
+  "F2 0F C2": { h: "fp_cmp(true, true)", a: "Vx,Wq,Ib", f: "-", jit: "step" }, // CMPSD xmm, xmm/m64, imm8
+  "66 0F D0": { h: "fp_pk(10, true)", a: "Vx,Wx", f: "-", jit: "step" }, // ADDSUBPD xmm, xmm/m128
+  "F2 0F D0": { h: "fp_pk(10, false)", a: "Vx,Wx", f: "-", jit: "step" }, // ADDSUBPS xmm, xmm/m128
+  "F3 0F E6": { h: "fpcvt_x(13)", a: "Vx,Wq", f: "-", jit: "step" }, // CVTDQ2PD xmm, xmm/m64
+  "66 0F E6": { h: "fpcvt_x(15)", a: "Vx,Wx", f: "-", jit: "step" }, // CVTTPD2DQ xmm, xmm/m128
+  "F2 0F E6": { h: "fpcvt_x(14)", a: "Vx,Wx", f: "-", jit: "step" }, // CVTPD2DQ xmm, xmm/m128
 };

@@ -8,7 +8,7 @@
 //
 // Both need the operand 16-byte aligned (#GP(0)) and raise #NM when CR0.EM or CR0.TS is set;
 // neither depends on CR4.OSFXSR (this CPU always saves the XMM registers). FXRSTOR raises #GP(0)
-// for an MXCSR with a bit outside MXCSR_MASK set (DAZ is not implemented: 0xFFBF), before
+// for an MXCSR with a bit outside MXCSR_MASK set (0xFFFF: only bits 16-31), before
 // anything changes.
 import { S } from "../state";
 import { mseg, moff } from "../fetch";
