@@ -686,8 +686,9 @@ notes.push(
     "machine they show the work done better than wall time does.",
   "Parallel rows: the guest runs one md5sum per CPU it has; a run where the guest brought up fewer CPUs than " +
     "asked for gives no figure.",
-  "The md5 row is each boot's first md5sum (v86 compiles its JIT code then); the 1-vCPU parallel row runs the " +
-    "same md5sum again, warm.",
+  "The md5 row is each boot's first md5sum (v86 compiles its JIT code then); the parallel rows run one untimed " +
+    "round of their N md5sums first and time the second, so every vCPU runs warm code, as the 1-vCPU row always " +
+    "did (it follows the md5 workload).",
   "This machine is shared with other jobs: compare figures within one run, not across runs.",
 );
 // A guest clock that loses time (an emulator starved of host CPU, or a clock bug) would have
