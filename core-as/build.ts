@@ -9,8 +9,6 @@
 // Flags: --force (build whatever the hashes say), --debug (-O0 with a .wat, never cached),
 // --prebuilt (also copy the result into core-as/prebuilt/ to be committed), --check-prebuilt
 // (CI: build from scratch and fail unless the committed core is byte for byte that build).
-import asc from "npm:assemblyscript@0.28.20/asc";
-
 const ASC_VERSION = "0.28.20";
 const here = new URL("./", import.meta.url);
 const buildDir = new URL("../build/", here);
@@ -91,6 +89,7 @@ const exists = (u: URL) => {
 // Compile in a worker while this thread reports the elapsed time: on a terminal one line that
 // counts up, otherwise a line every 15 s (a first build used to sit silent for minutes).
 async function compile(file: string, debug: boolean, why: string): Promise<void> {
+  await import("./gen/gen.ts"); // the dispatch switch, from the opcode table
   const t0 = performance.now();
   const secs = () => Math.round((performance.now() - t0) / 1000);
   const tty = Deno.stderr.isTerminal();
@@ -127,7 +126,6 @@ async function compile(file: string, debug: boolean, why: string): Promise<void>
 async function main(): Promise<void> {
   const args = Deno.args;
   const debug = args.includes("--debug");
-  await import("./gen/gen.ts");
   Deno.mkdirSync(buildDir, { recursive: true });
   const hash = await sourcesHash();
 
@@ -184,6 +182,8 @@ async function main(): Promise<void> {
 // (last: main() uses everything above)
 if ((self as unknown as { name?: string }).name === "ring3-asc") {
   const scope = self as unknown as { onmessage: (e: MessageEvent<Job>) => void; postMessage(m: JobDone): void };
+  // loaded here only: a boot with an up-to-date or committed core never loads the compiler
+  const { default: asc } = await import("npm:assemblyscript@0.28.20/asc");
   scope.onmessage = async (e) => {
     const { error, stderr } = await asc.main(e.data.args, {});
     scope.postMessage(error ? { error: `${stderr.toString()}\n${error.message}` } : {});
