@@ -7,7 +7,8 @@
 //   share  host CPU shares of two busy guests, one with 1 vCPU and one with 2 (expect about 1:2)
 //   idle   host CPU used by an idle 64-vCPU guest over 30 s
 // Each guest is a `deno run cli/boot.ts` subprocess, so /proc/<pid>/stat gives its own CPU time.
-// Options: --write (into bench/results/smp.md), --max N (largest vCPU count of the curve).
+// Options: --write (into bench/results/smp.md), --max N (largest vCPU count of the curve), --runs N
+// (hackbench runs per vCPU count, default 3).
 // Under `deno bench` only the mailbox round trip is measured (the boots take minutes).
 import { MailboxClient, MailboxServer } from "../runtime/vcpu/mailbox.ts";
 import { createMemory } from "../runtime/vcpu/core.ts";
@@ -113,8 +114,8 @@ async function md5Table(rounds = 3) {
 }
 
 // hackbench G F L R: fixed work whatever the vCPU count
-const HB = { groups: 8, fds: 5, loops: 40, rounds: 2 };
-async function curveTable(max: number) {
+const HB = { groups: 8, fds: 5, loops: 20, rounds: 2 };
+async function curveTable(max: number, nruns: number) {
   const counts = [1, 2, 4, 8, 16, 32, 64].filter((n) => n <= max);
   const args = `${HB.groups} ${HB.fds} ${HB.loops} ${HB.rounds}`;
   emit(
@@ -128,7 +129,7 @@ async function curveTable(max: number) {
     const up = await g.waitFor("ring3: shell ready");
     await timed(g, `/opt/tests/smp/hackbench 2 2 5 1 >/dev/null`); // warm up: page cache, blocks
     const runs: { s: number; cpu: number; guest: number }[] = [];
-    for (let i = 0; i < 3; i++) {
+    for (let i = 0; i < nruns; i++) {
       const before = g.out().length;
       const r = await timed(g, `/opt/tests/smp/hackbench ${args}`);
       const line = /HACKBENCH .* sec ([\d.]+) (ok|FAIL)/.exec(g.out().slice(before));
@@ -201,20 +202,22 @@ if (import.meta.main) {
   const write = Deno.args.includes("--write");
   const maxArg = Deno.args.indexOf("--max");
   const max = maxArg >= 0 ? Number(Deno.args[maxArg + 1]) : 64;
-  const which = Deno.args.filter((a, i) => !a.startsWith("--") && Deno.args[i - 1] !== "--max");
+  const runsArg = Deno.args.indexOf("--runs");
+  const nruns = runsArg >= 0 ? Number(Deno.args[runsArg + 1]) : 3;
+  const which = Deno.args.filter((a, i) => !a.startsWith("--") && !["--max", "--runs"].includes(Deno.args[i - 1]));
   const all = which.length === 0 || which.includes("all");
   const head = await header();
   emit("# SMP figures\n");
   emit(head + "\n");
   if (all || which.includes("curve")) {
     emit("## Scaling curve: hackbench-like pipes and forks on 1..64 vCPUs\n");
-    await curveTable(max);
+    await curveTable(max, nruns);
     emit(
       `\n- \`/opt/tests/smp/hackbench ${HB.groups} ${HB.fds} ${HB.loops} ${HB.rounds}\` (guest/tests/smp/hackbench.c, ` +
         "in the test initramfs): each of 2 rounds forks 8 groups of 5 receivers and 5 senders (80 processes); every " +
-        "sender writes 40 messages of 100 bytes into the pipe of each receiver of its group, and the parent waits for " +
-        "all. The same total work on every vCPU count: host seconds between marker lines (median of 3, after a warm-up " +
-        "run), speedup = t(1) ÷ t(N); guest s = the program's own CLOCK_MONOTONIC time.",
+        `sender writes ${HB.loops} messages of 100 bytes into the pipe of each receiver of its group, and the parent ` +
+        "waits for all. The same total work on every vCPU count: host seconds between marker lines (median of " +
+        `${nruns}, after a warm-up run), speedup = t(1) ÷ t(N); guest s = the program's own CLOCK_MONOTONIC time.`,
     );
     emit(
       "- The host has 2 cores: past 2 vCPUs the curve shows what more vCPUs than host cores cost the guest kernel " +
