@@ -6,6 +6,7 @@
 // file checks are plain functions so they are testable without a machine; the machine is imported
 // only when a boot really starts.
 import { parseArgs } from "node:util";
+import { MAX_CPUS } from "../core-as/layout.ts";
 import { JIT_DEFAULT, jitThreshold } from "../runtime/vcpu/core.ts";
 import { bootBzImage, BootImageError, E820_RAM, parseBzImage, type Region } from "../runtime/boot/bzimage.ts";
 import { NET_USAGE, type NetConfig, parseNetOption } from "../runtime/netopt.ts";
@@ -19,7 +20,7 @@ export const DEFAULT_INITRD = new URL("initramfs.cpio.gz", GUEST_IMAGES).pathnam
 // deschedules during boot can make run slow and so get a good TSC declared unstable.
 export const DEFAULT_APPEND = "console=ttyS0 tsc=reliable";
 export const DEFAULT_MEM_MIB = 256;
-export const MAX_SMP = 16;
+export const MAX_SMP = MAX_CPUS; // 64: the i386 kernel's limit (BIGSMP); core-as/layout.ts
 export const MIN_MEM_MIB = 16;
 export const MAX_MEM_MIB = 3072;
 const MAX_BIOS = 1 << 20;

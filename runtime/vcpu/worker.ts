@@ -40,6 +40,7 @@ export interface WorkerDone {
 }
 
 const WAKE_BITS = L.ATTN_INIT | L.ATTN_SIPI | L.ATTN_NMI;
+const PAUSE_YIELD_MS = 0.05;
 
 async function start(msg: WorkerStart): Promise<void> {
   const { memory, cpu } = msg;
@@ -114,6 +115,10 @@ async function start(msg: WorkerStart): Promise<void> {
     } else if (exit === L.EXIT_HLT_CLI) {
       vcpu.stopped();
       mbox.call(OP_EVENT, EVENT_STOPPED);
+    } else if (exit === L.EXIT_PAUSE) {
+      // a spin-wait (core-as/cpu.ts pause): give this host core to the other threads for a moment,
+      // perhaps to the vCPU that holds the lock; an interrupt or IPI for this vCPU ends it at once
+      Atomics.wait(i32, attnIdx, vcpu.attention, PAUSE_YIELD_MS);
     }
   }
 }

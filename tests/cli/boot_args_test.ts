@@ -93,8 +93,8 @@ Deno.test("bad flags are UsageErrors with one-line messages", () => {
     [["--mem", "1.5"], /whole number/],
     [["--mem", "8"], /^--mem 8 is out of range \(16\.\.3072\)$/],
     [["--mem", "100000"], /out of range/],
-    [["--smp", "0"], /^--smp 0 is out of range \(1\.\.16\)$/],
-    [["--smp", "17"], /out of range/],
+    [["--smp", "0"], /^--smp 0 is out of range \(1\.\.64\)$/],
+    [["--smp", "65"], /out of range/],
     [["--smp", "two"], /whole number/],
     [["--kernel="], /--kernel needs a file name/],
     [["--bios="], /--bios needs a file name/],
@@ -228,7 +228,7 @@ Deno.test("the command: --help, bad usage and bad files give one line and a stat
 
   const usage = await cli("--smp", "99");
   assert.equal(usage.code, 2);
-  assert.equal(usage.stderr, "ring3: --smp 99 is out of range (1..16)\n");
+  assert.equal(usage.stderr, "ring3: --smp 99 is out of range (1..64)\n");
   assert.equal(usage.stdout, "");
 
   const unknown = await cli("--frobnicate");
