@@ -15,7 +15,6 @@ import { DEFAULT_APPEND, DEFAULT_INITRD, DEFAULT_KERNEL } from "./runtime/boot/d
 import { Vm, type VmEvent, type VmOutcome } from "./runtime/control/vm.ts";
 import { handleLine } from "./runtime/control/commands.ts";
 import { ControlServer } from "./runtime/control/server.ts";
-import { readSnapshotFile } from "./runtime/snapshot/snapshot.ts";
 import type { NetConfig } from "./runtime/netopt.ts";
 
 export { Machine, Vm };
@@ -202,9 +201,7 @@ export async function restore(
   snapshot: string | Uint8Array,
   opts: { machine?: Partial<MachineOptions>; noReboot?: boolean } = {},
 ): Promise<Guest> {
-  const bytes = typeof snapshot === "string" ? await readSnapshotFile(snapshot) : snapshot;
-  const what = typeof snapshot === "string" ? `snapshot ${snapshot}` : "snapshot";
-  const { machine, header } = await Vm.machineFromSnapshot(bytes, opts.machine, what);
+  const { machine, header } = await Vm.machineFromSnapshot(snapshot, opts.machine);
   const b = header.boot ?? {};
   const reboot = async (mm: Machine) => {
     const kernel = await Deno.readFile(typeof b.kernel === "string" ? b.kernel : DEFAULT_KERNEL);
@@ -218,5 +215,7 @@ export async function restore(
       acpiRsdp: mm.tables?.rsdp,
     });
   };
-  return new Guest(new Vm(machine, { noReboot: opts.noReboot, reboot, hostOptions: opts.machine, boot: b }));
+  const vm = new Vm(machine, { noReboot: opts.noReboot, reboot, hostOptions: opts.machine, boot: b });
+  vm.setRetiredBefore(header);
+  return new Guest(vm);
 }

@@ -15,7 +15,7 @@ import { Vm, type VmOutcome } from "../runtime/control/vm.ts";
 import { ControlError, ControlServer, parseControlSpec } from "../runtime/control/server.ts";
 import { handleLine } from "../runtime/control/commands.ts";
 import { SnapshotError } from "../runtime/snapshot/persist.ts";
-import { readSnapshotFile } from "../runtime/snapshot/snapshot.ts";
+import type { SnapshotHeader } from "../runtime/snapshot/snapshot.ts";
 import { RING3_VERSION } from "../runtime/version.ts";
 
 import { DEFAULT_APPEND, DEFAULT_INITRD, DEFAULT_KERNEL } from "../runtime/boot/defaults.ts";
@@ -747,7 +747,7 @@ export async function runGuest(
     });
     if (debugcon) attachDebugcon(m, debugcon);
     loadGuest(m, cfg, files);
-    return await runMachine(m, cfg, files, false);
+    return await runMachine(m, cfg, files, null);
   } finally {
     debugcon?.close();
   }
@@ -756,12 +756,7 @@ export async function runGuest(
 // --restore: the machine from a snapshot, running where it was saved.
 export async function restoreGuest(cfg: BootConfig): Promise<number> {
   if (cfg.jit !== null) Deno.env.set("RING3_JIT", cfg.jit === 0 ? "off" : String(cfg.jit));
-  const bytes = await readSnapshotFile(cfg.restore!);
-  const { machine, header } = await Vm.machineFromSnapshot(
-    bytes,
-    { smpThreads: cfg.smpThreads },
-    `snapshot ${cfg.restore}`,
-  );
+  const { machine, header } = await Vm.machineFromSnapshot(cfg.restore!, { smpThreads: cfg.smpThreads });
   const c = header.config;
   if ((cfg.smpGiven && cfg.smp !== c.smp) || (cfg.memGiven && cfg.memMiB !== c.memMiB)) {
     machine.close();
@@ -781,7 +776,7 @@ export async function restoreGuest(cfg: BootConfig): Promise<number> {
     smp: c.smp,
   };
   if (bootCfg.bios) bootCfg.kernel = bootCfg.initrd = null;
-  return await runMachine(machine as unknown as MachineLike, bootCfg, null, true);
+  return await runMachine(machine as unknown as MachineLike, bootCfg, null, header);
 }
 
 function bootNotes(cfg: BootConfig): Record<string, unknown> {
@@ -792,8 +787,9 @@ async function runMachine(
   m: MachineLike,
   cfg: BootConfig,
   bootFiles: BootFiles | null,
-  restored: boolean,
+  restoredFrom: SnapshotHeader | null,
 ): Promise<number> {
+  const restored = restoredFrom !== null;
   const tty = Deno.stdin.isTerminal();
   let files = bootFiles;
   // a reset: devices and RAM back to power-on, then the guest is loaded again
@@ -803,6 +799,7 @@ async function runMachine(
     con.restartClock();
   };
   const vm = new Vm(m as unknown as Machine, { noReboot: cfg.noReboot, reboot, boot: bootNotes(cfg) });
+  if (restoredFrom) vm.setRetiredBefore(restoredFrom);
   const con = new Console(vm, cfg, tty, !restored && (files?.shellMarker ?? false));
   vm.onOutput((d) => con.output(d));
   let server: ControlServer | null = null;

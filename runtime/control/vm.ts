@@ -7,7 +7,9 @@
 // on resume the clock goes on from the moment of the pause, so the guest sees no gap.
 import { Machine, type MachineOptions, type Outcome } from "../machine.ts";
 import {
-  readSnapshotFile,
+  bytesSource,
+  fileSource,
+  openSnapshotFile,
   readSnapshotHeader,
   restoreMachine,
   saveMachineFile,
@@ -63,6 +65,9 @@ export class Vm {
   private tail = "";
   readonly counters = { serialOut: 0, serialIn: 0, snapshotsSaved: 0, snapshotsLoaded: 0, resets: 0 };
   bootNotes: Record<string, unknown> | undefined;
+  // instructions retired before this process's cores started (a restored snapshot), per vCPU;
+  // worker threads carry theirs in the state block already
+  private retiredBefore: number[] = [];
 
   constructor(machine: Machine, private readonly opts: VmOptions = {}) {
     this.m = machine;
@@ -91,6 +96,16 @@ export class Vm {
     const b = typeof bytes === "string" ? new TextEncoder().encode(bytes) : bytes;
     this.counters.serialIn += b.length;
     this.m.serial.input(b);
+  }
+
+  // instructions vCPU `cpu` has retired, counting from the guest's power-on
+  retired(cpu: number): number {
+    return this.m.retired(cpu) + (this.m.threaded ? 0 : this.retiredBefore[cpu] ?? 0);
+  }
+
+  // (machines restored from a snapshot: what the snapshot's vCPUs had retired)
+  setRetiredBefore(header: SnapshotHeader): void {
+    this.retiredBefore = header.cpus.map((c) => c.retired);
   }
 
   private wire(m: Machine): void {
@@ -211,7 +226,11 @@ export class Vm {
     const wasRunning = this.state === "running";
     await this.pause();
     try {
-      const bytes = await saveMachineFile(this.m, path, { clockNs: this.guestNs(), boot: this.bootNotes });
+      const bytes = await saveMachineFile(this.m, path, {
+        clockNs: this.guestNs(),
+        boot: this.bootNotes,
+        retired: this.m.vcpus.map((_, i) => this.retired(i)),
+      });
       this.counters.snapshotsSaved++;
       return { bytes, ms: performance.now() - t0 };
     } finally {
@@ -223,13 +242,13 @@ export class Vm {
   async loadvm(path: string): Promise<{ ms: number }> {
     if (this.state === "off") throw new SnapshotError("loadvm: the machine is off");
     const t0 = performance.now();
-    const bytes = await readSnapshotFile(path);
     const wasRunning = this.state === "running";
-    const { machine, header } = await Vm.machineFromSnapshot(bytes, this.opts.hostOptions, path);
+    const { machine, header } = await Vm.machineFromSnapshot(path, this.opts.hostOptions);
     await this.pause();
     const old = this.m;
     this.m = machine;
     this.bootNotes = header.boot ?? this.bootNotes;
+    this.setRetiredBefore(header);
     this.wire(machine);
     this.frozenNs = header.clockNs; // resume goes on from the snapshot's time
     old.close();
@@ -240,20 +259,27 @@ export class Vm {
   }
 
   // A machine built and filled from snapshot bytes, ready to run.
+  // (a path is read straight into the new machine's memory)
   static async machineFromSnapshot(
-    bytes: Uint8Array,
+    snapshot: string | Uint8Array,
     host: Partial<MachineOptions> = {},
-    what = "snapshot",
+    what = typeof snapshot === "string" ? `snapshot ${snapshot}` : "snapshot",
   ): Promise<{ machine: Machine; header: SnapshotHeader }> {
-    const { header } = readSnapshotHeader(bytes, what);
-    const machine = await Machine.create({ ...host, ...snapshotMachineOptions(header) });
+    const file = typeof snapshot === "string" ? openSnapshotFile(snapshot) : null;
     try {
-      restoreMachine(machine, bytes, what);
-    } catch (e) {
-      machine.close();
-      throw e;
+      const src = file ? fileSource(file) : bytesSource(snapshot as Uint8Array);
+      const { header } = readSnapshotHeader(src, what);
+      const machine = await Machine.create({ ...host, ...snapshotMachineOptions(header) });
+      try {
+        restoreMachine(machine, src, what);
+      } catch (e) {
+        machine.close();
+        throw e;
+      }
+      return { machine, header };
+    } finally {
+      file?.close();
     }
-    return { machine, header };
   }
 
   // ---- statistics -----------------------------------------------------------------------------------
@@ -264,7 +290,7 @@ export class Vm {
       guestSeconds: this.guestNs() / 1e9,
       vcpus: m.vcpus.map((v, i) => ({
         cpu: i,
-        instructions: m.retired(i),
+        instructions: this.retired(i),
         state: ["running", "wait-for-SIPI", "stopped"][v.state] ?? String(v.state),
         halted: v.halted,
         // the block compiler of the thread that runs this vCPU (worker threads keep their own)

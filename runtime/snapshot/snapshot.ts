@@ -77,7 +77,13 @@ function machineConfig(m: Machine): SnapshotConfig {
 }
 
 // The machine as bytes. `clockNs`: the guest time to record (a paused machine's frozen time).
-export function saveMachine(m: Machine, opts: { clockNs?: number; boot?: Record<string, unknown> } = {}): Uint8Array {
+export interface SaveOptions {
+  clockNs?: number; // the guest time to record (a paused machine's frozen time); default: the clock's
+  boot?: Record<string, unknown>;
+  retired?: number[]; // instructions per vCPU since power-on (default: this process's count)
+}
+
+export function saveMachine(m: Machine, opts: SaveOptions = {}): Uint8Array {
   m.serial.flush();
   const dv = new DataView(m.memory.buffer);
   const devices: Record<string, unknown> = {
@@ -126,7 +132,7 @@ export function saveMachine(m: Machine, opts: { clockNs?: number; boot?: Record<
       picIntr: dv.getUint32(L.MACHINE + L.M_PIC_INTR, true),
       tscLast: dv.getBigUint64(L.MACHINE + L.M_TSC_LAST, true).toString(),
     },
-    cpus: m.cores.map((_, i) => ({ retired: m.retired(i) })),
+    cpus: m.cores.map((_, i) => ({ retired: opts.retired?.[i] ?? m.retired(i) })),
     devices,
     ramPages: pages,
     savedPages: saved,
@@ -160,12 +166,50 @@ export function saveMachine(m: Machine, opts: { clockNs?: number; boot?: Record<
   return out;
 }
 
-// The header of a snapshot file, checked: magic, version, sizes.
-export function readSnapshotHeader(bytes: Uint8Array, what = "snapshot"): { header: SnapshotHeader; body: number } {
-  if (bytes.length < 16 || new TextDecoder().decode(bytes.subarray(0, 8)) !== SNAPSHOT_MAGIC) {
+// Where restore reads a snapshot from: bytes in memory, or an open file (read straight into the
+// machine's memory, RAM page runs and all, with no copy of the whole file in between).
+export interface SnapshotSource {
+  readonly size: number;
+  read(dst: Uint8Array, offset: number): void; // exactly dst.length bytes at offset
+}
+
+export function bytesSource(bytes: Uint8Array): SnapshotSource {
+  return {
+    size: bytes.length,
+    read: (dst, off) => dst.set(bytes.subarray(off, off + dst.length)),
+  };
+}
+
+export function fileSource(file: Deno.FsFile): SnapshotSource {
+  const size = file.statSync().size;
+  return {
+    size,
+    read(dst, off) {
+      file.seekSync(off, Deno.SeekMode.Start);
+      let got = 0;
+      while (got < dst.length) {
+        const n = file.readSync(dst.subarray(got));
+        if (!n) throw new SnapshotError("snapshot: the file ended early");
+        got += n;
+      }
+    },
+  };
+}
+
+const source = (x: Uint8Array | SnapshotSource) => x instanceof Uint8Array ? bytesSource(x) : x;
+
+// The header of a snapshot, checked: magic, version, sizes.
+export function readSnapshotHeader(
+  from: Uint8Array | SnapshotSource,
+  what = "snapshot",
+): { header: SnapshotHeader; body: number } {
+  const src = source(from);
+  const head = new Uint8Array(16);
+  if (src.size >= 16) src.read(head, 0);
+  if (src.size < 16 || new TextDecoder().decode(head.subarray(0, 8)) !== SNAPSHOT_MAGIC) {
     throw new SnapshotError(`${what}: not a ring3 snapshot`);
   }
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const dv = new DataView(head.buffer);
   const version = dv.getUint32(8, true);
   if (version !== SNAPSHOT_VERSION) {
     throw new SnapshotError(
@@ -173,16 +217,18 @@ export function readSnapshotHeader(bytes: Uint8Array, what = "snapshot"): { head
     );
   }
   const n = dv.getUint32(12, true);
-  if (16 + n > bytes.length) throw new SnapshotError(`${what}: truncated file`);
+  if (16 + n > src.size) throw new SnapshotError(`${what}: truncated file`);
   let header: SnapshotHeader;
   try {
-    header = JSON.parse(new TextDecoder().decode(bytes.subarray(16, 16 + n)));
+    const json = new Uint8Array(n);
+    src.read(json, 16);
+    header = JSON.parse(new TextDecoder().decode(json));
   } catch {
     throw new SnapshotError(`${what}: corrupt header`);
   }
   const need = 16 + n + header.config.smp * CPU_SAVE + header.machine.romSize + Math.ceil(header.ramPages / 8) +
     header.savedPages * PAGE;
-  if (bytes.length !== need) throw new SnapshotError(`${what}: ${bytes.length} bytes, expected ${need} (truncated?)`);
+  if (src.size !== need) throw new SnapshotError(`${what}: ${src.size} bytes, expected ${need} (truncated?)`);
   return { header, body: 16 + n };
 }
 
@@ -192,8 +238,9 @@ export function snapshotMachineOptions(h: SnapshotHeader): MachineOptions {
 }
 
 // Put a snapshot into a Machine built with snapshotMachineOptions() and init()ed, before it runs.
-export function restoreMachine(m: Machine, bytes: Uint8Array, what = "snapshot"): SnapshotHeader {
-  const { header: h, body } = readSnapshotHeader(bytes, what);
+export function restoreMachine(m: Machine, from: Uint8Array | SnapshotSource, what = "snapshot"): SnapshotHeader {
+  const src = source(from);
+  const { header: h, body } = readSnapshotHeader(src, what);
   if (h.config.smp !== m.ncpu || h.config.memMiB * 0x100000 !== m.ramBytes) {
     throw new SnapshotError(
       `${what}: a machine with ${h.config.smp} CPUs and ${h.config.memMiB} MiB, not ${m.ncpu} and ${
@@ -209,25 +256,33 @@ export function restoreMachine(m: Machine, bytes: Uint8Array, what = "snapshot")
   let at = body;
   for (let c = 0; c < m.ncpu; c++) {
     const base = L.CPU_BASE + c * L.CPU_STRIDE;
-    mem.set(bytes.subarray(at, at + CPU_SAVE), base);
+    src.read(mem.subarray(base, base + CPU_SAVE), at);
     at += CPU_SAVE;
   }
   const rom = h.machine.romSize;
-  mem.set(bytes.subarray(at, at + rom), L.ROM_HI + L.ROM_HI_SIZE - rom);
+  src.read(mem.subarray(L.ROM_HI + L.ROM_HI_SIZE - rom, L.ROM_HI + L.ROM_HI_SIZE), at);
   at += rom;
   dv.setUint32(L.MACHINE + L.M_ROM_SIZE, rom, true);
   dv.setUint32(L.MACHINE + L.M_A20, h.machine.a20, true);
   dv.setUint32(L.MACHINE + L.M_PIC_INTR, h.machine.picIntr, true);
   dv.setBigUint64(L.MACHINE + L.M_TSC_LAST, BigInt(h.machine.tscLast), true);
-  const bitmap = bytes.subarray(at, at + Math.ceil(h.ramPages / 8));
+  const bitmap = new Uint8Array(Math.ceil(h.ramPages / 8));
+  src.read(bitmap, at);
   at += bitmap.length;
   // the new machine wrote only its firmware tables (below 1 MiB) into RAM: the rest is still zero
   mem.fill(0, L.RAM_BASE, L.RAM_BASE + 0x100000);
-  for (let p = 0; p < h.ramPages; p++) {
-    if (!(bitmap[p >> 3] & (1 << (p & 7)))) continue;
-    const len = Math.min(PAGE, m.ramBytes - p * PAGE);
-    mem.set(bytes.subarray(at, at + len), L.RAM_BASE + p * PAGE);
-    at += PAGE;
+  const set = (p: number) => (bitmap[p >> 3] & (1 << (p & 7))) !== 0;
+  for (let p = 0; p < h.ramPages;) {
+    if (!set(p)) {
+      p++;
+      continue;
+    }
+    let q = p + 1; // a run of saved pages: one read
+    while (q < h.ramPages && set(q)) q++;
+    const len = Math.min(q * PAGE, m.ramBytes) - p * PAGE;
+    src.read(mem.subarray(L.RAM_BASE + p * PAGE, L.RAM_BASE + p * PAGE + len), at);
+    at += (q - p) * PAGE;
+    p = q;
   }
   // the clock first: device timers are absolute times on it
   if (!m.clock.setNow) throw new SnapshotError(`${what}: this machine's clock cannot be set`);
@@ -260,7 +315,7 @@ export function restoreMachine(m: Machine, bytes: Uint8Array, what = "snapshot")
 export async function saveMachineFile(
   m: Machine,
   path: string,
-  opts: { clockNs?: number; boot?: Record<string, unknown> } = {},
+  opts: SaveOptions = {},
 ): Promise<number> {
   const bytes = saveMachine(m, opts);
   // write a temporary file and rename it, so a crash never leaves half a snapshot under the name
@@ -273,6 +328,16 @@ export async function saveMachineFile(
 export async function readSnapshotFile(path: string): Promise<Uint8Array> {
   try {
     return await Deno.readFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) throw new SnapshotError(`snapshot ${path}: no such file`);
+    if (e instanceof Deno.errors.PermissionDenied) throw new SnapshotError(`snapshot ${path}: permission denied`);
+    throw new SnapshotError(`snapshot ${path}: ${(e as Error).message.split("\n")[0]}`);
+  }
+}
+
+export function openSnapshotFile(path: string): Deno.FsFile {
+  try {
+    return Deno.openSync(path, { read: true });
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) throw new SnapshotError(`snapshot ${path}: no such file`);
     if (e instanceof Deno.errors.PermissionDenied) throw new SnapshotError(`snapshot ${path}: permission denied`);
