@@ -55,15 +55,24 @@ Deno.test({
       const s3 = (await g.ctl("stats")).result as Stats;
       assert.ok(s3.vcpus[0].instructions > s2.vcpus[0].instructions, "instructions retire again");
 
-      // magic SysRq: a break and 'h' make the kernel print its SysRq help
+      // magic SysRq: a serial break and 'h'. The 8250 driver counts the break (brk: in
+      // /proc/tty/driver/serial) whatever the kernel; one with MAGIC_SYSRQ prints its help (and
+      // takes the 'h'), one without passes the 'h' to the shell
       let from = g.out.length;
       await g.send("test -e /proc/sysrq-trigger && echo sysrq-yes || echo sysrq-no\n");
-      const has = (await g.waitOut(/sysrq-(yes|no)/, 60_000, from))[1];
-      assert.equal(has, "yes", "the guest kernel needs CONFIG_MAGIC_SYSRQ (and _SERIAL) for sysrq");
-      await g.send("echo 8 > /proc/sys/kernel/printk\n");
+      const sysrq = (await g.waitOut(/\nsysrq-(yes|no)/, 60_000, from))[1] === "yes";
+      if (sysrq) await g.send("echo 8 > /proc/sys/kernel/printk\n");
+      await new Promise((r) => setTimeout(r, 300));
       from = g.out.length;
       assert.ok((await g.ctl("sysrq", "h")).ok);
-      await g.waitOut(/sysrq: HELP : /, 60_000, from);
+      if (sysrq) await g.waitOut(/sysrq: HELP : /, 60_000, from);
+      else {
+        console.warn("guest kernel without CONFIG_MAGIC_SYSRQ: the SysRq help line is not checked");
+        await g.send("\n");
+      }
+      from = g.out.length;
+      await g.send("grep -o 'brk:[0-9]*' /proc/tty/driver/serial | head -1\n");
+      assert.equal((await g.waitOut(/brk:(\d+)/, 60_000, from))[1], "1", "the guest's UART saw one break");
       assert.match((await g.ctl("sysrq", "hh")).error!, /one key/);
 
       // savevm / loadvm: the guest's state goes back to the snapshot, and its clock goes on
