@@ -19,11 +19,12 @@ await guest.stop();
 
 const t0 = performance.now();
 const again = await restore(file);
+again.on((e) => console.log(`event: ${JSON.stringify(e)}`));
 again.send("echo uptime=$(cut -d' ' -f1 /proc/uptime)\n");
 const after = Number(/uptime=([\d.]+)/.exec(await again.waitFor(/uptime=[\d.]+\r?\n/))![1]);
 console.log(`restored in ${(performance.now() - t0).toFixed(0)} ms; guest uptime ${after} s`);
 const cpu0 = (again.stats().vcpus as { instructions: number }[])[0];
-console.log(`vCPU 0 ran ${cpu0.instructions} instructions since the restore`);
+console.log(`vCPU 0 ran ${cpu0.instructions} instructions since power-on`);
 again.send("poweroff -f\n");
 const end = await again.done;
 console.log(`guest ended: ${end.kind}`);
