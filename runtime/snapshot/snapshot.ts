@@ -30,6 +30,7 @@ import { restoreIrqRouter, saveIrqRouter } from "../irq.ts";
 import { Ne2k, restoreNe2k, saveNe2k } from "../devices/ne2k.ts";
 import { restoreVirtioNet, saveVirtioNet, VirtioNet } from "../devices/virtio_net.ts";
 import { type DeviceState, SnapshotError } from "./persist.ts";
+import { residentPages } from "./resident.ts";
 
 export { SnapshotError };
 export const SNAPSHOT_MAGIC = "RING3SNP";
@@ -106,18 +107,24 @@ export function saveMachine(m: Machine, opts: SaveOptions = {}): Uint8Array {
   const romSize = dv.getUint32(L.MACHINE + L.M_ROM_SIZE, true);
   // RAM: only the pages that are not all zero
   const ram = new Uint8Array(m.memory.buffer, L.RAM_BASE, m.ramBytes);
-  const words = new Uint32Array(m.memory.buffer, L.RAM_BASE, m.ramBytes >> 2);
+  const words = new Int32Array(m.memory.buffer, L.RAM_BASE, m.ramBytes >> 2);
   const pages = Math.ceil(m.ramBytes / PAGE);
   const bitmap = new Uint8Array(Math.ceil(pages / 8));
+  const resident = residentPages(ram); // pages the host never backed are zero: not even read
   let saved = 0;
   for (let p = 0; p < pages; p++) {
+    if (resident && !(resident[p] & 1)) continue;
     const end = Math.min((p + 1) * (PAGE >> 2), words.length);
-    for (let w = p * (PAGE >> 2); w < end; w++) {
-      if (words[w] !== 0) {
-        bitmap[p >> 3] |= 1 << (p & 7);
-        saved++;
-        break;
-      }
+    let acc = 0;
+    let w = p * (PAGE >> 2);
+    for (; w + 8 <= end && acc === 0; w += 8) {
+      acc = words[w] | words[w + 1] | words[w + 2] | words[w + 3] | words[w + 4] | words[w + 5] | words[w + 6] |
+        words[w + 7];
+    }
+    for (; w < end; w++) acc |= words[w];
+    if (acc !== 0) {
+      bitmap[p >> 3] |= 1 << (p & 7);
+      saved++;
     }
   }
   const header: SnapshotHeader = {
