@@ -119,8 +119,23 @@ export function parseMem(text: string): number {
 }
 
 const OPTION_NAMES = [
-  "kernel", "initrd", "append", "mem", "smp", "smp-threads", "net", "bios", "debugcon", "no-reboot", "timing",
-  "icount-at", "jit", "help", "version", "control", "restore",
+  "kernel",
+  "initrd",
+  "append",
+  "mem",
+  "smp",
+  "smp-threads",
+  "net",
+  "bios",
+  "debugcon",
+  "no-reboot",
+  "timing",
+  "icount-at",
+  "jit",
+  "help",
+  "version",
+  "control",
+  "restore",
 ];
 // QEMU options with no ring3 twin, and what to do instead
 const QEMU_ONLY: Record<string, string> = {
@@ -150,7 +165,9 @@ function qemuHint(argv: string[]): void {
     if (OPTION_NAMES.includes(name)) {
       throw new UsageError(`${a.split("=")[0]} is QEMU's spelling; ring3 says --${name} (see --help)`);
     }
-    if (name in QEMU_ONLY) throw new UsageError(`${a.split("=")[0]} is a QEMU option ring3 does not have: ${QEMU_ONLY[name]}`);
+    if (name in QEMU_ONLY) {
+      throw new UsageError(`${a.split("=")[0]} is a QEMU option ring3 does not have: ${QEMU_ONLY[name]}`);
+    }
   }
 }
 
@@ -620,7 +637,9 @@ class Console {
     for (let c = 0; c < n; c++) {
       const insns = m.retired ? m.retired(c) : Number(m.core.icount ?? 0n);
       const v = real.vcpus?.[c];
-      const state = v ? (["running", "waiting for SIPI", "stopped"][v.state] ?? "?") + (v.halted ? ", halted" : "") : "";
+      const state = v
+        ? (["running", "waiting for SIPI", "stopped"][v.state] ?? "?") + (v.halted ? ", halted" : "")
+        : "";
       const eip = v ? `, EIP ${v.core.eip.toString(16).padStart(8, "0")}` : "";
       this.err(`  CPU ${c}: ${insns} instructions${state ? `, ${state}` : ""}${eip}`);
     }

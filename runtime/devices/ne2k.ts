@@ -430,8 +430,29 @@ export class Ne2k extends PciFunction {
 // ---- persist (ARCHITECTURE.md, "Snapshots"): the NIC's 32 KiB buffer memory, its registers and
 // the frames waiting for ring space (the PCI configuration space is saved by the bus)
 const NE2K_FIELDS = [
-  "mem", "cr", "isr", "imr", "dcr", "rcr", "tcr", "tsr", "rsr", "pstart", "pstop", "bnry", "curr", "tpsr", "tbcr",
-  "rsar", "rbcr", "crda", "par", "mar", "cntr2", "backlog", "rxDropped",
+  "mem",
+  "cr",
+  "isr",
+  "imr",
+  "dcr",
+  "rcr",
+  "tcr",
+  "tsr",
+  "rsr",
+  "pstart",
+  "pstop",
+  "bnry",
+  "curr",
+  "tpsr",
+  "tbcr",
+  "rsar",
+  "rbcr",
+  "crda",
+  "par",
+  "mar",
+  "cntr2",
+  "backlog",
+  "rxDropped",
 ];
 export function saveNe2k(n: Ne2k): DeviceState {
   return { v: 1, ...pick(n, NE2K_FIELDS) };

@@ -261,8 +261,22 @@ export class DualPic implements IrqSink, IoHandler {
 
 // ---- persist (ARCHITECTURE.md, "Snapshots"): both chips' registers and the INT output ---------
 const PIC_FIELDS = [
-  "irr", "isr", "imr", "lines", "elcr", "base", "prioAdd", "step", "needIcw4", "single", "autoEoi",
-  "rotateAeoi", "sfnm", "specialMask", "readIsr", "poll",
+  "irr",
+  "isr",
+  "imr",
+  "lines",
+  "elcr",
+  "base",
+  "prioAdd",
+  "step",
+  "needIcw4",
+  "single",
+  "autoEoi",
+  "rotateAeoi",
+  "sfnm",
+  "specialMask",
+  "readIsr",
+  "poll",
 ] as const;
 export function savePic(p: DualPic): DeviceState {
   return { v: 1, master: pick(p.master, PIC_FIELDS), slave: pick(p.slave, PIC_FIELDS), intr: p.intr };

@@ -288,8 +288,22 @@ export class Pit implements IoHandler {
 
 // ---- persist (ARCHITECTURE.md, "Snapshots"): three channels, the speaker bits, channel 0's timer
 const PIT_FIELDS = [
-  "mode", "rw", "bcd", "reload", "counting", "waiting", "start", "frozen", "gate", "nullCountUntil", "latch",
-  "status", "readHi", "writeHi", "lsb", "heldOut",
+  "mode",
+  "rw",
+  "bcd",
+  "reload",
+  "counting",
+  "waiting",
+  "start",
+  "frozen",
+  "gate",
+  "nullCountUntil",
+  "latch",
+  "status",
+  "readHi",
+  "writeHi",
+  "lsb",
+  "heldOut",
 ] as const;
 export function savePit(p: Pit): DeviceState {
   return {

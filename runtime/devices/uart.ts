@@ -264,8 +264,21 @@ export class Uart implements IoHandler {
 
 // ---- persist (ARCHITECTURE.md, "Snapshots"): registers, both receive queues, the timeout timer --
 const UART_FIELDS = [
-  "ier", "lcr", "mcr", "lsrErr", "msr", "scr", "dll", "dlm", "fifoEnabled", "trigger", "rx", "pending", "thrIntr",
-  "timeout", "irqLevel",
+  "ier",
+  "lcr",
+  "mcr",
+  "lsrErr",
+  "msr",
+  "scr",
+  "dll",
+  "dlm",
+  "fifoEnabled",
+  "trigger",
+  "rx",
+  "pending",
+  "thrIntr",
+  "timeout",
+  "irqLevel",
 ];
 export function saveUart(u: Uart): DeviceState {
   return { v: 1, ...pick(u, UART_FIELDS), toTimer: timerSave((u as unknown as { toTimer?: Timer }).toTimer) };

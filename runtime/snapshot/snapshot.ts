@@ -306,7 +306,9 @@ export function restoreMachine(m: Machine, from: Uint8Array | SnapshotSource, wh
   restoreIoApic(m.ioapic, d.ioapic);
   restoreIrqRouter(m.irq, d.irq as unknown as { v: number; sources: [number, number][] });
   m.nics.forEach((n, i) => {
-    if (!restoreNic(n.device, d[`nic${i}`])) throw new SnapshotError(`${n.name}: this NIC model cannot be restored yet`);
+    if (!restoreNic(n.device, d[`nic${i}`])) {
+      throw new SnapshotError(`${n.name}: this NIC model cannot be restored yet`);
+    }
   });
   const i32 = new Int32Array(m.memory.buffer);
   for (let c = 0; c < m.ncpu; c++) {

@@ -36,7 +36,9 @@ export class GuestProc {
       const m = re.exec(this.out.slice(from));
       if (m) return m;
       if (Date.now() - t0 > timeoutMs) {
-        throw new Error(`console never matched ${re}\n--- stdout tail:\n${this.out.slice(-2000)}\n--- stderr:\n${this.err}`);
+        throw new Error(
+          `console never matched ${re}\n--- stdout tail:\n${this.out.slice(-2000)}\n--- stderr:\n${this.err}`,
+        );
       }
       await new Promise((r) => setTimeout(r, 50));
     }

@@ -63,8 +63,14 @@ Deno.test("format: another version, another file, a truncated file, the wrong ma
   const a = saveMachine(m);
   const other = a.slice();
   new DataView(other.buffer).setUint32(8, 99, true);
-  assert.throws(() => readSnapshotHeader(other, "x.snap"), /x\.snap: snapshot format version 99; this ring3 reads version 1/);
-  assert.throws(() => readSnapshotHeader(new TextEncoder().encode("hello world, not a snapshot")), /not a ring3 snapshot/);
+  assert.throws(
+    () => readSnapshotHeader(other, "x.snap"),
+    /x\.snap: snapshot format version 99; this ring3 reads version 1/,
+  );
+  assert.throws(
+    () => readSnapshotHeader(new TextEncoder().encode("hello world, not a snapshot")),
+    /not a ring3 snapshot/,
+  );
   assert.throws(() => readSnapshotHeader(a.subarray(0, a.length - 100)), /truncated/);
   const m2 = await Machine.create({ memMiB: 32 });
   assert.throws(() => restoreMachine(m2, a), SnapshotError);
@@ -147,7 +153,9 @@ Deno.test({
         type S = { vcpus: { instructions: number; state: string }[] };
         const a = (await h.ctl("stats")).result as S;
         // work on every CPU: four busy loops, then count the processors the kernel has online
-        await h.send("for i in 1 2 3 4; do (i=0; while [ $i -lt 3000 ]; do i=$((i+1)); done; echo loop-done) & done; wait\n");
+        await h.send(
+          "for i in 1 2 3 4; do (i=0; while [ $i -lt 3000 ]; do i=$((i+1)); done; echo loop-done) & done; wait\n",
+        );
         await h.waitOut(/(loop-done[\s\S]*){4}/, 240_000);
         const b = (await h.ctl("stats")).result as S;
         assert.equal(b.vcpus.length, 4);
