@@ -461,11 +461,6 @@ function loadGuest(m: MachineLike, cfg: BootConfig, files: BootFiles): void {
   }
 }
 
-function outcomeKind(o: RunOutcome): { kind: string; reason?: string } {
-  if (typeof o === "string") return { kind: o };
-  return o ?? { kind: "poweroff" };
-}
-
 // QEMU's isa-debugcon: firmware and test ROMs print to port 0x402 without setting up a UART, and
 // probe for the console by reading 0xE9 back.
 const DEBUGCON_PORT = 0x402;
