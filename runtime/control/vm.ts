@@ -63,6 +63,7 @@ export class Vm {
   private listeners = new Set<(e: VmEvent) => void>();
   private outputs = new Set<(b: Uint8Array) => void>();
   private tail = "";
+  private panicTold = false; // a panic event went out during this run
   readonly counters = { serialOut: 0, serialIn: 0, snapshotsSaved: 0, snapshotsLoaded: 0, resets: 0 };
   bootNotes: Record<string, unknown> | undefined;
   // instructions retired before this process's cores started (a restored snapshot), per vCPU;
@@ -117,6 +118,7 @@ export class Vm {
       if (i >= 0) {
         const line = this.tail.slice(i).split(/\r?\n/)[0];
         this.tail = "";
+        this.panicTold = true;
         this.emit({ event: "panic", line });
       }
     };
@@ -133,6 +135,7 @@ export class Vm {
         continue;
       }
       this.state = "running";
+      this.panicTold = false;
       const o = outcome(await Promise.race([this.m.run(), this.quitSignal]));
       if (o.kind === "stopped" && this.quitWanted) return this.end({ kind: "quit" });
       if (o.kind === "stopped" && this.pauseWanted) {
@@ -148,6 +151,8 @@ export class Vm {
         continue;
       }
       if (o.kind === "poweroff") this.emit({ event: "poweroff" });
+      // a panic the guest reported through pvpanic before (or without) its console line
+      if (o.kind === "panic" && !this.panicTold) this.emit({ event: "panic", line: "(reported through pvpanic)" });
       return this.end(o);
     }
   }

@@ -44,6 +44,7 @@ export interface SnapshotConfig {
   smp: number;
   acpi: boolean;
   net: NetConfig[];
+  exitPort?: number; // the isa-debug-exit device, when the machine has one
 }
 
 export interface SnapshotHeader {
@@ -74,7 +75,13 @@ function restoreNic(d: unknown, s: DeviceState): boolean {
 
 function machineConfig(m: Machine): SnapshotConfig {
   const o = (m as unknown as { opts: MachineOptions }).opts;
-  return { memMiB: m.ramBytes / 0x100000, smp: m.ncpu, acpi: o.acpi ?? true, net: m.nics.map((n) => n.config) };
+  return {
+    memMiB: m.ramBytes / 0x100000,
+    smp: m.ncpu,
+    acpi: o.acpi ?? true,
+    net: m.nics.map((n) => n.config),
+    ...(o.exitPort === undefined ? {} : { exitPort: o.exitPort }),
+  };
 }
 
 // The machine as bytes. `clockNs`: the guest time to record (a paused machine's frozen time).
@@ -241,7 +248,14 @@ export function readSnapshotHeader(
 
 // The options to build the machine a snapshot came from (the caller may add host-side ones).
 export function snapshotMachineOptions(h: SnapshotHeader): MachineOptions {
-  return { memMiB: h.config.memMiB, smp: h.config.smp, acpi: h.config.acpi, net: h.config.net };
+  const c = h.config;
+  return {
+    memMiB: c.memMiB,
+    smp: c.smp,
+    acpi: c.acpi,
+    net: c.net,
+    ...(c.exitPort === undefined ? {} : { exitPort: c.exitPort }),
+  };
 }
 
 // Put a snapshot into a Machine built with snapshotMachineOptions() and init()ed, before it runs.
