@@ -877,10 +877,6 @@ async function runMachine(
       Deno.stderr.writeSync(new TextEncoder().encode(`ring3: ${msg}${tty ? "\r\n" : "\n"}`));
     } catch { /* stderr closed */ }
   };
-  vm.on((e) => {
-    if (e.event === "reset" && !cfg.noReboot) return;
-    if (e.event === "panic") note(`guest kernel panic: ${e.line}`);
-  });
   // the terminal comes back in its normal mode however ring3 ends
   const signals: [Deno.Signal, number][] = [["SIGTERM", 143], ["SIGHUP", 129], ["SIGINT", 130]];
   const handlers = signals.map(([sig, code]) => {
