@@ -1,6 +1,28 @@
 // Every control command against a live guest, through `--control unix:PATH` of the CLI.
 import assert from "node:assert/strict";
 import { ControlClient, GuestProc } from "./guest_proc.ts";
+import { unescapeKeys } from "../../cli/ctl.ts";
+
+const CTL = new URL("../../cli/ctl.ts", import.meta.url).pathname;
+async function ctlCli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const o = await new Deno.Command(Deno.execPath(), { args: ["run", "-A", CTL, ...args] }).output();
+  const d = new TextDecoder();
+  return { code: o.code, out: d.decode(o.stdout), err: d.decode(o.stderr) };
+}
+
+Deno.test("deno task ctl: escapes in sendkeys, a clear error without a machine, usage", async () => {
+  assert.equal(unescapeKeys("ls\\n\\t\\e\\x41\\\\"), "ls\n\t\x1bA\\");
+  assert.equal(unescapeKeys("plain"), "plain");
+  const dir = await Deno.makeTempDir();
+  const r = await ctlCli(`${dir}/none.sock`, "status");
+  assert.equal(r.code, 1);
+  assert.match(r.err, /^ctl: .*none\.sock: no such socket \(is ring3 running with --control unix:PATH\?\)\n$/);
+  const u = await ctlCli();
+  assert.equal(u.code, 2);
+  assert.match(u.out, /usage: deno task ctl PATH COMMAND/);
+  assert.match(u.out, /savevm FILE/);
+  await Deno.remove(dir, { recursive: true });
+});
 
 type Stats = { state: string; vcpus: { instructions: number }[] };
 const SHELL = /ring3: shell ready[\s\S]*?# /;
@@ -26,6 +48,10 @@ Deno.test({
       const events = new ControlClient();
       await events.connect(g.socket);
 
+      // the tool people use: one command, its result as JSON
+      const viaCli = await ctlCli(g.socket, "status");
+      assert.equal(viaCli.code, 0, viaCli.err);
+      assert.equal(JSON.parse(viaCli.out).state, "running");
       const st = await g.ctl("status");
       assert.ok(st.ok);
       assert.equal((st.result as { state: string; cpus: number; memMiB: number }).state, "running");
