@@ -857,7 +857,12 @@ async function runMachine(
     loadGuest(mm as unknown as MachineLike, cfg, files);
     con.restartClock();
   };
-  const vm = new Vm(m as unknown as Machine, { noReboot: cfg.noReboot, reboot, boot: bootNotes(cfg) });
+  const vm = new Vm(m as unknown as Machine, {
+    noReboot: cfg.noReboot,
+    reboot,
+    boot: bootNotes(cfg),
+    hostOptions: { smpThreads: cfg.smpThreads }, // for the machines loadvm builds
+  });
   if (restoredFrom) vm.setRetiredBefore(restoredFrom);
   const con = new Console(vm, cfg, tty, !restored && (files?.shellMarker ?? false));
   vm.onOutput((d) => con.output(d));
