@@ -318,6 +318,7 @@ const PIT_FIELDS = [
   "bcd",
   "reload",
   "counting",
+  "free",
   "waiting",
   "start",
   "frozen",
