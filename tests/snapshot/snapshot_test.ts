@@ -90,6 +90,28 @@ Deno.test("persist: every plain-data field of every device model is in its saved
   check("pci", m.pci, d.pci, ["nextIo", "nextMem"].filter((k) => k in d.pci));
   assert.deepEqual(missing, [], "fields a persist block leaves out");
   m.close();
+  // the NIC models (their switch is not there: the links stay down, which is all this needs)
+  const dir = await Deno.makeTempDir();
+  const n = await Machine.create({
+    memMiB: 16,
+    net: [{ model: "ne2k", switch: `unix:${dir}/none.sock` }, { model: "virtio", switch: `unix:${dir}/none.sock` }],
+  });
+  const nd = readSnapshotHeader(saveMachine(n)).header.devices as Record<string, Record<string, unknown>>;
+  // the PCI function's side (config space, INTx) is the bus's state; the rest is configuration
+  const pciFn = ["slot", "fn", "cfg", "wmask", "bars", "mapped", "intx", "mac"];
+  check("ne2k", n.nics[0].device, nd.nic0, pciFn);
+  check("virtio-net", n.nics[1].device, { ...nd.nic1, ...(nd.nic1.net as Record<string, unknown>) }, [
+    ...pciFn,
+    "linkUp",
+    "deviceType",
+    "hostFeatures",
+  ]);
+  (n.nics[1].device as unknown as { queues: object[] }).queues.forEach((q, i) =>
+    check(`virtio-net.queue${i}`, q, (nd.nic1.queues as Record<string, unknown>[])[i], ["size"])
+  );
+  assert.deepEqual(missing, [], "fields a NIC's persist block leaves out");
+  n.close();
+  await Deno.remove(dir, { recursive: true });
 });
 
 Deno.test("format: another version, another file, a truncated file, the wrong machine: clear errors", async () => {
