@@ -6,6 +6,7 @@
 // "asserted", so active-low and active-high pins behave alike.
 import type { MmioBus, MmioHandler } from "../bus.ts";
 import type { IrqSink } from "../irq.ts";
+import { type DeviceState, expectVersion, pick, put } from "../snapshot/persist.ts";
 
 export const IOAPIC_BASE = 0xfec00000;
 export const IOAPIC_PINS = 24;
@@ -151,4 +152,13 @@ export class IoApic implements IrqSink, MmioHandler {
       this.writeReg(this.sel, value >>> 0);
     }
   }
+}
+
+// ---- persist (ARCHITECTURE.md, "Snapshots"): redirection table, select, input levels, latches --
+const IOAPIC_FIELDS = ["id", "sel", "lo", "hi", "lines", "irr"];
+export function saveIoApic(a: IoApic): DeviceState {
+  return { v: 1, ...pick(a, IOAPIC_FIELDS) };
+}
+export function restoreIoApic(a: IoApic, state: DeviceState): void {
+  put(a, IOAPIC_FIELDS, expectVersion("IO-APIC", state, 1), "IO-APIC");
 }

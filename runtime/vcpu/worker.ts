@@ -82,6 +82,8 @@ async function start(msg: WorkerStart): Promise<void> {
     picAck: () => mbox.call(OP_PIC_ACK) | 0,
   });
   const attnIdx = bus.attnIndex(cpu);
+  // the count goes on from what earlier workers (before a pause, a snapshot) published
+  const icount0 = BigInt(core.get(L.S_ICOUNT_HI)) << 32n | BigInt(core.get(L.S_ICOUNT));
 
   for (;;) {
     if (Atomics.load(i32, stopIdx)) break;
@@ -106,7 +108,7 @@ async function start(msg: WorkerStart): Promise<void> {
       }
     }
     const exit = core.run(msg.slice);
-    const n = core.icount;
+    const n = core.icount + icount0;
     core.set(L.S_ICOUNT, Number(n & 0xffffffffn));
     core.set(L.S_ICOUNT_HI, Number(n >> 32n));
     if (exit === L.EXIT_SHUTDOWN) {
