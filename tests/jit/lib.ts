@@ -31,16 +31,18 @@ export const WRAP = new WebAssembly.Module(Uint8Array.from(
 export interface Evidence {
   runs: number; // compiled block executions
   entries: Map<number, number>; // block entry (linear) -> executions
+  units: Map<number, number>; // the part of those through a region's other units' entries
 }
 
 export function instrument(bare: Bare): Evidence {
-  const ev: Evidence = { runs: 0, entries: new Map() };
+  const ev: Evidence = { runs: 0, entries: new Map(), units: new Map() };
   const jit = bare.core.jit;
   const compile = jit.compile.bind(jit);
-  const wrap = (idx: number, at: number) => {
+  const wrap = (idx: number, at: number, unit = false) => {
     const n = () => {
       ev.runs++;
       ev.entries.set(at, (ev.entries.get(at) ?? 0) + 1);
+      if (unit) ev.units.set(at, (ev.units.get(at) ?? 0) + 1);
     };
     const inst = new WebAssembly.Instance(WRAP, { env: { f: jit.table.get(idx)!, n } });
     jit.table.set(idx, inst.exports.w as () => void);
@@ -50,7 +52,7 @@ export function instrument(bare: Bare): Evidence {
     if (idx !== 0) {
       wrap(idx, lin >>> 0);
       // a region's other units, entries of the same module (runtime/jit/jit.ts)
-      for (const [i, at] of jit.entered) wrap(i, at);
+      for (const [i, at] of jit.entered) wrap(i, at, true);
     }
     return idx;
   };
@@ -156,6 +158,7 @@ export interface Outcome {
   blocks: number;
   runs: number;
   entries: Map<number, number>;
+  units: Map<number, number>;
 }
 
 export interface RunOptions {
@@ -197,6 +200,7 @@ export async function runImage(image: Uint8Array, threshold: number, o: RunOptio
     blocks: core.jit.stats.blocks,
     runs: ev.runs,
     entries: ev.entries,
+    units: ev.units,
   };
 }
 

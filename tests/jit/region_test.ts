@@ -258,3 +258,57 @@ Deno.test({
     sameCount(r);
   },
 });
+
+// Every unit of a region is an entry of its module: code that comes into the page at a unit
+// (here an indirect JMP from another page, in turn to each unit) runs the region from there.
+const ENTRIES = `
+  PRINT "units "
+  PUTHEX ..@ua
+  PUTC ' '
+  PUTHEX ..@uj
+  PRINT 10
+  mov ecx, 200
+  xor esi, esi
+  jmp outer
+align 4096
+outer:
+  mov eax, ecx
+  and eax, 3
+  jmp [targets + eax*4]
+back:
+  dec ecx
+  jnz outer
+  PUTHEX esi
+  EXIT 8
+targets: dd region, ..@ua, ..@uj, region
+align 4096
+region:
+  test ecx, 1
+  jnz .a
+  add esi, ecx
+  jmp .join
+.a:
+..@ua:
+  xor esi, 0x55
+  cmp ecx, 100
+  jb .join
+  add esi, 7
+.join:
+..@uj:
+  rol esi, 3
+  jmp back
+`;
+
+Deno.test({
+  name: "jit regions: a region is entered at any of its units",
+  ignore: !HAVE_NASM,
+  fn: async () => {
+    const r = await both(program(ENTRIES));
+    sameCount(r);
+    const [, ua, uj] = r.off.out.match(/^units ([0-9a-f]{8}) ([0-9a-f]{8})/)!;
+    for (const u of [ua, uj]) {
+      const n = r.on.units.get(parseInt(u, 16)) ?? 0;
+      assert.ok(n >= 40, `the unit at ${u} was entered ${n} times through the region's module`);
+    }
+  },
+});
