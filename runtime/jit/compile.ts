@@ -264,7 +264,7 @@ function decodeUnit(mem: Uint8Array, h: number, at: number, tlb: number, stops?:
 
 // where a unit goes on that another unit could start: its Jcc targets (taken: true when the
 // interpreter must have been there for it to count), the JMPs it follows or ends with, the
-// instruction after its last when that falls through
+// instruction after its last when that falls through or returns from a CALL
 function successors(insns: Insn[]): [number, boolean][] {
   const out: [number, boolean][] = [];
   for (const ins of insns) {
@@ -272,8 +272,12 @@ function successors(insns: Insn[]): [number, boolean][] {
     else if (ins.follow) out.push([ins.imm, false]);
   }
   const tail = insns[insns.length - 1];
+  const next = (tail.at + tail.len) | 0;
   if (direct(tail, END_JMP) && tail.pfx === 0) out.push([tail.imm, false]);
-  else if (!endsBlock(tail) || tail.thunk || inlineJcc(tail)) out.push([(tail.at + tail.len) | 0, false]);
+  else if (!endsBlock(tail) || tail.thunk || inlineJcc(tail)) out.push([next, false]);
+  // the return address of a CALL the unit leaves by: the callee's RET comes back there (through
+  // the unit's entry), when it did before
+  else if (endOf(tail.facts) === END_CALL && tail.pfx === 0) out.push([next, true]);
   return out;
 }
 

@@ -312,3 +312,43 @@ Deno.test({
     }
   },
 });
+
+// The return address of a CALL to another page is a unit of the caller's region: the callee's
+// RET comes back into the region there.
+const CALLS = `
+  PRINT "after "
+  PUTHEX ..@after
+  PRINT 10
+  mov ecx, 150
+  xor esi, esi
+.loop:
+  mov eax, ecx
+  call far_fn
+..@after:
+  add esi, eax
+  test ecx, 4
+  jz .skip
+  rol esi, 5
+.skip:
+  dec ecx
+  jnz .loop
+  PUTHEX esi
+  EXIT 3
+align 4096
+far_fn:
+  imul eax, eax, 0x9e3779b1
+  xor eax, ecx
+  ret
+`;
+
+Deno.test({
+  name: "jit regions: a CALL's return address is a unit the callee's RET comes back to",
+  ignore: !HAVE_NASM,
+  fn: async () => {
+    const r = await both(program(CALLS));
+    sameCount(r);
+    const at = parseInt(r.off.out.match(/^after ([0-9a-f]{8})/)![1], 16);
+    const n = r.on.units.get(at) ?? 0;
+    assert.ok(n >= 100, `the return address was entered ${n} times through the region's module`);
+  },
+});
