@@ -297,13 +297,23 @@ export function compileBlock(
   const unitOf = new Map<number, number>([[lin, 0]]);
   const hostOf = (x: number) => (h & ~0xfff) + (x & 0xfff);
   const dv = new DataView(mem.buffer);
-  // visited before (its visit counter is not 0): the interpreter came there by a branch; at a
-  // threshold of 1 (tests) nothing is counted, so every target counts as visited
-  const every = dv.getUint32(L.MACHINE + L.M_JIT, true) <= 1;
+  // warm: the interpreter came there by a branch at least 1/8 as often as makes an entry hot (its
+  // visit counter), or it is compiled already (in this vCPU's entry hash); at a threshold of 1
+  // (tests) nothing is counted, so every target counts
+  const hot = dv.getUint32(L.MACHINE + L.M_JIT, true);
+  const jh = L.JIT_HASH + ((S - L.CPU_BASE) / L.CPU_STRIDE) * L.JIT_HASH_STRIDE;
   const visited = (x: number) => {
-    if (every) return true;
-    const ctr = S + L.S_JIT_COUNT + ((Math.imul(hostOf(x), 0x85ebca6b) >>> (32 - 13)) & (L.JIT_COUNTERS - 1)) * 4;
-    return dv.getUint32(ctr, true) !== 0;
+    if (hot <= 1) return true;
+    const hx = hostOf(x) >>> 0;
+    const ctr = S + L.S_JIT_COUNT + ((Math.imul(hx, 0x85ebca6b) >>> (32 - 13)) & (L.JIT_COUNTERS - 1)) * 4;
+    if (dv.getUint32(ctr, true) >= Math.max(1, hot >>> 3)) return true;
+    const s0 = jh + ((Math.imul(hx, 0x9e3779b1) >>> 20) & (L.JIT_ENTRIES / 2 - 1)) * 32;
+    for (const s of [s0, s0 + 16]) {
+      if (dv.getUint32(s, true) === hx && dv.getUint32(s + 12, true) === x >>> 0 && dv.getUint32(s + 4, true)) {
+        return true;
+      }
+    }
+    return false;
   };
   // the units: found breadth-first from the entry (each decoded up to the units known by then),
   // then decoded again up to all of them (a unit found later may start inside one found before)
@@ -322,7 +332,10 @@ export function compileBlock(
   if (units.length > 1) {
     let total = 0, n = 0;
     for (const u of units) {
-      u.insns = decodeUnit(mem, hostOf(u.at), u.at, tlb, stops);
+      // (again only where it ran into a unit found after it)
+      if (u.insns.some((ins, i) => i > 0 && stops.has(ins.at))) {
+        u.insns = decodeUnit(mem, hostOf(u.at), u.at, tlb, stops);
+      }
       total += u.insns.length;
       if (n > 0 && total > MAX_REGION_INSNS) break;
       n++;
