@@ -114,7 +114,7 @@ export class Block {
 
   // params: 1 for a region's body, whose local 0 is the unit it starts at (compile.ts)
   constructor(readonly S: number, readonly genAddr = 0, readonly gen = 0, readonly params = 0) {
-    this.nlocals = params;
+    this.nlocals = this.cursor = params;
     this.tlbL = this.tmp();
     this.c.gget(G.tlb).set(this.tlbL);
   }
@@ -128,8 +128,16 @@ export class Block {
     this.storedThisInsn = true;
   }
 
+  // Locals: nlocals is how many the function declares (the most in use at once); a region's units
+  // share theirs (each unit's temporaries die at its end: what goes on lives in the fixed
+  // register locals, the flags in memory), so the function has about as many as its largest
+  // unit, not the sum: fewer locals for V8 to carry around the dispatcher loop.
+  private cursor = 0;
+  private poolBase = -1;
   tmp(): number {
-    return this.nlocals++;
+    const l = this.cursor++;
+    if (this.cursor > this.nlocals) this.nlocals = this.cursor;
+    return l;
   }
 
   // ---- registers ----------------------------------------------------------------------------------
@@ -152,6 +160,10 @@ export class Block {
       this.fixed.push(l);
       this.c.const(0).load(this.S + r * 4).set(l);
     }
+    // the locals that outlive a unit, before the units' shared ones
+    this.wroteSlow = this.tmp();
+    this.linkId = this.tmp();
+    this.poolBase = this.cursor;
   }
   private newRegLocal(r: number): number {
     return this.fixed ? this.fixed[r] : this.tmp();
@@ -722,6 +734,7 @@ export class Block {
   depth0 = 0;
   // a unit of a region starts: nothing is known about registers or flags (they are in memory)
   startUnit(): void {
+    if (this.poolBase >= 0) this.cursor = this.poolBase;
     if (this.fixed) this.fixed.forEach((l, r) => this.regLocal[r] = l);
     else this.regLocal.fill(-1);
     this.regDirty.fill(false);

@@ -341,8 +341,29 @@ export function compileBlock(
       n++;
     }
     units.splice(n);
-    // (a join whose decode came out empty has no code: its transitions leave the region there)
-    const kept = units.filter((u, k) => k === 0 || u.insns.length > 0);
+    // Only loops: a unit stays when it is on a cycle of units (or is the entry). A loop makes its
+    // transitions many times for each entry of the region; straight-line code and the paths out
+    // of a loop would only add compile time (V8's grows with the bytes), and run as well as
+    // blocks of their own. (A join whose decode came out empty has no code and goes too: the
+    // transitions to one leave the region there.)
+    const m = units.length;
+    const reach = units.map((u) => {
+      let bits = 0;
+      for (const [t] of successors(u.insns)) {
+        const k = unitOf.get(t);
+        if (k !== undefined && k < m) bits |= 1 << k;
+      }
+      return bits;
+    });
+    for (let changed = true; changed;) {
+      changed = false;
+      for (let i = 0; i < m; i++) {
+        let r = reach[i];
+        for (let k = 0; k < m; k++) if (r & (1 << k)) r |= reach[k];
+        if (r !== reach[i]) reach[i] = r, changed = true;
+      }
+    }
+    const kept = units.filter((u, k) => k === 0 || (u.insns.length > 0 && (reach[k] & (1 << k)) !== 0));
     units.length = 0;
     units.push(...kept);
     unitOf.clear();

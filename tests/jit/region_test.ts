@@ -259,8 +259,9 @@ Deno.test({
   },
 });
 
-// Every unit of a region is an entry of its module: code that comes into the page at a unit
-// (here an indirect JMP from another page, in turn to each unit) runs the region from there.
+// Every unit of a region (a loop's blocks) is an entry of its module: code that comes into the
+// page at a unit (here an indirect JMP from another page, in turn to each unit) runs the region
+// from there.
 const ENTRIES = `
   PRINT "units "
   PUTHEX ..@ua
@@ -274,6 +275,7 @@ align 4096
 outer:
   mov eax, ecx
   and eax, 3
+  mov edx, 2
   jmp [targets + eax*4]
 back:
   dec ecx
@@ -283,6 +285,8 @@ back:
 targets: dd region, ..@ua, ..@uj, region
 align 4096
 region:
+  mov edx, 2
+.inner:
   test ecx, 1
   jnz .a
   add esi, ecx
@@ -296,6 +300,8 @@ region:
 .join:
 ..@uj:
   rol esi, 3
+  dec edx
+  jnz .inner
   jmp back
 `;
 
