@@ -196,8 +196,10 @@ function stepBlock(lin: number, S: number, memPages: number, profile: number): C
 // br_table in a loop), not a tail call through the table.
 export const MAX_UNITS = 16;
 export const MAX_REGION_INSNS = 320;
-// RING3_JIT_REGIONS=0: every block alone (tests set jitOptions.regions to run both ways)
-export const jitOptions = { regions: Deno.env.get("RING3_JIT_REGIONS") !== "0" };
+// Regions are off by default: raced against blocks alone on this (heavily shared) machine they
+// were not faster on any row and slower on several (ARCHITECTURE.md, "Regions").
+// RING3_JIT_REGIONS=1 turns them on; the tests run both ways (jitOptions.regions).
+export const jitOptions = { regions: Deno.env.get("RING3_JIT_REGIONS") === "1" };
 const trace = !!Deno.env.get("RING3_JIT_TRACE");
 const hex = (x: number) => (x >>> 0).toString(16);
 
