@@ -28,10 +28,24 @@ done
 for t in mmdebstrap mkfs.ext4 deno; do
   command -v "$t" >/dev/null || { echo "image: $t not found (apt-get install mmdebstrap e2fsprogs)" >&2; exit 1; }
 done
+# Maintainer scripts are i386 programs. A host kernel without IA32 emulation runs them through
+# qemu-user (qemu-user-static), registered with binfmt_misc here if nobody did (root only), and
+# unregistered again right after mmdebstrap: other programs on the host (tests comparing against
+# the host CPU) must not start running i386 binaries through qemu-user.
+registered=""
+if ! arch-test -n i386 >/dev/null 2>&1 && [ ! -e /proc/sys/fs/binfmt_misc/qemu-i386 ]; then
+  [ -x /usr/bin/qemu-i386-static ] || { echo "image: this host cannot run i386 programs; apt-get install qemu-user-static" >&2; exit 1; }
+  [ -e /proc/sys/fs/binfmt_misc/register ] || mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
+  echo "image: registering qemu-i386-static with binfmt_misc (this host runs no i386 programs natively)"
+  printf '%s' ':qemu-i386:M::\x7fELF\x01\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\x03\x00:\xff\xff\xff\xff\xff\xfe\xfe\x00\xff\xff\xff\xff\xff\xff\xff\xff\xfe\xff\xff\xff:/usr/bin/qemu-i386-static:F' \
+    > /proc/sys/fs/binfmt_misc/register
+  registered=1
+fi
+unregister() { if [ -n "$registered" ]; then echo -1 > /proc/sys/fs/binfmt_misc/qemu-i386 || true; registered=""; fi; }
 pkgs=$(grep -v '^\s*#' "$here/packages.txt" | tr -s ' \n' ',' | sed 's/^,//; s/,$//')
 mkdir -p "$(dirname "$out")"
 work=$(mktemp -d "${TMPDIR:-/tmp}/ring3-image.XXXXXX")
-trap 'rm -rf "$work"' EXIT
+trap 'unregister; rm -rf "$work"' EXIT
 rootfs="$work/rootfs"
 
 echo "image: mmdebstrap bookworm i386 ($pkgs)"
@@ -45,6 +59,7 @@ mmdebstrap --arch=i386 --variant=minbase --include="$pkgs" \
   --customize-hook='printf "auto lo\niface lo inet loopback\n" > "$1/etc/network/interfaces"' \
   --customize-hook='mkdir -p "$1/boot-out" && cp -L "$1/vmlinuz" "$1/boot-out/vmlinuz" && cp -L "$1/initrd.img" "$1/boot-out/initrd.img"' \
   bookworm "$rootfs" ${mirror:+"$mirror"}
+unregister
 
 boot="${out%.img}.boot"
 rm -rf "$boot"

@@ -12,7 +12,9 @@
 export const SECTOR = 512;
 
 // A one-line error for the user: a missing file, a locked image, a corrupt header, ...
-export class DiskError extends Error {}
+export class DiskError extends Error {
+  override name = "DiskError";
+}
 
 export interface BlockImage {
   readonly name: string; // the file (for messages)
