@@ -6,10 +6,12 @@ import { VirtioBlk } from "./virtio_blk.ts";
 import type { GuestRam } from "../memory.ts";
 import type { DiskConfig } from "../block/options.ts";
 import { openImage } from "../block/open.ts";
-import type { BlockImage } from "../block/image.ts";
+import { type BlockImage, DiskError } from "../block/image.ts";
 
 export const FIRST_DISK_SLOT = 8;
 export const MAX_DISKS = 16;
+// virtio-blk counts 64-bit sectors; ring3 computes byte offsets in doubles: 2^53 bytes (8 PiB)
+const VIRTIO_BLK_MAX_BYTES = 2 ** 53;
 
 export interface Disk {
   readonly name: string; // "vda (virtio-blk, FILE)"
@@ -29,6 +31,10 @@ export function attachDisks(
   try {
     configs.forEach((c, i) => {
       const image = "file" in c ? openImage(c.file, c) : c;
+      if (image.size > VIRTIO_BLK_MAX_BYTES) {
+        image.close();
+        throw new DiskError(`${image.name}: ${image.size} bytes is more than virtio-blk can address here`);
+      }
       const letter = String.fromCharCode(0x61 + i);
       const serial = ("file" in c ? c.serial : undefined) ?? `ring3-vd${letter}`;
       const device = new VirtioBlk(ram, image, serial, log);
