@@ -60,13 +60,17 @@ function storm(path: string, model: Uint8Array, rng: Rng, ops: number, discard: 
   }
 }
 
-for (
-  const [compat, clusterSize] of [["0.10", 65536], ["1.1", 65536], ["1.1", 512], ["1.1", 4096], [
-    "0.10",
-    2 * MiB,
-  ]] as const
-) {
-  Deno.test(`qcow2 compat=${compat} cluster_size=${clusterSize}: ring3's writes pass qemu-img check and convert`, () => {
+const VARIANTS: [string, number, number][] = [
+  ["0.10", 65536, 16],
+  ["1.1", 65536, 16],
+  ["1.1", 512, 16],
+  ["1.1", 4096, 64],
+  ["1.1", 65536, 8],
+  ["0.10", 2 * MiB, 16],
+];
+for (const [compat, clusterSize, refBits] of VARIANTS) {
+  const opts = `compat=${compat},cluster_size=${clusterSize}` + (refBits !== 16 ? `,refcount_bits=${refBits}` : "");
+  Deno.test(`qcow2 ${opts}: ring3's writes pass qemu-img check and convert`, () => {
     if (!QEMU_IMG) return skipNote("qemu-img");
     const dir = scratchDir();
     try {
@@ -84,7 +88,7 @@ for (
         String(size),
       );
       const model = new Uint8Array(size);
-      storm(p, model, new Rng(clusterSize ^ compat.length), 120, true);
+      storm(p, model, new Rng(clusterSize ^ compat.length ^ refBits), 120, true);
       checkClean(p);
       assert.equal(firstDiff(rawOf(dir, p), model), -1, "qemu-img convert gives the model's bytes");
       // and again on the image as ring3 left it (tables read back from the file)
@@ -179,6 +183,35 @@ Deno.test("qcow2: clear one-line errors for a corrupt header", () => {
       new TextEncoder().encode("not a qcow2 image, but long enough for a header of one: ".repeat(4)),
     );
     assert.throws(() => openImage(p, { format: "qcow2" }), /no QFI/);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("qcow2 over qcow2 over raw, and snapshot=on over the chain: reads see every layer, the files stay as they were", () => {
+  if (!QEMU_IMG) return skipNote("qemu-img");
+  const dir = scratchDir();
+  try {
+    const rng = new Rng(5);
+    const base = randomBytes(rng, 4 * MiB);
+    Deno.writeFileSync(`${dir}/base.img`, base);
+    mustRun("qemu-img", "create", "-q", "-f", "qcow2", "-b", "base.img", "-F", "raw", `${dir}/mid.qcow2`);
+    const mid = randomBytes(rng, 100_000 - (100_000 % 512));
+    mustRun("qemu-io", "-c", `write -P 0x77 1M 64K`, `${dir}/mid.qcow2`);
+    mustRun("qemu-img", "create", "-q", "-f", "qcow2", "-b", "mid.qcow2", "-F", "qcow2", `${dir}/top.qcow2`);
+    const model = base.slice();
+    model.fill(0x77, MiB, MiB + 65536);
+    const top = openImage(`${dir}/top.qcow2`, { snapshot: true });
+    top.write(3 * MiB + 512, mid);
+    model.set(mid, 3 * MiB + 512);
+    const all = new Uint8Array(top.size);
+    top.read(0, all);
+    top.close();
+    assert.equal(firstDiff(all, model), -1);
+    const untouched = rawOf(dir, `${dir}/top.qcow2`);
+    model.set(base.subarray(3 * MiB + 512, 3 * MiB + 512 + mid.length), 3 * MiB + 512);
+    assert.equal(firstDiff(untouched, model), -1, "snapshot=on wrote nothing to the chain");
+    checkClean(`${dir}/top.qcow2`);
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }
