@@ -10,11 +10,16 @@ import { E2FS, firstDiff, mustRun, QEMU_IMG, run, scratchDir, skipNote } from ".
 
 const CLI = new URL("../../cli/boot.ts", import.meta.url).pathname;
 const CONFIG = new URL("../../guest/linux.config", import.meta.url).pathname;
-const kernelHasDisks = (() => {
+// Another kernel and initramfs (e.g. Debian's, with the modules loaded by a prelude command):
+// RING3_DISK_KERNEL, RING3_DISK_INITRD, RING3_DISK_PRELUDE.
+const ALT_KERNEL = Deno.env.get("RING3_DISK_KERNEL");
+const KERNEL_ARGS = ALT_KERNEL ? ["--kernel", ALT_KERNEL, "--initrd", Deno.env.get("RING3_DISK_INITRD") ?? ""] : [];
+const PRELUDE = Deno.env.get("RING3_DISK_PRELUDE") ? `${Deno.env.get("RING3_DISK_PRELUDE")}\n` : "";
+const kernelHasDisks = ALT_KERNEL !== undefined || (() => {
   const c = Deno.readTextFileSync(CONFIG);
   return /^CONFIG_VIRTIO_BLK=y$/m.test(c) && /^CONFIG_EXT4_FS=y$/m.test(c);
 })();
-const BOOT_MS = 120_000;
+const BOOT_MS = 400_000;
 
 function ready(): boolean {
   if (!kernelHasDisks) {
@@ -38,14 +43,14 @@ function mkext4(path: string, mib: number): void {
 // console shows `marker`. Returns the console output.
 async function bootAndKill(args: string[], script: string, marker: string): Promise<string> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", CLI, ...args],
+    args: ["run", "-A", CLI, ...KERNEL_ARGS, ...args],
     stdin: "piped",
     stdout: "piped",
     stderr: "piped",
   }).spawn();
   const timer = setTimeout(() => child.kill("SIGKILL"), BOOT_MS);
   const w = child.stdin.getWriter();
-  await w.write(new TextEncoder().encode(script));
+  await w.write(new TextEncoder().encode(PRELUDE + script));
   // stdin stays open: the shell must not see the end of its input and power off by itself
   let out = "";
   const dec = new TextDecoder();
@@ -66,7 +71,8 @@ async function bootAndKill(args: string[], script: string, marker: string): Prom
 }
 
 async function bootScript(args: string[], script: string): Promise<string> {
-  const r = await runBootCli(args, script, BOOT_MS);
+  // the shell's exit powers the guest off (guest/init)
+  const r = await runBootCli([...KERNEL_ARGS, ...args], PRELUDE + script + "exit\n", BOOT_MS);
   assert.equal(r.code, 0, `ring3 exit ${r.code}\n${r.stderr}\n${r.stdout.slice(-3000)}`);
   return r.stdout;
 }
