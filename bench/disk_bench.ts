@@ -10,14 +10,25 @@ import { parseArgs } from "node:util";
 
 const root = new URL("../", import.meta.url).pathname;
 const work = `${root}build/bench/disk`;
-const KERNEL = `${root}guest/images/bzImage`;
-const INITRD = `${root}guest/images/initramfs.cpio.gz`;
+const { values } = parseArgs({
+  args: Deno.args,
+  options: {
+    rounds: { type: "string" },
+    kernel: { type: "string" },
+    initrd: { type: "string" },
+    prelude: { type: "string" },
+  },
+});
+// --kernel/--initrd/--prelude: another guest (e.g. Debian's kernel with an initramfs that loads
+// virtio-blk as a module: --prelude is the shell command that does it)
+const KERNEL = values.kernel ?? `${root}guest/images/bzImage`;
+const INITRD = values.initrd ?? `${root}guest/images/initramfs.cpio.gz`;
+const PRELUDE = values.prelude ? [values.prelude] : [];
 const TARGET_MIB = 256;
 const SEQ_MIB = 128;
 const RAND_OPS = 4000;
 const TIMEOUT_MS = 900_000;
 
-const { values } = parseArgs({ args: Deno.args, options: { rounds: { type: "string" } } });
 const ROUNDS = Number(values.rounds ?? 3);
 
 function sh(cmd: string, ...args: string[]): string {
@@ -48,6 +59,7 @@ function prepare(): void {
 }
 
 const SCRIPT = [
+  ...PRELUDE,
   "mkdir -p /t && mount -t ext4 -o ro /dev/vdb /t",
   `/t/diskio /dev/vda seqread ${SEQ_MIB}`,
   `/t/diskio /dev/vda seqwrite ${SEQ_MIB}`,
@@ -100,6 +112,10 @@ const ring3Args = [
   "run",
   "-A",
   `${root}cli/boot.ts`,
+  "--kernel",
+  KERNEL,
+  "--initrd",
+  INITRD,
   "--disk",
   `${work}/target.img,format=raw`,
   "--disk",
@@ -125,7 +141,7 @@ const qemuArgs = [
 ];
 
 function missing(): string | null {
-  if (!/^CONFIG_VIRTIO_BLK=y$/m.test(Deno.readTextFileSync(`${root}guest/linux.config`))) {
+  if (!values.kernel && !/^CONFIG_VIRTIO_BLK=y$/m.test(Deno.readTextFileSync(`${root}guest/linux.config`))) {
     return "the guest kernel has no built-in virtio-blk";
   }
   for (const t of ["qemu-system-i386", "mkfs.ext4", "gcc"]) {
@@ -169,6 +185,7 @@ async function main(): Promise<void> {
     "",
     `ring3 ${rev}; ${qv} (\`-accel tcg\`, virtio-blk, cache=writeback); the same kernel, initramfs and images;`,
     `best of ${ROUNDS} rounds each, run back to back on a shared 2-core host (\`deno run -A bench/disk_bench.ts\`).`,
+    `Guest: ${values.kernel ? `${KERNEL} with ${INITRD}` : "the default kernel and initramfs"}. ` +
     `Guest program: bench/programs/diskio.c (O_DIRECT on /dev/vda, a ${TARGET_MIB} MiB raw image in the host's page cache).`,
     "",
     "| test | ring3 | QEMU TCG | ring3/QEMU |",
