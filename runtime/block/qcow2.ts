@@ -337,7 +337,8 @@ export class Qcow2Image implements BlockImage {
     this.file.pread(src, off);
     let out: Uint8Array;
     try {
-      out = inflateRawSync(src, { finishFlush: zc.Z_SYNC_FLUSH });
+      // a cluster inflates to at most cluster_size bytes: a hostile stream cannot make more
+      out = inflateRawSync(src, { finishFlush: zc.Z_SYNC_FLUSH, maxOutputLength: this.clusterSize });
     } catch (err) {
       throw new Qcow2Corrupt(`compressed cluster at 0x${off.toString(16)}: ${(err as Error).message}`);
     }

@@ -4,6 +4,7 @@
 // compressed, zero and backing clusters, discards) `qemu-img check` finds no error and no leak,
 // and `qemu-img convert` to raw gives exactly the bytes of a reference model.
 import assert from "node:assert/strict";
+import { deflateRawSync } from "node:zlib";
 import { openImage } from "../../runtime/block/open.ts";
 import { DiskError } from "../../runtime/block/image.ts";
 import { Rng } from "../lib/rng.ts";
@@ -212,6 +213,53 @@ Deno.test("qcow2 over qcow2 over raw, and snapshot=on over the chain: reads see 
     model.set(base.subarray(3 * MiB + 512, 3 * MiB + 512 + mid.length), 3 * MiB + 512);
     assert.equal(firstDiff(untouched, model), -1, "snapshot=on wrote nothing to the chain");
     checkClean(`${dir}/top.qcow2`);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("qcow2 with hostile tables: an unaligned L2 offset and a compressed zip bomb are errors, not crashes", () => {
+  if (!QEMU_IMG) return skipNote("qemu-img");
+  const dir = scratchDir();
+  try {
+    const p = `${dir}/h.qcow2`;
+    mustRun("qemu-img", "create", "-q", "-f", "qcow2", p, "1G");
+    mustRun("qemu-io", "-c", "write -P 0x11 0 64K", p);
+    const f = Deno.openSync(p, { read: true, write: true });
+    const hdr = new Uint8Array(72);
+    f.readSync(hdr);
+    const dv = new DataView(hdr.buffer);
+    const l1 = Number(dv.getBigUint64(40));
+    const l1e = new Uint8Array(8);
+    f.seekSync(l1, Deno.SeekMode.Start);
+    f.readSync(l1e);
+    const l2 = Number(new DataView(l1e.buffer).getBigUint64(0) & 0x00fffffffffffe00n);
+    // L2 entry 1: a compressed cluster whose stream inflates to 1 MiB (a cluster is 64 KiB)
+    const bomb = deflateRawSync(new Uint8Array(1 << 20));
+    const end = Math.ceil(Deno.statSync(p).size / 512) * 512;
+    f.seekSync(end, Deno.SeekMode.Start);
+    f.writeSync(bomb);
+    const sectors = Math.ceil(bomb.length / 512);
+    const e = (1n << 62n) | (BigInt(sectors - 1) << 54n) | BigInt(end);
+    const eb = new Uint8Array(8);
+    new DataView(eb.buffer).setBigUint64(0, e);
+    f.seekSync(l2 + 8, Deno.SeekMode.Start);
+    f.writeSync(eb);
+    // L1 entry 1: an L2 table at an unaligned offset
+    new DataView(eb.buffer).setBigUint64(0, (1n << 63n) | 0x12200n);
+    f.seekSync(l1 + 8, Deno.SeekMode.Start);
+    f.writeSync(eb);
+    f.close();
+    const img = openImage(p, { readonly: true });
+    try {
+      const b = new Uint8Array(4096);
+      img.read(0, b);
+      assert.ok(b.every((x) => x === 0x11), "the good cluster still reads");
+      assert.throws(() => img.read(65536, b), /compressed cluster/);
+      assert.throws(() => img.read(8192 * 65536, b), /not aligned/); // the second L1 entry: from 512 MiB
+    } finally {
+      img.close();
+    }
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }
