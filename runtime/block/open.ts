@@ -21,7 +21,8 @@ const MAX_CHAIN = 16;
 
 export function openImage(path: string, opts: ImageOptions = {}): BlockImage {
   const img = openFormat(path, opts.format, !(opts.readonly || opts.snapshot), opts.cache === "none", 0);
-  return opts.snapshot ? new SnapshotOverlay(img) : img;
+  // readonly=on wins: a read-only disk needs no overlay
+  return opts.snapshot && !opts.readonly ? new SnapshotOverlay(img) : img;
 }
 
 function openFormat(
