@@ -45,7 +45,7 @@ unregister() { if [ -n "$registered" ]; then echo -1 > /proc/sys/fs/binfmt_misc/
 pkgs=$(grep -v '^\s*#' "$here/packages.txt" | tr -s ' \n' ',' | sed 's/^,//; s/,$//')
 mkdir -p "$(dirname "$out")"
 work=$(mktemp -d "${TMPDIR:-/tmp}/ring3-image.XXXXXX")
-trap 'unregister; rm -rf "$work"' EXIT
+trap 'unregister; rm -rf --one-file-system "$work"' EXIT
 rootfs="$work/rootfs"
 
 echo "image: mmdebstrap bookworm i386 ($pkgs)"
