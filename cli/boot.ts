@@ -10,6 +10,7 @@ import { MAX_CPUS } from "../core-as/layout.ts";
 import { JIT_DEFAULT, jitThreshold } from "../runtime/vcpu/core.ts";
 import { bootBzImage, BootImageError, E820_RAM, parseBzImage, type Region } from "../runtime/boot/bzimage.ts";
 import { NET_USAGE, type NetConfig, parseNetOption } from "../runtime/netopt.ts";
+import { DISK_USAGE, type DiskConfig, parseDiskOption } from "../runtime/block/options.ts";
 import type { GuestRam } from "../runtime/memory.ts";
 import type { Machine } from "../runtime/machine.ts";
 import { Vm, type VmOutcome } from "../runtime/control/vm.ts";
@@ -45,6 +46,10 @@ Boot a Linux/x86 bzImage on ring3. The console is the first serial port (COM1).
   --smp N          number of CPUs (default: 1; 1..${MAX_SMP})
   --smp-threads 1  run every CPU on one thread, round-robin on the virtual clock: repeatable runs
 ${NET_USAGE}
+${DISK_USAGE}
+                   A disk built by \`deno task image\` boots straight: without --kernel, --initrd,
+                   --append and --bios, the first disk's IMAGE.boot/ folder (vmlinuz, initrd.img,
+                   cmdline) next to IMAGE.img gives the kernel, initrd and command line.
   --bios FILE      firmware boot: a raw ROM image (4 KiB..1 MiB) mapped at the top of 4 GiB,
                    its last 128 KiB also at 0xE0000..0xFFFFF; the CPU starts at the reset vector
                    F000:FFF0 in real mode with no firmware tables installed. Without --bios the
@@ -87,6 +92,7 @@ export interface BootConfig {
   smp: number;
   smpThreads: number; // 0: a thread per CPU; 1: one thread, deterministic
   net: NetConfig[]; // --net, one per NIC
+  disks: DiskConfig[]; // --disk, one per disk (virtio-blk: /dev/vda, vdb, ...)
   bios: string | null;
   debugcon: string | null; // file that receives port 0x402 output
   noReboot: boolean;
@@ -201,6 +207,7 @@ export function parseBootArgs(argv: string[]): BootConfig {
         smp: { type: "string" },
         "smp-threads": { type: "string" },
         net: { type: "string", multiple: true },
+        disk: { type: "string", multiple: true },
         bios: { type: "string" },
         debugcon: { type: "string" },
         "no-reboot": { type: "boolean" },
@@ -250,13 +257,24 @@ export function parseBootArgs(argv: string[]): BootConfig {
       throw new UsageError((e as Error).message);
     }
   }
-  const kernel = firmware ? null : values.kernel ?? DEFAULT_KERNEL;
-  const initrd = firmware || values.initrd === "" ? null : values.initrd ?? DEFAULT_INITRD;
+  const disks = (values.disk ?? []).map((d) => {
+    try {
+      return parseDiskOption(d);
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+  });
+  // a disk image from `deno task image` brings its own kernel, initrd and command line
+  const own = !firmware && values.kernel === undefined && values.initrd === undefined && values.append === undefined
+    ? diskBootFiles(disks[0]?.file)
+    : null;
+  const kernel = firmware ? null : own?.kernel ?? values.kernel ?? DEFAULT_KERNEL;
+  const initrd = firmware || values.initrd === "" ? null : own?.initrd ?? values.initrd ?? DEFAULT_INITRD;
   return {
     help: values.help ?? false,
     kernel,
     initrd,
-    append: values.append ?? DEFAULT_APPEND,
+    append: own?.append ?? values.append ?? DEFAULT_APPEND,
     memMiB: values.mem === undefined ? DEFAULT_MEM_MIB : parseMem(values.mem),
     smp: values.smp === undefined ? 1 : intArg("smp", values.smp, 1, MAX_SMP),
     smpThreads: values["smp-threads"] === undefined ? 0 : intArg("smp-threads", values["smp-threads"], 1, 1),
@@ -267,6 +285,7 @@ export function parseBootArgs(argv: string[]): BootConfig {
         throw new UsageError((e as Error).message);
       }
     }),
+    disks,
     bios: values.bios ?? null,
     debugcon: values.debugcon ?? null,
     noReboot: values["no-reboot"] ?? false,
@@ -299,6 +318,19 @@ function portArg(name: string, v: string): number {
 }
 
 // node:util's messages are long and suggest "--" tricks; say it in one short line.
+// IMAGE.boot/{vmlinuz,initrd.img,cmdline} next to IMAGE.img (guest/image/build.sh writes them)
+export function diskBootFiles(image: string | undefined): { kernel: string; initrd: string; append: string } | null {
+  if (!image) return null;
+  const dir = image.replace(/\.(img|raw|qcow2)$/, "") + ".boot";
+  try {
+    const append = Deno.readTextFileSync(`${dir}/cmdline`).trim();
+    if (!Deno.statSync(`${dir}/vmlinuz`).isFile || !Deno.statSync(`${dir}/initrd.img`).isFile) return null;
+    return { kernel: `${dir}/vmlinuz`, initrd: `${dir}/initrd.img`, append };
+  } catch {
+    return null;
+  }
+}
+
 function parseArgsMessage(e: unknown): string {
   const err = e as { code?: string; message?: string };
   const msg = String(err?.message ?? e);
@@ -443,6 +475,7 @@ export interface MachineOptions {
   smp: number;
   smpThreads?: number;
   net?: NetConfig[];
+  disks?: DiskConfig[];
   acpi?: boolean; // false: no built-in firmware tables (the ROM makes its own)
 }
 export type MachineFactory = (opts: MachineOptions) => Promise<MachineLike>;
@@ -465,6 +498,7 @@ async function importMachine(opts: MachineOptions): Promise<MachineLike> {
     return mod.Machine.create ? await mod.Machine.create(opts) : new mod.Machine(opts);
   } catch (e) {
     if (e instanceof RangeError) throw new UsageError(e.message.split("\n")[0]);
+    if ((e as Error)?.name === "DiskError") throw new BootFileError(`disk ${(e as Error).message}`);
     throw e;
   }
 }
@@ -802,6 +836,7 @@ export async function runGuest(
       smp: cfg.smp,
       smpThreads: cfg.smpThreads,
       net: cfg.net,
+      disks: cfg.disks,
       acpi: files.bios === null,
       ...(cfg.exitPort === null ? {} : { exitPort: cfg.exitPort }),
     });

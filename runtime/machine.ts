@@ -38,6 +38,9 @@ import { AcpiPm, SCI_IRQ } from "./devices/acpi.ts";
 import { installTables, type TablesInfo } from "./boot/tables.ts";
 import { attachNics, type Nic } from "./devices/nics.ts";
 import type { NetConfig } from "./netopt.ts";
+import { attachDisks, closeDisks, type Disk } from "./devices/disks.ts";
+import type { DiskConfig } from "./block/options.ts";
+import type { BlockImage } from "./block/image.ts";
 import { GuestRam } from "./memory.ts";
 import { SerialConsole } from "./serial_console.ts";
 
@@ -57,6 +60,8 @@ export interface MachineOptions {
   acpi?: boolean; // install ACPI/MP tables (default true)
   sliceInstructions?: number; // instructions per run() slice, default 200000
   net?: NetConfig[]; // NICs on PCI slots 3.., each cabled to a switch daemon (runtime/netopt.ts)
+  // virtio-blk disks on PCI slots 8.. (runtime/devices/disks.ts): images to open, or opened ones
+  disks?: (DiskConfig | BlockImage)[];
   exitPort?: number; // an isa-debug-exit port: a write ends the run with status (value << 1) | 1
 }
 
@@ -94,6 +99,7 @@ export class Machine {
   readonly pci: PciBus;
   readonly acpi: AcpiPm;
   readonly nics: Nic[];
+  readonly disks: Disk[];
   readonly devices: readonly BoardDevice[]; // every device model but the local APICs, in reset order
   readonly lapics: Lapic[] = [];
   readonly cores: Core[] = [];
@@ -196,6 +202,7 @@ export class Machine {
     if (debugExit) debugExit.onExit = (code) => this.finish({ kind: "exit", code });
     this.nics = attachNics(this.pci, this.ram, opts.net ?? [], () => (this.hostWork = true));
     this.yieldMs = this.nics.length ? YIELD_MS_NET : YIELD_MS;
+    this.disks = attachDisks(this.pci, this.ram, opts.disks ?? []);
 
     // The board. ISA devices claim fixed ports; the PCI bus claims 0xCF8-0xCFF when it is made and
     // maps its functions' BARs (the NICs among them) when firmware or the guest programs them.
@@ -218,6 +225,7 @@ export class Machine {
       ...(debugExit ? [isa("isa-debug-exit", debugExit)] : []),
       { name: "IO-APIC", attach: (_io, mmio) => this.ioapic.attach(mmio), reset: () => this.ioapic.reset() },
       ...this.nics.map((n): BoardDevice => ({ name: n.name, attach: () => {}, reset: () => n.device.reset() })),
+      ...this.disks.map((d): BoardDevice => ({ name: d.name, attach: () => {}, reset: () => d.device.reset() })),
     ];
     for (const d of this.devices) d.attach(this.io, this.mmio);
 
@@ -328,9 +336,11 @@ export class Machine {
     this.tables = undefined;
   }
 
-  // Unplug the NICs' switch connections (the machine cannot run afterwards).
+  // Unplug the NICs' switch connections and close the disk images (the machine cannot run
+  // afterwards).
   close(): void {
     for (const n of this.nics) n.link.close();
+    closeDisks(this.disks);
   }
 
   // Ask the run loop to return { kind: "stopped" }.
