@@ -26,7 +26,7 @@ export const M_A20 = 12; // 1 = A20 gate enabled
 export const M_STOP = 16; // 1 = the run is ending: vCPU workers return to the host
 export const M_PIC_INTR = 20; // the 8259A's INTR output level, for CPU 0's worker
 export const M_DOORBELL = 24; // bumped (and notified) by a vCPU that posted a device request
-export const M_TSC_LAST = 32; // (u64) the latest raw TSC any vCPU read: keeps TSCs in step (ops/system.ts)
+export const M_TSC_LAST = 32; // (u64) the latest raw TSC any vCPU read: keeps TSCs in step (ops/msr.ts)
 export const M_JIT = 40; // block compiler: 0 = off, else the visit count that makes a block hot (core-as/jit.ts)
 export const MBOX = MACHINE + 0x2000; // per-vCPU device-request mailboxes, MBOX_STRIDE apart
 export const MBOX_STRIDE = 64;
