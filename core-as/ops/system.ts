@@ -7,12 +7,13 @@ import {
   S_CPL, S_CR0, S_CR2, S_CR3, S_CR4, S_DR, S_FLAGS, S_HALTED, S_GDTR_BASE, S_GDTR_LIMIT, S_IDTR_BASE,
   S_IDTR_LIMIT, S_MSR_SYSENTER_CS, S_MSR_SYSENTER_ESP, S_MSR_SYSENTER_EIP, SEG_CS, SEG_SS, SEG_LDTR, SEG_TR,
   CR0_PE, CR0_MP, CR0_EM, CR0_TS, CR0_ET, CR0_NE, CR0_WP, CR0_AM, CR0_PG, CR4_TSD, CR4_DE, CR4_PSE, CR4_PGE,
+  CR4_PAE, CR4_MCE,
   CR4_PCE, F_IF, F_IOPL, F_VM, F_RF, F_ZF, EXC_GP, EXC_NP, EXC_DB, EXIT_HLT, EXIT_HLT_CLI,
 } from "../layout";
 import { modrm, mmem, mseg, moff, mreg, mrmi, fetch8 } from "../fetch";
 import { rmRd16 } from "../operand";
 import { linR, linW, segBase, segSel, segSet, segp } from "../seg";
-import { lrd16, lrd32, lwr16, lwr32, lprobeW, tlbFlushAll, tlbFlushPage, updateMode } from "../mmu";
+import { lrd16, lrd32, lwr16, lwr32, lprobeW, tlbFlushAll, tlbFlushPage, updateMode, loadPdptes, setCr3 } from "../mmu";
 import { raise, gp, ud } from "../fault";
 import { materialize } from "../flags";
 import {
@@ -183,16 +184,21 @@ export function grp7(): void {
 const CR0_BITS: u32 = CR0_PE | CR0_MP | CR0_EM | CR0_TS | CR0_ET | CR0_NE | CR0_WP | CR0_AM | 0x60000000 | CR0_PG;
 const CR0_NW: u32 = 0x20000000;
 const CR0_CD: u32 = 0x40000000;
-// CR4 bits this CPU has: TSD, DE, PSE, PGE, PCE (no VME/PVI, PAE, MCE, OSFXSR)
-const CR4_BITS: u32 = CR4_TSD | CR4_DE | CR4_PSE | CR4_PGE | CR4_PCE;
+// CR4 bits this CPU has: TSD, DE, PSE, PAE, MCE (no machine check is ever raised), PGE, PCE.
+// No VME/PVI: CPUID does not offer VME (virtual-8086 mode extensions are not modelled).
+const CR4_BITS: u32 = CR4_TSD | CR4_DE | CR4_PSE | CR4_PAE | CR4_MCE | CR4_PGE | CR4_PCE;
 
 export function writeCr0(v: u32): void {
   v = (v & CR0_BITS) | CR0_ET;
   if ((v & CR0_PG) != 0 && (v & CR0_PE) == 0) gp(0);
   if ((v & CR0_NW) != 0 && (v & CR0_CD) == 0) gp(0);
   const old = load<u32>(S, S_CR0);
-  store<u32>(S, v, S_CR0);
   const d = old ^ v;
+  // PAE paging turned on, or its caching bits changed: the PDPTEs load first (#GP changes nothing)
+  if ((v & CR0_PG) != 0 && (load<u32>(S, S_CR4) & CR4_PAE) != 0 && (d & (CR0_PG | CR0_CD | CR0_NW)) != 0) {
+    loadPdptes(load<u32>(S, S_CR3));
+  }
+  store<u32>(S, v, S_CR0);
   if ((d & (CR0_PG | CR0_WP | CR0_PE)) != 0) tlbFlushAll();
   if ((d & (CR0_AM | CR0_PE)) != 0) updateMode();
 }
@@ -215,12 +221,15 @@ export function mov_CdRd(): void {
   needCpl0();
   if (c == 0) writeCr0(v);
   else if (c == 2) store<u32>(S, v, S_CR2);
-  else if (c == 3) { store<u32>(S, v & 0xfffff018, S_CR3); tlbFlushAll(); }
+  else if (c == 3) setCr3(v);
   else {
     if ((v & ~CR4_BITS) != 0) gp(0);
     const old = load<u32>(S, S_CR4);
+    const d = old ^ v;
+    const paging = (load<u32>(S, S_CR0) & CR0_PG) != 0;
+    if (paging && (v & CR4_PAE) != 0 && (d & (CR4_PAE | CR4_PSE | CR4_PGE)) != 0) loadPdptes(load<u32>(S, S_CR3));
     store<u32>(S, v, S_CR4);
-    if (((old ^ v) & (CR4_PSE | CR4_PGE)) != 0) tlbFlushAll();
+    if ((d & (CR4_PSE | CR4_PGE | CR4_PAE)) != 0) tlbFlushAll();
   }
 }
 
