@@ -105,10 +105,7 @@ export const S_SCRATCH = 512; // 64 bytes for multi-word host exchanges
 // PAE paging and IA32_EFER (core-as/mmu.ts); cleared by reset/INIT
 export const S_EFER = 0x600; // IA32_EFER low word: only NXE (bit 11) is writable on a 32-bit CPU
 export const S_PDPTE = 0x608; // 4 x u64: the PAE PDPTE registers, loaded from CR3 (mmu.ts loadPdptes)
-// MSR storage (core-as/ops/msr.ts): MTRRs, perf counters, MC bank controls
-export const S_MTRR_DEF = 0x700; // u64 IA32_MTRR_DEF_TYPE
-export const S_MTRR_FIX = 0x708; // 11 x u64: 0x250, 0x258, 0x259, 0x268..0x26F
-export const S_MTRR_VAR = 0x760; // 16 x u64: 0x200..0x20F (PHYSBASE0, PHYSMASK0, ...)
+// MSR storage (core-as/ops/msr.ts): perf counters, MC bank controls (cleared by reset/INIT)
 export const S_PERF = 0x7e0; // per counter (2): PerfEvtSel, base value, source snapshot, spare (4 x u64)
 export const S_MC_CTL = 0x840; // MCi_CTL per bank (u64 each, 5 banks)
 export const EFER_NXE = 0x800;
@@ -153,6 +150,10 @@ export const TLB_INVALID = 1; // a tag with a low bit set never equals a page ad
 // host address, apart from the entry hash so that cold code never evicts a compiled block
 export const S_JIT_COUNT = 0x32000; // after the three TLB sets (0x2000 + 3 * 0x10000)
 export const JIT_COUNTERS = 8192;
+// the MTRRs (core-as/ops/msr.ts), past what reset() clears: INIT leaves them as they are
+export const S_MTRR_DEF = 0x3a000; // u64 IA32_MTRR_DEF_TYPE
+export const S_MTRR_FIX = 0x3a008; // 11 x u64: 0x250, 0x258, 0x259, 0x268..0x26F
+export const S_MTRR_VAR = 0x3a060; // 16 x u64: 0x200..0x20F (PHYSBASE0, PHYSMASK0, ...)
 
 // ---- enums ------------------------------------------------------------------------------------
 export const ATTN_IRQ = 1; // an external interrupt may be pending (S_INTR_VEC / PIC)

@@ -101,8 +101,9 @@ const MC_BANKS: u32 = 5;
 
 // ---- performance counters ---------------------------------------------------------------------------
 // Architectural performance monitoring version 1 (CPUID leaf 0xA): IA32_PERFEVTSEL0/1 (0x186,
-// 0x187) and IA32_PMC0/1 (0xC1, 0xC2), 40 bits wide. An enabled counter counts core cycles
-// (event 0x3C, at the TSC's 1 GHz) or instructions retired (event 0xC0, the core's own count);
+// 0x187) and IA32_PMC0/1 (0xC1, 0xC2), 40 bits wide. An enabled counter counts core or
+// reference cycles (event 0x3C, umask 0 or 1, both at the TSC's 1 GHz) or instructions retired
+// (event 0xC0, the core's own count);
 // other events do not count (CPUID marks them unavailable), the OS/USR filters are not applied,
 // and no overflow interrupt is raised. WRMSR to a counter writes bits 31:0 sign-extended, as on
 // CPUs without full-width writes.
@@ -112,7 +113,7 @@ const EVTSEL_EN: u64 = 1 << 22;
 function perfSource(sel: u64): u64 {
   if ((sel & EVTSEL_EN) == 0) return 0;
   const ev = <u32>sel & 0xffff;
-  if (ev == 0x3c) return readTsc();
+  if (ev == 0x3c || ev == 0x13c) return readTsc();
   if (ev == 0xc0) return cpu.retired();
   return 0;
 }

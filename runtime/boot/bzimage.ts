@@ -447,8 +447,25 @@ export function startKernel(core: BootCore, layout: BootLayout): void {
   core.setReg(4, STACK_TOP); // ESP: not required by the protocol, but keep it pointing at RAM
   core.setReg(6, layout.zeroPage); // ESI
   core.set(L.S_EIP, layout.entry);
+  firmwareMtrrs(core);
   if (core.memory) new DataView(core.memory.buffer).setUint32(L.MACHINE + L.M_A20, 1, true);
   core.ex.resyncFromState();
+}
+
+// The memory types a PC BIOS programs before it starts an OS (as SeaBIOS does): MTRRs on with
+// write-back by default, the fixed ranges write-back but the VGA window (0xA0000-0xBFFFF)
+// uncached, and variable range 0 making the PCI/MMIO hole 0xE0000000-0xFFFFFFFF uncached.
+// Linux copies the boot CPU's MTRRs to the others.
+function firmwareMtrrs(core: BootCore): void {
+  const u64 = (off: number, lo: number, hi: number) => {
+    core.set(off, lo);
+    core.set(off + 4, hi);
+  };
+  const WB8 = 0x06060606;
+  for (let i = 0; i < 11; i++) u64(L.S_MTRR_FIX + i * 8, i === 2 ? 0 : WB8, i === 2 ? 0 : WB8);
+  u64(L.S_MTRR_VAR, 0xe0000000, 0); // PHYSBASE0: UC
+  u64(L.S_MTRR_VAR + 8, 0xe0000800, 0xf); // PHYSMASK0: 512 MiB (36-bit mask), valid
+  u64(L.S_MTRR_DEF, 0xc06, 0); // E, FE, default WB
 }
 
 // Load and start in one step.
