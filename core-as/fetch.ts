@@ -3,7 +3,7 @@
 import { S, ip, fpage, a32, o32, segovr, r16, r32 } from "./state";
 import * as st from "./state";
 import {
-  S_CPL, SEG_CS, SEG_DS, SEG_SS, EXC_GP, SG_LIMIT, SG_BASE, MACHINE, RAM_BASE, TLB_ENTRIES, TLB_TAG_R, TLB_DELTA,
+  S_CPL, SEG_CS, SEG_DS, SEG_SS, EXC_GP, SG_LIMIT, SG_BASE, MACHINE, RAM_BASE, TLB_ENTRIES, TLB_TAG_X, TLB_DELTA,
 } from "./layout";
 import { translate, phost } from "./mmu";
 import { segp } from "./seg";
@@ -12,21 +12,21 @@ import { markCode } from "./codemap";
 
 const OPEN_BUS_PAGE: u32 = MACHINE + 0x1000; // 4 KiB of 0xff: "fetching" from MMIO
 
-// map the page holding linear address a for fetching: from the data TLB when it holds the page
-// (a fetch needs what a read needs on i386), else through a page walk
+// map the page holding linear address a for fetching: from the TLB when it holds the page for
+// fetches (tag_x: a read that is not execute-disabled), else through a page walk for a fetch
 export function refill(a: u32): void {
   const cs = segp(SEG_CS);
   const eip = a - load<u32>(cs, SG_BASE);
   if (eip > load<u32>(cs, SG_LIMIT)) raise(EXC_GP, 0);
   const e = st.TLB + (((a >>> 12) & (TLB_ENTRIES - 1)) << 2);
-  if (load<u32>(e, TLB_TAG_R) == (a & 0xfffff000)) {
+  if (load<u32>(e, TLB_TAG_X) == (a & 0xfffff000)) {
     const hp = (a & 0xfffff000) + load<u32>(e, TLB_DELTA);
     if (hp >= <u32>RAM_BASE) markCode((hp - RAM_BASE) >>> 12);
     st.fpage = a & 0xfffff000;
     st.fdelta = hp - st.fpage;
     return;
   }
-  const phys = translate(a, false, load<u32>(S, S_CPL) == 3);
+  const phys = translate(a, false, load<u32>(S, S_CPL) == 3, true);
   const h = phost(phys & 0xfffff000, false);
   const page = a & 0xfffff000;
   if (h == 0) { st.fpage = page; st.fdelta = OPEN_BUS_PAGE - page; return; }

@@ -30,7 +30,7 @@ export const M_JIT = 40; // block compiler: 0 = off, else the visit count that m
 // (RAM size, A20, M_JIT are read on slow memory paths and block entries): a line that one host
 // core writes is taken from the caches of all the others.
 export const M_DOORBELL = 128; // bumped (and notified) by a vCPU that posted a device request
-export const M_TSC_LAST = 192; // (u64) the latest raw TSC any vCPU read: keeps TSCs in step (ops/system.ts)
+export const M_TSC_LAST = 192; // (u64) the latest raw TSC any vCPU read: keeps TSCs in step (ops/msr.ts)
 export const M_BUSLOCK = 256; // 1 while a vCPU performs a locked access no wasm atomic can (core-as/buslock.ts)
 export const MBOX = MACHINE + 0x2000; // per-vCPU device-request mailboxes, MBOX_STRIDE apart
 export const MBOX_STRIDE = 64;
@@ -102,9 +102,17 @@ export const S_MSR_SYSENTER_EIP = 456;
 export const S_APIC_BASE = 460; // IA32_APIC_BASE MSR low word
 export const S_MSR_PAT_LO = 464;
 export const S_MSR_PAT_HI = 468;
-export const S_MTRR = 472; // 32 bytes of MTRR storage (def type + fixed/variable kept loosely)
-export const S_MISC_ENABLE = 504;
+export const S_MTRR = 472; // 32 bytes, unused (the MTRRs are at S_MTRR_DEF..., ops/msr.ts)
+export const S_MISC_ENABLE = 504; // u64 IA32_MISC_ENABLE, low word XOR its reset value (ops/msr.ts)
 export const S_SCRATCH = 512; // 64 bytes for multi-word host exchanges
+
+// PAE paging and IA32_EFER (core-as/mmu.ts); cleared by reset/INIT
+export const S_EFER = 0x600; // IA32_EFER low word: only NXE (bit 11) is writable on a 32-bit CPU
+export const S_PDPTE = 0x608; // 4 x u64: the PAE PDPTE registers, loaded from CR3 (mmu.ts loadPdptes)
+// MSR storage (core-as/ops/msr.ts): perf counters, MC bank controls (cleared by reset/INIT)
+export const S_PERF = 0x7e0; // per counter (2): PerfEvtSel, base value, source snapshot, spare (4 x u64)
+export const S_MC_CTL = 0x840; // MCi_CTL per bank (u64 each, 5 banks)
+export const EFER_NXE = 0x800;
 
 // x87 FPU: 8 x f64 registers (physical order), control/status/tag and the last-instruction pointers
 export const S_FPU = 1024;
@@ -133,14 +141,19 @@ export const MXCSR_MASK = 0xffff; // the bits LDMXCSR/FXRSTOR accept, DAZ (bit 6
 // local APIC register page of this vCPU (4 KiB), modelled in core-as
 export const S_LAPIC = 0x1000;
 
-// software TLB: two sets (supervisor, user), each TLB_ENTRIES entries of three u32 arrays
+// software TLB: two sets (supervisor, user), each TLB_ENTRIES entries of four u32 arrays. An entry
+// is valid for reads when tag_r[i] == the linear page, for writes when tag_w[i] == it, for
+// instruction fetch when tag_x[i] == it (the fetch path and compiled blocks' cross-page checks;
+// tag_x is TLB_INVALID for a page that is execute-disabled, PAE XD with EFER.NXE); host address =
+// linear + delta[i].
 export const S_TLB = 0x2000;
 export const TLB_BITS = 12;
 export const TLB_ENTRIES = 4096;
-export const TLB_SET_SIZE = 3 * 4 * 4096; // tag_r[], tag_w[], delta[]
+export const TLB_SET_SIZE = 4 * 4 * 4096; // tag_r[], tag_w[], delta[], tag_x[]
 export const TLB_TAG_R = 0;
 export const TLB_TAG_W = 4 * 4096;
 export const TLB_DELTA = 8 * 4096;
+export const TLB_TAG_X = 12 * 4096;
 export const TLB_SET_SUP = 0;
 export const TLB_SET_USR = 1;
 export const TLB_SET_NONE = 2; // always empty: used while alignment checking is on, so every access goes slow
@@ -148,8 +161,12 @@ export const TLB_INVALID = 1; // a tag with a low bit set never equals a page ad
 
 // visit counters of block entries not compiled yet (core-as/jit.ts): u32s indexed by a hash of the
 // host address, apart from the entry hash so that cold code never evicts a compiled block
-export const S_JIT_COUNT = 0x28000;
+export const S_JIT_COUNT = 0x32000; // after the three TLB sets (0x2000 + 3 * 0x10000)
 export const JIT_COUNTERS = 8192;
+// the MTRRs (core-as/ops/msr.ts), past what reset() clears: INIT leaves them as they are
+export const S_MTRR_DEF = 0x3a000; // u64 IA32_MTRR_DEF_TYPE
+export const S_MTRR_FIX = 0x3a008; // 11 x u64: 0x250, 0x258, 0x259, 0x268..0x26F
+export const S_MTRR_VAR = 0x3a060; // 16 x u64: 0x200..0x20F (PHYSBASE0, PHYSMASK0, ...)
 
 // ---- enums ------------------------------------------------------------------------------------
 export const ATTN_IRQ = 1; // an external interrupt may be pending (S_INTR_VEC / PIC)
@@ -225,6 +242,8 @@ export const CR4_PVI = 0x2;
 export const CR4_TSD = 0x4;
 export const CR4_DE = 0x8;
 export const CR4_PSE = 0x10;
+export const CR4_PAE = 0x20;
+export const CR4_MCE = 0x40;
 export const CR4_PGE = 0x80;
 export const CR4_PCE = 0x100;
 export const CR4_OSFXSR = 0x200; // the OS saves SSE state with FXSAVE: SSE instructions run (else #UD)

@@ -1,14 +1,15 @@
-// Linear -> physical -> host translation: the software TLB, the two-level page walk (4 KiB and
-// PSE 4 MiB pages, A/D bits set atomically, CR0.WP, PGE), and physical memory (RAM, the BIOS ROM
-// alias below 4 GiB, MMIO through the host). A TLB hit costs one compare and one add.
+// Linear -> physical -> host translation: the software TLB, the page walks (32-bit paging with
+// 4 KiB and PSE 4 MiB pages; PAE paging with 64-bit entries, 2 MiB pages, reserved-bit checks and
+// the XD bit under EFER.NXE), A/D bits set atomically, CR0.WP, and physical memory (RAM, the BIOS
+// ROM alias below 4 GiB, MMIO through the host). A TLB hit costs one compare and one add.
 import { S, TLB, setTlbSetDirect, fpageReset } from "./state";
 import {
   MACHINE, M_RAM_SIZE, M_ROM_SIZE, RAM_BASE, ROM_HI, CODEMAP,
-  S_CR0, S_CR3, S_CR4, S_CPL, S_FLAGS, S_TLB, TLB_SET_SIZE, TLB_TAG_R, TLB_TAG_W, TLB_DELTA,
+  S_CR0, S_CR3, S_CR4, S_CPL, S_FLAGS, S_TLB, TLB_SET_SIZE, TLB_TAG_R, TLB_TAG_W, TLB_TAG_X, TLB_DELTA,
   TLB_ENTRIES, TLB_INVALID, TLB_SET_SUP, TLB_SET_USR, TLB_SET_NONE,
-  CR0_PG, CR0_WP, CR0_AM, CR4_PSE, F_AC, EXC_AC,
+  CR0_PG, CR0_WP, CR0_AM, CR4_PSE, CR4_PAE, F_AC, EXC_AC, S_EFER, S_PDPTE, EFER_NXE,
 } from "./layout";
-import { pf, raise } from "./fault";
+import { pf, raise, gp } from "./fault";
 import { mmio_rd, mmio_wr } from "./env";
 import { codeWrite } from "./codemap";
 
@@ -53,29 +54,72 @@ export function tlbFlushAll(): void {
   for (let set: u32 = 0; set < 3; set++) {
     const t = base + set * TLB_SET_SIZE;
     memory.fill(t + TLB_TAG_R, 0xff, TLB_ENTRIES * 8); // both tag arrays: 0xffffffff has low bits set
+    memory.fill(t + TLB_TAG_X, 0xff, TLB_ENTRIES * 4);
   }
+  largeInTlb = false;
   fpageReset();
 }
 
 export function tlbFlushPage(lin: u32): void {
+  // the TLB holds large pages as 4 KiB pieces: INVLPG of a large page drops all of them
+  if (largeInTlb) { tlbFlushAll(); return; }
   const i = ((lin >>> 12) & (TLB_ENTRIES - 1)) << 2;
   for (let set: u32 = 0; set < 2; set++) {
     const t = S + S_TLB + set * TLB_SET_SIZE + i;
     store<u32>(t, TLB_INVALID, TLB_TAG_R);
     store<u32>(t, TLB_INVALID, TLB_TAG_W);
+    store<u32>(t, TLB_INVALID, TLB_TAG_X);
   }
   fpageReset();
 }
 
+// ---- CR3 and the PAE PDPTE registers ----------------------------------------------------------
+// some entry of the TLB came from a 4 MiB or 2 MiB page (INVLPG must then flush everything)
+let largeInTlb = false;
+
+@inline function paePaging(): bool {
+  return (load<u32>(S, S_CR0) & CR0_PG) != 0 && (load<u32>(S, S_CR4) & CR4_PAE) != 0;
+}
+
+// PDPTE bits that must be 0 when the entry is present: 2:1, 8:5 and 63:36 (MAXPHYADDR 36)
+const PDPTE_RSVD: u64 = 0xfffffff000000000 | 0x1e6;
+
+// Load the four PDPTE registers from the 32-byte-aligned table at cr3 (PAE paging is about to
+// be, or stays, on): #GP(0) if a present entry has a reserved bit set, and then nothing changes.
+// A table outside RAM reads as not-present entries (as page-table reads outside RAM do).
+export function loadPdptes(cr3: u32): void {
+  const base = cr3 & 0xffffffe0;
+  const h = phost(base, false);
+  for (let k: u32 = 0; k < 4; k++) {
+    const e: u64 = h != 0 ? load<u64>(h + k * 8) : 0;
+    if ((e & 1) != 0 && (e & PDPTE_RSVD) != 0) gp(0);
+  }
+  for (let k: u32 = 0; k < 4; k++) {
+    store<u64>(S + S_PDPTE + k * 8, h != 0 ? load<u64>(h + k * 8) : 0);
+  }
+}
+
+// MOV to CR3 and task switches: bits 2:0 are ignored; with PAE paging the PDPTEs load first
+export function setCr3(v: u32): void {
+  if (paePaging()) loadPdptes(v);
+  store<u32>(S, v & 0xfffffff8, S_CR3);
+  tlbFlushAll();
+}
+
 // ---- page walk ------------------------------------------------------------------------------
 // Translates for the given access kind or raises #PF. On success installs the TLB entry of the
-// matching privilege set (read always; write only once the page is writable and dirty).
-export function translate(lin: u32, write: bool, user: bool): u32 {
+// matching privilege set (read always; write only once the page is writable and dirty; fetch
+// unless the page is execute-disabled). `fetch`: an instruction fetch (#PF error-code bit 4 under
+// PAE with EFER.NXE, and XD pages fault).
+export function translate(lin: u32, write: bool, user: bool, fetch: bool = false): u32 {
   const cr0 = load<u32>(S, S_CR0);
   let phys: u32;
   let canWrite = true;
+  let canExec = true;
   if ((cr0 & CR0_PG) == 0) {
     phys = lin;
+  } else if ((load<u32>(S, S_CR4) & CR4_PAE) != 0) {
+    return translatePae(lin, write, user, fetch);
   } else {
     const errBase: u32 = (write ? 2 : 0) | (user ? 4 : 0);
     const pdeAddr = (load<u32>(S, S_CR3) & 0xfffff000) + ((lin >>> 22) << 2);
@@ -92,6 +136,7 @@ export function translate(lin: u32, write: bool, user: bool): u32 {
       if ((pde & want) != want) atomic.or<u32>(pdeHost, want);
       if (!write && (pde & 0x40) == 0) canWrite = false; // not dirty yet: first write comes back here
       phys = (pde & 0xffc00000) | (lin & 0x003fffff);
+      largeInTlb = true;
     } else {
       const pteAddr = (pde & 0xfffff000) + (((lin >>> 12) & 0x3ff) << 2);
       const pteHost = phost(pteAddr, true);
@@ -107,7 +152,12 @@ export function translate(lin: u32, write: bool, user: bool): u32 {
       phys = (pte & 0xfffff000) | (lin & 0xfff);
     }
   }
-  // install in the TLB when the page is plain memory
+  tlbInstall(lin, phys, user, canWrite, canExec);
+  return phys;
+}
+
+// install the TLB entry of a translated page when it is plain memory
+function tlbInstall(lin: u32, phys: u32, user: bool, canWrite: bool, canExec: bool): void {
   const page = phys & 0xfffff000;
   const hr = phost(page, false);
   if (hr != 0) {
@@ -115,10 +165,76 @@ export function translate(lin: u32, write: bool, user: bool): u32 {
     const lpage = lin & 0xfffff000;
     store<u32>(t, lpage, TLB_TAG_R);
     store<u32>(t, hr - lpage, TLB_DELTA);
+    store<u32>(t, canExec ? lpage : TLB_INVALID, TLB_TAG_X);
     const hw = phost(page, true);
     store<u32>(t, canWrite && hw != 0 && load<u8>(CODEMAP + (page >>> 12)) == 0 ? lpage : TLB_INVALID, TLB_TAG_W);
   }
-  return phys;
+}
+
+// A physical address above 4 GiB (a 36-bit PAE entry) is no RAM and no device: it becomes this
+// address, which nothing decodes (above the IO-APIC/LAPIC pages, outside the PCI window, below
+// the largest BIOS ROM alias), so reads give the open-bus value and writes are dropped, as for
+// any other address outside RAM.
+export const PHYS_VOID: u32 = 0xff000000;
+
+// a PAE table entry at physical address a (64-bit): its host address, 0 when not in RAM (the
+// entry then reads as 0, not present, as in the 32-bit walk)
+@inline function entryHost(a: u64): u32 {
+  return a < 0x100000000 ? phost(<u32>a, true) : 0;
+}
+
+const ADDR_MASK: u64 = 0x0000000ffffff000; // bits 35:12
+// present PDE/PTE bits that must be 0: 62:36, and 63 (XD) unless EFER.NXE
+const RSVD_HI: u64 = 0x7ffffff000000000;
+const XD: u64 = 0x8000000000000000;
+
+// PAE paging (SDM vol. 3A 4.4): PDPTE register -> PDE -> PTE or 2 MiB page
+function translatePae(lin: u32, write: bool, user: bool, fetch: bool): u32 {
+  const nxe = (load<u32>(S, S_EFER) & EFER_NXE) != 0;
+  const err: u32 = (write ? 2 : 0) | (user ? 4 : 0) | (fetch && nxe ? 0x10 : 0);
+  const rsvd: u64 = nxe ? RSVD_HI : RSVD_HI | XD;
+  const pdpte = load<u64>(S + S_PDPTE + ((lin >>> 30) << 3));
+  if ((pdpte & 1) == 0) pf(lin, err);
+  const pdeHost = entryHost((pdpte & ADDR_MASK) + (((lin >>> 21) & 0x1ff) << 3));
+  const pde: u64 = pdeHost ? atomic.load<u64>(pdeHost) : 0;
+  if ((pde & 1) == 0) pf(lin, err);
+  const wp = (load<u32>(S, S_CR0) & CR0_WP) != 0;
+  let phys: u64;
+  let canWrite: bool;
+  let canExec: bool;
+  if ((pde & 0x80) != 0) {
+    // 2 MiB page: bits 20:13 are reserved too
+    if ((pde & (rsvd | 0x1fe000)) != 0) pf(lin, err | 9);
+    canExec = !nxe || (pde & XD) == 0;
+    if (user && (pde & 4) == 0) pf(lin, err | 1);
+    canWrite = (pde & 2) != 0 || (!user && !wp);
+    if (write && !canWrite) pf(lin, err | 1);
+    if (fetch && !canExec) pf(lin, err | 1);
+    const want: u32 = write ? 0x60 : 0x20;
+    if ((<u32>pde & want) != want) atomic.or<u32>(pdeHost, want);
+    if (!write && (pde & 0x40) == 0) canWrite = false; // not dirty yet: first write comes back here
+    phys = (pde & 0x0000000fffe00000) | <u64>(lin & 0x001fffff);
+    largeInTlb = true;
+  } else {
+    if ((pde & rsvd) != 0) pf(lin, err | 9);
+    const pteHost = entryHost((pde & ADDR_MASK) + (((lin >>> 12) & 0x1ff) << 3));
+    const pte: u64 = pteHost ? atomic.load<u64>(pteHost) : 0;
+    if ((pte & 1) == 0) pf(lin, err);
+    if ((pte & rsvd) != 0) pf(lin, err | 9);
+    canExec = !nxe || ((pde | pte) & XD) == 0;
+    if (user && ((pde & pte & 4) == 0)) pf(lin, err | 1);
+    canWrite = ((pde & pte & 2) != 0) || (!user && !wp);
+    if (write && !canWrite) pf(lin, err | 1);
+    if (fetch && !canExec) pf(lin, err | 1);
+    if ((pde & 0x20) == 0) atomic.or<u32>(pdeHost, 0x20);
+    const want: u32 = write ? 0x60 : 0x20;
+    if ((<u32>pte & want) != want) atomic.or<u32>(pteHost, want);
+    if (!write && (pte & 0x40) == 0) canWrite = false;
+    phys = (pte & ADDR_MASK) | <u64>(lin & 0xfff);
+  }
+  const p32: u32 = phys < 0x100000000 ? <u32>phys : PHYS_VOID | (lin & 0xfff);
+  tlbInstall(lin, p32, user, canWrite, canExec);
+  return p32;
 }
 
 // ---- linear access, current privilege ------------------------------------------------------

@@ -9,7 +9,7 @@ import {
 } from "./layout";
 import { getFlags, materialize } from "./flags";
 import { noteTrace } from "./eflags";
-import { srd16, srd32, swr16, swr32, translate, updateMode, tlbFlushAll } from "./mmu";
+import { srd16, srd32, swr16, swr32, translate, updateMode, tlbFlushAll, setCr3 } from "./mmu";
 import { raise } from "./fault";
 import { segp, segBase, segSel, segLimit, segAttr, segSet, curEip } from "./seg";
 import {
@@ -130,8 +130,7 @@ export function taskSwitch(sel: u32, lo: u32, hi: u32, addr: u32, how: u32, ext:
   segSet(SEG_TR, sel, nbase, nlimit, dAttr(hi) | 0x2);
   store<u32>(S, load<u32>(S, S_CR0) | CR0_TS, S_CR0);
   if (new32) {
-    store<u32>(S, nCr3 & 0xfffff018, S_CR3);
-    tlbFlushAll();
+    setCr3(nCr3); // with PAE paging the PDPTEs load too (#GP(0) if reserved bits are set)
   } else {
     nFl &= 0xffff;
   }

@@ -74,7 +74,7 @@ export interface BoardDevice {
 
 const YIELD_MS = 50;
 const YIELD_MS_NET = 2; // with NICs: frames to and from the switch move only while the loop yields
-const RESET_EDX = 0x683; // family 6, model 8, stepping 3: CPUID leaf 1 EAX (core-as/ops/system.ts)
+const RESET_EDX = 0x6e8; // family 6, model 14, stepping 8: CPUID leaf 1 EAX (core-as/ops/cpuid.ts)
 
 export class Machine {
   readonly memory: WebAssembly.Memory;

@@ -1,23 +1,21 @@
 // System instructions (SDM vol. 2 / vol. 3 ch. 2.8): descriptor-table registers, LDTR/TR,
-// LAR/LSL/VERR/VERW/ARPL, control and debug registers, HLT, CLI/STI, MSRs, the time-stamp
-// counter, CPUID and SYSENTER/SYSEXIT.
+// LAR/LSL/VERR/VERW/ARPL, control and debug registers, HLT, CLI/STI and SYSENTER/SYSEXIT.
+// MSRs, the time-stamp counter and RDPMC are in msr.ts, CPUID in cpuid.ts.
 import { S, ip, o32, r16, r32, w16, w32 } from "../state";
 import * as st from "../state";
 import {
   S_CPL, S_CR0, S_CR2, S_CR3, S_CR4, S_DR, S_FLAGS, S_HALTED, S_GDTR_BASE, S_GDTR_LIMIT, S_IDTR_BASE,
-  S_IDTR_LIMIT, S_TSC_OFF, S_APIC_BASE, S_APIC_ID, S_MISC_ENABLE, S_MSR_SYSENTER_CS, S_MSR_SYSENTER_ESP,
-  S_MSR_SYSENTER_EIP, SEG_CS, SEG_SS, SEG_LDTR, SEG_TR,
+  S_IDTR_LIMIT, S_MSR_SYSENTER_CS, S_MSR_SYSENTER_ESP, S_MSR_SYSENTER_EIP, SEG_CS, SEG_SS, SEG_LDTR, SEG_TR,
   CR0_PE, CR0_MP, CR0_EM, CR0_TS, CR0_ET, CR0_NE, CR0_WP, CR0_AM, CR0_PG, CR4_TSD, CR4_DE, CR4_PSE, CR4_PGE,
+  CR4_PAE, CR4_MCE,
   CR4_PCE, CR4_OSFXSR, CR4_OSXMMEXCPT, F_IF, F_IOPL, F_VM, F_RF, F_ZF, EXC_GP, EXC_NP, EXC_DB, EXIT_HLT, EXIT_HLT_CLI,
 } from "../layout";
 import { modrm, mmem, mseg, moff, mreg, mrmi, fetch8 } from "../fetch";
 import { rmRd16 } from "../operand";
 import { linR, linW, segBase, segSel, segSet, segp } from "../seg";
-import { lrd16, lrd32, lwr16, lwr32, lprobeW, tlbFlushAll, tlbFlushPage, updateMode } from "../mmu";
+import { lrd16, lrd32, lwr16, lwr32, lprobeW, tlbFlushAll, tlbFlushPage, updateMode, loadPdptes, setCr3 } from "../mmu";
 import { raise, gp, ud } from "../fault";
 import { materialize } from "../flags";
-import { clock_ns } from "../env";
-import { MACHINE, M_TSC_LAST } from "../layout";
 import {
   dlo, dhi, daddr, readGdtDesc, tryDesc, dBase, dLimit, dAttr, dType, dSys, dDpl, dPresent, dCode, dData,
   dRW, dConforming, setBusy, cpl, protMode,
@@ -186,8 +184,9 @@ export function grp7(): void {
 const CR0_BITS: u32 = CR0_PE | CR0_MP | CR0_EM | CR0_TS | CR0_ET | CR0_NE | CR0_WP | CR0_AM | 0x60000000 | CR0_PG;
 const CR0_NW: u32 = 0x20000000;
 const CR0_CD: u32 = 0x40000000;
-// CR4 bits this CPU has: TSD, DE, PSE, PGE, PCE (no VME/PVI, PAE, MCE, OSFXSR)
-const CR4_BITS: u32 = CR4_TSD | CR4_DE | CR4_PSE | CR4_PGE | CR4_PCE;
+// CR4 bits this CPU has: TSD, DE, PSE, PAE, MCE (no machine check is ever raised), PGE, PCE.
+// No VME/PVI: CPUID does not offer VME (virtual-8086 mode extensions are not modelled).
+const CR4_BITS: u32 = CR4_TSD | CR4_DE | CR4_PSE | CR4_PAE | CR4_MCE | CR4_PGE | CR4_PCE;
 // FXSAVE-aware OS, #XM handler (core-as/sse/)
 const CR4_SSE: u32 = CR4_OSFXSR | CR4_OSXMMEXCPT;
 
@@ -196,8 +195,12 @@ export function writeCr0(v: u32): void {
   if ((v & CR0_PG) != 0 && (v & CR0_PE) == 0) gp(0);
   if ((v & CR0_NW) != 0 && (v & CR0_CD) == 0) gp(0);
   const old = load<u32>(S, S_CR0);
-  store<u32>(S, v, S_CR0);
   const d = old ^ v;
+  // PAE paging turned on, or its caching bits changed: the PDPTEs load first (#GP changes nothing)
+  if ((v & CR0_PG) != 0 && (load<u32>(S, S_CR4) & CR4_PAE) != 0 && (d & (CR0_PG | CR0_CD | CR0_NW)) != 0) {
+    loadPdptes(load<u32>(S, S_CR3));
+  }
+  store<u32>(S, v, S_CR0);
   if ((d & (CR0_PG | CR0_WP | CR0_PE)) != 0) tlbFlushAll();
   if ((d & (CR0_AM | CR0_PE)) != 0) updateMode();
 }
@@ -220,12 +223,15 @@ export function mov_CdRd(): void {
   needCpl0();
   if (c == 0) writeCr0(v);
   else if (c == 2) store<u32>(S, v, S_CR2);
-  else if (c == 3) { store<u32>(S, v & 0xfffff018, S_CR3); tlbFlushAll(); }
+  else if (c == 3) setCr3(v);
   else {
     if ((v & ~(CR4_BITS | CR4_SSE)) != 0) gp(0);
     const old = load<u32>(S, S_CR4);
+    const d = old ^ v;
+    const paging = (load<u32>(S, S_CR0) & CR0_PG) != 0;
+    if (paging && (v & CR4_PAE) != 0 && (d & (CR4_PAE | CR4_PSE | CR4_PGE)) != 0) loadPdptes(load<u32>(S, S_CR3));
     store<u32>(S, v, S_CR4);
-    if (((old ^ v) & (CR4_PSE | CR4_PGE)) != 0) tlbFlushAll();
+    if ((d & (CR4_PSE | CR4_PGE | CR4_PAE)) != 0) tlbFlushAll();
   }
 }
 
@@ -295,135 +301,6 @@ export function clts(): void {
 export function invd(): void { needCpl0(); }
 export function wbinvd(): void { needCpl0(); }
 export function ud2(): void { ud(); }
-
-// ---- time-stamp counter ------------------------------------------------------------------------
-// The TSC runs at a fixed 1 GHz from the host's monotonic clock, plus a per-CPU offset that WRMSR
-// 0x10 sets; lastTsc keeps it strictly increasing between writes on this vCPU.
-export const TSC_HZ: u64 = 1_000_000_000;
-// Every vCPU thread converts its own clock origin to the machine's epoch with a wall-clock double
-// (about 240 ns resolution), so raw host times can disagree between threads by that much, enough
-// for Linux's TSC-warp check between CPUs to see time go backwards. A machine-wide latest value
-// makes the raw TSC monotonic across vCPUs: a reading that comes after another is never smaller.
-let lastTsc: u64 = 0;
-function hostTsc(): u64 {
-  let t = <u64>clock_ns();
-  const p = MACHINE + M_TSC_LAST;
-  let last = atomic.load<u64>(p);
-  for (;;) {
-    if (t <= last) t = last + 1;
-    const seen = atomic.cmpxchg<u64>(p, last, t);
-    if (seen == last) break;
-    last = seen;
-  }
-  return t;
-}
-export function readTsc(): u64 {
-  let t = hostTsc() + load<u64>(S, S_TSC_OFF);
-  if (t <= lastTsc) t = lastTsc + 1;
-  lastTsc = t;
-  return t;
-}
-function writeTsc(v: u64): void {
-  store<u64>(S, v - hostTsc(), S_TSC_OFF);
-  lastTsc = 0;
-}
-
-export function rdtsc(): void {
-  if ((load<u32>(S, S_CR4) & CR4_TSD) != 0 && cpl() != 0) gp(0);
-  const t = readTsc();
-  w32(0, <u32>t);
-  w32(2, <u32>(t >> 32));
-}
-
-// no performance counters are modelled: allowed reads of PMC0/1 return 0
-export function rdpmc(): void {
-  if ((load<u32>(S, S_CR4) & CR4_PCE) == 0 && cpl() != 0) gp(0);
-  if (r32(1) > 1) gp(0);
-  w32(0, 0);
-  w32(2, 0);
-}
-
-// ---- MSRs ------------------------------------------------------------------------------------
-// IA32_APIC_BASE: default 0xFEE00000 enabled, BSP on CPU 0, until the guest writes it
-function apicBase(): u32 {
-  const v = load<u32>(S, S_APIC_BASE);
-  if (v != 0) return v;
-  return 0xfee00800 | (load<u32>(S, S_APIC_ID) == 0 ? 0x100 : 0);
-}
-
-export function rdmsr(): void {
-  needCpl0();
-  const m = r32(1);
-  let lo: u32 = 0, hi: u32 = 0;
-  switch (m) {
-    case 0x10: { const t = readTsc(); lo = <u32>t; hi = <u32>(t >> 32); break; }
-    case 0x17: break; // IA32_PLATFORM_ID: platform 0
-    case 0x1b: lo = apicBase(); break;
-    case 0x8b: break; // IA32_BIOS_SIGN_ID: no microcode loaded
-    case 0x174: lo = load<u32>(S, S_MSR_SYSENTER_CS); break;
-    case 0x175: lo = load<u32>(S, S_MSR_SYSENTER_ESP); break;
-    case 0x176: lo = load<u32>(S, S_MSR_SYSENTER_EIP); break;
-    case 0x1a0: lo = load<u32>(S, S_MISC_ENABLE); break;
-    default: gp(0);
-  }
-  w32(0, lo);
-  w32(2, hi);
-}
-
-export function wrmsr(): void {
-  needCpl0();
-  const m = r32(1);
-  const lo = r32(0), hi = r32(2);
-  switch (m) {
-    case 0x10: writeTsc((<u64>hi << 32) | <u64>lo); return;
-    case 0x1b: {
-      if (hi != 0 || (lo & 0x6ff) != 0) gp(0);
-      // the BSP flag is read-only
-      store<u32>(S, (lo & 0xfffff800) | (apicBase() & 0x100), S_APIC_BASE);
-      return;
-    }
-    case 0x8b: return; // writing 0 before CPUID is how the microcode revision is read
-    case 0x174: store<u32>(S, lo & 0xffff, S_MSR_SYSENTER_CS); return;
-    case 0x175: store<u32>(S, lo, S_MSR_SYSENTER_ESP); return;
-    case 0x176: store<u32>(S, lo, S_MSR_SYSENTER_EIP); return;
-    case 0x1a0: store<u32>(S, lo, S_MISC_ENABLE); return;
-    default: gp(0);
-  }
-}
-
-// ---- CPUID -------------------------------------------------------------------------------------
-// GenuineIntel family 6 model 8 stepping 3; features: fpu pse tsc msr cx8 apic sep pge cmov.
-const CPUID_SIG: u32 = 0x683;
-const FEAT_EDX: u32 = 0x0001 | 0x0008 | 0x0010 | 0x0020 | 0x0100 | 0x0200 | 0x0800 | 0x2000 | 0x8000;
-const FEAT_APIC: u32 = 0x0200;
-
-function brand(i: u32): u32 {
-  // "ring3 virtual P6 CPU" padded with NULs, 48 bytes over leaves 0x80000002..4
-  switch (i) {
-    case 0: return 0x676e6972; case 1: return 0x69762033; case 2: return 0x61757472; case 3: return 0x3650206c;
-    case 4: return 0x55504320; default: return 0;
-  }
-}
-
-export function cpuid(): void {
-  let leaf = r32(0);
-  let a: u32 = 0, b: u32 = 0, c: u32 = 0, d: u32 = 0;
-  if (leaf >= 0x80000000) {
-    if (leaf > 0x80000004) leaf = 1; // beyond the maximum: the highest basic leaf's data
-  } else if (leaf > 1) leaf = 1;
-  if (leaf == 0) { a = 1; b = 0x756e6547; d = 0x49656e69; c = 0x6c65746e; }
-  else if (leaf == 1) {
-    a = CPUID_SIG;
-    b = load<u32>(S, S_APIC_ID) << 24;
-    d = FEAT_EDX;
-    if ((apicBase() & 0x800) == 0) d &= ~FEAT_APIC;
-  } else if (leaf == 0x80000000) a = 0x80000004;
-  else if (leaf >= 0x80000002) {
-    const k = (leaf - 0x80000002) * 4;
-    a = brand(k); b = brand(k + 1); c = brand(k + 2); d = brand(k + 3);
-  }
-  w32(0, a); w32(3, b); w32(1, c); w32(2, d);
-}
 
 // ---- SYSENTER / SYSEXIT -----------------------------------------------------------------------
 // flat segments made from IA32_SYSENTER_CS, as the SDM defines them (no descriptor reads)

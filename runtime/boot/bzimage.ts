@@ -447,8 +447,40 @@ export function startKernel(core: BootCore, layout: BootLayout): void {
   core.setReg(4, STACK_TOP); // ESP: not required by the protocol, but keep it pointing at RAM
   core.setReg(6, layout.zeroPage); // ESI
   core.set(L.S_EIP, layout.entry);
+  firmwareMtrrs(core);
   if (core.memory) new DataView(core.memory.buffer).setUint32(L.MACHINE + L.M_A20, 1, true);
   core.ex.resyncFromState();
+}
+
+// The memory types a PC BIOS programs on every CPU before it starts an OS (as SeaBIOS does):
+// MTRRs on with write-back by default, the fixed ranges write-back but the VGA window
+// (0xA0000-0xBFFFF) uncached, and variable range 0 making the PCI/MMIO hole
+// 0xE0000000-0xFFFFFFFF uncached. INIT keeps MTRRs, so the APs start with these too. Written
+// into every vCPU's state block (the APs do not run yet); without the shared memory, the boot
+// CPU's only.
+function firmwareMtrrs(core: BootCore): void {
+  const WB8 = 0x06060606;
+  const regs: [number, number, number][] = [];
+  for (let i = 0; i < 11; i++) regs.push([L.S_MTRR_FIX + i * 8, i === 2 ? 0 : WB8, i === 2 ? 0 : WB8]);
+  regs.push([L.S_MTRR_VAR, 0xe0000000, 0]); // PHYSBASE0: UC
+  regs.push([L.S_MTRR_VAR + 8, 0xe0000800, 0xf]); // PHYSMASK0: 512 MiB (36-bit mask), valid
+  regs.push([L.S_MTRR_DEF, 0xc06, 0]); // E, FE, default WB
+  if (!core.memory) {
+    for (const [off, lo, hi] of regs) {
+      core.set(off, lo);
+      core.set(off + 4, hi);
+    }
+    return;
+  }
+  const dv = new DataView(core.memory.buffer);
+  const n = Math.max(1, dv.getUint32(L.MACHINE + L.M_NCPU, true));
+  for (let c = 0; c < n; c++) {
+    const base = L.CPU_BASE + c * L.CPU_STRIDE;
+    for (const [off, lo, hi] of regs) {
+      dv.setUint32(base + off, lo, true);
+      dv.setUint32(base + off + 4, hi, true);
+    }
+  }
 }
 
 // Load and start in one step.

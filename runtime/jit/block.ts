@@ -624,7 +624,8 @@ export class Block {
   // ---- control ----------------------------------------------------------------------------------
   // At a block's end, with ip = the next instruction: when the budget and the attention word allow
   // and a current compiled block exists for ip (the lookup core-as/jit.ts jitEnter does, through
-  // the TLB for the host address), go straight on into it with a tail call instead of returning
+  // the TLB for the host address; the fetch tag, so an execute-disabled page is never entered), go
+  // straight on into it with a tail call instead of returning
   // to the dispatch loop. It takes the instruction the loop would have taken.
   // At an exit to `target` (ip, budget and registers in memory are final): follow the link if it
   // is set and current; otherwise note which link the lookup at the end of the block may set.
@@ -649,10 +650,10 @@ export class Block {
         const t = this.tmp();
         c.gget(G.ip).tee(t).gget(g + 4).eq().and();
         c.get(this.tlbL).get(t).const(12).shrU().const(L.TLB_ENTRIES - 1).and().const(2).shl().add().tee(e);
-        c.load(L.TLB_TAG_R).get(t).const(0xfffff000).and().eq().and();
+        c.load(L.TLB_TAG_X).get(t).const(0xfffff000).and().eq().and();
       } else {
         c.get(this.tlbL).const(((target >>> 12) & (L.TLB_ENTRIES - 1)) * 4).add().tee(e);
-        c.load(L.TLB_TAG_R).const((target & ~0xfff) | 0).eq().and();
+        c.load(L.TLB_TAG_X).const((target & ~0xfff) | 0).eq().and();
       }
       c.get(e).load(L.TLB_DELTA).gget(g + 1).eq().and();
       c.gget(g + 2).load(0).gget(g + 3).eq().and();
@@ -673,7 +674,7 @@ export class Block {
     c.gget(G.budget).const(1).gtS().const(0).load(S + L.S_ATTN).eqz().and().if_();
     c.gget(G.ip).set(t);
     c.gget(G.tlb).get(t).const(12).shrU().const(L.TLB_ENTRIES - 1).and().const(2).shl().add().tee(e);
-    c.load(L.TLB_TAG_R).get(t).const(0xfffff000).and().eq().if_();
+    c.load(L.TLB_TAG_X).get(t).const(0xfffff000).and().eq().if_();
     c.get(t).get(e).load(L.TLB_DELTA).add().tee(h).const(L.RAM_BASE).geU().if_();
     // generation of the target's page
     c.get(h).const(L.RAM_BASE).sub().const(12).shrU().const(2).shl().const(L.PAGEGEN).add().tee(ga).load(0).set(g);

@@ -123,7 +123,8 @@ export interface Compiled {
 // functions) is three instructions and two block transitions for `push next; reg = next`. The
 // block inlines it and goes on at the return address. The thunk must be known code: on the
 // block's page (covered by the block's generation), or on a page marked in CODEMAP whose mapping
-// (TLB tag and delta) and generation the block checks where the call runs.
+// (fetch TLB tag and delta: an execute-disabled page fails it) and generation the block checks
+// where the call runs.
 function thunkAt(mem: Uint8Array, t: number, h: number, lin: number, tlb: number): Thunk | null {
   if ((t & 0xfff) > 0xffc) return null;
   const dv = new DataView(mem.buffer);
@@ -132,7 +133,7 @@ function thunkAt(mem: Uint8Array, t: number, h: number, lin: number, tlb: number
   else {
     if (tlb < 0) return null;
     const e = tlb + ((t >>> 12) & (L.TLB_ENTRIES - 1)) * 4;
-    if (dv.getUint32(e + L.TLB_TAG_R, true) !== (t & ~0xfff) >>> 0) return null;
+    if (dv.getUint32(e + L.TLB_TAG_X, true) !== (t & ~0xfff) >>> 0) return null;
     delta = dv.getUint32(e + L.TLB_DELTA, true);
     host = (t + delta) >>> 0;
     page = t >>> 12;
@@ -158,7 +159,7 @@ function emitThunkCall(b: Block, ins: Insn, chain: number): void {
   push32(b, v);
   if (t.page >= 0) {
     const e = b.tmp();
-    c.get(b.tlbL).const((t.page & (L.TLB_ENTRIES - 1)) * 4).add().tee(e).load(L.TLB_TAG_R).const(t.page << 12).ne();
+    c.get(b.tlbL).const((t.page & (L.TLB_ENTRIES - 1)) * 4).add().tee(e).load(L.TLB_TAG_X).const(t.page << 12).ne();
     c.get(e).load(L.TLB_DELTA).const(t.delta | 0).ne().or();
     c.const(0).load(t.genAddr).const(t.gen | 0).ne().or().if_();
     c.const(ins.imm).gset(G.ip);

@@ -45,7 +45,7 @@ export function coreImports(w: VcpuWiring): CoreImports {
 // The ACPI PM timer read on a vCPU thread: a function of time, so it needs no device-thread round
 // trip (whose wake-up, tens of µs under load, makes Linux's TSC refinement against it fail for
 // ever). The time is the machine-wide latest any vCPU read (the core's RDTSC keeps it,
-// core-as/ops/system.ts), so a PM timer read on one vCPU never goes backwards from one on
+// core-as/ops/msr.ts), so a PM timer read on one vCPU never goes backwards from one on
 // another: thread clocks differ by up to ~240 ns, nearly a PM timer tick, and Linux reads the
 // 24-bit counter unchecked.
 export function pmTimerReader(memory: WebAssembly.Memory, clock: Clock): () => number {

@@ -49,7 +49,7 @@ f_db: nop
 a_db: nop
 r_db:
   RESUME r_cr4
-  mov eax, 0x20            ; CR4.PAE is not supported
+  mov eax, 0x1             ; CR4.VME is not supported
 f_cr4: mov cr4, eax
 r_cr4:
   RESUME r_pg
