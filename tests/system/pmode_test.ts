@@ -184,7 +184,7 @@ buf: times 16 db 0
       "00000000/00000000",
       "00000013/00000001",
     ].join(" ") + " ",
-    "0000000a GenuineIntel 000006e8 0001fbfd 00000000", // Core Duo: max leaf 0xA, family 6 model 14 stepping 8 (ops/cpuid.ts)
+    "0000000a GenuineIntel 000006e8 0789fbfd 00000001", // Core Duo: max leaf 0xA, family 6 model 14 stepping 8, SSE3 (ops/cpuid.ts)
     "fee00900 00000000 00000005 ffff0ff0 ffff0ff0 00000400",
     exc(0x0d, 0, s("f_msr"), 8),
     exc(0x06, -1, s("f_dr4"), 8),
