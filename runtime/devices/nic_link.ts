@@ -4,6 +4,9 @@
 // unreachable the NIC sees "link down", transmitted frames are dropped (counted), and the link
 // keeps redialling with backoff (0.25 s doubling to 5 s). Each state change is one log line.
 //
+// User networking (`user`): the link starts its own passt (net/passt.ts) and dials its socket; when
+// that connection ends (passt is one-off) the next dial starts a fresh passt. close() stops it.
+//
 // Default MAC (no `mac=`): 52:54:XX:XX:XX:XX where the last four bytes are an FNV-1a hash of
 // "<switch endpoint>#<NIC index>" (plus an optional salt). 0x52 has the locally administered bit
 // set and the group bit clear. So a machine's NIC keeps its address from run to run; two machines
@@ -11,6 +14,7 @@
 // when it sees its own source address arriving from the switch).
 import { type Endpoint, endpointToString, parseEndpoint } from "../../net/addr.ts";
 import { SwitchClient } from "../../net/client.ts";
+import { type Hostfwd, Passt } from "../../net/passt.ts";
 
 export function defaultMac(switchSpec: string, index: number, salt = ""): Uint8Array {
   let h = 0x811c9dc5;
@@ -47,7 +51,7 @@ export interface NicPort {
 const RETRY_MIN_MS = 250, RETRY_MAX_MS = 5000;
 
 export class NicLink implements NicPort {
-  readonly endpoint: Endpoint;
+  endpoint: Endpoint;
   onFrame: (frame: Uint8Array) => void = () => {};
   onLink: (up: boolean) => void = () => {};
   onTransmit: () => void = () => {};
@@ -61,14 +65,25 @@ export class NicLink implements NicPort {
   private warnedDown = false;
   private warnedDup = false;
   private held = false;
+  private passt: Passt | null = null;
+  private readonly user: { hostfwd: readonly Hostfwd[] } | null;
+  private readonly unload = () => this.passt?.stopSync();
 
+  // `spec`: the switch (unix:PATH or tcp:HOST:PORT), or { hostfwd } for user networking
   constructor(
-    spec: string,
+    spec: string | { hostfwd: readonly Hostfwd[] },
     readonly name: string,
     readonly mac: Uint8Array,
     private readonly log: (line: string) => void = (l) => console.error(l),
   ) {
-    this.endpoint = parseEndpoint(spec, false);
+    if (typeof spec === "string") {
+      this.user = null;
+      this.endpoint = parseEndpoint(spec, false);
+    } else {
+      this.user = spec;
+      this.endpoint = { transport: "unix", path: "(passt not started)" };
+      globalThis.addEventListener("unload", this.unload);
+    }
     this.dial();
   }
 
@@ -101,11 +116,35 @@ export class NicLink implements NicPort {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.client?.close();
     this.client = null;
+    if (this.user) {
+      globalThis.removeEventListener("unload", this.unload);
+      this.passt?.stop();
+      this.passt = null;
+    }
+  }
+
+  // user networking: a running passt to dial (started here; false when it cannot start)
+  private async startPasst(): Promise<boolean> {
+    if (this.passt) return true;
+    try {
+      const p = await Passt.start(this.user!.hostfwd);
+      if (this.closed) {
+        await p.stop();
+        return false;
+      }
+      this.passt = p;
+      this.endpoint = { transport: "unix", path: p.socketPath };
+      return true;
+    } catch (e) {
+      this.log(`ring3: ${this.name}: user networking unavailable: ${(e as Error).message}; link down`);
+      return false;
+    }
   }
 
   private async dial(): Promise<void> {
     this.timer = undefined;
     if (this.closed) return;
+    if (this.user && !(await this.startPasst())) return;
     let c: SwitchClient;
     try {
       c = await SwitchClient.connect(this.endpoint);
@@ -139,6 +178,11 @@ export class NicLink implements NicPort {
       this.client = null;
       this.onLink(false);
       if (this.closed) return;
+      if (this.user) {
+        // passt served its one client: a fresh one for the next connection
+        this.passt?.stop();
+        this.passt = null;
+      }
       this.log(
         `ring3: ${this.name}: switch ${this.where} closed the connection (${c.closedReason}); link down, retrying`,
       );

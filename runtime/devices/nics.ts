@@ -26,10 +26,10 @@ export function attachNics(
   log: (line: string) => void = (l) => console.error(l),
 ): Nic[] {
   return configs.map((config, i) => {
-    const spec = endpointToString(parseEndpoint(config.switch, false));
+    const spec = config.switch ? endpointToString(parseEndpoint(config.switch, false)) : "user";
     const mac = config.mac ? parseMac(config.mac) : defaultMac(spec, i);
-    const name = `nic${i} (${config.model})`;
-    const link = new NicLink(config.switch, name, mac, log);
+    const name = `nic${i} (${config.model}${config.switch ? "" : ", user"})`;
+    const link = new NicLink(config.switch ?? config.user!, name, mac, log);
     link.onTransmit = onTransmit;
     const device = config.model === "ne2k" ? new Ne2k(mac, link) : new VirtioNet(ram, mac, link, log);
     pci.add(device, FIRST_NIC_SLOT + i);

@@ -22,7 +22,7 @@ export class GuestProc {
   readonly exited: Promise<Deno.CommandStatus>;
 
   // `prefix`: a command that runs the guest (e.g. `ip netns exec NS`)
-  constructor(readonly name: string, netSpecs: string[], append = "console=ttyS0", prefix: string[] = []) {
+  constructor(readonly name: string, netSpecs: string[], append = "console=ttyS0 ring3.dhcp=0", prefix: string[] = []) {
     const args = ["run", "-A", CLI, "--mem", "128", "--append", append];
     for (const n of netSpecs) args.push("--net", n);
     const argv = [...prefix, Deno.execPath(), ...args];
