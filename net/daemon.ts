@@ -161,7 +161,12 @@ export class SwitchDaemon {
       const who = conn.remoteAddr.transport === "unix" ? endpointToString(l.ep) : connAddr(conn.remoteAddr);
       const net = l.ep.net ?? this.opts.netId ?? 1;
       // the sink forwards to sp, created just below (no frame can arrive before that)
-      const port: SwitchPort = l.sw.addPort({ send: (f) => sp.send(f) }, { name: who });
+      const port: SwitchPort = l.sw.addPort({
+        send: (f) => sp.send(f),
+        get offload() {
+          return sp.offload;
+        },
+      }, { name: who });
       const sp = new StreamPort(conn, {
         onFrame: (f) => l.sw.input(port, f),
         onClose: (reason, detail) => {
@@ -175,7 +180,7 @@ export class SwitchDaemon {
             );
           }
         },
-      });
+      }, { answerHello: true });
       this.ports.add(sp);
       this.log(`port ${port.id} (${who}, net ${net}) connected`);
       const t = sp.run();

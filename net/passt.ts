@@ -5,7 +5,8 @@
 //
 // The guest sees QEMU's user-network addresses (passt is told them explicitly, so they do not
 // depend on the host's addressing):
-//   10.0.2.15/24  the guest (DHCP), MTU 1500
+//   10.0.2.15/24  the guest (DHCP), MTU 1500 for ne2k, 65520 for virtio-net (fewer, larger
+//                 frames: the guest's per-frame work is what limits its throughput)
 //   10.0.2.2      the gateway; passt maps it to the host: 10.0.2.2:PORT reaches the host's
 //                 127.0.0.1:PORT (passt's default "map gateway to host", --no-map-gw turns it off)
 //   10.0.2.3      the DNS resolver (DHCP option 6); passt forwards queries sent there to the
@@ -18,7 +19,8 @@
 // IPv4 only (-4). stop() kills it and removes its socket directory.
 
 export const GUEST_ADDR = "10.0.2.15", GATEWAY_ADDR = "10.0.2.2", DNS_ADDR = "10.0.2.3";
-export const USER_MTU = 1500;
+export const USER_MTU = 1500; // ne2k; virtio-net NICs get passt's largest, USER_MTU_BIG
+export const USER_MTU_BIG = 65520;
 
 export interface Hostfwd {
   proto: "tcp" | "udp";
@@ -56,7 +58,7 @@ export function hostfwdToString(f: Hostfwd): string {
   return `${f.proto}:${f.hostAddr ?? ""}:${f.hostPort}-:${f.guestPort}`;
 }
 
-export function passtArgs(socketPath: string, hostfwd: readonly Hostfwd[]): string[] {
+export function passtArgs(socketPath: string, hostfwd: readonly Hostfwd[], mtu = USER_MTU): string[] {
   const args = [
     "--foreground",
     "--one-off",
@@ -74,7 +76,7 @@ export function passtArgs(socketPath: string, hostfwd: readonly Hostfwd[]): stri
     "--gateway",
     GATEWAY_ADDR,
     "--mtu",
-    String(USER_MTU),
+    String(mtu),
     "--dns",
     DNS_ADDR,
     "--dns-forward",
@@ -109,14 +111,19 @@ export class Passt {
   ) {}
 
   // Start passt and wait until its socket is bound. Errors are one line (passt's own reason).
-  static async start(hostfwd: readonly Hostfwd[], timeoutMs = 10_000): Promise<Passt> {
+  static async start(hostfwd: readonly Hostfwd[], mtu = USER_MTU, timeoutMs = 10_000): Promise<Passt> {
     const bin = findPasst();
     if (!bin) throw new Error(`user networking needs passt, which is not installed: ${PASST_INSTALL}`);
     const dir = await Deno.makeTempDir({ prefix: "ring3-passt-" });
     const sock = `${dir}/passt.sock`;
     let child: Deno.ChildProcess;
     try {
-      child = new Deno.Command(bin, { args: passtArgs(sock, hostfwd), stdin: "null", stdout: "null", stderr: "piped" })
+      child = new Deno.Command(bin, {
+        args: passtArgs(sock, hostfwd, mtu),
+        stdin: "null",
+        stdout: "null",
+        stderr: "piped",
+      })
         .spawn();
     } catch (e) {
       await Deno.remove(dir, { recursive: true }).catch(() => {});

@@ -15,6 +15,7 @@
 import { type Endpoint, endpointToString, parseEndpoint } from "../../net/addr.ts";
 import { SwitchClient } from "../../net/client.ts";
 import { type Hostfwd, Passt } from "../../net/passt.ts";
+import { headerOf, needsWork, software } from "../../net/offload.ts";
 
 export function defaultMac(switchSpec: string, index: number, salt = ""): Uint8Array {
   let h = 0x811c9dc5;
@@ -46,6 +47,13 @@ export interface NicPort {
   // receive backlog is long and lets go once the guest has taken the frames.
   hold(on: boolean): void;
   close(): void;
+  // Offloads (net/offload.ts): a NIC that can take frames with pending checksum/segmentation
+  // sets wantsOffload before the link connects and says per header whether the guest takes it
+  // now; frames it cannot take are completed in software before onFrame.
+  wantsOffload?: boolean;
+  takesOffload?: (hdr: Uint8Array) => boolean;
+  // user networking (passt): frames from it are built by passt with correct checksums
+  readonly user?: boolean;
 }
 
 const RETRY_MIN_MS = 250, RETRY_MAX_MS = 5000;
@@ -55,6 +63,8 @@ export class NicLink implements NicPort {
   onFrame: (frame: Uint8Array) => void = () => {};
   onLink: (up: boolean) => void = () => {};
   onTransmit: () => void = () => {};
+  wantsOffload = false;
+  takesOffload: (hdr: Uint8Array) => boolean = () => false;
   txFrames = 0;
   rxFrames = 0;
   txDropped = 0;
@@ -66,25 +76,29 @@ export class NicLink implements NicPort {
   private warnedDup = false;
   private held = false;
   private passt: Passt | null = null;
-  private readonly user: { hostfwd: readonly Hostfwd[] } | null;
+  private readonly userCfg: { hostfwd: readonly Hostfwd[]; mtu?: number } | null;
   private readonly unload = () => this.passt?.stopSync();
 
   // `spec`: the switch (unix:PATH or tcp:HOST:PORT), or { hostfwd } for user networking
   constructor(
-    spec: string | { hostfwd: readonly Hostfwd[] },
+    spec: string | { hostfwd: readonly Hostfwd[]; mtu?: number },
     readonly name: string,
     readonly mac: Uint8Array,
     private readonly log: (line: string) => void = (l) => console.error(l),
   ) {
     if (typeof spec === "string") {
-      this.user = null;
+      this.userCfg = null;
       this.endpoint = parseEndpoint(spec, false);
     } else {
-      this.user = spec;
+      this.userCfg = spec;
       this.endpoint = { transport: "unix", path: "(passt not started)" };
       globalThis.addEventListener("unload", this.unload);
     }
     this.dial();
+  }
+
+  get user(): boolean {
+    return this.userCfg !== null;
   }
 
   get up(): boolean {
@@ -116,7 +130,7 @@ export class NicLink implements NicPort {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.client?.close();
     this.client = null;
-    if (this.user) {
+    if (this.userCfg) {
       globalThis.removeEventListener("unload", this.unload);
       this.passt?.stop();
       this.passt = null;
@@ -127,7 +141,7 @@ export class NicLink implements NicPort {
   private async startPasst(): Promise<boolean> {
     if (this.passt) return true;
     try {
-      const p = await Passt.start(this.user!.hostfwd);
+      const p = await Passt.start(this.userCfg!.hostfwd, this.userCfg!.mtu);
       if (this.closed) {
         await p.stop();
         return false;
@@ -144,7 +158,7 @@ export class NicLink implements NicPort {
   private async dial(): Promise<void> {
     this.timer = undefined;
     if (this.closed) return;
-    if (this.user && !(await this.startPasst())) return;
+    if (this.userCfg && !(await this.startPasst())) return;
     let c: SwitchClient;
     try {
       c = await SwitchClient.connect(this.endpoint);
@@ -168,6 +182,7 @@ export class NicLink implements NicPort {
     c.conn.unref();
     c.onFrame = (f) => this.receive(f);
     if (this.held) c.pause();
+    if (this.wantsOffload && !this.userCfg) c.sendHello(this.mac);
     this.client = c;
     this.retryMs = RETRY_MIN_MS;
     if (this.warnedDown) this.log(`ring3: ${this.name}: switch ${this.where} connected; link up`);
@@ -178,7 +193,7 @@ export class NicLink implements NicPort {
       this.client = null;
       this.onLink(false);
       if (this.closed) return;
-      if (this.user) {
+      if (this.userCfg) {
         // passt served its one client: a fresh one for the next connection
         this.passt?.stop();
         this.passt = null;
@@ -202,7 +217,10 @@ export class NicLink implements NicPort {
       );
     }
     this.rxFrames++;
-    this.onFrame(f);
+    const h = headerOf(f);
+    if (h !== undefined && needsWork(h) && !this.takesOffload(h)) {
+      for (const s of software(f, h)) this.onFrame(s);
+    } else this.onFrame(f);
   }
 
   private retry(): void {

@@ -5,6 +5,7 @@ import { VirtioNet } from "./virtio_net.ts";
 import { defaultMac, NicLink, parseMac } from "./nic_link.ts";
 import { endpointToString, parseEndpoint } from "../../net/addr.ts";
 import type { NetConfig } from "../netopt.ts";
+import { USER_MTU, USER_MTU_BIG } from "../../net/passt.ts";
 import type { GuestRam } from "../memory.ts";
 
 export const FIRST_NIC_SLOT = 3;
@@ -29,9 +30,12 @@ export function attachNics(
     const spec = config.switch ? endpointToString(parseEndpoint(config.switch, false)) : "user";
     const mac = config.mac ? parseMac(config.mac) : defaultMac(spec, i);
     const name = `nic${i} (${config.model}${config.switch ? "" : ", user"})`;
-    const link = new NicLink(config.switch ?? config.user!, name, mac, log);
+    // RING3_NET_OFFLOAD=off: virtio-net without checksum/segmentation offloads (A/B measurements)
+    const offloads = Deno.env.get("RING3_NET_OFFLOAD") !== "off";
+    const mtu = config.model === "virtio" && offloads ? USER_MTU_BIG : USER_MTU;
+    const link = new NicLink(config.switch ?? { hostfwd: config.user!.hostfwd, mtu }, name, mac, log);
     link.onTransmit = onTransmit;
-    const device = config.model === "ne2k" ? new Ne2k(mac, link) : new VirtioNet(ram, mac, link, log);
+    const device = config.model === "ne2k" ? new Ne2k(mac, link) : new VirtioNet(ram, mac, link, log, offloads);
     pci.add(device, FIRST_NIC_SLOT + i);
     return { config, name, mac, device, link };
   });

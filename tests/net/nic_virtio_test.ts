@@ -106,7 +106,10 @@ Deno.test("virtio-net: PCI identity, features, config space with MAC and link st
   const host = d.inl(HOST_F);
   assert.equal(host & F_MAC, F_MAC);
   assert.equal(host & F_STATUS, F_STATUS);
-  assert.equal(host & (1 << 15), 0, "no MRG_RXBUF: 10-byte header");
+  // mergeable receive buffers and the offloads: CSUM, GUEST_CSUM, GUEST_TSO4, HOST_TSO4
+  assert.equal(host & ((1 << 15) | 1 | 2 | (1 << 7) | (1 << 11)), (1 << 15) | 1 | 2 | (1 << 7) | (1 << 11));
+  const plain = new VirtioNet(new GuestRam(new Uint8Array(RAM)), MAC, undefined, () => {}, false).hostFeatures;
+  assert.equal(plain & (1 | 2 | (1 << 7) | (1 << 11)), 0, "offloads: false offers none");
   // the driver cannot accept more than offered
   d.outl(GUEST_F, 0xffffffff);
   assert.equal(d.inl(GUEST_F), host);

@@ -5,7 +5,7 @@
 // DNS server), fetches a file from the HTTP server through the gateway address 10.0.2.2 (the
 // host's 127.0.0.1), and serves a file that a host client fetches through the forwarded port.
 // Prints one line "USER-RESULT <json>" with what it saw; the test asserts on it.
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import dgram from "node:dgram";
 import { GuestProc } from "./nic_pair.ts";
 
@@ -48,7 +48,7 @@ dns.on("message", (q: Uint8Array, rinfo: { address: string; port: number }) => {
 await new Promise<void>((res) => dns.bind(53, "127.0.0.1", () => res()));
 
 // HTTP: one random file
-const file = crypto.getRandomValues(new Uint8Array(192 * 1024));
+const file = new Uint8Array(randomBytes(192 * 1024));
 const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (req) => {
   if (new URL(req.url).pathname === "/file.bin") return new Response(file);
   return new Response("not here", { status: 404 });
