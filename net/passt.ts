@@ -9,8 +9,11 @@
 //                 frames: the guest's per-frame work is what limits its throughput)
 //   10.0.2.2      the gateway; passt maps it to the host: 10.0.2.2:PORT reaches the host's
 //                 127.0.0.1:PORT (passt's default "map gateway to host", --no-map-gw turns it off)
-//   10.0.2.3      the DNS resolver (DHCP option 6); passt forwards queries sent there to the
-//                 first nameserver of the host's /etc/resolv.conf (--dns-forward)
+//   DNS           the host's resolvers (/etc/resolv.conf), offered by DHCP; the guest's queries
+//                 go out through passt's sockets. A loopback resolver (127.0.0.1) is offered as
+//                 the gateway 10.0.2.2, which reaches it. (The passt of Debian 12 cannot both
+//                 advertise a fixed address like QEMU's 10.0.2.3 and forward it to the host's
+//                 resolver: its --dns-forward target is the advertised address itself.)
 // Forwarded host ports (`hostfwd=tcp:HOSTPORT-:GUESTPORT`) become passt's -t / -u options: passt
 // listens on the host's HOSTPORT (all addresses unless one is given) and connects to the guest.
 //
@@ -18,7 +21,7 @@
 // connection closes, even if ring3 dies without cleaning up), as the invoking user (--runas), in
 // IPv4 only (-4). stop() kills it and removes its socket directory.
 
-export const GUEST_ADDR = "10.0.2.15", GATEWAY_ADDR = "10.0.2.2", DNS_ADDR = "10.0.2.3";
+export const GUEST_ADDR = "10.0.2.15", GATEWAY_ADDR = "10.0.2.2";
 export const USER_MTU = 1500; // ne2k; virtio-net NICs get passt's largest, USER_MTU_BIG
 export const USER_MTU_BIG = 65520;
 
@@ -77,10 +80,6 @@ export function passtArgs(socketPath: string, hostfwd: readonly Hostfwd[], mtu =
     GATEWAY_ADDR,
     "--mtu",
     String(mtu),
-    "--dns",
-    DNS_ADDR,
-    "--dns-forward",
-    DNS_ADDR,
   ];
   for (const f of hostfwd) {
     args.push(f.proto === "tcp" ? "-t" : "-u", `${f.hostAddr ? f.hostAddr + "/" : ""}${f.hostPort}:${f.guestPort}`);

@@ -81,5 +81,5 @@ export const NET_USAGE = `  --net MODEL,switch=ENDPOINT[,mac=MAC]
                    from a hash of the switch and NIC index (set mac= when two guests share both)
   --net MODEL,user[,hostfwd=tcp:HOSTPORT-:GUESTPORT][,hostfwd=udp:...][,mac=MAC]
                    a NIC on user-mode networking (passt, no root): guest 10.0.2.15 by DHCP,
-                   gateway 10.0.2.2 = the host's 127.0.0.1, DNS 10.0.2.3 (the host's resolver);
+                   gateway 10.0.2.2 = the host's 127.0.0.1, DNS the host's resolver;
                    hostfwd forwards a host port to a guest port`;
