@@ -58,6 +58,15 @@ export interface NicPort {
 
 const RETRY_MIN_MS = 250, RETRY_MAX_MS = 5000;
 
+// An IPv4 frame cut to its IP total length: NICs like the ne2k pad short frames to 60 bytes, and
+// passt (Debian 12's) takes the padding of a bare TCP ACK for 6 bytes of data, which it then
+// writes to the host's socket.
+function unpad(f: Uint8Array): Uint8Array {
+  if (f.length > 60 || f.length < 34 || f[12] !== 0x08 || f[13] !== 0x00) return f;
+  const end = 14 + ((f[16] << 8) | f[17]);
+  return end >= 34 && end < f.length ? f.subarray(0, end) : f;
+}
+
 export class NicLink implements NicPort {
   endpoint: Endpoint;
   onFrame: (frame: Uint8Array) => void = () => {};
@@ -110,6 +119,7 @@ export class NicLink implements NicPort {
   }
 
   send(frame: Uint8Array): void {
+    if (this.userCfg) frame = unpad(frame);
     if (!this.client || !this.client.send(frame)) {
       this.txDropped++;
       return;

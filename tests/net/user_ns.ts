@@ -32,7 +32,7 @@ dns.on("message", (q: Uint8Array, rinfo: { address: string; port: number }) => {
   const r = new Uint8Array(qEnd + (hit ? 16 : 0));
   r.set(q.subarray(0, qEnd));
   r[2] = 0x81 | (q[2] & 0x01); // response, recursion desired copied... opcode 0
-  r[3] = hit ? 0x80 : 0x83; // recursion available; NXDOMAIN when no answer
+  r[3] = labels.join(".").toLowerCase() === NAME ? 0x80 : 0x83; // recursion available; NXDOMAIN for other names
   r[6] = 0,
     r[7] = hit ? 1 : 0,
     r[8] =
