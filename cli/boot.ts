@@ -52,7 +52,13 @@ ${NET_USAGE}
                    logs there; /dev/stderr works); reading the port gives 0xE9
   --jit N|off      block compiler: compile a block after N visits of its entry (default: ${JIT_DEFAULT});
                    off runs the interpreter alone (as RING3_JIT=N|off does for every tool)
-  --no-reboot      exit when the guest resets instead of booting again
+  --no-reboot      exit when the guest resets instead of booting again (status 4 for a triple fault)
+  --on-panic exit|reboot|pause
+                   what a guest kernel panic (reported through the pvpanic device) does: end ring3
+                   at once with status 3 and the panic line on stderr (default), reboot the guest,
+                   or stop the CPUs and wait for Ctrl-A x
+  --exit-port PORT an isa-debug-exit device at I/O port PORT (QEMU's is 0x501): a guest write of V
+                   ends ring3 with exit status (V << 1) | 1
   --timing         print the time to the first kernel output and to the shell marker (stderr)
   --icount-at TEXT after each console line starting with TEXT, print the instructions all CPUs
                    have retired so far (stderr: ring3: icount N after 'LINE'); repeatable
@@ -61,8 +67,10 @@ ${NET_USAGE}
 On a terminal: Ctrl-A x quits, Ctrl-A h lists the keys. Otherwise stdin is fed to COM1 once the
 guest's shell prompts (after guest/init's shell marker; at once for other initrds), console on stdout.
 The default guest runs scripted with --append "console=ttyS0 ring3.run=bench" (or =info, =poweroff).
-Exit status: 0 when the guest powers off, halts with interrupts off, or resets under --no-reboot;
-1 on a boot failure, 2 on bad usage.`;
+Exit status: 0 when the guest powers off, halts with interrupts off after printing something, or
+resets (other than by a triple fault) under --no-reboot; 1 on a boot failure, including a guest
+that halts before printing anything; 2 on bad usage; 3 when the guest kernel panics; 4 for a
+triple fault under --no-reboot; (V << 1) | 1 from --exit-port.`;
 
 export interface BootConfig {
   help: boolean;
@@ -76,6 +84,8 @@ export interface BootConfig {
   bios: string | null;
   debugcon: string | null; // file that receives port 0x402 output
   noReboot: boolean;
+  onPanic: "exit" | "reboot" | "pause";
+  exitPort: number | null; // isa-debug-exit I/O port
   timing: boolean;
   icountAt: string[]; // console line prefixes that report the retired-instruction count
   jit: number | null; // block-compiler threshold (0 = off), null = RING3_JIT or the default
@@ -115,6 +125,8 @@ export function parseBootArgs(argv: string[]): BootConfig {
         bios: { type: "string" },
         debugcon: { type: "string" },
         "no-reboot": { type: "boolean" },
+        "on-panic": { type: "string" },
+        "exit-port": { type: "string" },
         timing: { type: "boolean" },
         "icount-at": { type: "string", multiple: true },
         jit: { type: "string" },
@@ -166,10 +178,27 @@ export function parseBootArgs(argv: string[]): BootConfig {
     bios: values.bios ?? null,
     debugcon: values.debugcon ?? null,
     noReboot: values["no-reboot"] ?? false,
+    onPanic: panicAction(values["on-panic"]),
+    exitPort: values["exit-port"] === undefined ? null : portArg("exit-port", values["exit-port"]),
     timing: values.timing ?? false,
     icountAt: (values["icount-at"] ?? []).filter((t) => t !== ""),
     jit: values.jit === undefined ? null : values.jit === "off" ? 0 : intArg("jit", values.jit, 1, 1_000_000),
   };
+}
+
+function panicAction(v: string | undefined): BootConfig["onPanic"] {
+  if (v === undefined) return "exit";
+  if (v === "exit" || v === "reboot" || v === "pause") return v;
+  throw new UsageError(`--on-panic must be exit, reboot or pause, not '${v}'`);
+}
+
+// an I/O port: decimal or 0x hex, 0..0xFFFE (the device takes two ports)
+function portArg(name: string, v: string): number {
+  const n = /^0x[0-9a-f]+$/i.test(v) ? parseInt(v, 16) : /^[0-9]+$/.test(v) ? parseInt(v, 10) : NaN;
+  if (!(n >= 0 && n <= 0xfffe)) {
+    throw new UsageError(`--${name} must be an I/O port 0..0xfffe (e.g. 0x501), not '${v}'`);
+  }
+  return n;
 }
 
 // node:util's messages are long and suggest "--" tricks; say it in one short line.
@@ -413,6 +442,8 @@ const KEYS_HELP = [
 
 class Console {
   private tail = "";
+  private recent = ""; // the last few KiB of console text (the panic line)
+  printed = false; // the guest wrote anything to the console since (re)boot
   private t0 = performance.now();
   private firstOutput = false;
   private marks = new Set<string>();
@@ -445,6 +476,8 @@ class Console {
   restartClock(): void {
     this.t0 = performance.now();
     this.firstOutput = false;
+    this.printed = false;
+    this.recent = "";
     this.marks.clear();
     clearTimeout(this.promptTimer);
     this.promptTimer = undefined;
@@ -453,6 +486,8 @@ class Console {
 
   output(data: Uint8Array): void {
     writeAll(Deno.stdout, data);
+    this.printed = true;
+    this.recent = (this.recent + latin1(data)).slice(-8192);
     if (this.cfg.timing && !this.firstOutput) {
       this.firstOutput = true;
       this.err(`ring3: first kernel output after ${this.elapsed()}`);
@@ -469,6 +504,12 @@ class Console {
     // the shell prints its prompt (busybox ash then asks the terminal for the cursor position)
     // once it reads its terminal: piped input goes in then, not while the shell is still starting
     if (this.promptTimer !== undefined && PROMPT_END.test(this.tail)) this.release();
+  }
+
+  // the kernel's "Kernel panic - not syncing: ..." line, if it reached the console
+  panicLine(): string | null {
+    const lines = this.recent.split(/\r?\n/).filter((l) => l.includes("Kernel panic"));
+    return lines.length ? lines[lines.length - 1].replace(/^\[[ 0-9.]+\] /, "").trim() : null;
   }
 
   private promptTimer: ReturnType<typeof setTimeout> | undefined;
@@ -581,6 +622,7 @@ export async function runGuest(
       smpThreads: cfg.smpThreads,
       net: cfg.net,
       acpi: files.bios === null,
+      ...(cfg.exitPort === null ? {} : { exitPort: cfg.exitPort }),
     });
     if (debugcon) attachDebugcon(m, debugcon);
     return await runMachine(m, cfg, files);
@@ -613,12 +655,38 @@ async function runMachine(m: MachineLike, cfg: BootConfig, files: BootFiles): Pr
         case "stopped":
           return 0;
         case "halt": // e.g. `halt`, or `poweroff` on a machine without ACPI: nothing more can happen
+          if (!con.printed) {
+            // a kernel that dies before its first line (a corrupt payload, a wrong image) is a failure
+            note("guest halted before printing anything (every CPU stopped with interrupts off): boot failed");
+            return 1;
+          }
           note("guest halted (every CPU stopped with interrupts off)");
           return 0;
+        case "panic": {
+          const line = con.panicLine() ?? "Kernel panic (the message did not reach the console)";
+          if (cfg.onPanic === "reboot") {
+            note(`guest panicked: ${line}; rebooting (--on-panic reboot)`);
+            await m.reset?.();
+            break;
+          }
+          if (cfg.onPanic === "pause") {
+            note(`guest panicked: ${line}; CPUs stopped (--on-panic pause), Ctrl-A x quits`);
+            await quit;
+            return 3;
+          }
+          note(`guest panicked: ${line}`);
+          return 3;
+        }
+        case "exit": {
+          const code = (o as { code?: number }).code ?? 1;
+          note(`guest wrote to the exit port: exit status ${code}`);
+          return code;
+        }
         case "reset":
           if (cfg.noReboot) {
+            const triple = /triple fault/.test(o.reason ?? "");
             note(`guest reset${o.reason ? ` (${o.reason})` : ""}, --no-reboot`);
-            return 0;
+            return triple ? 4 : 0;
           }
           await m.reset?.();
           break;

@@ -20,6 +20,7 @@ import { ApicBus } from "./vcpu/apicbus.ts";
 import { CPU_STOPPED, CPU_WAIT_SIPI, Vcpu } from "./vcpu/smp.ts";
 import { coreImports } from "./vcpu/imports.ts";
 import type { Outcome, RunHost } from "./vcpu/run_host.ts";
+import { DebugExit, PvPanic, PVPANIC_SLOT } from "./devices/pvpanic.ts";
 import { runRoundRobin } from "./vcpu/round_robin.ts";
 import { DeviceThread } from "./vcpu/device_thread.ts";
 import { IoBus, MmioBus } from "./bus.ts";
@@ -56,6 +57,7 @@ export interface MachineOptions {
   acpi?: boolean; // install ACPI/MP tables (default true)
   sliceInstructions?: number; // instructions per run() slice, default 200000
   net?: NetConfig[]; // NICs on PCI slots 3.., each cabled to a switch daemon (runtime/netopt.ts)
+  exitPort?: number; // an isa-debug-exit port: a write ends the run with status (value << 1) | 1
 }
 
 // One device model on the board: named once, attached to the buses once, reset with the machine.
@@ -82,6 +84,7 @@ export class Machine {
   readonly ioapic: IoApic;
   readonly irq: IrqRouter;
   readonly pit: Pit;
+  readonly pvpanic: PvPanic;
   readonly rtc: Rtc;
   readonly com1: Uart;
   readonly com2: Uart;
@@ -186,6 +189,11 @@ export class Machine {
     this.pci = new PciBus(this.io, this.mmio, this.irq, board.reset);
     this.acpi = new AcpiPm(this.timers, this.irq.line(SCI_IRQ));
     this.acpi.onPowerOff = () => this.finish({ kind: "poweroff" });
+    this.pvpanic = new PvPanic();
+    this.pvpanic.onPanic = () => this.finish({ kind: "panic" });
+    this.pci.add(this.pvpanic.pci, PVPANIC_SLOT);
+    const debugExit = opts.exitPort === undefined ? undefined : new DebugExit(opts.exitPort);
+    if (debugExit) debugExit.onExit = (code) => this.finish({ kind: "exit", code });
     this.nics = attachNics(this.pci, this.ram, opts.net ?? [], () => (this.hostWork = true));
     this.yieldMs = this.nics.length ? YIELD_MS_NET : YIELD_MS;
 
@@ -206,6 +214,8 @@ export class Machine {
       isa("port 0x92", this.portA),
       isa("i8042", this.i8042),
       isa("ACPI PM", this.acpi),
+      isa("pvpanic", this.pvpanic),
+      ...(debugExit ? [isa("isa-debug-exit", debugExit)] : []),
       { name: "IO-APIC", attach: (_io, mmio) => this.ioapic.attach(mmio), reset: () => this.ioapic.reset() },
       ...this.nics.map((n): BoardDevice => ({ name: n.name, attach: () => {}, reset: () => n.device.reset() })),
     ];

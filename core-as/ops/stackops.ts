@@ -5,7 +5,7 @@ import * as st from "../state";
 import { SEG_SS, F_VM, F_RF } from "../layout";
 import { modrm, mmem, mrmi, mrm, mseg, moff, fetch8, fetch16, fetchN, fetchS8 } from "../fetch";
 import { linR, linW } from "../seg";
-import { lrd16, lrd32, lwr16, lwr32 } from "../mmu";
+import { lrd16, lrd32, lwr16, lwr32, lprobeW } from "../mmu";
 import { push16, push32, pop16, pop32, peek16, peek32, probePush, setSp, spAdd } from "../stack";
 import { ud } from "../fault";
 import { getFlags } from "../flags";
@@ -77,8 +77,11 @@ function sibAt(lin: u32): u32 {
 }
 
 // ENTER imm16, imm8. Level 0 is the common prologue; nested levels copy level-1 frame pointers
-// from the enclosing frame ([EBP - i*size]) and then push the new frame pointer. A first pass
-// performs every read and probes every write, a second one commits, so faults are precise.
+// from the enclosing frame ([EBP - i*size], [BP - i*size] wrapping at 64 KiB on a 16-bit stack)
+// and then push the new frame pointer. The operand size picks the width of what is pushed (all
+// of EBP with a 32-bit operand size on a 16-bit stack), the stack size which of BP/EBP and SP/ESP
+// change. A first pass performs every read and probes every write, including one at the final
+// stack pointer, and a second one commits, so faults are precise.
 @inline export function enter(size: u32): void {
   const alloc = fetch16();
   const level = fetch8() & 31;
@@ -87,7 +90,9 @@ function sibAt(lin: u32): u32 {
   probePush(pushes * size);
   const frame = spAdd(-size); // FrameTemp: ESP after pushing EBP
   const fin = ss32 ? frame - (pushes - 1) * size - alloc : (frame - (pushes - 1) * size - alloc) & 0xffff;
-  if (alloc != 0) linW(SEG_SS, fin, 1); // the final stack pointer must lie inside SS (#SS)
+  // a write of the operand size at the final stack pointer must be possible (#SS beyond the
+  // limit, #PF through paging) before anything changes, as the SDM lists for ENTER
+  lprobeW(linW(SEG_SS, fin, size), size);
   if (level > 1) {
     for (let i: u32 = 1; i < level; i++) {
       const a = ss32 ? ebp - i * size : (ebp - i * size) & 0xffff;

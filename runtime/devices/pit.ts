@@ -7,6 +7,12 @@
 // Modes 0-5, binary and BCD counting, LSB/MSB/LSB-then-MSB access, counter latch, read-back
 // (count and status). Simplification: a count written in mode 2/3 while counting takes effect
 // at once instead of at the end of the current period.
+//
+// A control word resets the control logic (OUT goes to the mode's initial state, no edges until
+// a count is written: Linux's clockevent_i8253_disable() relies on that to stop IRQ0) but not
+// the counting element, which goes on decrementing (wrapping through 0xFFFF, or 9999 in BCD)
+// while its gate allows: a count latched twice a few milliseconds apart after Linux switched to
+// the local APIC timer has moved, as on a PC.
 import type { IoBus, IoHandler } from "../bus.ts";
 import type { Timer, TimerQueue } from "../clock.ts";
 import type { IrqLine } from "../irq.ts";
@@ -26,6 +32,7 @@ class Channel {
   bcd = false;
   reload = 0x10000; // count value, 0 written = 0x10000 (10000 in BCD)
   counting = false; // a count has been loaded (and, in modes 1/5, the gate triggered)
+  free = false; // no count since the control word: the counting element runs on from `frozen`
   waiting = true; // control word written, no count yet
   start = 0; // ns at which the count was loaded
   frozen = 0; // count while the gate holds it (modes 0/4) or before counting
@@ -55,8 +62,17 @@ class Channel {
     return this.counting && (this.gate || this.mode === 1 || this.mode === 5);
   }
 
+  // the counting element is clocked: gate high in modes 0, 2, 3, 4; always in modes 1 and 5
+  private get clocked(): boolean {
+    return this.gate || this.mode === 1 || this.mode === 5;
+  }
+
   count(now: number): number {
-    if (!this.running) return this.frozen;
+    if (!this.running) {
+      if (!this.free || !this.clocked) return this.frozen;
+      const m = this.modulus;
+      return (((this.frozen - this.ticks(now)) % m) + m) % m;
+    }
     const d = this.ticks(now);
     const n = this.reload;
     switch (this.mode) {
@@ -120,6 +136,8 @@ class Channel {
     if (this.mode > 5) this.mode -= 4; // 6 and 7 alias modes 2 and 3
     this.bcd = (v & 1) !== 0;
     this.frozen = this.count(now);
+    this.start = now;
+    this.free = true;
     this.counting = false;
     this.heldOut = false;
     this.waiting = true;
@@ -164,9 +182,10 @@ class Channel {
       this.lsb = v;
       this.writeHi = true;
       // mode 0: writing the first byte stops the count
-      if (this.mode === 0 && this.counting) {
+      if (this.mode === 0 && (this.counting || this.free)) {
         this.frozen = this.count(now);
         this.counting = false;
+        this.free = false;
         this.heldOut = false;
       }
       return;
@@ -177,6 +196,7 @@ class Channel {
     if (this.bcd) value = fromBcd(value);
     this.reload = value === 0 ? this.modulus : value;
     this.waiting = false;
+    this.free = false;
     this.start = now;
     this.nullCountUntil = now + NS_PER_TICK;
     this.frozen = this.reload;
@@ -188,6 +208,11 @@ class Channel {
   setGate(level: boolean, now: number): void {
     if (level === this.gate) return;
     const wasRunning = this.running;
+    if (this.free && this.mode !== 1 && this.mode !== 5) {
+      // the free-running element stops and resumes with the gate
+      if (!level) this.frozen = this.count(now);
+      else this.start = now;
+    }
     if (!level && wasRunning && (this.mode === 0 || this.mode === 4)) {
       this.heldOut = this.out(now);
       this.frozen = this.count(now);

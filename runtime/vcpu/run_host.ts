@@ -13,6 +13,8 @@ export type Outcome =
   | { kind: "poweroff" }
   | { kind: "reset"; reason: string }
   | { kind: "halt" } // every CPU stopped with interrupts disabled
+  | { kind: "panic" } // the guest kernel reported a panic through pvpanic
+  | { kind: "exit"; code: number } // the guest wrote its exit status to the debug-exit port
   | { kind: "stopped" }; // stop() was called
 
 export interface RunHost {

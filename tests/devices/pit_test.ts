@@ -150,13 +150,13 @@ Deno.test("pit: read-back latches count and status of several channels at once",
   assert.equal(io.read(0x41, 1) | io.read(0x41, 1) << 8, 0x2f00);
 });
 
-Deno.test("pit: Linux 6.1's clockevent_i8253_disable() leaves counter 0 held, a new count restarts it", () => {
+Deno.test("pit: after Linux 6.1's clockevent_i8253_disable() counter 0 runs on without IRQ0 edges; a new count restarts it", () => {
   const { io, rises, step, latch } = setup();
   io.write(0x43, 1, 0x34); // periodic HZ=100, as during early boot
   io.write(0x40, 1, 11932 & 0xff);
   io.write(0x40, 1, 11932 >> 8);
   step(25e6);
-  // mode 0 with count 0 (counts on, wrapping), then the bare control word that stops it
+  // mode 0 with count 0 (counts on, wrapping), then the bare control word that stops IRQ0
   io.write(0x43, 1, 0x30);
   io.write(0x40, 1, 0);
   io.write(0x40, 1, 0);
@@ -164,11 +164,18 @@ Deno.test("pit: Linux 6.1's clockevent_i8253_disable() leaves counter 0 held, a 
   const running = latch(0);
   assert.ok(running <= 0x10000 - 99 && running >= 0x10000 - 101, `count ${running.toString(16)} after 100 ticks`);
   io.write(0x43, 1, 0x30);
-  const held = latch(0);
+  const before = latch(0);
   const n = rises.length;
-  step(200e6); // longer than a full 0x10000 wrap
-  assert.equal(latch(0), held, "a control word without a count must hold the counter");
-  assert.equal(rises.length, n, "no IRQ0 edge while held");
+  step(5000 * TICK); // a few milliseconds, as a program reading the counter twice would see
+  const after = latch(0);
+  assert.ok(
+    Math.abs(((before - after + 0x10000) % 0x10000) - 5000) <= 2,
+    `${before.toString(16)} -> ${after.toString(16)}`,
+  );
+  io.write(0x43, 1, 0xe2); // read-back status: OUT low, null count (no count written), LSB/MSB, mode 0
+  assert.equal(io.read(0x40, 1), 0x70);
+  step(200e6); // longer than a full 0x10000 wrap: the element wraps, OUT stays low
+  assert.equal(rises.length, n, "no IRQ0 edge after a control word without a count");
   // writing a count starts it again: terminal count after `count` ticks
   io.write(0x40, 1, 100);
   io.write(0x40, 1, 0);
@@ -176,4 +183,34 @@ Deno.test("pit: Linux 6.1's clockevent_i8253_disable() leaves counter 0 held, a 
   assert.ok(Math.abs(latch(0) - 50) <= 1);
   step(60 * TICK);
   assert.equal(rises.length, n + 1);
+  io.write(0x43, 1, 0xe2);
+  assert.equal(io.read(0x40, 1), 0xb0, "OUT high, count loaded");
+});
+
+Deno.test("pit: every mode's count runs on past terminal count (binary wraps through 0xFFFF, BCD through 9999)", () => {
+  const { io, step, latch } = setup();
+  for (const mode of [0, 4]) { // (modes 1 and 5 wait for a gate trigger, which counter 1 never gets)
+    for (const bcd of [0, 1]) {
+      io.write(0x43, 1, 0x70 | mode << 1 | bcd); // counter 1, LSB then MSB
+      io.write(0x41, 1, bcd ? 0x50 : 50); // 50
+      io.write(0x41, 1, 0);
+      step(150 * TICK + 1);
+      io.write(0x43, 1, 0x40);
+      const c = io.read(0x41, 1) | io.read(0x41, 1) << 8;
+      const want = bcd ? 0x9900 : 0x10000 - 100; // 50 - 150 wrapped
+      assert.ok(Math.abs(c - want) <= 1, `mode ${mode} bcd ${bcd}: ${c.toString(16)}`);
+    }
+  }
+  // a control word alone: the element keeps counting; with channel 2's gate low it holds
+  io.write(0x43, 1, 0xb0);
+  io.write(0x42, 1, 0x00);
+  io.write(0x42, 1, 0x10);
+  io.write(0x43, 1, 0xb0);
+  const held = latch(2);
+  step(1000 * TICK);
+  assert.equal(latch(2), held, "gate low: no counting");
+  io.write(0x61, 1, 1); // gate high
+  step(1000 * TICK);
+  const moved = latch(2);
+  assert.ok(Math.abs(held - moved - 1000) <= 2, `${held} -> ${moved}`);
 });
