@@ -59,7 +59,7 @@ const FWD_PORT = 18022, GUEST_PORT = 7000;
 const result: Record<string, unknown> = { model, fileMd5: md5(file) };
 const g = new GuestProc("U", [`${model},user,hostfwd=tcp:127.0.0.1:${FWD_PORT}-:${GUEST_PORT}`], "console=ttyS0");
 try {
-  const lease = await g.expect(/ring3: eth0 (\S+) via (\S+) dns (\S+)/, 300_000);
+  const lease = await g.expect(/ring3: eth0 (\S+) via (\S+) dns (\S+)/, 900_000); // a loaded 2-core host
   result.lease = { addr: lease[1], router: lease[2], dns: lease[3] };
   // a loaded host can make busybox's 5-second resolver timeout: ask up to three times
   const ns = await g.run(`for i in 1 2 3; do nslookup ${NAME} && break; done`, 120_000);
