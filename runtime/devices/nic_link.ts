@@ -57,6 +57,7 @@ export interface NicPort {
 }
 
 const RETRY_MIN_MS = 250, RETRY_MAX_MS = 5000;
+const USER_QUEUE_BYTES = 64 << 20;
 
 // An IPv4 frame cut to its IP total length: NICs like the ne2k pad short frames to 60 bytes, and
 // passt (Debian 12's) takes the padding of a bare TCP ACK for 6 bytes of data, which it then
@@ -171,7 +172,9 @@ export class NicLink implements NicPort {
     if (this.userCfg && !(await this.startPasst())) return;
     let c: SwitchClient;
     try {
-      c = await SwitchClient.connect(this.endpoint);
+      // passt takes the tap link for lossless (a frame the link drops is a hole in a host TCP
+      // stream, not a retransmission): user links queue up to what the guest's windows allow
+      c = await SwitchClient.connect(this.endpoint, this.userCfg ? { maxQueueBytes: USER_QUEUE_BYTES } : {});
     } catch (e) {
       if (this.closed) return;
       if (!this.warnedDown) {
