@@ -6,21 +6,24 @@
 // file checks are plain functions so they are testable without a machine; the machine is imported
 // only when a boot really starts.
 import { parseArgs } from "node:util";
+import { MAX_CPUS } from "../core-as/layout.ts";
 import { JIT_DEFAULT, jitThreshold } from "../runtime/vcpu/core.ts";
 import { bootBzImage, BootImageError, E820_RAM, parseBzImage, type Region } from "../runtime/boot/bzimage.ts";
 import { NET_USAGE, type NetConfig, parseNetOption } from "../runtime/netopt.ts";
 import { findPasst, PASST_INSTALL } from "../net/passt.ts";
 import type { GuestRam } from "../runtime/memory.ts";
+import type { Machine } from "../runtime/machine.ts";
+import { Vm, type VmOutcome } from "../runtime/control/vm.ts";
+import { ControlError, ControlServer, parseControlSpec } from "../runtime/control/server.ts";
+import { handleLine } from "../runtime/control/commands.ts";
+import { SnapshotError } from "../runtime/snapshot/persist.ts";
+import type { SnapshotHeader } from "../runtime/snapshot/snapshot.ts";
+import { RING3_VERSION } from "../runtime/version.ts";
 
-const GUEST_IMAGES = new URL("../guest/images/", import.meta.url);
-export const DEFAULT_KERNEL = new URL("bzImage", GUEST_IMAGES).pathname;
-export const DEFAULT_INITRD = new URL("initramfs.cpio.gz", GUEST_IMAGES).pathname;
-// tsc=reliable: ring3's TSC is the host's monotonic clock at a constant 1 GHz, kept in step
-// across vCPUs, so Linux need not check it against jiffies, which a vCPU thread the host
-// deschedules during boot can make run slow and so get a good TSC declared unstable.
-export const DEFAULT_APPEND = "console=ttyS0 tsc=reliable";
+import { DEFAULT_APPEND, DEFAULT_INITRD, DEFAULT_KERNEL } from "../runtime/boot/defaults.ts";
+export { DEFAULT_APPEND, DEFAULT_INITRD, DEFAULT_KERNEL };
 export const DEFAULT_MEM_MIB = 256;
-export const MAX_SMP = 16;
+export const MAX_SMP = MAX_CPUS; // 64: the i386 kernel's limit (BIGSMP); core-as/layout.ts
 export const MIN_MEM_MIB = 16;
 export const MAX_MEM_MIB = 3072;
 const MAX_BIOS = 1 << 20;
@@ -39,7 +42,7 @@ Boot a Linux/x86 bzImage on ring3. The console is the first serial port (COM1).
   --kernel FILE    bzImage (default: guest/images/bzImage)
   --initrd FILE    initramfs (default: guest/images/initramfs.cpio.gz; --initrd= for none)
   --append TEXT    kernel command line (default: "${DEFAULT_APPEND}")
-  -m, --mem MIB    guest RAM in MiB (default: ${DEFAULT_MEM_MIB}; ${MIN_MEM_MIB}..${MAX_MEM_MIB})
+  -m, --mem SIZE   guest RAM: MiB, or with a suffix M or G (256M, 1G; default: ${DEFAULT_MEM_MIB}; ${MIN_MEM_MIB}..${MAX_MEM_MIB} MiB)
   --smp N          number of CPUs (default: 1; 1..${MAX_SMP})
   --smp-threads 1  run every CPU on one thread, round-robin on the virtual clock: repeatable runs
 ${NET_USAGE}
@@ -62,15 +65,19 @@ ${NET_USAGE}
   --timing         print the time to the first kernel output and to the shell marker (stderr)
   --icount-at TEXT after each console line starting with TEXT, print the instructions all CPUs
                    have retired so far (stderr: ring3: icount N after 'LINE'); repeatable
+  --control unix:PATH  a control socket (JSON lines; mode 0600): deno task ctl PATH help
+  --restore FILE   resume a machine saved by savevm (no kernel needed; CPUs, RAM, NICs from FILE)
+  --version        ring3's version
   -h, --help       this text
 
-On a terminal: Ctrl-A x quits, Ctrl-A h lists the keys. Otherwise stdin is fed to COM1 once the
+On a terminal: Ctrl-A x quits, Ctrl-A h lists the keys (Ctrl-A c: monitor prompt, Ctrl-A b: SysRq). Otherwise stdin is fed to COM1 once the
 guest's shell prompts (after guest/init's shell marker; at once for other initrds), console on stdout.
 The default guest runs scripted with --append "console=ttyS0 ring3.run=bench" (or =info, =poweroff).
 Exit status: 0 when the guest powers off, halts with interrupts off after printing something, or
 resets (other than by a triple fault) under --no-reboot; 1 on a boot failure, including a guest
 that halts before printing anything; 2 on bad usage; 3 when the guest kernel panics; 4 for a
-triple fault under --no-reboot; (V << 1) | 1 from --exit-port.`;
+triple fault under --no-reboot; (V << 1) | 1 from --exit-port; 128+N when ended by signal N
+(SIGTERM, SIGHUP, SIGINT); 141 when the console's output pipe closes.`;
 
 export interface BootConfig {
   help: boolean;
@@ -89,6 +96,11 @@ export interface BootConfig {
   timing: boolean;
   icountAt: string[]; // console line prefixes that report the retired-instruction count
   jit: number | null; // block-compiler threshold (0 = off), null = RING3_JIT or the default
+  version: boolean;
+  control: string | null; // control socket path
+  restore: string | null; // snapshot to resume
+  memGiven: boolean; // --mem / --smp given explicitly (a restore checks them against the file)
+  smpGiven: boolean;
 }
 
 // Bad command line: printed as one line, exit status 2.
@@ -107,7 +119,75 @@ function intArg(name: string, text: string, min: number, max: number): number {
   return n;
 }
 
+// --mem: MiB, or a size with a suffix (M/MiB, G/GiB, either case); whole MiB only
+export function parseMem(text: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([mMgG]?)(?:i?[bB])?\s*$/.exec(text);
+  if (!m) throw new UsageError(`--mem wants a size in MiB or with a suffix (256M, 1G), got '${text}'`);
+  const mib = Number(m[1]) * (m[2].toLowerCase() === "g" ? 1024 : 1);
+  if (!Number.isInteger(mib)) throw new UsageError(`--mem ${text} is not a whole number of MiB`);
+  if (mib < MIN_MEM_MIB || mib > MAX_MEM_MIB) {
+    throw new UsageError(`--mem ${text} is out of range (${MIN_MEM_MIB}..${MAX_MEM_MIB} MiB)`);
+  }
+  return mib;
+}
+
+const OPTION_NAMES = [
+  "kernel",
+  "initrd",
+  "append",
+  "mem",
+  "smp",
+  "smp-threads",
+  "net",
+  "bios",
+  "debugcon",
+  "no-reboot",
+  "timing",
+  "icount-at",
+  "jit",
+  "help",
+  "version",
+  "control",
+  "restore",
+  "on-panic",
+  "exit-port",
+];
+// QEMU options with no ring3 twin, and what to do instead
+const QEMU_ONLY: Record<string, string> = {
+  nographic: "the console is always COM1 on this terminal",
+  serial: "COM1 is this terminal",
+  "enable-kvm": "ring3 is an interpreter with a block compiler",
+  accel: "ring3 is an interpreter with a block compiler",
+  hda: "ring3 has no disks yet",
+  drive: "ring3 has no disks yet",
+  netdev: "use --net switch=HOST:PORT",
+  nic: "use --net switch=HOST:PORT",
+  device: "NICs come with --net",
+  cpu: "ring3 is an i386-class CPU",
+  machine: "ring3 is a PC",
+  monitor: "Ctrl-A c opens the monitor; --control unix:PATH gives a control socket",
+  qmp: "--control unix:PATH gives a JSON control socket",
+  loadvm: "use --restore FILE",
+};
+
+// A QEMU spelling (-kernel, -append, -nographic): say what ring3 calls it.
+function qemuHint(argv: string[]): void {
+  for (const a of argv) {
+    if (a === "--") return;
+    const m = /^-([a-z][a-z-]+)(=.*)?$/.exec(a);
+    if (!m) continue;
+    const name = m[1] === "m" ? "mem" : m[1];
+    if (OPTION_NAMES.includes(name)) {
+      throw new UsageError(`${a.split("=")[0]} is QEMU's spelling; ring3 says --${name} (see --help)`);
+    }
+    if (name in QEMU_ONLY) {
+      throw new UsageError(`${a.split("=")[0]} is a QEMU option ring3 does not have: ${QEMU_ONLY[name]}`);
+    }
+  }
+}
+
 export function parseBootArgs(argv: string[]): BootConfig {
+  qemuHint(argv);
   let values;
   try {
     ({ values } = parseArgs({
@@ -131,6 +211,9 @@ export function parseBootArgs(argv: string[]): BootConfig {
         "icount-at": { type: "string", multiple: true },
         jit: { type: "string" },
         help: { type: "boolean", short: "h" },
+        version: { type: "boolean" },
+        control: { type: "string" },
+        restore: { type: "string" },
       },
     }));
   } catch (e) {
@@ -139,6 +222,19 @@ export function parseBootArgs(argv: string[]): BootConfig {
   if (values.kernel === "") throw new UsageError("--kernel needs a file name");
   if (values.bios === "") throw new UsageError("--bios needs a file name");
   if (values.debugcon === "") throw new UsageError("--debugcon needs a file name");
+  if (values.restore === "") throw new UsageError("--restore needs a snapshot file");
+  if (values.restore !== undefined) {
+    const extra = (["kernel", "initrd", "append", "bios"] as const).find((k) => values[k] !== undefined);
+    if (extra) throw new UsageError(`--restore resumes a saved machine and cannot take --${extra}`);
+  }
+  let control: string | null = null;
+  if (values.control !== undefined) {
+    try {
+      control = parseControlSpec(values.control);
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+  }
   const firmware = values.bios !== undefined;
   if (firmware) {
     const extra = (["kernel", "initrd", "append"] as const).find((k) => values[k] !== undefined);
@@ -162,7 +258,7 @@ export function parseBootArgs(argv: string[]): BootConfig {
     kernel,
     initrd,
     append: values.append ?? DEFAULT_APPEND,
-    memMiB: values.mem === undefined ? DEFAULT_MEM_MIB : intArg("mem", values.mem, MIN_MEM_MIB, MAX_MEM_MIB),
+    memMiB: values.mem === undefined ? DEFAULT_MEM_MIB : parseMem(values.mem),
     smp: values.smp === undefined ? 1 : intArg("smp", values.smp, 1, MAX_SMP),
     smpThreads: values["smp-threads"] === undefined ? 0 : intArg("smp-threads", values["smp-threads"], 1, 1),
     net: (values.net ?? []).map((n) => {
@@ -183,6 +279,11 @@ export function parseBootArgs(argv: string[]): BootConfig {
     timing: values.timing ?? false,
     icountAt: (values["icount-at"] ?? []).filter((t) => t !== ""),
     jit: values.jit === undefined ? null : values.jit === "off" ? 0 : intArg("jit", values.jit, 1, 1_000_000),
+    version: values.version ?? false,
+    control,
+    restore: values.restore ?? null,
+    memGiven: values.mem !== undefined,
+    smpGiven: values.smp !== undefined,
   };
 }
 
@@ -397,11 +498,6 @@ function loadGuest(m: MachineLike, cfg: BootConfig, files: BootFiles): void {
   }
 }
 
-function outcomeKind(o: RunOutcome): { kind: string; reason?: string } {
-  if (typeof o === "string") return { kind: o };
-  return o ?? { kind: "poweroff" };
-}
-
 // QEMU's isa-debugcon: firmware and test ROMs print to port 0x402 without setting up a UART, and
 // probe for the console by reading 0xE9 back.
 const DEBUGCON_PORT = 0x402;
@@ -436,9 +532,17 @@ const CTRL_A = 0x01;
 const KEYS_HELP = [
   "C-a h    this help",
   "C-a x    quit ring3",
-  "C-a s    status (instructions executed, time)",
+  "C-a s    status of every vCPU (instructions, state) and the time",
+  "C-a b    send a break (then a key within 5 s: Linux's magic SysRq, e.g. h for its help)",
+  "C-a c    monitor prompt with the control commands (help lists them; C-a c again leaves it)",
   "C-a C-a  send C-a to the guest",
 ];
+
+// Output to a closed pipe (`deno task boot | head`): end quietly, as a Unix filter would.
+export class BrokenPipe extends Error {
+  override name = "BrokenPipe";
+}
+export const EXIT_BROKEN_PIPE = 141; // 128 + SIGPIPE, what a shell reports for a filter cut short
 
 class Console {
   private tail = "";
@@ -450,12 +554,14 @@ class Console {
   private pending: Uint8Array[] = [];
   private released: boolean;
   private escape = false;
+  private monitor: string | null = null; // the monitor line being typed, null: keys go to the guest
   private line = ""; // the console line being written, for --icount-at
   private enc = new TextEncoder();
   quit: (() => void) | null = null;
+  brokenPipe: (() => void) | null = null;
 
   constructor(
-    private m: MachineLike,
+    private vm: Vm,
     private cfg: BootConfig,
     private tty: boolean,
     private holdInput: boolean,
@@ -465,8 +571,14 @@ class Console {
     this.released = tty || !holdInput;
   }
 
+  private get m(): MachineLike {
+    return this.vm.machine as unknown as MachineLike;
+  }
+
   private err(line: string): void {
-    Deno.stderr.writeSync(this.enc.encode(line + (this.tty ? "\r\n" : "\n")));
+    try {
+      Deno.stderr.writeSync(this.enc.encode(line + (this.tty ? "\r\n" : "\n")));
+    } catch { /* stderr closed: nothing to tell */ }
   }
 
   private elapsed(): string {
@@ -485,7 +597,15 @@ class Console {
   }
 
   output(data: Uint8Array): void {
-    writeAll(Deno.stdout, data);
+    try {
+      writeAll(Deno.stdout, data);
+    } catch (e) {
+      if (e instanceof Deno.errors.BrokenPipe) {
+        this.brokenPipe?.();
+        return;
+      }
+      throw e;
+    }
     this.printed = true;
     this.recent = (this.recent + latin1(data)).slice(-8192);
     if (this.cfg.timing && !this.firstOutput) {
@@ -548,14 +668,67 @@ class Console {
     this.promptTimer = undefined;
     if (this.released) return;
     this.released = true;
-    for (const d of this.pending) this.m.serial.input(d);
+    for (const d of this.pending) this.vm.input(d);
     this.pending = [];
+  }
+
+  // Ctrl-A s: one line per vCPU
+  private status(): void {
+    const m = this.m;
+    const n = m.ncpu ?? 1;
+    this.err(`ring3: ${this.elapsed()} since boot, ${n} vCPU${n > 1 ? "s" : ""}, ${this.vm.state}`);
+    const real = this.vm.machine as Machine;
+    for (let c = 0; c < n; c++) {
+      const insns = m.retired ? m.retired(c) : Number(m.core.icount ?? 0n);
+      const v = real.vcpus?.[c];
+      const state = v
+        ? (["running", "waiting for SIPI", "stopped"][v.state] ?? "?") + (v.halted ? ", halted" : "")
+        : "";
+      const eip = v ? `, EIP ${v.core.eip.toString(16).padStart(8, "0")}` : "";
+      this.err(`  CPU ${c}: ${insns} instructions${state ? `, ${state}` : ""}${eip}`);
+    }
+  }
+
+  // a key typed at the monitor prompt
+  private monitorKey(b: number): void {
+    if (b === 13 || b === 10) {
+      const line = this.monitor!.trim();
+      this.monitor = "";
+      this.err("");
+      if (line) {
+        void handleLine(this.vm, line).then((reply) => {
+          const r = JSON.parse(reply);
+          const text = r.ok ? JSON.stringify(r.result, null, 2) : `error: ${r.error}`;
+          for (const l of text.split("\n")) this.err(l);
+          this.prompt();
+        });
+      } else this.prompt();
+      return;
+    }
+    if (b === 0x7f || b === 8) {
+      if (this.monitor!.length) {
+        this.monitor = this.monitor!.slice(0, -1);
+        this.rawErr("\b \b");
+      }
+      return;
+    }
+    if (b < 0x20) return;
+    this.monitor += String.fromCharCode(b);
+    this.rawErr(String.fromCharCode(b));
+  }
+  private prompt(): void {
+    if (this.monitor !== null) this.rawErr("(ring3) ");
+  }
+  private rawErr(s: string): void {
+    try {
+      Deno.stderr.writeSync(this.enc.encode(s));
+    } catch { /* stderr closed */ }
   }
 
   // bytes from the host's stdin
   input(data: Uint8Array): void {
     if (!this.tty) {
-      if (this.released) this.m.serial.input(data);
+      if (this.released) this.vm.input(data);
       else this.pending.push(data.slice());
       return;
     }
@@ -564,22 +737,34 @@ class Console {
       if (this.escape) {
         this.escape = false;
         const k = String.fromCharCode(b | 0x20);
-        if (b === CTRL_A) out.push(CTRL_A);
-        else if (k === "x") {
+        if (b === CTRL_A) {
+          if (this.monitor === null) out.push(CTRL_A);
+        } else if (k === "x") {
           this.err("\r\nring3: quit");
           this.quit?.();
           return;
         } else if (k === "h") { for (const l of KEYS_HELP) this.err(l); }
-        else if (k === "s") {
-          const n = this.m.core.icount;
-          this.err(`ring3: ${this.elapsed()} since boot${n === undefined ? "" : `, ${n} instructions on CPU 0`}`);
+        else if (k === "s") this.status();
+        else if (k === "b") {
+          (this.vm.machine as Machine).com1?.receiveBreak();
+          this.err("ring3: break sent (a key within 5 s is Linux's SysRq)");
+        } else if (k === "c") {
+          if (this.monitor === null) {
+            this.monitor = "";
+            this.err("\r\nring3 monitor: control commands (help lists them); C-a c returns to the guest");
+            this.prompt();
+          } else {
+            this.monitor = null;
+            this.err("\r\nring3: back to the guest");
+          }
         }
         continue;
       }
       if (b === CTRL_A) this.escape = true;
+      else if (this.monitor !== null) this.monitorKey(b);
       else out.push(b);
     }
-    if (out.length) this.m.serial.input(new Uint8Array(out));
+    if (out.length) this.vm.input(new Uint8Array(out));
   }
 }
 
@@ -625,37 +810,109 @@ export async function runGuest(
       ...(cfg.exitPort === null ? {} : { exitPort: cfg.exitPort }),
     });
     if (debugcon) attachDebugcon(m, debugcon);
-    return await runMachine(m, cfg, files);
+    loadGuest(m, cfg, files);
+    return await runMachine(m, cfg, files, null);
   } finally {
     debugcon?.close();
   }
 }
 
-async function runMachine(m: MachineLike, cfg: BootConfig, files: BootFiles): Promise<number> {
-  const tty = Deno.stdin.isTerminal();
-  const con = new Console(m, cfg, tty, files.shellMarker);
-  m.serial.onOutput = (d) => con.output(d);
-  let quitResolve!: () => void;
-  const quit = new Promise<{ kind: "quit" }>((res) => (quitResolve = () => res({ kind: "quit" })));
-  con.quit = () => {
-    m.stop?.();
-    quitResolve();
+// --restore: the machine from a snapshot, running where it was saved.
+export async function restoreGuest(cfg: BootConfig): Promise<number> {
+  if (cfg.jit !== null) Deno.env.set("RING3_JIT", cfg.jit === 0 ? "off" : String(cfg.jit));
+  const { machine, header } = await Vm.machineFromSnapshot(cfg.restore!, { smpThreads: cfg.smpThreads });
+  const c = header.config;
+  if ((cfg.smpGiven && cfg.smp !== c.smp) || (cfg.memGiven && cfg.memMiB !== c.memMiB)) {
+    machine.close();
+    throw new UsageError(
+      `--restore ${cfg.restore}: the snapshot is a machine with --smp ${c.smp} --mem ${c.memMiB}; leave those out or match them`,
+    );
+  }
+  // a reboot of the restored guest boots what the saved one booted
+  const b = header.boot ?? {};
+  const bootCfg: BootConfig = {
+    ...cfg,
+    kernel: typeof b.kernel === "string" ? b.kernel : DEFAULT_KERNEL,
+    initrd: typeof b.initrd === "string" ? b.initrd : b.initrd === null ? null : DEFAULT_INITRD,
+    append: typeof b.append === "string" ? b.append : DEFAULT_APPEND,
+    bios: typeof b.bios === "string" ? b.bios : null,
+    memMiB: c.memMiB,
+    smp: c.smp,
   };
-  const note = (msg: string) => Deno.stderr.writeSync(new TextEncoder().encode(`ring3: ${msg}${tty ? "\r\n" : "\n"}`));
+  if (bootCfg.bios) bootCfg.kernel = bootCfg.initrd = null;
+  return await runMachine(machine as unknown as MachineLike, bootCfg, null, header);
+}
+
+function bootNotes(cfg: BootConfig): Record<string, unknown> {
+  return { kernel: cfg.kernel, initrd: cfg.initrd, append: cfg.append, bios: cfg.bios };
+}
+
+async function runMachine(
+  m: MachineLike,
+  cfg: BootConfig,
+  bootFiles: BootFiles | null,
+  restoredFrom: SnapshotHeader | null,
+): Promise<number> {
+  const restored = restoredFrom !== null;
+  const tty = Deno.stdin.isTerminal();
+  let files = bootFiles;
+  // a reset: devices and RAM back to power-on, then the guest is loaded again
+  const reboot = async (mm: Machine) => {
+    files ??= await loadBootFiles(cfg);
+    loadGuest(mm as unknown as MachineLike, cfg, files);
+    con.restartClock();
+  };
+  const vm = new Vm(m as unknown as Machine, {
+    noReboot: cfg.noReboot,
+    reboot,
+    boot: bootNotes(cfg),
+    hostOptions: { smpThreads: cfg.smpThreads }, // for the machines loadvm builds
+  });
+  if (restoredFrom) vm.setRetiredBefore(restoredFrom);
+  const con = new Console(vm, cfg, tty, !restored && (files?.shellMarker ?? false));
+  vm.onOutput((d) => con.output(d));
+  let server: ControlServer | null = null;
+  let exitCode: number | null = null;
+  let quitted!: () => void;
+  const quitSeen = new Promise<void>((r) => (quitted = r)); // (--on-panic pause waits for it)
+  const stop = (code: number) => {
+    exitCode ??= code;
+    vm.quit();
+    quitted();
+  };
+  con.quit = () => stop(0);
+  con.brokenPipe = () => stop(EXIT_BROKEN_PIPE);
+  const note = (msg: string) => {
+    try {
+      Deno.stderr.writeSync(new TextEncoder().encode(`ring3: ${msg}${tty ? "\r\n" : "\n"}`));
+    } catch { /* stderr closed */ }
+  };
+  // the terminal comes back in its normal mode however ring3 ends
+  const signals: [Deno.Signal, number][] = [["SIGTERM", 143], ["SIGHUP", 129], ["SIGINT", 130]];
+  const handlers = signals.map(([sig, code]) => {
+    const h = () => {
+      if (tty) Deno.stdin.setRaw(false);
+      note(`${sig}: quitting`);
+      stop(code);
+    };
+    Deno.addSignalListener(sig, h);
+    return [sig, h] as const;
+  });
   if (tty) Deno.stdin.setRaw(true, { cbreak: false });
   try {
+    if (cfg.control) server = await ControlServer.listen(vm, cfg.control);
     void pumpStdin(con);
+    con.restartClock();
     for (;;) {
-      loadGuest(m, cfg, files);
-      con.restartClock();
-      const o = outcomeKind(await Promise.race([m.run(), quit]));
+      const o: VmOutcome = await vm.run();
+      if (exitCode !== null) return exitCode;
       switch (o.kind) {
         case "quit":
         case "poweroff":
         case "stopped":
           return 0;
         case "halt": // e.g. `halt`, or `poweroff` on a machine without ACPI: nothing more can happen
-          if (!con.printed) {
+          if (!con.printed && !restored) {
             // a kernel that dies before its first line (a corrupt payload, a wrong image) is a failure
             note("guest halted before printing anything (every CPU stopped with interrupts off): boot failed");
             return 1;
@@ -666,13 +923,14 @@ async function runMachine(m: MachineLike, cfg: BootConfig, files: BootFiles): Pr
           const line = con.panicLine() ?? "Kernel panic (the message did not reach the console)";
           if (cfg.onPanic === "reboot") {
             note(`guest panicked: ${line}; rebooting (--on-panic reboot)`);
-            await m.reset?.();
-            break;
+            await vm.machine.reset();
+            await reboot(vm.machine);
+            continue;
           }
           if (cfg.onPanic === "pause") {
             note(`guest panicked: ${line}; CPUs stopped (--on-panic pause), Ctrl-A x quits`);
-            await quit;
-            return 3;
+            await quitSeen;
+            return exitCode !== null && exitCode !== 0 ? exitCode : 3;
           }
           note(`guest panicked: ${line}`);
           return 3;
@@ -682,32 +940,56 @@ async function runMachine(m: MachineLike, cfg: BootConfig, files: BootFiles): Pr
           note(`guest wrote to the exit port: exit status ${code}`);
           return code;
         }
-        case "reset":
-          if (cfg.noReboot) {
-            const triple = /triple fault/.test(o.reason ?? "");
-            note(`guest reset${o.reason ? ` (${o.reason})` : ""}, --no-reboot`);
-            return triple ? 4 : 0;
-          }
-          await m.reset?.();
-          break;
-        default:
-          note(`machine stopped: ${o.kind}${o.reason ? ` (${o.reason})` : ""}`);
+        case "reset": {
+          const reason = (o as { reason?: string }).reason;
+          note(`guest reset${reason ? ` (${reason})` : ""}, --no-reboot`);
+          return /triple fault/.test(reason ?? "") ? 4 : 0;
+        }
+        default: {
+          const x = o as { kind: string; reason?: string };
+          note(`machine stopped: ${x.kind}${x.reason ? ` (${x.reason})` : ""}`);
           return 1;
+        }
       }
     }
   } finally {
     if (tty) Deno.stdin.setRaw(false);
+    for (const [sig, h] of handlers) Deno.removeSignalListener(sig, h);
+    await server?.close();
+    if (restored || vm.machine !== (m as unknown)) vm.machine.close?.();
   }
 }
 
+export function versionText(): string {
+  let commit = "";
+  try {
+    const r = new Deno.Command("git", {
+      args: ["-C", new URL("..", import.meta.url).pathname, "describe", "--always", "--dirty"],
+      stdout: "piped",
+      stderr: "null",
+    }).outputSync();
+    if (r.success) commit = ` (${new TextDecoder().decode(r.stdout).trim()})`;
+  } catch { /* no git: the version alone */ }
+  return `ring3 ${RING3_VERSION}${commit}\ndeno ${Deno.version.deno}, V8 ${Deno.version.v8}, TypeScript ${Deno.version.typescript}`;
+}
+
 export async function main(argv: string[], factory?: MachineFactory): Promise<number> {
-  const say = (msg: string) => console.error(`ring3: ${msg}`);
+  const say = (msg: string) => {
+    try {
+      console.error(`ring3: ${msg}`);
+    } catch { /* stderr closed */ }
+  };
   try {
     const cfg = parseBootArgs(argv);
     if (cfg.help) {
       console.log(USAGE);
       return 0;
     }
+    if (cfg.version) {
+      console.log(versionText());
+      return 0;
+    }
+    if (cfg.restore !== null) return await restoreGuest(cfg);
     const files = await loadBootFiles(cfg);
     return await runGuest(cfg, files, factory);
   } catch (e) {
@@ -715,10 +997,15 @@ export async function main(argv: string[], factory?: MachineFactory): Promise<nu
       say(e.message);
       return 2;
     }
-    if (e instanceof BootFileError || e instanceof BootImageError) {
+    if (e instanceof BootFileError || e instanceof BootImageError || e instanceof SnapshotError) {
       say(e.message);
       return 1;
     }
+    if (e instanceof ControlError) {
+      say(e.message);
+      return 1;
+    }
+    if (e instanceof Deno.errors.BrokenPipe) return EXIT_BROKEN_PIPE;
     say(`internal error: ${(e as Error)?.message?.split("\n")[0] ?? e}`);
     if (Deno.env.get("RING3_DEBUG")) console.error(e);
     return 1;

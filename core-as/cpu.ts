@@ -5,7 +5,7 @@ import * as st from "./state";
 import {
   S_EIP, S_FLAGS, S_ATTN, S_HALTED, S_EXIT, S_PEND_VEC, S_PEND_ERR, S_EXC_STATE, S_DR, ATTN_IRQ, ATTN_FLUSH_TLB,
   ATTN_STOP, ATTN_EXIT, ATTN_TRACE, ATTN_SHADOW, ATTN_NMI, S_NMI, NMI_BLOCKED, NMI_PENDING, EXC_NMI, SEG_CS, F_IF,
-  F_TF, EXIT_BUDGET, EXIT_HLT, EXIT_SHUTDOWN, EXIT_STOP, EXC_DB, EXC_DF, EXC_PF, EXC_DE, EXC_TS, EXC_GP,
+  F_TF, EXIT_BUDGET, EXIT_HLT, EXIT_SHUTDOWN, EXIT_STOP, EXIT_PAUSE, EXC_DB, EXC_DF, EXC_PF, EXC_DE, EXC_TS, EXC_GP,
 } from "./layout";
 import { exec } from "./generated/dispatch";
 import { segBase, curEip } from "./seg";
@@ -67,8 +67,24 @@ function fetchOpSlow(): u32 {
   return fetch8() | (cs32 ? 0x100 : 0);
 }
 
+// PAUSE (F3 90) is what a guest spin-wait executes each time round (Linux's cpu_relax: spinlocks,
+// waiting for another CPU to answer an IPI or a TLB shootdown). A vCPU whose host thread spins
+// while the vCPU it waits for is descheduled (more vCPUs than host cores, a loaded host) wastes
+// its whole host time slice; so, like VMX's pause-loop exiting, PAUSE_SPIN PAUSEs within one
+// run() leave the loop with EXIT_PAUSE, and the vCPU's thread sleeps briefly on its attention word
+// (runtime/vcpu/worker.ts; the single-thread machine goes on with the next vCPU).
+const PAUSE_SPIN: u32 = 2048;
+let pauses: u32 = 0;
+export function pause(): void {
+  if (++pauses >= PAUSE_SPIN) {
+    pauses = 0;
+    exitLoop(EXIT_PAUSE);
+  }
+}
+
 // Enter the loop with `n` instructions of budget. Returns EXIT_*.
 export function run(n: i32): u32 {
+  pauses = 0;
   retiredBase += <u64>(runStart - budget);
   runStart = n;
   budget = n;

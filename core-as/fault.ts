@@ -3,11 +3,13 @@
 // commit architectural state only after their last access that can fault, and a faulting
 // instruction leaves every register as it was (precise faults).
 import { S } from "./state";
+import { busRelease } from "./buslock";
 import { S_PEND_VEC, S_PEND_ERR, S_CR2, EXC_GP, EXC_UD, EXC_PF, EXC_SS, EXC_NM, EXC_TS, EXC_NP } from "./layout";
 
 export const NO_ERR: i32 = -1;
 
 export function raise(vec: u32, err: i32): void {
+  busRelease();
   store<i32>(S, vec, S_PEND_VEC);
   store<i32>(S, err, S_PEND_ERR);
   unreachable();

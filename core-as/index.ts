@@ -5,7 +5,7 @@ import * as st from "./state";
 import {
   S_EIP, S_FLAGS, S_CR0, S_CR2, S_CR3, S_CR4, S_CPL, S_HALTED, S_ATTN, S_PEND_VEC, S_EXC_STATE, S_INTR_VEC,
   S_LF_OP, S_APIC_ID, S_IDTR_BASE, S_IDTR_LIMIT, S_GDTR_BASE, S_GDTR_LIMIT, S_DR, S_CPU_INDEX, S_FPU, FP_CW, FP_TAG,
-  SEG_CS, SEG_SS, SEG_DS, SEG_ES, SEG_FS, SEG_GS, SEG_LDTR, SEG_TR, MACHINE, CR0_ET, CR0_PE,
+  SEG_CS, SEG_SS, SEG_DS, SEG_ES, SEG_FS, SEG_GS, SEG_LDTR, SEG_TR, MACHINE, CR0_ET, CR0_PE, S_MXCSR, MXCSR_RESET,
 } from "./layout";
 import { segSet, segFlatAll } from "./seg";
 import { tlbFlushAll, updateMode } from "./mmu";
@@ -46,6 +46,7 @@ export function reset(): void {
   store<u32>(S, 0x400, S_DR + 28);
   store<u32>(S + S_FPU, 0x37f, FP_CW);
   store<u32>(S + S_FPU, 0xffff, FP_TAG);
+  store<u32>(S, MXCSR_RESET, S_MXCSR);
   // real-mode caches: every segment a 64 KiB read/write data segment
   for (let s: u32 = 0; s < 6; s++) segSet(s, 0, 0, 0xffff, 0x93);
   segSet(SEG_CS, 0xf000, 0xffff0000, 0xffff, 0x93);

@@ -3,18 +3,18 @@
 // every offset without a translation step. Plain numeric consts only.
 
 // ---- whole-memory map -------------------------------------------------------------------------
-export const CPU_BASE = 0x00100000; // one state block per vCPU, CPU_STRIDE apart
-export const CPU_STRIDE = 0x00040000; // 256 KiB: registers, FPU, LAPIC page, three TLB sets
-export const MAX_CPUS = 16;
+export const CPU_BASE = 0x01000000; // one state block per vCPU, CPU_STRIDE apart (64 x 256 KiB = 16 MiB)
+export const CPU_STRIDE = 0x00040000; // 256 KiB: registers, FPU, LAPIC page, three TLB sets, JIT counters
+export const MAX_CPUS = 64; // the i386 kernel's limit (BIGSMP, NR_CPUS=64); APIC IDs 0..63, the IO-APIC's 64
 export const MACHINE = 0x00600000; // machine-wide words (see M_* below)
 export const CODEMAP = 0x00610000; // 1 byte per 4 KiB guest page: nonzero = holds decoded code (JIT tier)
-export const JIT_HASH = 0x00a00000; // per-vCPU block-entry hash of the block compiler, JIT_HASH_STRIDE apart (core-as/jit.ts)
+export const JIT_HASH = 0x02000000; // per-vCPU block-entry hash of the block compiler, JIT_HASH_STRIDE apart (core-as/jit.ts)
 export const JIT_HASH_STRIDE = 0x00020000;
 export const JIT_ENTRIES = 8192; // 16-byte slots of compiled blocks: host address, table index, page generation, linear address
 export const PAGEGEN = 0x00c00000; // u32 per 4 KiB guest page: bumped when a page that held code is written
 export const ROM_HI = 0x00800000; // host copy of the BIOS ROM as seen just below 4 GiB (up to 1 MiB)
 export const ROM_HI_SIZE = 0x00100000;
-export const RAM_BASE = 0x01000000; // guest physical address 0 lives here
+export const RAM_BASE = 0x03000000; // guest physical address 0 lives here (below it: 8 MiB spare after JIT_HASH)
 export const WASM_PAGE = 65536;
 
 // ---- machine-wide words (offsets from MACHINE) -----------------------------------------------
@@ -25,9 +25,13 @@ export const M_A20 = 12; // 1 = A20 gate enabled
 // SMP (runtime/vcpu/smp.ts; host-side only, the core never reads these)
 export const M_STOP = 16; // 1 = the run is ending: vCPU workers return to the host
 export const M_PIC_INTR = 20; // the 8259A's INTR output level, for CPU 0's worker
-export const M_DOORBELL = 24; // bumped (and notified) by a vCPU that posted a device request
-export const M_TSC_LAST = 32; // (u64) the latest raw TSC any vCPU read: keeps TSCs in step (ops/system.ts)
 export const M_JIT = 40; // block compiler: 0 = off, else the visit count that makes a block hot (core-as/jit.ts)
+// Words every vCPU writes get a 64-byte cache line each, away from the read-mostly words above
+// (RAM size, A20, M_JIT are read on slow memory paths and block entries): a line that one host
+// core writes is taken from the caches of all the others.
+export const M_DOORBELL = 128; // bumped (and notified) by a vCPU that posted a device request
+export const M_TSC_LAST = 192; // (u64) the latest raw TSC any vCPU read: keeps TSCs in step (ops/system.ts)
+export const M_BUSLOCK = 256; // 1 while a vCPU performs a locked access no wasm atomic can (core-as/buslock.ts)
 export const MBOX = MACHINE + 0x2000; // per-vCPU device-request mailboxes, MBOX_STRIDE apart
 export const MBOX_STRIDE = 64;
 
@@ -117,6 +121,15 @@ export const FP_OP = 96;
 export const FP_EXT = 128; // 8 x 16 bytes by physical register: exact 80-bit image (u64 significand, u16
 // sign/exponent at +8) and a valid byte at +10 (x87/state.ts says when it is kept); FP_TAG only ever holds 0 or 3
 
+// SSE state (core-as/sse/state.ts): XMM0-7 (16 bytes each, little-endian lanes) and MXCSR. The
+// MMX registers have no storage of their own: MMi is the significand of x87 physical register i
+// (its exact image at S_FPU + FP_EXT), as on hardware.
+export const S_XMM = 0xe00; // 8 x 16 bytes
+export const S_MXCSR = 0xe80;
+export const S_SSE_TMP = 0xec0; // 64 bytes of scratch for one instruction (byte shifts, variable lanes)
+export const MXCSR_RESET = 0x1f80; // all exceptions masked, round to nearest
+export const MXCSR_MASK = 0xffff; // the bits LDMXCSR/FXRSTOR accept, DAZ (bit 6) included (sse/fpmath.ts)
+
 // local APIC register page of this vCPU (4 KiB), modelled in core-as
 export const S_LAPIC = 0x1000;
 
@@ -156,6 +169,7 @@ export const EXIT_HLT = 1; // HLT with interrupts enabled: wait for an interrupt
 export const EXIT_SHUTDOWN = 2; // triple fault
 export const EXIT_STOP = 3; // ATTN_STOP
 export const EXIT_HLT_CLI = 4; // HLT with interrupts disabled: this CPU is stopped for good
+export const EXIT_PAUSE = 5; // PAUSE_SPIN PAUSEs in one run(): a spin-wait; the host thread may step aside (core-as/cpu.ts)
 
 export const EXC_DE = 0;
 export const EXC_DB = 1;
@@ -174,6 +188,7 @@ export const EXC_PF = 14;
 export const EXC_MF = 16;
 export const EXC_AC = 17;
 export const EXC_MC = 18;
+export const EXC_XM = 19; // SIMD floating-point exception (CR4.OSXMMEXCPT = 1; else #UD)
 
 // EFLAGS bits
 export const F_CF = 0x0001;
@@ -212,3 +227,5 @@ export const CR4_DE = 0x8;
 export const CR4_PSE = 0x10;
 export const CR4_PGE = 0x80;
 export const CR4_PCE = 0x100;
+export const CR4_OSFXSR = 0x200; // the OS saves SSE state with FXSAVE: SSE instructions run (else #UD)
+export const CR4_OSXMMEXCPT = 0x400; // the OS handles #XM (else unmasked SIMD FP exceptions are #UD)

@@ -10,6 +10,9 @@
 
 export interface Clock {
   now(): number; // ns, monotonic
+  // make now() continue from `ns` (a restored snapshot, a resumed pause): the clocks a machine runs
+  // on have it; the timers' absolute deadlines stay valid across it
+  setNow?(ns: number): void;
 }
 
 export class HostClock implements Clock {
@@ -24,6 +27,9 @@ export class ManualClock implements Clock {
   constructor(public t = 0) {}
   now(): number {
     return this.t;
+  }
+  setNow(ns: number): void {
+    this.t = ns;
   }
   advance(ns: number): void {
     this.t += ns;
@@ -126,7 +132,7 @@ export class PacedClock implements Clock {
   private perInsn: number; // host ns per instruction, measured while the CPU runs
   private sampleHost = -1; // start of the current throughput sample (host ns), -1 none
   private sampleInsn = 0;
-  private readonly host0: number;
+  private host0: number;
 
   // `insns`: instructions retired so far (all that advance this clock)
   constructor(
@@ -199,6 +205,13 @@ export class PacedClock implements Clock {
     this.anchor(Math.max(g, Math.min(deadline, this.host())));
   }
 
+  // guest time continues from `ns`, and host time is counted from here (no lag either way)
+  setNow(ns: number): void {
+    this.host0 = this.hostNs() - ns;
+    this.sampleHost = -1;
+    this.anchor(ns);
+  }
+
   // host ns per instruction, as last measured
   get hostNsPerInsn(): number {
     return this.perInsn;
@@ -218,14 +231,21 @@ export class VirtualClock implements Clock {
   now(): number {
     return this.retired() * this.nsPerInsn / Math.max(1, this.cpus()) + this.skipped;
   }
+  setNow(ns: number): void {
+    this.skipped += ns - this.now();
+  }
 }
 
 // ---- EpochClock ----------------------------------------------------------------------------------
 // Host monotonic clock in ns that every thread of one machine agrees on: performance.now()
 // counts from each thread's own time origin, so all threads count from one absolute epoch.
 export class EpochClock implements Clock {
-  constructor(readonly epochMs: number = performance.timeOrigin + performance.now()) {}
+  constructor(public epochMs: number = performance.timeOrigin + performance.now()) {}
   now(): number {
     return (performance.timeOrigin + performance.now() - this.epochMs) * 1e6;
+  }
+  // (only while no vCPU worker runs: each worker copies epochMs when it starts)
+  setNow(ns: number): void {
+    this.epochMs = performance.timeOrigin + performance.now() - ns / 1e6;
   }
 }

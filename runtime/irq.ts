@@ -56,3 +56,15 @@ export class IrqRouter {
     this.ioapic?.setIrq(irq < 16 ? isaToGsi(irq) : irq, now !== 0);
   }
 }
+
+// ---- persist (ARCHITECTURE.md, "Snapshots"): which sources assert which line (the sinks keep
+// their own input levels)
+export function saveIrqRouter(r: IrqRouter): { v: number; sources: [number, number][] } {
+  return { v: 1, sources: [...(r as unknown as { sources: Map<number, number> }).sources] };
+}
+export function restoreIrqRouter(r: IrqRouter, s: { v: number; sources: [number, number][] }): void {
+  if (s?.v !== 1) throw new Error(`IRQ router: state version ${s?.v}, this ring3 restores version 1`);
+  const m = (r as unknown as { sources: Map<number, number> }).sources;
+  m.clear();
+  for (const [irq, bits] of s.sources) m.set(irq, bits);
+}

@@ -6,6 +6,7 @@ export interface Line {
   t: number; // host wall seconds since the emulator process was started
   text: string;
   cpu?: number; // host CPU seconds (user+sys) the emulator process had used when the line arrived
+  rss?: number; // peak resident memory (MiB) of the emulator process since the last START line (or its start)
 }
 
 export interface Work {
@@ -13,12 +14,14 @@ export interface Work {
   wall?: number; // host seconds between the START and END lines (WORK when there is no END)
   insns?: number; // guest instructions the emulator counted over the workload (v86, ring3)
   cpu?: number; // host CPU seconds the emulator process used between the START and END lines
+  rss?: number; // peak resident memory (MiB) of the emulator process between the START and END lines
   error?: string; // the result was wrong or missing: no figure
 }
 
 export interface Boot {
   bootWall?: number; // host seconds to "ring3: userspace up"
   bootCpu?: number; // host CPU seconds the emulator process had used by then
+  bootRss?: number; // peak resident memory (MiB) of the emulator process by then
   nproc?: number;
   model?: string;
   exit?: number; // the race script's exit status as guest/init reports it
@@ -152,12 +155,14 @@ export function parseConsole(lines: Line[], want: string[], expect: Expect = exp
   let md5: string | undefined;
   let awk: string | undefined;
   const parMd5: string[] = [];
-  for (const { t, text, cpu: c } of lines) {
+  const rss: Record<string, number> = {};
+  for (const { t, text, cpu: c, rss: r } of lines) {
     const s = text.replace(/\r/g, "").trimEnd();
     let m: RegExpExecArray | null;
     if (b.bootWall === undefined && s.includes(BOOT_MARKER)) {
       b.bootWall = t;
       if (c !== undefined) b.bootCpu = c;
+      if (r !== undefined) b.bootRss = r;
     } else if ((m = /^RACE nproc=(\d+)/.exec(s))) b.nproc = Number(m[1]);
     else if ((m = /^model name\s*:\s*(.*)$/.exec(s)) && b.model === undefined) b.model = m[1];
     else if ((m = /^START (\w+)$/.exec(s))) {
@@ -168,6 +173,7 @@ export function parseConsole(lines: Line[], want: string[], expect: Expect = exp
     } else if ((m = /^END (\w+)$/.exec(s))) {
       end[m[1]] = t;
       if (c !== undefined) (cpu[m[1]] ??= {}).end = c;
+      if (r !== undefined) rss[m[1]] = r;
       lastMark = { w: m[1], end: true };
     } else if ((m = /^WORK (\w+) (-?[\d.]+)$/.exec(s))) {
       const w = m[1], until = end[w] ?? t;
@@ -197,6 +203,7 @@ export function parseConsole(lines: Line[], want: string[], expect: Expect = exp
   for (const [w, c] of Object.entries(cpu)) {
     if (b.work[w] && c.start !== undefined && c.end !== undefined) b.work[w].cpu = c.end - c.start;
   }
+  for (const [w, r] of Object.entries(rss)) if (b.work[w]) b.work[w].rss = r;
   const fail = (w: string, why: string) => {
     b.work[w] = { error: why };
   };

@@ -6,10 +6,15 @@ export const V86_LIB = `${V86_PREFIX}/node_modules/v86/build`;
 export const SEABIOS = "/usr/share/seabios/bios.bin";
 export const VGABIOS = "/usr/share/seabios/vgabios-stdvga.bin";
 export const QEMU = "qemu-system-i386";
+// Debian's stock i386 kernel (the linux-image-686 package's vmlinuz), for the race's stock-kernel
+// boot row: bench:peers downloads the .deb with apt-get download and unpacks the kernel here
+export const STOCK_DIR = `${ROOT}build/peers/stock`;
+export const STOCK_KERNEL = `${STOCK_DIR}/vmlinuz-686`;
 
 export const HOW_TO_INSTALL = {
   v86: `deno task bench:peers (npm install v86@${V86_VERSION} into build/peers, apt-get install seabios)`,
   qemu: "deno task bench:peers (apt-get install qemu-system-x86 seabios)",
+  stock: "deno task bench:peers (apt-get download linux-image-686:i386, unpacked into build/peers/stock)",
 };
 
 async function run(cmd: string, args: string[]): Promise<{ ok: boolean; out: string }> {

@@ -30,6 +30,7 @@ import {
   run,
   SEABIOS,
   seabiosInstalled,
+  STOCK_KERNEL,
   V86_LIB,
   v86Version,
 } from "./peers.ts";
@@ -53,8 +54,10 @@ const USAGE = `usage: deno task bench:race [options]
   --quick           for development: 1 run, smaller workloads (md5sum of 4 MiB, 50,000 awk
                     iterations, a quarter of the sh loop and of sort's and sed's lines, 100 forks),
                     shorter timeouts, results to build/peers/quick (bench/results, README untouched)
-  --work LIST       workloads: md5,awk,par,sh,gzip,sort,sed,fork (default: all; boot is always
-                    timed; the instructions/s row needs awk, the geometric mean two of the last five)
+  --work LIST       workloads: md5,awk,par,sh,gzip,sort,sed,fork,stock (default: all; boot is always
+                    timed; the instructions/s row needs awk, the geometric mean two of sh..fork;
+                    stock: boot Debian's stock linux-image-686 kernel, from deno task bench:peers,
+                    to the same initramfs)
   --runs N          boots per emulator and vCPU count; figures are medians (default 3)
   --smp LIST        vCPU counts for the parallel md5sums (default 1,2,4; v86 runs only 1)
   --only LIST       emulators to run: ring3,v86,qemu (default: all)
@@ -101,13 +104,20 @@ const ONLY = new Set(o.only.split(",").map((s) => s.trim()));
 const OLD_WORK = ["md5", "awk", "par"];
 const DAILY = ["sh", "gzip", "sort", "sed", "fork"];
 const ALL_WORK = [...OLD_WORK, ...DAILY];
-const asked = o.work ? o.work.split(",").map((s) => s.trim()).filter(Boolean) : ALL_WORK;
-const unknown = asked.filter((w) => !ALL_WORK.includes(w));
+const asked = o.work ? o.work.split(",").map((s) => s.trim()).filter(Boolean) : [...ALL_WORK, "stock"];
+const unknown = asked.filter((w) => !ALL_WORK.includes(w) && w !== "stock");
 if (unknown.length) {
-  console.error(`race: unknown workload ${unknown.join(", ")} (--work takes ${ALL_WORK.join(",")})`);
+  console.error(`race: unknown workload ${unknown.join(", ")} (--work takes ${ALL_WORK.join(",")},stock)`);
   Deno.exit(2);
 }
 const WORK = ALL_WORK.filter((w) => asked.includes(w));
+// the stock-kernel boot row: its own boots of Debian's linux-image-686, no workloads
+const STOCK = asked.includes("stock") && exists(STOCK_KERNEL) ? STOCK_KERNEL : undefined;
+const STOCK_NOTE = !asked.includes("stock")
+  ? undefined
+  : STOCK
+  ? undefined
+  : `stock kernel not installed: ${HOW_TO_INSTALL.stock}`;
 const MEM = Number(o.mem);
 const TIMEOUT = Number(o.timeout ?? (QUICK ? 300 : 900));
 const BOOT_TIMEOUT = Math.min(TIMEOUT, Number(o["boot-timeout"] ?? (QUICK ? 120 : 300)));
@@ -172,6 +182,21 @@ function procCpu(pid: number): number | undefined {
   } catch {
     return undefined;
   }
+}
+// Peak resident memory (MiB) of a process since its start or the last resetPeak (VmHWM).
+function procPeakRss(pid: number): number | undefined {
+  try {
+    const m = /^VmHWM:\s+(\d+) kB/m.exec(Deno.readTextFileSync(`/proc/${pid}/status`));
+    return m ? Number(m[1]) / 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+// Start a new peak: the kernel sets VmHWM to the current RSS when "5" is written to clear_refs.
+function resetPeak(pid: number): void {
+  try {
+    Deno.writeTextFileSync(`/proc/${pid}/clear_refs`, "5");
+  } catch { /* not permitted: the next peak counts from the process's start */ }
 }
 interface Proc {
   lines: Line[];
@@ -249,8 +274,17 @@ async function runConsole(cmd: string, args: string[], logName: string): Promise
     partial = parts.pop()!;
     for (const text of parts) {
       // the emulator's CPU time where the workloads start and end, and at the boot marker
-      const cpu = /^(START|END) /.test(text) || text.includes(BOOT_MARKER) ? procCpu(child.pid) : undefined;
-      lines.push({ t, text: text.replace(/\r/g, ""), ...(cpu !== undefined ? { cpu } : {}) });
+      const mark = /^(START|END) /.test(text) || text.includes(BOOT_MARKER);
+      const cpu = mark ? procCpu(child.pid) : undefined;
+      // the peak memory of the span that ends here; a START line starts a new one
+      const rss = mark && !text.startsWith("START ") ? procPeakRss(child.pid) : undefined;
+      if (text.startsWith("START ")) resetPeak(child.pid);
+      lines.push({
+        t,
+        text: text.replace(/\r/g, ""),
+        ...(cpu !== undefined ? { cpu } : {}),
+        ...(rss !== undefined ? { rss } : {}),
+      });
       logText(`${t.toFixed(2).padStart(8)} ${lines[lines.length - 1].text}\n`);
       if (text.includes(BOOT_MARKER)) booted = true;
       // the guest is finished: give it time to power off, then stop it
@@ -272,8 +306,8 @@ async function runConsole(cmd: string, args: string[], logName: string): Promise
   return { lines, code: st.code, timedOut, stalled, stderr };
 }
 
-function command(emu: Emu, n: number, append: string, icount = false): [string, string[]] {
-  const common = ["--kernel", guest.kernel, "--initrd", INITRD, "--append", append];
+function command(emu: Emu, n: number, append: string, icount = false, kernel = guest.kernel): [string, string[]] {
+  const common = ["--kernel", kernel, "--initrd", INITRD, "--append", append];
   switch (emu) {
     case "qemu":
       return [QEMU, [
@@ -292,7 +326,7 @@ function command(emu: Emu, n: number, append: string, icount = false): [string, 
         "stdio",
         "-no-reboot",
         "-kernel",
-        guest.kernel,
+        kernel,
         "-initrd",
         INITRD,
         "-append",
@@ -331,8 +365,8 @@ function command(emu: Emu, n: number, append: string, icount = false): [string, 
 const lastLine = (s: string) => s.trim().split("\n").filter((l) => l.trim()).pop()?.trim() ?? "";
 
 // One boot, read into figures; boot-level failures become Boot.error.
-async function boot(emu: Emu, n: number, work: string[], tag: string, icount = false): Promise<Boot> {
-  const [cmd, args] = command(emu, n, appendFor(work), icount);
+async function boot(emu: Emu, n: number, work: string[], tag: string, icount = false, kernel?: string): Promise<Boot> {
+  const [cmd, args] = command(emu, n, appendFor(work), icount, kernel);
   const p = await runConsole(cmd, args, `${emu}-smp${n}-${tag}`);
   const b = parseConsole(p.lines, work, expectN(n));
   if (b.bootWall === undefined && !b.error) {
@@ -403,6 +437,7 @@ for (const k of EMUS) log(`${EMU_LABEL[k]}: ${info[k].available ? `ready (${info
 // boots[emu][n] = one Boot per run. Runs interleave the emulators so that a burst of load on the
 // shared machine hits all of them alike.
 const boots: Record<Emu, Record<number, Boot[]>> = { ring3: {}, v86: {}, qemu: {} };
+const stockBoots: Record<Emu, Boot[]> = { ring3: [], v86: [], qemu: [] };
 let qemuIcount: Boot | null = null;
 const brief = (b: Boot) =>
   b.error ? `FAILED: ${b.error}` : [
@@ -433,6 +468,13 @@ for (let r = 1; r <= RUNS; r++) {
       }
     }
   }
+  for (const emu of STOCK ? EMUS : []) {
+    if (!info[emu].available || noBoot.has(`${emu}/stock`)) continue;
+    const b = await boot(emu, 1, [], `stock-run${r}`, false, STOCK);
+    stockBoots[emu].push(b);
+    log(`run ${r}/${RUNS} ${EMU_LABEL[emu]} stock kernel: ${brief(b)}`);
+    if (b.bootWall === undefined || b.timedOut) noBoot.add(`${emu}/stock`);
+  }
 }
 if (info.qemu.available && !o["no-icount"] && WORK.includes("awk")) {
   qemuIcount = await boot("qemu", 1, ["awk"], "icount", true);
@@ -454,6 +496,7 @@ function cell(
   guest?: (b: Boot) => number | undefined,
   err?: (b: Boot) => string | undefined,
   cpu?: (b: Boot) => number | undefined,
+  rss?: (b: Boot) => number | undefined,
 ): Cell {
   if (!bs || bs.length === 0) {
     const why = info[emu].note ?? "";
@@ -468,6 +511,8 @@ function cell(
   if (gs) c.guest = gs;
   const cs = stat(cpu ? bs.map(cpu).filter((x): x is number => x !== undefined && Number.isFinite(x)) : []);
   if (cs) c.cpu = cs;
+  const rs = stat(rss ? bs.map(rss).filter((x): x is number => x !== undefined && Number.isFinite(x)) : []);
+  if (rs) c.rss = rs;
   const why = () => (err && firstError(bs, err)) ?? firstError(bs, (b) => b.error) ?? "no figure";
   if (!s) c.note = `failed: ${why()}`;
   else if (v.length < bs.length) {
@@ -499,9 +544,17 @@ const workCell = (w: string, n: number) => (emu: Emu): Cell => {
     (b) => b.work[w]?.guest,
     (b) => b.work[w]?.error,
     (b) => b.work[w]?.cpu,
+    (b) => b.work[w]?.rss,
   );
 };
 const S = SIZES;
+const stockVersion = (() => {
+  try {
+    return Deno.readTextFileSync(`${STOCK_KERNEL}.version`).trim().replace(/_i386$/, "").replace(/_/g, " ");
+  } catch {
+    return "linux-image-686";
+  }
+})();
 const DAILY_LABEL: Record<string, string> = {
   sh: `busybox sh loop, ${S.shN.toLocaleString("en")} iterations (s)`,
   gzip: `gzip -c of ${(S.lines * S.gzRep).toLocaleString("en")} text lines (s)`,
@@ -516,8 +569,19 @@ const rows: Row[] = [
     "boot",
     "boot to `ring3: userspace up` (host s)",
     "s",
-    (emu) => cell(emu, boots[emu][1], (b) => b.bootWall, undefined, undefined, (b) => b.bootCpu),
+    (emu) => cell(emu, boots[emu][1], (b) => b.bootWall, undefined, undefined, (b) => b.bootCpu, (b) => b.bootRss),
   ),
+  ...(STOCK || STOCK_NOTE
+    ? [row(
+      "stock",
+      `boot of Debian's stock ${stockVersion} to \`ring3: userspace up\` (host s)`,
+      "s",
+      (emu) =>
+        STOCK_NOTE
+          ? { note: "not installed" }
+          : cell(emu, stockBoots[emu], (b) => b.bootWall, undefined, undefined, (b) => b.bootCpu, (b) => b.bootRss),
+    )]
+    : []),
   ...(has("md5") ? [row("md5", `md5sum of ${MIB} MiB (s)`, "s", workCell("md5", 1))] : []),
   ...(has("awk")
     ? [row("awk", `awk doubles, ${AWK_N.toLocaleString("en")} iterations (s)`, "s", workCell("awk", 1))]
@@ -589,6 +653,14 @@ for (const r of rows) {
   }
 }
 for (const k of EMUS) if (!info[k].available && info[k].note) notes.push(`${EMU_LABEL[k]}: ${info[k].note}`);
+if (STOCK_NOTE) notes.push(STOCK_NOTE);
+else if (STOCK) {
+  notes.push(
+    `Stock kernel row: Debian's ${stockVersion} (\`deno task bench:peers\` downloads it), booted with the same ` +
+      "initramfs and command line (no workloads), on 1 vCPU; host seconds from starting the emulator to the boot " +
+      "marker, as in the boot row.",
+  );
+}
 notes.push(
   "Workload times are host seconds between the guest's START and END lines on the serial console (only shell " +
     "builtins run between them and the workload), so an emulator whose guest clock runs slow gains nothing; the " +
@@ -614,8 +686,9 @@ notes.push(
     "machine they show the work done better than wall time does.",
   "Parallel rows: the guest runs one md5sum per CPU it has; a run where the guest brought up fewer CPUs than " +
     "asked for gives no figure.",
-  "The md5 row is each boot's first md5sum (v86 compiles its JIT code then); the 1-vCPU parallel row runs the " +
-    "same md5sum again, warm.",
+  "The md5 row is each boot's first md5sum (v86 compiles its JIT code then); the parallel rows run one untimed " +
+    "round of their N md5sums first and time the second, so every vCPU runs warm code, as the 1-vCPU row always " +
+    "did (it follows the md5 workload).",
   "This machine is shared with other jobs: compare figures within one run, not across runs.",
 );
 // A guest clock that loses time (an emulator starved of host CPU, or a clock bug) would have

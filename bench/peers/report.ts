@@ -17,6 +17,7 @@ export interface Cell {
   stat?: Stat; // the figure: host seconds (or instructions per host second)
   guest?: Stat; // the same workload by the guest's /proc/uptime (a check on its clock)
   cpu?: Stat; // host CPU seconds (user+sys, all threads) the emulator process used over it
+  rss?: Stat; // peak resident memory (MiB) of the emulator process over it (boot: from its start)
   note?: string; // why there is no figure, or why some runs gave none
   runs?: number; // boots tried, when fewer gave a figure
 }
@@ -117,7 +118,7 @@ function ratioText(row: Row, k: RatioKey): string {
   return s && s[1] > s[0] ? `${num(x)}× (${num(s[0])}–${num(s[1])})` : `${num(x)}×`;
 }
 
-function cellText(c: Cell, which: "stat" | "guest" | "cpu" = "stat"): string {
+function cellText(c: Cell, which: "stat" | "guest" | "cpu" | "rss" = "stat"): string {
   const s = c[which];
   if (!s) return c.note ?? "–";
   const t = s.n > 1 ? `${num(s.median)} (${num(s.min)}–${num(s.max)})` : num(s.median);
@@ -184,6 +185,28 @@ export function toMarkdown(r: Results): string {
       const c = (k: Emu) => (row.cells[k].cpu ? cellText(row.cells[k], "cpu") : "–");
       const q = (a: Emu, b: Emu) => {
         const x = row.cells[a].cpu?.median, y = row.cells[b].cpu?.median;
+        return x !== undefined && y !== undefined && y > 0 ? `${num(x / y)}×` : "–";
+      };
+      out.push(
+        `| ${row.label} | ${c("ring3")} | ${c("v86")} | ${c("qemu")} | ${q("ring3", "v86")} | ${q("ring3", "qemu")} |`,
+      );
+    }
+  }
+  const rss = r.rows.filter((row) => EMUS.some((k) => row.cells[k].rss));
+  if (rss.length) {
+    out.push(
+      "",
+      "Peak host memory (resident set, MiB) of each emulator process over the same spans: the kernel's " +
+        "high-water mark (VmHWM in /proc/PID/status), reset at each START line (clear_refs) and read at its END line " +
+        "(boot: from the process's start to the boot marker), and their ratios:",
+      "",
+      "| workload | ring3 | v86 | QEMU TCG | ring3/v86 | ring3/QEMU |",
+      "|---|--:|--:|--:|--:|--:|",
+    );
+    for (const row of rss) {
+      const c = (k: Emu) => (row.cells[k].rss ? cellText(row.cells[k], "rss") : "–");
+      const q = (a: Emu, b: Emu) => {
+        const x = row.cells[a].rss?.median, y = row.cells[b].rss?.median;
         return x !== undefined && y !== undefined && y > 0 ? `${num(x / y)}×` : "–";
       };
       out.push(

@@ -36,6 +36,10 @@ const IMM_TOKENS: Record<string, number> = {
 };
 const MODRM_TOKENS = new Set([
   ...["Eb", "Ev", "Ew", "Ed", "Gb", "Gv", "Gw", "Sw", "Cd", "Dd", "Rd", "M", "Ma", "Mp", "Ms", "Mq", "Fx"],
+  // MMX/SSE: P/N an MMX register (reg / r/m field), Q an MMX register or memory, V/U an XMM
+  // register (reg / r/m field), W an XMM register or memory; the suffix is the size (q 64 bits,
+  // d 32, x 128...). N and U need mod = 3 (else #UD), which does not change the length.
+  ...["Pq", "Pd", "Nq", "Qq", "Qd", "Vx", "Vq", "Vd", "Ux", "Wx", "Wq", "Wd", "Gd", "Ed", "Mx", "Md", "Mb"],
 ]);
 const PLAIN_TOKENS = new Set(["AL", "eAX", "CL", "DX", "1", "Zb", "Zv", "Xb", "Xv", "Yb", "Yv"]);
 
@@ -139,10 +143,34 @@ function pack(key: string, e: Facts): { modrm: boolean; word: number } {
   return { modrm, word: w };
 }
 
+// Two-byte opcodes whose instruction a mandatory prefix selects ("66 0F xx", "F3 0F xx", "F2 0F xx"
+// and "0F xx"): the compiler sees one opcode, so every variant must decode to the same length
+// and take the same emitter; their flag classes combine (different ones: "reads").
+const SELECTED = new Set<number>(); // second bytes of the prefix-selected two-byte opcodes
+for (const key of Object.keys(TABLE)) {
+  const parts = key.split(" ");
+  if (parts.length !== 3) continue;
+  const [lo, hi] = parts[2].split("-").map((x) => parseInt(x, 16));
+  for (let b = lo; b <= (hi ?? lo); b++) SELECTED.add(b);
+}
+const VARIANT: Record<number, number> = {}; // opcode index -> packed word of the first variant seen
+function mergeVariant(key: string, idx: number, w: number): number {
+  const old = VARIANT[idx];
+  if (old === undefined) return VARIANT[idx] = w;
+  const len = F_IMM | F_MODRM | F_MODRM_REG, emit = 15 << F_EMIT_SHIFT, end = 7 << F_END_SHIFT;
+  if ((old & len) !== (w & len)) throw new Error(`${key}: a mandatory prefix changes the instruction's length`);
+  if ((old & (emit | end)) !== (w & (emit | end))) throw new Error(`${key}: prefix variants differ in jit/end`);
+  let m = old & w; // nf, o16... only when all have them
+  m |= old & (len | emit | end);
+  const fl = (old >>> F_FLAGS_SHIFT) & 3, fw = (w >>> F_FLAGS_SHIFT) & 3;
+  m = (m & ~(3 << F_FLAGS_SHIFT)) | ((fl === fw ? fl : FL_USE) << F_FLAGS_SHIFT);
+  return VARIANT[idx] = m;
+}
+
 for (const [key, op] of Object.entries(TABLE)) {
   const parts = key.split(" ");
   const [lo, hi] = parts[parts.length - 1].split("-").map((x) => parseInt(x, 16));
-  const base = parts.length === 2 ? 0x100 : 0;
+  const base = parts.length >= 2 ? 0x100 : 0;
   if (op.h === "twobyte()") ESCAPE = lo;
   const pf = op.h.match(/^pfx_(\w+)\((\w*)\)/);
   // the entry as it applies to each /reg, packed (once per key: a range shares them)
@@ -171,9 +199,17 @@ for (const [key, op] of Object.entries(TABLE)) {
         ? PFX_REP
         : PFX_LOCK;
     }
+    const variant = base !== 0 && SELECTED.has(b);
     for (let r = 0; r < 8; r++) {
-      FACTS[(base | b) * 8 + r] = words[r];
-      ENTRY[(base | b) * 8 + r] = per[r];
+      const i = (base | b) * 8 + r;
+      if (variant) {
+        if (op.g) throw new Error(`${key}: /reg facts in a prefix-selected opcode`);
+        FACTS[i] = mergeVariant(key, i, words[r]);
+        if (parts.length === 2 || !ENTRY[i]) ENTRY[i] = per[r]; // (the unprefixed entry if any)
+      } else {
+        FACTS[i] = words[r];
+        ENTRY[i] = per[r];
+      }
     }
   }
 }

@@ -11,25 +11,58 @@ const where = findHandlers();
 const cases = new Map<number, string>();
 const missing = new Set<string>();
 const used = new Map<string, Set<string>>();
+// handler call -> expression (its constants filled in), or ud() when no file defines it
+function expand(call: string, op: number, o32: number): string {
+  const name = handlerName(call);
+  const expr = call.replaceAll("$s", o32 ? "4" : "2").replaceAll("$r", String(op & 7)).replaceAll("$c", String(op & 15));
+  const mod = where.get(name);
+  if (!mod) { missing.add(name); return "ud()"; }
+  if (!used.has(mod)) used.set(mod, new Set());
+  used.get(mod)!.add(name);
+  return expr;
+}
+// Two-byte opcodes with a mandatory prefix (MMX/SSE: none, 66, F3, F2 select the instruction):
+// idx -> the handler call per prefix. Such an opcode's case calls a selector (below).
+const PFX = ["", "66", "F3", "F2"];
+const selected = new Map<number, string[]>();
 for (const [key, { h: call }] of Object.entries(TABLE)) {
   const parts = key.split(" ");
-  const two = parts.length === 2;
+  const pfx = parts.length === 3 ? PFX.indexOf(parts[0]) : 0;
+  if (pfx < 0 || (parts.length === 3 && parts[1] !== "0F")) throw new Error(`bad key ${key}`);
+  const two = parts.length >= 2;
   const [lo, hi] = parts[parts.length - 1].split("-").map((x) => parseInt(x, 16));
   for (let op = lo; op <= (hi ?? lo); op++) {
     for (const o32 of [0, 1]) {
-      const name = handlerName(call);
-      let expr = call.replaceAll("$s", o32 ? "4" : "2").replaceAll("$r", String(op & 7)).replaceAll("$c", String(op & 15));
-      const mod = where.get(name);
-      if (!mod) { missing.add(name); expr = "ud()"; }
-      else {
-        if (!used.has(mod)) used.set(mod, new Set());
-        used.get(mod)!.add(name);
-      }
       const idx = (two ? 0x200 : 0) | (o32 << 8) | op;
+      if (two && (pfx > 0 || selected.has(idx))) {
+        if (!selected.has(idx)) selected.set(idx, ["", "", "", ""]);
+        const v = selected.get(idx)!;
+        if (v[pfx]) throw new Error(`opcode ${key} listed twice`);
+        v[pfx] = expand(call, op, o32);
+        if (pfx === 0) cases.delete(idx);
+        continue;
+      }
       if (cases.has(idx)) throw new Error(`opcode ${key} listed twice`);
-      cases.set(idx, expr);
+      cases.set(idx, expand(call, op, o32));
     }
   }
+}
+// an unprefixed entry listed before the prefixed ones of its opcode joins them
+for (const [idx, v] of selected) {
+  if (cases.has(idx)) {
+    if (v[0]) throw new Error(`opcode 0F ${(idx & 0xff).toString(16)} listed twice`);
+    v[0] = cases.get(idx)!;
+    cases.delete(idx);
+  }
+}
+// The selector: F3 or F2 (the last one given) wins over 66, as on hardware; 66 is present when
+// the operand size is not the code segment's default. A prefix the table has no entry for is #UD.
+const selectors = new Map<string, string>(); // body -> name
+for (const [idx, v] of selected) {
+  const [none, p66, f3, f2] = v.map((e) => e || "ud()");
+  const body = `if (st.rep == 0xf3) ${f3}; else if (st.rep == 0xf2) ${f2}; else if (st.o32 != st.cs32) ${p66}; else ${none};`;
+  if (!selectors.has(body)) selectors.set(body, `sel_${idx.toString(16).padStart(3, "0")}`);
+  cases.set(idx, `${selectors.get(body)}()`);
 }
 
 // A handler called with constant arguments (ALU op, operand size, condition, register) gets a
@@ -72,6 +105,7 @@ const hotWrap = new Set([...cases].filter(([idx]) => hot(idx)).map(([, e]) => e.
 for (const [expr, name] of wrappers) {
   out += `${hotWrap.has(name) ? "@inline " : ""}function ${name}(): void { ${expr}; }\n`;
 }
+for (const [body, name] of selectors) out += `function ${name}(): void { ${body} }\n`;
 out += `
 // The interpreter's inner loop lives here, around the switch, so that dispatching an instruction is
 // one indirect jump inside this function rather than a call per instruction. It runs until the

@@ -1,7 +1,7 @@
 // The interpreter's instruction handlers: `export function NAME` in core-as/ops/*.ts and
 // core-as/x87/*.ts, found by name (gen.ts wires the table to them; tests check every entry has one).
 const root = new URL("../", import.meta.url);
-const dirs = ["ops", "x87"];
+const dirs = ["ops", "x87", "sse"];
 
 // handler name -> module path relative to core-as/generated/
 export function findHandlers(): Map<string, string> {

@@ -9,6 +9,7 @@ import { linW } from "../seg";
 import { lrdN, lwrN, lprobeW, lhostW } from "../mmu";
 import { setLazy, szi, getCF, LF_ADD, LF_ADC, LF_SUB, LF_SBB, LF_INC, LF_DEC, LF_CO } from "../flags";
 import { ud } from "../fault";
+import { busLock, busUnlock } from "../buslock";
 import { mulDivB, mulDivV } from "./muldiv";
 
 // ALU op numbers as encoded in opcode bits 5:3 and in group 1's reg field
@@ -92,6 +93,10 @@ function aluMem(op: u32, b: u32, size: u32): void {
       alu(op, a, b, size);
       return;
     }
+    busLock(); // (lhostW probed the write)
+    lwrN(lin, alu(op, lrdN(lin, size), b, size), size);
+    busUnlock();
+    return;
   }
   const h = wHost(lin, size);
   if (h != 0) {
@@ -198,6 +203,10 @@ export function incdecE(dec: bool, size: u32): void {
       incdec(dec, dec ? atSub(h, 1, size) : atAdd(h, 1, size), size);
       return;
     }
+    busLock();
+    lwrN(lin, incdec(dec, lrdN(lin, size), size), size);
+    busUnlock();
+    return;
   }
   const h = wHost(lin, size);
   if (h != 0) {
@@ -259,6 +268,12 @@ function notNegE(neg: bool, size: u32): void {
       setLazy(LF_SUB | si, 0 - a, 0, a);
       return;
     }
+    busLock();
+    const a = lrdN(lin, size);
+    if (neg) setLazy(LF_SUB | si, 0 - a, 0, a);
+    lwrN(lin, neg ? 0 - a : ~a, size);
+    busUnlock();
+    return;
   }
   let h = wHost(lin, size);
   if (h == 0) {

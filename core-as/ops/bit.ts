@@ -8,6 +8,7 @@ import { lrdN, lwrN, lprobeW, lhostW } from "../mmu";
 import { setCF, LF_NONE } from "../flags";
 import { S_FLAGS, S_LF_OP, F_ARITH, F_ZF, F_PF } from "../layout";
 import { ud } from "../fault";
+import { busLock, busUnlock } from "../buslock";
 import { wHost, hostLd, hostSt, rmRdN } from "../operand";
 
 // kind: 0 BT, 1 BTS, 2 BTR, 3 BTC; `off` is the memory offset of the operand holding bit `bit`
@@ -34,6 +35,12 @@ import { wHost, hostLd, hostSt, rmRdN } from "../operand";
       setCF((a & m) != 0);
       return;
     }
+    busLock(); // (lhostW probed the write)
+    const a = lrdN(lin, size);
+    lwrN(lin, newVal(kind, a, m), size);
+    busUnlock();
+    setCF((a & m) != 0);
+    return;
   }
   const h = wHost(lin, size);
   if (h != 0) {

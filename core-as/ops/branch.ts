@@ -12,6 +12,7 @@ import { push16, push32, peek16, peek32, setSp, spAdd } from "../stack";
 import { cond, getZF, getOF, getCF, setLazy, szi, LF_INC, LF_DEC } from "../flags";
 import { interrupt, INT_SOFT, INT_EXC } from "../intr";
 import { raise, gp, ud, NO_ERR } from "../fault";
+import { busLock, busUnlock } from "../buslock";
 import { farJump, farCall } from "../fartransfer";
 
 // ---- near transfers ---------------------------------------------------------------------------
@@ -155,8 +156,10 @@ function incDec(size: u32, dec: bool): void {
       if (dec) old = size == 4 ? atomic.sub<u32>(h, 1) : <u32>atomic.sub<u16>(h, 1);
       else old = size == 4 ? atomic.add<u32>(h, 1) : <u32>atomic.add<u16>(h, 1);
     } else {
+      busLock(); // (lhostW probed the write)
       old = lrdN(lin, size);
       lwrN(lin, dec ? old - 1 : old + 1, size);
+      busUnlock();
     }
   } else {
     old = rmRdW(size);

@@ -8,6 +8,7 @@ import { linR, linW } from "../seg";
 import { lrd8, lrd16, lrd32, lwr8, lwr16, lwr32, lrdN, lwrN, lhostW, lprobeW } from "../mmu";
 import { setLazy, szi, cond, materialize, LF_ADD, LF_SUB } from "../flags";
 import { ud } from "../fault";
+import { busLock, busUnlock } from "../buslock";
 
 @inline function maskN(size: u32): u32 { return size == 4 ? 0xffffffff : size == 2 ? 0xffff : 0xff; }
 
@@ -112,8 +113,10 @@ function xchgMem(size: u32, v: u32): u32 {
     return <u32>atomic.xchg<u8>(h, <u8>v);
   }
   // split or non-RAM operand: lhostW already probed the write
+  busLock();
   const old = lrdN(lin, size);
   lwrN(lin, v, size);
+  busUnlock();
   return old;
 }
 export function xchg_EbGb(): void {
@@ -147,8 +150,10 @@ function xadd(size: u32): void {
     if (h != 0) {
       dst = size == 4 ? atomic.add<u32>(h, src) : size == 2 ? <u32>atomic.add<u16>(h, <u16>src) : <u32>atomic.add<u8>(h, <u8>src);
     } else {
+      busLock(); // (lhostW probed the write)
       dst = lrdN(lin, size);
       lwrN(lin, dst + src, size);
+      busUnlock();
     }
   } else {
     dst = rmRdW(size);
@@ -181,8 +186,10 @@ function cmpxchg(size: u32): void {
         : <u32>atomic.cmpxchg<u8>(h, <u8>acc, <u8>src);
     } else {
       lprobeW(lin, size);
+      if (lock) busLock();
       dst = lrdN(lin, size);
       lwrN(lin, dst == acc ? src : dst, size);
+      if (lock) busUnlock();
     }
   } else {
     dst = rN(mrmi, size);
@@ -207,10 +214,12 @@ export function grp9(): void {
     old = atomic.cmpxchg<u64>(h, expect, repl);
   } else {
     lprobeW(lin, 8);
+    if (lock) busLock();
     old = (<u64>lrd32(lin + 4) << 32) | <u64>lrd32(lin);
     const w = old == expect ? repl : old;
     lwr32(lin, <u32>w);
     lwr32(lin + 4, <u32>(w >> 32));
+    if (lock) busUnlock();
   }
   materialize();
   const f = load<u32>(S, S_FLAGS);

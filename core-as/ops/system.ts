@@ -8,7 +8,7 @@ import {
   S_IDTR_LIMIT, S_TSC_OFF, S_APIC_BASE, S_APIC_ID, S_MISC_ENABLE, S_MSR_SYSENTER_CS, S_MSR_SYSENTER_ESP,
   S_MSR_SYSENTER_EIP, SEG_CS, SEG_SS, SEG_LDTR, SEG_TR,
   CR0_PE, CR0_MP, CR0_EM, CR0_TS, CR0_ET, CR0_NE, CR0_WP, CR0_AM, CR0_PG, CR4_TSD, CR4_DE, CR4_PSE, CR4_PGE,
-  CR4_PCE, F_IF, F_IOPL, F_VM, F_RF, F_ZF, EXC_GP, EXC_NP, EXC_DB, EXIT_HLT, EXIT_HLT_CLI,
+  CR4_PCE, CR4_OSFXSR, CR4_OSXMMEXCPT, F_IF, F_IOPL, F_VM, F_RF, F_ZF, EXC_GP, EXC_NP, EXC_DB, EXIT_HLT, EXIT_HLT_CLI,
 } from "../layout";
 import { modrm, mmem, mseg, moff, mreg, mrmi, fetch8 } from "../fetch";
 import { rmRd16 } from "../operand";
@@ -188,6 +188,8 @@ const CR0_NW: u32 = 0x20000000;
 const CR0_CD: u32 = 0x40000000;
 // CR4 bits this CPU has: TSD, DE, PSE, PGE, PCE (no VME/PVI, PAE, MCE, OSFXSR)
 const CR4_BITS: u32 = CR4_TSD | CR4_DE | CR4_PSE | CR4_PGE | CR4_PCE;
+// FXSAVE-aware OS, #XM handler (core-as/sse/)
+const CR4_SSE: u32 = CR4_OSFXSR | CR4_OSXMMEXCPT;
 
 export function writeCr0(v: u32): void {
   v = (v & CR0_BITS) | CR0_ET;
@@ -220,7 +222,7 @@ export function mov_CdRd(): void {
   else if (c == 2) store<u32>(S, v, S_CR2);
   else if (c == 3) { store<u32>(S, v & 0xfffff018, S_CR3); tlbFlushAll(); }
   else {
-    if ((v & ~CR4_BITS) != 0) gp(0);
+    if ((v & ~(CR4_BITS | CR4_SSE)) != 0) gp(0);
     const old = load<u32>(S, S_CR4);
     store<u32>(S, v, S_CR4);
     if (((old ^ v) & (CR4_PSE | CR4_PGE)) != 0) tlbFlushAll();

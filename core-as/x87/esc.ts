@@ -17,7 +17,7 @@ import { fpArithMem, fpArithReg, fsqrt, frndint, fscale, fxtract, fprem } from "
 import {
   fldM32, fldM64, fldM80, fildM16, fildM32, fildM64, fbld, fld1, fldz, fldl2t, fldl2e, fldpi, fldlg2,
   fldln2, fldSt, fstM32, fstM64, fstpM80, fistM16, fistM32, fistpM64, fbstp, fstSt, fxch, fcmov, ffree,
-  fincstp, fdecstp, fsign,
+  fincstp, fdecstp, fsign, fisttp,
 } from "./loadstore";
 import { fcomVal, fcomSt, fcomi, ftst, fxam } from "./compare";
 import { ftrig, fpatan, fyl2x, fyl2xp1, f2xm1 } from "./transcend";
@@ -157,7 +157,8 @@ export function fpu_db(): void {
       case 3: fistM32(true); break;
       case 5: fldM80(); break;
       case 7: fstpM80(); break;
-      default: ud(); return; // /1 fisttp is SSE3
+      case 1: fisttp(32); break;
+      default: ud(); return;
     }
   } else {
     const op = mrm;
@@ -183,7 +184,7 @@ export function fpu_dd(): void {
   fpBegin(true);
   modrm();
   if (mmem) {
-    if (mreg == 0) fldM64(); else if (mreg == 2) fstM64(false); else if (mreg == 3) fstM64(true); else ud();
+    if (mreg == 0) fldM64(); else if (mreg == 1) fisttp(64); else if (mreg == 2) fstM64(false); else if (mreg == 3) fstM64(true); else ud();
   } else {
     switch (mreg) {
       case 0: ffree(mrmi); break;
@@ -205,7 +206,7 @@ export function fpu_df(): void {
   if (mmem) {
     switch (mreg) {
       case 0: fildM16(); break;
-      case 1: ud(); return; // fisttp is SSE3
+      case 1: fisttp(16); break;
       case 2: fistM16(false); break;
       case 3: fistM16(true); break;
       case 4: fbld(); break;

@@ -1,6 +1,6 @@
 // Data transfer: fld/fst/fstp of f32, f64, f80 and registers, fild/fist/fistp of 16/32/64-bit
 // integers, fbld/fbstp (18-digit packed BCD), the constants, fxch, fcmovcc, ffree, fincstp,
-// fdecstp, fchs, fabs.
+// fdecstp, fchs, fabs, fisttp (SSE3).
 import { lwr16, lwr32, lwr8 } from "../mmu";
 import { lrd8 } from "../mmu";
 import { linR } from "../seg";
@@ -13,7 +13,9 @@ import {
 import { mRd16, mRd32, mRd64, mRd80, mRdHi, mDest, mWr64, mWr80, f32Val, f64Val, memDen } from "./mem";
 import { f64ToExt, extToF64, i64ToExt, extToInt, extRound, cvM, cvSE, cvInt, cvInexact, cvUp } from "./ext80";
 import { isSNaN64, quiet64, toF32, toInt, intRes, signBit } from "./round";
-import { SW_PE, SW_DE, INDEF_BITS } from "./state";
+import { SW_PE, SW_DE, INDEF_BITS, fpCW } from "./state";
+import { S } from "../state";
+import { S_FPU, FP_CW } from "../layout";
 
 // ---- loads ----------------------------------------------------------------------------------
 // fld of an f32/f64 value: an SNaN signals IE and loads quieted
@@ -205,6 +207,20 @@ export function fistpM64(): void {
   const lin = mDest(8);
   if (!intOrIndef(64)) return;
   mWr64(lin, <u64>intResX);
+  fpPop();
+}
+// FISTTP (SSE3): store st(0) as an integer of `bits` bits truncated toward zero whatever RC says,
+// then pop. The conversion runs with RC = chop for its duration (nothing in it can trap).
+export function fisttp(bits: u32): void {
+  const lin = mDest(bits >> 3);
+  const cw = fpCW();
+  store<u32>(S, cw | 0xc00, S_FPU + FP_CW);
+  const ok = intOrIndef(bits);
+  store<u32>(S, cw, S_FPU + FP_CW);
+  if (!ok) return;
+  if (bits == 16) lwr16(lin, <u32>intResX);
+  else if (bits == 32) lwr32(lin, <u32>intResX);
+  else mWr64(lin, <u64>intResX);
   fpPop();
 }
 export function fbstp(): void {

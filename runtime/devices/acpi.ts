@@ -5,6 +5,7 @@
 import type { IoBus, IoHandler } from "../bus.ts";
 import type { Timer, TimerQueue } from "../clock.ts";
 import type { IrqLine } from "../irq.ts";
+import { type DeviceState, expectVersion, pick, put, timerRestore, timerSave } from "../snapshot/persist.ts";
 
 export const PM_BASE = 0x600;
 export const PM1A_EVT = PM_BASE; // 4 bytes: PM1_STS, PM1_EN
@@ -133,4 +134,15 @@ export class AcpiPm implements IoHandler {
       }
     }
   }
+}
+
+// ---- persist (ARCHITECTURE.md, "Snapshots"): PM1 status/enable/control and the timer overflow --
+const ACPI_FIELDS = ["sts", "en", "cnt", "lastTmrHalf"];
+export function saveAcpi(a: AcpiPm): DeviceState {
+  return { v: 1, ...pick(a, ACPI_FIELDS), tmr: timerSave((a as unknown as { tmrTimer: Timer }).tmrTimer) };
+}
+export function restoreAcpi(a: AcpiPm, state: DeviceState): void {
+  const s = expectVersion("ACPI PM", state, 1);
+  put(a, ACPI_FIELDS, s, "ACPI PM");
+  timerRestore((a as unknown as { tmrTimer: Timer }).tmrTimer, s.tmr);
 }

@@ -6,6 +6,7 @@
 // "asserted", so active-low and active-high pins behave alike.
 import type { MmioBus, MmioHandler } from "../bus.ts";
 import type { IrqSink } from "../irq.ts";
+import { type DeviceState, expectVersion, pick, put } from "../snapshot/persist.ts";
 
 export const IOAPIC_BASE = 0xfec00000;
 export const IOAPIC_PINS = 24;
@@ -91,9 +92,9 @@ export class IoApic implements IrqSink, MmioHandler {
   }
 
   readReg(r: number): number {
-    if (r === 0) return (this.id & 0xf) << 24;
+    if (r === 0) return (this.id << 24) >>> 0;
     if (r === 1) return ((IOAPIC_PINS - 1) << 16) | 0x11;
-    if (r === 2) return (this.id & 0xf) << 24;
+    if (r === 2) return (this.id << 24) >>> 0;
     if (r >= 0x10 && r < 0x10 + 2 * IOAPIC_PINS) {
       const pin = (r - 0x10) >> 1;
       return r & 1 ? this.hi[pin] : this.lo[pin];
@@ -103,7 +104,9 @@ export class IoApic implements IrqSink, MmioHandler {
 
   writeReg(r: number, v: number): void {
     if (r === 0) {
-      this.id = (v >>> 24) & 0xf;
+      // 8 bits as on xAPIC-era IO-APICs (not the 82093AA's 4): with up to 64 CPUs (APIC IDs
+      // 0..63) the IO-APIC's own ID is 64, and Linux reads back the ID it writes
+      this.id = v >>> 24;
       return;
     }
     if (r >= 0x10 && r < 0x10 + 2 * IOAPIC_PINS) {
@@ -149,4 +152,13 @@ export class IoApic implements IrqSink, MmioHandler {
       this.writeReg(this.sel, value >>> 0);
     }
   }
+}
+
+// ---- persist (ARCHITECTURE.md, "Snapshots"): redirection table, select, input levels, latches --
+const IOAPIC_FIELDS = ["id", "sel", "lo", "hi", "lines", "irr"];
+export function saveIoApic(a: IoApic): DeviceState {
+  return { v: 1, ...pick(a, IOAPIC_FIELDS) };
+}
+export function restoreIoApic(a: IoApic, state: DeviceState): void {
+  put(a, IOAPIC_FIELDS, expectVersion("IO-APIC", state, 1), "IO-APIC");
 }

@@ -414,3 +414,13 @@ export class Lapic {
     this.host.ipi(this, { ...m, level: false }, (lo >> 18) & 3);
   }
 }
+
+// ---- persist (ARCHITECTURE.md, "Snapshots"): every register, the run state and the timer's start
+// and deadline live in the vCPU's state page, which the snapshot saves with the vCPU; restoring
+// only arms the host timer again at the saved deadline.
+export function restoreLapicTimer(l: Lapic): void {
+  const t = (l as unknown as { timer: Timer }).timer;
+  const d = l.deadline;
+  if (d === Infinity || Number.isNaN(d)) t.cancel();
+  else t.set(d);
+}

@@ -7,6 +7,7 @@
 // command byte enables them.
 import type { IoBus, IoHandler } from "../bus.ts";
 import type { IrqLine } from "../irq.ts";
+import { type DeviceState, expectVersion, pick, put } from "../snapshot/persist.ts";
 
 export interface BoardEvents {
   reset(why: string): void;
@@ -239,4 +240,16 @@ export class I8042 implements IoHandler {
         this.push(0xfa);
     }
   }
+}
+
+// ---- persist (ARCHITECTURE.md, "Snapshots"): POST code, port 0x92, the i8042's controller state
+const I8042_FIELDS = ["ccb", "ram", "out", "lastWasCmd", "expect", "kbdExpect", "a20", "head"];
+export function saveMisc(post: PostPort, portA: PortA, kbc: I8042): DeviceState {
+  return { v: 1, post: post.code, portA: portA.value, i8042: pick(kbc, I8042_FIELDS) };
+}
+export function restoreMisc(post: PostPort, portA: PortA, kbc: I8042, state: DeviceState): void {
+  const s = expectVersion("POST/0x92/i8042", state, 1);
+  post.code = Number(s.post);
+  portA.value = Number(s.portA);
+  put(kbc, I8042_FIELDS, s.i8042 as Record<string, unknown>, "i8042");
 }

@@ -16,6 +16,7 @@
 // CRCs are neither generated nor stored nor checked.
 import { PciFunction } from "./pci.ts";
 import type { NicPort } from "./nic_link.ts";
+import { type DeviceState, expectVersion, pick, put } from "../snapshot/persist.ts";
 
 const CR_STP = 0x01, CR_STA = 0x02, CR_TXP = 0x04;
 const ISR_PRX = 0x01, ISR_PTX = 0x02, ISR_CNT = 0x20, ISR_RDC = 0x40, ISR_RST = 0x80;
@@ -424,4 +425,41 @@ export class Ne2k extends PciFunction {
     this.raise(ISR_PRX);
     return true;
   }
+}
+
+// ---- persist (ARCHITECTURE.md, "Snapshots"): the NIC's 32 KiB buffer memory, its registers and
+// the frames waiting for ring space (the PCI configuration space is saved by the bus)
+const NE2K_FIELDS = [
+  "mem",
+  "cr",
+  "isr",
+  "imr",
+  "dcr",
+  "rcr",
+  "tcr",
+  "tsr",
+  "rsr",
+  "pstart",
+  "pstop",
+  "bnry",
+  "curr",
+  "tpsr",
+  "tbcr",
+  "rsar",
+  "rbcr",
+  "crda",
+  "par",
+  "mar",
+  "cntr2",
+  "backlog",
+  "rxDropped",
+];
+export function saveNe2k(n: Ne2k): DeviceState {
+  return { v: 1, ...pick(n, NE2K_FIELDS) };
+}
+export function restoreNe2k(n: Ne2k, state: DeviceState): void {
+  const s = expectVersion("NE2000", state, 1);
+  put(n, NE2K_FIELDS, s, "NE2000");
+  const b = (n as unknown as { backlog: unknown[] }).backlog;
+  for (let i = 0; i < b.length; i++) b[i] = new Uint8Array(b[i] as number[]);
 }

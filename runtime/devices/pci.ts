@@ -5,6 +5,7 @@
 // function 00:01.0 (PCI-ISA bridge) also provides the reset control register at 0xCF9.
 import type { IoBus, IoHandler, MmioBus, MmioHandler } from "../bus.ts";
 import type { IrqLine, IrqRouter } from "../irq.ts";
+import { type DeviceState, expectVersion, SnapshotError } from "../snapshot/persist.ts";
 
 // Board wiring of INTA#..INTD# (pin 1..4) of a slot to an interrupt: shared ISA IRQs 10 and 11
 // (level-triggered, active low), so routing is the same in PIC and APIC mode. The DSDT's _PRT
@@ -295,5 +296,43 @@ export class PciBus implements IoHandler {
     const f = this.target();
     if (!f) return;
     f.writeConfig((this.addr & 0xfc) | (port & 3), Math.min(size, 4 - (port & 3)), value);
+  }
+}
+
+// ---- persist (ARCHITECTURE.md, "Snapshots"): the config address, reset control, the BAR
+// allocator and every function's configuration space. A function's device model (a NIC) saves its
+// own state; restoring the config space maps its BARs again where the guest had put them.
+export function savePci(b: PciBus): DeviceState {
+  const x = b as unknown as { rcr: number; nextIo: number; nextMem: number };
+  return {
+    v: 1,
+    addr: b.addr,
+    rcr: x.rcr,
+    nextIo: x.nextIo,
+    nextMem: x.nextMem,
+    fns: b.functions().map((f) => ({
+      slot: f.slot,
+      fn: f.fn,
+      cfg: Array.from(f.cfg),
+      intx: (f as unknown as { intx: boolean }).intx,
+    })),
+  };
+}
+export function restorePci(b: PciBus, state: DeviceState): void {
+  const s = expectVersion("PCI bus", state, 1);
+  const x = b as unknown as { rcr: number; nextIo: number; nextMem: number };
+  b.addr = Number(s.addr);
+  x.rcr = Number(s.rcr);
+  x.nextIo = Number(s.nextIo);
+  x.nextMem = Number(s.nextMem);
+  for (const fs of s.fns as { slot: number; fn: number; cfg: number[]; intx: boolean }[]) {
+    const f = b.get(fs.slot, fs.fn);
+    if (!f) throw new SnapshotError(`PCI ${fs.slot}.${fs.fn}: no such function on this machine (other --net options?)`);
+    if (fs.cfg.length !== 256 || fs.cfg[0] !== f.cfg[0] || fs.cfg[2] !== f.cfg[2]) {
+      throw new SnapshotError(`PCI ${fs.slot}.${fs.fn}: another device than in the snapshot`);
+    }
+    f.cfg.set(fs.cfg);
+    (f as unknown as { intx: boolean }).intx = fs.intx;
+    f.remap();
   }
 }

@@ -5,6 +5,7 @@
 // fully nested mode, priority rotation, spurious IRQ7/IRQ15, edge latching vs. level inputs.
 import type { IoBus, IoHandler } from "../bus.ts";
 import type { IrqSink } from "../irq.ts";
+import { type DeviceState, expectVersion, pick, put } from "../snapshot/persist.ts";
 
 class Chip {
   irr = 0; // interrupt request register
@@ -256,4 +257,33 @@ export class DualPic implements IrqSink, IoHandler {
     }
     this.update();
   }
+}
+
+// ---- persist (ARCHITECTURE.md, "Snapshots"): both chips' registers and the INT output ---------
+const PIC_FIELDS = [
+  "irr",
+  "isr",
+  "imr",
+  "lines",
+  "elcr",
+  "base",
+  "prioAdd",
+  "step",
+  "needIcw4",
+  "single",
+  "autoEoi",
+  "rotateAeoi",
+  "sfnm",
+  "specialMask",
+  "readIsr",
+  "poll",
+] as const;
+export function savePic(p: DualPic): DeviceState {
+  return { v: 1, master: pick(p.master, PIC_FIELDS), slave: pick(p.slave, PIC_FIELDS), intr: p.intr };
+}
+export function restorePic(p: DualPic, state: DeviceState): void {
+  const s = expectVersion("8259A PIC", state, 1);
+  put(p.master, PIC_FIELDS, s.master as Record<string, unknown>, "8259A PIC master");
+  put(p.slave, PIC_FIELDS, s.slave as Record<string, unknown>, "8259A PIC slave");
+  p.intr = s.intr === true;
 }

@@ -16,6 +16,7 @@
 import type { IoBus, IoHandler } from "../bus.ts";
 import type { Timer, TimerQueue } from "../clock.ts";
 import type { IrqLine } from "../irq.ts";
+import { type DeviceState, expectVersion, pick, put, timerRestore, timerSave } from "../snapshot/persist.ts";
 
 export const PIT_HZ = 1193182;
 const NS_PER_TICK = 1e9 / PIT_HZ;
@@ -308,4 +309,40 @@ export class Pit implements IoHandler {
     this.ch[i].write(value, now);
     if (i === 0) this.arm0(now);
   }
+}
+
+// ---- persist (ARCHITECTURE.md, "Snapshots"): three channels, the speaker bits, channel 0's timer
+const PIT_FIELDS = [
+  "mode",
+  "rw",
+  "bcd",
+  "reload",
+  "counting",
+  "free",
+  "waiting",
+  "start",
+  "frozen",
+  "gate",
+  "nullCountUntil",
+  "latch",
+  "status",
+  "readHi",
+  "writeHi",
+  "lsb",
+  "heldOut",
+] as const;
+export function savePit(p: Pit): DeviceState {
+  return {
+    v: 1,
+    ch: p.ch.map((c) => pick(c, PIT_FIELDS)),
+    speaker: (p as unknown as { speaker: number }).speaker,
+    timer0: timerSave(p.ch[0].timer),
+  };
+}
+export function restorePit(p: Pit, state: DeviceState): void {
+  const s = expectVersion("8254 PIT", state, 1);
+  const ch = s.ch as Record<string, unknown>[];
+  for (let i = 0; i < 3; i++) put(p.ch[i], PIT_FIELDS, ch[i], `8254 PIT channel ${i}`);
+  (p as unknown as { speaker: number }).speaker = Number(s.speaker);
+  timerRestore(p.ch[0].timer, s.timer0);
 }

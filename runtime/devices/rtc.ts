@@ -8,6 +8,7 @@
 import type { IoBus, IoHandler } from "../bus.ts";
 import type { Timer, TimerQueue, WallClock } from "../clock.ts";
 import type { IrqLine } from "../irq.ts";
+import { type DeviceState, expectVersion, pick, put, timerRestore, timerSave } from "../snapshot/persist.ts";
 
 const REG_A = 0x0a, REG_B = 0x0b, REG_C = 0x0c, REG_D = 0x0d;
 export const CMOS_CENTURY = 0x32;
@@ -355,4 +356,16 @@ export class Rtc implements IoHandler {
         break;
     }
   }
+}
+
+// ---- persist (ARCHITECTURE.md, "Snapshots"): CMOS, index, the guest's time offset and the power-on
+// wall time (a restored guest's RTC goes on from the saved moment, as its other clocks do)
+const RTC_FIELDS = ["cmos", "index", "index2", "nmiMasked", "offsetMs", "wall0", "frozen", "lastPeriod", "lastSecond"];
+export function saveRtc(r: Rtc): DeviceState {
+  return { v: 1, ...pick(r, RTC_FIELDS), timer: timerSave((r as unknown as { timer: Timer }).timer) };
+}
+export function restoreRtc(r: Rtc, state: DeviceState): void {
+  const s = expectVersion("MC146818 RTC", state, 1);
+  put(r, RTC_FIELDS, s, "MC146818 RTC");
+  timerRestore((r as unknown as { timer: Timer }).timer, s.timer);
 }

@@ -10,9 +10,11 @@
 import type { IoBus, IoHandler } from "../bus.ts";
 import type { Timer, TimerQueue } from "../clock.ts";
 import type { IrqLine } from "../irq.ts";
+import { type DeviceState, expectVersion, pick, put, timerRestore, timerSave } from "../snapshot/persist.ts";
 
 const IER_RDI = 1, IER_THRI = 2, IER_RLSI = 4, IER_MSI = 8;
-const LSR_DR = 1, LSR_OE = 2, LSR_THRE = 0x20, LSR_TEMT = 0x40;
+const LSR_DR = 1, LSR_OE = 2, LSR_BI = 0x10, LSR_THRE = 0x20, LSR_TEMT = 0x40;
+const RX_BREAK = 0x100; // a received break in the queues: reads as a zero byte with LSR BI
 const MCR_LOOP = 0x10, MCR_OUT2 = 0x08;
 const FIFO_SIZE = 16;
 const TRIGGER = [1, 4, 8, 14];
@@ -73,6 +75,12 @@ export class Uart implements IoHandler {
   // host -> guest
   receive(bytes: Uint8Array | number[]): void {
     for (const b of bytes) this.pending.push(b & 0xff);
+    this.fill();
+  }
+
+  // host -> guest: a break condition (a zero character with LSR BI), e.g. for Linux's magic SysRq
+  receiveBreak(): void {
+    this.pending.push(RX_BREAK);
     this.fill();
   }
 
@@ -157,7 +165,7 @@ export class Uart implements IoHandler {
     switch (port - this.base) {
       case 0: {
         if (dlab) return this.dll;
-        const b = this.rx.length ? this.rx.shift()! : 0;
+        const b = this.rx.length ? this.rx.shift()! & 0xff : 0;
         this.timeout = false;
         if (this.rx.length) this.armTimeout();
         else this.toTimer?.cancel();
@@ -181,7 +189,8 @@ export class Uart implements IoHandler {
       case 4:
         return this.mcr;
       case 5: {
-        const v = (this.dataReady ? LSR_DR : 0) | this.lsrErr | LSR_THRE | LSR_TEMT;
+        const brk = this.rx.length && this.rx[0] & RX_BREAK ? LSR_BI : 0;
+        const v = (this.dataReady ? LSR_DR : 0) | this.lsrErr | brk | LSR_THRE | LSR_TEMT;
         this.lsrErr = 0;
         this.update();
         return v;
@@ -251,4 +260,31 @@ export class Uart implements IoHandler {
     }
     this.update();
   }
+}
+
+// ---- persist (ARCHITECTURE.md, "Snapshots"): registers, both receive queues, the timeout timer --
+const UART_FIELDS = [
+  "ier",
+  "lcr",
+  "mcr",
+  "lsrErr",
+  "msr",
+  "scr",
+  "dll",
+  "dlm",
+  "fifoEnabled",
+  "trigger",
+  "rx",
+  "pending",
+  "thrIntr",
+  "timeout",
+  "irqLevel",
+];
+export function saveUart(u: Uart): DeviceState {
+  return { v: 1, ...pick(u, UART_FIELDS), toTimer: timerSave((u as unknown as { toTimer?: Timer }).toTimer) };
+}
+export function restoreUart(u: Uart, state: DeviceState): void {
+  const s = expectVersion(`UART ${u.base.toString(16)}`, state, 1);
+  put(u, UART_FIELDS, s, `UART ${u.base.toString(16)}`);
+  timerRestore((u as unknown as { toTimer?: Timer }).toTimer, s.toTimer);
 }

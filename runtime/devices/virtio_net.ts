@@ -28,6 +28,7 @@ import {
   VNET_HDR_LEN,
   withHeader,
 } from "../../net/offload.ts";
+import { type DeviceState, expectVersion, pick, put } from "../snapshot/persist.ts";
 
 export const NET_F_CSUM = 0, NET_F_GUEST_CSUM = 1, NET_F_GUEST_TSO4 = 7, NET_F_HOST_TSO4 = 11;
 export const NET_F_MAC = 5, NET_F_MRG_RXBUF = 15, NET_F_STATUS = 16;
@@ -205,4 +206,28 @@ export class VirtioNet extends VirtioPci {
     this.rxFrames++;
     return true;
   }
+}
+
+// ---- persist (ARCHITECTURE.md, "Snapshots"): the virtio registers, each queue's ring addresses
+// and indices, the frames waiting for receive buffers, the counters (the rings live in guest RAM;
+// the PCI configuration space is saved by the bus)
+const VIRTIO_FIELDS = ["guestFeatures", "status", "isr", "queueSel"];
+const QUEUE_FIELDS = ["pfn", "lastAvail", "broken", "desc", "avail", "used", "usedIdx"];
+const NET_FIELDS = ["backlog", "txFrames", "txDropped", "rxFrames", "rxDropped"];
+export function saveVirtioNet(n: VirtioNet): DeviceState {
+  return {
+    v: 1,
+    ...pick(n, VIRTIO_FIELDS),
+    queues: n.queues.map((q) => pick(q, QUEUE_FIELDS)),
+    net: pick(n, NET_FIELDS),
+  };
+}
+export function restoreVirtioNet(n: VirtioNet, state: DeviceState): void {
+  const s = expectVersion("virtio-net", state, 1);
+  put(n, VIRTIO_FIELDS, s, "virtio-net");
+  const qs = s.queues as Record<string, unknown>[];
+  n.queues.forEach((q, i) => put(q, QUEUE_FIELDS, qs[i], `virtio-net queue ${i}`));
+  put(n, NET_FIELDS, s.net as Record<string, unknown>, "virtio-net");
+  const b = (n as unknown as { backlog: unknown[] }).backlog;
+  for (let i = 0; i < b.length; i++) b[i] = new Uint8Array(b[i] as number[]);
 }

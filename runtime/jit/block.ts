@@ -43,7 +43,9 @@ const TYPES: FuncType[] = [
   { params: [I32], results: [I32] }, // 5: jitCond(cc)
   { params: [I32], results: [] }, // 6: jitSetCF(cf)
   { params: [I32, I32, I32, I32, I32], results: [I32] }, // 7: jitSegLin(seg, off, lenw, at, done)
+  { params: [I32], results: [] }, // 8: a region's body (the unit to start at)
 ];
+const REGION_BODY = 8;
 // imported functions, in import order (their index in the module)
 export const F = {
   step: 0,
@@ -110,7 +112,9 @@ export class Block {
   private links: { target: number; same: boolean; g: number }[] = [];
   private linkId = -1; // local: 1 + the index of the link the block left by, 0 for none
 
-  constructor(readonly S: number, readonly genAddr = 0, readonly gen = 0) {
+  // params: 1 for a region's body, whose local 0 is the unit it starts at (compile.ts)
+  constructor(readonly S: number, readonly genAddr = 0, readonly gen = 0, readonly params = 0) {
+    this.nlocals = this.cursor = params;
     this.tlbL = this.tmp();
     this.c.gget(G.tlb).set(this.tlbL);
   }
@@ -124,8 +128,16 @@ export class Block {
     this.storedThisInsn = true;
   }
 
+  // Locals: nlocals is how many the function declares (the most in use at once); a region's units
+  // share theirs (each unit's temporaries die at its end: what goes on lives in the fixed
+  // register locals, the flags in memory), so the function has about as many as its largest
+  // unit, not the sum: fewer locals for V8 to carry around the dispatcher loop.
+  private cursor = 0;
+  private poolBase = -1;
   tmp(): number {
-    return this.nlocals++;
+    const l = this.cursor++;
+    if (this.cursor > this.nlocals) this.nlocals = this.cursor;
+    return l;
   }
 
   // ---- registers ----------------------------------------------------------------------------------
@@ -136,11 +148,40 @@ export class Block {
   private regLocal = [-1, -1, -1, -1, -1, -1, -1, -1];
   private regDirty = [false, false, false, false, false, false, false, false];
 
+  // A region (compile.ts) keeps each register in one local of its own across its units: loaded
+  // at the function's start, and at each transition between units written back where dirty and
+  // loaded again where an instruction went through memory, so every unit starts with all eight
+  // in their locals and memory the same (regions()/syncRegs()).
+  private fixed: number[] | null = null;
+  regions(): void {
+    this.fixed = [];
+    for (let r = 0; r < 8; r++) {
+      const l = this.tmp();
+      this.fixed.push(l);
+      this.c.const(0).load(this.S + r * 4).set(l);
+    }
+    // the locals that outlive a unit, before the units' shared ones
+    this.wroteSlow = this.tmp();
+    this.linkId = this.tmp();
+    this.poolBase = this.cursor;
+  }
+  private newRegLocal(r: number): number {
+    return this.fixed ? this.fixed[r] : this.tmp();
+  }
+  // before a transition to another unit: memory current and every register in its local
+  syncRegs(): void {
+    this.flushRegs();
+    if (!this.fixed) return;
+    for (let r = 0; r < 8; r++) {
+      if (this.regLocal[r] < 0) this.c.const(0).load(this.S + r * 4).set(this.fixed[r]);
+    }
+  }
+
   reg32(r: number): this {
     const l = this.regLocal[r];
     if (l >= 0) this.c.get(l);
     else {
-      const n = this.regLocal[r] = this.tmp();
+      const n = this.regLocal[r] = this.newRegLocal(r);
       this.c.const(0).load(this.S + r * 4).tee(n);
     }
     return this;
@@ -148,7 +189,7 @@ export class Block {
   // store the value the callback pushes into a 32-bit register
   setReg32(r: number, value: () => void): this {
     value();
-    const l = this.regLocal[r] >= 0 ? this.regLocal[r] : (this.regLocal[r] = this.tmp());
+    const l = this.regLocal[r] >= 0 ? this.regLocal[r] : (this.regLocal[r] = this.newRegLocal(r));
     this.c.set(l);
     this.regDirty[r] = true;
     return this;
@@ -673,11 +714,13 @@ export class Block {
     });
   }
 
-  // leave the block after instruction i: ip is already set; `retired` instructions ran
+  // leave the block after instruction i: ip is already set; `retired` instructions ran. `depth`
+  // counts the structured blocks from the code to $exit as if it were the only unit; depth0 adds
+  // the blocks around the unit being emitted (compile.ts: a region's dispatcher)
   exitRetired(retired: number, depth: number): void {
     this.spillFlags();
     this.flushRegs();
-    this.c.gget(G.budget).const(retired - 1).sub().gset(G.budget).br(depth);
+    this.c.gget(G.budget).const(retired - 1).sub().gset(G.budget).br(depth + this.depth0);
   }
   // the same, to `target` (ip is set), through its link when there is one
   exitLinked(retired: number, depth: number, target: number): void {
@@ -685,11 +728,26 @@ export class Block {
     this.flushRegs();
     this.c.gget(G.budget).const(retired - 1).sub().gset(G.budget);
     this.linkExit(target);
-    this.c.br(depth);
+    this.c.br(depth + this.depth0);
+  }
+  // the blocks of a region's dispatcher around the unit being emitted (0 for the last unit)
+  depth0 = 0;
+  // a unit of a region starts: nothing is known about registers or flags (they are in memory)
+  startUnit(): void {
+    if (this.poolBase >= 0) this.cursor = this.poolBase;
+    if (this.fixed) this.fixed.forEach((l, r) => this.regLocal[r] = l);
+    else this.regLocal.fill(-1);
+    this.regDirty.fill(false);
+    this.known = null;
+    this.unstored = [];
+    this.flagsLive = [];
+    this.i = 0;
+    this.done = 0;
   }
 
   private static frames = new Map<number, OneFunctionModule>();
-  static build(body: Code, nlocals: number, memPages: number, nGlobals = 0): Uint8Array<ArrayBuffer> {
+  // entries > 0: a region's body (its locals after the one parameter) entered by that many exports
+  static build(body: Code, nlocals: number, memPages: number, nGlobals = 0, entries = 0): Uint8Array<ArrayBuffer> {
     let f = Block.frames.get(memPages);
     if (!f) {
       const imports: Import[] = [
@@ -701,6 +759,7 @@ export class Block {
       f = new OneFunctionModule(TYPES, imports);
       Block.frames.set(memPages, f);
     }
+    if (entries > 0) return f.buildEntries(body, nlocals - 1, nGlobals, entries, REGION_BODY);
     return f.build(body, nlocals, nGlobals);
   }
 }

@@ -113,7 +113,10 @@ export interface Compiled {
   insns: number;
   inline: number;
   stepped: Insn[];
-  list: Insn[];
+  list: Insn[]; // the entry unit's instructions
+  units: number; // blocks in the region (1: the entry's alone)
+  // the units' linear addresses: unit k > 0 is the module's export "e<k>" (the entry's is "b")
+  entries?: number[];
 }
 
 // A CALL to a PIC thunk (`mov reg, [esp]; ret`, which i386 code calls at the top of most
@@ -177,26 +180,43 @@ function stepBlock(lin: number, S: number, memPages: number, profile: number): C
   c.const(lin).const(0).call(F.step);
   c.const(1).gset(G.head);
   const ins = blankInsn(lin);
-  return { bytes: Block.build(c, b.nlocals, memPages, b.nGlobals), insns: 1, inline: 0, stepped: [ins], list: [ins] };
+  return {
+    bytes: Block.build(c, b.nlocals, memPages, b.nGlobals),
+    insns: 1,
+    inline: 0,
+    stepped: [ins],
+    list: [ins],
+    units: 1,
+  };
 }
 
-// Compile the block at host offset h (guest linear address lin). S = this vCPU's state block.
-export function compileBlock(
-  mem: Uint8Array,
-  h: number,
-  lin: number,
-  S: number,
-  memPages: number,
-  profile = -1,
-  tlb = -1, // the TLB set in use (finds thunks on other pages), -1 none
-): Compiled {
+// A region: the block at the entry and, as further units of the same wasm function, the blocks
+// at the same-page targets of its Jcc's (and of its units' Jcc's, fall-outs and JMPs back) that
+// were visited before. A transition between units is a branch to the function's dispatcher (a
+// br_table in a loop), not a tail call through the table.
+export const MAX_UNITS = 16;
+export const MAX_REGION_INSNS = 320;
+// Regions are off by default: raced against blocks alone on this (heavily shared) machine they
+// were not faster on any row and slower on several (ARCHITECTURE.md, "Regions").
+// RING3_JIT_REGIONS=1 turns them on; the tests run both ways (jitOptions.regions).
+export const jitOptions = { regions: Deno.env.get("RING3_JIT_REGIONS") === "1" };
+const trace = !!Deno.env.get("RING3_JIT_TRACE");
+const hex = (x: number) => (x >>> 0).toString(16);
+
+// Decode one unit from linear address `at` (host offset h) to the first branch it does not
+// follow, the page end, an instruction the compiler does not take, or MAX_INSNS; and (outside
+// the CALLs it goes on into) before the start of another unit (`stops`), which it goes on to.
+function decodeUnit(mem: Uint8Array, h: number, at: number, tlb: number, stops?: Set<number>): Insn[] {
   const insns: Insn[] = [];
   const end = (h | 0xfff) + 1;
-  let p = h, a = lin;
+  const lin = at;
+  let p = h, a = at;
   const seen = new Set<number>();
   const page = (x: number) => x >>> 12 === lin >>> 12;
   const returns: Insn[] = []; // CALLs the block went on into, innermost last
+  const stop = (x: number) => x !== at && returns.length === 0 && stops !== undefined && stops.has(x);
   while (insns.length < MAX_INSNS) {
+    if (insns.length && stop(a) && insns[insns.length - 1].ret === undefined) break;
     const ins = decode(mem, p, end, a);
     if (!ins) break;
     insns.push(ins);
@@ -205,7 +225,7 @@ export function compileBlock(
     a = (a + ins.len) | 0;
     if (endsBlock(ins)) {
       // a JMP to code of this page not yet in the block: the block goes on there (no transition)
-      if (direct(ins, END_JMP) && (ins.imm >>> 12) === (lin >>> 12) && !seen.has(ins.imm)) {
+      if (direct(ins, END_JMP) && page(ins.imm) && !seen.has(ins.imm) && !stop(ins.imm)) {
         ins.follow = true;
         p = (h & ~0xfff) + (ins.imm & 0xfff);
         a = ins.imm;
@@ -234,18 +254,195 @@ export function compileBlock(
       a = ins.imm;
     }
   }
-  if (insns.length === 0) return stepBlock(lin, S, memPages, profile);
-  // a followed JMP, a CALL or RET the block goes on from, with nothing decoded after it, leaves
-  // the block as a JMP, CALL or RET
+  if (insns.length) {
+    // a followed JMP, a CALL or RET the block goes on from, with nothing decoded after it, leaves
+    // the block as a JMP, CALL or RET
+    const tail = insns[insns.length - 1];
+    tail.follow = tail.into = false;
+    tail.ret = undefined;
+  }
+  return insns;
+}
+
+// where a unit goes on that another unit could start: its Jcc targets (taken: true when the
+// interpreter must have been there for it to count), the JMPs it follows or ends with, the
+// instruction after its last when that falls through or returns from a CALL
+function successors(insns: Insn[]): [number, boolean][] {
+  const out: [number, boolean][] = [];
+  for (const ins of insns) {
+    if (inlineJcc(ins)) out.push([ins.imm, true]);
+    else if (ins.follow) out.push([ins.imm, false]);
+  }
   const tail = insns[insns.length - 1];
-  tail.follow = tail.into = false;
-  tail.ret = undefined;
+  const next = (tail.at + tail.len) | 0;
+  if (direct(tail, END_JMP) && tail.pfx === 0) out.push([tail.imm, false]);
+  else if (!endsBlock(tail) || tail.thunk || inlineJcc(tail)) out.push([next, false]);
+  // the return address of a CALL the unit leaves by: the callee's RET comes back there (through
+  // the unit's entry), when it did before
+  else if (endOf(tail.facts) === END_CALL && tail.pfx === 0) out.push([next, true]);
+  return out;
+}
+
+// Compile the block at host offset h (guest linear address lin). S = this vCPU's state block.
+export function compileBlock(
+  mem: Uint8Array,
+  h: number,
+  lin: number,
+  S: number,
+  memPages: number,
+  profile = -1,
+  tlb = -1, // the TLB set in use (finds thunks on other pages), -1 none
+): Compiled {
+  const first = decodeUnit(mem, h, lin, tlb);
+  if (first.length === 0) return stepBlock(lin, S, memPages, profile);
+  const units = [{ at: lin, insns: first }];
+  const unitOf = new Map<number, number>([[lin, 0]]);
+  const hostOf = (x: number) => (h & ~0xfff) + (x & 0xfff);
+  const dv = new DataView(mem.buffer);
+  // warm: the interpreter came there by a branch at least 1/8 as often as makes an entry hot (its
+  // visit counter), or it is compiled already (in this vCPU's entry hash); at a threshold of 1
+  // (tests) nothing is counted, so every target counts
+  const hot = dv.getUint32(L.MACHINE + L.M_JIT, true);
+  const jh = L.JIT_HASH + ((S - L.CPU_BASE) / L.CPU_STRIDE) * L.JIT_HASH_STRIDE;
+  const visited = (x: number) => {
+    if (hot <= 1) return true;
+    const hx = hostOf(x) >>> 0;
+    const ctr = S + L.S_JIT_COUNT + ((Math.imul(hx, 0x85ebca6b) >>> (32 - 13)) & (L.JIT_COUNTERS - 1)) * 4;
+    if (dv.getUint32(ctr, true) >= Math.max(1, hot >>> 3)) return true;
+    const s0 = jh + ((Math.imul(hx, 0x9e3779b1) >>> 20) & (L.JIT_ENTRIES / 2 - 1)) * 32;
+    for (const s of [s0, s0 + 16]) {
+      if (dv.getUint32(s, true) === hx && dv.getUint32(s + 12, true) === x >>> 0 && dv.getUint32(s + 4, true)) {
+        return true;
+      }
+    }
+    return false;
+  };
+  // the units: found breadth-first from the entry (each decoded up to the units known by then),
+  // then decoded again up to all of them (a unit found later may start inside one found before)
+  const stops = new Set<number>([lin]);
+  for (let u = 0; jitOptions.regions && u < units.length && units.length < MAX_UNITS; u++) {
+    for (const [t, taken] of successors(units[u].insns)) {
+      if (units.length >= MAX_UNITS || unitOf.has(t) || t >>> 12 !== lin >>> 12) continue;
+      if (taken && !visited(t)) continue;
+      const insns = decodeUnit(mem, hostOf(t), t, tlb, stops);
+      if (insns.length === 0) continue;
+      unitOf.set(t, units.length);
+      units.push({ at: t, insns });
+      stops.add(t);
+    }
+  }
+  if (units.length > 1) {
+    let total = 0, n = 0;
+    for (const u of units) {
+      // (again only where it ran into a unit found after it)
+      if (u.insns.some((ins, i) => i > 0 && stops.has(ins.at))) {
+        u.insns = decodeUnit(mem, hostOf(u.at), u.at, tlb, stops);
+      }
+      total += u.insns.length;
+      if (n > 0 && total > MAX_REGION_INSNS) break;
+      n++;
+    }
+    units.splice(n);
+    // Only loops: a unit stays when it is on a cycle of units (or is the entry). A loop makes its
+    // transitions many times for each entry of the region; straight-line code and the paths out
+    // of a loop would only add compile time (V8's grows with the bytes), and run as well as
+    // blocks of their own. (A join whose decode came out empty has no code and goes too: the
+    // transitions to one leave the region there.)
+    const m = units.length;
+    const reach = units.map((u) => {
+      let bits = 0;
+      for (const [t] of successors(u.insns)) {
+        const k = unitOf.get(t);
+        if (k !== undefined && k < m) bits |= 1 << k;
+      }
+      return bits;
+    });
+    for (let changed = true; changed;) {
+      changed = false;
+      for (let i = 0; i < m; i++) {
+        let r = reach[i];
+        for (let k = 0; k < m; k++) if (r & (1 << k)) r |= reach[k];
+        if (r !== reach[i]) reach[i] = r, changed = true;
+      }
+    }
+    const kept = units.filter((u, k) => k === 0 || (u.insns.length > 0 && (reach[k] & (1 << k)) !== 0));
+    units.length = 0;
+    units.push(...kept);
+    unitOf.clear();
+    units.forEach((u, k) => unitOf.set(u.at, k));
+  }
+  if (trace) console.error(`jit: region ${hex(lin)}: ${units.map((u) => `${hex(u.at)}:${u.insns.length}`).join(" ")}`);
 
   const pg = (h - L.RAM_BASE) >>> 12;
   const genAddr = L.PAGEGEN + pg * 4;
-  const b = new Block(S, genAddr, new DataView(mem.buffer).getUint32(genAddr, true));
+  const n = units.length;
+  // a region's body takes the unit to start at (local 0): each unit is an entry of the module
+  const b = new Block(S, genAddr, dv.getUint32(genAddr, true), n > 1 ? 1 : 0);
   b.entry = lin;
   b.linking = chaining;
+  const c = b.c;
+  let inline = 0;
+  const stepped: Insn[] = [];
+  if (profile >= 0) c.const(0).const(0).load(profile).const(1).add().store(profile);
+  const chain = b.tmp();
+  const unitL = n > 1 ? 0 : b.tmp(); // the unit the dispatcher goes to (0: the entry)
+  if (n > 1) b.regions();
+  c.block(); // $exit
+  c.loop(); // $top: the dispatcher
+  for (let k = 0; k < n; k++) c.block();
+  if (n > 1) c.get(unitL).brTable(units.map((_, k) => k), 0);
+  c.end();
+  for (let k = 0; k < n; k++) {
+    b.depth0 = n - 1 - k;
+    const u = emitUnit(b, units[k].insns, k, chain, unitL, unitOf, stepped);
+    inline += u.inline;
+    if (k < n - 1) {
+      if (!u.fellIn) {
+        b.spillFlags();
+        b.flushRegs();
+        c.br(1 + b.depth0); // $exit
+      }
+      c.end();
+    }
+  }
+  b.spillFlags();
+  b.flushRegs();
+  c.end(); // $top
+  c.end();
+  // only where the block itself decided ip (not after an instruction the interpreter ran, which
+  // may have changed the mode the next block was compiled for)
+  if (chaining) {
+    c.get(chain).if_();
+    b.chainToNext();
+    c.end();
+  }
+  c.const(1).gset(G.head);
+  const list = units.flatMap((u) => u.insns);
+  return {
+    bytes: Block.build(c, b.nlocals, memPages, b.nGlobals, n > 1 ? n : 0),
+    insns: list.length,
+    inline,
+    stepped,
+    list: first,
+    units: n,
+    entries: units.map((u) => u.at),
+  };
+}
+
+// Emit one unit (its code is inside b.depth0 blocks of the dispatcher, then $top, then $exit).
+// Returns how many instructions went inline and whether its code ends by going on into the unit
+// after it (the next in the function), with no branch.
+function emitUnit(
+  b: Block,
+  insns: Insn[],
+  cur: number,
+  chain: number,
+  unitL: number,
+  unitOf: Map<number, number>,
+  stepped: Insn[],
+): { inline: number; fellIn: boolean } {
+  const c = b.c, S = b.S;
+  b.startUnit();
   const uses = insns.map(flagUse);
   // backwards: flags are live after the block; an "x" or "r" reads them; a "w" kills them
   let live = true;
@@ -255,16 +452,40 @@ export function compileBlock(
     if (u === FL_KILL) live = false;
     else if (u !== FL_PASS) live = true;
   }
-
-  const c = b.c;
   let inline = 0;
-  const stepped: Insn[] = [];
-  if (profile >= 0) c.const(0).const(0).load(profile).const(1).add().store(profile);
-  const chain = b.tmp();
+  let fellIn = false;
+  // to unit k (at `target`) after `retired` instructions, from code `d` structured blocks deep in
+  // the unit. The unit there reads the flags from memory and the registers from their locals.
+  // A back-edge (to this unit or one before it) goes through the dispatcher while the budget and
+  // the attention word allow, else out; so every loop checks them, and a forward transition
+  // need not. Either leaves if a store hit this page (its code may have changed).
+  const goUnit = (k: number, target: number, retired: number, d: number) => {
+    b.spillFlags();
+    b.syncRegs();
+    c.gget(G.budget).const(retired).sub().gset(G.budget);
+    const leave = (depth: number) => {
+      c.const(target).gset(G.ip);
+      c.gget(G.budget).const(1).add().gset(G.budget).br(depth);
+    };
+    if (k > cur) {
+      c.const(0).load(b.genAddr).const(b.gen).ne().if_();
+      leave(d + 2 + b.depth0);
+      c.end();
+      if (k === cur + 1 && d === 0) fellIn = true;
+      else c.const(k).set(unitL).br(d + b.depth0);
+      return;
+    }
+    c.const(k).set(unitL);
+    c.gget(G.budget).const(0).gtS().const(0).load(S + L.S_ATTN).eqz().and();
+    c.const(0).load(b.genAddr).const(b.gen).eq().and().brIf(d + b.depth0); // $top
+    leave(d + 1 + b.depth0);
+  };
   // the block ends after instruction i, which falls through: ip is the next one, and the block
-  // may go on into the block there
+  // may go on into the block there (a unit of this region, or another block)
   const fallOut = (ins: Insn, after: number) => {
     const next = (ins.at + ins.len) | 0;
+    const k = unitOf.get(next);
+    if (k !== undefined) return goUnit(k, next, after, 0);
     c.const(next).gset(G.ip);
     c.gget(G.budget).const(after - 1).sub().gset(G.budget);
     c.const(1).set(chain);
@@ -282,8 +503,6 @@ export function compileBlock(
     c.end();
     c.end();
   };
-  c.block(); // $exit
-  c.loop(); // $top: a Jcc back to the entry loops here while budget and attention allow
   let done = 0; // instructions retired before instruction i (an inlined call is three)
   for (let i = 0; i < insns.length; i++, done = b.done + (insns[i - 1].thunk ? 3 : 1)) {
     const ins = insns[i];
@@ -296,14 +515,9 @@ export function compileBlock(
       inline++;
       b.cond(ins.op & 15);
       c.if_();
-      if (ins.imm === lin) {
-        b.spillFlags(); // the loop's top reads the flags and registers from memory
-        b.flushRegs();
-        c.gget(G.budget).const(after).sub().gset(G.budget);
-        c.gget(G.budget).const(0).gtS().const(0).load(S + L.S_ATTN).eqz().and().brIf(1);
-        c.const(lin).gset(G.ip);
-        c.gget(G.budget).const(1).add().gset(G.budget).br(2);
-      } else {
+      const k = unitOf.get(ins.imm);
+      if (k !== undefined) goUnit(k, ins.imm, after, 1);
+      else {
         c.const(ins.imm).gset(G.ip);
         c.const(1).set(chain);
         b.exitLinked(after, 2, ins.imm);
@@ -343,6 +557,11 @@ export function compileBlock(
       if (last) fallOut(ins, after);
       continue;
     }
+    if (last && direct(ins, END_JMP) && ins.pfx === 0 && unitOf.has(ins.imm)) {
+      inline++;
+      goUnit(unitOf.get(ins.imm)!, ins.imm, after, 0);
+      break;
+    }
     if (last && emitOf(ins.facts) === BRANCH && ins.pfx === 0) {
       emitBranch(b, ins, after);
       c.const(1).set(chain);
@@ -379,17 +598,5 @@ export function compileBlock(
       c.end();
     }
   }
-  b.spillFlags();
-  b.flushRegs();
-  c.end(); // $top
-  c.end();
-  // only where the block itself decided ip (not after an instruction the interpreter ran, which
-  // may have changed the mode the next block was compiled for)
-  if (chaining) {
-    c.get(chain).if_();
-    b.chainToNext();
-    c.end();
-  }
-  c.const(1).gset(G.head);
-  return { bytes: Block.build(c, b.nlocals, memPages, b.nGlobals), insns: insns.length, inline, stepped, list: insns };
+  return { inline, fellIn };
 }

@@ -9,6 +9,7 @@ export interface JitStats {
   blocks: number;
   insns: number;
   inline: number;
+  units: number; // blocks compiled as units of a region (the entry's included)
   failed: number;
   compileMs: number; // all of it: emitMs (decode and emit) + moduleMs (V8 compiles) + instanceMs
   emitMs: number;
@@ -72,6 +73,7 @@ export class Jit {
     blocks: 0,
     insns: 0,
     inline: 0,
+    units: 0,
     failed: 0,
     compileMs: 0,
     emitMs: 0,
@@ -157,10 +159,13 @@ export class Jit {
     this.stats.moduleMs += t2 - t1;
     this.stats.instanceMs += t3 - t2;
     this.stats.bytes += r.bytes.length;
-    if (this.next >= this.base + TABLE_MAX) this.flush();
+    const units = r.entries?.length ?? 1;
+    if (this.next + units >= this.base + TABLE_MAX) this.flush();
     const idx = this.next++;
     if (idx >= this.table.length) this.table.grow(Math.max(256, this.table.length >> 1));
     this.table.set(idx, inst.exports.b as () => void);
+    this.entered = [];
+    if (units > 1) this.addEntries(h, r.entries!, inst);
     this.stats.blocks++;
     if (this.dump) Deno.writeFileSync(`${this.dump}/${(lin >>> 0).toString(16)}.wasm`, r.bytes);
     if (Deno.env.get("RING3_JIT_TRACE")) {
@@ -168,8 +173,40 @@ export class Jit {
     }
     this.stats.insns += r.insns;
     this.stats.inline += r.inline;
+    this.stats.units += r.units;
     this.stats.compileMs += performance.now() - t0;
     return idx;
+  }
+
+  // The other units of a region are entries of its module too ("e<k>"): each goes into this vCPU's
+  // entry hash (core-as/jit.ts jitEnter's layout: host address, table index, page generation,
+  // linear address) where a way of its pair is free or holds that address, with the generation
+  // the region was compiled at (the page's now: compiling is synchronous).
+  entered: [number, number][] = []; // [table index, linear address] of the last region's units
+  private addEntries(h: number, lins: number[], inst: WebAssembly.Instance): void {
+    const dv = new DataView(this.mem8.buffer);
+    const cpu = dv.getUint32(this.S + L.S_CPU_INDEX, true);
+    const jh = L.JIT_HASH + cpu * L.JIT_HASH_STRIDE;
+    const gen = dv.getUint32(L.PAGEGEN + ((h - L.RAM_BASE) >>> 12) * 4, true);
+    for (let k = 1; k < lins.length; k++) {
+      const at = lins[k] >>> 0;
+      const hk = ((h & ~0xfff) + (at & 0xfff)) >>> 0;
+      const s0 = jh + ((Math.imul(hk, 0x9e3779b1) >>> 20) & (L.JIT_ENTRIES / 2 - 1)) * 32;
+      let slot = -1;
+      for (const s of [s0, s0 + 16]) {
+        if (dv.getUint32(s, true) === hk && dv.getUint32(s + 12, true) === at) slot = s;
+      }
+      for (const s of [s0, s0 + 16]) if (slot < 0 && dv.getUint32(s + 4, true) === 0) slot = s;
+      if (slot < 0) continue;
+      const idx = this.next++;
+      if (idx >= this.table.length) this.table.grow(Math.max(256, this.table.length >> 1));
+      this.table.set(idx, inst.exports[`e${k}`] as () => void);
+      dv.setUint32(slot, hk, true);
+      dv.setUint32(slot + 4, idx, true);
+      dv.setUint32(slot + 8, gen, true);
+      dv.setUint32(slot + 12, at, true);
+      this.entered.push([idx, at]);
+    }
   }
 
   // A bug in the block compiler must not take the guest down: the code stays with the interpreter,

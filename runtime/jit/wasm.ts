@@ -105,6 +105,12 @@ export class Code {
   brIf(d: number): this {
     return this.byte(0x0d).u(d);
   }
+  // br_table: labels[i] for index i, `def` for any other
+  brTable(labels: number[], def: number): this {
+    this.byte(0x0e).u(labels.length);
+    for (const l of labels) this.u(l);
+    return this.u(def);
+  }
   ret(): this {
     return this.byte(0x0f);
   }
@@ -288,6 +294,78 @@ export class OneFunctionModule {
     }
     this.head = probe.slice(0, exp);
     this.tail = probe.slice(exp, p);
+    // types and imports alone (up to the function section, id 3), for modules of several functions
+    let q = 8;
+    for (;;) {
+      if (probe[q] === 3) break;
+      let len = 0, shift = 0, r = q + 1;
+      for (;;) {
+        const c = probe[r++];
+        len |= (c & 0x7f) << shift;
+        shift += 7;
+        if ((c & 0x80) === 0) break;
+      }
+      q = r + len;
+    }
+    this.pre = probe.slice(0, q);
+    this.nImportedFuncs = imports.filter((i) => i.kind === "func").length;
+  }
+  private readonly pre: Uint8Array;
+  private readonly nImportedFuncs: number;
+
+  // A module whose body function (type `bodyType`: one i32 parameter, then `nlocals` i32 locals)
+  // is entered through `entries` functions of type 0, exported as "b" (the first) and "e1".."eN":
+  // entry k calls the body with k (a tail call).
+  buildEntries(
+    body: Code,
+    nlocals: number,
+    nGlobals: number,
+    entries: number,
+    bodyType: number,
+  ): Uint8Array<ArrayBuffer> {
+    let g = this.globals.get(nGlobals);
+    if (!g) this.globals.set(nGlobals, g = new Uint8Array(globalSection(nGlobals)));
+    const nf = this.nImportedFuncs;
+    const funcs = new Code().u(1 + entries).u(bodyType);
+    for (let k = 0; k < entries; k++) funcs.u(0);
+    const exps = new Code().u(entries);
+    for (let k = 0; k < entries; k++) {
+      const n = [...new TextEncoder().encode(k === 0 ? "b" : `e${k}`)];
+      exps.u(n.length);
+      for (const x of n) exps.byte(x);
+      exps.byte(0x00).u(nf + 1 + k);
+    }
+    const fn = new Code();
+    if (nlocals > 0) fn.u(1).u(nlocals).byte(I32);
+    else fn.u(0);
+    const fnLen = fn.b.length + body.b.length + 1;
+    const code = new Code().u(1 + entries).u(fnLen);
+    const stubs = new Code();
+    for (let k = 0; k < entries; k++) {
+      const st = new Code().u(0).const(k).byte(0x12).u(nf).end(); // return_call body(k)
+      stubs.u(st.b.length);
+      stubs.b.push(...st.b);
+    }
+    const codeLen = code.b.length + fn.b.length + body.b.length + 1 + stubs.b.length;
+    const parts: (Uint8Array | number[])[] = [
+      this.pre,
+      [3, ...new Code().u(funcs.b.length).b, ...funcs.b],
+      g,
+      [7, ...new Code().u(exps.b.length).b, ...exps.b],
+      [10, ...new Code().u(codeLen).b],
+      code.b,
+      fn.b,
+      body.b,
+      [0x0b],
+      stubs.b,
+    ];
+    const out = new Uint8Array(parts.reduce((n, x) => n + x.length, 0));
+    let o = 0;
+    for (const x of parts) {
+      out.set(x, o);
+      o += x.length;
+    }
+    return out;
   }
   build(body: Code, nlocals: number, nGlobals = 0): Uint8Array<ArrayBuffer> {
     let g = this.globals.get(nGlobals);

@@ -43,6 +43,9 @@ export class DeviceThread {
     const mod = await loadCoreModule();
     const stopIdx = (L.MACHINE + L.M_STOP) >> 2;
     Atomics.store(this.i32, stopIdx, 0);
+    // fresh workers start with empty block tables: the entry hashes of earlier workers (a run
+    // before a pause, a reset or a snapshot) point at table slots that are gone
+    new Uint8Array(h.memory.buffer).fill(0, L.JIT_HASH, L.JIT_HASH + h.ncpu * L.JIT_HASH_STRIDE);
     this.workerError = undefined;
     const mb = this.mailboxes ??= new MailboxServer(h.memory, h.ncpu, {
       request: (cpu, op, a, b, c) => this.request(cpu, op, a, b, c),

@@ -40,6 +40,7 @@ export interface WorkerDone {
 }
 
 const WAKE_BITS = L.ATTN_INIT | L.ATTN_SIPI | L.ATTN_NMI;
+const PAUSE_YIELD_MS = 0.05;
 
 async function start(msg: WorkerStart): Promise<void> {
   const { memory, cpu } = msg;
@@ -81,6 +82,8 @@ async function start(msg: WorkerStart): Promise<void> {
     picAck: () => mbox.call(OP_PIC_ACK) | 0,
   });
   const attnIdx = bus.attnIndex(cpu);
+  // the count goes on from what earlier workers (before a pause, a snapshot) published
+  const icount0 = BigInt(core.get(L.S_ICOUNT_HI)) << 32n | BigInt(core.get(L.S_ICOUNT));
 
   for (;;) {
     if (Atomics.load(i32, stopIdx)) break;
@@ -105,7 +108,7 @@ async function start(msg: WorkerStart): Promise<void> {
       }
     }
     const exit = core.run(msg.slice);
-    const n = core.icount;
+    const n = core.icount + icount0;
     core.set(L.S_ICOUNT, Number(n & 0xffffffffn));
     core.set(L.S_ICOUNT_HI, Number(n >> 32n));
     if (exit === L.EXIT_SHUTDOWN) {
@@ -114,6 +117,10 @@ async function start(msg: WorkerStart): Promise<void> {
     } else if (exit === L.EXIT_HLT_CLI) {
       vcpu.stopped();
       mbox.call(OP_EVENT, EVENT_STOPPED);
+    } else if (exit === L.EXIT_PAUSE) {
+      // a spin-wait (core-as/cpu.ts pause): give this host core to the other threads for a moment,
+      // perhaps to the vCPU that holds the lock; an interrupt or IPI for this vCPU ends it at once
+      Atomics.wait(i32, attnIdx, vcpu.attention, PAUSE_YIELD_MS);
     }
   }
 }

@@ -39,9 +39,10 @@ Deno.test({
     assert.deepEqual(outcome, { kind: "stopped" });
     assert.match(log, /^SeaBIOS \(version [^)]+\)\n/, ctx);
     assert.match(log, /^RamSize: 0x08000000 \[cmos\]$/m, ctx);
-    assert.match(log, /^Found 2 PCI devices/m, ctx);
+    assert.match(log, /^Found 3 PCI devices/m, ctx); // host bridge, ISA bridge, pvpanic
     assert.match(log, /^PCI: init bdf=00:00\.0 id=8086:1237$/m, ctx);
     assert.match(log, /^PCI: init bdf=00:01\.0 id=8086:7000$/m, ctx);
+    assert.match(log, /^PCI: init bdf=00:1e\.0 id=1b36:0011$/m, ctx);
     assert.match(log, /^Found 1 cpu\(s\)/m, ctx);
     assert.match(log, /^Found 2 serial ports$/m, ctx);
     assert.match(log, /^PS2 keyboard initialized$/m, ctx);

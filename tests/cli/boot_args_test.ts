@@ -88,13 +88,13 @@ Deno.test("bad flags are UsageErrors with one-line messages", () => {
     [["-x"], /^unknown option -x/],
     [["stray"], /^unexpected argument stray/],
     [["--mem"], /--mem/],
-    [["--mem", "abc"], /^--mem wants a whole number, got 'abc'$/],
+    [["--mem", "abc"], /^--mem wants a size in MiB or with a suffix \(256M, 1G\), got 'abc'$/],
     [["--mem", "-5"], /--mem/],
     [["--mem", "1.5"], /whole number/],
-    [["--mem", "8"], /^--mem 8 is out of range \(16\.\.3072\)$/],
+    [["--mem", "8"], /^--mem 8 is out of range \(16\.\.3072 MiB\)$/],
     [["--mem", "100000"], /out of range/],
-    [["--smp", "0"], /^--smp 0 is out of range \(1\.\.16\)$/],
-    [["--smp", "17"], /out of range/],
+    [["--smp", "0"], /^--smp 0 is out of range \(1\.\.64\)$/],
+    [["--smp", "65"], /out of range/],
     [["--smp", "two"], /whole number/],
     [["--kernel="], /--kernel needs a file name/],
     [["--bios="], /--bios needs a file name/],
@@ -228,7 +228,7 @@ Deno.test("the command: --help, bad usage and bad files give one line and a stat
 
   const usage = await cli("--smp", "99");
   assert.equal(usage.code, 2);
-  assert.equal(usage.stderr, "ring3: --smp 99 is out of range (1..16)\n");
+  assert.equal(usage.stderr, "ring3: --smp 99 is out of range (1..64)\n");
   assert.equal(usage.stdout, "");
 
   const unknown = await cli("--frobnicate");

@@ -74,3 +74,21 @@ export async function kernel(): Promise<Text[] | null> {
     await Deno.remove(tmp);
   }
 }
+
+// MMX/SSE/SSE2/SSE3 code as gcc emits it (tests/jit/sse/corpus.c, -m32 -O3 -msse3
+// -mfpmath=sse, no libc); null when gcc cannot build 32-bit code
+export async function sseCode(): Promise<Text[] | null> {
+  const src = new URL("sse/corpus.c", import.meta.url).pathname;
+  const out = await Deno.makeTempFile({ prefix: "ring3-sse-" });
+  try {
+    const args = ["-m32", "-O3", "-msse3", "-mfpmath=sse", "-nostdlib", "-static", "-fno-pie", "-no-pie"];
+    const r = await new Deno.Command("gcc", { args: [...args, "-Wl,-e,main", "-o", out, src], stderr: "null" })
+      .output();
+    return r.success ? elfText("sse corpus", await Deno.readFile(out)) : null;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw e;
+  } finally {
+    await Deno.remove(out);
+  }
+}

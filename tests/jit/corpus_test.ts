@@ -7,7 +7,7 @@ import { Bare } from "../lib/bare.ts";
 import * as L from "../../core-as/layout.ts";
 import { decode } from "../../runtime/jit/decode.ts";
 import { ENTRY, FACTS, IMM_JB, IMM_JZ, immKind, PREFIX } from "../../core-as/gen/facts.ts";
-import { busybox, kernel, ram8 } from "./corpus.ts";
+import { busybox, kernel, ram8, sseCode } from "./corpus.ts";
 
 const CODE = 0x8000, ESP = 0x7000;
 const REGS = [0x80, 1, 0, 0x3100, ESP, 0x3200, 0x3300, 0x3400];
@@ -15,10 +15,11 @@ const REGS = [0x80, 1, 0, 0x3100, ESP, 0x3200, 0x3300, 0x3400];
 Deno.test("corpus: decoded lengths are the interpreter's on busybox and the kernel", async () => {
   const b = await Bare.create({ ramBytes: 1 << 20 });
   new DataView(b.memory.buffer).setUint32(L.MACHINE + L.M_JIT, 0, true);
-  const texts = [...busybox(), ...(await kernel() ?? [])];
+  const sse = await sseCode();
+  const texts = [...busybox(), ...(await kernel() ?? []), ...(sse ?? [])];
   const seen = new Set<string>();
   const wrong: string[] = [];
-  let decoded = 0, run = 0, faulted = 0, elsewhere = 0;
+  let decoded = 0, run = 0, faulted = 0, elsewhere = 0, simd = 0;
   for (const t of texts) {
     for (let p = 0; p < t.bytes.length;) {
       const at = (t.vaddr + p) | 0;
@@ -46,6 +47,8 @@ Deno.test("corpus: decoded lengths are the interpreter's on busybox and the kern
         continue;
       }
       b.startFlat32(CODE, ESP);
+      b.core.set(L.S_CR4, L.CR4_OSFXSR | L.CR4_OSXMMEXCPT); // (SSE instructions run)
+      if (sse?.includes(t)) simd++;
       REGS.forEach((v, r) => b.core.setReg(r, v));
       ram8(b).fill(0, 0, CODE + 64);
       ram8(b).set(bytes, CODE);
@@ -66,7 +69,10 @@ Deno.test("corpus: decoded lengths are the interpreter's on busybox and the kern
       }
     }
   }
-  console.log(`${decoded} instructions decoded, ${run} encodings run (${faulted} faulted, ${elsewhere} not run)`);
+  console.log(
+    `${decoded} instructions decoded, ${run} encodings run (${faulted} faulted, ${elsewhere} not run; ${simd} from the SSE corpus)`,
+  );
   assert.deepEqual(wrong.slice(0, 20), []);
   assert.ok(run > 1000);
+  if (sse) assert.ok(simd > 100, `only ${simd} encodings of the SSE corpus ran`);
 });

@@ -138,7 +138,8 @@ Deno.test({
     for (const c of FAULT_CASES) {
       await t.step(c.name, async () => {
         const src = faultProgram(c.before.replaceAll("${DP}", String(DP)), c.fault.replaceAll("${DP}", String(DP)));
-        const r = await both(src, { memEnd: 0x20000 });
+        // (regions: false: the evidence is the faulting block's own entries; both() runs regions too)
+        const r = await both(src, { memEnd: 0x20000, regions: false });
         const lines = r.off.out.trim().split("\n");
         const [, at, hot] = lines[0].match(/^fault at ([0-9a-f]{8}) in the block at ([0-9a-f]{8})$/)!;
         const runs = r.on.entries.get(parseInt(hot, 16)) ?? 0;

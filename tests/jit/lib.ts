@@ -7,6 +7,7 @@ import { Bare } from "../lib/bare.ts";
 import * as L from "../../core-as/layout.ts";
 import { OUTPUT_ASM, OUTPUT_MACROS, TABLE_MACROS } from "../lib/guest_asm.ts";
 import { nasm } from "../lib/tools.ts";
+import { jitOptions } from "../../runtime/jit/compile.ts";
 
 export const ORG = 0x10000;
 
@@ -30,22 +31,28 @@ export const WRAP = new WebAssembly.Module(Uint8Array.from(
 export interface Evidence {
   runs: number; // compiled block executions
   entries: Map<number, number>; // block entry (linear) -> executions
+  units: Map<number, number>; // the part of those through a region's other units' entries
 }
 
 export function instrument(bare: Bare): Evidence {
-  const ev: Evidence = { runs: 0, entries: new Map() };
+  const ev: Evidence = { runs: 0, entries: new Map(), units: new Map() };
   const jit = bare.core.jit;
   const compile = jit.compile.bind(jit);
+  const wrap = (idx: number, at: number, unit = false) => {
+    const n = () => {
+      ev.runs++;
+      ev.entries.set(at, (ev.entries.get(at) ?? 0) + 1);
+      if (unit) ev.units.set(at, (ev.units.get(at) ?? 0) + 1);
+    };
+    const inst = new WebAssembly.Instance(WRAP, { env: { f: jit.table.get(idx)!, n } });
+    jit.table.set(idx, inst.exports.w as () => void);
+  };
   jit.compile = (h: number, lin: number): number => {
     const idx = compile(h, lin);
     if (idx !== 0) {
-      const at = lin >>> 0;
-      const n = () => {
-        ev.runs++;
-        ev.entries.set(at, (ev.entries.get(at) ?? 0) + 1);
-      };
-      const inst = new WebAssembly.Instance(WRAP, { env: { f: jit.table.get(idx)!, n } });
-      jit.table.set(idx, inst.exports.w as () => void);
+      wrap(idx, lin >>> 0);
+      // a region's other units, entries of the same module (runtime/jit/jit.ts)
+      for (const [i, at] of jit.entered) wrap(i, at, true);
     }
     return idx;
   };
@@ -151,12 +158,15 @@ export interface Outcome {
   blocks: number;
   runs: number;
   entries: Map<number, number>;
+  units: Map<number, number>;
 }
 
 export interface RunOptions {
   budget?: number;
   memEnd?: number; // guest memory compared: [ORG, memEnd)
   io_out?: (bare: Bare, port: number, value: number) => void;
+  // compile regions (runtime/jit/compile.ts; default) or every block alone
+  regions?: boolean;
 }
 
 // threshold 0 = interpreter alone; 1 = every block compiled at its first visit
@@ -169,7 +179,14 @@ export async function runImage(image: Uint8Array, threshold: number, o: RunOptio
   const ev = instrument(bare);
   bare.load(ORG, image);
   bare.startFlat32(ORG, 0x90000);
-  const r = bare.run(o.budget ?? 20_000_000);
+  const was = jitOptions.regions;
+  jitOptions.regions = o.regions ?? true;
+  let r;
+  try {
+    r = bare.run(o.budget ?? 20_000_000);
+  } finally {
+    jitOptions.regions = was;
+  }
   const core = bare.core;
   return {
     exit: r.exit,
@@ -183,6 +200,7 @@ export async function runImage(image: Uint8Array, threshold: number, o: RunOptio
     blocks: core.jit.stats.blocks,
     runs: ev.runs,
     entries: ev.entries,
+    units: ev.units,
   };
 }
 
@@ -196,29 +214,45 @@ export function firstMemDiff(a: Uint8Array, b: Uint8Array): string {
   return "";
 }
 
-// Run with the JIT off and at threshold 1 and require the same observable outcome.
-export async function both(src: string, o: RunOptions = {}): Promise<{ off: Outcome; on: Outcome }> {
+// Run with the JIT off and at threshold 1 and require the same observable outcome; the compiled
+// run is made twice, with regions and with every block alone (runtime/jit/compile.ts), and `on`
+// is the one `o.regions` names (default: regions), which the test's own evidence checks look at.
+export async function both(
+  src: string,
+  o: RunOptions = {},
+): Promise<{ off: Outcome; on: Outcome; alt: Outcome }> {
   const image = await nasm(src);
   const off = await runImage(image, 0, o);
-  const on = await runImage(image, 1, o);
+  const regions = o.regions ?? true;
+  const alt = await runImage(image, 1, { ...o, regions: !regions });
+  const on = await runImage(image, 1, { ...o, regions });
   assert.equal(off.blocks, 0, "the reference run must be the interpreter alone");
   assert.equal(off.runs, 0);
-  assert.ok(on.blocks > 0, "no block was compiled");
-  // (a block that loops on a Jcc back to its entry runs its rounds inside one entry, so entries
-  // can be fewer than compiled blocks; the tests that need it check particular blocks' entries)
-  assert.ok(on.runs > 0, `no compiled block ran (${on.blocks} compiled)`);
-  assert.equal(on.out, off.out, "port 0xE9 output");
-  assert.deepEqual([on.exit, on.code], [off.exit, off.code], "exit");
-  const regDiff = REGS.map((n, i) => on.regs[i] !== off.regs[i] ? `${n} ${hex(off.regs[i])} vs ${hex(on.regs[i])}` : "")
-    .filter((s) => s);
-  assert.deepEqual(regDiff, [], "registers (interpreter vs jit)");
-  assert.equal(hex(on.eip), hex(off.eip), "EIP");
-  assert.equal(hex(on.flags), hex(off.flags), "EFLAGS");
-  assert.equal(firstMemDiff(off.mem, on.mem), "", "memory");
-  return { off, on };
+  for (const [r, how] of [[on, regions ? "regions" : "blocks"], [alt, regions ? "blocks" : "regions"]] as const) {
+    assert.ok(r.blocks > 0, `no block was compiled (${how})`);
+    // (a block that loops on a Jcc back to its entry runs its rounds inside one entry, so entries
+    // can be fewer than compiled blocks; the tests that need it check particular blocks' entries)
+    assert.ok(r.runs > 0, `no compiled block ran (${r.blocks} compiled, ${how})`);
+    assert.equal(r.out, off.out, `port 0xE9 output (${how})`);
+    assert.deepEqual([r.exit, r.code], [off.exit, off.code], `exit (${how})`);
+    const regDiff = REGS.map((n, i) => r.regs[i] !== off.regs[i] ? `${n} ${hex(off.regs[i])} vs ${hex(r.regs[i])}` : "")
+      .filter((s) => s);
+    assert.deepEqual(regDiff, [], `registers (interpreter vs jit, ${how})`);
+    assert.equal(hex(r.eip), hex(off.eip), `EIP (${how})`);
+    assert.equal(hex(r.flags), hex(off.flags), `EFLAGS (${how})`);
+    assert.equal(firstMemDiff(off.mem, r.mem), "", `memory (${how})`);
+  }
+  return { off, on, alt };
 }
 
 // the retired-instruction count is exact with blocks (a separate assertion: its own message)
-export function sameCount(r: { off: Outcome; on: Outcome }): void {
+export function sameCount(r: { off: Outcome; on: Outcome; alt?: Outcome }): void {
   assert.equal(r.on.icount, r.off.icount, `instructions retired: ${r.off.icount} interpreter, ${r.on.icount} jit`);
+  if (r.alt) {
+    assert.equal(
+      r.alt.icount,
+      r.off.icount,
+      `instructions retired: ${r.off.icount} interpreter, ${r.alt.icount} jit (alt)`,
+    );
+  }
 }

@@ -59,6 +59,7 @@ interface Run {
 function run1(b: Bare, code: Uint8Array, flags: number, regs = REGS): Run {
   b.startFlat32(CODE, ESP);
   const c = b.core;
+  c.set(L.S_CR4, L.CR4_OSFXSR | L.CR4_OSXMMEXCPT); // SSE instructions run (else all #UD)
   regs.forEach((v, r) => c.setReg(r, v));
   c.set(L.S_LF_OP, 0);
   c.set(L.S_FLAGS, (c.get(L.S_FLAGS) & ~F_ARITH) | flags);

@@ -1,7 +1,7 @@
 // Inline data movement: MOV (register, memory, immediate forms), LEA, MOVZX/MOVSX. 32-bit and
 // 8-bit operands without prefixes; anything else goes to the interpreter.
 import type { Block } from "../block.ts";
-import { type Insn, PFX_66 } from "../decode.ts";
+import { type Insn, PFX_66, PFX_REP } from "../decode.ts";
 
 // the ModR/M operand's value (register or memory) at `size`
 export function readE(b: Block, ins: Insn, size: number): void {
@@ -96,7 +96,8 @@ export function emitMov(b: Block, ins: Insn): boolean {
     b.setReg32(0, () => b.reg16(0).c.ext16s());
     return true;
   }
-  if (op === 0x90) return true; // nop
+  // nop; PAUSE (F3 90) is declined, so the interpreter counts spin-waits (core-as/cpu.ts pause)
+  if (op === 0x90) return (ins.pfx & PFX_REP) === 0;
   if (op === 0x87 && !ins.mem) { // xchg r32, r32 (the memory form is locked: the interpreter's)
     const x = b.tmp(), y = b.tmp();
     b.reg32(ins.reg).c.set(x);

@@ -74,14 +74,31 @@ export function hex(v: number, w = 8): string {
   return (v >>> 0).toString(16).padStart(w, "0");
 }
 function faultStr(f: number): string {
-  return f === NOFAULT
-    ? "none"
-    : f === INTERNAL
-    ? "INTERNAL CORE ERROR"
-    : `#${
-      ["DE", "DB", "NMI", "BP", "OF", "BR", "UD", "NM", "DF", "9", "TS", "NP", "SS", "GP", "PF", "15", "MF", "AC"][f] ??
-        f
-    }`;
+  return f === NOFAULT ? "none" : f === INTERNAL ? "INTERNAL CORE ERROR" : `#${
+    [
+      "DE",
+      "DB",
+      "NMI",
+      "BP",
+      "OF",
+      "BR",
+      "UD",
+      "NM",
+      "DF",
+      "9",
+      "TS",
+      "NP",
+      "SS",
+      "GP",
+      "PF",
+      "15",
+      "MF",
+      "AC",
+      "MC",
+      "XM",
+    ][f] ??
+      f
+  }`;
 }
 
 // ---- native runner ----------------------------------------------------------------------------
@@ -238,6 +255,8 @@ export class Ring3 {
   static async create(): Promise<Ring3> {
     const b = await Bare.create();
     enterFlat(b, 0, CODE);
+    // an OS that saves SSE state with FXSAVE and handles #XM, as the host's does
+    b.core.set(L.S_CR4, L.CR4_OSFXSR | L.CR4_OSXMMEXCPT);
     return new Ring3(b);
   }
 

@@ -1,0 +1,40 @@
+// Worker for the split-lock test: one more vCPU on the test's memory, flat ring 0, running the
+// code at `entry` until it halts (HLT with interrupts off).
+import * as L from "../../core-as/layout.ts";
+import { Bare } from "../lib/bare.ts";
+
+const scope = self as unknown as {
+  onmessage: ((ev: MessageEvent) => void) | null;
+  postMessage(m: unknown): void;
+};
+
+scope.onmessage = async (e: MessageEvent) => {
+  try {
+    const { mem, ramBytes, cpu, entry, limit } = e.data as {
+      mem: WebAssembly.Memory;
+      ramBytes: number;
+      cpu: number;
+      entry: number;
+      limit: number;
+    };
+    const b = await Bare.create({ memory: mem, ramBytes, cpu });
+    const core = b.core;
+    b.flatSegments(0);
+    core.set(L.S_CR0, L.CR0_PE | L.CR0_ET);
+    core.ex.resyncFromState();
+    core.setReg(4, 0x7000 + cpu * 0x100);
+    core.eip = entry;
+    // a lost update of the spinlock word leaves it taken for ever: give up after a bound
+    for (let i = 0;; i++) {
+      if (i === limit) {
+        throw new Error(`cpu ${cpu}: not finished after ${limit}M instructions (a lock word lost an update?)`);
+      }
+      const r = core.run(1_000_000);
+      if (r === L.EXIT_HLT_CLI) break;
+      if (r !== L.EXIT_BUDGET) throw new Error(`cpu ${cpu}: run stopped: ${r}`);
+    }
+    scope.postMessage("done");
+  } catch (err) {
+    scope.postMessage(String(err));
+  }
+};
