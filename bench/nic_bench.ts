@@ -1,39 +1,184 @@
-// Guest-to-guest TCP throughput: two guests boot with one NIC each, and busybox nc moves 2 MiB
-// of random data from one to the other, over virtio-net and over ne2k-pci, with both guests on
-// one switch daemon and with each on its own switch, the two joined by a TCP trunk (loopback,
-// AES-GCM). The MB/s figures are printed; Deno.bench then times a 256 KiB transfer on the
-// same-switch pairs. Needs the committed guest images.
-import { haveGuest, type Pair, startPair, startTrunkedPair, transfer } from "../tests/net/nic_pair.ts";
+// TCP throughput of guests on ring3's virtual Ethernet, beside QEMU on the same paths:
+//   g2g        guest to guest on one switch daemon (busybox nc, zeros from dd, md5 on arrival)
+//   g2h        guest to the host through user networking (passt): the guest's nc to 10.0.2.2,
+//              a TCP server in this process on 127.0.0.1 counting and hashing the bytes
+// for ring3 with virtio-net (offloads on, and with RING3_NET_OFFLOAD=off), ring3 with ne2k-pci,
+// and QEMU TCG (virtio-net-pci) joined to a ring3 switch through `-netdev stream` or to passt.
+// Same kernel and initramfs everywhere (guest/images). Figures: MB/s (MiB/s) from typing the
+// send command to the receiver's md5, median of NIC_BENCH_RUNS runs (default 3), and host CPU
+// seconds per MiB of each guest process over a transfer. Size: NIC_BENCH_MIB (default 64).
+// Only rows named in NIC_BENCH_ROWS (comma list, default all) run. Prints a Markdown table.
+// Run: deno run -A bench/nic_bench.ts (under `deno bench` only with NIC_BENCH=1: minutes per row).
+import { createHash } from "node:crypto";
+import { GuestProc, haveGuest } from "../tests/net/nic_pair.ts";
+import { SwitchDaemon } from "../net/daemon.ts";
+import { findPasst, Passt } from "../net/passt.ts";
 
-const MODELS = ["virtio", "ne2k"] as const;
-const KIB = 2048;
+const root = new URL("../", import.meta.url);
+const KERNEL = new URL("guest/images/bzImage", root).pathname;
+const INITRD = new URL("guest/images/initramfs.cpio.gz", root).pathname;
+const CLI = new URL("cli/boot.ts", root).pathname;
+const MIB = Number(Deno.env.get("NIC_BENCH_MIB") ?? 64);
+const RUNS = Number(Deno.env.get("NIC_BENCH_RUNS") ?? 3);
+const ROWS = (Deno.env.get("NIC_BENCH_ROWS") ?? "").split(",").filter((x) => x);
+const BOOT_MS = 600_000, XFER_MS = 1_800_000;
+const ZERO_MD5 = createHash("md5").update(new Uint8Array(MIB << 20)).digest("hex");
+const SEND = `dd if=/dev/zero bs=65536 count=${MIB * 16} 2>/dev/null`;
 
-if (!haveGuest()) {
-  console.log("nic bench: guest/images missing; skipped");
-} else {
-  const pairs = new Map<string, Pair>();
-  globalThis.addEventListener("unload", () => {
-    for (const p of pairs.values()) p.close();
-  });
-  for (const model of MODELS) {
-    for (const where of ["same switch", "across a trunk"] as const) {
-      // one pair at a time: each guest wants a core
-      const p = where === "same switch" ? await startPair(model) : await startTrunkedPair(model);
-      const t = await transfer(p, KIB, 600_000);
-      if (!t.sumA || t.sumA !== t.sumB) throw new Error(`${model}: transfer corrupted or failed:\n${t.log}`);
-      console.log(
-        `nic: ${model}, ${where}, guest-to-guest TCP (busybox nc, ${KIB} KiB): ${
-          (KIB / 1024 / (t.ms / 1000)).toFixed(2)
-        } MB/s`,
-      );
-      if (where === "same switch") pairs.set(model, p);
-      else await p.close();
-    }
+type Emu = "ring3" | "ring3-nooffload" | "qemu";
+type Spec = { kind: "switch"; sock: string; mac: string; model: "virtio" | "ne2k" } | {
+  kind: "passt";
+  sock?: string;
+  model: "virtio" | "ne2k";
+};
+
+function cpuSeconds(pid: number): number {
+  try {
+    const f = Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1].split(" ");
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return NaN;
   }
-  for (const model of MODELS) {
-    Deno.bench({ name: `${model}: 256 KiB guest to guest over TCP`, group: "nic", n: 2, warmup: 0 }, async () => {
-      const t = await transfer(pairs.get(model)!, 256, 300_000);
-      if (!t.sumA || t.sumA !== t.sumB) throw new Error(`${model}: transfer failed:\n${t.log}`);
-    });
+}
+
+function guest(name: string, emu: Emu, net: Spec): GuestProc {
+  const dhcp = net.kind === "passt" ? "" : " ring3.dhcp=0";
+  const append = `console=ttyS0${dhcp}`;
+  if (emu !== "qemu") {
+    const spec = net.kind === "switch" ? `${net.model},switch=unix:${net.sock},mac=${net.mac}` : `${net.model},user`;
+    const env = emu === "ring3-nooffload" ? ["env", "RING3_NET_OFFLOAD=off"] : [];
+    return new GuestProc(name, [], append, [], [
+      ...env,
+      Deno.execPath(),
+      ...["run", "-A", CLI, "--mem", "256", "--append", append, "--net", spec],
+    ]);
+  }
+  const dev = net.model === "ne2k" ? "ne2k_pci" : "virtio-net-pci";
+  const mac = net.kind === "switch" ? `,mac=${net.mac}` : "";
+  return new GuestProc(name, [], append, [], [
+    "qemu-system-i386",
+    ...["-accel", "tcg", "-m", "256", "-nographic", "-no-reboot", "-nodefaults", "-serial", "stdio"],
+    ...["-kernel", KERNEL, "-initrd", INITRD, "-append", append],
+    ...["-netdev", `stream,id=n0,server=off,addr.type=unix,addr.path=${net.sock}`],
+    ...["-device", `${dev},netdev=n0${mac}`],
+  ]);
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+interface Row {
+  name: string;
+  mbs: number[];
+  cpu: string;
+  note?: string;
+}
+
+async function guestToGuest(emu: Emu, model: "virtio" | "ne2k"): Promise<Row> {
+  const dir = await Deno.makeTempDir({ prefix: "ring3-nicb-" });
+  const sock = `${dir}/sw.sock`;
+  const d = await SwitchDaemon.start({ listen: [{ transport: "unix", path: sock }], log: () => {} });
+  const a = guest("A", emu, { kind: "switch", sock, mac: "52:54:00:00:00:01", model });
+  const b = guest("B", emu, { kind: "switch", sock, mac: "52:54:00:00:00:02", model });
+  const row: Row = { name: `${emu} ${model}, guest to guest, one switch`, mbs: [], cpu: "" };
+  try {
+    await Promise.all([a.expect(/ring3: shell ready/, BOOT_MS), b.expect(/ring3: shell ready/, BOOT_MS)]);
+    for (const [g, ip] of [[a, "10.0.0.1"], [b, "10.0.0.2"]] as const) {
+      const r = await g.run(`ip addr add ${ip}/24 dev eth0 && ip link set eth0 up`, 60_000);
+      if (r.rc !== 0) throw new Error(`${g.name}: ${r.text}`);
+    }
+    const cpuA: number[] = [], cpuB: number[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      const recv = b.run("nc -l -p 5000 | md5sum", XFER_MS);
+      recv.catch(() => {});
+      const ca = cpuSeconds(a.child.pid), cb = cpuSeconds(b.child.pid);
+      const t0 = performance.now();
+      await a.run(`until ${SEND} | nc 10.0.0.2 5000; do usleep 100000; done`, XFER_MS);
+      const got = await recv;
+      const ms = performance.now() - t0;
+      if (!got.text.includes(ZERO_MD5)) throw new Error(`corrupt or short transfer:\n${got.text}`);
+      row.mbs.push(MIB / (ms / 1000));
+      cpuA.push((cpuSeconds(a.child.pid) - ca) / MIB), cpuB.push((cpuSeconds(b.child.pid) - cb) / MIB);
+    }
+    row.cpu = `${median(cpuA).toFixed(3)} / ${median(cpuB).toFixed(3)}`;
+  } finally {
+    await Promise.all([a.kill(), b.kill()]);
+    await d.close();
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+  return row;
+}
+
+async function guestToHost(emu: Emu, model: "virtio" | "ne2k"): Promise<Row> {
+  let passt: Passt | null = null;
+  if (emu === "qemu") passt = await Passt.start([], 65520);
+  const g = guest("G", emu, { kind: "passt", sock: passt?.socketPath, model });
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const row: Row = { name: `${emu} ${model}, guest to host through passt`, mbs: [], cpu: "" };
+  try {
+    await g.expect(/ring3: eth0 \S+ via/, BOOT_MS);
+    await g.expect(/ring3: shell ready/, BOOT_MS);
+    const cpu: number[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      const server = (async () => {
+        const c = await l.accept();
+        const h = createHash("md5");
+        let n = 0;
+        for await (const chunk of c.readable) {
+          h.update(chunk);
+          n += chunk.length;
+        }
+        return { n, md5: h.digest("hex"), end: performance.now() };
+      })();
+      const c0 = cpuSeconds(g.child.pid);
+      const t0 = performance.now();
+      await g.run(`${SEND} | nc 10.0.2.2 ${l.addr.port}`, XFER_MS);
+      const got = await server;
+      if (got.md5 !== ZERO_MD5) throw new Error(`corrupt or short transfer: ${got.n} bytes`);
+      row.mbs.push(MIB / ((got.end - t0) / 1000));
+      cpu.push((cpuSeconds(g.child.pid) - c0) / MIB);
+    }
+    row.cpu = median(cpu).toFixed(3);
+  } finally {
+    l.close();
+    await g.kill();
+    await passt?.stop();
+  }
+  return row;
+}
+
+const haveQemu = new Deno.Command("sh", { args: ["-c", "command -v qemu-system-i386"], stdout: "null" }).outputSync()
+  .success;
+if (!import.meta.main && Deno.env.get("NIC_BENCH") !== "1") {
+  console.log("nic bench: minutes per row; run `deno run -A bench/nic_bench.ts` (or NIC_BENCH=1 deno bench)");
+} else if (!haveGuest()) console.log("nic bench: guest/images missing; skipped");
+else {
+  const plan: [string, () => Promise<Row>][] = [
+    ["g2g-ring3", () => guestToGuest("ring3", "virtio")],
+    ["g2g-qemu", () => guestToGuest("qemu", "virtio")],
+    ["g2g-ring3-nooffload", () => guestToGuest("ring3-nooffload", "virtio")],
+    ["g2g-ring3-ne2k", () => guestToGuest("ring3", "ne2k")],
+    ["g2h-ring3", () => guestToHost("ring3", "virtio")],
+    ["g2h-qemu", () => guestToHost("qemu", "virtio")],
+  ];
+  console.log(`| path | MB/s (median of ${RUNS}, ${MIB} MiB) | runs | host CPU s per MiB |`);
+  console.log("|---|--:|---|--:|");
+  for (const [key, fn] of plan) {
+    if (ROWS.length && !ROWS.includes(key)) continue;
+    if (key.includes("qemu") && !haveQemu) {
+      console.log(`| ${key} | – | qemu-system-i386 not installed | |`);
+      continue;
+    }
+    if (key.startsWith("g2h") && !findPasst()) {
+      console.log(`| ${key} | – | passt not installed | |`);
+      continue;
+    }
+    try {
+      const r = await fn();
+      console.log(
+        `| ${r.name} | ${median(r.mbs).toFixed(2)} | ${r.mbs.map((x) => x.toFixed(2)).join(", ")} | ${r.cpu} |`,
+      );
+    } catch (e) {
+      console.log(`| ${key} | failed | ${(e as Error).message.split("\n")[0]} | |`);
+    }
   }
 }

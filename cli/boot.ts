@@ -11,6 +11,7 @@ import { JIT_DEFAULT, jitThreshold } from "../runtime/vcpu/core.ts";
 import { bootBzImage, BootImageError, E820_RAM, parseBzImage, type Region } from "../runtime/boot/bzimage.ts";
 import { NET_USAGE, type NetConfig, parseNetOption } from "../runtime/netopt.ts";
 import { DISK_USAGE, type DiskConfig, parseDiskOption } from "../runtime/block/options.ts";
+import { findPasst, PASST_INSTALL } from "../net/passt.ts";
 import type { GuestRam } from "../runtime/memory.ts";
 import type { Machine } from "../runtime/machine.ts";
 import { Vm, type VmOutcome } from "../runtime/control/vm.ts";
@@ -279,11 +280,14 @@ export function parseBootArgs(argv: string[]): BootConfig {
     smp: values.smp === undefined ? 1 : intArg("smp", values.smp, 1, MAX_SMP),
     smpThreads: values["smp-threads"] === undefined ? 0 : intArg("smp-threads", values["smp-threads"], 1, 1),
     net: (values.net ?? []).map((n) => {
+      let c: NetConfig;
       try {
-        return parseNetOption(n);
+        c = parseNetOption(n);
       } catch (e) {
         throw new UsageError((e as Error).message);
       }
+      if (c.user && !findPasst()) throw new UsageError(`--net ${n}: user networking needs passt: ${PASST_INSTALL}`);
+      return c;
     }),
     disks,
     bios: values.bios ?? null,

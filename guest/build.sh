@@ -172,6 +172,7 @@ do_initramfs() {
   install -m 755 "$bb/x/bin/busybox" "$root/bin/busybox"
   ln -s busybox "$root/bin/sh"        # the other applet links are made at boot (busybox --install -s)
   install -m 755 "$HERE/init" "$root/init"
+  install -D -m 755 "$HERE/udhcpc.script" "$root/etc/udhcpc/default.script" # DHCP on eth0 (Debian busybox path)
   printf 'root:x:0:0:root:/root:/bin/sh\n' >"$root/etc/passwd"
   printf 'root:x:0:\n' >"$root/etc/group"
   printf 'ring3\n' >"$root/etc/hostname"

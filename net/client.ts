@@ -2,6 +2,7 @@
 
 import type { Endpoint } from "./addr.ts";
 import { type CloseReason, StreamPort } from "./stream.ts";
+import { helloFrame } from "./offload.ts";
 
 export class SwitchClient {
   /** frames received and not yet taken by recv() (only when no onFrame handler is set) */
@@ -35,6 +36,15 @@ export class SwitchClient {
       : await Deno.connect({ hostname: ep.hostname, port: ep.port });
     if (ep.transport === "tcp") (conn as Deno.TcpConn).setNoDelay(true);
     return new SwitchClient(conn, opts.maxQueueBytes);
+  }
+
+  /** Offer offloads (net/offload.ts): frames with headers flow once the switch answers. */
+  sendHello(mac: Uint8Array): void {
+    this.port.writer.write(helloFrame(mac));
+  }
+
+  get offload(): boolean {
+    return this.port.offload;
   }
 
   /** Queue a frame (false: dropped because the connection is backed up or closed). */

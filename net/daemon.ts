@@ -7,11 +7,14 @@ import { MAX_FRAME, Switch, type SwitchPort } from "./switch.ts";
 import { type Log, newTrunkContext, type TrunkContext, TrunkDialer, TrunkListener } from "./trunk.ts";
 import { importPsk } from "./trunk_crypto.ts";
 import { UdpTrunkDialer, UdpTrunkListener } from "./trunk_udp.ts";
+import { TapDevice } from "./tap.ts";
 
 export interface DaemonOptions {
   listen?: Endpoint[];
   trunk?: Endpoint[];
   trunkListen?: Endpoint[];
+  /** host TAP interfaces to attach as ports of the default network (root; net/tap.ts) */
+  tap?: string[];
   /** pre-shared trunk key; required when there is any trunk */
   key?: Uint8Array;
   /** network of listeners without `,net=N` (default 1) */
@@ -42,6 +45,7 @@ export class SwitchDaemon {
   readonly edgeListeners: EdgeListener[] = [];
   readonly trunkListeners: (TrunkListener | UdpTrunkListener)[] = [];
   readonly dialers: (TrunkDialer | UdpTrunkDialer)[] = [];
+  readonly taps: TapDevice[] = [];
   private readonly ports = new Set<StreamPort>();
   private readonly portTasks = new Set<Promise<void>>();
   private readonly log: Log;
@@ -83,6 +87,7 @@ export class SwitchDaemon {
           await l.ready;
         } else d.trunkListeners.push(new TrunkListener(ep, d.trunkCtx!));
       }
+      for (const name of opts.tap ?? []) d.attachTap(name);
       for (const ep of opts.trunk ?? []) {
         d.dialers.push(
           ep.transport === "udp"
@@ -109,6 +114,19 @@ export class SwitchDaemon {
 
   get trunkAddrs(): Deno.NetAddr[] {
     return this.trunkListeners.map((l) => l.addr);
+  }
+
+  private attachTap(name: string): void {
+    const sw = this.network();
+    let port: SwitchPort | null = null;
+    const tap = TapDevice.open(name, (f) => {
+      if (port) sw.input(port, f);
+    });
+    port = sw.addPort({ send: (f) => tap.send(f) }, { name: `tap:${tap.name}` });
+    this.taps.push(tap);
+    const p = port;
+    tap.done.catch((e) => this.log(`tap ${tap.name}: ${(e as Error).message}`)).finally(() => sw.removePort(p));
+    this.log(`port ${port.id} (tap:${tap.name}, net ${this.opts.netId ?? 1}) attached`);
   }
 
   private async listenEdge(ep: Endpoint): Promise<void> {
@@ -143,7 +161,12 @@ export class SwitchDaemon {
       const who = conn.remoteAddr.transport === "unix" ? endpointToString(l.ep) : connAddr(conn.remoteAddr);
       const net = l.ep.net ?? this.opts.netId ?? 1;
       // the sink forwards to sp, created just below (no frame can arrive before that)
-      const port: SwitchPort = l.sw.addPort({ send: (f) => sp.send(f) }, { name: who });
+      const port: SwitchPort = l.sw.addPort({
+        send: (f) => sp.send(f),
+        get offload() {
+          return sp.offload;
+        },
+      }, { name: who });
       const sp = new StreamPort(conn, {
         onFrame: (f) => l.sw.input(port, f),
         onClose: (reason, detail) => {
@@ -157,7 +180,7 @@ export class SwitchDaemon {
             );
           }
         },
-      });
+      }, { answerHello: true });
       this.ports.add(sp);
       this.log(`port ${port.id} (${who}, net ${net}) connected`);
       const t = sp.run();
@@ -177,6 +200,7 @@ export class SwitchDaemon {
     await Promise.all(this.edgeListeners.map((l) => l.done));
     for (const p of [...this.ports]) p.close();
     await Promise.all(this.portTasks);
+    await Promise.all(this.taps.map((t) => t.close().catch(() => {})));
     await Promise.all(this.dialers.map((d) => d.close()));
     for (const link of [...(this.trunkCtx?.links ?? [])]) link.close("shutting down");
     await Promise.all(this.trunkListeners.map((t) => t.close()));

@@ -18,6 +18,8 @@ usage: deno task switch [options]
   --trunk-listen tcp:HOST:PORT         accept trunks from other switches (or udp:HOST:PORT)
   --key-file PATH                      pre-shared trunk key (>= 16 bytes; required with trunks),
                                        e.g. head -c 32 /dev/urandom | base64 > key
+  --tap NAME                           attach the host TAP interface NAME (created if absent,
+                                       set up; root only) as a port of the default network
   --net-id N                           default network id (1); trunks carry every network
   --mac-table-size N                   MAC table entries per network (4096)
   --ageing SECONDS                     forget stations silent this long (300)
@@ -52,6 +54,7 @@ async function main(): Promise<void> {
         listen: { type: "string", multiple: true },
         trunk: { type: "string", multiple: true },
         "trunk-listen": { type: "string", multiple: true },
+        tap: { type: "string", multiple: true },
         "key-file": { type: "string" },
         "net-id": { type: "string" },
         "mac-table-size": { type: "string" },
@@ -84,8 +87,9 @@ async function main(): Promise<void> {
       fail(`trunk endpoint ${endpointToString(t)}: trunks are tcp:HOST:PORT or udp:HOST:PORT`);
     }
   }
-  if (listen.length + trunk.length + trunkListen.length === 0) {
-    fail("nothing to do: give --listen and/or trunks (try --help)");
+  const tap = values.tap ?? [];
+  if (listen.length + trunk.length + trunkListen.length + tap.length === 0) {
+    fail("nothing to do: give --listen, --tap and/or trunks (try --help)");
   }
   if (trunk.length + trunkListen.length > 0 && !values["key-file"]) fail("trunks need --key-file");
   let netId = 1;
@@ -119,6 +123,7 @@ async function main(): Promise<void> {
       listen,
       trunk,
       trunkListen,
+      tap,
       key,
       netId,
       macTableSize,

@@ -4,9 +4,12 @@
 // then the frame, and net_fill_rstate() in net/net.c reads the length with ntohl.
 
 import type { FrameSink } from "./switch.ts";
+import { headerOf, isHello, MAX_OFFLOAD_FRAME, needsWork, software, VNET_HDR_LEN, withHeader } from "./offload.ts";
 
 /** A length prefix above this is not a frame but a broken or hostile peer: the port closes. */
 export const STREAM_MAX_LEN = 65536;
+/** Bit 31 of a length prefix: a virtio_net_hdr precedes the frame (net/offload.ts). */
+export const OFFLOAD_BIT = 0x80000000;
 
 export class FramingError extends Error {}
 
@@ -16,6 +19,9 @@ export class FrameReader {
   private headFill = 0;
   private body: Uint8Array | null = null;
   private bodyFill = 0;
+  private flagged = false;
+  /** accept length prefixes with OFFLOAD_BIT (set once the peer said hello) */
+  offload = false;
 
   constructor(private readonly onFrame: (frame: Uint8Array) => void, readonly maxLen = STREAM_MAX_LEN) {}
 
@@ -32,11 +38,11 @@ export class FrameReader {
       if (this.body === null) {
         // fast path: a whole length prefix in this chunk
         if (this.headFill === 0 && n - i >= 4) {
-          const len = ((chunk[i] << 24) | (chunk[i + 1] << 16) | (chunk[i + 2] << 8) | chunk[i + 3]) >>> 0;
+          let len = ((chunk[i] << 24) | (chunk[i + 1] << 16) | (chunk[i + 2] << 8) | chunk[i + 3]) >>> 0;
           i += 4;
-          this.checkLen(len);
+          len = this.checkLen(len);
           if (n - i >= len) {
-            this.onFrame(chunk.slice(i, i + len));
+            this.emit(chunk.slice(i, i + len));
             i += len;
             continue;
           }
@@ -47,9 +53,9 @@ export class FrameReader {
         this.head[this.headFill++] = chunk[i++];
         if (this.headFill === 4) {
           const h = this.head;
-          const len = ((h[0] << 24) | (h[1] << 16) | (h[2] << 8) | h[3]) >>> 0;
+          let len = ((h[0] << 24) | (h[1] << 16) | (h[2] << 8) | h[3]) >>> 0;
           this.headFill = 0;
-          this.checkLen(len);
+          len = this.checkLen(len);
           this.body = new Uint8Array(len);
           this.bodyFill = 0;
         } else continue;
@@ -61,13 +67,29 @@ export class FrameReader {
       i += take;
       if (this.bodyFill === body.length) {
         this.body = null;
-        this.onFrame(body);
+        this.emit(body);
       }
     }
   }
 
-  private checkLen(len: number): void {
+  private emit(body: Uint8Array): void {
+    if (!this.flagged) return this.onFrame(body);
+    this.onFrame(withHeader(body.subarray(VNET_HDR_LEN), body.slice(0, VNET_HDR_LEN)));
+  }
+
+  // the body length of a prefix (OFFLOAD_BIT noted in `flagged`)
+  private checkLen(len: number): number {
+    this.flagged = false;
+    if (len >= OFFLOAD_BIT && this.offload) {
+      len -= OFFLOAD_BIT;
+      if (len < VNET_HDR_LEN || len > VNET_HDR_LEN + MAX_OFFLOAD_FRAME) {
+        throw new FramingError(`offload frame length ${len} out of range`);
+      }
+      this.flagged = true;
+      return len;
+    }
     if (len > this.maxLen) throw new FramingError(`length prefix ${len} exceeds ${this.maxLen}`);
+    return len;
   }
 }
 
@@ -111,6 +133,23 @@ export class FramedWriter {
       this.queue.push(h);
     }
     this.queue.push(msg);
+    this.queued += need;
+    if (!this.writing) this.flush();
+    return true;
+  }
+
+  /** Queue a frame with its virtio_net_hdr (length prefix with OFFLOAD_BIT). */
+  writeOffload(hdr: Uint8Array, frame: Uint8Array): boolean {
+    if (this.closed) return false;
+    const need = 4 + VNET_HDR_LEN + frame.length;
+    if (this.queued + need > this.maxQueueBytes) {
+      this.dropped++;
+      return false;
+    }
+    const h = new Uint8Array(4 + VNET_HDR_LEN);
+    new DataView(h.buffer).setUint32(0, (OFFLOAD_BIT + VNET_HDR_LEN + frame.length) >>> 0);
+    h.set(hdr.subarray(0, VNET_HDR_LEN), 4);
+    this.queue.push(h, frame);
     this.queued += need;
     if (!this.writing) this.flush();
     return true;
@@ -167,21 +206,47 @@ export class StreamPort implements FrameSink {
   private closed = false;
   private paused = false;
   private unpause: (() => void) | null = null;
+  private readonly answerHello: boolean;
 
   constructor(
     private readonly conn: Deno.Conn,
     private readonly handlers: {
       onFrame: (frame: Uint8Array) => void;
       onClose: (reason: CloseReason, detail?: string) => void;
+      onOffload?: () => void;
     },
-    opts: { maxLen?: number; maxQueueBytes?: number } = {},
+    // answerHello: the switch's side of a port (net/offload.ts): a hello is answered and both
+    // sides may send frames with offloads from then on; the other side sends the hello itself
+    opts: { maxLen?: number; maxQueueBytes?: number; answerHello?: boolean } = {},
   ) {
-    this.reader = new FrameReader(handlers.onFrame, opts.maxLen ?? STREAM_MAX_LEN);
+    this.answerHello = opts.answerHello ?? false;
+    this.reader = new FrameReader((f) => {
+      if (isHello(f)) return this.hello(f);
+      handlers.onFrame(f);
+    }, opts.maxLen ?? STREAM_MAX_LEN);
     this.writer = new FramedWriter(conn, (e) => this.finish(errorReason(e), String(e)), opts.maxQueueBytes);
   }
 
+  /** The peer takes frames with offloads (it said hello, or answered ours). */
+  get offload(): boolean {
+    return this.reader.offload;
+  }
+
+  private hello(f: Uint8Array): void {
+    if (this.reader.offload) return;
+    this.reader.offload = true;
+    if (this.answerHello) this.writer.write(f);
+    this.handlers.onOffload?.();
+  }
+
+  /** Send a frame; one with pending offloads goes as is to a peer that takes them, else in software. */
   send(frame: Uint8Array): boolean {
-    return this.writer.write(frame);
+    const hdr = headerOf(frame);
+    if (hdr === undefined || !needsWork(hdr)) return this.writer.write(frame);
+    if (this.reader.offload) return this.writer.writeOffload(hdr, frame);
+    let ok = true;
+    for (const s of software(frame, hdr)) ok = this.writer.write(s) && ok;
+    return ok;
   }
 
   /**

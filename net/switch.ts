@@ -1,6 +1,8 @@
 // The learning bridge: pure logic, no sockets and no timers. A port is anything with
 // send(frame); the clock is injected so ageing is testable and deterministic.
 //
+import { headerOf, MAX_OFFLOAD_FRAME, needsWork, software } from "./offload.ts";
+
 // Frames handed to input() belong to the switch from then on and are never modified; the
 // same array may be given to several sinks (flooding), so a sink must not modify it either.
 
@@ -14,6 +16,8 @@ export const MAX_JUMBO_FRAME = 9018;
 export interface FrameSink {
   /** false when the transport had to drop the frame (back-pressure) */
   send(frame: Uint8Array): boolean | void;
+  /** takes frames with pending offloads (net/offload.ts); others get them segmented here */
+  readonly offload?: boolean;
 }
 
 export interface PortCounters {
@@ -171,7 +175,7 @@ export class Switch {
       c.rxRunt++;
       return;
     }
-    if (len > this.maxFrame) {
+    if (len > this.maxFrame && !(len <= MAX_OFFLOAD_FRAME && headerOf(frame) !== undefined)) {
       c.rxOversize++;
       return;
     }
@@ -220,6 +224,12 @@ export class Switch {
   }
 
   private transmit(p: SwitchPort, frame: Uint8Array): void {
+    const hdr = headerOf(frame);
+    if (hdr !== undefined && !p.sink.offload && needsWork(hdr)) {
+      // a port without offloads: complete checksums and segment here
+      for (const s of software(frame, hdr)) this.transmit(p, s);
+      return;
+    }
     if (p.sink.send(frame) === false) {
       p.counters.txDropped++;
       return;

@@ -4,6 +4,9 @@
 // unreachable the NIC sees "link down", transmitted frames are dropped (counted), and the link
 // keeps redialling with backoff (0.25 s doubling to 5 s). Each state change is one log line.
 //
+// User networking (`user`): the link starts its own passt (net/passt.ts) and dials its socket; when
+// that connection ends (passt is one-off) the next dial starts a fresh passt. close() stops it.
+//
 // Default MAC (no `mac=`): 52:54:XX:XX:XX:XX where the last four bytes are an FNV-1a hash of
 // "<switch endpoint>#<NIC index>" (plus an optional salt). 0x52 has the locally administered bit
 // set and the group bit clear. So a machine's NIC keeps its address from run to run; two machines
@@ -11,6 +14,8 @@
 // when it sees its own source address arriving from the switch).
 import { type Endpoint, endpointToString, parseEndpoint } from "../../net/addr.ts";
 import { SwitchClient } from "../../net/client.ts";
+import { type Hostfwd, Passt } from "../../net/passt.ts";
+import { headerOf, needsWork, software } from "../../net/offload.ts";
 
 export function defaultMac(switchSpec: string, index: number, salt = ""): Uint8Array {
   let h = 0x811c9dc5;
@@ -42,15 +47,34 @@ export interface NicPort {
   // receive backlog is long and lets go once the guest has taken the frames.
   hold(on: boolean): void;
   close(): void;
+  // Offloads (net/offload.ts): a NIC that can take frames with pending checksum/segmentation
+  // sets wantsOffload before the link connects and says per header whether the guest takes it
+  // now; frames it cannot take are completed in software before onFrame.
+  wantsOffload?: boolean;
+  takesOffload?: (hdr: Uint8Array) => boolean;
+  // user networking (passt): frames from it are built by passt with correct checksums
+  readonly user?: boolean;
 }
 
 const RETRY_MIN_MS = 250, RETRY_MAX_MS = 5000;
+const USER_QUEUE_BYTES = 64 << 20;
+
+// An IPv4 frame cut to its IP total length: NICs like the ne2k pad short frames to 60 bytes, and
+// passt (Debian 12's) takes the padding of a bare TCP ACK for 6 bytes of data, which it then
+// writes to the host's socket.
+function unpad(f: Uint8Array): Uint8Array {
+  if (f.length > 60 || f.length < 34 || f[12] !== 0x08 || f[13] !== 0x00) return f;
+  const end = 14 + ((f[16] << 8) | f[17]);
+  return end >= 34 && end < f.length ? f.subarray(0, end) : f;
+}
 
 export class NicLink implements NicPort {
-  readonly endpoint: Endpoint;
+  endpoint: Endpoint;
   onFrame: (frame: Uint8Array) => void = () => {};
   onLink: (up: boolean) => void = () => {};
   onTransmit: () => void = () => {};
+  wantsOffload = false;
+  takesOffload: (hdr: Uint8Array) => boolean = () => false;
   txFrames = 0;
   rxFrames = 0;
   txDropped = 0;
@@ -61,15 +85,30 @@ export class NicLink implements NicPort {
   private warnedDown = false;
   private warnedDup = false;
   private held = false;
+  private passt: Passt | null = null;
+  private readonly userCfg: { hostfwd: readonly Hostfwd[]; mtu?: number } | null;
+  private readonly unload = () => this.passt?.stopSync();
 
+  // `spec`: the switch (unix:PATH or tcp:HOST:PORT), or { hostfwd } for user networking
   constructor(
-    spec: string,
+    spec: string | { hostfwd: readonly Hostfwd[]; mtu?: number },
     readonly name: string,
     readonly mac: Uint8Array,
     private readonly log: (line: string) => void = (l) => console.error(l),
   ) {
-    this.endpoint = parseEndpoint(spec, false);
+    if (typeof spec === "string") {
+      this.userCfg = null;
+      this.endpoint = parseEndpoint(spec, false);
+    } else {
+      this.userCfg = spec;
+      this.endpoint = { transport: "unix", path: "(passt not started)" };
+      globalThis.addEventListener("unload", this.unload);
+    }
     this.dial();
+  }
+
+  get user(): boolean {
+    return this.userCfg !== null;
   }
 
   get up(): boolean {
@@ -81,6 +120,7 @@ export class NicLink implements NicPort {
   }
 
   send(frame: Uint8Array): void {
+    if (this.userCfg) frame = unpad(frame);
     if (!this.client || !this.client.send(frame)) {
       this.txDropped++;
       return;
@@ -101,14 +141,40 @@ export class NicLink implements NicPort {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.client?.close();
     this.client = null;
+    if (this.userCfg) {
+      globalThis.removeEventListener("unload", this.unload);
+      this.passt?.stop();
+      this.passt = null;
+    }
+  }
+
+  // user networking: a running passt to dial (started here; false when it cannot start)
+  private async startPasst(): Promise<boolean> {
+    if (this.passt) return true;
+    try {
+      const p = await Passt.start(this.userCfg!.hostfwd, this.userCfg!.mtu);
+      if (this.closed) {
+        await p.stop();
+        return false;
+      }
+      this.passt = p;
+      this.endpoint = { transport: "unix", path: p.socketPath };
+      return true;
+    } catch (e) {
+      this.log(`ring3: ${this.name}: user networking unavailable: ${(e as Error).message}; link down`);
+      return false;
+    }
   }
 
   private async dial(): Promise<void> {
     this.timer = undefined;
     if (this.closed) return;
+    if (this.userCfg && !(await this.startPasst())) return;
     let c: SwitchClient;
     try {
-      c = await SwitchClient.connect(this.endpoint);
+      // passt takes the tap link for lossless (a frame the link drops is a hole in a host TCP
+      // stream, not a retransmission): user links queue up to what the guest's windows allow
+      c = await SwitchClient.connect(this.endpoint, this.userCfg ? { maxQueueBytes: USER_QUEUE_BYTES } : {});
     } catch (e) {
       if (this.closed) return;
       if (!this.warnedDown) {
@@ -129,6 +195,7 @@ export class NicLink implements NicPort {
     c.conn.unref();
     c.onFrame = (f) => this.receive(f);
     if (this.held) c.pause();
+    if (this.wantsOffload && !this.userCfg) c.sendHello(this.mac);
     this.client = c;
     this.retryMs = RETRY_MIN_MS;
     if (this.warnedDown) this.log(`ring3: ${this.name}: switch ${this.where} connected; link up`);
@@ -139,6 +206,11 @@ export class NicLink implements NicPort {
       this.client = null;
       this.onLink(false);
       if (this.closed) return;
+      if (this.userCfg) {
+        // passt served its one client: a fresh one for the next connection
+        this.passt?.stop();
+        this.passt = null;
+      }
       this.log(
         `ring3: ${this.name}: switch ${this.where} closed the connection (${c.closedReason}); link down, retrying`,
       );
@@ -158,7 +230,10 @@ export class NicLink implements NicPort {
       );
     }
     this.rxFrames++;
-    this.onFrame(f);
+    const h = headerOf(f);
+    if (h !== undefined && needsWork(h) && !this.takesOffload(h)) {
+      for (const s of software(f, h)) this.onFrame(s);
+    } else this.onFrame(f);
   }
 
   private retry(): void {

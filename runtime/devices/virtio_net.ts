@@ -1,27 +1,43 @@
 // virtio-net (device type 1) on the legacy virtio-pci transport: queue 0 receives, queue 1
 // transmits, 256 entries each, no control queue. Offered features: VIRTIO_NET_F_MAC (the config
-// space holds the address) and VIRTIO_NET_F_STATUS (config status bit 0 = link up; a change
-// raises a configuration interrupt so the guest sees carrier on/off). No checksum or
-// segmentation offloads, so every frame is complete and the header is all zeros.
+// space holds the address), VIRTIO_NET_F_STATUS (config status bit 0 = link up; a change
+// raises a configuration interrupt so the guest sees carrier on/off), VIRTIO_NET_F_MRG_RXBUF
+// (a frame may fill several receive buffers), and the offloads CSUM + HOST_TSO4 (the guest sends
+// TCP segments of up to 64 KiB with a partial checksum) and GUEST_CSUM + GUEST_TSO4 (it takes
+// them). Offloaded frames keep their header across the switch to another ring3 NIC that takes
+// them; everything else gets complete frames (net/offload.ts; the link or the switch segments).
+// `offloads: false` offers none of the four (plain 1514-byte frames, every checksum in the guest).
 //
 // Each buffer starts with struct virtio_net_hdr: flags u8, gso_type u8, hdr_len u16, gso_size
-// u16, csum_start u16, csum_offset u16 = 10 bytes; with VIRTIO_NET_F_MRG_RXBUF or VERSION_1 a
-// num_buffers u16 follows (12 bytes). Neither is offered here, but the length follows whatever
-// was negotiated. Frames from the switch wait in a backlog while the driver has no receive
+// u16, csum_start u16, csum_offset u16 = 10 bytes; with VIRTIO_NET_F_MRG_RXBUF a num_buffers u16
+// follows (12 bytes). Frames from the switch wait in a backlog while the driver has no receive
 // buffer posted, and are delivered when it notifies queue 0; while HOLD_AT or more wait, the link
 // to the switch is held (nothing more is read) so the sender slows down instead of losing frames.
 import { VirtioPci } from "./virtio_pci.ts";
-import type { Virtqueue } from "./virtqueue.ts";
+import type { Chain, Virtqueue } from "./virtqueue.ts";
 import type { NicPort } from "./nic_link.ts";
 import type { GuestRam } from "../memory.ts";
+import {
+  F_DATA_VALID,
+  GSO_ECN,
+  GSO_NONE,
+  GSO_TCPV4,
+  headerOf,
+  MAX_OFFLOAD_FRAME,
+  needsWork,
+  VNET_HDR_LEN,
+  withHeader,
+} from "../../net/offload.ts";
 import { type DeviceState, expectVersion, pick, put } from "../snapshot/persist.ts";
 
+export const NET_F_CSUM = 0, NET_F_GUEST_CSUM = 1, NET_F_GUEST_TSO4 = 7, NET_F_HOST_TSO4 = 11;
 export const NET_F_MAC = 5, NET_F_MRG_RXBUF = 15, NET_F_STATUS = 16;
+const OFFLOADS = (1 << NET_F_CSUM) | (1 << NET_F_GUEST_CSUM) | (1 << NET_F_GUEST_TSO4) | (1 << NET_F_HOST_TSO4);
 const RX = 0, TX = 1;
 const QUEUE_SIZE = 256;
 const HOLD_AT = 64;
 const BACKLOG = 2048; // above what one 64 KiB socket read can bring while held
-export const MAX_FRAME = 65535; // the largest frame a tx chain may carry after its header
+export const MAX_FRAME = MAX_OFFLOAD_FRAME; // the largest frame a tx chain may carry after its header
 
 export class VirtioNet extends VirtioPci {
   readonly mac: Uint8Array;
@@ -32,14 +48,37 @@ export class VirtioNet extends VirtioPci {
   rxFrames = 0;
   rxDropped = 0;
 
-  constructor(ram: GuestRam, mac: Uint8Array, readonly port?: NicPort, log?: (line: string) => void) {
-    super(ram, 1, 0x020000, (1 << NET_F_MAC) | (1 << NET_F_STATUS), [QUEUE_SIZE, QUEUE_SIZE], 8, log);
+  constructor(
+    ram: GuestRam,
+    mac: Uint8Array,
+    readonly port?: NicPort,
+    log?: (line: string) => void,
+    offloads = true,
+  ) {
+    super(
+      ram,
+      1,
+      0x020000,
+      (1 << NET_F_MAC) | (1 << NET_F_STATUS) | (1 << NET_F_MRG_RXBUF) | (offloads ? OFFLOADS : 0),
+      [QUEUE_SIZE, QUEUE_SIZE],
+      8,
+      log,
+    );
     this.mac = mac.slice();
     this.linkUp = port ? port.up : true;
     if (port) {
       port.onFrame = (f) => this.receive(f);
       port.onLink = (up) => this.setLink(up);
+      port.wantsOffload = offloads;
+      port.takesOffload = (h) => this.takes(h);
     }
+  }
+
+  // whether the driver, as negotiated now, takes a frame with this header as is
+  private takes(h: Uint8Array): boolean {
+    if (!this.hasFeature(NET_F_GUEST_CSUM)) return false;
+    const gso = h[1] & ~GSO_ECN;
+    return gso === GSO_NONE || (gso === GSO_TCPV4 && this.hasFeature(NET_F_GUEST_TSO4) && !(h[1] & GSO_ECN));
   }
 
   get hdrLen(): number {
@@ -84,7 +123,10 @@ export class VirtioNet extends VirtioPci {
         const bytes = q.read(c, this.hdrLen + MAX_FRAME);
         if (!bytes) this.txDropped++;
         else if (bytes.length > this.hdrLen) {
-          this.port?.send(bytes.subarray(this.hdrLen));
+          const frame = bytes.subarray(this.hdrLen);
+          // a partial checksum or a segment to cut: the header rides along (net/offload.ts)
+          if (bytes[0] !== 0 || bytes[1] !== 0) withHeader(frame, bytes.slice(0, VNET_HDR_LEN));
+          this.port?.send(frame);
           this.txFrames++;
         }
         q.push(c.head, 0);
@@ -119,28 +161,48 @@ export class VirtioNet extends VirtioPci {
     if (!this.backlog.length) this.port?.hold(false);
   }
 
-  // Write one frame into the next receive buffer; false when the driver has none posted.
+  // Write one frame into the next receive buffer (with MRG_RXBUF: as many as it takes); false
+  // when the driver has not posted enough.
   private deliver(q: Virtqueue, frame: Uint8Array): boolean {
-    let c;
+    const h = this.hdrLen;
+    const buf = new Uint8Array(h + frame.length);
+    const vh = headerOf(frame);
+    if (vh !== undefined && needsWork(vh)) buf.set(vh.subarray(0, VNET_HDR_LEN));
+    else if (this.port?.user && this.hasFeature(NET_F_GUEST_CSUM)) buf[0] = F_DATA_VALID; // passt's own checksums
+    buf.set(frame, h);
+    const chains: Chain[] = [];
+    let room = 0;
     try {
-      c = q.pop();
+      while (room < buf.length && chains.length < q.size) {
+        const c = q.pop();
+        if (!c) {
+          for (let i = 0; i < chains.length; i++) q.unpop();
+          return false;
+        }
+        chains.push(c);
+        room += c.inLen;
+        if (h !== 12) break; // one buffer per frame
+      }
     } catch (e) {
       this.broken(e);
       return false;
     }
-    if (!c) return false;
-    const h = this.hdrLen;
-    if (c.inLen < h + frame.length) {
-      // too small for this frame (the driver's buffers hold 1518 bytes): drop the frame, keep
-      // the buffer for the next one
-      q.unpop();
+    if (room < buf.length) {
+      // too small for this frame: drop the frame, keep the buffers for the next one
+      for (let i = 0; i < chains.length; i++) q.unpop();
       this.rxDropped++;
       return true;
     }
-    const buf = new Uint8Array(h + frame.length); // header all zero: no offloads, GSO_NONE
-    if (h === 12) buf[10] = 1; // num_buffers
-    buf.set(frame, h);
-    q.push(c.head, q.write(c, buf));
+    if (h === 12) buf[10] = chains.length & 0xff, buf[11] = chains.length >> 8; // num_buffers
+    const heads: number[] = [], lens: number[] = [];
+    let o = 0;
+    for (const c of chains) {
+      const n = q.write(c, buf.subarray(o));
+      heads.push(c.head);
+      lens.push(n);
+      o += n;
+    }
+    q.pushMany(heads, lens);
     this.rxFrames++;
     return true;
   }

@@ -140,6 +140,18 @@ export class Virtqueue {
     this.ram.writeU16(this.used + 2, this.usedIdx); // published after the element
   }
 
+  // Return several chains at once, the used index published once after all of them (a merged
+  // receive buffer must appear to the driver whole).
+  pushMany(heads: readonly number[], lens: readonly number[]): void {
+    for (let i = 0; i < heads.length; i++) {
+      const e = this.used + 4 + 8 * ((this.usedIdx + i) % this.size);
+      this.ram.writeU32(e, heads[i]);
+      this.ram.writeU32(e + 4, lens[i]);
+    }
+    this.usedIdx = (this.usedIdx + heads.length) & 0xffff;
+    this.ram.writeU16(this.used + 2, this.usedIdx);
+  }
+
   // the driver's request to hear about used buffers
   get wantsInterrupt(): boolean {
     return !(this.ram.readU16(this.avail) & AVAIL_F_NO_INTERRUPT);

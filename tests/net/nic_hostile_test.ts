@@ -7,7 +7,7 @@
 // simply not decoded.
 import assert from "node:assert/strict";
 import { Machine } from "../../runtime/machine.ts";
-import { VirtioNet } from "../../runtime/devices/virtio_net.ts";
+import { MAX_FRAME, VirtioNet } from "../../runtime/devices/virtio_net.ts";
 import { Ne2k } from "../../runtime/devices/ne2k.ts";
 import type { PciFunction } from "../../runtime/devices/pci.ts";
 import { FakePort, frame, MAC, PEER } from "./nic_lib.ts";
@@ -109,14 +109,14 @@ Deno.test("hostile virtio tx: a chain of 256 descriptors over all of RAM (16 GiB
   assert.equal(v.usedIdx(TXQ), 1);
   assert.deepEqual(v.usedElem(TXQ, 0), { id: 0, len: 0 }, "returned used, length 0");
   assert.equal(v.status() & NEEDS_RESET, 0, "an oversized chain is not a broken ring");
-  // the largest usable chain (header + 65535) still goes out; one byte more does not
-  v.desc(TXQ, 10, 0x400000, 10 + 65535, 0);
+  // the largest usable chain (header + MAX_FRAME) still goes out; one byte more does not
+  v.desc(TXQ, 10, 0x400000, 10 + MAX_FRAME, 0);
   v.post(TXQ, 10);
-  v.desc(TXQ, 11, 0x400000, 10 + 65536, 0);
+  v.desc(TXQ, 11, 0x400000, 10 + MAX_FRAME + 1, 0);
   v.post(TXQ, 11);
   v.out16(NOTIFY, 1);
   assert.equal(v.port.sent.length, 1);
-  assert.equal(v.port.sent[0].length, 65535);
+  assert.equal(v.port.sent[0].length, MAX_FRAME);
   assert.equal(v.nic.txDropped, 2);
   assert.equal(sendGood(v, 20), 1, "the queue keeps working");
 });

@@ -8,11 +8,15 @@ import { Rng } from "../lib/rng.ts";
 export class FakePort implements NicPort {
   up = true;
   sent: Uint8Array[] = [];
+  sentRaw: Uint8Array[] = []; // the arrays as handed over (offload headers ride on them)
   held = false;
+  wantsOffload?: boolean;
+  takesOffload?: (hdr: Uint8Array) => boolean;
   onFrame: (frame: Uint8Array) => void = () => {};
   onLink: (up: boolean) => void = () => {};
   send(frame: Uint8Array): void {
     this.sent.push(frame.slice());
+    this.sentRaw.push(frame);
   }
   hold(on: boolean): void {
     this.held = on;

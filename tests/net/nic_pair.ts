@@ -17,15 +17,23 @@ export function haveGuest(): boolean {
 
 export class GuestProc {
   out = "";
-  private readonly child: Deno.ChildProcess;
+  readonly child: Deno.ChildProcess;
   private readonly writer: WritableStreamDefaultWriter<Uint8Array>;
   readonly exited: Promise<Deno.CommandStatus>;
 
   // `prefix`: a command that runs the guest (e.g. `ip netns exec NS`)
-  constructor(readonly name: string, netSpecs: string[], append = "console=ttyS0", prefix: string[] = []) {
+  // `argv`: another emulator's command line with its serial console on stdio (bench/nic_bench.ts
+  // runs QEMU this way); netSpecs, append and prefix are then unused
+  constructor(
+    readonly name: string,
+    netSpecs: string[],
+    append = "console=ttyS0 ring3.dhcp=0",
+    prefix: string[] = [],
+    argvOverride?: string[],
+  ) {
     const args = ["run", "-A", CLI, "--mem", "128", "--append", append];
     for (const n of netSpecs) args.push("--net", n);
-    const argv = [...prefix, Deno.execPath(), ...args];
+    const argv = argvOverride ?? [...prefix, Deno.execPath(), ...args];
     const child = new Deno.Command(argv[0], { args: argv.slice(1), stdin: "piped", stdout: "piped", stderr: "piped" })
       .spawn();
     this.child = child;

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { VirtioNet } from "../../runtime/devices/virtio_net.ts";
 import { GuestRam } from "../../runtime/memory.ts";
 import { BCAST, board, FakePort, frame, MAC, PEER } from "./nic_lib.ts";
+import { headerOf, withHeader } from "../../net/offload.ts";
 
 const HOST_F = 0x00, GUEST_F = 0x04, PFN = 0x08, QNUM = 0x0c, QSEL = 0x0e, NOTIFY = 0x10, STATUS = 0x12, ISR = 0x13;
 const CFG = 0x14;
@@ -58,7 +59,7 @@ class Ring {
   }
 }
 
-function setup(opts: { start?: boolean } = {}) {
+function setup(opts: { start?: boolean; features?: number } = {}) {
   const ram = new Uint8Array(RAM);
   const dv = new DataView(ram.buffer);
   const port = new FakePort();
@@ -66,18 +67,18 @@ function setup(opts: { start?: boolean } = {}) {
   const nic = new VirtioNet(new GuestRam(ram), MAC, port, (l) => logs.push(l));
   const b = board(nic, 4);
   const d = { ...b, nic, port, ram, dv, logs, rx: null as unknown as Ring, tx: null as unknown as Ring };
-  if (opts.start !== false) start(d);
+  if (opts.start !== false) start(d, opts.features);
   return d;
 }
 type Dev = ReturnType<typeof setup>;
 
-function start(d: Dev) {
+function start(d: Dev, features = F_MAC | F_STATUS) {
   d.outb(STATUS, 0);
   assert.equal(d.inb(STATUS), 0);
   d.outb(STATUS, 1);
   d.outb(STATUS, 1 | 2);
   const host = d.inl(HOST_F);
-  d.outl(GUEST_F, host & (F_MAC | F_STATUS));
+  d.outl(GUEST_F, host & features);
   const rings: Ring[] = [];
   for (const [q, base] of [[0, 0x10000], [1, 0x20000]]) {
     d.outw(QSEL, q);
@@ -106,7 +107,10 @@ Deno.test("virtio-net: PCI identity, features, config space with MAC and link st
   const host = d.inl(HOST_F);
   assert.equal(host & F_MAC, F_MAC);
   assert.equal(host & F_STATUS, F_STATUS);
-  assert.equal(host & (1 << 15), 0, "no MRG_RXBUF: 10-byte header");
+  // mergeable receive buffers and the offloads: CSUM, GUEST_CSUM, GUEST_TSO4, HOST_TSO4
+  assert.equal(host & ((1 << 15) | 1 | 2 | (1 << 7) | (1 << 11)), (1 << 15) | 1 | 2 | (1 << 7) | (1 << 11));
+  const plain = new VirtioNet(new GuestRam(new Uint8Array(RAM)), MAC, undefined, () => {}, false).hostFeatures;
+  assert.equal(plain & (1 | 2 | (1 << 7) | (1 << 11)), 0, "offloads: false offers none");
   // the driver cannot accept more than offered
   d.outl(GUEST_F, 0xffffffff);
   assert.equal(d.inl(GUEST_F), host);
@@ -227,4 +231,50 @@ Deno.test("virtio-net: frames waiting for buffers hold the link until the driver
     assert.deepEqual(d.ram.subarray(a + 10, a + 10 + 1514), fs[i]);
   }
   assert.equal(d.nic.rxDropped, 0);
+});
+
+const F_CSUM = 1, F_GUEST_CSUM = 2, F_GUEST_TSO4 = 1 << 7, F_HOST_TSO4 = 1 << 11, F_MRG = 1 << 15;
+
+Deno.test("virtio-net: mergeable rx buffers (12-byte header, num_buffers, one used-index update) and offload headers both ways", () => {
+  const all = F_MAC | F_STATUS | F_CSUM | F_GUEST_CSUM | F_GUEST_TSO4 | F_HOST_TSO4 | F_MRG;
+  const d = setup({ features: all });
+  assert.equal(d.nic.hdrLen, 12);
+  // 8 buffers of 512 bytes: a 1514-byte frame + 12-byte header takes 3 of them
+  for (let i = 0; i < 8; i++) d.rx.post([[0x40000 + 0x400 * i, 512, true]]);
+  d.outw(NOTIFY, 0);
+  const f = frame(MAC, PEER, 1514, 7);
+  d.port.onFrame(f);
+  const used = d.rx.usedEntries();
+  assert.deepEqual(used.map((u) => u.len), [512, 512, 1526 - 1024]);
+  assert.equal(d.dv.getUint16(0x40000 + 10, true), 3, "num_buffers");
+  const got = new Uint8Array(1526);
+  for (let i = 0; i < 3; i++) got.set(d.ram.subarray(0x40000 + 0x400 * i, 0x40000 + 0x400 * i + used[i].len), 512 * i);
+  assert.deepEqual(got.subarray(12), f);
+  assert.deepEqual([...got.subarray(0, 10)], [0, 0, 0, 0, 0, 0, 0, 0, 0, 0], "a plain frame: no offloads");
+  // too few buffers posted for a 4000-byte frame: it waits, whole, for more
+  const big = withHeader(frame(MAC, PEER, 4000, 8), new Uint8Array([1, 1, 54, 0, 0xa8, 5, 34, 0, 16, 0]));
+  d.port.onFrame(big);
+  assert.equal(d.rx.usedEntries().length, 0);
+  for (let i = 0; i < 8; i++) d.rx.post([[0x48000 + 0x400 * i, 1024, true]]);
+  d.outw(NOTIFY, 0);
+  const u2 = d.rx.usedEntries();
+  assert.equal(u2.length, 7, "the 5 512-byte buffers left, then 2 of the new (4012 bytes)");
+  assert.deepEqual(
+    [...d.ram.subarray(0x40000 + 0x400 * 3, 0x40000 + 0x400 * 3 + 12)],
+    [1, 1, 54, 0, 0xa8, 5, 34, 0, 16, 0, 7, 0],
+    "the GSO header travels to a guest that negotiated GUEST_CSUM + GUEST_TSO4",
+  );
+  // tx: a header asking for work rides on the frame to the port
+  const tf = frame(PEER, MAC, 3000, 9);
+  d.ram.set([1, 1, 54, 0, 0xa8, 5, 34, 0, 16, 0, 0, 0], 0x60000);
+  d.ram.set(tf, 0x6000c);
+  d.tx.post([[0x60000, 12 + tf.length, false]]);
+  d.outw(NOTIFY, 1);
+  assert.equal(d.port.sentRaw.length, 1);
+  assert.deepEqual(d.port.sentRaw[0], tf);
+  assert.deepEqual([...headerOf(d.port.sentRaw[0])!], [1, 1, 54, 0, 0xa8, 5, 34, 0, 16, 0]);
+  assert.equal(d.port.takesOffload!(new Uint8Array([1, 1, 0, 0, 0, 0, 0, 0, 0, 0])), true);
+  const noTso = setup({ features: F_MAC | F_STATUS | F_GUEST_CSUM | F_MRG });
+  assert.equal(noTso.port.takesOffload!(new Uint8Array([1, 1, 0, 0, 0, 0, 0, 0, 0, 0])), false, "GSO needs GUEST_TSO4");
+  assert.equal(noTso.port.takesOffload!(new Uint8Array([1, 0, 0, 0, 0, 0, 0, 0, 0, 0])), true);
 });
