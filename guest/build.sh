@@ -47,11 +47,14 @@ OPTIONS=(
   # LZ4: the kernel decompresses itself inside the emulated CPU before it prints anything, and
   # LZ4 does that several times faster than XZ (XZ took most of the first 17 s of a ring3 boot)
   KERNEL_LZ4=y KERNEL_XZ=n
-  # CPU/platform: 32-bit P6 class, no PAE, no highmem, FPU required
+  # CPU/platform: 32-bit P6 class, FPU required; no PAE (so it runs on any P6-class CPU model)
+  # but HIGHMEM4G, so guests with more than ~880 MiB use all their RAM; MTRR/PAT used when the
+  # CPU advertises them; legacy vm86() for real-mode programs
   64BIT=n X86_32=y M686=y M486=n M586=n MPENTIUMII=n MPENTIUMIII=n
-  NOHIGHMEM=y HIGHMEM4G=n HIGHMEM64G=n X86_PAE=n MATH_EMULATION=n X86_TSC=y
-  # SMP up to 16 CPUs (BIGSMP is what allows more than 8 on i386), APIC, MP table, ACPI, PCI
-  SMP=y X86_BIGSMP=y NR_CPUS=16 X86_LOCAL_APIC=y X86_IO_APIC=y X86_MPPARSE=y
+  NOHIGHMEM=n HIGHMEM4G=y HIGHMEM64G=n X86_PAE=n MATH_EMULATION=n X86_TSC=y
+  MTRR=y X86_PAT=y EXPERT=y X86_LEGACY_VM86=y VM86=y
+  # SMP up to 64 CPUs (the i386 limit; BIGSMP is what allows more than 8), APIC, MP table, ACPI, PCI
+  SMP=y X86_BIGSMP=y NR_CPUS=64 X86_LOCAL_APIC=y X86_IO_APIC=y X86_MPPARSE=y
   ACPI=y PCI=y PCI_GOANY=y
   HZ_100=y HZ_250=n HZ_300=n HZ_1000=n HZ=100
   # tickless idle: an idle vCPU sleeps in HLT until its next real timer, instead of waking at HZ
@@ -67,6 +70,15 @@ OPTIONS=(
   NET=y INET=y PACKET=y UNIX=y NETDEVICES=y NET_CORE=y ETHERNET=y
   NET_VENDOR_8390=y NE2K_PCI=y VIRTIO_MENU=y VIRTIO=y VIRTIO_PCI=y VIRTIO_NET=y
   RTC_CLASS=y RTC_DRV_CMOS=y
+  # storage: block layer, virtio-blk, IDE disks and ATAPI CD-ROMs on a PIIX (ata_piix, as sd/sr),
+  # MBR partitions, ext4, iso9660, loop devices, and virtio-9p host folder shares
+  BLOCK=y BLK_DEV=y VIRTIO_BLK=y BLK_DEV_LOOP=y PARTITION_ADVANCED=y MSDOS_PARTITION=y
+  SCSI=y BLK_DEV_SD=y BLK_DEV_SR=y ATA=y ATA_SFF=y ATA_BMDMA=y ATA_PIIX=y
+  EXT4_FS=y ISO9660_FS=y JOLIET=y FILE_LOCKING=y
+  NET_9P=y NET_9P_VIRTIO=y 9P_FS=y
+  # control: pvpanic (a panic ends ring3 with its exit code), the ACPI power button, magic SysRq
+  # over the serial console's break
+  PVPANIC=y PVPANIC_PCI=y PVPANIC_MMIO=y INPUT=y ACPI_BUTTON=y MAGIC_SYSRQ=y MAGIC_SYSRQ_SERIAL=y
 )
 
 install_packages() {
