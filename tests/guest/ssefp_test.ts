@@ -32,7 +32,13 @@ Deno.test("guest: SSE floating point (rounding modes, flags, libm) prints what t
       console.warn(`guest ssefp: skipped (gcc -m32 -static failed: ${g.stderr.slice(0, 200)})`);
       return;
     }
-    const native = lines((await run(bin, [])).stdout);
+    // this host's kernel may refuse 32-bit programs (exec format error): nothing to compare with
+    const nat = await run(bin, []).catch(() => null);
+    if (!nat || (nat.code !== 0 && !nat.stdout.includes("FPCHECK"))) {
+      console.warn("guest ssefp: skipped (this host cannot run 32-bit programs)");
+      return;
+    }
+    const native = lines(nat.stdout);
     assert.ok(native.length > 10 && native.at(-1) === "FPCHECK done", `native run: ${native.join("\n")}`);
     const c = await run("sh", ["-c", `cd ${dir}/root && find . | cpio -o -H newc 2>/dev/null | gzip > ../overlay.gz`]);
     assert.equal(c.code, 0, c.stderr);
