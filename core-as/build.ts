@@ -95,7 +95,11 @@ async function compile(file: string, debug: boolean, why: string): Promise<void>
   const tty = Deno.stderr.isTerminal();
   const enc = new TextEncoder();
   const say = (s: string) => Deno.stderr.writeSync(enc.encode(s));
-  say(`core-as: compiling the CPU core (${why}; AssemblyScript ${debug ? "-O0" : OPT.join(" ")}, 1-4 min)${tty ? "" : "\n"}`);
+  say(
+    `core-as: compiling the CPU core (${why}; AssemblyScript ${debug ? "-O0" : OPT.join(" ")}, 1-4 min)${
+      tty ? "" : "\n"
+    }`,
+  );
   let next = 15;
   const tick = setInterval(() => {
     if (tty) say(`\rcore-as: compiling the CPU core (${why}) ... ${secs()} s `);
@@ -183,6 +187,7 @@ async function main(): Promise<void> {
 if ((self as unknown as { name?: string }).name === "ring3-asc") {
   const scope = self as unknown as { onmessage: (e: MessageEvent<Job>) => void; postMessage(m: JobDone): void };
   // loaded here only: a boot with an up-to-date or committed core never loads the compiler
+  // deno-lint-ignore no-import-prefix -- the compiler's exact version is pinned here, where the build runs it
   const { default: asc } = await import("npm:assemblyscript@0.28.20/asc");
   scope.onmessage = async (e) => {
     const { error, stderr } = await asc.main(e.data.args, {});

@@ -12,7 +12,9 @@ let held = false;
 
 export function busLock(): void {
   // another vCPU holds it for a few loads and stores: spin
-  while (atomic.cmpxchg<u32>(MACHINE + M_BUSLOCK, 0, 1) != 0) {}
+  while (atomic.cmpxchg<u32>(MACHINE + M_BUSLOCK, 0, 1) != 0) {
+    // spin
+  }
   held = true;
 }
 

@@ -5,7 +5,7 @@
 import { S } from "./state";
 import {
   S_GDTR_BASE, S_GDTR_LIMIT, S_CPL, S_CR0, S_FLAGS, CR0_PE, F_VM, SEG_SS, SEG_LDTR, SEG_CS,
-  EXC_GP, EXC_NP, EXC_SS, CODEMAP, MACHINE, M_ROM_SIZE,
+  EXC_GP, EXC_NP, EXC_SS, 
 } from "./layout";
 import { srd32, translate, phost, isRom } from "./mmu";
 import { codeWrite } from "./codemap";

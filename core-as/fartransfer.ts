@@ -4,7 +4,7 @@
 // is in task.ts). The opcode handlers that call in here are in ops/farops.ts and ops/branch.ts.
 // Return to virtual-8086 mode is not supported: IRET with VM=1 in the popped EFLAGS at CPL 0
 // raises #GP(0).
-import { S, ip } from "./state";
+import { S } from "./state";
 import * as st from "./state";
 import {
   S_FLAGS, S_CR0, CR0_PE, SEG_CS, SEG_SS, SEG_DS, SEG_ES, SEG_FS, SEG_GS, SEG_TR, F_IF, F_IOPL, F_NT, F_RF, F_VM,

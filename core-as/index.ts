@@ -1,11 +1,11 @@
 // The module's exports: what the host (runtime/vcpu/core.ts) calls. Every function works on the
 // state block selected by setup(), so one instance serves one vCPU thread.
-import { S, ip } from "./state";
+import { S } from "./state";
 import * as st from "./state";
 import {
-  S_EIP, S_FLAGS, S_CR0, S_CR2, S_CR3, S_CR4, S_CPL, S_HALTED, S_ATTN, S_PEND_VEC, S_EXC_STATE, S_INTR_VEC,
-  S_LF_OP, S_APIC_ID, S_IDTR_BASE, S_IDTR_LIMIT, S_GDTR_BASE, S_GDTR_LIMIT, S_DR, S_CPU_INDEX, S_FPU, FP_CW, FP_TAG,
-  SEG_CS, SEG_SS, SEG_DS, SEG_ES, SEG_FS, SEG_GS, SEG_LDTR, SEG_TR, MACHINE, CR0_ET, CR0_PE, S_MXCSR, MXCSR_RESET,
+  S_EIP, S_FLAGS, S_CR0, S_ATTN, S_PEND_VEC, S_EXC_STATE, S_INTR_VEC,
+  S_LF_OP, S_APIC_ID, S_IDTR_LIMIT, S_GDTR_LIMIT, S_DR, S_CPU_INDEX, S_FPU, FP_CW, FP_TAG,
+  SEG_CS, SEG_SS, SEG_LDTR, SEG_TR, MACHINE, CR0_ET, S_MXCSR, MXCSR_RESET,
 } from "./layout";
 import { segSet, segFlatAll } from "./seg";
 import { tlbFlushAll, updateMode } from "./mmu";

@@ -1,6 +1,6 @@
 // Interrupt and exception delivery: vector -> IDT/IVT -> new CS:EIP (and stack). Real mode here;
 // protected mode (interrupt, trap and task gates, stack switch through the TSS) in pmintr.ts.
-import { S, ip } from "./state";
+import { S } from "./state";
 import * as st from "./state";
 import { S_CR0, CR0_PE, S_FLAGS, S_IDTR_BASE, S_IDTR_LIMIT, SEG_CS, F_IF, F_TF, F_AC, F_RF, EXC_GP } from "./layout";
 import { getFlags, materialize } from "./flags";

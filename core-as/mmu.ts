@@ -115,7 +115,7 @@ export function translate(lin: u32, write: bool, user: bool, fetch: bool = false
   const cr0 = load<u32>(S, S_CR0);
   let phys: u32;
   let canWrite = true;
-  let canExec = true;
+  const canExec = true;
   if ((cr0 & CR0_PG) == 0) {
     phys = lin;
   } else if ((load<u32>(S, S_CR4) & CR4_PAE) != 0) {
@@ -124,7 +124,7 @@ export function translate(lin: u32, write: bool, user: bool, fetch: bool = false
     const errBase: u32 = (write ? 2 : 0) | (user ? 4 : 0);
     const pdeAddr = (load<u32>(S, S_CR3) & 0xfffff000) + ((lin >>> 22) << 2);
     const pdeHost = phost(pdeAddr, true);
-    let pde: u32 = pdeHost ? atomic.load<u32>(pdeHost) : 0;
+    const pde: u32 = pdeHost ? atomic.load<u32>(pdeHost) : 0;
     if ((pde & 1) == 0) { pf(lin, errBase); }
     const wp = (cr0 & CR0_WP) != 0;
     if ((pde & 0x80) != 0 && (load<u32>(S, S_CR4) & CR4_PSE) != 0) {

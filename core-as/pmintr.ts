@@ -3,7 +3,7 @@
 // switch through the TSS on a change to an inner ring. Every check and every page of the new
 // frame is verified before any register changes, so a fault during delivery is precise and
 // deliver() in cpu.ts can escalate it to #DF.
-import { S, ip } from "./state";
+import { S } from "./state";
 import * as st from "./state";
 import {
   S_IDTR_BASE, S_IDTR_LIMIT, S_FLAGS, SEG_CS, SEG_SS, SEG_TR, F_IF, F_TF, F_NT, F_RF, F_VM, EXC_GP, EXC_NP, EXC_DB,

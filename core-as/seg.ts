@@ -2,7 +2,7 @@
 // window and a write window of valid offsets; an access inside its window costs two compares,
 // everything else (limit violations, expand-down edges, null or unusable segments) goes to
 // segSlow, which decides exactly and raises #GP(0) or #SS(0).
-import { S, ip, cs32, ss32, fpageReset } from "./state";
+import { S, ip, fpageReset } from "./state";
 import {
   S_SEG, SEG_SIZE, SG_SEL, SG_BASE, SG_LIMIT, SG_ATTR, SG_RLO, SG_RHI, SG_WLO, SG_WHI, SEG_CS, SEG_SS, EXC_GP,
   EXC_SS,

@@ -1,3 +1,4 @@
+// deno-lint-ignore-file prefer-const -- these are per-instance wasm globals that other modules assign (st.ip = ...), which lint cannot see
 // Per-instance (per-thread) handles on the shared state block, plus the transient decode state of
 // the instruction being executed. Wasm globals are private to each instance, so every vCPU worker
 // has its own; everything architectural lives in memory at the offsets of layout.ts.

@@ -1,15 +1,15 @@
 // The TSS: the inner-ring stack a privilege change switches to (call gates in fartransfer.ts,
 // interrupt gates in pmintr.ts) and hardware task switches (SDM vol. 3, 7.3: 32-bit and 16-bit
 // TSS) for JMP/CALL/IRET far and IDT task gates. Below both of its callers.
-import { S, ip } from "./state";
+import { S } from "./state";
 import * as st from "./state";
 import {
-  S_CR0, S_CR3, S_DR, S_GDTR_BASE, S_FLAGS, CR0_TS, SEG_CS, SEG_SS, SEG_DS, SEG_ES, SEG_FS, SEG_GS, SEG_LDTR, SEG_TR,
+  S_CR0, S_DR, S_GDTR_BASE, S_FLAGS, CR0_TS, SEG_CS, SEG_SS, SEG_DS, SEG_ES, SEG_FS, SEG_GS, SEG_LDTR, SEG_TR,
   SG_SEL, F_NT, F_RF, F_VM, EXC_GP, EXC_NP, EXC_SS, EXC_TS, EXC_DB,
 } from "./layout";
 import { getFlags, materialize } from "./flags";
 import { noteTrace } from "./eflags";
-import { srd16, srd32, swr16, swr32, translate, updateMode, tlbFlushAll, setCr3 } from "./mmu";
+import { srd16, srd32, swr16, swr32, translate, updateMode, setCr3 } from "./mmu";
 import { raise } from "./fault";
 import { segp, segBase, segSel, segLimit, segAttr, segSet, curEip } from "./seg";
 import {

@@ -14,9 +14,15 @@ const used = new Map<string, Set<string>>();
 // handler call -> expression (its constants filled in), or ud() when no file defines it
 function expand(call: string, op: number, o32: number): string {
   const name = handlerName(call);
-  const expr = call.replaceAll("$s", o32 ? "4" : "2").replaceAll("$r", String(op & 7)).replaceAll("$c", String(op & 15));
+  const expr = call.replaceAll("$s", o32 ? "4" : "2").replaceAll("$r", String(op & 7)).replaceAll(
+    "$c",
+    String(op & 15),
+  );
   const mod = where.get(name);
-  if (!mod) { missing.add(name); return "ud()"; }
+  if (!mod) {
+    missing.add(name);
+    return "ud()";
+  }
   if (!used.has(mod)) used.set(mod, new Set());
   used.get(mod)!.add(name);
   return expr;
@@ -60,7 +66,8 @@ for (const [idx, v] of selected) {
 const selectors = new Map<string, string>(); // body -> name
 for (const [idx, v] of selected) {
   const [none, p66, f3, f2] = v.map((e) => e || "ud()");
-  const body = `if (st.rep == 0xf3) ${f3}; else if (st.rep == 0xf2) ${f2}; else if (st.o32 != st.cs32) ${p66}; else ${none};`;
+  const body =
+    `if (st.rep == 0xf3) ${f3}; else if (st.rep == 0xf2) ${f2}; else if (st.o32 != st.cs32) ${p66}; else ${none};`;
   if (!selectors.has(body)) selectors.set(body, `sel_${idx.toString(16).padStart(3, "0")}`);
   cases.set(idx, `${selectors.get(body)}()`);
 }
@@ -92,8 +99,21 @@ out += "\n";
 // The hot opcodes of compiled 32-bit code are inlined into the dispatch loop (no call per
 // instruction); inlining every handler makes the build several times slower for little more.
 const HOT1 = [
-  [0x00, 0x3d], [0x40, 0x5f], [0x68, 0x6b], [0x70, 0x7f], [0x80, 0x8b], [0x8d, 0x8d], [0x98, 0x99],
-  [0xa8, 0xa9], [0xb0, 0xbf], [0xc1, 0xc1], [0xc3, 0xc3], [0xc6, 0xc7], [0xc9, 0xc9], [0xe8, 0xe9], [0xeb, 0xeb],
+  [0x00, 0x3d],
+  [0x40, 0x5f],
+  [0x68, 0x6b],
+  [0x70, 0x7f],
+  [0x80, 0x8b],
+  [0x8d, 0x8d],
+  [0x98, 0x99],
+  [0xa8, 0xa9],
+  [0xb0, 0xbf],
+  [0xc1, 0xc1],
+  [0xc3, 0xc3],
+  [0xc6, 0xc7],
+  [0xc9, 0xc9],
+  [0xe8, 0xe9],
+  [0xeb, 0xeb],
 ];
 const HOT2 = [[0x40, 0x4f], [0x80, 0x9f], [0xaf, 0xaf], [0xb6, 0xb7], [0xbe, 0xbf]];
 function hot(idx: number): boolean {
@@ -129,6 +149,10 @@ out += "  } while (--cpu.budget > 0 && load<u32>(S, S_ATTN) == 0);\n}\n";
 Deno.mkdirSync(new URL("generated/", root), { recursive: true });
 const target = new URL("generated/dispatch.ts", root);
 let old = "";
-try { old = Deno.readTextFileSync(target); } catch { /* first build */ }
+try {
+  old = Deno.readTextFileSync(target);
+} catch { /* first build */ }
 if (old !== out) Deno.writeTextFileSync(target, out);
-if (missing.size) console.error(`gen: ${missing.size} handlers not implemented yet (decode as #UD): ${[...missing].sort().join(" ")}`);
+if (missing.size) {
+  console.error(`gen: ${missing.size} handlers not implemented yet (decode as #UD): ${[...missing].sort().join(" ")}`);
+}

@@ -8,7 +8,11 @@ export function findHandlers(): Map<string, string> {
   const where = new Map<string, string>();
   for (const d of dirs) {
     let entries: Deno.DirEntry[] = [];
-    try { entries = [...Deno.readDirSync(new URL(d + "/", root))]; } catch { continue; }
+    try {
+      entries = [...Deno.readDirSync(new URL(d + "/", root))];
+    } catch {
+      continue;
+    }
     for (const e of entries.sort((a, b) => a.name.localeCompare(b.name))) {
       if (!e.name.endsWith(".ts")) continue;
       const src = Deno.readTextFileSync(new URL(`${d}/${e.name}`, root));

@@ -13,13 +13,6 @@ import { busLock, busUnlock } from "../buslock";
 import { mulDivB, mulDivV } from "./muldiv";
 
 // ALU op numbers as encoded in opcode bits 5:3 and in group 1's reg field
-const OP_ADD: u32 = 0;
-const OP_OR: u32 = 1;
-const OP_ADC: u32 = 2;
-const OP_SBB: u32 = 3;
-const OP_AND: u32 = 4;
-const OP_SUB: u32 = 5;
-const OP_XOR: u32 = 6;
 const OP_CMP: u32 = 7;
 
 // Result of `a op b` (operands already at operand size); sets the lazy flags. CMP returns a so the
@@ -275,7 +268,7 @@ function notNegE(neg: bool, size: u32): void {
     busUnlock();
     return;
   }
-  let h = wHost(lin, size);
+  const h = wHost(lin, size);
   if (h == 0) {
     lprobeW(lin, size);
     const a = lrdN(lin, size);

@@ -4,7 +4,7 @@
 // Flags: CF=OF as the SDM defines for the multiplies; the undefined SF/ZF/PF are taken from the
 // low half of the product and AF is 0. DIV/IDIV leave all flags unchanged (all undefined).
 import { r8, r16, r32, w16, w32, rN, wN } from "../state";
-import { modrm, modrmB, mreg, fetch8, fetchN, fetchS8 } from "../fetch";
+import { modrmB, mreg, fetch8, fetchN, fetchS8 } from "../fetch";
 import { setLazy, szi, LF_CO } from "../flags";
 import { raise, NO_ERR } from "../fault";
 import { EXC_DE, F_CF, F_OF } from "../layout";

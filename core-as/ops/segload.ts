@@ -1,6 +1,6 @@
 // Segment register loads and stores: MOV Sreg, PUSH/POP Sreg, LDS/LES/LSS/LFS/LGS. The checks are
 // in ../descriptor.ts (loadSeg); MOV SS and POP SS hold off interrupts for one instruction.
-import { S, r16, w16, w32, ss32 } from "../state";
+import { S, w16, w32, ss32 } from "../state";
 import * as st from "../state";
 import { SEG_SS, SEG_CS, R_ESP } from "../layout";
 import { modrm, mmem, mseg, moff, mreg, mrmi } from "../fetch";

@@ -1,7 +1,7 @@
 // System instructions (SDM vol. 2 / vol. 3 ch. 2.8): descriptor-table registers, LDTR/TR,
 // LAR/LSL/VERR/VERW/ARPL, control and debug registers, HLT, CLI/STI and SYSENTER/SYSEXIT.
 // MSRs, the time-stamp counter and RDPMC are in msr.ts, CPUID in cpuid.ts.
-import { S, ip, o32, r16, r32, w16, w32 } from "../state";
+import { S, o32, r16, r32, w16, w32 } from "../state";
 import * as st from "../state";
 import {
   S_CPL, S_CR0, S_CR2, S_CR3, S_CR4, S_DR, S_FLAGS, S_HALTED, S_GDTR_BASE, S_GDTR_LIMIT, S_IDTR_BASE,
@@ -12,12 +12,12 @@ import {
 } from "../layout";
 import { modrm, mmem, mseg, moff, mreg, mrmi, fetch8 } from "../fetch";
 import { rmRd16 } from "../operand";
-import { linR, linW, segBase, segSel, segSet, segp } from "../seg";
+import { linR, linW, segBase, segSel, segSet } from "../seg";
 import { lrd16, lrd32, lwr16, lwr32, lprobeW, tlbFlushAll, tlbFlushPage, updateMode, loadPdptes, setCr3 } from "../mmu";
 import { raise, gp, ud } from "../fault";
 import { materialize } from "../flags";
 import {
-  dlo, dhi, daddr, readGdtDesc, tryDesc, dBase, dLimit, dAttr, dType, dSys, dDpl, dPresent, dCode, dData,
+  dlo, dhi, daddr, readGdtDesc, tryDesc, dBase, dLimit, dAttr, dType, dSys, dDpl, dPresent, dData,
   dRW, dConforming, setBusy, cpl, protMode,
 } from "../descriptor";
 import * as cpu from "../cpu";

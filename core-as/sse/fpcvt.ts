@@ -12,8 +12,8 @@ import {
   sseBegin, sseMmxBegin, simdFpFault, mxcsr, setMxcsr, xmmA, wRd, wRd32, wRd64, qRd, mmSet, mmTouch,
 } from "./state";
 import {
-  fpCvt, CV_PI2PS, CV_PS2PI, CV_TPS2PI, CV_SI2SS, CV_SS2SI, CV_TSS2SI, CV_PD2PS, CV_PS2PD, CV_SD2SS, CV_SS2SD,
-  CV_DQ2PS, CV_PS2DQ, CV_TPS2DQ, CV_DQ2PD, CV_PD2DQ, CV_TPD2DQ, CV_PI2PD, CV_PD2PI, CV_TPD2PI, CV_SI2SD, CV_SD2SI,
+  fpCvt, CV_PI2PS, CV_PS2PI, CV_TPS2PI, CV_SI2SS, CV_SS2SI, CV_TSS2SI, CV_PS2PD, CV_SD2SS, CV_SS2SD,
+  CV_DQ2PD, CV_PI2PD, CV_PD2PI, CV_TPD2PI, CV_SI2SD, CV_SD2SI,
   CV_TSD2SI,
 } from "./fpvec";
 import { mxOut } from "./fpmath";

@@ -20,7 +20,7 @@ import {
 } from "../layout";
 import { fpSW, fpSetSWraw, fpSetTop, fpTop, fpReg, fpExt, fpTagEmpty, fpPhysPutExt, fpRecalcES } from "../x87/state";
 import { f64ToExt, extToF64, cvM, cvSE } from "../x87/ext80";
-import { sseBegin, mxcsr, setMxcsr, xmmA, xGet, xSet, rd128, wr128 } from "./state";
+import { sseBegin, mxcsr, setMxcsr, xGet, xSet, rd128, wr128 } from "./state";
 
 const AREA: u32 = 288; // bytes of the image that are read or written
 

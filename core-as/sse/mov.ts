@@ -7,10 +7,10 @@ import { modrm, mmem, mreg, mrmi, mseg, moff, dataSeg } from "../fetch";
 import { ud } from "../fault";
 import { S_SSE_TMP } from "../layout";
 import { linR, linW } from "../seg";
-import { lrd32, lrd64, lwr8, lwr32, lprobeW } from "../mmu";
+import { lrd32, lrd64, lwr8, lprobeW } from "../mmu";
 import { rmRd32, rmWr32 } from "../operand";
 import {
-  sseBegin, mmxBegin, sseMmxBegin, xGet, xSet, xLo, xHi, xSetLo, xSetHi, xD, xSetD, wRd, wRdU, wRd64, wRd32, wWr, wWrU,
+  sseBegin, mmxBegin, sseMmxBegin, xGet, xSet, xLo, xHi, xSetLo, xSetHi, xD, xSetD, wRd, wRdU, wRd64, wWr, wWrU,
   qRd, xmWr64, xmWr32, mmGet, mmSet, mmTouch, rd128, wr128, align16, q2v,
 } from "./state";
 

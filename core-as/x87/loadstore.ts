@@ -7,7 +7,7 @@ import { linR } from "../seg";
 import { moff, mseg } from "../fetch";
 import { cond } from "../flags";
 import {
-  fpOk, fpEx, fpC1, fpPush, fpPushExt, fpPop, fpPut, fpPutExt, fpGet, fpEmpty, fpPhys, fpExt,
+  fpOk, fpEx, fpC1, fpPush, fpPushExt, fpPop, fpPut, fpGet, fpEmpty, fpPhys, fpExt,
   fpExtValid, fpCopy, fpUnderflow, fpTagSet, fpTop, fpSetTop, fpRC, fpReg, indef, SW_IE,
 } from "./state";
 import { mRd16, mRd32, mRd64, mRd80, mRdHi, mDest, mWr64, mWr80, f32Val, f64Val, memDen } from "./mem";

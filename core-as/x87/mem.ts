@@ -3,7 +3,7 @@
 // so a fault leaves memory and the FPU untouched.
 import { moff, mseg } from "../fetch";
 import { linR, linW } from "../seg";
-import { lrd16, lrd32, lrd64, lwr16, lwr32, lwr64, lprobeW } from "../mmu";
+import { lrd16, lrd32, lrd64, lwr16, lwr64, lprobeW } from "../mmu";
 
 @inline export function mRd16(): u32 { return lrd16(linR(mseg, moff, 2)); }
 @inline export function mRd32(): u32 { return lrd32(linR(mseg, moff, 4)); }

@@ -227,7 +227,7 @@ export function toF32(x: f64): u32 {
   fpC1(false);
   if (isInf64(x) || x == 0) return reinterpret<u32>(<f32>x);
   const rc = fpRC();
-  let f = <f32>x;
+  const f = <f32>x;
   const back = <f64>f;
   if (back == x) return reinterpret<u32>(f);
   // inexact (or overflowing): pick the neighbour the rounding control asks for
