@@ -78,7 +78,7 @@ async function race(threshold: number) {
   ram.write(0x20000, await nasm(SOURCE));
   const workers = Array.from(
     { length: CPUS },
-    () => new Worker(new URL("./split_lock_worker.ts", import.meta.url).href, { type: "module" }),
+    () => new Worker(new URL("./lock_worker.ts", import.meta.url).href, { type: "module" }),
   );
   try {
     await Promise.all(workers.map((w, cpu) =>
