@@ -317,6 +317,7 @@ static void post(struct vdev *v) {
     uint32_t len = chance(70) ? below(0x2000) : value();
     uint32_t addr, hi = chance(97) ? 0 : rnd();
     if (flags & 2) addr = dev_writable(&len), hi = 0;
+    else if (chance(3)) addr = 0, len = ram_pages * 4096u, hi = 0; /* all of RAM: the first attack */
     else if (chance(70)) {
       /* readable: mostly our pages, with a virtio-blk request header in front */
       int p = 12 * 3 + below(NPAGES - 12 * 3); /* past the rings */
