@@ -93,7 +93,9 @@ export interface BootConfig {
   smp: number;
   smpThreads: number; // 0: a thread per CPU; 1: one thread, deterministic
   net: NetConfig[]; // --net, one per NIC
-  disks: DiskConfig[]; // --disk, one per disk (virtio-blk: /dev/vda, vdb, ...)
+  disks: DiskConfig[]; // --disk, one per disk (virtio-blk: /dev/vda, vdb, ...; if=ide: /dev/sda, ...)
+  cdrom: string | null; // --cdrom: an ISO on the IDE CD-ROM
+  boot: string | null; // --boot c|d|n: the firmware's first boot device
   bios: string | null;
   debugcon: string | null; // file that receives port 0x402 output
   noReboot: boolean;
@@ -145,6 +147,9 @@ const OPTION_NAMES = [
   "smp",
   "smp-threads",
   "net",
+  "disk",
+  "cdrom",
+  "boot",
   "bios",
   "debugcon",
   "no-reboot",
@@ -164,8 +169,8 @@ const QEMU_ONLY: Record<string, string> = {
   serial: "COM1 is this terminal",
   "enable-kvm": "ring3 is an interpreter with a block compiler",
   accel: "ring3 is an interpreter with a block compiler",
-  hda: "ring3 has no disks yet",
-  drive: "ring3 has no disks yet",
+  hda: "use --disk FILE,if=ide",
+  drive: "use --disk FILE[,if=ide|virtio]",
   netdev: "use --net switch=HOST:PORT",
   nic: "use --net switch=HOST:PORT",
   device: "NICs come with --net",
@@ -209,6 +214,8 @@ export function parseBootArgs(argv: string[]): BootConfig {
         "smp-threads": { type: "string" },
         net: { type: "string", multiple: true },
         disk: { type: "string", multiple: true },
+        cdrom: { type: "string" },
+        boot: { type: "string" },
         bios: { type: "string" },
         debugcon: { type: "string" },
         "no-reboot": { type: "boolean" },
@@ -265,6 +272,10 @@ export function parseBootArgs(argv: string[]): BootConfig {
       throw new UsageError((e as Error).message);
     }
   });
+  if (values.cdrom === "") throw new UsageError("--cdrom needs an ISO file name");
+  if (values.boot !== undefined && !/^[cdn]$/.test(values.boot)) {
+    throw new UsageError(`--boot ${values.boot}: c (hard disk), d (CD-ROM) or n (network)`);
+  }
   // a disk image from `deno task image` brings its own kernel, initrd and command line
   const own = !firmware && values.kernel === undefined && values.initrd === undefined && values.append === undefined
     ? diskBootFiles(disks[0]?.file)
@@ -290,6 +301,8 @@ export function parseBootArgs(argv: string[]): BootConfig {
       return c;
     }),
     disks,
+    cdrom: values.cdrom ?? null,
+    boot: values.boot ?? null,
     bios: values.bios ?? null,
     debugcon: values.debugcon ?? null,
     noReboot: values["no-reboot"] ?? false,
@@ -480,6 +493,8 @@ export interface MachineOptions {
   smpThreads?: number;
   net?: NetConfig[];
   disks?: DiskConfig[];
+  cdrom?: string;
+  boot?: string;
   acpi?: boolean; // false: no built-in firmware tables (the ROM makes its own)
 }
 export type MachineFactory = (opts: MachineOptions) => Promise<MachineLike>;
@@ -841,6 +856,9 @@ export async function runGuest(
       smpThreads: cfg.smpThreads,
       net: cfg.net,
       disks: cfg.disks,
+      ...(cfg.cdrom === null ? {} : { cdrom: cfg.cdrom }),
+      // --boot c: the hard disk first, then the CD-ROM and the network (QEMU's order letters)
+      ...(cfg.boot === null ? {} : { boot: { c: "cdn", d: "dcn", n: "ncd" }[cfg.boot] }),
       acpi: files.bios === null,
       ...(cfg.exitPort === null ? {} : { exitPort: cfg.exitPort }),
     });
