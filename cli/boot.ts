@@ -11,6 +11,7 @@ import { JIT_DEFAULT, jitThreshold } from "../runtime/vcpu/core.ts";
 import { bootBzImage, BootImageError, E820_RAM, parseBzImage, type Region } from "../runtime/boot/bzimage.ts";
 import { NET_USAGE, type NetConfig, parseNetOption } from "../runtime/netopt.ts";
 import { DISK_USAGE, type DiskConfig, parseDiskOption } from "../runtime/block/options.ts";
+import { parseShareOption, SHARE_USAGE, type ShareConfig } from "../runtime/share/options.ts";
 import { findPasst, PASST_INSTALL } from "../net/passt.ts";
 import type { GuestRam } from "../runtime/memory.ts";
 import type { Machine } from "../runtime/machine.ts";
@@ -48,6 +49,7 @@ Boot a Linux/x86 bzImage on ring3. The console is the first serial port (COM1).
   --smp-threads 1  run every CPU on one thread, round-robin on the virtual clock: repeatable runs
 ${NET_USAGE}
 ${DISK_USAGE}
+${SHARE_USAGE}
                    A disk built by \`deno task image\` boots straight: without --kernel, --initrd,
                    --append and --bios, the first disk's IMAGE.boot/ folder (vmlinuz, initrd.img,
                    cmdline) next to IMAGE.img gives the kernel, initrd and command line.
@@ -96,6 +98,7 @@ export interface BootConfig {
   disks: DiskConfig[]; // --disk, one per disk (virtio-blk: /dev/vda, vdb, ...; if=ide: /dev/sda, ...)
   cdrom: string | null; // --cdrom: an ISO on the IDE CD-ROM
   boot: string | null; // --boot c|d|n: the firmware's first boot device
+  shares: ShareConfig[]; // --share, one per host folder (virtio-9p)
   bios: string | null;
   debugcon: string | null; // file that receives port 0x402 output
   noReboot: boolean;
@@ -150,6 +153,7 @@ const OPTION_NAMES = [
   "disk",
   "cdrom",
   "boot",
+  "share",
   "bios",
   "debugcon",
   "no-reboot",
@@ -216,6 +220,7 @@ export function parseBootArgs(argv: string[]): BootConfig {
         disk: { type: "string", multiple: true },
         cdrom: { type: "string" },
         boot: { type: "string" },
+        share: { type: "string", multiple: true },
         bios: { type: "string" },
         debugcon: { type: "string" },
         "no-reboot": { type: "boolean" },
@@ -303,6 +308,20 @@ export function parseBootArgs(argv: string[]): BootConfig {
     disks,
     cdrom: values.cdrom ?? null,
     boot: values.boot ?? null,
+    shares: (values.share ?? []).map((spec, i) => {
+      let c: ShareConfig;
+      try {
+        c = parseShareOption(spec, i);
+      } catch (e) {
+        throw new UsageError((e as Error).message);
+      }
+      let dir = false;
+      try {
+        dir = Deno.statSync(c.dir).isDirectory;
+      } catch { /* reported below */ }
+      if (!dir) throw new UsageError(`--share ${spec}: ${c.dir} is not a folder`);
+      return c;
+    }),
     bios: values.bios ?? null,
     debugcon: values.debugcon ?? null,
     noReboot: values["no-reboot"] ?? false,
@@ -495,6 +514,7 @@ export interface MachineOptions {
   disks?: DiskConfig[];
   cdrom?: string;
   boot?: string;
+  shares?: ShareConfig[];
   acpi?: boolean; // false: no built-in firmware tables (the ROM makes its own)
 }
 export type MachineFactory = (opts: MachineOptions) => Promise<MachineLike>;
@@ -857,6 +877,7 @@ export async function runGuest(
       net: cfg.net,
       disks: cfg.disks,
       ...(cfg.cdrom === null ? {} : { cdrom: cfg.cdrom }),
+      ...(cfg.shares.length ? { shares: cfg.shares } : {}),
       // --boot c: the hard disk first, then the CD-ROM and the network (QEMU's order letters)
       ...(cfg.boot === null ? {} : { boot: { c: "cdn", d: "dcn", n: "ncd" }[cfg.boot] }),
       acpi: files.bios === null,

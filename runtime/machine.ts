@@ -38,7 +38,16 @@ import { AcpiPm, SCI_IRQ } from "./devices/acpi.ts";
 import { installTables, type TablesInfo } from "./boot/tables.ts";
 import { attachNics, type Nic } from "./devices/nics.ts";
 import type { NetConfig } from "./netopt.ts";
-import { attachDisks, attachIde, closeDisks, type Disk, type IdeSetup } from "./devices/disks.ts";
+import {
+  attachDisks,
+  attachIde,
+  attachShares,
+  closeDisks,
+  type Disk,
+  type IdeSetup,
+  type Share,
+} from "./devices/disks.ts";
+import type { ShareConfig } from "./share/options.ts";
 import type { DiskConfig } from "./block/options.ts";
 import type { BlockImage } from "./block/image.ts";
 import { GuestRam } from "./memory.ts";
@@ -66,6 +75,7 @@ export interface MachineOptions {
   // boot order (CMOS, read by SeaBIOS): c hard disk, d CD-ROM, n network, first to last
   cdrom?: string | BlockImage;
   boot?: string;
+  shares?: ShareConfig[]; // host folders over virtio-9p on PCI slots 24.. (runtime/share/)
   exitPort?: number; // an isa-debug-exit port: a write ends the run with status (value << 1) | 1
 }
 
@@ -118,6 +128,7 @@ export class Machine {
   readonly nics: Nic[];
   readonly disks: Disk[];
   readonly ide?: IdeSetup;
+  readonly shares: Share[];
   readonly devices: readonly BoardDevice[]; // every device model but the local APICs, in reset order
   readonly lapics: Lapic[] = [];
   readonly cores: Core[] = [];
@@ -229,6 +240,12 @@ export class Machine {
       throw e;
     }
     if (this.ide) this.disks.push(...this.ide.disks);
+    try {
+      this.shares = attachShares(this.pci, this.ram, opts.shares ?? []);
+    } catch (e) {
+      closeDisks(this.disks);
+      throw e;
+    }
     setBootOrder(this.rtc.cmos, opts.boot ?? "cdn");
 
     // The board. ISA devices claim fixed ports; the PCI bus claims 0xCF8-0xCFF when it is made and
@@ -254,6 +271,7 @@ export class Machine {
       ...this.nics.map((n): BoardDevice => ({ name: n.name, attach: () => {}, reset: () => n.device.reset() })),
       ...this.disks.map((d): BoardDevice => ({ name: d.name, attach: () => {}, reset: () => d.device.reset() })),
       ...(this.ide ? [isa("PIIX IDE", this.ide.controller)] : []),
+      ...this.shares.map((s): BoardDevice => ({ name: s.name, attach: () => {}, reset: () => s.device.reset() })),
     ];
     for (const d of this.devices) d.attach(this.io, this.mmio);
 
@@ -369,6 +387,7 @@ export class Machine {
   close(): void {
     for (const n of this.nics) n.link.close();
     closeDisks(this.disks);
+    for (const s of this.shares) s.device.server.close();
   }
 
   // Ask the run loop to return { kind: "stopped" }.

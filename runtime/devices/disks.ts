@@ -12,6 +12,9 @@ import { openImage } from "../block/open.ts";
 import { type BlockImage, DiskError } from "../block/image.ts";
 import { IDE_FN, IDE_PORTS, IDE_SLOT, IdeDrive, MAX_LBA48_SECTORS, PiixIde } from "./ide.ts";
 import type { IrqRouter } from "../irq.ts";
+import { Virtio9p } from "./virtio_9p.ts";
+import { P9Server } from "../share/p9.ts";
+import type { ShareConfig } from "../share/options.ts";
 
 export const FIRST_DISK_SLOT = 8;
 export const MAX_DISKS = 16;
@@ -116,4 +119,31 @@ export function attachIde(
   const controller = new PiixIde(ram, [irq?.line(IDE_PORTS[0].irq), irq?.line(IDE_PORTS[1].irq)], drives, log);
   pci.add(controller, IDE_SLOT, IDE_FN);
   return { controller, disks };
+}
+
+// Host folder shares (`--share`): a virtio-9p function each, on PCI slots from FIRST_SHARE_SLOT.
+export const FIRST_SHARE_SLOT = 24;
+export const MAX_SHARES = 6;
+
+export interface Share {
+  readonly name: string; // "share0 (virtio-9p, DIR)"
+  readonly device: Virtio9p;
+}
+
+export function attachShares(
+  pci: PciBus,
+  ram: GuestRam,
+  configs: ShareConfig[],
+  log: (line: string) => void = (l) => console.error(l),
+): Share[] {
+  if (configs.length > MAX_SHARES) throw new RangeError(`${configs.length} shares: at most ${MAX_SHARES}`);
+  const tags = new Set<string>();
+  return configs.map((c, i) => {
+    if (tags.has(c.tag)) throw new RangeError(`--share ${c.dir}: tag ${c.tag} used twice`);
+    tags.add(c.tag);
+    const server = new P9Server(c.dir, { readonly: c.readonly });
+    const device = new Virtio9p(ram, server, c.tag, log);
+    pci.add(device, FIRST_SHARE_SLOT + i);
+    return { name: `${c.tag} (virtio-9p, ${server.root}${c.readonly ? ", read-only" : ""})`, device };
+  });
 }
