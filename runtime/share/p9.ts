@@ -487,6 +487,11 @@ export class P9Server {
     if (!this.lstat(f.names).isDirectory) throw new P9Error(ENOTDIR);
     const names = [...f.names, name];
     const p = this.safe(names);
+    let existing: Deno.FileInfo | undefined;
+    try {
+      existing = Deno.lstatSync(p);
+    } catch { /* a new name */ }
+    if (existing?.isSymlink) throw new P9Error(ELOOP, "would open through a symbolic link");
     const acc = flags & O_ACCMODE;
     const file = this.hostCall(() =>
       Deno.openSync(p, {

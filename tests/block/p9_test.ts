@@ -198,6 +198,8 @@ Deno.test("9p server: no way out of the shared folder", () => {
       );
       c.ok(T.clunk, (w) => w.u32(5));
     }
+    // creating over an existing symlink would open its target
+    assert.equal(c.err(T.lcreate, (w) => w.u32(0).str("abs_file").u32(0o1001).u32(0o644).u32(0)), ELOOP);
     assert.equal(Deno.readTextFileSync(`${dir}/outside/secret.txt`), "SECRET");
     // names carrying a path
     assert.equal(c.err(T.walk, (w) => w.u32(0).u32(6).u16(1).str("../outside")), EINVAL);
