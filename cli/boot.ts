@@ -11,6 +11,7 @@ import { JIT_DEFAULT, jitThreshold } from "../runtime/vcpu/core.ts";
 import { bootBzImage, BootImageError, E820_RAM, parseBzImage, type Region } from "../runtime/boot/bzimage.ts";
 import { NET_USAGE, type NetConfig, parseNetOption } from "../runtime/netopt.ts";
 import { DISK_USAGE, type DiskConfig, parseDiskOption } from "../runtime/block/options.ts";
+import { imageBootFiles } from "../runtime/block/boot_files.ts";
 import { parseShareOption, SHARE_USAGE, type ShareConfig } from "../runtime/share/options.ts";
 import { findPasst, PASST_INSTALL } from "../net/passt.ts";
 import type { GuestRam } from "../runtime/memory.ts";
@@ -51,8 +52,8 @@ ${NET_USAGE}
 ${DISK_USAGE}
 ${SHARE_USAGE}
                    A disk built by \`deno task image\` boots straight: without --kernel, --initrd,
-                   --append and --bios, the first disk's IMAGE.boot/ folder (vmlinuz, initrd.img,
-                   cmdline) next to IMAGE.img gives the kernel, initrd and command line.
+                   --append and --bios, the kernel, initrd and command line named by the first
+                   disk's /boot/extlinux/extlinux.conf (first Linux partition, read with debugfs).
   --bios FILE      firmware boot: a raw ROM image (4 KiB..1 MiB) mapped at the top of 4 GiB,
                    its last 128 KiB also at 0xE0000..0xFFFFF; the CPU starts at the reset vector
                    F000:FFF0 in real mode with no firmware tables installed. Without --bios the
@@ -286,7 +287,7 @@ export function parseBootArgs(argv: string[]): BootConfig {
     ? diskBootFiles(disks[0]?.file)
     : null;
   const kernel = firmware ? null : own?.kernel ?? values.kernel ?? DEFAULT_KERNEL;
-  const initrd = firmware || values.initrd === "" ? null : own?.initrd ?? values.initrd ?? DEFAULT_INITRD;
+  const initrd = firmware || values.initrd === "" ? null : own ? own.initrd : values.initrd ?? DEFAULT_INITRD;
   return {
     help: values.help ?? false,
     kernel,
@@ -353,20 +354,20 @@ function portArg(name: string, v: string): number {
   return n;
 }
 
-// node:util's messages are long and suggest "--" tricks; say it in one short line.
-// IMAGE.boot/{vmlinuz,initrd.img,cmdline} next to IMAGE.img (guest/image/build.sh writes them)
-export function diskBootFiles(image: string | undefined): { kernel: string; initrd: string; append: string } | null {
+// A disk that boots itself (runtime/block/boot_files.ts): the kernel, initrd and command line
+// its extlinux configuration names, read from the image's Linux partition with debugfs.
+export function diskBootFiles(
+  image: string | undefined,
+): { kernel: string; initrd: string | null; append: string } | null {
   if (!image) return null;
-  const dir = image.replace(/\.(img|raw|qcow2)$/, "") + ".boot";
   try {
-    const append = Deno.readTextFileSync(`${dir}/cmdline`).trim();
-    if (!Deno.statSync(`${dir}/vmlinuz`).isFile || !Deno.statSync(`${dir}/initrd.img`).isFile) return null;
-    return { kernel: `${dir}/vmlinuz`, initrd: `${dir}/initrd.img`, append };
-  } catch {
-    return null;
+    return imageBootFiles(image);
+  } catch (e) {
+    throw new BootFileError((e as Error).message);
   }
 }
 
+// node:util's messages are long and suggest "--" tricks; say it in one short line.
 function parseArgsMessage(e: unknown): string {
   const err = e as { code?: string; message?: string };
   const msg = String(err?.message ?? e);

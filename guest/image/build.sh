@@ -105,7 +105,14 @@ LABEL debian
   INITRD /boot/initrd.img-$kver
   APPEND $cmdline
 EOF
-echo "$cmdline" > "$rootfs/boot/ring3-cmdline"
+# udev is not started at boot: the initrd's devtmpfs already has every device node, and udev's
+# "waiting for /dev to be fully populated" costs minutes in an emulator (start it by hand with
+# /etc/init.d/udev.real start if you need it)
+if [ -f "$rootfs/etc/init.d/udev" ] && ! grep -q ring3 "$rootfs/etc/init.d/udev"; then
+  mv "$rootfs/etc/init.d/udev" "$rootfs/etc/init.d/udev.real"
+  printf '#!/bin/sh\n### BEGIN INIT INFO\n# Provides: udev\n# Required-Start: mountkernfs\n# Required-Stop:\n# Default-Start: S\n# Default-Stop:\n# Short-Description: ring3: udev not started (see udev.real)\n### END INIT INFO\nexit 0\n' > "$rootfs/etc/init.d/udev"
+  chmod 755 "$rootfs/etc/init.d/udev"
+fi
 
 echo "image: ext4 partition of $((size - 1)) MiB"
 part="$work/part.ext4"

@@ -19,7 +19,7 @@ cp "$rootfs/bin/busybox" "$work/bin/busybox"
 want="ata_piix ata_generic sd_mod virtio_pci virtio_blk ext4 crc32c_generic libcrc32c"
 declare -A dep=() path=() seen=()
 while IFS=: read -r m deps; do
-  name=$(basename "$m"); name=${name%%.ko*}; name=${name//-/_}
+  name=${m##*/}; name=${name%%.ko*}; name=${name//-/_}
   path[$name]=$m
   dep[$name]=$deps
 done < "$moddir/modules.dep"
@@ -30,7 +30,7 @@ visit() {
   seen[$n]=1
   [ -n "${path[$n]:-}" ] || return 0
   for d in ${dep[$n]}; do
-    dn=$(basename "$d"); dn=${dn%%.ko*}; dn=${dn//-/_}
+    dn=${d##*/}; dn=${dn%%.ko*}; dn=${dn//-/_}
     visit "$dn"
   done
   order+=("$n")
@@ -82,5 +82,5 @@ umount /sys /proc
 exec switch_root /root "$init"
 EOF
 chmod 755 "$work/init"
-(cd "$work" && find . | cpio -o -H newc --quiet | gzip -9) > "$out"
+(cd "$work" && find . | cpio -o -H newc --quiet | gzip -6) > "$out"
 echo "initrd: $(wc -l < "$work/modules.list") modules ($(tr '\n' ' ' < "$work/modules.list")), $(du -h "$out" | cut -f1)"
