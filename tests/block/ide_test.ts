@@ -375,3 +375,52 @@ Deno.test("IDE options: --disk if=ide parses; more than four IDE devices is refu
     Deno.removeSync(dir, { recursive: true });
   }
 });
+
+Deno.test({
+  name: "IDE fuzz: 200,000 random port accesses to both channels and the bus master never throw",
+  ignore: !haveGenisoimage(),
+  fn() {
+    const dir = scratchDir();
+    Deno.mkdirSync(`${dir}/src`);
+    Deno.writeTextFileSync(`${dir}/src/a.txt`, "a");
+    mustRun("genisoimage", "-quiet", "-o", `${dir}/t.iso`, `${dir}/src`);
+    const r = rig({ cdrom: `${dir}/t.iso`, diskMiB: 1 });
+    const { m } = r;
+    const rng = new Rng(2026);
+    const ports = [0x1f0, 0x1f1, 0x1f2, 0x1f3, 0x1f4, 0x1f5, 0x1f6, 0x1f7, 0x3f6, 0x170, 0x171, 0x172, 0x173];
+    ports.push(0x174, 0x175, 0x176, 0x177, 0x376);
+    for (let i = 0; i < 16; i++) ports.push(r.bm + i);
+    // commands that move data are the interesting ones; packets get plausible opcodes
+    const cmds = [0x20, 0x24, 0x25, 0x29, 0x30, 0x35, 0x39, 0xa0, 0xa1, 0xc4, 0xc5, 0xc6, 0xc8, 0xca, 0xec, 0xef, 0x91];
+    const ops = [0x00, 0x03, 0x12, 0x1a, 0x1b, 0x1e, 0x25, 0x28, 0x2b, 0x43, 0x46, 0x4a, 0x5a, 0xa8, 0xbb];
+    try {
+      // PRD entries anywhere, including off the end of RAM
+      for (let i = 0; i < 64; i++) {
+        m.ram.writeU32(PRD + 8 * i, rng.u32() % (m.ram.size + 0x100000));
+        m.ram.writeU32(PRD + 8 * i + 4, rng.u32());
+      }
+      for (let i = 0; i < 200_000; i++) {
+        const p = ports[rng.u32() % ports.length];
+        const size = [1, 2, 4][rng.u32() % 3];
+        const x = rng.u32();
+        if (x & 1) {
+          m.io.read(p, size);
+          continue;
+        }
+        let v = rng.u32();
+        if ((p & 7) === 7 && p < 0x200 && (x & 6)) v = cmds[(x >>> 8) % cmds.length];
+        if ((p & 7) === 0 && p < 0x200 && (x & 0x18) === 0x18) v = ops[(x >>> 8) % ops.length];
+        if (p === r.bm + 4 || p === r.bm + 12) v = PRD;
+        m.io.write(p, size, v);
+      }
+      // still answering: a fresh IDENTIFY after a software reset
+      r.io.out8(PC, 4), r.io.out8(PC, 0);
+      r.io.out8(P + 6, 0xa0), r.io.out8(P + 7, 0xec);
+      const id = new Uint16Array(r.readPio(P, 512).buffer);
+      assert.equal(id[60], 2048);
+    } finally {
+      r.close();
+      Deno.removeSync(dir, { recursive: true });
+    }
+  },
+});
