@@ -640,6 +640,7 @@ export class IdeChannel {
     // PIO: chunks of at most the byte count limit the driver put in LBA mid/high
     let limit = (this.lbah << 8) | this.lbam;
     if (limit === 0 || limit > 0xfffe) limit = 0xfffe;
+    if (limit < 2) limit = 2; // a one-byte limit would leave only empty chunks
     let off = 0;
     const step = () => {
       let n = Math.min(data.total - off, limit);
