@@ -21,16 +21,17 @@ import {
 } from "../../net/trunk.ts";
 import { keyFile, sleep, TRUNK_KEY, waitFor } from "./lib.ts";
 import { DaemonProc } from "./proc.ts";
+import { readProc, readProcDir } from "../lib/procfs.ts";
 
 const MiB = 1 << 20;
 
 function rss(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(Deno.readTextFileSync(`/proc/${pid}/status`));
+  const m = /VmRSS:\s+(\d+) kB/.exec(readProc(`/proc/${pid}/status`));
   return Number(m![1]) * 1024;
 }
 
 function fds(pid: number): number {
-  return [...Deno.readDirSync(`/proc/${pid}/fd`)].length;
+  return readProcDir(`/proc/${pid}/fd`).length;
 }
 
 const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
