@@ -200,6 +200,12 @@ async function header(): Promise<string> {
 }
 
 if (import.meta.main) {
+  if (Deno.args.includes("--help") || Deno.args.includes("-h")) {
+    console.log(`usage: deno task bench:smp [TABLE...] [--max N] [--runs N]
+  TABLE: md5 curve share idle (default: all); --max N: largest vCPU count of the curve (64);
+  --runs N: hackbench runs per vCPU count (3). The task writes bench/results/smp.md (--write).`);
+    Deno.exit(0);
+  }
   const write = Deno.args.includes("--write");
   const maxArg = Deno.args.indexOf("--max");
   const max = maxArg >= 0 ? Number(Deno.args[maxArg + 1]) : 64;
