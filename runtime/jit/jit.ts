@@ -170,7 +170,7 @@ export class Jit {
   // when it arrives)
   compile(h: number, lin: number): number {
     if (!this.env) return 0;
-    const tlb = (this.env.TLB as WebAssembly.Global).value;
+    const tlb = (this.env.TLB as WebAssembly.Global | undefined)?.value ?? -1;
     if (this.bg) {
       const slot = this.profile ? PROFILE_BASE + (this.profileInfo.length % PROFILE_SLOTS) * 4 : -1;
       if (this.bg.request(h, lin >>> 0, tlb, slot, this.epoch) && this.profile) {
