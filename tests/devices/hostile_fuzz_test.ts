@@ -10,6 +10,7 @@ import { Machine } from "../../runtime/machine.ts";
 import { ManualClock } from "../../runtime/clock.ts";
 import { VirtioNet } from "../../runtime/devices/virtio_net.ts";
 import { Ne2k } from "../../runtime/devices/ne2k.ts";
+import { VirtioBlk } from "../../runtime/devices/virtio_blk.ts";
 import type { BlockImage } from "../../runtime/block/image.ts";
 import { Rng } from "../lib/rng.ts";
 import { FakePort, MAC, PEER } from "../net/nic_lib.ts";
@@ -61,7 +62,7 @@ function rig() {
   for (const f of m.pci.functions()) f.writeConfig(4, 2, f.command | 0x7);
   m.io.onFault = (where, e) => faults.push(`${where}: ${(e as Error).stack}`);
   m.mmio.onFault = (where, e) => faults.push(`${where}: ${(e as Error).stack}`);
-  return { m, clock, faults, logs, vnet, ne, nicPort, nePort, blk: m.disks[0].device };
+  return { m, clock, faults, logs, vnet, ne, nicPort, nePort, blk: m.disks[0].device as VirtioBlk };
 }
 
 function interesting(r: Rng): number {
