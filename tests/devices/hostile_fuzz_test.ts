@@ -43,6 +43,14 @@ export class MemImage implements BlockImage {
   close(): void {}
 }
 
+const tempFiles: string[] = [];
+function ideFile(): string {
+  const f = Deno.makeTempFileSync({ prefix: "ring3-fuzz-ide-" });
+  tempFiles.push(f);
+  Deno.truncateSync(f, 4 << 20);
+  return f;
+}
+
 function rig() {
   const clock = new ManualClock();
   const faults: string[] = [];
@@ -50,7 +58,10 @@ function rig() {
   const m = new Machine({
     memMiB: RAM_MIB,
     clock,
-    disks: [new MemImage(4 << 20)],
+    // the virtio disk first (the fuzzer drives it as a driver would), then an IDE disk and an
+    // ATAPI CD-ROM: their ports, bus-master DMA and PRD tables get the random traffic
+    disks: [new MemImage(4 << 20), { file: ideFile(), if: "ide" }],
+    cdrom: new MemImage(2 << 20),
     serialOut: () => {},
   });
   const nicPort = new FakePort(), nePort = new FakePort();
@@ -234,6 +245,8 @@ for (const seed of [1, 2, 3, 0x5eed]) {
     // what the process holds before: a 32 MiB guest plus the 4 MiB disk
     const x0 = Deno.memoryUsage().rss;
     const x = fuzzOnce(seed);
+    x.m.close();
+    for (const f of tempFiles.splice(0)) Deno.removeSync(f);
     const grew = Deno.memoryUsage().rss - x0;
     assert.deepEqual(x.faults, [], `seed ${seed}: a device threw at step ${x.step}`);
     const internal = x.errors.filter((e) => /internal error/.test(e));
