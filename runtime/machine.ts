@@ -181,7 +181,8 @@ export class Machine {
         for (let c = 0; c < this.ncpu; c++) this.bus.signal(c, L.ATTN_FLUSH_TLB);
       },
     };
-    this.pit = new Pit(this.timers, this.irq.line(0));
+    // (state in shared memory: vCPU threads serve their own reads of it, devices/pit.ts PitReader)
+    this.pit = new Pit(this.timers, this.irq.line(0), { buffer: this.memory.buffer, offset: L.PIT_STATE });
     // a repeatable run needs a repeatable date too: 2025-01-01 plus virtual time
     const wall = opts.wallClock ??
       (threads === 1 && this.virtual ? () => 1735689600000 + this.clock.now() / 1e6 : undefined);
