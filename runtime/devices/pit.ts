@@ -342,12 +342,14 @@ export class Pit implements IoHandler {
   readonly #f: Float64Array; // (private: views of the state, not state a snapshot keeps)
   readonly #lock: Int32Array;
 
-  // `reader`: a view of another thread's Pit (PitReader): adopts its state, owns no timer
+  // `reader`: a view of another thread's Pit (PitReader): adopts its state, owns no timer.
+  // `clockNow`: the time accesses use (default: the timer queue's clock)
   constructor(
     private readonly timers: TimerQueue,
     private readonly irq0?: IrqLine,
     region?: PitStateRegion,
     reader = false,
+    private readonly clockNow?: () => number,
   ) {
     const buf = region?.buffer ?? new ArrayBuffer(PIT_STATE_BYTES);
     const off = region?.offset ?? 0;
@@ -385,7 +387,7 @@ export class Pit implements IoHandler {
   }
 
   private get now(): number {
-    return this.timers.clock.now();
+    return this.clockNow ? this.clockNow() : this.timers.clock.now();
   }
 
   attach(io: IoBus): void {
