@@ -368,7 +368,18 @@ export class Machine {
     this.pci.assignResources(); // devices registered since the last run get their BARs
     this.outcome = undefined;
     if (this.threaded) await (this.deviceThread ??= new DeviceThread(this.host)).run();
-    else await runRoundRobin(this.host);
+    else {
+      // vCPUs on this thread hand hot blocks to a compiler thread (runtime/jit/background.ts),
+      // except on the virtual clock: a compiled loop may end its slice an iteration late (the
+      // count stays exact), so when blocks arrive would change where slices end, and runs there
+      // must repeat byte for byte
+      if (!this.virtual) { for (const c of this.cores) c.jit.startBackground(); }
+      try {
+        await runRoundRobin(this.host);
+      } finally {
+        for (const c of this.cores) c.jit.stopBackground();
+      }
+    }
     this.serial.flush();
     return this.outcome!;
   }
