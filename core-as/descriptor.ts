@@ -4,13 +4,13 @@
 // call gates, which must check and probe the whole frame before any state changes.
 import { S } from "./state";
 import {
-  S_GDTR_BASE, S_GDTR_LIMIT, S_CPL, S_CR0, S_FLAGS, CR0_PE, F_VM, SEG_SS, SEG_LDTR, SEG_CS,
+  S_GDTR_BASE, S_GDTR_LIMIT, S_CPL, S_CR0, S_FLAGS, CR0_PE, F_VM, F_IOPL, SEG_SS, SEG_LDTR, SEG_CS,
   EXC_GP, EXC_NP, EXC_SS, 
 } from "./layout";
 import { srd32, translate, phost, isRom } from "./mmu";
 import { codeWrite } from "./codemap";
 import { raise } from "./fault";
-import { segp, segSet, segLoadReal, segAttr, segBase, segLimit } from "./seg";
+import { segp, segSet, segLoadReal, segLoadV86, segAttr, segBase, segLimit } from "./seg";
 import { mmio_rd, mmio_wr } from "./env";
 import { SG_ATTR, SG_SEL, SG_BASE, SG_LIMIT } from "./layout";
 
@@ -38,6 +38,13 @@ export let daddr: u32 = 0;
 @inline export function dRW(hi: u32): bool { return (hi & 0x200) != 0; }
 
 @inline export function cpl(): u32 { return load<u32>(S, S_CPL); }
+@inline export function v86(): bool { return (load<u32>(S, S_FLAGS) & F_VM) != 0; }
+// IOPL-sensitive instructions in virtual-8086 mode (CLI, STI, PUSHF, POPF, INT n, IRET; no VME):
+// #GP(0) to the monitor unless IOPL is 3
+@inline export function v86Sensitive(): void {
+  const f = load<u32>(S, S_FLAGS);
+  if ((f & F_VM) != 0 && (f & F_IOPL) != F_IOPL) raise(EXC_GP, 0);
+}
 @inline export function protMode(): bool {
   return (load<u32>(S, S_CR0) & CR0_PE) != 0 && (load<u32>(S, S_FLAGS) & F_VM) == 0;
 }
@@ -134,11 +141,7 @@ export function loadSegPm(seg: u32, sel: u32, curCpl: u32, gpVec: u32, ext: u32)
 // MOV Sreg / POP Sreg / LDS...: real mode and VM86 only change selector and base
 export function loadSeg(seg: u32, sel: u32): void {
   if ((load<u32>(S, S_CR0) & CR0_PE) == 0) { segLoadReal(seg, sel); return; }
-  if ((load<u32>(S, S_FLAGS) & F_VM) != 0) {
-    sel &= 0xffff;
-    segSet(seg, sel, sel << 4, 0xffff, 0xf3);
-    return;
-  }
+  if ((load<u32>(S, S_FLAGS) & F_VM) != 0) { segLoadV86(seg, sel); return; }
   loadSegPm(seg, sel, cpl(), EXC_GP, 0);
 }
 

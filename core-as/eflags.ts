@@ -1,7 +1,7 @@
 // Writing EFLAGS as a whole (POPF, IRET, task switches). Callers pass the bits they are allowed
 // to change; the reserved bits are forced here so no path can set them: bit 1 reads as 1,
-// bits 3, 5, 15 and 22..31 as 0. Virtual-8086 mode is not supported by ring3, so VM is never set
-// through POPF and the VME/PVI virtual-interrupt rules do not apply.
+// bits 3, 5, 15 and 22..31 as 0. VM is set only by IRET at CPL 0 and by a task switch (never by
+// POPF); CR4.VME/PVI do not exist here, so the virtual-interrupt rules do not apply.
 import { S } from "./state";
 import {
   S_FLAGS, S_LF_OP, S_CPL, S_CR0, CR0_PE, S_ATTN, ATTN_TRACE,
@@ -30,7 +30,8 @@ export function noteTrace(): void {
   if ((load<u32>(S, S_FLAGS) & F_TF) != 0) atomic.or<u32>(S + S_ATTN, ATTN_TRACE);
 }
 
-// The bits POPF may change at the current privilege (SDM POPF): real mode behaves as CPL 0.
+// The bits POPF may change at the current privilege (SDM POPF): real mode behaves as CPL 0,
+// virtual-8086 mode (reached only at IOPL 3) as CPL 3: IF, not IOPL.
 // IOPL only at CPL 0; IF only when CPL <= IOPL; AC and ID only with a 32-bit operand; RF is in
 // the mask so that a 32-bit POPF clears it (the caller passes the value with RF clear).
 export function popfMask(size: u32): u32 {

@@ -2,18 +2,19 @@
 // protected-mode code segments (conforming / non-conforming), call gates with a stack switch and
 // parameter copy, returns to outer rings, and JMP/CALL/IRET into another task (the switch itself
 // is in task.ts). The opcode handlers that call in here are in ops/farops.ts and ops/branch.ts.
-// Return to virtual-8086 mode is not supported: IRET with VM=1 in the popped EFLAGS at CPL 0
-// raises #GP(0).
+// Virtual-8086 mode (SDM vol. 3, ch. 20): far transfers inside it load segments real-mode style
+// (seg.ts segLoadV86); IRET inside it is IOPL-sensitive; IRET at CPL 0 with VM=1 in the popped
+// EFLAGS enters it (the nine-dword frame interrupt delivery from it pushed, pmintr.ts).
 import { S } from "./state";
 import * as st from "./state";
 import {
-  S_FLAGS, S_CR0, CR0_PE, SEG_CS, SEG_SS, SEG_DS, SEG_ES, SEG_FS, SEG_GS, SEG_TR, F_IF, F_IOPL, F_NT, F_RF, F_VM,
+  S_FLAGS, S_CR0, S_CPL, CR0_PE, SEG_CS, SEG_SS, SEG_DS, SEG_ES, SEG_FS, SEG_GS, SEG_TR, F_IF, F_IOPL, F_NT, F_RF, F_VM,
   F_VIF, F_VIP, EXC_GP, EXC_NP, EXC_SS, EXC_TS,
 } from "./layout";
 import { writeEflags } from "./eflags";
 import { srd16, lrd16, lrd32, updateMode } from "./mmu";
 import { raise } from "./fault";
-import { segBase, segSel, segLimit, segSet, segLoadReal, linR, curEip } from "./seg";
+import { segBase, segSel, segLimit, segSet, segLoadReal, segLoadV86, linR, curEip } from "./seg";
 import { sp, setSp, spAdd, push16, push32, probePush } from "./stack";
 import {
   dlo, dhi, daddr, readDesc, readGdtDesc, dBase, dLimit, dAttr, dType, dSys, dDpl, dPresent, dCode, dData, dRW,
@@ -43,7 +44,7 @@ export function farJump(sel: u32, off: u32, size: u32): void {
   if (size == 2) off &= 0xffff;
   if (!pe() || vm()) {
     if (off > segLimit(SEG_CS)) raise(EXC_GP, 0);
-    if (vm()) segSet(SEG_CS, sel, sel << 4, 0xffff, 0xfb); else segLoadReal(SEG_CS, sel);
+    if (vm()) segLoadV86(SEG_CS, sel); else segLoadReal(SEG_CS, sel);
     st.ip = segBase(SEG_CS) + off;
     st.head = true;
     return;
@@ -119,7 +120,7 @@ export function farCall(sel: u32, off: u32, size: u32): void {
     if (off > segLimit(SEG_CS)) raise(EXC_GP, 0);
     const retCs = segSel(SEG_CS), retIp = curEip();
     if (size == 4) { push32(retCs); push32(retIp); } else { push16(retCs); push16(retIp); }
-    if (vm()) segSet(SEG_CS, sel, sel << 4, 0xffff, 0xfb); else segLoadReal(SEG_CS, sel);
+    if (vm()) segLoadV86(SEG_CS, sel); else segLoadReal(SEG_CS, sel);
     st.ip = segBase(SEG_CS) + off;
     st.head = true;
     return;
@@ -250,7 +251,7 @@ export function farRet(size: u32, imm: u32): void {
   const csel = popAt(w, w) & 0xffff;
   if (!pe() || vm()) {
     if (eip > segLimit(SEG_CS)) raise(EXC_GP, 0);
-    if (vm()) segSet(SEG_CS, csel, csel << 4, 0xffff, 0xfb); else segLoadReal(SEG_CS, csel);
+    if (vm()) segLoadV86(SEG_CS, csel); else segLoadReal(SEG_CS, csel);
     setSp(spAdd(2 * w + imm));
     st.ip = segBase(SEG_CS) + eip;
     st.head = true;
@@ -301,13 +302,13 @@ export function iretFar(size: u32): void {
     st.head = true;
     return;
   }
-  if (vm()) raise(EXC_GP, 0); // VM86 is not supported (no way to enter it either)
+  if (vm()) { iretInV86(w); return; }
   if ((load<u32>(S, S_FLAGS) & F_NT) != 0) { iretTask(); return; }
   const curCpl = cpl();
   const eip = popAt(0, w);
   const csel = popAt(w, w) & 0xffff;
   const fl = popAt(2 * w, w);
-  if (w == 4 && (fl & F_VM) != 0 && curCpl == 0) raise(EXC_GP, 0); // return to VM86: unsupported
+  if (w == 4 && (fl & F_VM) != 0 && curCpl == 0) { iretToV86(eip, csel, fl); return; }
   checkReturnCS(csel, curCpl);
   const clo = dlo, chi = dhi, caddr = daddr;
   const rpl = csel & 3;
@@ -338,6 +339,46 @@ export function iretFar(size: u32): void {
   if (w == 4) store<u32>(S, nesp, 16); else store<u16>(S, <u16>nesp, 16);
   writeFlags(fl, mask);
   outerDataSegs(rpl);
+  updateMode();
+  st.ip = segBase(SEG_CS) + eip;
+  st.head = true;
+}
+
+// IRET inside virtual-8086 mode: at IOPL 3 a real-mode IRET that leaves VM and IOPL (and VIF/VIP)
+// alone; below IOPL 3 #GP(0) to the monitor
+function iretInV86(w: u32): void {
+  if ((load<u32>(S, S_FLAGS) & F_IOPL) != F_IOPL) raise(EXC_GP, 0);
+  const eip = popAt(0, w);
+  const csel = popAt(w, w) & 0xffff;
+  const fl = popAt(2 * w, w);
+  if (eip > 0xffff) raise(EXC_GP, 0);
+  segLoadV86(SEG_CS, csel);
+  setSp(spAdd(3 * w));
+  writeFlags(fl, w == 4 ? 0x3f7fd5 & ~(F_VM | F_IOPL | F_VIF | F_VIP) : 0xffff & ~F_IOPL);
+  st.ip = segBase(SEG_CS) + eip;
+  st.head = true;
+}
+
+// IRET at CPL 0 with VM=1 in the popped EFLAGS (32-bit operand size): the rest of the frame is
+// ESP, SS, ES, DS, FS, GS (each a dword, selectors in the low word); all of it is read before
+// anything changes. The new EFLAGS is taken whole (VM, IOPL, IF, VIF, VIP included); CPL becomes 3.
+function iretToV86(eip: u32, csel: u32, fl: u32): void {
+  const nesp = popAt(12, 4);
+  const nss = popAt(16, 4) & 0xffff;
+  const nes = popAt(20, 4) & 0xffff;
+  const nds = popAt(24, 4) & 0xffff;
+  const nfs = popAt(28, 4) & 0xffff;
+  const ngs = popAt(32, 4) & 0xffff;
+  if (eip > 0xffff) raise(EXC_GP, 0);
+  writeFlags(fl, 0x3f7fd5);
+  segLoadV86(SEG_CS, csel);
+  segLoadV86(SEG_SS, nss);
+  segLoadV86(SEG_ES, nes);
+  segLoadV86(SEG_DS, nds);
+  segLoadV86(SEG_FS, nfs);
+  segLoadV86(SEG_GS, ngs);
+  store<u32>(S, nesp, 16);
+  store<u32>(S, 3, S_CPL);
   updateMode();
   st.ip = segBase(SEG_CS) + eip;
   st.head = true;

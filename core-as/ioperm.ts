@@ -1,17 +1,18 @@
 // I/O permission (SDM vol. 1, 19.5): in protected mode with CPL > IOPL every port of the access
 // must be clear in the I/O-permission bitmap of the current 32-bit TSS, else #GP(0). The
 // processor reads two bitmap bytes per check, so both must lie inside the TSS limit. The TSS
-// is read with supervisor accesses (page faults are reported as such). Virtual-8086 mode is not
-// supported, so the VM=1 case (bitmap always consulted) does not arise.
+// is read with supervisor accesses (page faults are reported as such). In virtual-8086 mode the
+// bitmap decides whatever IOPL is (SDM vol. 3, 20.2.8.1).
 import { S } from "./state";
-import { S_CR0, S_CPL, S_FLAGS, CR0_PE, SEG_TR } from "./layout";
+import { S_CR0, S_CPL, S_FLAGS, CR0_PE, SEG_TR, F_VM } from "./layout";
 import { segBase, segLimit, segAttr } from "./seg";
 import { srd16 } from "./mmu";
 import { gp } from "./fault";
 
 @inline export function ioCheck(port: u32, size: u32): void {
   if ((load<u32>(S, S_CR0) & CR0_PE) == 0) return;
-  if (load<u32>(S, S_CPL) <= ((load<u32>(S, S_FLAGS) >> 12) & 3)) return;
+  const f = load<u32>(S, S_FLAGS);
+  if ((f & F_VM) == 0 && load<u32>(S, S_CPL) <= ((f >> 12) & 3)) return;
   ioBitmap(port, size);
 }
 

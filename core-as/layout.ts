@@ -34,6 +34,9 @@ export const M_TSC_LAST = 192; // (u64) the latest raw TSC any vCPU read: keeps 
 export const M_BUSLOCK = 256; // 1 while a vCPU performs a locked access no wasm atomic can (core-as/buslock.ts)
 export const MBOX = MACHINE + 0x2000; // per-vCPU device-request mailboxes, MBOX_STRIDE apart
 export const MBOX_STRIDE = 64;
+// the 8254's state, shared by the device thread (writes, IRQ0) and vCPU threads (reads served
+// where they happen: runtime/devices/pit.ts); 1 KiB, up to JIT profile counters at MACHINE + 0x4000
+export const PIT_STATE = MACHINE + 0x3000;
 
 // ---- per-vCPU state block (offsets from the block base) --------------------------------------
 // general registers, Intel order: eax ecx edx ebx esp ebp esi edi

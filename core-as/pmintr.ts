@@ -2,11 +2,12 @@
 // INT n pseudocode in vol. 2): interrupt, trap and task gates, 16- and 32-bit gates, the stack
 // switch through the TSS on a change to an inner ring. Every check and every page of the new
 // frame is verified before any register changes, so a fault during delivery is precise and
-// deliver() in cpu.ts can escalate it to #DF.
+// deliver() in cpu.ts can escalate it to #DF. From virtual-8086 mode (CPL 3) the gate must lead
+// to ring 0, and the frame also holds GS, FS, DS and ES, which are then null.
 import { S } from "./state";
 import * as st from "./state";
 import {
-  S_IDTR_BASE, S_IDTR_LIMIT, S_FLAGS, SEG_CS, SEG_SS, SEG_TR, F_IF, F_TF, F_NT, F_RF, F_VM, EXC_GP, EXC_NP, EXC_DB,
+  S_IDTR_BASE, S_IDTR_LIMIT, S_FLAGS, SEG_CS, SEG_SS, SEG_DS, SEG_ES, SEG_FS, SEG_GS, SEG_TR, F_IF, F_TF, F_NT, F_RF, F_VM, EXC_GP, EXC_NP, EXC_DB,
 } from "./layout";
 import { getFlags, materialize } from "./flags";
 import { srd32, updateMode } from "./mmu";
@@ -49,7 +50,9 @@ export function pmInterrupt(vec: u32, err: i32, kind: u32): void {
   const dpl = dDpl(chi);
   if (!dCode(chi) || dpl > curCpl) raise(EXC_GP, csErr);
   if (!dPresent(chi)) raise(EXC_NP, csErr);
-  if ((load<u32>(S, S_FLAGS) & F_VM) != 0) raise(EXC_GP, csErr); // VM86 is not supported
+  const fromV86 = (load<u32>(S, S_FLAGS) & F_VM) != 0;
+  // from virtual-8086 mode only to a ring-0 non-conforming code segment
+  if (fromV86 && (dConforming(chi) || dpl != 0)) raise(EXC_GP, csErr);
   if (off > dLimit(clo, chi)) raise(EXC_GP, ext);
 
   const flags = getFlags();
@@ -64,10 +67,21 @@ export function pmInterrupt(vec: u32, err: i32, kind: u32): void {
     checkNewSS(nsSel, dpl, ext);
     const ssLo = nsLo, ssHi = nsHi, ssAddr = nsAddr, ssSel = nsSel;
     stkUse(dBase(ssLo, ssHi), dLimit(ssLo, ssHi), dAttr(ssHi) | 1, nsEsp, newCpl);
-    stkCheck(5 + nItems, w, (ssSel & 0xfffc) | ext);
+    stkCheck((fromV86 ? 9 : 5) + nItems, w, (ssSel & 0xfffc) | ext);
     setAccessed(ssAddr, ssHi);
     setAccessed(caddr, chi);
     // commit
+    if (fromV86) {
+      // the virtual-8086 data segments go on the stack and are left null (SDM vol. 3, 20.3.1.1)
+      stkPush(segSel(SEG_GS), w);
+      stkPush(segSel(SEG_FS), w);
+      stkPush(segSel(SEG_DS), w);
+      stkPush(segSel(SEG_ES), w);
+      segSet(SEG_GS, 0, 0, 0, 0);
+      segSet(SEG_FS, 0, 0, 0, 0);
+      segSet(SEG_DS, 0, 0, 0, 0);
+      segSet(SEG_ES, 0, 0, 0, 0);
+    }
     const oldSs = segSel(SEG_SS), oldEsp = load<u32>(S, 16);
     stkPush(oldSs, w);
     stkPush(oldEsp, w);

@@ -121,6 +121,13 @@ export function segSlow(seg: u32, off: u32, len: u32, write: bool): u32 {
 
 // real mode (and the real-mode half of loads): only selector and base change; the cached limit
 // and attributes stay, as on hardware ("unreal mode" works)
+// Virtual-8086 mode: every segment register is a 64 KiB read/write data segment at sel << 4 with
+// DPL 3 (CS too: writes through a CS override work as in real mode), whatever was cached before.
+export function segLoadV86(seg: u32, sel: u32): void {
+  sel &= 0xffff;
+  segSet(seg, sel, sel << 4, 0xffff, 0xf3);
+}
+
 export function segLoadReal(seg: u32, sel: u32): void {
   const p = segp(seg);
   sel &= 0xffff;

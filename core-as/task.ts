@@ -4,14 +4,14 @@
 import { S } from "./state";
 import * as st from "./state";
 import {
-  S_CR0, S_DR, S_GDTR_BASE, S_FLAGS, CR0_TS, SEG_CS, SEG_SS, SEG_DS, SEG_ES, SEG_FS, SEG_GS, SEG_LDTR, SEG_TR,
+  S_CR0, S_CPL, S_DR, S_GDTR_BASE, S_FLAGS, CR0_TS, SEG_CS, SEG_SS, SEG_DS, SEG_ES, SEG_FS, SEG_GS, SEG_LDTR, SEG_TR,
   SG_SEL, F_NT, F_RF, F_VM, EXC_GP, EXC_NP, EXC_SS, EXC_TS, EXC_DB,
 } from "./layout";
 import { getFlags, materialize } from "./flags";
 import { noteTrace } from "./eflags";
 import { srd16, srd32, swr16, swr32, translate, updateMode, setCr3 } from "./mmu";
 import { raise } from "./fault";
-import { segp, segBase, segSel, segLimit, segAttr, segSet, curEip } from "./seg";
+import { segp, segBase, segSel, segLimit, segAttr, segSet, segLoadV86, curEip } from "./seg";
 import {
   dlo, dhi, daddr, readDesc, dBase, dLimit, dAttr, dType, dSys, dDpl, dPresent, dCode, dData, dRW, dConforming,
   setAccessed, setBusy, loadCS, loadSegPm,
@@ -136,9 +136,10 @@ export function taskSwitch(sel: u32, lo: u32, hi: u32, addr: u32, how: u32, ext:
   }
   store<u32>(S, r0, 0); store<u32>(S, r1, 4); store<u32>(S, r2, 8); store<u32>(S, r3, 12);
   store<u32>(S, r4, 16); store<u32>(S, r5, 20); store<u32>(S, r6, 24); store<u32>(S, r7, 28);
-  // VM86 tasks are not supported: VM is dropped
+  // only a 32-bit TSS can hold a virtual-8086 task (a 16-bit one has no VM bit)
   materialize();
-  store<u32>(S, ((nFl | 2) & ~(F_RF | F_VM | 0xffc0_8028)), S_FLAGS);
+  store<u32>(S, ((nFl | 2) & ~(F_RF | 0xffc0_8028)), S_FLAGS);
+  const toV86 = (nFl & F_VM) != 0;
   noteTrace();
   // selectors first: a fault below is taken in the new task, with these selectors visible
   for (let s: u32 = 0; s < 6; s++) {
@@ -158,6 +159,25 @@ export function taskSwitch(sel: u32, lo: u32, hi: u32, addr: u32, how: u32, ext:
     readDesc(nLdt, EXC_TS, 0);
     if (!dSys(dhi) || dType(dhi) != 2 || !dPresent(dhi)) raise(EXC_TS, lerr);
     segSet(SEG_LDTR, nLdt, dBase(dlo, dhi), dLimit(dlo, dhi), dAttr(dhi));
+  }
+  if (toV86) {
+    // virtual-8086 task: segments real-mode style, no descriptors; CPL 3
+    segLoadV86(SEG_CS, nCs);
+    store<u32>(S, 3, S_CPL);
+    updateMode();
+    segLoadV86(SEG_SS, nSs);
+    segLoadV86(SEG_DS, nDs);
+    segLoadV86(SEG_ES, nEs);
+    segLoadV86(SEG_FS, nFs);
+    segLoadV86(SEG_GS, nGs);
+    st.ip0 = segBase(SEG_CS) + nEip;
+    st.ip = st.ip0;
+    if (nEip > 0xffff) raise(EXC_GP, 0);
+    if (tbit) {
+      store<u32>(S, load<u32>(S, S_DR + 24) | 0x8000, S_DR + 24);
+      raise(EXC_DB, -1);
+    }
+    return;
   }
   // CS: its RPL is the new CPL
   const newCpl = nCs & 3;

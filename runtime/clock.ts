@@ -257,3 +257,22 @@ export class EpochClock implements Clock {
     this.epochMs = performance.timeOrigin + performance.now() - ns / 1e6;
   }
 }
+
+// ---- the machine-wide latest time -------------------------------------------------------------
+// Time as a vCPU thread's device reads see it (the PM timer, the PIT: runtime/vcpu/imports.ts):
+// the clock, but never less than the latest raw TSC or device time any vCPU read (the machine
+// word M_TSC_LAST, which the core's RDTSC keeps too: core-as/ops/msr.ts), raised to it. Thread
+// clocks differ by up to ~240 ns (each converts its own time origin with a double); with this a
+// reading on one vCPU is never older than one another vCPU made before it, whatever the clock.
+export function latestNs(memory: WebAssembly.Memory, clock: Clock, lastAt: number): () => number {
+  const last = new BigInt64Array(memory.buffer, lastAt, 1);
+  return () => {
+    let t = BigInt(Math.floor(clock.now()));
+    for (;;) {
+      const seen = Atomics.load(last, 0);
+      if (t <= seen) t = seen + 1n;
+      if (Atomics.compareExchange(last, 0, seen, t) === seen) break;
+    }
+    return Number(t);
+  };
+}

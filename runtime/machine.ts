@@ -24,7 +24,7 @@ import { DebugExit, PvPanic, PVPANIC_SLOT } from "./devices/pvpanic.ts";
 import { runRoundRobin } from "./vcpu/round_robin.ts";
 import { DeviceThread } from "./vcpu/device_thread.ts";
 import { IoBus, MmioBus } from "./bus.ts";
-import { type Clock, EpochClock, PacedClock, TimerQueue, VirtualClock, type WallClock } from "./clock.ts";
+import { type Clock, EpochClock, latestNs, PacedClock, TimerQueue, VirtualClock, type WallClock } from "./clock.ts";
 import { IrqRouter } from "./irq.ts";
 import { DualPic } from "./devices/pic.ts";
 import { Pit } from "./devices/pit.ts";
@@ -210,7 +210,16 @@ export class Machine {
         for (let c = 0; c < this.ncpu; c++) this.bus.signal(c, L.ATTN_FLUSH_TLB);
       },
     };
-    this.pit = new Pit(this.timers, this.irq.line(0));
+    // (state in shared memory: vCPU threads serve their own reads of it, devices/pit.ts PitReader)
+    // (with vCPU threads, at the machine-wide latest time as their reads: a count written here is
+    // never in the future of a read that follows it on a vCPU)
+    this.pit = new Pit(
+      this.timers,
+      this.irq.line(0),
+      { buffer: this.memory.buffer, offset: L.PIT_STATE },
+      false,
+      this.threaded ? latestNs(this.memory, this.clock, L.MACHINE + L.M_TSC_LAST) : undefined,
+    );
     // a repeatable run needs a repeatable date too: 2025-01-01 plus virtual time
     const wall = opts.wallClock ??
       (threads === 1 && this.virtual ? () => 1735689600000 + this.clock.now() / 1e6 : undefined);

@@ -14,6 +14,7 @@ import { interrupt, INT_SOFT, INT_EXC } from "../intr";
 import { raise, gp, ud, NO_ERR } from "../fault";
 import { busLock, busUnlock } from "../buslock";
 import { farJump, farCall } from "../fartransfer";
+import { v86Sensitive } from "../descriptor";
 
 // ---- near transfers ---------------------------------------------------------------------------
 // jump to ip + d (d sign-extended); wide = 32-bit operand size
@@ -95,7 +96,8 @@ import { farJump, farCall } from "../fartransfer";
 
 // ---- software interrupts: traps, the return address is the next instruction ----------------
 export function int3(): void { interrupt(EXC_BP, NO_ERR, INT_SOFT); }
-export function int_Ib(): void { const v = fetch8(); interrupt(v, NO_ERR, INT_SOFT); }
+// INT n (not INT3, INTO or INT1) is IOPL-sensitive in virtual-8086 mode: #GP(0) below IOPL 3
+export function int_Ib(): void { const v = fetch8(); v86Sensitive(); interrupt(v, NO_ERR, INT_SOFT); }
 export function into(): void { if (getOF()) interrupt(EXC_OF, NO_ERR, INT_SOFT); }
 // ICEBP (F1) raises #DB like a debug trap: the gate DPL is not checked, so it is not INT_SOFT
 export function int1(): void { interrupt(EXC_DB, NO_ERR, INT_EXC); }

@@ -10,6 +10,7 @@ import { push16, push32, pop16, pop32, peek16, peek32, probePush, setSp, spAdd }
 import { ud } from "../fault";
 import { getFlags } from "../flags";
 import { writeEflags, popfMask } from "../eflags";
+import { v86Sensitive } from "../descriptor";
 
 
 @inline export function push_Zv(r: u32, size: u32): void {
@@ -120,12 +121,15 @@ function sibAt(lin: u32): u32 {
   if (size == 4) w32(5, v); else w16(5, v);
 }
 
-// PUSHF: the image has VM and RF clear (virtual-8086 mode is not supported, so no IOPL check)
+// PUSHF: the image has VM and RF clear. In virtual-8086 mode PUSHF and POPF are IOPL-sensitive
+// (#GP(0) below IOPL 3); at IOPL 3 POPF changes neither IOPL nor VM (popfMask: CPL is 3 there).
 @inline export function pushf(size: u32): void {
+  v86Sensitive();
   const f = getFlags();
   if (size == 4) push32(f & ~(F_VM | F_RF)); else push16(f & 0xffff);
 }
 @inline export function popf(size: u32): void {
+  v86Sensitive();
   const v = size == 4 ? pop32() & ~F_RF : pop16();
   writeEflags(v, popfMask(size));
 }

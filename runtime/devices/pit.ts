@@ -14,7 +14,7 @@
 // while its gate allows: a count latched twice a few milliseconds apart after Linux switched to
 // the local APIC timer has moved, as on a PC.
 import type { IoBus, IoHandler } from "../bus.ts";
-import type { Timer, TimerQueue } from "../clock.ts";
+import { type Timer, TimerQueue } from "../clock.ts";
 import type { IrqLine } from "../irq.ts";
 import { type DeviceState, expectVersion, pick, put, timerRestore, timerSave } from "../snapshot/persist.ts";
 
@@ -27,29 +27,129 @@ const toBcd = (v: number): number =>
 const fromBcd = (v: number): number =>
   (v & 15) + ((v >> 4) & 15) * 10 + ((v >> 8) & 15) * 100 + ((v >> 12) & 15) * 1000;
 
-class Channel {
-  mode = 0;
-  rw = 3; // 1 = LSB only, 2 = MSB only, 3 = LSB then MSB
-  bcd = false;
-  reload = 0x10000; // count value, 0 written = 0x10000 (10000 in BCD)
-  counting = false; // a count has been loaded (and, in modes 1/5, the gate triggered)
-  free = false; // no count since the control word: the counting element runs on from `frozen`
-  waiting = true; // control word written, no count yet
-  start = 0; // ns at which the count was loaded
-  frozen = 0; // count while the gate holds it (modes 0/4) or before counting
-  gate: boolean;
-  nullCountUntil = 0; // status bit 6 until the count reaches the counting element
-  latch: number[] = [];
-  status = -1; // latched status byte, -1 none
-  readHi = false;
-  writeHi = false;
-  lsb = 0;
-  timer?: Timer;
+// The state lives in a Float64Array (CH_SLOTS numbers a channel, booleans as 0/1), which for a
+// machine is shared memory (layout.ts PIT_STATE): the device thread writes and fires IRQ0, a
+// vCPU thread serves its own reads of ports 0x40-0x42 and 0x61 from the same state (PitReader),
+// with no round trip to the device thread. A read changes state too (the LSB/MSB flip-flop, the
+// latches), so every access holds the state's lock.
+const SLOT = {
+  mode: 0,
+  rw: 1,
+  bcd: 2,
+  reload: 3,
+  counting: 4,
+  free: 5,
+  waiting: 6,
+  start: 7,
+  frozen: 8,
+  gate: 9,
+  nullCountUntil: 10,
+  status: 11,
+  readHi: 12,
+  writeHi: 13,
+  lsb: 14,
+  heldOut: 15,
+  latchN: 16,
+  latch0: 17,
+  latch1: 18,
+} as const;
+const CH_SLOTS = 20;
+const SPEAKER_SLOT = 3 * CH_SLOTS;
+// bytes: an Int32 lock word, padding, then the Float64 slots
+export const PIT_STATE_BYTES = 8 + (SPEAKER_SLOT + 1) * 8;
 
-  constructor(readonly id: number, gate: boolean) {
-    this.gate = gate;
+class Channel {
+  declare mode: number;
+  declare rw: number; // 1 = LSB only, 2 = MSB only, 3 = LSB then MSB
+  declare bcd: boolean;
+  declare reload: number; // count value, 0 written = 0x10000 (10000 in BCD)
+  declare counting: boolean; // a count has been loaded (and, in modes 1/5, the gate triggered)
+  declare free: boolean; // no count since the control word: the counting element runs on from `frozen`
+  declare waiting: boolean; // control word written, no count yet
+  declare start: number; // ns at which the count was loaded
+  declare frozen: number; // count while the gate holds it (modes 0/4) or before counting
+  declare gate: boolean;
+  declare nullCountUntil: number; // status bit 6 until the count reaches the counting element
+  declare status: number; // latched status byte, -1 none
+  declare readHi: boolean;
+  declare writeHi: boolean;
+  declare lsb: number;
+  declare heldOut: boolean; // mode 0 OUT while the count is held (gate low or first byte written)
+  declare latchN: number; // latched count bytes still to read (0-2), latch0 first
+  declare latch0: number;
+  declare latch1: number;
+  timer?: Timer;
+  // the state array and this channel's first slot (private: wiring, not state a snapshot keeps)
+  readonly #f: Float64Array;
+  readonly #o: number;
+
+  static {
+    const bools = ["bcd", "counting", "free", "waiting", "gate", "readHi", "writeHi", "heldOut"];
+    for (const k of Object.keys(SLOT) as (keyof typeof SLOT)[]) {
+      const i = SLOT[k];
+      Object.defineProperty(
+        Channel.prototype,
+        k,
+        bools.includes(k)
+          ? {
+            get(this: Channel) {
+              return this.#f[this.#o + i] !== 0;
+            },
+            set(this: Channel, v: boolean) {
+              this.#f[this.#o + i] = v ? 1 : 0;
+            },
+          }
+          : {
+            get(this: Channel) {
+              return this.#f[this.#o + i];
+            },
+            set(this: Channel, v: number) {
+              this.#f[this.#o + i] = v;
+            },
+          },
+      );
+    }
   }
 
+  // the latched count bytes as a list (snapshots)
+  get latch(): number[] {
+    return [this.latch0, this.latch1].slice(0, this.latchN);
+  }
+  set latch(b: number[]) {
+    this.latchN = Math.min(2, b.length);
+    this.latch0 = b[0] ?? 0;
+    this.latch1 = b[1] ?? 0;
+  }
+  private shiftLatch(): number {
+    const v = this.latch0;
+    this.latch0 = this.latch1;
+    this.latchN--;
+    return v;
+  }
+
+  // `init`: write the power-on state (the device's own channels), else adopt what is there
+  constructor(readonly id: number, gate: boolean, f: Float64Array, init = true) {
+    this.#f = f;
+    this.#o = id * CH_SLOTS;
+    if (!init) return;
+    this.mode = 0;
+    this.rw = 3;
+    this.bcd = false;
+    this.reload = 0x10000;
+    this.counting = false;
+    this.free = false;
+    this.waiting = true;
+    this.start = 0;
+    this.frozen = 0;
+    this.nullCountUntil = 0;
+    this.latch = [];
+    this.status = -1;
+    this.readHi = false;
+    this.writeHi = false;
+    this.lsb = 0;
+    this.heldOut = false;
+    this.gate = gate;
+  }
   private get modulus(): number {
     return this.bcd ? 10000 : 0x10000;
   }
@@ -107,7 +207,6 @@ class Channel {
         return !this.running || this.ticks(now) !== n;
     }
   }
-  heldOut = false; // mode 0 OUT while the count is held (gate low or first byte written)
 
   // tick count (from start) of the next rising edge of OUT after `now`, or Infinity
   nextRise(now: number): number {
@@ -129,7 +228,7 @@ class Channel {
   control(v: number, now: number): void {
     const rw = (v >> 4) & 3;
     if (rw === 0) { // counter latch
-      if (this.latch.length === 0) this.latchCount(now);
+      if (this.latchN === 0) this.latchCount(now);
       return;
     }
     this.rw = rw;
@@ -166,7 +265,7 @@ class Channel {
       this.status = -1;
       return s;
     }
-    if (this.latch.length) return this.latch.shift()!;
+    if (this.latchN > 0) return this.shiftLatch();
     let c = this.count(now) & 0xffff;
     if (this.bcd) c = toBcd(c % 10000);
     if (this.rw === 1) return c & 0xff;
@@ -232,16 +331,63 @@ class Channel {
   }
 }
 
-export class Pit implements IoHandler {
-  readonly ch = [new Channel(0, true), new Channel(1, true), new Channel(2, false)];
-  private speaker = 0; // port 0x61 bits 1-3 as written
+// where a Pit keeps its state: a shared-memory region (a machine: layout.ts PIT_STATE), else its own
+export interface PitStateRegion {
+  buffer: ArrayBufferLike;
+  offset: number;
+}
 
-  constructor(private readonly timers: TimerQueue, private readonly irq0?: IrqLine) {
-    this.ch[0].timer = timers.timer((now) => this.fire0(now));
+export class Pit implements IoHandler {
+  readonly ch: Channel[];
+  readonly #f: Float64Array; // (private: views of the state, not state a snapshot keeps)
+  readonly #lock: Int32Array;
+
+  // `reader`: a view of another thread's Pit (PitReader): adopts its state, owns no timer.
+  // `clockNow`: the time accesses use (default: the timer queue's clock)
+  constructor(
+    private readonly timers: TimerQueue,
+    private readonly irq0?: IrqLine,
+    region?: PitStateRegion,
+    reader = false,
+    private readonly clockNow?: () => number,
+  ) {
+    const buf = region?.buffer ?? new ArrayBuffer(PIT_STATE_BYTES);
+    const off = region?.offset ?? 0;
+    this.#lock = new Int32Array(buf, off, 1);
+    this.#f = new Float64Array(buf, off + 8, SPEAKER_SLOT + 1);
+    const init = !reader;
+    this.ch = [
+      new Channel(0, true, this.#f, init),
+      new Channel(1, true, this.#f, init),
+      new Channel(2, false, this.#f, init),
+    ];
+    if (init) {
+      Atomics.store(this.#lock, 0, 0);
+      this.speaker = 0;
+      this.ch[0].timer = timers.timer((now) => this.fire0(now));
+    }
+  }
+
+  // port 0x61 bits 1-3 as written
+  private get speaker(): number {
+    return this.#f[SPEAKER_SLOT];
+  }
+  private set speaker(v: number) {
+    this.#f[SPEAKER_SLOT] = v;
+  }
+
+  // Accesses from different threads are serialized; each holds the lock for a few hundred ns.
+  private acquire(): void {
+    while (Atomics.compareExchange(this.#lock, 0, 0, 1) !== 0) {
+      // the holder is another thread in the middle of one port access
+    }
+  }
+  private release(): void {
+    Atomics.store(this.#lock, 0, 0);
   }
 
   private get now(): number {
-    return this.timers.clock.now();
+    return this.clockNow ? this.clockNow() : this.timers.clock.now();
   }
 
   attach(io: IoBus): void {
@@ -251,10 +397,12 @@ export class Pit implements IoHandler {
 
   reset(): void {
     const t = this.ch[0].timer;
-    this.ch.splice(0, 3, new Channel(0, true), new Channel(1, true), new Channel(2, false));
+    this.acquire();
+    this.ch.splice(0, 3, new Channel(0, true, this.#f), new Channel(1, true, this.#f), new Channel(2, false, this.#f));
+    this.speaker = 0;
+    this.release();
     this.ch[0].timer = t;
     t?.cancel();
-    this.speaker = 0;
   }
 
   private fire0(now: number): void {
@@ -277,13 +425,26 @@ export class Pit implements IoHandler {
   }
 
   read(port: number, _size: number): number {
-    const now = this.now;
-    if (port === 0x61) return this.port61;
     if (port === 0x43) return 0xff; // the control register is write-only
-    return this.ch[port - 0x40].read(now);
+    this.acquire();
+    try {
+      if (port === 0x61) return this.port61;
+      return this.ch[port - 0x40].read(this.now);
+    } finally {
+      this.release();
+    }
   }
 
-  write(port: number, _size: number, value: number): void {
+  write(port: number, size: number, value: number): void {
+    this.acquire();
+    try {
+      this.writeLocked(port, size, value);
+    } finally {
+      this.release();
+    }
+  }
+
+  private writeLocked(port: number, _size: number, value: number): void {
     const now = this.now;
     value &= 0xff;
     if (port === 0x61) {
@@ -296,7 +457,7 @@ export class Pit implements IoHandler {
       if (sc === 3) { // read-back
         for (let i = 0; i < 3; i++) {
           if (!(value & (2 << i))) continue;
-          if (!(value & 0x20) && this.ch[i].latch.length === 0) this.ch[i].latchCount(now);
+          if (!(value & 0x20) && this.ch[i].latchN === 0) this.ch[i].latchCount(now);
           if (!(value & 0x10)) this.ch[i].latchStatus(now);
         }
         return;
@@ -342,7 +503,27 @@ export function savePit(p: Pit): DeviceState {
 export function restorePit(p: Pit, state: DeviceState): void {
   const s = expectVersion("8254 PIT", state, 1);
   const ch = s.ch as Record<string, unknown>[];
-  for (let i = 0; i < 3; i++) put(p.ch[i], PIT_FIELDS, ch[i], `8254 PIT channel ${i}`);
+  for (let i = 0; i < 3; i++) {
+    put(p.ch[i], PIT_FIELDS, ch[i], `8254 PIT channel ${i}`);
+    p.ch[i].latch = ch[i].latch as number[]; // (a fresh list from the state, which put() cannot fill)
+  }
   (p as unknown as { speaker: number }).speaker = Number(s.speaker);
   timerRestore(p.ch[0].timer, s.timer0);
+}
+
+// Reads of ports 0x40-0x42 and 0x61 on a vCPU thread, from the machine's shared PIT state (the
+// device thread's Pit stays the one that handles writes and fires IRQ0). A device-thread round
+// trip per read costs tens of µs when the host is busy, more than Linux's quick PIT calibration
+// allows between two TSC reads ("Fast TSC calibration failed"); here a read costs what a PM
+// timer read does. `now` is the machine-wide latest time (clock.ts latestNs), so a read on one
+// vCPU is never older than a TSC read on another.
+export class PitReader {
+  private readonly pit: Pit;
+  constructor(region: PitStateRegion, now: () => number) {
+    this.pit = new Pit(new TimerQueue({ now }), undefined, region, true);
+  }
+  // the value, or -1 for a port this does not serve
+  read(port: number): number {
+    return (port >= 0x40 && port <= 0x42) || port === 0x61 ? this.pit.read(port, 1) : -1;
+  }
 }

@@ -5,9 +5,10 @@
 import * as L from "../../core-as/layout.ts";
 import type { CoreImports } from "./core.ts";
 import type { Vcpu } from "./smp.ts";
-import type { Clock } from "../clock.ts";
+import { type Clock, latestNs } from "../clock.ts";
 import type { IoHandler, MmioHandler } from "../bus.ts";
 import { PM_TMR, pmTimerTicks } from "../devices/acpi.ts";
+import { PitReader } from "../devices/pit.ts";
 
 export interface VcpuWiring {
   vcpu: () => Vcpu; // bound late: the Vcpu needs the core these imports go into
@@ -17,12 +18,23 @@ export interface VcpuWiring {
   // reads of the ACPI PM timer served on this thread instead of through `io` (worker threads:
   // see pmTimerReader)
   pmTimer?: () => number;
+  // reads of the 8254 (ports 0x40-0x42, 0x61) served on this thread: the value, or -1 (pitReader)
+  pit?: (port: number) => number;
 }
 
 export function coreImports(w: VcpuWiring): CoreImports {
-  const { vcpu, io, mmio, clock, pmTimer } = w;
+  const { vcpu, io, mmio, clock, pmTimer, pit } = w;
   return {
-    io_in: pmTimer
+    io_in: pmTimer && pit
+      ? (port, size) => {
+        if (port === PM_TMR && size === 4) return pmTimer();
+        if (size === 1 && port < 0x62) {
+          const v = pit(port);
+          if (v >= 0) return v;
+        }
+        return io.read(port, size);
+      }
+      : pmTimer
       ? (port, size) => port === PM_TMR && size === 4 ? pmTimer() : io.read(port, size)
       : (port, size) => io.read(port, size),
     io_out: (port, size, value) => io.write(port, size, value),
@@ -49,14 +61,16 @@ export function coreImports(w: VcpuWiring): CoreImports {
 // another: thread clocks differ by up to ~240 ns, nearly a PM timer tick, and Linux reads the
 // 24-bit counter unchecked.
 export function pmTimerReader(memory: WebAssembly.Memory, clock: Clock): () => number {
-  const last = new BigInt64Array(memory.buffer, L.MACHINE + L.M_TSC_LAST, 1);
-  return () => {
-    let t = BigInt(Math.floor(clock.now()));
-    for (;;) {
-      const seen = Atomics.load(last, 0);
-      if (t <= seen) t = seen + 1n;
-      if (Atomics.compareExchange(last, 0, seen, t) === seen) break;
-    }
-    return pmTimerTicks(Number(t));
-  };
+  const now = latestNs(memory, clock, L.MACHINE + L.M_TSC_LAST);
+  return () => pmTimerTicks(now());
+}
+
+// The 8254's counters and port 0x61 read on a vCPU thread, from the machine's shared PIT state, at
+// the same machine-wide time as the PM timer and the TSC (runtime/devices/pit.ts PitReader).
+export function pitReader(memory: WebAssembly.Memory, clock: Clock): (port: number) => number {
+  const r = new PitReader(
+    { buffer: memory.buffer, offset: L.PIT_STATE },
+    latestNs(memory, clock, L.MACHINE + L.M_TSC_LAST),
+  );
+  return (port) => r.read(port);
 }

@@ -9,7 +9,7 @@ import { Core } from "./core.ts";
 import { EpochClock, TimerQueue } from "../clock.ts";
 import { Lapic } from "../devices/lapic.ts";
 import { ApicBus } from "./apicbus.ts";
-import { coreImports, pmTimerReader } from "./imports.ts";
+import { coreImports, pitReader, pmTimerReader } from "./imports.ts";
 import {
   EVENT_ERROR,
   EVENT_SHUTDOWN,
@@ -75,6 +75,7 @@ async function start(msg: WorkerStart): Promise<void> {
       },
       clock,
       pmTimer: pmTimerReader(memory, clock),
+      pit: pitReader(memory, clock),
     }),
   );
   vcpu = new Vcpu(core, lapic, bus, {

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { IoBus } from "../../runtime/bus.ts";
 import { ManualClock, TimerQueue } from "../../runtime/clock.ts";
 import { IrqRouter, type IrqSink } from "../../runtime/irq.ts";
-import { Pit, PIT_HZ } from "../../runtime/devices/pit.ts";
+import { Pit, PIT_HZ, PitReader } from "../../runtime/devices/pit.ts";
 
 const TICK = 1e9 / PIT_HZ;
 
@@ -213,4 +213,28 @@ Deno.test("pit: every mode's count runs on past terminal count (binary wraps thr
   step(1000 * TICK);
   const moved = latch(2);
   assert.ok(Math.abs(held - moved - 1000) <= 2, `${held} -> ${moved}`);
+});
+
+Deno.test("pit: a PitReader on the shared state (a vCPU thread's reads) sees the device's counts, latches and flip-flop", () => {
+  const clock = new ManualClock(1e9);
+  const buf = new SharedArrayBuffer(4096);
+  const pit = new Pit(new TimerQueue(clock), undefined, { buffer: buf, offset: 1024 });
+  const reader = new PitReader({ buffer: buf, offset: 1024 }, () => clock.now());
+  pit.write(0x61, 1, 1); // channel 2 gate high
+  pit.write(0x43, 1, 0xb0); // channel 2, LSB then MSB, mode 0
+  pit.write(0x42, 1, 0xff);
+  pit.write(0x42, 1, 0xff);
+  clock.t += 1000 * TICK;
+  const lsb = reader.read(0x42);
+  const msb = pit.read(0x42, 1); // the flip-flop is shared: the device thread reads the MSB
+  assert.equal(lsb | msb << 8, 0xffff - 1000);
+  pit.write(0x43, 1, 0x80); // latch channel 2
+  clock.t += 5000 * TICK;
+  assert.equal(reader.read(0x42) | reader.read(0x42) << 8, 0xffff - 1000);
+  assert.equal(reader.read(0x42) | reader.read(0x42) << 8, 0xffff - 6000);
+  // port 0x61: gate, and OUT (bit 5) once mode 0 reaches terminal count
+  assert.equal(reader.read(0x61) & 0x21, 0x01);
+  clock.t += 0x10000 * TICK;
+  assert.equal(reader.read(0x61) & 0x21, 0x21);
+  assert.equal(reader.read(0x43), -1); // writes and the control port stay with the device
 });
