@@ -42,7 +42,7 @@ async function prepare(): Promise<string | null> {
   }
   const dec = new TextDecoder();
   const err = dec.decode(out.stderr).trim();
-  if (out.code === 2) return `packages not available: ${err}`;
+  if (out.code === 2) return `packages not available: ${err.split("\n").at(-1)}`;
   if (out.code === 1 && /not found|not enabled/.test(err)) return err;
   assert.equal(out.code, 0, `guest/node/fetch.sh failed:\n${dec.decode(out.stdout)}\n${err}`);
   return null;
