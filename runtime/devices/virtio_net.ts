@@ -135,6 +135,7 @@ export class VirtioNet extends VirtioPci {
     } catch (e) {
       this.broken(e);
     }
+    this.port?.flush?.(); // the whole burst in one write
     if (done) this.interruptQueue(q);
   }
 
