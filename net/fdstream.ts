@@ -67,9 +67,15 @@ export function fdStreamLibc(): Libc | null {
   return libc;
 }
 
+// errno of this thread (the only one that makes the synchronous calls): its address is fixed
+let errnoView: Deno.UnsafePointerView | null = null;
 function errno(c: Libc): number {
-  const p = c.__errno_location();
-  return p ? new Deno.UnsafePointerView(p).getInt32() : 0;
+  if (!errnoView) {
+    const p = c.__errno_location();
+    if (!p) return 0;
+    errnoView = new Deno.UnsafePointerView(p);
+  }
+  return errnoView.getInt32();
 }
 
 function errText(c: Libc, code: number): string {

@@ -77,10 +77,11 @@ function trace(dir: string, f: Uint8Array): void {
 }
 
 const RETRY_MIN_MS = 250, RETRY_MAX_MS = 5000;
-// While frames flow, the link reads its socket from a machine timer this often (guest ns), so a
+// While frames flow, the link reads its socket from a machine timer every PUMP_NS (guest ns), so a
 // running guest gets frames within a slice; after QUIET_NS without traffic the timer stops and the
 // socket's poll thread wakes the (then usually idle) machine instead (net/fdstream.ts).
-const PUMP_NS = 250_000, QUIET_NS = 20_000_000;
+// (500 us: the run loop's slice, so the timer does not cut slices shorter)
+const PUMP_NS = 500_000, QUIET_NS = 20_000_000;
 const USER_QUEUE_BYTES = 64 << 20;
 
 // An IPv4 frame cut to its IP total length: NICs like the ne2k pad short frames to 60 bytes, and
