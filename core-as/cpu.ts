@@ -17,6 +17,11 @@ import { fetch8 } from "./fetch";
 // Instruction accounting: run(n) sets `budget`; each retired instruction decrements it, so the
 // count survives a fault's trap out of the loop (retired() = base + start - budget).
 export let budget: i32 = 0;
+// Where instructions run, for the block compiler's statistics (RING3_JIT_STATS, `stats`): those
+// the dispatch loop retired itself (not in a compiled block, not stepped for one), and how many
+// times it entered a compiled block (each then chains on without it as far as it can).
+export let interpRetired: u32 = 0;
+export let blockEntries: u32 = 0;
 let runStart: i32 = 0;
 let retiredBase: u64 = 0;
 // One-instruction shadow after STI (external interrupts wait) and MOV SS / POP SS (interrupts and

@@ -77,4 +77,4 @@ export function setSeg(seg: u32, sel: u32, base: u32, limit: u32, attr: u32): vo
 // ---- for the compiled blocks of the block compiler (runtime/jit/) -------------------------------
 export { jitStep, jitRd8, jitRd16, jitRd32, jitWr8, jitWr16, jitWr32, jitRdW, jitCond, jitSetCO, jitSetCF, jitSegLin } from "./jit";
 export { ip, ip0, head, TLB } from "./state";
-export { budget } from "./cpu";
+export { budget, interpRetired, blockEntries } from "./cpu";

@@ -51,6 +51,7 @@ export function jitEnter(): bool {
   const gen = load<u32>(PAGEGEN + ((h - RAM_BASE) >>> 12) * 4);
   if (slot != 0) {
     if (load<u32>(slot, 8) == gen) {
+      cpu.blockEntries++;
       call_indirect<void>(load<u32>(slot, 4));
       return true;
     }

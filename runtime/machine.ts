@@ -359,7 +359,15 @@ export class Machine {
     this.pci.assignResources(); // devices registered since the last run get their BARs
     this.outcome = undefined;
     if (this.threaded) await (this.deviceThread ??= new DeviceThread(this.host)).run();
-    else await runRoundRobin(this.host);
+    else {
+      // vCPUs on this thread hand hot blocks to a compiler thread (runtime/jit/background.ts)
+      for (const c of this.cores) c.jit.startBackground();
+      try {
+        await runRoundRobin(this.host);
+      } finally {
+        for (const c of this.cores) c.jit.stopBackground();
+      }
+    }
     this.serial.flush();
     return this.outcome!;
   }

@@ -144,7 +144,7 @@ for (const idx of [...cases.keys()].sort((a, b) => a - b)) {
   const c = `        case 0x${idx.toString(16).padStart(3, "0")}:`;
   out += NEXT.test(e) ? `${c} op = ${e}; continue;\n` : `${c} ${e}; break;\n`;
 }
-out += "        default: ud(); break;\n      }\n      break;\n    }\n    if (once) return;\n";
+out += "        default: ud(); break;\n      }\n      break;\n    }\n    if (once) return;\n    cpu.interpRetired++;\n";
 out += "  } while (--cpu.budget > 0 && load<u32>(S, S_ATTN) == 0);\n}\n";
 Deno.mkdirSync(new URL("generated/", root), { recursive: true });
 const target = new URL("generated/dispatch.ts", root);

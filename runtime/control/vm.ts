@@ -299,7 +299,7 @@ export class Vm {
         state: ["running", "wait-for-SIPI", "stopped"][v.state] ?? String(v.state),
         halted: v.halted,
         // the block compiler of the thread that runs this vCPU (worker threads keep their own)
-        jit: m.threaded ? null : { ...m.cores[i].jit.stats },
+        jit: m.threaded ? null : m.cores[i].jit.current(),
       })),
       devices: {
         com1: { bytesOut: this.counters.serialOut, bytesIn: this.counters.serialIn, rxQueued: m.serial.pendingInput },

@@ -61,7 +61,7 @@ export const F = {
   setcf: 10,
   seglin: 11,
 };
-const FUNC_IMPORTS: [string, number][] = [
+export const FUNC_IMPORTS: [string, number][] = [
   ["jitStep", 1],
   ["jitRd8", 2],
   ["jitRd16", 2],

@@ -115,6 +115,10 @@ export interface Compiled {
   stepped: Insn[];
   list: Insn[]; // the entry unit's instructions
   units: number; // blocks in the region (1: the entry's alone)
+  // the generation of the entry's page, read before any of its bytes: a store to the page while it
+  // was being decoded (another vCPU, or the guest while a background compile ran) bumps it past
+  // this, so the block is never entered with stale code
+  gen: number;
   // the units' linear addresses: unit k > 0 is the module's export "e<k>" (the entry's is "b")
   entries?: number[];
 }
@@ -141,12 +145,13 @@ function thunkAt(mem: Uint8Array, t: number, h: number, lin: number, tlb: number
   if (host < L.RAM_BASE || host + 4 > mem.length) return null;
   const pg = (host - L.RAM_BASE) >>> 12;
   if (page >= 0 && mem[L.CODEMAP + pg] === 0) return null;
+  const genAddr = L.PAGEGEN + pg * 4;
+  const gen = Atomics.load(new Uint32Array(mem.buffer, genAddr, 1), 0); // before the bytes (Compiled.gen)
   const m = mem[host + 1];
   if (mem[host] !== 0x8b || (m & 0xc7) !== 0x04 || m === 0x24 || mem[host + 2] !== 0x24 || mem[host + 3] !== 0xc3) {
     return null;
   }
-  const genAddr = L.PAGEGEN + pg * 4;
-  return { reg: (m >> 3) & 7, page, delta, genAddr, gen: dv.getUint32(genAddr, true) };
+  return { reg: (m >> 3) & 7, page, delta, genAddr, gen };
 }
 
 // The inlined CALL: the return address is pushed (a fault is the call's), then the thunk's page is
@@ -174,7 +179,7 @@ function emitThunkCall(b: Block, ins: Insn, chain: number): void {
 // An entry whose first instruction the decoder cannot take (it crosses the page end, or the
 // decoder does not know it) becomes a block of that one instruction, stepped by the interpreter:
 // a hot entry there then costs a block entry instead of a visit count and the dispatch loop.
-function stepBlock(lin: number, S: number, memPages: number, profile: number): Compiled {
+function stepBlock(lin: number, S: number, memPages: number, profile: number, gen: number): Compiled {
   const b = new Block(S);
   const c = b.c;
   if (profile >= 0) c.const(0).const(0).load(profile).const(1).add().store(profile);
@@ -188,6 +193,7 @@ function stepBlock(lin: number, S: number, memPages: number, profile: number): C
     stepped: [ins],
     list: [ins],
     units: 1,
+    gen,
   };
 }
 
@@ -294,8 +300,11 @@ export function compileBlock(
   profile = -1,
   tlb = -1, // the TLB set in use (finds thunks on other pages), -1 none
 ): Compiled {
+  const pg = (h - L.RAM_BASE) >>> 12;
+  const genAddr = L.PAGEGEN + pg * 4;
+  const gen = Atomics.load(new Uint32Array(mem.buffer, genAddr, 1), 0);
   const first = decodeUnit(mem, h, lin, tlb);
-  if (first.length === 0) return stepBlock(lin, S, memPages, profile);
+  if (first.length === 0) return stepBlock(lin, S, memPages, profile, gen);
   const units = [{ at: lin, insns: first }];
   const unitOf = new Map<number, number>([[lin, 0]]);
   const hostOf = (x: number) => (h & ~0xfff) + (x & 0xfff);
@@ -374,11 +383,9 @@ export function compileBlock(
   }
   if (trace) console.error(`jit: region ${hex(lin)}: ${units.map((u) => `${hex(u.at)}:${u.insns.length}`).join(" ")}`);
 
-  const pg = (h - L.RAM_BASE) >>> 12;
-  const genAddr = L.PAGEGEN + pg * 4;
   const n = units.length;
   // a region's body takes the unit to start at (local 0): each unit is an entry of the module
-  const b = new Block(S, genAddr, dv.getUint32(genAddr, true), n > 1 ? 1 : 0);
+  const b = new Block(S, genAddr, gen, n > 1 ? 1 : 0);
   b.entry = lin;
   b.linking = chaining;
   const c = b.c;
@@ -426,6 +433,7 @@ export function compileBlock(
     stepped,
     list: first,
     units: n,
+    gen,
     entries: units.map((u) => u.at),
   };
 }

@@ -3,7 +3,8 @@
 // and the core's exported helpers and globals, and puts it in the instance's function table.
 import * as L from "../../core-as/layout.ts";
 import { compileBlock } from "./compile.ts";
-import type { Insn } from "./decode.ts";
+import { opName, withName } from "./names.ts";
+import { Background, type Result } from "./background.ts";
 
 export interface JitStats {
   blocks: number;
@@ -17,18 +18,13 @@ export interface JitStats {
   instanceMs: number;
   bytes: number; // wasm emitted
   flushes: number;
+  background: number; // blocks compiled on the background compiler's thread (background.ts)
+  interpreted: number; // instructions the dispatch loop retired itself (mod 2^32)
+  blockEntries: number; // compiled blocks entered from the dispatch loop (mod 2^32)
 }
 
 const PROFILE_BASE = L.MACHINE + 0x4000; // RING3_JIT_PROFILE: one u32 execution counter per block
 const PROFILE_SLOTS = 0x3000;
-function opName(i: Insn): string {
-  const o = i.op >= 0x100 ? `0f${(i.op & 0xff).toString(16).padStart(2, "0")}` : i.op.toString(16).padStart(2, "0");
-  const r = i.modrm >= 0 && [0x80, 0x81, 0x83, 0xc0, 0xc1, 0xd0, 0xd1, 0xd3, 0xf6, 0xf7, 0xfe, 0xff].includes(i.op)
-    ? `/${i.reg}`
-    : "";
-  const p = (i.pfx ? `p${i.pfx}` : "") + (i.seg >= 0 ? `s${i.seg}` : "");
-  return `${p}${o}${r}${i.mem ? "m" : ""}`;
-}
 
 // table slots for compiled blocks; past this many the cache starts over
 const TABLE_MAX = 32768;
@@ -42,18 +38,22 @@ export class Jit {
   private next = 1;
   private base = 1;
   private profile = !!Deno.env.get("RING3_JIT_PROFILE");
+  // RING3_JIT_NAMES=1: each block's function is named g<entry> (a wasm name section), so host
+  // profilers (perf with --v8-flags=--perf-basic-prof, --cpu-prof) show which guest code is hot
+  private names = !!Deno.env.get("RING3_JIT_NAMES");
   private dump = Deno.env.get("RING3_JIT_DUMP"); // a directory: each block's module as <entry>.wasm
   private profileInfo: { lin: number; stepped: string[]; n: number; last: string }[] = [];
   private report(): void {
     const dv = new DataView(this.mem8.buffer);
     const byOp = new Map<string, number>();
     const byLast = new Map<string, number>();
-    let total = 0, steps = 0;
+    let total = 0, steps = 0, user = 0;
     const blocks: [number, number, string][] = [];
     this.profileInfo.forEach((b, i) => {
       if (i >= PROFILE_SLOTS) return;
       const n = dv.getUint32(PROFILE_BASE + i * 4, true);
       total += n * b.n;
+      if (b.lin >>> 0 < 0xc0000000) user += n * b.n;
       for (const s of b.stepped) {
         byOp.set(s, (byOp.get(s) ?? 0) + n);
         steps += n;
@@ -63,7 +63,9 @@ export class Jit {
     });
     const top = (m: Map<string, number>) =>
       [...m].sort((a, b) => b[1] - a[1]).slice(0, 25).map(([k, v]) => `${k}:${v}`).join(" ");
-    console.error(`jit profile: ${total} instructions in blocks, ${steps} through the interpreter`);
+    console.error(
+      `jit profile: ${total} instructions in blocks (${user} below 0xc0000000), ${steps} through the interpreter`,
+    );
     console.error(`stepped: ${top(byOp)}`);
     console.error(`block ends: ${top(byLast)}`);
     blocks.sort((a, b) => b[0] - a[0]);
@@ -81,7 +83,19 @@ export class Jit {
     instanceMs: 0,
     bytes: 0,
     flushes: 0,
+    background: 0,
+    interpreted: 0,
+    blockEntries: 0,
   };
+  private counters?: { interp: WebAssembly.Global; entries: WebAssembly.Global };
+  // the statistics with the core's counters read now
+  current(): JitStats {
+    if (this.counters) {
+      this.stats.interpreted = this.counters.interp.value >>> 0;
+      this.stats.blockEntries = this.counters.entries.value >>> 0;
+    }
+    return { ...this.stats };
+  }
 
   constructor() {
     this.table = new WebAssembly.Table({ element: "anyfunc", initial: 1 });
@@ -91,7 +105,7 @@ export class Jit {
     if (Deno.env.get("RING3_JIT_STATS")) {
       globalThis.addEventListener(
         "unload",
-        () => console.error(`jit: ${JSON.stringify(this.stats)}`),
+        () => console.error(`jit: ${JSON.stringify(this.current())}`),
       );
     }
   }
@@ -104,6 +118,9 @@ export class Jit {
     this.base = this.next = this.table.length;
     const env: Record<string, unknown> = { memory, table: this.table };
     for (const n of ["ip", "ip0", "budget", "head", "TLB"]) env[n] = exports[n];
+    if (exports.interpRetired instanceof WebAssembly.Global && exports.blockEntries instanceof WebAssembly.Global) {
+      this.counters = { interp: exports.interpRetired, entries: exports.blockEntries };
+    }
     for (
       const n of [
         "jitStep",
@@ -125,14 +142,43 @@ export class Jit {
     this.env = env;
   }
 
-  // env.jit_compile: table index of the compiled block at host address h, or 0
+  // Background compilation (background.ts) for a vCPU on the machine's thread: on from
+  // startBackground() to stopBackground() (Machine.run), unless RING3_JIT_BACKGROUND=0.
+  private bg?: Background;
+  private epoch = 0; // bumped by flush(): a block asked for before it is dropped when it arrives
+  startBackground(): void {
+    if (this.bg || !this.env || Deno.env.get("RING3_JIT_BACKGROUND") === "0") return;
+    this.bg = new Background(
+      this.env.memory as WebAssembly.Memory,
+      this.S,
+      this.pages,
+      { names: this.names, dump: !!this.dump },
+      (r) => this.arrived(r),
+    );
+  }
+  stopBackground(): void {
+    this.bg?.close();
+    this.bg = undefined;
+  }
+
+  // env.jit_compile: table index of the compiled block at host address h, or 0 (also while a
+  // background compile of it is under way: the interpreter goes on, the entry hash gets the block
+  // when it arrives)
   compile(h: number, lin: number): number {
     if (!this.env) return 0;
+    const tlb = (this.env.TLB as WebAssembly.Global).value;
+    if (this.bg) {
+      const slot = this.profile ? PROFILE_BASE + (this.profileInfo.length % PROFILE_SLOTS) * 4 : -1;
+      if (this.bg.request(h, lin >>> 0, tlb, slot, this.epoch) && this.profile) {
+        this.profileInfo.push({ lin: lin >>> 0, stepped: [], n: 0, last: "" });
+      }
+      return 0;
+    }
     const t0 = performance.now();
     let r;
     try {
       const prof = this.profile ? PROFILE_BASE + (this.profileInfo.length % PROFILE_SLOTS) * 4 : -1;
-      r = compileBlock(this.mem8, h, lin >>> 0, this.S, this.pages, prof, (this.env.TLB as WebAssembly.Global).value);
+      r = compileBlock(this.mem8, h, lin >>> 0, this.S, this.pages, prof, tlb);
       if (this.profile) {
         this.profileInfo.push({
           lin: lin >>> 0,
@@ -145,37 +191,106 @@ export class Jit {
       return this.failed(lin, e);
     }
     const t1 = performance.now();
-    let mod: WebAssembly.Module, inst: WebAssembly.Instance;
-    let t2 = t1;
+    let mod: WebAssembly.Module;
     try {
-      mod = new WebAssembly.Module(r.bytes);
-      t2 = performance.now();
+      mod = new WebAssembly.Module(this.names ? withName(r.bytes, `g${(lin >>> 0).toString(16)}`) : r.bytes);
+    } catch (e) {
+      return this.failed(lin, e);
+    }
+    this.stats.emitMs += t1 - t0;
+    this.stats.moduleMs += performance.now() - t1;
+    const idx = this.install(h, lin, mod, r.entries ?? [lin], r.gen, r);
+    if (this.dump) Deno.writeFileSync(`${this.dump}/${(lin >>> 0).toString(16)}.wasm`, r.bytes);
+    this.stats.compileMs += performance.now() - t0;
+    return idx;
+  }
+
+  // instantiate a compiled module and give its entries table slots; the entry's index (0: failed)
+  private install(
+    h: number,
+    lin: number,
+    mod: WebAssembly.Module,
+    entries: number[],
+    gen: number,
+    r: { insns: number; inline: number; units: number; bytes?: Uint8Array; size?: number },
+  ): number {
+    const t2 = performance.now();
+    let inst: WebAssembly.Instance;
+    try {
       inst = new WebAssembly.Instance(mod, { env: this.env as WebAssembly.ModuleImports });
     } catch (e) {
       return this.failed(lin, e);
     }
-    const t3 = performance.now();
-    this.stats.emitMs += t1 - t0;
-    this.stats.moduleMs += t2 - t1;
-    this.stats.instanceMs += t3 - t2;
-    this.stats.bytes += r.bytes.length;
-    const units = r.entries?.length ?? 1;
+    this.stats.instanceMs += performance.now() - t2;
+    this.stats.bytes += r.size ?? r.bytes?.length ?? 0;
+    const units = entries.length;
     if (this.next + units >= this.base + TABLE_MAX) this.flush();
     const idx = this.next++;
     if (idx >= this.table.length) this.table.grow(Math.max(256, this.table.length >> 1));
     this.table.set(idx, inst.exports.b as () => void);
     this.entered = [];
-    if (units > 1) this.addEntries(h, r.entries!, inst);
+    if (units > 1) this.addEntries(h, entries, inst, gen);
     this.stats.blocks++;
-    if (this.dump) Deno.writeFileSync(`${this.dump}/${(lin >>> 0).toString(16)}.wasm`, r.bytes);
     if (Deno.env.get("RING3_JIT_TRACE")) {
       console.error(`jit: block ${(lin >>> 0).toString(16)} ${r.insns} insns, ${r.inline} inline`);
     }
     this.stats.insns += r.insns;
     this.stats.inline += r.inline;
     this.stats.units += r.units;
-    this.stats.compileMs += performance.now() - t0;
     return idx;
+  }
+
+  // a block from the background compiler: installed, and put in the entry hash as jitEnter
+  // (core-as/jit.ts) would have (a free way of its pair, else the older entry goes), unless the
+  // cache was flushed or its page written since it was asked for
+  private arrived(r: Result): void {
+    if (r.epoch !== this.epoch || !this.bg) return;
+    if (r.error !== undefined || !r.module) {
+      this.failed(r.lin, r.error);
+      return;
+    }
+    const dv = new DataView(this.mem8.buffer);
+    if (dv.getUint32(L.PAGEGEN + ((r.h - L.RAM_BASE) >>> 12) * 4, true) !== r.gen) return;
+    const t0 = performance.now();
+    const idx = this.install(r.h, r.lin, r.module, r.entries ?? [r.lin], r.gen!, {
+      insns: r.insns!,
+      inline: r.inline!,
+      units: r.units!,
+      size: r.size,
+    });
+    if (idx === 0) return;
+    this.stats.background++;
+    this.stats.emitMs += r.emitMs!;
+    this.stats.moduleMs += r.moduleMs!;
+    this.stats.compileMs += r.emitMs! + r.moduleMs! + performance.now() - t0;
+    if (this.profile) {
+      const p = this.profileInfo.find((x) => x.lin === r.lin && x.n === 0);
+      if (p) Object.assign(p, { stepped: r.stepped!, n: r.insns!, last: r.last! });
+    }
+    if (this.dump && r.bytes) Deno.writeFileSync(`${this.dump}/${r.lin.toString(16)}.wasm`, r.bytes);
+    const s0 = this.pair(r.h);
+    const s1 = s0 + 16;
+    let to = s0;
+    if (
+      dv.getUint32(s0 + 4, true) !== 0 && !(dv.getUint32(s0, true) === r.h && dv.getUint32(s0 + 12, true) === r.lin)
+    ) {
+      if (
+        dv.getUint32(s1 + 4, true) === 0 || (dv.getUint32(s1, true) === r.h && dv.getUint32(s1 + 12, true) === r.lin)
+      ) {
+        to = s1;
+      } else this.mem8.copyWithin(s1, s0, s0 + 16);
+    }
+    dv.setUint32(to, r.h, true);
+    dv.setUint32(to + 4, idx, true);
+    dv.setUint32(to + 8, r.gen!, true);
+    dv.setUint32(to + 12, r.lin, true);
+  }
+
+  // the first slot of the entry hash pair of host address h (core-as/jit.ts hashPair)
+  private pair(h: number): number {
+    const cpu = new DataView(this.mem8.buffer).getUint32(this.S + L.S_CPU_INDEX, true);
+    const jh = L.JIT_HASH + cpu * L.JIT_HASH_STRIDE;
+    return jh + ((Math.imul(h, 0x9e3779b1) >>> 20) & (L.JIT_ENTRIES / 2 - 1)) * 32;
   }
 
   // The other units of a region are entries of its module too ("e<k>"): each goes into this vCPU's
@@ -183,11 +298,10 @@ export class Jit {
   // linear address) where a way of its pair is free or holds that address, with the generation
   // the region was compiled at (the page's now: compiling is synchronous).
   entered: [number, number][] = []; // [table index, linear address] of the last region's units
-  private addEntries(h: number, lins: number[], inst: WebAssembly.Instance): void {
+  private addEntries(h: number, lins: number[], inst: WebAssembly.Instance, gen: number): void {
     const dv = new DataView(this.mem8.buffer);
     const cpu = dv.getUint32(this.S + L.S_CPU_INDEX, true);
     const jh = L.JIT_HASH + cpu * L.JIT_HASH_STRIDE;
-    const gen = dv.getUint32(L.PAGEGEN + ((h - L.RAM_BASE) >>> 12) * 4, true);
     for (let k = 1; k < lins.length; k++) {
       const at = lins[k] >>> 0;
       const hk = ((h & ~0xfff) + (at & 0xfff)) >>> 0;
@@ -227,6 +341,7 @@ export class Jit {
     const cpu = new DataView(this.mem8.buffer).getUint32(this.S + L.S_CPU_INDEX, true);
     this.mem8.fill(0, L.JIT_HASH + cpu * L.JIT_HASH_STRIDE, L.JIT_HASH + (cpu + 1) * L.JIT_HASH_STRIDE);
     this.next = this.base;
+    this.epoch++;
     this.stats.flushes++;
   }
 }

@@ -1,0 +1,83 @@
+// Background compilation: a vCPU that runs on the machine's thread hands the blocks it finds hot
+// to a compiler thread (compile_worker.ts) instead of compiling them itself, and goes on in the
+// interpreter meanwhile. Decoding, emitting and V8's compile of the module (about 1 ms of host
+// CPU per block, a quarter of a busy shell's time while its code warms up) then run on another
+// host core; the vCPU only instantiates the module when it arrives (at the run loop's next turn
+// of the host event loop) and puts it in its entry hash.
+//
+// Correctness does not depend on when a block arrives: a block is exact whenever it runs, and it
+// carries the generation of its page read before its bytes were (compile.ts `Compiled.gen`), so
+// code the guest changed meanwhile is never entered. Instruction counts stay exact, so
+// `--icount`-style runs and the virtual clock are unaffected; only how soon code runs compiled
+// varies with host timing. vCPU worker threads (`--smp` > 1 with threads) loop without turning
+// their event loop and compile synchronously as before.
+export interface Request {
+  id: number;
+  h: number; // host address of the entry
+  lin: number; // its linear address
+  tlb: number; // the TLB set in use (thunks on other pages)
+  prof: number; // profile counter address, or -1
+  epoch: number; // the Jit's flush epoch when asked
+}
+
+export interface Result {
+  id: number;
+  h: number;
+  lin: number;
+  epoch: number;
+  error?: string;
+  module?: WebAssembly.Module;
+  gen?: number;
+  insns?: number;
+  inline?: number;
+  units?: number;
+  entries?: number[];
+  size?: number;
+  emitMs?: number;
+  moduleMs?: number;
+  stepped?: string[];
+  last?: string;
+  bytes?: Uint8Array; // RING3_JIT_DUMP
+}
+
+// requests in flight at most: a burst of new code (boot, exec) queues no more than this; the
+// entries past it are asked again when they are hot again
+const MAX_PENDING = 64;
+
+export class Background {
+  private readonly worker: Worker;
+  private readonly pending = new Set<string>();
+  private nextId = 1;
+  constructor(
+    memory: WebAssembly.Memory,
+    S: number,
+    pages: number,
+    opts: { names: boolean; dump: boolean },
+    onResult: (r: Result) => void,
+  ) {
+    this.worker = new Worker(new URL("./compile_worker.ts", import.meta.url), { type: "module" });
+    this.worker.postMessage({ memory, S, pages, names: opts.names, dump: opts.dump });
+    this.worker.onmessage = (e: MessageEvent<Result>) => {
+      this.pending.delete(`${e.data.h}:${e.data.lin}`);
+      onResult(e.data);
+    };
+    this.worker.onerror = (e) => {
+      e.preventDefault();
+      console.error(`ring3: background block compiler failed: ${e.message}`);
+    };
+  }
+
+  // ask for the block at h/lin; false when it is asked already or too much is in flight
+  request(h: number, lin: number, tlb: number, prof: number, epoch: number): boolean {
+    const key = `${h}:${lin}`;
+    if (this.pending.has(key) || this.pending.size >= MAX_PENDING) return false;
+    this.pending.add(key);
+    this.worker.postMessage({ id: this.nextId++, h, lin, tlb, prof, epoch } satisfies Request);
+    return true;
+  }
+
+  close(): void {
+    this.worker.terminate();
+    this.pending.clear();
+  }
+}
