@@ -77,11 +77,12 @@ function trace(dir: string, f: Uint8Array): void {
 }
 
 const RETRY_MIN_MS = 250, RETRY_MAX_MS = 5000;
-// While frames flow, the link reads its socket from a machine timer every PUMP_NS (guest ns), so a
-// running guest gets frames within a slice; after QUIET_NS without traffic the timer stops and the
-// socket's poll thread wakes the (then usually idle) machine instead (net/fdstream.ts).
-// (500 us: the run loop's slice, so the timer does not cut slices shorter)
-const PUMP_NS = 500_000, QUIET_NS = 20_000_000;
+// While frames flow, the link reads its socket from a machine timer (guest ns), so a running guest
+// gets frames within a slice: every PUMP_NS (the run loop's slice, so slices stay as long) after
+// a read that found frames, the interval doubling up to PUMP_MAX_NS while reads find nothing (an
+// idle machine is not woken needlessly: the socket's poll thread wakes it when frames come); after
+// QUIET_NS without traffic the timer stops (net/fdstream.ts).
+const PUMP_NS = 500_000, PUMP_MAX_NS = 8_000_000, QUIET_NS = 20_000_000;
 const USER_QUEUE_BYTES = 64 << 20;
 
 // An IPv4 frame cut to its IP total length: NICs like the ne2k pad short frames to 60 bytes, and
@@ -180,19 +181,27 @@ export class NicLink implements NicPort {
       const c = this.client;
       if (!(c instanceof FdStream)) return;
       c.flush();
-      if (c.pump() > 0) this.lastActive = now;
-      if (now - this.lastActive < QUIET_NS) this.pumpTimer!.set(now + PUMP_NS);
+      if (c.pump() > 0) {
+        this.lastActive = now;
+        this.pumpNs = PUMP_NS;
+      } else this.pumpNs = Math.min(PUMP_MAX_NS, this.pumpNs * 2);
+      if (now - this.lastActive < QUIET_NS) this.pumpTimer!.set(now + this.pumpNs);
     });
     this.clock = timers.clock;
   }
 
   private clock: { now(): number } | null = null;
+  private pumpNs = PUMP_NS;
 
+  // a frame went out or came in: read the socket soon
   private active(): void {
     const t = this.pumpTimer;
     if (!t || !this.clock) return;
     this.lastActive = this.clock.now();
-    if (!t.armed) t.set(this.lastActive + PUMP_NS);
+    if (this.pumpNs !== PUMP_NS || !t.armed) {
+      this.pumpNs = PUMP_NS;
+      t.set(Math.min(t.deadline, this.lastActive + PUMP_NS));
+    }
   }
 
   hold(on: boolean): void {
