@@ -360,8 +360,11 @@ export class Machine {
     this.outcome = undefined;
     if (this.threaded) await (this.deviceThread ??= new DeviceThread(this.host)).run();
     else {
-      // vCPUs on this thread hand hot blocks to a compiler thread (runtime/jit/background.ts)
-      for (const c of this.cores) c.jit.startBackground();
+      // vCPUs on this thread hand hot blocks to a compiler thread (runtime/jit/background.ts),
+      // except on the virtual clock: a compiled loop may end its slice an iteration late (the
+      // count stays exact), so when blocks arrive would change where slices end, and runs there
+      // must repeat byte for byte
+      if (!this.virtual) { for (const c of this.cores) c.jit.startBackground(); }
       try {
         await runRoundRobin(this.host);
       } finally {

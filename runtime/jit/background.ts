@@ -5,9 +5,14 @@
 // host core; the vCPU only instantiates the module when it arrives (at the run loop's next turn
 // of the host event loop) and puts it in its entry hash.
 //
-// Correctness does not depend on when a block arrives: a block is exact whenever it runs, and it
-// carries the generation of its page read before its bytes were (compile.ts `Compiled.gen`), so
-// code the guest changed meanwhile is never entered. Instruction counts stay exact, so
+// Correctness does not depend on when a block arrives: a block is exact whenever it runs. The
+// guest may store to the code while it is compiled, and only stores to a page marked as code
+// bump its generation (the first one clears the mark), so the compiler thread compiles only from
+// a marked page, reads its generation before its bytes (compile.ts `Compiled.gen`), takes the
+// page's bytes before decoding and gives up when they differ after; on arrival the vCPU installs
+// the block only while the page is marked, at that generation, and holds those same bytes (the
+// vCPUs sharing this thread are not running then). PIC thunks on other pages are not inlined in
+// the background (their bytes are not part of that check). Instruction counts stay exact, so
 // `--icount`-style runs and the virtual clock are unaffected; only how soon code runs compiled
 // varies with host timing. vCPU worker threads (`--smp` > 1 with threads) loop without turning
 // their event loop and compile synchronously as before.
@@ -38,6 +43,7 @@ export interface Result {
   stepped?: string[];
   last?: string;
   bytes?: Uint8Array; // RING3_JIT_DUMP
+  code?: Uint8Array; // the entry's page as it was compiled from
 }
 
 // requests in flight at most: a burst of new code (boot, exec) queues no more than this; the
@@ -48,6 +54,9 @@ export class Background {
   private readonly worker: Worker;
   private readonly pending = new Set<string>();
   private nextId = 1;
+  private onReady?: () => void;
+  // resolves once the compiler thread has loaded (tests wait for it; the machine does not)
+  readonly ready: Promise<void>;
   constructor(
     memory: WebAssembly.Memory,
     S: number,
@@ -57,7 +66,10 @@ export class Background {
   ) {
     this.worker = new Worker(new URL("./compile_worker.ts", import.meta.url), { type: "module" });
     this.worker.postMessage({ memory, S, pages, names: opts.names, dump: opts.dump });
+    this.worker.postMessage("ping");
+    this.ready = new Promise((r) => this.onReady = r);
     this.worker.onmessage = (e: MessageEvent<Result>) => {
+      if ((e.data as { ready?: boolean }).ready) return this.onReady!();
       this.pending.delete(`${e.data.h}:${e.data.lin}`);
       onResult(e.data);
     };

@@ -218,40 +218,41 @@ export class Block {
   endCond(): void {
     this.dropRegs();
   }
-  // a partial register (8-bit: the full register is r & 3; 16-bit: r): through memory, with the
-  // full register written back first
-  private partial(full: number, write: boolean): number {
-    if (this.regDirty[full]) {
-      this.c.const(0).get(this.regLocal[full]).store(this.S + full * 4);
-      this.regDirty[full] = false;
-    }
-    if (write) this.regLocal[full] = -1;
-    return full;
-  }
+  // Partial registers live in their full register's local too (8-bit: the full register is
+  // r & 3, bits 8-15 for AH..BH; 16-bit: r): a byte or word store into the register's memory
+  // followed by a dword load of it is a store-forwarding stall on the host, and byte-heavy guest
+  // code (string scans, tokenizers) does that all the time.
   reg8(r: number): this {
-    this.partial(r & 3, false);
-    this.c.const(0).load8u(this.S + (r & 3) * 4 + (r >> 2));
+    this.reg32(r & 3);
+    if (r >= 4) this.c.const(8).shrU();
+    this.c.const(0xff).and();
     return this;
   }
   setReg8(r: number, value: () => void): this {
     const v = this.tmp();
     value();
     this.c.set(v);
-    this.partial(r & 3, true);
-    this.c.const(0).get(v).store8(this.S + (r & 3) * 4 + (r >> 2));
+    const full = r & 3, sh = r >= 4 ? 8 : 0;
+    this.setReg32(full, () => {
+      this.reg32(full).c.const(~(0xff << sh)).and();
+      this.c.get(v).const(0xff).and();
+      if (sh) this.c.const(sh).shl();
+      this.c.or();
+    });
     return this;
   }
   reg16(r: number): this {
-    this.partial(r, false);
-    this.c.const(0).load16u(this.S + r * 4);
+    this.reg32(r).c.const(0xffff).and();
     return this;
   }
   setReg16(r: number, value: () => void): this {
     const v = this.tmp();
     value();
     this.c.set(v);
-    this.partial(r, true);
-    this.c.const(0).get(v).store16(this.S + r * 4);
+    this.setReg32(r, () => {
+      this.reg32(r).c.const(0xffff0000 | 0).and();
+      this.c.get(v).const(0xffff).and().or();
+    });
     return this;
   }
   regN(r: number, size: number): this {

@@ -156,6 +156,10 @@ export class Jit {
       (r) => this.arrived(r),
     );
   }
+  // resolves when the compiler thread is up (at once when there is none)
+  backgroundReady(): Promise<void> {
+    return this.bg?.ready ?? Promise.resolve();
+  }
   stopBackground(): void {
     this.bg?.close();
     this.bg = undefined;
@@ -166,7 +170,7 @@ export class Jit {
   // when it arrives)
   compile(h: number, lin: number): number {
     if (!this.env) return 0;
-    const tlb = (this.env.TLB as WebAssembly.Global).value;
+    const tlb = (this.env.TLB as WebAssembly.Global | undefined)?.value ?? -1;
     if (this.bg) {
       const slot = this.profile ? PROFILE_BASE + (this.profileInfo.length % PROFILE_SLOTS) * 4 : -1;
       if (this.bg.request(h, lin >>> 0, tlb, slot, this.epoch) && this.profile) {
@@ -245,12 +249,17 @@ export class Jit {
   // cache was flushed or its page written since it was asked for
   private arrived(r: Result): void {
     if (r.epoch !== this.epoch || !this.bg) return;
-    if (r.error !== undefined || !r.module) {
+    if (r.error !== undefined) {
       this.failed(r.lin, r.error);
       return;
     }
+    if (!r.module) return; // asked again when hot again (compile_worker.ts Retry)
+    // still the code it was compiled from, on a page whose stores are counted (background.ts)
     const dv = new DataView(this.mem8.buffer);
-    if (dv.getUint32(L.PAGEGEN + ((r.h - L.RAM_BASE) >>> 12) * 4, true) !== r.gen) return;
+    const pg = (r.h - L.RAM_BASE) >>> 12, page = r.h & ~0xfff;
+    if (this.mem8[L.CODEMAP + pg] === 0 || dv.getUint32(L.PAGEGEN + pg * 4, true) !== r.gen) return;
+    const now = this.mem8.subarray(page, page + 4096);
+    for (let i = 0; i < 4096; i++) if (now[i] !== r.code![i]) return;
     const t0 = performance.now();
     const idx = this.install(r.h, r.lin, r.module, r.entries ?? [r.lin], r.gen!, {
       insns: r.insns!,
