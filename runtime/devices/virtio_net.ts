@@ -114,7 +114,7 @@ export class VirtioNet extends VirtioPci {
     this.setIntx(true);
   }
 
-  // the event index state follows the negotiated features (DRIVER_OK, a restored snapshot)
+  // the event index state follows the features negotiated at DRIVER_OK (a snapshot saves it)
   syncEventIdx(): void {
     const on = this.hasFeature(RING_F_EVENT_IDX);
     for (const q of this.queues) q.eventIdx = on;
@@ -244,7 +244,20 @@ export class VirtioNet extends VirtioPci {
 // and indices, the frames waiting for receive buffers, the counters (the rings live in guest RAM;
 // the PCI configuration space is saved by the bus)
 const VIRTIO_FIELDS = ["guestFeatures", "status", "isr", "queueSel"];
-const QUEUE_FIELDS = ["pfn", "lastAvail", "broken", "desc", "avail", "used", "usedIdx"];
+const QUEUE_FIELDS = [
+  "pfn",
+  "lastAvail",
+  "broken",
+  "desc",
+  "avail",
+  "used",
+  "usedIdx",
+  "eventIdx",
+  "signalled",
+  "signalledValid",
+];
+// a snapshot from before event indices: none negotiated, no interrupt decision remembered
+const QUEUE_DEFAULTS = { eventIdx: false, signalled: 0, signalledValid: false };
 const NET_FIELDS = ["backlog", "txFrames", "txDropped", "rxFrames", "rxDropped"];
 export function saveVirtioNet(n: VirtioNet): DeviceState {
   return {
@@ -258,9 +271,8 @@ export function restoreVirtioNet(n: VirtioNet, state: DeviceState): void {
   const s = expectVersion("virtio-net", state, 1);
   put(n, VIRTIO_FIELDS, s, "virtio-net");
   const qs = s.queues as Record<string, unknown>[];
-  n.queues.forEach((q, i) => put(q, QUEUE_FIELDS, qs[i], `virtio-net queue ${i}`));
+  n.queues.forEach((q, i) => put(q, QUEUE_FIELDS, { ...QUEUE_DEFAULTS, ...qs[i] }, `virtio-net queue ${i}`));
   put(n, NET_FIELDS, s.net as Record<string, unknown>, "virtio-net");
-  if (n.driverOk) n.syncEventIdx();
   const b = (n as unknown as { backlog: unknown[] }).backlog;
   for (let i = 0; i < b.length; i++) b[i] = new Uint8Array(b[i] as number[]);
 }
