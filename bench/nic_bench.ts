@@ -15,6 +15,7 @@ import { createHash } from "node:crypto";
 import { GuestProc, haveGuest } from "../tests/net/nic_pair.ts";
 import { SwitchDaemon } from "../net/daemon.ts";
 import { findPasst, Passt } from "../net/passt.ts";
+import { readProc } from "../tests/lib/procfs.ts";
 
 const root = new URL("../", import.meta.url);
 const KERNEL = new URL("guest/images/bzImage", root).pathname;
@@ -55,7 +56,7 @@ type Spec = { kind: "switch"; sock: string; mac: string; model: "virtio" | "ne2k
 
 function cpuSeconds(pid: number): number {
   try {
-    const f = Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1].split(" ");
+    const f = readProc(`/proc/${pid}/stat`).split(") ")[1].split(" ");
     return (Number(f[11]) + Number(f[12])) / 100;
   } catch {
     return NaN;

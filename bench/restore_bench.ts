@@ -9,6 +9,7 @@
 // printed once: the file's size and where the time of one in-process restore goes.
 import { boot, restore } from "../mod.ts";
 import { readSnapshotHeader } from "../runtime/snapshot/snapshot.ts";
+import { readProc } from "../tests/lib/procfs.ts";
 
 const CLI = new URL("../cli/boot.ts", import.meta.url).pathname;
 const file = await Deno.makeTempFile({ suffix: ".ring3snap" });
@@ -36,7 +37,7 @@ async function inProcess(): Promise<number> {
 // user + system CPU time of a live process (Linux /proc), ms: the figure a loaded host distorts least
 function cpuMs(pid: number): number {
   try {
-    const f = Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1].split(" ");
+    const f = readProc(`/proc/${pid}/stat`).split(") ")[1].split(" ");
     return (Number(f[11]) + Number(f[12])) * 10; // utime, stime in 100 Hz ticks
   } catch {
     return NaN;

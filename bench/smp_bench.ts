@@ -12,6 +12,7 @@
 // Under `deno bench` only the mailbox round trip is measured (the boots take minutes).
 import { MailboxClient, MailboxServer } from "../runtime/vcpu/mailbox.ts";
 import { createMemory } from "../runtime/vcpu/core.ts";
+import { readProc } from "../tests/lib/procfs.ts";
 
 const root = new URL("../", import.meta.url);
 const enc = new TextEncoder();
@@ -68,7 +69,7 @@ function guest(smp: number, extra: string[] = []): Guest {
 
 // user + system CPU seconds of a process (all its threads)
 function cpuSeconds(pid: number): number {
-  const f = Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1].split(" ");
+  const f = readProc(`/proc/${pid}/stat`).split(") ")[1].split(" ");
   return (Number(f[11]) + Number(f[12])) / CLK_TCK;
 }
 
@@ -186,8 +187,8 @@ async function idleTable(n = 64, secs = 30) {
 async function header(): Promise<string> {
   const git = async (...a: string[]) =>
     new TextDecoder().decode((await new Deno.Command("git", { args: a, cwd: root.pathname }).output()).stdout).trim();
-  const cpu = /^model name\s*:\s*(.*)$/m.exec(await Deno.readTextFile("/proc/cpuinfo"))?.[1] ?? "?";
-  const load = (await Deno.readTextFile("/proc/loadavg")).split(" ").slice(0, 3).join(" ");
+  const cpu = /^model name\s*:\s*(.*)$/m.exec(readProc("/proc/cpuinfo"))?.[1] ?? "?";
+  const load = readProc("/proc/loadavg").split(" ").slice(0, 3).join(" ");
   return `Measured ${new Date().toISOString().replace(/\.\d+Z$/, "Z")} with \`deno task bench:smp\` on ${cpu}, ` +
     `${navigator.hardwareConcurrency} cores (shared with other jobs: load average ${load} at the start), Deno ` +
     `${Deno.version.deno}, ring3 ${await git(
@@ -199,6 +200,12 @@ async function header(): Promise<string> {
 }
 
 if (import.meta.main) {
+  if (Deno.args.includes("--help") || Deno.args.includes("-h")) {
+    console.log(`usage: deno task bench:smp [TABLE...] [--max N] [--runs N]
+  TABLE: md5 curve share idle (default: all); --max N: largest vCPU count of the curve (64);
+  --runs N: hackbench runs per vCPU count (3). The task writes bench/results/smp.md (--write).`);
+    Deno.exit(0);
+  }
   const write = Deno.args.includes("--write");
   const maxArg = Deno.args.indexOf("--max");
   const max = maxArg >= 0 ? Number(Deno.args[maxArg + 1]) : 64;

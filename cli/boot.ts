@@ -11,6 +11,8 @@ import { JIT_DEFAULT, jitThreshold } from "../runtime/vcpu/core.ts";
 import { bootBzImage, BootImageError, E820_RAM, parseBzImage, type Region } from "../runtime/boot/bzimage.ts";
 import { NET_USAGE, type NetConfig, parseNetOption } from "../runtime/netopt.ts";
 import { DISK_USAGE, type DiskConfig, parseDiskOption } from "../runtime/block/options.ts";
+import { imageBootFiles } from "../runtime/block/boot_files.ts";
+import { parseShareOption, SHARE_USAGE, type ShareConfig } from "../runtime/share/options.ts";
 import { findPasst, PASST_INSTALL } from "../net/passt.ts";
 import type { GuestRam } from "../runtime/memory.ts";
 import type { Machine } from "../runtime/machine.ts";
@@ -48,9 +50,10 @@ Boot a Linux/x86 bzImage on ring3. The console is the first serial port (COM1).
   --smp-threads 1  run every CPU on one thread, round-robin on the virtual clock: repeatable runs
 ${NET_USAGE}
 ${DISK_USAGE}
+${SHARE_USAGE}
                    A disk built by \`deno task image\` boots straight: without --kernel, --initrd,
-                   --append and --bios, the first disk's IMAGE.boot/ folder (vmlinuz, initrd.img,
-                   cmdline) next to IMAGE.img gives the kernel, initrd and command line.
+                   --append and --bios, the kernel, initrd and command line named by the first
+                   disk's /boot/extlinux/extlinux.conf (first Linux partition, read with debugfs).
   --bios FILE      firmware boot: a raw ROM image (4 KiB..1 MiB) mapped at the top of 4 GiB,
                    its last 128 KiB also at 0xE0000..0xFFFFF; the CPU starts at the reset vector
                    F000:FFF0 in real mode with no firmware tables installed. Without --bios the
@@ -93,7 +96,10 @@ export interface BootConfig {
   smp: number;
   smpThreads: number; // 0: a thread per CPU; 1: one thread, deterministic
   net: NetConfig[]; // --net, one per NIC
-  disks: DiskConfig[]; // --disk, one per disk (virtio-blk: /dev/vda, vdb, ...)
+  disks: DiskConfig[]; // --disk, one per disk (virtio-blk: /dev/vda, vdb, ...; if=ide: /dev/sda, ...)
+  cdrom: string | null; // --cdrom: an ISO on the IDE CD-ROM
+  boot: string | null; // --boot c|d|n: the firmware's first boot device
+  shares: ShareConfig[]; // --share, one per host folder (virtio-9p)
   bios: string | null;
   debugcon: string | null; // file that receives port 0x402 output
   noReboot: boolean;
@@ -145,6 +151,10 @@ const OPTION_NAMES = [
   "smp",
   "smp-threads",
   "net",
+  "disk",
+  "cdrom",
+  "boot",
+  "share",
   "bios",
   "debugcon",
   "no-reboot",
@@ -164,8 +174,8 @@ const QEMU_ONLY: Record<string, string> = {
   serial: "COM1 is this terminal",
   "enable-kvm": "ring3 is an interpreter with a block compiler",
   accel: "ring3 is an interpreter with a block compiler",
-  hda: "ring3 has no disks yet",
-  drive: "ring3 has no disks yet",
+  hda: "use --disk FILE,if=ide",
+  drive: "use --disk FILE[,if=ide|virtio]",
   netdev: "use --net switch=HOST:PORT",
   nic: "use --net switch=HOST:PORT",
   device: "NICs come with --net",
@@ -209,6 +219,9 @@ export function parseBootArgs(argv: string[]): BootConfig {
         "smp-threads": { type: "string" },
         net: { type: "string", multiple: true },
         disk: { type: "string", multiple: true },
+        cdrom: { type: "string" },
+        boot: { type: "string" },
+        share: { type: "string", multiple: true },
         bios: { type: "string" },
         debugcon: { type: "string" },
         "no-reboot": { type: "boolean" },
@@ -265,12 +278,16 @@ export function parseBootArgs(argv: string[]): BootConfig {
       throw new UsageError((e as Error).message);
     }
   });
+  if (values.cdrom === "") throw new UsageError("--cdrom needs an ISO file name");
+  if (values.boot !== undefined && !/^[cdn]$/.test(values.boot)) {
+    throw new UsageError(`--boot ${values.boot}: c (hard disk), d (CD-ROM) or n (network)`);
+  }
   // a disk image from `deno task image` brings its own kernel, initrd and command line
   const own = !firmware && values.kernel === undefined && values.initrd === undefined && values.append === undefined
     ? diskBootFiles(disks[0]?.file)
     : null;
   const kernel = firmware ? null : own?.kernel ?? values.kernel ?? DEFAULT_KERNEL;
-  const initrd = firmware || values.initrd === "" ? null : own?.initrd ?? values.initrd ?? DEFAULT_INITRD;
+  const initrd = firmware || values.initrd === "" ? null : own ? own.initrd : values.initrd ?? DEFAULT_INITRD;
   return {
     help: values.help ?? false,
     kernel,
@@ -290,6 +307,22 @@ export function parseBootArgs(argv: string[]): BootConfig {
       return c;
     }),
     disks,
+    cdrom: values.cdrom ?? null,
+    boot: values.boot ?? null,
+    shares: (values.share ?? []).map((spec, i) => {
+      let c: ShareConfig;
+      try {
+        c = parseShareOption(spec, i);
+      } catch (e) {
+        throw new UsageError((e as Error).message);
+      }
+      let dir = false;
+      try {
+        dir = Deno.statSync(c.dir).isDirectory;
+      } catch { /* reported below */ }
+      if (!dir) throw new UsageError(`--share ${spec}: ${c.dir} is not a folder`);
+      return c;
+    }),
     bios: values.bios ?? null,
     debugcon: values.debugcon ?? null,
     noReboot: values["no-reboot"] ?? false,
@@ -321,20 +354,20 @@ function portArg(name: string, v: string): number {
   return n;
 }
 
-// node:util's messages are long and suggest "--" tricks; say it in one short line.
-// IMAGE.boot/{vmlinuz,initrd.img,cmdline} next to IMAGE.img (guest/image/build.sh writes them)
-export function diskBootFiles(image: string | undefined): { kernel: string; initrd: string; append: string } | null {
+// A disk that boots itself (runtime/block/boot_files.ts): the kernel, initrd and command line
+// its extlinux configuration names, read from the image's Linux partition with debugfs.
+export function diskBootFiles(
+  image: string | undefined,
+): { kernel: string; initrd: string | null; append: string } | null {
   if (!image) return null;
-  const dir = image.replace(/\.(img|raw|qcow2)$/, "") + ".boot";
   try {
-    const append = Deno.readTextFileSync(`${dir}/cmdline`).trim();
-    if (!Deno.statSync(`${dir}/vmlinuz`).isFile || !Deno.statSync(`${dir}/initrd.img`).isFile) return null;
-    return { kernel: `${dir}/vmlinuz`, initrd: `${dir}/initrd.img`, append };
-  } catch {
-    return null;
+    return imageBootFiles(image);
+  } catch (e) {
+    throw new BootFileError((e as Error).message);
   }
 }
 
+// node:util's messages are long and suggest "--" tricks; say it in one short line.
 function parseArgsMessage(e: unknown): string {
   const err = e as { code?: string; message?: string };
   const msg = String(err?.message ?? e);
@@ -480,6 +513,9 @@ export interface MachineOptions {
   smpThreads?: number;
   net?: NetConfig[];
   disks?: DiskConfig[];
+  cdrom?: string;
+  boot?: string;
+  shares?: ShareConfig[];
   acpi?: boolean; // false: no built-in firmware tables (the ROM makes its own)
 }
 export type MachineFactory = (opts: MachineOptions) => Promise<MachineLike>;
@@ -841,6 +877,10 @@ export async function runGuest(
       smpThreads: cfg.smpThreads,
       net: cfg.net,
       disks: cfg.disks,
+      ...(cfg.cdrom === null ? {} : { cdrom: cfg.cdrom }),
+      ...(cfg.shares.length ? { shares: cfg.shares } : {}),
+      // --boot c: the hard disk first, then the CD-ROM and the network (QEMU's order letters)
+      ...(cfg.boot === null ? {} : { boot: { c: "cdn", d: "dcn", n: "ncd" }[cfg.boot] }),
       acpi: files.bios === null,
       ...(cfg.exitPort === null ? {} : { exitPort: cfg.exitPort }),
     });

@@ -4,8 +4,9 @@
 import { connAddr, type Endpoint, endpointToString } from "./addr.ts";
 import { StreamPort } from "./stream.ts";
 import { MAX_FRAME, Switch, type SwitchPort } from "./switch.ts";
+import { DEFAULT_LIMITS, type Limits, LogThrottle } from "./guard.ts";
 import { type Log, newTrunkContext, type TrunkContext, TrunkDialer, TrunkListener } from "./trunk.ts";
-import { importPsk } from "./trunk_crypto.ts";
+import { checkKeyStrength, importPsk } from "./trunk_crypto.ts";
 import { UdpTrunkDialer, UdpTrunkListener } from "./trunk_udp.ts";
 import { TapDevice } from "./tap.ts";
 
@@ -29,6 +30,8 @@ export interface DaemonOptions {
   keepaliveMs?: number;
   deadMs?: number;
   handshakeMs?: number;
+  /** what strangers may cost (guard.ts); unset fields take DEFAULT_LIMITS */
+  limits?: Partial<Limits>;
 }
 
 interface EdgeListener {
@@ -50,9 +53,14 @@ export class SwitchDaemon {
   private readonly portTasks = new Set<Promise<void>>();
   private readonly log: Log;
   private closing = false;
+  readonly limits: Limits;
+  /** refused edge connections (port limit), logged sparingly */
+  readonly portThrottle: LogThrottle;
 
   private constructor(private readonly opts: DaemonOptions, psk: Awaited<ReturnType<typeof importPsk>> | null) {
     this.log = opts.log ?? ((m) => console.error(`switch: ${m}`));
+    this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
+    this.portThrottle = new LogThrottle("port listener", this.log, this.limits.logIntervalMs);
     const defaultNet = opts.netId ?? 1;
     for (const id of [defaultNet, ...(opts.listen ?? []).map((e) => e.net ?? defaultNet)]) {
       if (!this.networks.has(id)) {
@@ -71,12 +79,14 @@ export class SwitchDaemon {
       keepaliveMs: opts.keepaliveMs,
       deadMs: opts.deadMs,
       handshakeMs: opts.handshakeMs,
+      limits: this.limits,
     });
   }
 
   static async start(opts: DaemonOptions): Promise<SwitchDaemon> {
     const trunks = (opts.trunk?.length ?? 0) + (opts.trunkListen?.length ?? 0);
     if (trunks > 0 && !opts.key) throw new Error("trunks need a pre-shared key (--key-file)");
+    if (opts.key) checkKeyStrength(opts.key); // throws on a weak key, as for a key file
     const d = new SwitchDaemon(opts, opts.key ? await importPsk(opts.key) : null);
     try {
       for (const ep of opts.listen ?? []) await d.listenEdge(ep);
@@ -150,10 +160,20 @@ export class SwitchDaemon {
       let conn: Deno.Conn;
       try {
         conn = await l.listener.accept();
-      } catch {
-        return; // listener closed
+      } catch (e) {
+        if (this.closing || e instanceof Deno.errors.BadResource || e instanceof Deno.errors.Interrupted) return;
+        // out of file descriptors and the like: the listener stays, the moment passes
+        this.portThrottle.refuse("accept error", "-", `port listener: accept failed: ${(e as Error).message}`);
+        await new Promise((r) => setTimeout(r, 100));
+        continue;
       }
       if (this.closing) {
+        conn.close();
+        continue;
+      }
+      if (this.ports.size >= this.limits.maxPorts) {
+        const src = conn.remoteAddr.transport === "unix" ? endpointToString(l.ep) : connAddr(conn.remoteAddr);
+        this.portThrottle.refuse(`port limit ${this.limits.maxPorts}`, src);
         conn.close();
         continue;
       }
@@ -204,6 +224,7 @@ export class SwitchDaemon {
     await Promise.all(this.dialers.map((d) => d.close()));
     for (const link of [...(this.trunkCtx?.links ?? [])]) link.close("shutting down");
     await Promise.all(this.trunkListeners.map((t) => t.close()));
+    this.portThrottle.close();
     for (const l of this.edgeListeners) {
       if (l.ep.transport !== "unix") continue;
       // remove the socket file only if it is still the one this daemon bound

@@ -23,7 +23,7 @@ export class FrameReader {
   /** accept length prefixes with OFFLOAD_BIT (set once the peer said hello) */
   offload = false;
 
-  constructor(private readonly onFrame: (frame: Uint8Array) => void, readonly maxLen = STREAM_MAX_LEN) {}
+  constructor(private readonly onFrame: (frame: Uint8Array) => void, public maxLen = STREAM_MAX_LEN) {}
 
   /** True while a frame has been started but not completed (a close now loses it). */
   get midFrame(): boolean {
@@ -111,6 +111,7 @@ export class FramedWriter {
   private queue: Uint8Array[] = [];
   private queued = 0;
   private writing = false;
+  private current: Promise<void> = Promise.resolve();
   private closed = false;
 
   constructor(
@@ -134,7 +135,7 @@ export class FramedWriter {
     }
     this.queue.push(msg);
     this.queued += need;
-    if (!this.writing) this.flush();
+    if (!this.writing) this.current = this.flush();
     return true;
   }
 
@@ -151,8 +152,13 @@ export class FramedWriter {
     h.set(hdr.subarray(0, VNET_HDR_LEN), 4);
     this.queue.push(h, frame);
     this.queued += need;
-    if (!this.writing) this.flush();
+    if (!this.writing) this.current = this.flush();
     return true;
+  }
+
+  /** Resolves once everything queued so far was written (or the writer failed). */
+  get drained(): Promise<void> {
+    return this.writing ? this.current : Promise.resolve();
   }
 
   close(): void {
@@ -266,7 +272,8 @@ export class StreamPort implements FrameSink {
 
   /** Read until the peer goes away or breaks the framing; resolves after onClose. */
   async run(): Promise<void> {
-    const buf = new Uint8Array(65536);
+    // an idle port keeps a small buffer (thousands of ports stay cheap); one that fills it grows it
+    let buf = new Uint8Array(2048);
     try {
       while (!this.closed) {
         if (this.paused) {
@@ -279,6 +286,7 @@ export class StreamPort implements FrameSink {
           return;
         }
         this.reader.push(buf.subarray(0, n));
+        if (n === buf.length && buf.length < 65536) buf = new Uint8Array(buf.length * 4);
       }
     } catch (e) {
       if (e instanceof FramingError) this.finish("framing", e.message);

@@ -7,15 +7,28 @@
 import dgram from "node:dgram";
 import { lookup } from "node:dns/promises";
 import type { Endpoint } from "./addr.ts";
-import { handshake, type TrunkContext, type Wire } from "./trunk.ts";
+import { LogThrottle, PendingSet, RateLimiter, sourceOf } from "./guard.ts";
+import {
+  accept,
+  checkHelloCookie,
+  cookieMsg,
+  dial,
+  DialLog,
+  HANDSHAKE_MAX_MSG,
+  HELLO_COOKIE_LEN,
+  HELLO_LEN,
+  isMsg,
+  T_HELLO,
+  type TrunkContext,
+  versionError,
+  versionNotice,
+  type Wire,
+} from "./trunk.ts";
 
 /** datagrams waiting for the trunk to read them; beyond this they are lost like on the wire */
 const MAX_QUEUED = 1024;
-/** handshakes in progress on one listener at most (each costs a little memory and a timer) */
-const MAX_PENDING = 64;
-/** the HELLO that opens a handshake: 52 bytes starting with the magic */
-const HELLO_LEN = 52;
-const MAGIC = "RING3TRK";
+/** the same during the handshake, which reads one message at a time */
+const HANDSHAKE_QUEUED = 4;
 
 type Sock = ReturnType<typeof dgram.createSocket>;
 interface RInfo {
@@ -30,11 +43,13 @@ class UdpWire implements Wire {
   private readonly queue: Uint8Array[] = [];
   private waiter: ((m: Uint8Array | null) => void) | null = null;
   private closed = false;
+  private maxQueued = HANDSHAKE_QUEUED;
+  private maxLen = HANDSHAKE_MAX_MSG;
   dropped = 0;
 
   constructor(
     private readonly sock: Sock,
-    private readonly host: string,
+    readonly host: string,
     private readonly port: number,
     private readonly onClose: () => void,
   ) {}
@@ -45,11 +60,15 @@ class UdpWire implements Wire {
 
   push(m: Uint8Array): void {
     if (this.closed) return;
+    if (m.length > this.maxLen) {
+      this.dropped++;
+      return;
+    }
     if (this.waiter) {
       const w = this.waiter;
       this.waiter = null;
       w(m);
-    } else if (this.queue.length < MAX_QUEUED) this.queue.push(m);
+    } else if (this.queue.length < this.maxQueued) this.queue.push(m);
     else this.dropped++;
   }
 
@@ -59,10 +78,21 @@ class UdpWire implements Wire {
     return new Promise((r) => (this.waiter = r));
   }
 
+  open(): void {
+    this.maxQueued = MAX_QUEUED;
+    this.maxLen = Infinity;
+  }
+
+  drained(): Promise<void> {
+    return this.lastSend;
+  }
+
+  private lastSend = Promise.resolve();
+
   write(msg: Uint8Array): boolean {
     if (this.closed) return false;
     try {
-      this.sock.send(msg, this.port, this.host);
+      this.lastSend = new Promise((r) => this.sock.send(msg, this.port, this.host, () => r()));
       return true;
     } catch {
       return false;
@@ -79,12 +109,6 @@ class UdpWire implements Wire {
   }
 }
 
-function isHello(m: Uint8Array): boolean {
-  if (m.length !== HELLO_LEN) return false;
-  for (let i = 0; i < MAGIC.length; i++) if (m[i] !== MAGIC.charCodeAt(i)) return false;
-  return true;
-}
-
 function bind(sock: Sock, port: number, host?: string): Promise<void> {
   return new Promise((resolve, reject) => {
     sock.once("error", reject);
@@ -97,17 +121,34 @@ function bind(sock: Sock, port: number, host?: string): Promise<void> {
 
 const family = (host: string) => (host.includes(":") ? "udp6" : "udp4");
 
-/** Accept trunks on a UDP endpoint. */
+/**
+ * Accept trunks on a UDP endpoint. A HELLO gets a COOKIE and leaves nothing behind; only a
+ * HELLO+COOKIE with a cookie issued to its sender's address and port opens a session (bounded in
+ * number, per source and in total: guard.ts), whose datagrams then go to its handshake and link.
+ */
 export class UdpTrunkListener {
   private readonly sock: Sock;
   private readonly sessions = new Map<string, UdpWire>();
   private readonly tasks = new Set<Promise<void>>();
-  private pending = 0;
+  private readonly rate: RateLimiter;
+  private readonly pending: PendingSet<UdpWire>;
+  private readonly evicted = new WeakSet<UdpWire>();
+  readonly throttle: LogThrottle;
   readonly ready: Promise<void>;
   /** datagrams from unknown peers that do not open a handshake */
   strays = 0;
+  /** cookies sent (answers to HELLOs) */
+  cookies = 0;
 
   constructor(private readonly ep: Extract<Endpoint, { transport: "udp" }>, private readonly ctx: TrunkContext) {
+    const lim = ctx.limits;
+    this.rate = new RateLimiter(lim.handshakeRate);
+    this.throttle = new LogThrottle(`trunk listener udp:${key(ep.hostname, ep.port)}`, ctx.log, lim.logIntervalMs);
+    this.pending = new PendingSet(lim.maxPending, lim.maxPendingPerSource, (w) => {
+      this.evicted.add(w);
+      this.throttle.refuse("evicted (pending limit)", sourceOf(w.host));
+      w.close();
+    });
     this.sock = dgram.createSocket(family(ep.hostname));
     this.sock.on("message", (m: Uint8Array, r: RInfo) => this.onMessage(new Uint8Array(m), r));
     this.sock.on("error", (e: Error) => ctx.log(`trunk udp listener: ${e.message}`));
@@ -119,29 +160,61 @@ export class UdpTrunkListener {
     return { transport: "udp", hostname: a.address, port: a.port };
   }
 
+  /** sessions (handshakes in progress and links) */
+  get sessionCount(): number {
+    return this.sessions.size;
+  }
+
+  get pendingCount(): number {
+    return this.pending.size;
+  }
+
+  private send(m: Uint8Array, r: RInfo): void {
+    try {
+      this.sock.send(m, r.port, r.address);
+    } catch { /* closed */ }
+  }
+
   private onMessage(m: Uint8Array, r: RInfo): void {
     const k = key(r.address, r.port);
     const s = this.sessions.get(k);
     if (s) return s.push(m);
-    if (!isHello(m) || this.pending >= MAX_PENDING) {
+    const source = sourceOf(r.address);
+    const v = m.length === HELLO_LEN ? versionError(m) : null;
+    if (v !== null || isMsg(m, T_HELLO, HELLO_LEN)) {
+      // an answer costs a datagram no larger than the question, and never state
+      if (!this.rate.take(source)) return this.throttle.refuse("rate limit", source);
+      if (v !== null) {
+        this.send(versionNotice(), r);
+        return this.throttle.refuse("protocol version", source, `trunk ${k}: refused: ${v}`);
+      }
+      this.cookies++;
+      return this.send(cookieMsg(this.ctx, k, m), r);
+    }
+    if (m.length !== HELLO_COOKIE_LEN) {
       this.strays++;
       return;
     }
-    const wire = new UdpWire(this.sock, r.address, r.port, () => this.sessions.delete(k));
+    const hello = checkHelloCookie(this.ctx, k, m);
+    if (hello === null) return this.throttle.refuse("bad cookie", source);
+    const wire = new UdpWire(this.sock, r.address, r.port, () => {
+      if (this.sessions.get(k) === wire) this.sessions.delete(k);
+    });
     this.sessions.set(k, wire);
-    wire.push(m);
-    const t = this.serve(wire);
+    this.pending.admit(source, wire);
+    const t = this.serve(wire, hello, source);
     this.tasks.add(t);
     t.finally(() => this.tasks.delete(t));
   }
 
-  private async serve(wire: UdpWire): Promise<void> {
-    this.pending++;
+  private async serve(wire: UdpWire, hello: Uint8Array, source: string): Promise<void> {
     let link;
     try {
-      link = await handshake(wire, "S", this.ctx);
+      link = await accept(wire, hello, this.ctx, (reason, msg) => {
+        if (!this.evicted.has(wire)) this.throttle.refuse(reason, source, `trunk ${wire.peer}: refused: ${msg}`);
+      });
     } finally {
-      this.pending--;
+      this.pending.remove(source, wire);
     }
     if (link === null) return;
     this.ctx.log(`trunk ${link.peer}: up (accepted over udp)`);
@@ -152,6 +225,7 @@ export class UdpTrunkListener {
     for (const w of [...this.sessions.values()]) w.close();
     await Promise.all(this.tasks);
     await new Promise<void>((r) => this.sock.close(() => r()));
+    this.throttle.close();
   }
 }
 
@@ -163,12 +237,14 @@ export class UdpTrunkDialer {
   private wake: (() => void) | null = null;
   private sleepTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly done: Promise<void>;
+  private readonly dialLog: DialLog;
 
   constructor(
     readonly ep: Extract<Endpoint, { transport: "udp" }>,
     private readonly ctx: TrunkContext,
     private readonly backoff = { minMs: 200, maxMs: 10_000 },
   ) {
+    this.dialLog = new DialLog(ctx);
     this.done = this.loop();
   }
 
@@ -188,7 +264,7 @@ export class UdpTrunkDialer {
         });
         sock.on("error", () => wire.close());
         this.wire = wire;
-        const link = this.stopped ? null : await handshake(wire, "C", this.ctx);
+        const link = this.stopped ? null : await dial(wire, this.ctx, this.dialLog);
         if (link !== null) {
           this.link = link;
           failing = false;
@@ -196,10 +272,7 @@ export class UdpTrunkDialer {
           delay = this.backoff.minMs;
           await link.run();
           this.link = null;
-        } else if (!failing && !this.stopped) {
-          failing = true;
-          this.ctx.log(`trunk ${name}: no handshake; retrying`);
-        }
+        } else failing = true;
       } catch (e) {
         if (!failing) this.ctx.log(`trunk ${name}: cannot dial (${e instanceof Error ? e.message : e}); retrying`);
         failing = true;

@@ -14,10 +14,23 @@ export interface MmioHandler {
 
 export const ones = (size: number): number => size === 4 ? 0xffffffff : size === 2 ? 0xffff : 0xff;
 
+// A device model that throws is a bug in ring3, never the guest's right: it must not end the
+// machine (the exception would unwind through the CPU core and stop every vCPU). The bus logs it
+// once, swaps the handler for a dead one (reads float high, writes are dropped, as if the device
+// had been pulled from the board) and the access goes on. Zero cost until it happens: the swap
+// replaces the handler in the map, so no access ever tests a flag.
+export type DeviceFault = (where: string, e: unknown) => void;
+export const logDeviceFault: DeviceFault = (where, e) =>
+  console.error(
+    `ring3: internal error in the device at ${where}: ${e instanceof Error ? e.message : e}; the device is disabled`,
+  );
+const dead: IoHandler & MmioHandler = { read: (_p, size) => ones(size), write: () => {} };
+
 export class IoBus {
   private readonly map: (IoHandler | undefined)[] = new Array(0x10000);
   // optional tracer for debugging unclaimed accesses
   onUnclaimed?: (port: number, size: number, write: boolean, value: number) => void;
+  onFault: DeviceFault = logDeviceFault;
 
   // All or nothing: a range that overlaps another handler (a guest may program a PCI BAR onto any
   // port) throws before any port changes hands.
@@ -52,7 +65,17 @@ export class IoBus {
       this.onUnclaimed?.(port, size, false, 0);
       return ones(size);
     }
-    return h.read(port, size) >>> 0;
+    try {
+      return h.read(port, size) >>> 0;
+    } catch (e) {
+      this.fault(h, port, e);
+      return ones(size);
+    }
+  }
+
+  private fault(h: IoHandler, port: number, e: unknown): void {
+    for (let p = 0; p < 0x10000; p++) if (this.map[p] === h) this.map[p] = dead;
+    this.onFault(`I/O port 0x${port.toString(16)}`, e);
   }
 
   write(port: number, size: number, value: number): void {
@@ -66,7 +89,11 @@ export class IoBus {
       this.onUnclaimed?.(port, size, true, value);
       return;
     }
-    h.write(port, size, value >>> 0);
+    try {
+      h.write(port, size, value >>> 0);
+    } catch (e) {
+      this.fault(h, port, e);
+    }
   }
 }
 
@@ -79,6 +106,7 @@ interface MmioRange {
 export class MmioBus {
   private ranges: MmioRange[] = [];
   onUnclaimed?: (addr: number, size: number, write: boolean, value: number) => void;
+  onFault: DeviceFault = logDeviceFault;
 
   register(base: number, len: number, h: MmioHandler): void {
     for (const r of this.ranges) {
@@ -105,7 +133,18 @@ export class MmioBus {
       this.onUnclaimed?.(addr >>> 0, size, false, 0);
       return ones(size);
     }
-    return r.h.read((addr >>> 0) - r.base, size) >>> 0;
+    try {
+      return r.h.read((addr >>> 0) - r.base, size) >>> 0;
+    } catch (e) {
+      this.fault(r, e);
+      return ones(size);
+    }
+  }
+
+  private fault(r: MmioRange, e: unknown): void {
+    const h = r.h;
+    for (const x of this.ranges) if (x.h === h) x.h = dead;
+    this.onFault(`MMIO 0x${r.base.toString(16)}`, e);
   }
 
   write(addr: number, size: number, value: number): void {
@@ -114,6 +153,10 @@ export class MmioBus {
       this.onUnclaimed?.(addr >>> 0, size, true, value);
       return;
     }
-    r.h.write((addr >>> 0) - r.base, size, value >>> 0);
+    try {
+      r.h.write((addr >>> 0) - r.base, size, value >>> 0);
+    } catch (e) {
+      this.fault(r, e);
+    }
   }
 }

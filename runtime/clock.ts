@@ -79,7 +79,15 @@ export class TimerQueue {
       for (const t of this.timers) {
         if (t.deadline <= now) {
           t.deadline = Infinity;
-          t.fire(now);
+          try {
+            t.fire(now);
+          } catch (e) {
+            // a device model's bug must not stop the machine (runtime/bus.ts): this timer stays
+            // disarmed, the device's time stands still, the others go on
+            console.error(
+              `ring3: internal error in a device timer: ${e instanceof Error ? e.message : e}; the timer is stopped`,
+            );
+          }
           fired = true;
           n++;
         }

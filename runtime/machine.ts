@@ -38,7 +38,16 @@ import { AcpiPm, SCI_IRQ } from "./devices/acpi.ts";
 import { installTables, type TablesInfo } from "./boot/tables.ts";
 import { attachNics, type Nic } from "./devices/nics.ts";
 import type { NetConfig } from "./netopt.ts";
-import { attachDisks, closeDisks, type Disk } from "./devices/disks.ts";
+import {
+  attachDisks,
+  attachIde,
+  attachShares,
+  closeDisks,
+  type Disk,
+  type IdeSetup,
+  type Share,
+} from "./devices/disks.ts";
+import type { ShareConfig } from "./share/options.ts";
 import type { DiskConfig } from "./block/options.ts";
 import type { BlockImage } from "./block/image.ts";
 import { GuestRam } from "./memory.ts";
@@ -62,7 +71,25 @@ export interface MachineOptions {
   net?: NetConfig[]; // NICs on PCI slots 3.., each cabled to a switch daemon (runtime/netopt.ts)
   // virtio-blk disks on PCI slots 8.. (runtime/devices/disks.ts): images to open, or opened ones
   disks?: (DiskConfig | BlockImage)[];
+  // IDE (`if=ide` disks above, and an ATAPI CD-ROM: an ISO file or image) and the firmware's
+  // boot order (CMOS, read by SeaBIOS): c hard disk, d CD-ROM, n network, first to last
+  cdrom?: string | BlockImage;
+  boot?: string;
+  shares?: ShareConfig[]; // host folders over virtio-9p on PCI slots 24.. (runtime/share/)
   exitPort?: number; // an isa-debug-exit port: a write ends the run with status (value << 1) | 1
+}
+
+// SeaBIOS's boot order on QEMU-like machines: CMOS 0x3D holds the first two devices (low nibble
+// first), 0x38 the third in its high nibble (bit 0 set: no floppy signature check); 1 floppy,
+// 2 hard disk, 3 CD-ROM, 4 network
+export function setBootOrder(cmos: Uint8Array, order: string): void {
+  const code: Record<string, number> = { a: 1, c: 2, d: 3, n: 4 };
+  const k = [...order].map((ch) => {
+    if (!(ch in code)) throw new RangeError(`boot order '${order}': letters c, d, n`);
+    return code[ch];
+  });
+  cmos[0x3d] = (k[1] ?? 0) << 4 | (k[0] ?? 0);
+  cmos[0x38] = (k[2] ?? 0) << 4 | 1;
 }
 
 // One device model on the board: named once, attached to the buses once, reset with the machine.
@@ -100,6 +127,8 @@ export class Machine {
   readonly acpi: AcpiPm;
   readonly nics: Nic[];
   readonly disks: Disk[];
+  readonly ide?: IdeSetup;
+  readonly shares: Share[];
   readonly devices: readonly BoardDevice[]; // every device model but the local APICs, in reset order
   readonly lapics: Lapic[] = [];
   readonly cores: Core[] = [];
@@ -202,7 +231,22 @@ export class Machine {
     if (debugExit) debugExit.onExit = (code) => this.finish({ kind: "exit", code });
     this.nics = attachNics(this.pci, this.ram, opts.net ?? [], () => (this.hostWork = true), undefined, this.timers);
     this.yieldMs = this.nics.length ? YIELD_MS_NET : YIELD_MS;
-    this.disks = attachDisks(this.pci, this.ram, opts.disks ?? []);
+    const isIde = (c: DiskConfig | BlockImage) => "file" in c && c.if === "ide";
+    this.disks = attachDisks(this.pci, this.ram, (opts.disks ?? []).filter((c) => !isIde(c)));
+    try {
+      this.ide = attachIde(this.pci, this.ram, this.irq, (opts.disks ?? []).filter(isIde), opts.cdrom);
+    } catch (e) {
+      closeDisks(this.disks);
+      throw e;
+    }
+    if (this.ide) this.disks.push(...this.ide.disks);
+    try {
+      this.shares = attachShares(this.pci, this.ram, opts.shares ?? []);
+    } catch (e) {
+      closeDisks(this.disks);
+      throw e;
+    }
+    setBootOrder(this.rtc.cmos, opts.boot ?? "cdn");
 
     // The board. ISA devices claim fixed ports; the PCI bus claims 0xCF8-0xCFF when it is made and
     // maps its functions' BARs (the NICs among them) when firmware or the guest programs them.
@@ -226,6 +270,8 @@ export class Machine {
       { name: "IO-APIC", attach: (_io, mmio) => this.ioapic.attach(mmio), reset: () => this.ioapic.reset() },
       ...this.nics.map((n): BoardDevice => ({ name: n.name, attach: () => {}, reset: () => n.device.reset() })),
       ...this.disks.map((d): BoardDevice => ({ name: d.name, attach: () => {}, reset: () => d.device.reset() })),
+      ...(this.ide ? [isa("PIIX IDE", this.ide.controller)] : []),
+      ...this.shares.map((s): BoardDevice => ({ name: s.name, attach: () => {}, reset: () => s.device.reset() })),
     ];
     for (const d of this.devices) d.attach(this.io, this.mmio);
 
@@ -341,6 +387,7 @@ export class Machine {
   close(): void {
     for (const n of this.nics) n.link.close();
     closeDisks(this.disks);
+    for (const s of this.shares) s.device.server.close();
   }
 
   // Ask the run loop to return { kind: "stopped" }.

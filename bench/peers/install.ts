@@ -19,6 +19,14 @@ import {
   v86Version,
 } from "./peers.ts";
 
+if (Deno.args.includes("--help") || Deno.args.includes("-h")) {
+  console.log(`usage: deno task bench:peers
+Installs what bench:race compares ring3 with: v86 (npm, into build/peers), QEMU and SeaBIOS (apt-get),
+Debian's i386 stock kernel (apt-get download, unpacked to build/peers/stock). Idempotent; without
+root the apt-get commands are printed instead.`);
+  Deno.exit(0);
+}
+
 let failed = false;
 const say = (s: string) => console.log(`bench:peers: ${s}`);
 

@@ -49,6 +49,7 @@ import {
   stat,
 } from "./report.ts";
 import { RESULTS_DIR, writeResults } from "./output.ts";
+import { readProc, writeProc } from "../../tests/lib/procfs.ts";
 
 const USAGE = `usage: deno task bench:race [options]
   --quick           for development: 1 run, smaller workloads (md5sum of 4 MiB, 50,000 awk
@@ -175,7 +176,7 @@ async function sha256(b: Uint8Array): Promise<string> {
 const CLK_TCK = Number((await run("getconf", ["CLK_TCK"])).out) || 100;
 function procCpu(pid: number): number | undefined {
   try {
-    const st = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    const st = readProc(`/proc/${pid}/stat`);
     // fields after the ")" that ends the command name start at field 3: utime is 14, stime 15
     const f = st.slice(st.lastIndexOf(")") + 2).split(" ");
     return (Number(f[11]) + Number(f[12])) / CLK_TCK;
@@ -186,7 +187,7 @@ function procCpu(pid: number): number | undefined {
 // Peak resident memory (MiB) of a process since its start or the last resetPeak (VmHWM).
 function procPeakRss(pid: number): number | undefined {
   try {
-    const m = /^VmHWM:\s+(\d+) kB/m.exec(Deno.readTextFileSync(`/proc/${pid}/status`));
+    const m = /^VmHWM:\s+(\d+) kB/m.exec(readProc(`/proc/${pid}/status`));
     return m ? Number(m[1]) / 1024 : undefined;
   } catch {
     return undefined;
@@ -195,7 +196,7 @@ function procPeakRss(pid: number): number | undefined {
 // Start a new peak: the kernel sets VmHWM to the current RSS when "5" is written to clear_refs.
 function resetPeak(pid: number): void {
   try {
-    Deno.writeTextFileSync(`/proc/${pid}/clear_refs`, "5");
+    writeProc(`/proc/${pid}/clear_refs`, "5");
   } catch { /* not permitted: the next peak counts from the process's start */ }
 }
 interface Proc {
@@ -426,7 +427,7 @@ if (info.ring3.available) {
   }
 }
 
-const loadavg = () => Deno.readTextFileSync("/proc/loadavg").split(" ").slice(0, 3).join(" ");
+const loadavg = () => readProc("/proc/loadavg").split(" ").slice(0, 3).join(" ");
 const loadBefore = loadavg();
 log(
   `guest ${kernelVersion(kernelBytes)}; ${ownInit ? "own /init" : "guest/init with ring3.run=/race/run"}; ${RUNS} runs`,
@@ -626,8 +627,8 @@ if (has("awk")) {
 }
 
 // ---- machine and notes ----------------------------------------------------------------------
-const cpuinfo = await Deno.readTextFile("/proc/cpuinfo").catch(() => "");
-const meminfo = await Deno.readTextFile("/proc/meminfo").catch(() => "");
+const cpuinfo = await Promise.resolve().then(() => readProc("/proc/cpuinfo")).catch(() => "");
+const meminfo = await Promise.resolve().then(() => readProc("/proc/meminfo")).catch(() => "");
 const osRelease = await Deno.readTextFile("/etc/os-release").catch(() => "");
 const machine = {
   cpu: /^model name\s*:\s*(.*)$/m.exec(cpuinfo)?.[1] ?? "unknown CPU",

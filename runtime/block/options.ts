@@ -3,7 +3,7 @@
 // (one flag per disk). Errors are single lines naming the bad part.
 import type { ImageOptions } from "./open.ts";
 
-export type DiskBus = "virtio"; // "ide" once the IDE controller exists
+export type DiskBus = "virtio" | "ide";
 
 export interface DiskConfig extends ImageOptions {
   file: string;
@@ -37,9 +37,10 @@ export function parseDiskOption(spec: string): DiskConfig {
         file = val;
         break;
       case "if":
-        if (val === "ide") throw new Error(`--disk ${spec}: if=ide: no IDE controller yet (use if=virtio)`);
-        if (val !== "virtio") throw new Error(`--disk ${spec}: unknown interface '${val}' (virtio)`);
-        cfg.if = "virtio";
+        if (val !== "virtio" && val !== "ide") {
+          throw new Error(`--disk ${spec}: unknown interface '${val}' (virtio or ide)`);
+        }
+        cfg.if = val;
         break;
       case "format":
         if (val !== "raw" && val !== "qcow2") throw new Error(`--disk ${spec}: unknown format '${val}' (raw or qcow2)`);
@@ -73,8 +74,13 @@ export function parseDiskOption(spec: string): DiskConfig {
 }
 
 export const DISK_USAGE =
-  `  --disk FILE[,format=raw|qcow2][,snapshot=on][,readonly=on][,cache=writeback|none][,if=virtio]
-                   add a virtio-blk disk (/dev/vda, vdb, ... in order); the format is probed when not
-                   given. snapshot=on keeps the guest's writes in memory (gone at exit); readonly=on
+  `  --disk FILE[,format=raw|qcow2][,snapshot=on][,readonly=on][,cache=writeback|none][,if=virtio|ide]
+                   add a disk: virtio-blk (/dev/vda, vdb, ... in order) or with if=ide an ATA disk on
+                   the PIIX IDE controller (primary master, primary slave, then the secondary channel:
+                   /dev/sda, sdb, ...); the format is probed when not given. snapshot=on keeps the guest's writes in memory (gone at exit); readonly=on
                    shows a write-protected disk; cache=none makes every write durable before it
-                   completes (else a guest flush does: fdatasync). The image is locked while in use.`;
+                   completes (else a guest flush does: fdatasync). The image is locked while in use.
+  --cdrom FILE     an ATAPI CD-ROM with the ISO image FILE (read-only) on the secondary IDE master
+                   (/dev/sr0)
+  --boot c|d|n     what firmware (--bios) boots first: the hard disk, the CD-ROM or the network
+                   (then the others; default c)`;

@@ -298,6 +298,7 @@ export class Vm {
         instructions: this.retired(i),
         state: ["running", "wait-for-SIPI", "stopped"][v.state] ?? String(v.state),
         halted: v.halted,
+        haltedMs: Math.round(v.haltedMs),
         // the block compiler of the thread that runs this vCPU (worker threads keep their own)
         jit: m.threaded ? null : m.cores[i].jit.current(),
       })),

@@ -397,6 +397,12 @@ export class Ne2k extends PciFunction {
     // lib8390 checks the next-page pointer against this + 1 + (count >> 8), give or take one
     const pages = (total + 4 + 255) >> 8;
     const ringPages = stop - start;
+    if (pages >= ringPages) {
+      // it could never fit (a jumbo frame from a peer, or a tiny ring): dropped rather than left
+      // at the head of the backlog, where it would hold the link for ever
+      this.rxDropped++;
+      return true;
+    }
     const free = Math.min(
       ringPages,
       this.curr < this.bnry ? this.bnry - this.curr : ringPages - (this.curr - this.bnry),

@@ -311,11 +311,20 @@ export class NicLink implements NicPort {
     this.rxFrames++;
     if (TRACE) trace("rx", f);
     this.active();
-    const h = headerOf(f);
-    if (h !== undefined && needsWork(h) && !this.takesOffload(h)) {
-      for (const s of software(f, h)) this.onFrame(s);
-    } else this.onFrame(f);
+    if (this.deviceBroken) return;
+    try {
+      const h = headerOf(f);
+      if (h !== undefined && needsWork(h) && !this.takesOffload(h)) {
+        for (const s of software(f, h)) this.onFrame(s);
+      } else this.onFrame(f);
+    } catch (e) {
+      // a bug in the NIC model must not become an unhandled rejection that ends ring3
+      // (runtime/bus.ts): said once, and the NIC receives nothing more
+      this.deviceBroken = true;
+      this.log(`ring3: ${this.name}: internal error receiving a frame: ${(e as Error).message}; receive disabled`);
+    }
   }
+  private deviceBroken = false;
 
   private retry(): void {
     if (this.closed) return;

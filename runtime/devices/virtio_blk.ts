@@ -213,7 +213,7 @@ export class VirtioBlk extends VirtioPci {
           return { status: S_UNSUPP, written: 0 };
       }
     } catch (e) {
-      this.log(`ring3: virtio-blk ${this.image.name}: ${(e as Error).message}`);
+      this.guestError(`ring3: virtio-blk ${this.image.name}: ${(e as Error).message}`);
       return fail;
     }
   }

@@ -15,6 +15,7 @@ export const STATUS_ACK = 1, STATUS_DRIVER = 2, STATUS_DRIVER_OK = 4, STATUS_FEA
 export const STATUS_NEEDS_RESET = 0x40, STATUS_FAILED = 0x80;
 export const ISR_QUEUE = 1, ISR_CONFIG = 2;
 const CONFIG_OFF = 0x14;
+const LOG_LIMIT = 8;
 
 export abstract class VirtioPci extends PciFunction {
   readonly queues: Virtqueue[];
@@ -87,11 +88,20 @@ export abstract class VirtioPci extends PciFunction {
     this.setIntx(true);
   }
 
+  // A line about what the guest did wrong: a guest that keeps doing it (reset, break, reset...)
+  // must not fill the host's log, so a device says at most LOG_LIMIT of them.
+  private logged = 0;
+  protected guestError(line: string): void {
+    if (this.logged > LOG_LIMIT) return;
+    this.logged++;
+    this.log(this.logged > LOG_LIMIT ? `ring3: virtio ${this.slot}.${this.fn}: more errors, not logged` : line);
+  }
+
   // A malformed ring: the device stops using it until the driver resets it.
   protected broken(e: unknown): void {
     if (!(e instanceof VirtqueueError)) throw e;
     if (!(this.status & STATUS_NEEDS_RESET)) {
-      this.log(`ring3: virtio ${this.slot}.${this.fn}: ${e.message}; needs reset`);
+      this.guestError(`ring3: virtio ${this.slot}.${this.fn}: ${e.message}; needs reset`);
     }
     this.status |= STATUS_NEEDS_RESET;
     this.interruptConfig();

@@ -58,8 +58,12 @@ export async function runRoundRobin(h: RunHost): Promise<void> {
     if (!ran) {
       timers.runDue();
       if (!h.vcpus.some((v) => v.state === CPU_RUNNING && (!v.halted || v.hasInterrupt()))) {
+        const t = performance.now(), skipped = h.virtual?.skipped ?? 0;
         await idle(h);
         lastYield = performance.now();
+        // every running vCPU was halted all along (virtual time: the time skipped)
+        const ms = h.virtual ? (h.virtual.skipped - skipped) / 1e6 : lastYield - t;
+        for (const v of h.vcpus) if (v.state === CPU_RUNNING) v.addHaltedMs(ms);
       }
     } else if (h.takeHostWork() || performance.now() - lastYield > h.yieldMs) {
       h.flushSerial();

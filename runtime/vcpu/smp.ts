@@ -27,9 +27,14 @@ export interface Chipset {
   picAck(): number; // INTA cycle: the vector
 }
 
+// Host bookkeeping in the APIC page after lapic.ts's LX_ words: f64, milliseconds this vCPU has
+// slept in HLT (the `stats` control command's "halted time"), written only by its own thread.
+const LX_HALTED_MS = 0x840;
+
 export class Vcpu {
   readonly cpu: number;
   private readonly attn: number; // index of the attention word in bus.i32
+  private f64?: Float64Array;
 
   constructor(readonly core: Core, readonly lapic: Lapic, readonly bus: ApicBus, readonly chip: Chipset) {
     this.cpu = core.cpu;
@@ -52,6 +57,18 @@ export class Vcpu {
 
   get halted(): boolean {
     return this.core.get(L.S_HALTED) !== 0;
+  }
+
+  private get hostF64(): Float64Array {
+    const r = this.lapic.regs;
+    return this.f64 ??= new Float64Array(r.buffer, r.byteOffset, r.length >> 1);
+  }
+  /** milliseconds slept halted since power-on (host time; virtual time skipped under -icount) */
+  get haltedMs(): number {
+    return this.hostF64[LX_HALTED_MS >> 3];
+  }
+  addHaltedMs(ms: number): void {
+    this.hostF64[LX_HALTED_MS >> 3] += ms;
   }
 
   // IA32_APIC_BASE as the core sees it: 0 in the state block means "never written", which the

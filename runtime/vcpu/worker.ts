@@ -103,7 +103,11 @@ async function start(msg: WorkerStart): Promise<void> {
       const w = vcpu.attention;
       if (!vcpu.hasInterrupt() && !(w & WAKE_BITS) && !Atomics.load(i32, stopIdx)) {
         const ms = (lapic.deadline - clock.now()) / 1e6;
-        if (ms > 0) Atomics.wait(i32, attnIdx, w, Math.min(ms, 1000));
+        if (ms > 0) {
+          const t = performance.now();
+          Atomics.wait(i32, attnIdx, w, Math.min(ms, 1000));
+          vcpu.addHaltedMs(performance.now() - t);
+        }
         continue;
       }
     }

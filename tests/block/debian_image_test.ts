@@ -2,12 +2,15 @@
 // the build takes minutes and Debian's mirrors, so the suite does not make it) boots straight
 // with `deno task boot --disk IMAGE`, root is logged in on the serial console, and the system
 // works: apt-get --version, python3, df / on /dev/vda1. Skipped with a note without the image.
+// The boot runs Debian's sysvinit scripts under the stock 686-pae kernel: about 5 minutes of
+// guest time at a host load of 12 on 2 cores (most of it in the init scripts' shell code), hence
+// the long time limit.
 import assert from "node:assert/strict";
 
 const root = new URL("../../", import.meta.url).pathname;
 const IMAGE = Deno.env.get("RING3_DEBIAN_IMAGE") ?? `${root}build/images/debian-i386.img`;
 const CLI = `${root}cli/boot.ts`;
-const TIMEOUT_MS = 600_000;
+const TIMEOUT_MS = 1_200_000;
 
 Deno.test("deno task image's Debian 12 boots to a root shell: apt-get, python3, df /", async () => {
   try {
@@ -47,7 +50,9 @@ Deno.test("deno task image's Debian 12 boots to a root shell: apt-get, python3, 
     if (out.includes("DEBIAN-DONE")) break;
   }
   clearTimeout(timer);
-  child.kill("SIGKILL");
+  try {
+    child.kill("SIGKILL");
+  } catch { /* the time limit ended it */ }
   await child.status;
   await child.stderr.cancel();
   w.releaseLock();

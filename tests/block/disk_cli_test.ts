@@ -28,23 +28,7 @@ Deno.test("--disk: repeatable, options parsed, bad options are usage errors", ()
   );
 });
 
-Deno.test("--disk IMAGE.img with IMAGE.boot/ next to it boots that kernel, initrd and command line", () => {
-  const dir = scratchDir();
-  try {
-    Deno.mkdirSync(`${dir}/deb.boot`);
-    Deno.writeTextFileSync(`${dir}/deb.boot/vmlinuz`, "k");
-    Deno.writeTextFileSync(`${dir}/deb.boot/initrd.img`, "i");
-    Deno.writeTextFileSync(`${dir}/deb.boot/cmdline`, "root=/dev/vda1 console=ttyS0\n");
-    const c = parseBootArgs(["--disk", `${dir}/deb.img`]);
-    assert.equal(c.kernel, `${dir}/deb.boot/vmlinuz`);
-    assert.equal(c.initrd, `${dir}/deb.boot/initrd.img`);
-    assert.equal(c.append, "root=/dev/vda1 console=ttyS0");
-    // an explicit kernel, initrd or command line wins
-    assert.equal(parseBootArgs(["--disk", `${dir}/deb.img`, "--append", "x"]).kernel?.endsWith("bzImage"), true);
-  } finally {
-    Deno.removeSync(dir, { recursive: true });
-  }
-});
+// (a disk that boots itself: tests/block/boot_files_test.ts)
 
 Deno.test("the command: a missing, locked or corrupt disk image is one line and status 1", async () => {
   const dir = scratchDir();

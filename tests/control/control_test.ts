@@ -24,7 +24,7 @@ Deno.test("deno task ctl: escapes in sendkeys, a clear error without a machine, 
   await Deno.remove(dir, { recursive: true });
 });
 
-type Stats = { state: string; vcpus: { instructions: number }[] };
+type Stats = { state: string; vcpus: { instructions: number; haltedMs: number }[] };
 const SHELL = /ring3: shell ready[\s\S]*?# /;
 
 async function uptime(g: GuestProc, tag: string): Promise<number> {
@@ -70,6 +70,7 @@ Deno.test({
       await new Promise((r) => setTimeout(r, 700));
       const s2 = (await g.ctl("stats")).result as Stats;
       assert.equal(s2.vcpus[0].instructions, s1.vcpus[0].instructions, "no instruction retires while paused");
+      assert.equal(s2.vcpus[0].haltedMs, s1.vcpus[0].haltedMs, "a paused vCPU is not halted");
       await events.waitEvent("pause");
       // typed while paused, echoed once resumed
       assert.ok((await g.ctl("sendkeys", "echo keys-$((6*7))\n")).ok);
@@ -80,6 +81,12 @@ Deno.test({
       await events.waitEvent("resume");
       const s3 = (await g.ctl("stats")).result as Stats;
       assert.ok(s3.vcpus[0].instructions > s2.vcpus[0].instructions, "instructions retire again");
+      // an idle shell halts most of the time: the halted time grows, by no more than the time passed
+      const t3 = performance.now();
+      await new Promise((r) => setTimeout(r, 1500));
+      const s4 = (await g.ctl("stats")).result as Stats;
+      const halted = s4.vcpus[0].haltedMs - s3.vcpus[0].haltedMs;
+      assert.ok(halted > 100 && halted <= performance.now() - t3 + 50, `halted ${halted} ms in 1.5 s`);
 
       // magic SysRq: a serial break and 'h'. The 8250 driver counts the break (brk: in
       // /proc/tty/driver/serial) whatever the kernel; one with MAGIC_SYSRQ prints its help (and

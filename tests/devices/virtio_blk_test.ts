@@ -246,7 +246,8 @@ Deno.test("--disk parsing: QEMU-like options, one-line errors", () => {
     readonly: false,
   });
   assert.throws(() => parseDiskOption("a.img,format=vmdk"), /unknown format 'vmdk'/);
-  assert.throws(() => parseDiskOption("a.img,if=ide"), /no IDE controller yet/);
+  assert.equal(parseDiskOption("a.img,if=ide").if, "ide");
+  assert.throws(() => parseDiskOption("a.img,if=scsi"), /unknown interface 'scsi'/);
   assert.throws(() => parseDiskOption("a.img,snapshot=maybe"), /on or off/);
   assert.throws(() => parseDiskOption("format=raw"), /missing the image file name/);
   assert.throws(() => parseDiskOption("a.img,bogus=1"), /unknown option 'bogus'/);

@@ -8,7 +8,7 @@ import { DaemonProc } from "./proc.ts";
 
 Deno.test("daemon: two switch processes joined by a trunk; SIGTERM/SIGINT exit cleanly", async () => {
   const dir = Deno.makeTempDirSync({ prefix: "ring3-sw-" });
-  const key = keyFile(dir, "key", "c2VjcmV0IGtleSBmb3IgdGhlIHRlc3Qgb25seQ==");
+  const key = keyFile(dir, "key", "2Wd6ztfvE6vbjX4QeFSyTq6Eo4mG0W3pyqgYcDXwRX8=");
   const a = new DaemonProc(["--listen", `unix:${dir}/a.sock`, "--trunk-listen", "tcp:127.0.0.1:0", "--key-file", key]);
   let b: DaemonProc | null = null;
   try {
@@ -60,7 +60,10 @@ Deno.test("daemon: bad command lines fail with one clear line and exit status 2"
     [["--listen", `unix:${dir}/s.sock,vlan=3`], /unknown option 'vlan=3'/],
     [["--trunk", "tcp:127.0.0.1:1"], /trunks need --key-file/],
     [["--trunk", `unix:${dir}/t`, "--key-file", short], /trunks are tcp:HOST:PORT/],
-    [["--trunk", "tcp:127.0.0.1:1", "--key-file", short], /at least 16 random bytes/],
+    [
+      ["--trunk", "tcp:127.0.0.1:1", "--key-file", short],
+      /holds 2 bytes of key material \(base64\); use at least 32 random bytes \(deno task switch --gen-key/,
+    ],
     [["--trunk", "tcp:127.0.0.1:1", "--key-file", `${dir}/none`], /key file .* not found/],
     [["--listen", `unix:${dir}/s.sock`, "--mac-table-size", "0"], /--mac-table-size '0' must be a positive integer/],
     [["--listen", `unix:${dir}/s.sock`, "--net-id", "x"], /--net-id 'x' is not a number/],

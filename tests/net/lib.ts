@@ -56,7 +56,10 @@ export function keyFile(dir: string, name: string, key: string): string {
 
 // Switch daemons of one test in this process, each listening on a unix socket in a temporary
 // folder, with synthetic clients; close() takes everything down (closers first: proxies, relays).
-export const TRUNK_KEY = new TextEncoder().encode("0123456789abcdef0123456789abcdef");
+// 32 bytes, all different (a fixed key for tests; real keys come from --gen-key)
+export const TRUNK_KEY = Uint8Array.from({ length: 32 }, (_, i) => (i * 73 + 11) & 0xff);
+/** another good key (a peer with the wrong key) */
+export const OTHER_KEY = Uint8Array.from({ length: 32 }, (_, i) => (i * 59 + 7) & 0xff);
 
 export class SwitchNet {
   readonly dir: string;

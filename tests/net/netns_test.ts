@@ -70,7 +70,7 @@ async function withHosts(id: string, transport: "tcp" | "udp", fn: (h: Hosts) =>
       const r = run(...c);
       assert.ok(r.ok, `${c.join(" ")}: ${r.err}`);
     }
-    h.key = keyFile(dir, "key", "netns test key: thirty-two bytes!");
+    h.key = keyFile(dir, "key", "9c4e1f7a2b0d83e6f5a1c7b92e4d06f8a3b5c1e7d9f20486a1c3e5f7092b4d6e");
     const a = new DaemonProc(
       ["--listen", `unix:${dir}/a.sock`, "--trunk-listen", `${transport}:10.213.7.1:7001`, "--key-file", h.key],
       ["ip", "netns", "exec", nsA],

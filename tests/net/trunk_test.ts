@@ -4,7 +4,7 @@ import { type Endpoint, parseEndpoint } from "../../net/addr.ts";
 import { type DaemonOptions, SwitchDaemon } from "../../net/daemon.ts";
 import { encodeFrame, FrameReader } from "../../net/stream.ts";
 import { readKeyFile } from "../../net/trunk_crypto.ts";
-import { BCAST, keyFile, mac, mkFrame, sleep, SwitchNet, tagOf, waitFor } from "./lib.ts";
+import { BCAST, keyFile, mac, mkFrame, OTHER_KEY, sleep, SwitchNet, tagOf, waitFor } from "./lib.ts";
 
 const FAST = { backoff: { minMs: 20, maxMs: 200 }, handshakeMs: 2000 };
 
@@ -87,7 +87,7 @@ Deno.test("trunk: a peer with the wrong key is refused and logged, and nothing c
     const a = await n.daemon("a", { trunkListen: [parseEndpoint("tcp:127.0.0.1:0")] });
     const b = await n.daemon("b", {
       trunk: [n.trunkEp(a)],
-      key: new TextEncoder().encode("another key, sixteen bytes or more"),
+      key: OTHER_KEY,
     });
     await waitFor(() => a.trunkCtx!.counters.authFailures >= 2, "two refusals (the dialer retries)");
     assert.ok(n.logs.get(a)!.some((l) => /authentication failed/.test(l)), n.logs.get(a)!.join("\n"));
@@ -109,10 +109,10 @@ Deno.test("trunk: something that is not a ring3 trunk is refused", async () => {
     const c = await Deno.connect({ hostname: "127.0.0.1", port: a.trunkAddrs[0].port });
     await c.write(encodeFrame(new TextEncoder().encode("GET / HTTP/1.0\r\n\r\n" + "x".repeat(40))));
     await waitFor(() => a.trunkCtx!.counters.protocolErrors === 1, "refusal");
-    // the daemon's HELLO, then it hangs up
+    // the listener speaks only when spoken to in its protocol: it hangs up without a word
     let got = 0;
     for (let r; (r = await c.read(new Uint8Array(256))) !== null;) got += r;
-    assert.equal(got, 4 + 52);
+    assert.equal(got, 0);
     c.close();
     assert.ok(n.logs.get(a)!.some((l) => /not a ring3 trunk/.test(l)));
   } finally {
@@ -296,15 +296,30 @@ Deno.test("trunk: a full mesh of three switches delivers each broadcast exactly 
   }
 });
 
-Deno.test("trunk: key files are trimmed and must hold at least 16 bytes", async () => {
+Deno.test("trunk: key files hold at least 32 bytes of key material (hex, base64 or binary), trimmed", async () => {
   const dir = Deno.makeTempDirSync();
   try {
-    assert.deepEqual(
-      await readKeyFile(keyFile(dir, "k", "  0123456789abcdef ")),
-      new TextEncoder().encode("0123456789abcdef"),
+    const key = Uint8Array.from({ length: 32 }, (_, i) => (i * 37 + 5) & 0xff);
+    const hex = Array.from(key, (b) => b.toString(16).padStart(2, "0")).join("");
+    const b64 = btoa(String.fromCharCode(...key));
+    assert.deepEqual(await readKeyFile(keyFile(dir, "hex", `  ${hex} `)), key);
+    assert.deepEqual(await readKeyFile(keyFile(dir, "b64", b64)), key);
+    Deno.writeFileSync(`${dir}/bin`, key);
+    assert.deepEqual(await readKeyFile(`${dir}/bin`), key);
+    // the weak keys of the issue and their like
+    await assert.rejects(readKeyFile(keyFile(dir, "pw", "passwordpassword")), /at least 32 random bytes/);
+    await assert.rejects(
+      readKeyFile(keyFile(dir, "phrase", "correct horse battery staple, long enough")),
+      /passphrase/,
     );
-    await assert.rejects(readKeyFile(keyFile(dir, "short", "secret")), /at least 16/);
+    await assert.rejects(readKeyFile(keyFile(dir, "rep", "password".repeat(6))), /does not look random/);
+    await assert.rejects(readKeyFile(keyFile(dir, "hex16", hex.slice(0, 32))), /holds 16 bytes of key material/);
+    await assert.rejects(readKeyFile(keyFile(dir, "b64short", btoa("x".repeat(20)))), /at least 32/);
     await assert.rejects(SwitchDaemon.start({ trunk: [parseEndpoint("tcp:127.0.0.1:1")] }), /key/);
+    await assert.rejects(
+      SwitchDaemon.start({ trunk: [parseEndpoint("tcp:127.0.0.1:1")], key: new TextEncoder().encode("short") }),
+      /at least 32/,
+    );
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }

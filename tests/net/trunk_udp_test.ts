@@ -4,8 +4,8 @@ import assert from "node:assert/strict";
 import dgram from "node:dgram";
 import { parseEndpoint } from "../../net/addr.ts";
 import { type DaemonOptions, SwitchDaemon } from "../../net/daemon.ts";
-import type { TrunkLink } from "../../net/trunk.ts";
-import { BCAST, mac, mkFrame, sleep, SwitchNet, tagOf, waitFor } from "./lib.ts";
+import { TRUNK_VERSION, type TrunkLink } from "../../net/trunk.ts";
+import { BCAST, mac, mkFrame, OTHER_KEY, sleep, SwitchNet, tagOf, waitFor } from "./lib.ts";
 
 const FAST = { backoff: { minMs: 20, maxMs: 200 }, handshakeMs: 1000 };
 type Filter = (m: Uint8Array) => Uint8Array[]; // what to pass on for one datagram from the dialer
@@ -55,7 +55,7 @@ class Net extends SwitchNet {
 
 const links = (d: SwitchDaemon) => d.trunkCtx!.links.size;
 const firstLink = (d: SwitchDaemon): TrunkLink => [...d.trunkCtx!.links][0];
-const isFrames = (m: Uint8Array) => m.length > 32 && m[0] === 1 && m[1] === 3;
+const isFrames = (m: Uint8Array) => m.length > 32 && m[0] === TRUNK_VERSION && m[1] === 3;
 
 async function upWithClients(n: Net, extraA: DaemonOptions = {}, extraB: DaemonOptions = {}) {
   const { a, b } = await n.pair(extraA, extraB);
@@ -130,8 +130,8 @@ Deno.test("udp trunk: tampered, replayed and junk datagrams are dropped and coun
 Deno.test("udp trunk: a peer with the wrong key is refused and logged, and nothing crosses", async () => {
   const n = new Net();
   try {
-    const { a, b } = await n.pair({}, { key: new TextEncoder().encode("another key, also 32 bytes long.") });
-    await waitFor(() => n.logs.get(a)!.some((l) => /authentication failed, refused/.test(l)), "refusal logged");
+    const { a, b } = await n.pair({}, { key: OTHER_KEY });
+    await waitFor(() => n.logs.get(a)!.some((l) => /authentication failed/.test(l)), "refusal logged");
     assert.equal(links(a), 0);
     assert.equal(links(b), 0);
     assert.ok(a.trunkCtx!.counters.authFailures >= 1);

@@ -1,6 +1,7 @@
 // Boots the committed kernel with the test initramfs on a Machine and collects the console.
 import { Machine, type MachineOptions, type Outcome } from "../../runtime/machine.ts";
 import { bootBzImage, E820_RAM } from "../../runtime/boot/bzimage.ts";
+import { readProc } from "../../tests/lib/procfs.ts";
 
 const images = new URL("../../guest/images/", import.meta.url);
 export const KERNEL = new URL("bzImage", images).pathname;
@@ -117,6 +118,6 @@ export function bootChild(args: string[]): ChildBoot {
 
 // user + system CPU milliseconds of another process
 export function processCpuMs(pid: number): number {
-  const f = Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1].split(" ");
+  const f = readProc(`/proc/${pid}/stat`).split(") ")[1].split(" ");
   return (Number(f[11]) + Number(f[12])) * 10; // clock ticks of 10 ms
 }

@@ -4,11 +4,12 @@
 import { Bare } from "../lib/bare.ts";
 import { nasm } from "../lib/tools.ts";
 import * as L from "../../core-as/layout.ts";
+import { readProc } from "../../tests/lib/procfs.ts";
 
 const N = Number(Deno.args[0] ?? 500000);
 // this process's CPU seconds (user + system): wall time means little on a loaded machine
 function cpu(): number {
-  const f = Deno.readTextFileSync("/proc/self/stat").split(") ")[1].split(" ");
+  const f = readProc("/proc/self/stat").split(") ")[1].split(" ");
   return (Number(f[11]) + Number(f[12])) / 100;
 }
 async function time(name: string, body: string, reset: boolean, show = true): Promise<number> {
