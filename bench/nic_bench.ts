@@ -1,14 +1,16 @@
 // TCP throughput of guests on ring3's virtual Ethernet, beside QEMU on the same paths:
-//   g2g        guest to guest on one switch daemon (busybox nc, zeros from dd, md5 on arrival)
-//   g2h        guest to the host through user networking (passt): the guest's nc to 10.0.2.2,
-//              a TCP server in this process on 127.0.0.1 counting and hashing the bytes
-// for ring3 with virtio-net (offloads on, and with RING3_NET_OFFLOAD=off), ring3 with ne2k-pci,
-// and QEMU TCG (virtio-net-pci) joined to a ring3 switch through `-netdev stream` or to passt.
-// Same kernel and initramfs everywhere (guest/images). Figures: MB/s (MiB/s) from typing the
-// send command to the receiver's md5, median of NIC_BENCH_RUNS runs (default 3), and host CPU
-// seconds per MiB of each guest process over a transfer. Size: NIC_BENCH_MIB (default 64).
-// Only rows named in NIC_BENCH_ROWS (comma list, default all) run. Prints a Markdown table.
-// Run: deno run -A bench/nic_bench.ts (under `deno bench` only with NIC_BENCH=1: minutes per row).
+//   g2g        guest to guest on one switch daemon: /opt/tests/netperf (guest/tests/netperf.c,
+//              128 KiB per system call, every byte checked at the receiver)
+//   g2h        guest to the host through user networking (passt): netperf to 10.0.2.2, a TCP
+//              server in this process on 127.0.0.1 checking the same byte stream
+// for ring3 with virtio-net (and the variants below), and QEMU TCG (virtio-net-pci) joined to the
+// same ring3 switch through `-netdev stream`, or to a passt started like ring3's. Same kernel and
+// test initramfs everywhere (guest/images). Figures: MiB/s from typing the send command to the
+// receiver's result line, median of NIC_BENCH_RUNS runs (default 3), and host CPU seconds per MiB
+// of each guest process over a transfer. Size: NIC_BENCH_MIB (default 64). Only rows named in
+// NIC_BENCH_ROWS (comma list, default all) run; NIC_BENCH_TOOL=nc moves dd's zeros through busybox
+// nc (md5 at the receiver) instead, as the first version of this bench did. Prints a Markdown table.
+// Run: deno task bench:net (under `deno bench` only with NIC_BENCH=1: minutes per row).
 import { createHash } from "node:crypto";
 import { GuestProc, haveGuest } from "../tests/net/nic_pair.ts";
 import { SwitchDaemon } from "../net/daemon.ts";
@@ -17,7 +19,7 @@ import { readProc } from "../tests/lib/procfs.ts";
 
 const root = new URL("../", import.meta.url);
 const KERNEL = new URL("guest/images/bzImage", root).pathname;
-const INITRD = new URL("guest/images/initramfs.cpio.gz", root).pathname;
+const INITRD = new URL("guest/images/initramfs-tests.cpio.gz", root).pathname;
 const CLI = new URL("cli/boot.ts", root).pathname;
 const MIB = Number(Deno.env.get("NIC_BENCH_MIB") ?? 64);
 const RUNS = Number(Deno.env.get("NIC_BENCH_RUNS") ?? 3);
@@ -25,8 +27,27 @@ const ROWS = (Deno.env.get("NIC_BENCH_ROWS") ?? "").split(",").filter((x) => x);
 const BOOT_MS = 600_000, XFER_MS = 1_800_000;
 const ZERO_MD5 = createHash("md5").update(new Uint8Array(MIB << 20)).digest("hex");
 const SEND = `dd if=/dev/zero bs=65536 count=${MIB * 16} 2>/dev/null`;
+const NC = Deno.env.get("NIC_BENCH_TOOL") === "nc";
 
-type Emu = "ring3" | "ring3-nooffload" | "qemu";
+// netperf's byte stream (guest/tests/netperf.c): pattern[i % PERIOD], xorshift32 from seed 1
+const PERIOD = 65521;
+const PATTERN = (() => {
+  const p = new Uint8Array(PERIOD);
+  let x = 1;
+  for (let i = 0; i < PERIOD; i++) {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    p[i] = x & 0xff;
+  }
+  return p;
+})();
+
+// ring3 variants: "deno" moves NIC bytes through Deno.Conn (RING3_NET_FFI=off, the way before
+// net/fdstream.ts), "nooffload" offers no checksum/TSO offloads
+type Emu = "ring3" | "ring3-nooffload" | "ring3-deno" | "qemu";
 type Spec = { kind: "switch"; sock: string; mac: string; model: "virtio" | "ne2k" } | {
   kind: "passt";
   sock?: string;
@@ -47,11 +68,15 @@ function guest(name: string, emu: Emu, net: Spec): GuestProc {
   const append = `console=ttyS0${dhcp}`;
   if (emu !== "qemu") {
     const spec = net.kind === "switch" ? `${net.model},switch=unix:${net.sock},mac=${net.mac}` : `${net.model},user`;
-    const env = emu === "ring3-nooffload" ? ["env", "RING3_NET_OFFLOAD=off"] : [];
+    const env = emu === "ring3-nooffload"
+      ? ["env", "RING3_NET_OFFLOAD=off"]
+      : emu === "ring3-deno"
+      ? ["env", "RING3_NET_FFI=off"]
+      : [];
     return new GuestProc(name, [], append, [], [
       ...env,
       Deno.execPath(),
-      ...["run", "-A", CLI, "--mem", "256", "--append", append, "--net", spec],
+      ...["run", "-A", CLI, "--mem", "256", "--initrd", INITRD, "--append", append, "--net", spec],
     ]);
   }
   const dev = net.model === "ne2k" ? "ne2k_pci" : "virtio-net-pci";
@@ -89,14 +114,21 @@ async function guestToGuest(emu: Emu, model: "virtio" | "ne2k"): Promise<Row> {
     }
     const cpuA: number[] = [], cpuB: number[] = [];
     for (let i = 0; i < RUNS; i++) {
-      const recv = b.run("nc -l -p 5000 | md5sum", XFER_MS);
+      const recv = b.run(NC ? "nc -l -p 5000 | md5sum" : "/opt/tests/netperf recv 5000", XFER_MS);
       recv.catch(() => {});
+      await new Promise((r) => setTimeout(r, 500)); // the receiver listens
       const ca = cpuSeconds(a.child.pid), cb = cpuSeconds(b.child.pid);
       const t0 = performance.now();
-      await a.run(`until ${SEND} | nc 10.0.0.2 5000; do usleep 100000; done`, XFER_MS);
+      await a.run(
+        NC
+          ? `until ${SEND} | nc 10.0.0.2 5000; do usleep 100000; done`
+          : `until /opt/tests/netperf send 10.0.0.2 5000 ${MIB}; do usleep 100000; done`,
+        XFER_MS,
+      );
       const got = await recv;
       const ms = performance.now() - t0;
-      if (!got.text.includes(ZERO_MD5)) throw new Error(`corrupt or short transfer:\n${got.text}`);
+      const ok = NC ? got.text.includes(ZERO_MD5) : got.text.includes(`NETPERF recv ${MIB * 2 ** 20} ok`);
+      if (!ok) throw new Error(`corrupt or short transfer:\n${got.text}`);
       row.mbs.push(MIB / (ms / 1000));
       cpuA.push((cpuSeconds(a.child.pid) - ca) / MIB), cpuB.push((cpuSeconds(b.child.pid) - cb) / MIB);
     }
@@ -123,18 +155,29 @@ async function guestToHost(emu: Emu, model: "virtio" | "ne2k"): Promise<Row> {
       const server = (async () => {
         const c = await l.accept();
         const h = createHash("md5");
-        let n = 0;
+        let n = 0, bad = -1;
         for await (const chunk of c.readable) {
-          h.update(chunk);
+          if (NC) h.update(chunk);
+          else if (bad < 0) {
+            for (let j = 0; j < chunk.length; j++) {
+              if (chunk[j] !== PATTERN[(n + j) % PERIOD]) {
+                bad = n + j;
+                break;
+              }
+            }
+          }
           n += chunk.length;
         }
-        return { n, md5: h.digest("hex"), end: performance.now() };
+        return { n, ok: NC ? h.digest("hex") === ZERO_MD5 : bad < 0 && n === MIB * 2 ** 20, end: performance.now() };
       })();
       const c0 = cpuSeconds(g.child.pid);
       const t0 = performance.now();
-      await g.run(`${SEND} | nc 10.0.2.2 ${l.addr.port}`, XFER_MS);
+      const sent = await g.run(
+        NC ? `${SEND} | nc 10.0.2.2 ${l.addr.port}` : `/opt/tests/netperf send 10.0.2.2 ${l.addr.port} ${MIB}`,
+        XFER_MS,
+      );
       const got = await server;
-      if (got.md5 !== ZERO_MD5) throw new Error(`corrupt or short transfer: ${got.n} bytes`);
+      if (!got.ok) throw new Error(`corrupt or short transfer: ${got.n} bytes; ${sent.text.trim().split("\n").at(-1)}`);
       row.mbs.push(MIB / ((got.end - t0) / 1000));
       cpu.push((cpuSeconds(g.child.pid) - c0) / MIB);
     }
@@ -156,12 +199,15 @@ else {
   const plan: [string, () => Promise<Row>][] = [
     ["g2g-ring3", () => guestToGuest("ring3", "virtio")],
     ["g2g-qemu", () => guestToGuest("qemu", "virtio")],
+    ["g2g-ring3-deno", () => guestToGuest("ring3-deno", "virtio")],
     ["g2g-ring3-nooffload", () => guestToGuest("ring3-nooffload", "virtio")],
     ["g2g-ring3-ne2k", () => guestToGuest("ring3", "ne2k")],
     ["g2h-ring3", () => guestToHost("ring3", "virtio")],
     ["g2h-qemu", () => guestToHost("qemu", "virtio")],
   ];
-  console.log(`| path | MB/s (median of ${RUNS}, ${MIB} MiB) | runs | host CPU s per MiB |`);
+  const load = () => Deno.readTextFileSync("/proc/loadavg").split(" ").slice(0, 3).join(" ");
+  console.log(`load average before: ${load()}; ${NC ? "busybox nc" : "netperf"}`);
+  console.log(`| path | MiB/s (median of ${RUNS}, ${MIB} MiB) | runs | host CPU s per MiB |`);
   console.log("|---|--:|---|--:|");
   for (const [key, fn] of plan) {
     if (ROWS.length && !ROWS.includes(key)) continue;
@@ -182,4 +228,5 @@ else {
       console.log(`| ${key} | failed | ${(e as Error).message.split("\n")[0]} | |`);
     }
   }
+  console.log(`load average after: ${load()}`);
 }

@@ -238,7 +238,7 @@ export class Machine {
     this.pci.add(this.pvpanic.pci, PVPANIC_SLOT);
     const debugExit = opts.exitPort === undefined ? undefined : new DebugExit(opts.exitPort);
     if (debugExit) debugExit.onExit = (code) => this.finish({ kind: "exit", code });
-    this.nics = attachNics(this.pci, this.ram, opts.net ?? [], () => (this.hostWork = true));
+    this.nics = attachNics(this.pci, this.ram, opts.net ?? [], () => (this.hostWork = true), undefined, this.timers);
     this.yieldMs = this.nics.length ? YIELD_MS_NET : YIELD_MS;
     const isIde = (c: DiskConfig | BlockImage) => "file" in c && c.if === "ide";
     this.disks = attachDisks(this.pci, this.ram, (opts.disks ?? []).filter((c) => !isIde(c)));

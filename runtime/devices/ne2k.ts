@@ -340,6 +340,7 @@ export class Ne2k extends PciFunction {
     if (start >= MEM_START && len > 0 && !(this.tcr & 0x06)) {
       // loopback modes (TCR.LB) keep the frame off the wire; lib8390 uses them only while stopped
       this.port?.send(this.mem.slice(start, start + len));
+      this.port?.flush?.();
     }
     this.cr &= ~CR_TXP;
     this.tsr = 0x01; // PTX

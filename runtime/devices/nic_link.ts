@@ -14,6 +14,8 @@
 // when it sees its own source address arriving from the switch).
 import { type Endpoint, endpointToString, parseEndpoint } from "../../net/addr.ts";
 import { SwitchClient } from "../../net/client.ts";
+import { FdStream } from "../../net/fdstream.ts";
+import type { Timer, TimerQueue } from "../clock.ts";
 import { type Hostfwd, Passt } from "../../net/passt.ts";
 import { headerOf, needsWork, software } from "../../net/offload.ts";
 
@@ -40,6 +42,8 @@ export const macToString = (m: Uint8Array): string => [...m].map((b) => b.toStri
 export interface NicPort {
   readonly up: boolean;
   send(frame: Uint8Array): void;
+  // write what send() queued (a NIC calls it once per burst, e.g. per transmit notification)
+  flush?(): void;
   onFrame: (frame: Uint8Array) => void;
   onLink: (up: boolean) => void;
   // Flow control from the NIC: while held, no more frames are read from the switch; they wait
@@ -56,7 +60,29 @@ export interface NicPort {
   readonly user?: boolean;
 }
 
+// RING3_NET_TRACE=FILE appends a line per frame: host ms, pid, direction, length, TCP fields
+// (for measuring the path between two guests' links; every process may append to one file)
+const TRACE = Deno.env.get("RING3_NET_TRACE");
+
+function trace(dir: string, f: Uint8Array): void {
+  let s = `${(performance.timeOrigin + performance.now()).toFixed(3)} ${Deno.pid} ${dir} ${f.length}`;
+  if (f.length >= 54 && f[12] === 8 && f[13] === 0 && f[23] === 6) {
+    const t = 14 + (f[14] & 15) * 4, v = new DataView(f.buffer, f.byteOffset);
+    const len = v.getUint16(16) - (f[14] & 15) * 4 - (f[t + 12] >> 4) * 4;
+    s +=
+      ` seq=${v.getUint32(t + 4)} ack=${v.getUint32(t + 8)} fl=${f[t + 13].toString(16)} win=${v.getUint16(t + 14)}` +
+      ` len=${len}`;
+  }
+  Deno.writeTextFileSync(TRACE!, s + "\n", { append: true });
+}
+
 const RETRY_MIN_MS = 250, RETRY_MAX_MS = 5000;
+// While frames flow, the link reads its socket from a machine timer (guest ns), so a running guest
+// gets frames within a slice: every PUMP_NS (the run loop's slice, so slices stay as long) after
+// a read that found frames, the interval doubling up to PUMP_MAX_NS while reads find nothing (an
+// idle machine is not woken needlessly: the socket's poll thread wakes it when frames come); after
+// QUIET_NS without traffic the timer stops (net/fdstream.ts).
+const PUMP_NS = 500_000, PUMP_MAX_NS = 8_000_000, QUIET_NS = 20_000_000;
 const USER_QUEUE_BYTES = 64 << 20;
 
 // An IPv4 frame cut to its IP total length: NICs like the ne2k pad short frames to 60 bytes, and
@@ -78,7 +104,9 @@ export class NicLink implements NicPort {
   txFrames = 0;
   rxFrames = 0;
   txDropped = 0;
-  private client: SwitchClient | null = null;
+  private client: SwitchClient | FdStream | null = null;
+  private pumpTimer: Timer | null = null;
+  private lastActive = -Infinity; // clock ns of the last frame either way (pump timer)
   private closed = false;
   private retryMs = RETRY_MIN_MS;
   private timer?: ReturnType<typeof setTimeout>;
@@ -120,13 +148,60 @@ export class NicLink implements NicPort {
   }
 
   send(frame: Uint8Array): void {
+    if (TRACE) trace("tx", frame);
     if (this.userCfg) frame = unpad(frame);
-    if (!this.client || !this.client.send(frame)) {
+    const c = this.client;
+    if (!c || !c.send(frame)) {
       this.txDropped++;
       return;
     }
     this.txFrames++;
-    this.onTransmit();
+    if (c instanceof FdStream) {
+      this.active();
+      // the NIC flushes after its burst; this catches a sender that does not
+      if (!this.flushQueued) {
+        this.flushQueued = true;
+        queueMicrotask(() => {
+          this.flushQueued = false;
+          this.flush();
+        });
+      }
+    } else this.onTransmit(); // Deno.Conn writes when the run loop yields
+  }
+
+  private flushQueued = false;
+
+  flush(): void {
+    if (this.client instanceof FdStream) this.client.flush();
+  }
+
+  // Read the socket from the machine's timers between slices while traffic flows (FdStream links).
+  attachTimers(timers: TimerQueue): void {
+    this.pumpTimer = timers.timer((now) => {
+      const c = this.client;
+      if (!(c instanceof FdStream)) return;
+      c.flush();
+      if (c.pump() > 0) {
+        this.lastActive = now;
+        this.pumpNs = PUMP_NS;
+      } else this.pumpNs = Math.min(PUMP_MAX_NS, this.pumpNs * 2);
+      if (now - this.lastActive < QUIET_NS) this.pumpTimer!.set(now + this.pumpNs);
+    });
+    this.clock = timers.clock;
+  }
+
+  private clock: { now(): number } | null = null;
+  private pumpNs = PUMP_NS;
+
+  // a frame went out or came in: read the socket soon
+  private active(): void {
+    const t = this.pumpTimer;
+    if (!t || !this.clock) return;
+    this.lastActive = this.clock.now();
+    if (this.pumpNs !== PUMP_NS || !t.armed) {
+      this.pumpNs = PUMP_NS;
+      t.set(Math.min(t.deadline, this.lastActive + PUMP_NS));
+    }
   }
 
   hold(on: boolean): void {
@@ -170,11 +245,15 @@ export class NicLink implements NicPort {
     this.timer = undefined;
     if (this.closed) return;
     if (this.userCfg && !(await this.startPasst())) return;
-    let c: SwitchClient;
+    let c: SwitchClient | FdStream;
     try {
       // passt takes the tap link for lossless (a frame the link drops is a hole in a host TCP
       // stream, not a retransmission): user links queue up to what the guest's windows allow
-      c = await SwitchClient.connect(this.endpoint, this.userCfg ? { maxQueueBytes: USER_QUEUE_BYTES } : {});
+      const opts = this.userCfg ? { maxQueueBytes: USER_QUEUE_BYTES } : {};
+      // the machine moves the bytes itself (net/fdstream.ts) where it can use FFI; Deno.Conn
+      // otherwise (RING3_NET_FFI=off forces it, for A/B runs)
+      c = (Deno.env.get("RING3_NET_FFI") !== "off" ? await FdStream.connect(this.endpoint, opts) : null) ??
+        await SwitchClient.connect(this.endpoint, opts);
     } catch (e) {
       if (this.closed) return;
       if (!this.warnedDown) {
@@ -192,7 +271,7 @@ export class NicLink implements NicPort {
       return;
     }
     // the connection alone must not keep the host process alive once the machine is done
-    c.conn.unref();
+    if (c instanceof SwitchClient) c.conn.unref();
     c.onFrame = (f) => this.receive(f);
     if (this.held) c.pause();
     if (this.wantsOffload && !this.userCfg) c.sendHello(this.mac);
@@ -230,6 +309,8 @@ export class NicLink implements NicPort {
       );
     }
     this.rxFrames++;
+    if (TRACE) trace("rx", f);
+    this.active();
     if (this.deviceBroken) return;
     try {
       const h = headerOf(f);

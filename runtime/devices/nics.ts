@@ -7,6 +7,7 @@ import { endpointToString, parseEndpoint } from "../../net/addr.ts";
 import type { NetConfig } from "../netopt.ts";
 import { USER_MTU, USER_MTU_BIG } from "../../net/passt.ts";
 import type { GuestRam } from "../memory.ts";
+import type { TimerQueue } from "../clock.ts";
 
 export const FIRST_NIC_SLOT = 3;
 
@@ -25,6 +26,8 @@ export function attachNics(
   // called when a NIC queued a frame for the switch: the run loop should let the host write it
   onTransmit: () => void = () => {},
   log: (line: string) => void = (l) => console.error(l),
+  // the machine's timers: a link reads its socket between slices while frames flow
+  timers?: TimerQueue,
 ): Nic[] {
   return configs.map((config, i) => {
     const spec = config.switch ? endpointToString(parseEndpoint(config.switch, false)) : "user";
@@ -40,6 +43,7 @@ export function attachNics(
     const mtu = Deno.env.get("RING3_USER_MTU") === "big" && config.model === "virtio" ? USER_MTU_BIG : USER_MTU;
     const link = new NicLink(config.switch ?? { hostfwd: config.user!.hostfwd, mtu }, name, mac, log);
     link.onTransmit = onTransmit;
+    if (timers) link.attachTimers(timers);
     const device = config.model === "ne2k" ? new Ne2k(mac, link) : new VirtioNet(ram, mac, link, log, offloads);
     pci.add(device, FIRST_NIC_SLOT + i);
     return { config, name, mac, device, link };

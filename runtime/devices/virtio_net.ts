@@ -13,7 +13,7 @@
 // follows (12 bytes). Frames from the switch wait in a backlog while the driver has no receive
 // buffer posted, and are delivered when it notifies queue 0; while HOLD_AT or more wait, the link
 // to the switch is held (nothing more is read) so the sender slows down instead of losing frames.
-import { VirtioPci } from "./virtio_pci.ts";
+import { ISR_QUEUE, VirtioPci } from "./virtio_pci.ts";
 import type { Chain, Virtqueue } from "./virtqueue.ts";
 import type { NicPort } from "./nic_link.ts";
 import type { GuestRam } from "../memory.ts";
@@ -32,6 +32,7 @@ import { type DeviceState, expectVersion, pick, put } from "../snapshot/persist.
 
 export const NET_F_CSUM = 0, NET_F_GUEST_CSUM = 1, NET_F_GUEST_TSO4 = 7, NET_F_HOST_TSO4 = 11;
 export const NET_F_MAC = 5, NET_F_MRG_RXBUF = 15, NET_F_STATUS = 16;
+export const RING_F_EVENT_IDX = 29;
 const OFFLOADS = (1 << NET_F_CSUM) | (1 << NET_F_GUEST_CSUM) | (1 << NET_F_GUEST_TSO4) | (1 << NET_F_HOST_TSO4);
 const RX = 0, TX = 1;
 const QUEUE_SIZE = 256;
@@ -59,7 +60,8 @@ export class VirtioNet extends VirtioPci {
       ram,
       1,
       0x020000,
-      (1 << NET_F_MAC) | (1 << NET_F_STATUS) | (1 << NET_F_MRG_RXBUF) | (offloads ? OFFLOADS : 0),
+      (1 << NET_F_MAC) | (1 << NET_F_STATUS) | (1 << NET_F_MRG_RXBUF) | (1 << RING_F_EVENT_IDX) |
+        (offloads ? OFFLOADS : 0),
       [QUEUE_SIZE, QUEUE_SIZE],
       8,
       log,
@@ -100,6 +102,24 @@ export class VirtioNet extends VirtioPci {
   protected override deviceReset(): void {
     this.backlog.length = 0;
     this.port?.hold(false);
+    for (const q of this.queues) q.eventIdx = false;
+  }
+
+  // Interrupt mitigation (VIRTIO_RING_F_EVENT_IDX): the driver says after which used entry it
+  // wants an interrupt (Linux's tx completions ask for one per 3/4 of the pending buffers).
+  override interruptQueue(q: Virtqueue): void {
+    if (!q.eventIdx) return super.interruptQueue(q);
+    if (!q.takeInterrupt()) return;
+    this.isr |= ISR_QUEUE;
+    this.setIntx(true);
+  }
+
+  // the event index state follows the features negotiated at DRIVER_OK (a snapshot saves it)
+  syncEventIdx(): void {
+    const on = this.hasFeature(RING_F_EVENT_IDX);
+    for (const q of this.queues) q.eventIdx = on;
+    // receive buffers: a notification only while frames wait for them (see receive)
+    if (on) this.queues[RX].setAvailEvent(this.queues[RX].lastAvail - 1);
   }
 
   protected queueNotify(q: number): void {
@@ -108,6 +128,7 @@ export class VirtioNet extends VirtioPci {
   }
 
   protected override onDriverOk(): void {
+    this.syncEventIdx();
     // the driver may have posted buffers and frames before DRIVER_OK
     this.transmit();
   }
@@ -135,6 +156,8 @@ export class VirtioNet extends VirtioPci {
     } catch (e) {
       this.broken(e);
     }
+    this.port?.flush?.(); // the whole burst in one write
+    q.setAvailEvent(q.lastAvail); // a notification for the next chain posted
     if (done) this.interruptQueue(q);
   }
 
@@ -147,6 +170,12 @@ export class VirtioNet extends VirtioPci {
     if (this.backlog.length >= BACKLOG) this.rxDropped++;
     else this.backlog.push(frame);
     this.drain(); // buffers posted without a notification are used too
+    if (this.backlog.length) {
+      // frames wait: ask for a notification when the driver posts buffers, then look once more
+      // (a vCPU on another thread may have posted some in between)
+      this.queues[RX].setAvailEvent(this.queues[RX].lastAvail);
+      this.drain();
+    }
     if (this.backlog.length >= HOLD_AT) this.port?.hold(true);
   }
 
@@ -158,7 +187,10 @@ export class VirtioNet extends VirtioPci {
       n++;
     }
     if (n) this.interruptQueue(q);
-    if (!this.backlog.length) this.port?.hold(false);
+    if (!this.backlog.length) {
+      this.port?.hold(false);
+      q.setAvailEvent(q.lastAvail - 1); // no notifications needed until frames wait again
+    }
   }
 
   // Write one frame into the next receive buffer (with MRG_RXBUF: as many as it takes); false
@@ -212,7 +244,20 @@ export class VirtioNet extends VirtioPci {
 // and indices, the frames waiting for receive buffers, the counters (the rings live in guest RAM;
 // the PCI configuration space is saved by the bus)
 const VIRTIO_FIELDS = ["guestFeatures", "status", "isr", "queueSel"];
-const QUEUE_FIELDS = ["pfn", "lastAvail", "broken", "desc", "avail", "used", "usedIdx"];
+const QUEUE_FIELDS = [
+  "pfn",
+  "lastAvail",
+  "broken",
+  "desc",
+  "avail",
+  "used",
+  "usedIdx",
+  "eventIdx",
+  "signalled",
+  "signalledValid",
+];
+// a snapshot from before event indices: none negotiated, no interrupt decision remembered
+const QUEUE_DEFAULTS = { eventIdx: false, signalled: 0, signalledValid: false };
 const NET_FIELDS = ["backlog", "txFrames", "txDropped", "rxFrames", "rxDropped"];
 export function saveVirtioNet(n: VirtioNet): DeviceState {
   return {
@@ -226,7 +271,7 @@ export function restoreVirtioNet(n: VirtioNet, state: DeviceState): void {
   const s = expectVersion("virtio-net", state, 1);
   put(n, VIRTIO_FIELDS, s, "virtio-net");
   const qs = s.queues as Record<string, unknown>[];
-  n.queues.forEach((q, i) => put(q, QUEUE_FIELDS, qs[i], `virtio-net queue ${i}`));
+  n.queues.forEach((q, i) => put(q, QUEUE_FIELDS, { ...QUEUE_DEFAULTS, ...qs[i] }, `virtio-net queue ${i}`));
   put(n, NET_FIELDS, s.net as Record<string, unknown>, "virtio-net");
   const b = (n as unknown as { backlog: unknown[] }).backlog;
   for (let i = 0; i < b.length; i++) b[i] = new Uint8Array(b[i] as number[]);

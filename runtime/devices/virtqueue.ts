@@ -2,8 +2,10 @@
 // at PFN * 4096 the descriptor table (16 bytes each: addr u64, len u32, flags u16, next u16),
 // right after it the available ring (flags u16, idx u16, ring[size] u16, used_event u16), and at
 // the next 4096-byte boundary the used ring (flags u16, idx u16, ring[size] {id u32, len u32},
-// avail_event u16). All little-endian. Neither indirect descriptors nor event indices are
-// offered, so neither is interpreted here.
+// avail_event u16). All little-endian. Indirect descriptors are not offered. Event indices
+// (VIRTIO_RING_F_EVENT_IDX) are used when the device sets `eventIdx` (after negotiating them):
+// the driver's used_event says after which used index it wants an interrupt (its flags are then
+// ignored), and the device's avail_event after which available index it wants a notification.
 //
 // Everything in the rings is the guest's to choose, so every index, address and length is checked
 // before use: the available index may run ahead of the device by at most the queue size, a head or
@@ -41,6 +43,9 @@ export class Virtqueue {
   private avail = 0;
   private used = 0;
   private usedIdx = 0;
+  eventIdx = false; // VIRTIO_RING_F_EVENT_IDX negotiated (set by the device at DRIVER_OK)
+  private signalled = 0; // the used index when the driver was last interrupted or considered
+  private signalledValid = false;
 
   constructor(private readonly ram: GuestRam, readonly size: number) {}
 
@@ -53,6 +58,7 @@ export class Virtqueue {
     this.lastAvail = 0;
     this.usedIdx = 0;
     this.broken = false;
+    this.signalledValid = false;
     if (!this.pfn) return;
     this.desc = this.pfn * VRING_ALIGN;
     this.avail = this.desc + 16 * this.size;
@@ -152,9 +158,27 @@ export class Virtqueue {
     this.ram.writeU16(this.used + 2, this.usedIdx);
   }
 
-  // the driver's request to hear about used buffers
+  // the driver's request to hear about used buffers (without event indices)
   get wantsInterrupt(): boolean {
     return !(this.ram.readU16(this.avail) & AVAIL_F_NO_INTERRUPT);
+  }
+
+  // Whether the used buffers published since the last call should interrupt the driver: with
+  // event indices, when the used index moved past the driver's used_event (vring_need_event);
+  // else unless the driver set VRING_AVAIL_F_NO_INTERRUPT. Call once per interrupt decision.
+  takeInterrupt(): boolean {
+    if (!this.eventIdx) return this.wantsInterrupt;
+    const event = this.ram.readU16(this.avail + 4 + 2 * this.size);
+    const old = this.signalled, now = this.usedIdx, valid = this.signalledValid;
+    this.signalled = now;
+    this.signalledValid = true;
+    return !valid || ((now - event - 1) & 0xffff) < ((now - old) & 0xffff);
+  }
+
+  // With event indices: ask the driver to notify once it makes available the entry with index
+  // `idx` (idx = lastAvail: the next buffer; lastAvail - 1: none until this is written again).
+  setAvailEvent(idx: number): void {
+    if (this.eventIdx && this.ready) this.ram.writeU16(this.used + 4 + 8 * this.size, idx & 0xffff);
   }
 
   // Gather the device-readable bytes, or null when there are more than `max` (the most the device

@@ -278,3 +278,54 @@ Deno.test("virtio-net: mergeable rx buffers (12-byte header, num_buffers, one us
   assert.equal(noTso.port.takesOffload!(new Uint8Array([1, 1, 0, 0, 0, 0, 0, 0, 0, 0])), false, "GSO needs GUEST_TSO4");
   assert.equal(noTso.port.takesOffload!(new Uint8Array([1, 0, 0, 0, 0, 0, 0, 0, 0, 0])), true);
 });
+
+Deno.test("virtio-net: event indices (VIRTIO_RING_F_EVENT_IDX): interrupts at used_event, notifications at avail_event", () => {
+  const F_EVENT_IDX = 1 << 29;
+  const d = setup({ features: F_MAC | F_STATUS | F_EVENT_IDX });
+  assert.equal(d.inl(GUEST_F) & F_EVENT_IDX, F_EVENT_IDX, "offered and accepted");
+  const usedEvent = (r: Ring, v: number) => d.dv.setUint16(r.avail + 4 + 2 * r.size, v, true);
+  const availEvent = (r: Ring) => d.dv.getUint16(r.used + 4 + 8 * r.size, true);
+  // rx: no frames waiting, so no notification wanted (avail_event one behind the device)
+  assert.equal(availEvent(d.rx), 0xffff);
+  // tx: used_event 0 -> the first used entry interrupts; the flags' NO_INTERRUPT bit is ignored
+  d.tx.noInterrupt = true;
+  const f = frame(PEER, MAC, 98, 1);
+  const send = () => {
+    d.ram.set(f, 0x5000a);
+    d.tx.post([[0x50000, 10 + f.length, false]]);
+    d.outw(NOTIFY, 1);
+  };
+  usedEvent(d.tx, 0);
+  send();
+  assert.equal(d.irq(), true, "used index 0 -> 1 crosses used_event 0");
+  assert.equal(d.inb(ISR), 1);
+  assert.equal(availEvent(d.tx), 1, "the next tx chain is to be notified");
+  // used_event 3: entries 2 and 3 pass quietly, entry 4 (index 3 -> 4) interrupts
+  usedEvent(d.tx, 3);
+  send();
+  assert.equal(d.irq(), false);
+  send();
+  assert.equal(d.irq(), false);
+  send();
+  assert.equal(d.irq(), true);
+  d.inb(ISR);
+  assert.equal(d.tx.usedEntries().length, 4);
+  assert.equal(d.port.sent.length, 4);
+  // rx: a frame with no buffer posted waits and asks for a notification at the next buffer
+  const r = frame(MAC, PEER, 60, 2);
+  d.port.onFrame(r);
+  assert.equal(availEvent(d.rx), 0, "notify when entry 0 is posted");
+  usedEvent(d.rx, 0);
+  postRx(d, 1);
+  assert.deepEqual(d.rx.usedEntries().map((e) => e.len), [10 + 60]);
+  assert.equal(d.irq(), true);
+  d.inb(ISR);
+  assert.equal(availEvent(d.rx), 0, "backlog empty: no notifications wanted again");
+  // a reset forgets the negotiation: flags decide again
+  d.outb(STATUS, 0);
+  d.ram.fill(0, 0x10000, 0x30000); // fresh rings
+  start(d);
+  d.tx.noInterrupt = true;
+  send();
+  assert.equal(d.irq(), false, "NO_INTERRUPT honoured without event indices");
+});
