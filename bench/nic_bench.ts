@@ -205,7 +205,7 @@ else {
     ["g2h-ring3", () => guestToHost("ring3", "virtio")],
     ["g2h-qemu", () => guestToHost("qemu", "virtio")],
   ];
-  const load = () => Deno.readTextFileSync("/proc/loadavg").split(" ").slice(0, 3).join(" ");
+  const load = () => readProc("/proc/loadavg").split(" ").slice(0, 3).join(" ");
   console.log(`load average before: ${load()}; ${NC ? "busybox nc" : "netperf"}`);
   console.log(`| path | MiB/s (median of ${RUNS}, ${MIB} MiB) | runs | host CPU s per MiB |`);
   console.log("|---|--:|---|--:|");
