@@ -225,8 +225,9 @@ function decodeUnit(mem: Uint8Array, h: number, at: number, tlb: number, stops?:
     p += ins.len;
     a = (a + ins.len) | 0;
     if (endsBlock(ins)) {
-      // a JMP to code of this page not yet in the block: the block goes on there (no transition)
-      if (direct(ins, END_JMP) && page(ins.imm) && !seen.has(ins.imm) && !stop(ins.imm)) {
+      // a JMP to code of this page not yet in the block: the block goes on there (no transition);
+      // not a prefixed one (LOCK JMP is #UD, which the interpreter raises)
+      if (direct(ins, END_JMP) && ins.pfx === 0 && page(ins.imm) && !seen.has(ins.imm) && !stop(ins.imm)) {
         ins.follow = true;
         p = (h & ~0xfff) + (ins.imm & 0xfff);
         a = ins.imm;
