@@ -74,6 +74,9 @@ for (const [key, e] of Object.entries(TABLE)) {
   for (let b = lo; b <= (hi ?? lo); b++) OPCODES.push({ bytes: [...head, b], op: (two ? 0x100 : 0) | b, sse, key });
 }
 const SSE_OPCODES = OPCODES.filter((o) => o.sse);
+// the ones the block compiler has an inline path for (runtime/jit/ops/sse.ts): half of the picks
+// in an SSE stream
+const SSE_JIT = SSE_OPCODES.filter((o) => TABLE_ENTRY(o).jit === "sse");
 // what the block compiler compiles or steps inside a block (most of a stream), and the rest:
 // control transfers, mode changes, what ends a block (a smaller share: most fault in ring 3)
 const BLOCK_OPCODES = OPCODES.filter((o) => TABLE_ENTRY(o).jit !== undefined && TABLE_ENTRY(o).end === undefined);
@@ -151,7 +154,7 @@ function insn(r: Rng, m: Mode): Uint8Array {
   const out: number[] = [];
   while (r.chance(0.06)) out.push(r.pick(PREFIXES));
   const o = m.sse && r.chance(0.85)
-    ? r.pick(SSE_OPCODES)
+    ? (r.chance(0.5) ? r.pick(SSE_JIT) : r.pick(SSE_OPCODES))
     : r.chance(0.85)
     ? r.pick(BLOCK_OPCODES)
     : r.pick(OTHER_OPCODES);
@@ -276,7 +279,19 @@ export function makeStream(seed: number, index: number, force?: Partial<Mode>): 
   for (let i = 0; i < 128; i += 8) fill8(r, xmm, i);
   const data = new Uint8Array(DATA_LEN);
   for (let i = 0; i < DATA_LEN; i += 8) fill8(r, data, i);
-  return { mode, insns, regs, eflags, cr0, cr4, mxcsr, xmm, data };
+  // (drawn last, so the draws above stay as they were) PE, sticky, already set in a third of the
+  // default MXCSRs: the compiled scalar double arithmetic runs inline only then
+  const mxcsrPE = (mxcsr & ~0x3f) === 0x1f80 && r.chance(0.35) ? mxcsr | 0x20 : mxcsr;
+  if (mode.sse) {
+    // SSE streams: plain doubles in half of the XMM halves and data words (what scalar double
+    // code computes with, and what the compiled fast paths take)
+    const normal = () =>
+      r.chance(0.5) ? r.pick([1.5, 0.1, 42, -7, 3.5, 1e10, -0.0, 0, 2 ** 30]) : (r.float() - 0.5) * 2 ** r.below(64);
+    const xv = new DataView(xmm.buffer), dv = new DataView(data.buffer);
+    for (let i = 0; i < 128; i += 8) if (r.chance(0.5)) xv.setFloat64(i, normal(), true);
+    for (let i = 0; i < DATA_LEN; i += 8) if (r.chance(0.5)) dv.setFloat64(i, normal(), true);
+  }
+  return { mode, insns, regs, eflags, cr0, cr4, mxcsr: mxcsrPE, xmm, data };
 }
 
 // ---- the machines -----------------------------------------------------------------------------
@@ -428,6 +443,7 @@ export class Machine {
       img.set(i, code);
       code += i.length;
     }
+    img.set([0x0f, 0x0b], code); // UD2 right after the stream (the fill has it at even addresses)
     img.set(s.data, DATA);
     if (!this.fresh) {
       b.ram.write(0, img);
