@@ -152,7 +152,11 @@ interface Form {
   aligned: boolean; // a 16-byte memory operand must be aligned
 }
 
+// RING3_JIT_SSE=0: every SSE instruction through the interpreter (A/B measurements)
+const enabled = Deno.env.get("RING3_JIT_SSE") !== "0";
+
 function formOf(ins: Insn): Form | null {
+  if (!enabled) return null;
   if (ins.seg === 1 || ins.seg >= 4) return null; // CS/FS/GS: stepped (see above)
   if (ins.op < 0x100) return null;
   const p = mandatory(ins);
