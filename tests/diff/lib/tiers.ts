@@ -9,7 +9,7 @@
 // EIP, CS, EFLAGS). Machines: ring 0 or ring 3; flat, FS/GS with non-zero bases and limits, or a
 // 16-bit code segment (the block compiler only takes flat 32-bit code: there it must stay out of
 // the way); paging on or off (identity map with a supervisor, a read-only and a missing page).
-// Used by tests/diff/tiers_test.ts (fixed seeds) and bench/fuzz.ts (long runs).
+// Used by tests/jit/tiers_test.ts (fixed seeds) and bench/fuzz.ts (long runs).
 import { Bare } from "../../lib/bare.ts";
 import * as L from "../../../core-as/layout.ts";
 import { TABLE } from "../../../core-as/gen/table.ts";

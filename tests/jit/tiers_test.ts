@@ -6,8 +6,8 @@
 // millions. A failure lists the stream (seed, index, machine), its instructions shrunk to those
 // that still diverge, and the first differences.
 import assert from "node:assert/strict";
-import { BASE_SEED } from "./lib/seed.ts";
-import { fuzz, type Mode, type SegMode } from "./lib/tiers.ts";
+import { BASE_SEED } from "../diff/lib/seed.ts";
+import { fuzz, type Mode, type SegMode } from "../diff/lib/tiers.ts";
 
 const STREAMS = Number(Deno.env.get("RING3_TIERS_STREAMS") ?? 10_000);
 // the 16-bit code segment is there to show the compiler stays out of it (it compiles flat 32-bit
