@@ -9,6 +9,7 @@ interface Case {
   mode: Mode;
   code: string; // instructions, space-separated hex
   base: [number, number]; // the registers, data and MXCSR of this stream (seed, index) of the fuzzer
+  loops?: number; // rounds of the stream (default 1)
   edit?: (s: Stream) => void; // registers, MXCSR... that the case needs
 }
 
@@ -31,6 +32,7 @@ for (const k of CASES) {
     const interp = await Machine.create(false), jit = await Machine.create(true);
     const s = makeStream(k.base[0], k.base[1], k.mode);
     s.insns = k.code.split(" ").map(hex);
+    s.loops = k.loops ?? 1;
     k.edit?.(s);
     for (const regions of [false, true]) {
       const d = runBoth(interp, jit, s, regions);

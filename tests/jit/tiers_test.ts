@@ -32,7 +32,7 @@ for (const seg of ["flat", "fsgs", "code16"] as const) {
           `${st.divergences.length} of ${count} streams diverge (seed 0x${seed.toString(16)}):\n${msg}`,
         );
         // most streams end in an exception; loops that run out of budget are not compared
-        assert.ok(st.compared > count * 0.9, `only ${st.compared} of ${count} streams compared`);
+        assert.ok(st.compared >= count * 0.8, `only ${st.compared} of ${count} streams compared`);
         // the compiled side really compiled (outside the 16-bit code segment)
         if (seg !== "code16") assert.ok(st.blocks >= count * 0.5, `only ${st.blocks} blocks compiled`);
       });

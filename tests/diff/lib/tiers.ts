@@ -5,10 +5,13 @@
 // machines set up alike. Everything the guest or a debugger can observe must be equal afterwards:
 // the exit, port output, retired instructions, general registers, EIP, EFLAGS (every bit the
 // interpreter defines), segment and system registers, x87/MMX, XMM and MXCSR state, and all of
-// guest RAM (which holds the exception frame: vector = the HLT stub EIP stopped in, error code,
-// EIP, CS, EFLAGS). Machines: ring 0 or ring 3; flat, FS/GS with non-zero bases and limits, or a
-// 16-bit code segment (the block compiler only takes flat 32-bit code: there it must stay out of
-// the way); paging on or off (identity map with a supervisor, a read-only and a missing page).
+// guest RAM. Exceptions go to one ring-0 handler that logs vector and error code in RAM and goes
+// on at the instruction after the faulting one (up to MAX_FAULTS, then it halts), so a stream runs
+// on past its faults and every exception is compared with its frame. Streams may loop (DEC/JNZ
+// around them, 2-4 rounds): the compiled side then enters blocks it compiled in the same run.
+// Machines: ring 0 or ring 3; flat, FS/GS with non-zero bases and limits, or a 16-bit code segment
+// (the block compiler only takes flat 32-bit code: there it must stay out of the way); paging on
+// or off (identity map with supervisor pages, a read-only and a missing page).
 // Used by tests/jit/tiers_test.ts (fixed seeds) and bench/fuzz.ts (long runs).
 import { Bare } from "../../lib/bare.ts";
 import * as L from "../../../core-as/layout.ts";
@@ -35,13 +38,19 @@ import { jitOptions } from "../../../runtime/jit/compile.ts";
 
 export const RAM = 4 << 20;
 const GDT = 0x1000, IDT = 0x2000, STUBS = 0x3000, TSS = 0x4000;
+// The exception handler goes on after the faulting instruction (the stream's NEXT table: the
+// instruction boundary after an offset) up to MAX_FAULTS times, logging vector and error code:
+const HANDLER = 0x3400, FAULT_LOG = 0x5000, FAULTS = 0x5400, CODE_OFF = 0x5404, NEXT = 0x6000;
+const MAX_FAULTS = 4;
+const ERR_CODE = new Set([8, 10, 11, 12, 13, 14, 17]);
 const PD = 0x10000, PT = 0x11000;
 const STACK0 = 0x8f000, STACK = 0x9f000;
 export const CODE = 0x100000;
 export const DATA = 0x300000; // 0x2000 bytes of random data; with paging its second page is
 const DATA_LEN = 0x2000; //       read-only and the page after it is missing
 const NVEC = 32;
-const BUDGET = 1000;
+const BUDGET = 2000;
+const le32 = (v: number) => [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, v >>> 24];
 const FS_BASE = 0x2ff000, FS_LIMIT = 0x3fff, GS_BASE = 0x300800, GS_LIMIT = 0x1fff;
 
 export type SegMode = "flat" | "fsgs" | "code16";
@@ -148,7 +157,11 @@ export interface Stream {
   mxcsr: number;
   xmm: Uint8Array; // 128 bytes
   data: Uint8Array; // DATA_LEN bytes
+  // times the stream runs: > 1 appends DEC dword [LOOP_CTR]; JNZ to the start, so the compiled
+  // side enters blocks it compiled in an earlier round of the same run (chaining, links, regions)
+  loops: number;
 }
+const LOOP_CTR = 0x9c000; // a user page below the stacks that few streams touch
 
 function insn(r: Rng, m: Mode): Uint8Array {
   const out: number[] = [];
@@ -291,7 +304,8 @@ export function makeStream(seed: number, index: number, force?: Partial<Mode>): 
     for (let i = 0; i < 128; i += 8) if (r.chance(0.5)) xv.setFloat64(i, normal(), true);
     for (let i = 0; i < DATA_LEN; i += 8) if (r.chance(0.5)) dv.setFloat64(i, normal(), true);
   }
-  return { mode, insns, regs, eflags, cr0, cr4, mxcsr: mxcsrPE, xmm, data };
+  const loops = mode.seg !== "code16" && r.chance(0.5) ? 2 + r.below(3) : 1;
+  return { mode, insns, regs, eflags, cr0, cr4, mxcsr: mxcsrPE, xmm, data, loops };
 }
 
 // ---- the machines -----------------------------------------------------------------------------
@@ -312,6 +326,42 @@ const SEL = {
   c16: 0x40,
   c16u: 0x4b,
 };
+
+// The common exception handler (ring 0; SS is the flat ring-0 stack in every mode a stream can
+// leave, CS the flat ring-0 code): the stack holds vector, error code, EIP, CS, EFLAGS (ESP, SS).
+// It logs vector and error code, and returns to the instruction after the faulting one; it halts
+// (HLT; JMP $-1) after MAX_FAULTS exceptions or for an EIP outside the stream.
+function handlerCode(): number[] {
+  const b: number[] = [];
+  const halts: number[] = []; // positions of rel8 jumps to the halt
+  const jHalt = (op: number) => {
+    b.push(op, 0);
+    halts.push(b.length - 1);
+  };
+  b.push(0x50, 0x53); // push eax; push ebx
+  b.push(0x36, 0xa1, ...le32(FAULTS)); // mov eax, [ss:FAULTS]
+  b.push(0x36, 0xff, 0x05, ...le32(FAULTS)); // inc dword [ss:FAULTS]
+  b.push(0x83, 0xf8, MAX_FAULTS); // cmp eax, MAX_FAULTS
+  jHalt(0x73); // jae halt
+  b.push(0x8b, 0x5c, 0x24, 0x08); // mov ebx, [esp+8]: vector
+  b.push(0x36, 0x89, 0x1c, 0xc5, ...le32(FAULT_LOG)); // mov [ss:FAULT_LOG + eax*8], ebx
+  b.push(0x8b, 0x5c, 0x24, 0x0c); // mov ebx, [esp+12]: error code
+  b.push(0x36, 0x89, 0x1c, 0xc5, ...le32(FAULT_LOG + 4)); // mov [ss:FAULT_LOG + 4 + eax*8], ebx
+  b.push(0x8b, 0x44, 0x24, 0x10); // mov eax, [esp+16]: EIP
+  b.push(0x36, 0x2b, 0x05, ...le32(CODE_OFF)); // sub eax, [ss:CODE_OFF]
+  b.push(0x3d, ...le32(0x2000)); // cmp eax, 0x2000
+  jHalt(0x73); // jae halt
+  b.push(0x2e, 0x0f, 0xb7, 0x1c, 0x45, ...le32(NEXT)); // movzx ebx, word [cs:NEXT + eax*2]
+  b.push(0x81, 0xfb, ...le32(0xffff)); // cmp ebx, 0xffff
+  jHalt(0x74); // je halt
+  b.push(0x36, 0x03, 0x1d, ...le32(CODE_OFF)); // add ebx, [ss:CODE_OFF]
+  b.push(0x89, 0x5c, 0x24, 0x10); // mov [esp+16], ebx
+  b.push(0x5b, 0x58, 0x83, 0xc4, 0x08, 0xcf); // pop ebx; pop eax; add esp, 8; iretd
+  const halt = b.length;
+  b.push(0xf4, 0xeb, 0xfd); // halt: hlt; jmp $-1
+  for (const at of halts) b[at] = halt - (at + 1);
+  return b;
+}
 
 // RAM as every stream starts: tables, stubs, page tables; the code area full of UD2
 function baseImage(): Uint8Array {
@@ -334,11 +384,14 @@ function baseImage(): Uint8Array {
     dv.setUint32(GDT + i * 8 + 4, hi, true);
   });
   for (let v = 0; v < NVEC; v++) {
-    const h = STUBS + v * 8;
+    const h = STUBS + v * 16;
     dv.setUint32(IDT + v * 8, (SEL.code0 << 16) | (h & 0xffff), true);
     dv.setUint32(IDT + v * 8 + 4, (h & 0xffff0000) | 0xee00, true);
-    img.set([0xf4, 0xeb, 0xfd], h); // hlt; jmp $-1
+    // push 0 (no error code); push v; jmp HANDLER
+    const stub = [...(ERR_CODE.has(v) ? [] : [0x6a, 0x00]), 0x6a, v, 0xe9];
+    img.set([...stub, ...le32(HANDLER - (h + stub.length + 4))], h);
   }
+  img.set(handlerCode(), HANDLER);
   dv.setUint32(TSS + 4, STACK0, true);
   dv.setUint32(TSS + 8, SEL.data0, true);
   dv.setUint16(TSS + 102, 0x68, true);
@@ -443,6 +496,22 @@ export class Machine {
       img.set(i, code);
       code += i.length;
     }
+    if (s.loops > 1) {
+      // DEC dword [LOOP_CTR]; JNZ CODE (rel32)
+      img.set([0xff, 0x0d, ...le32(LOOP_CTR), 0x0f, 0x85, ...le32(CODE - (code + 12))], code);
+      code += 12;
+    }
+    const iv = new DataView(img.buffer);
+    iv.setUint32(LOOP_CTR, s.loops, true);
+    // where the handler goes on after a fault at each offset: the next instruction's start
+    let at = 0;
+    for (const i of s.insns) {
+      for (let o = at; o < at + i.length; o++) iv.setUint16(NEXT + o * 2, at + i.length, true);
+      at += i.length;
+    }
+    for (let o = at; o < 0x2000; o++) iv.setUint16(NEXT + o * 2, 0xffff, true);
+    iv.setUint32(FAULTS, 0, true);
+    iv.setUint32(CODE_OFF, m.seg === "code16" ? 0 : CODE, true);
     img.set([0x0f, 0x0b], code); // UD2 right after the stream (the fill has it at even addresses)
     img.set(s.data, DATA);
     if (!this.fresh) {
@@ -566,7 +635,8 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 export const streamHex = (s: Stream) =>
-  s.insns.map((i) => [...i].map((x) => x.toString(16).padStart(2, "0")).join("")).join(" ");
+  s.insns.map((i) => [...i].map((x) => x.toString(16).padStart(2, "0")).join("")).join(" ") +
+  (s.loops > 1 ? ` (x${s.loops})` : "");
 
 export interface Divergence {
   index: number;
@@ -622,11 +692,7 @@ export async function fuzz(
       continue;
     }
     st.compared++;
-    const exit = `${
-      interp.bare.core.eip >= STUBS && interp.bare.core.eip < STUBS + NVEC * 8
-        ? "vector " + ((interp.bare.core.eip - STUBS) >> 3)
-        : "other"
-    }`;
+    const exit = `faults ${interp.bare.r32(FAULTS)}`;
     st.exits[exit] = (st.exits[exit] ?? 0) + 1;
     if (d.length) {
       const small = shrink(interp, jit, s, regions);
