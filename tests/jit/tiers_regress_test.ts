@@ -25,6 +25,13 @@ export const CASES: Case[] = [
     code: "f20f5a7e60 f0e91f000000 0f487527 660ffdc8 0fb484ebf0ffffff 0f008750000000 0fc9 0fbff0 0fcc 18db",
     base: [11, 27092],
   },
+  {
+    // the same with an operand-size prefix: JMP rel8 with o16 goes to (EIP + rel8) & 0xFFFF
+    name: "66 JMP rel8 is not followed (its target is truncated to 16 bits)",
+    mode: { ring: 3, seg: "flat", paging: true, sse: false }, // (0x0003 is a supervisor page: #PF)
+    code: "66eb00 b801000000 bb02000000 0f0b",
+    base: [52, 3220],
+  },
 ];
 
 for (const k of CASES) {
