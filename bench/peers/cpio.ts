@@ -61,16 +61,23 @@ export async function initKnowsRing3Run(initrd: Uint8Array): Promise<boolean> {
   return contains(raw, enc.encode("ring3.run=/"));
 }
 
-// The guest's initramfs plus an archive holding /race/run (and /init too when `asInit`).
-export async function raceInitrd(initrd: Uint8Array, script: Uint8Array, asInit: boolean): Promise<Uint8Array> {
+// The guest's initramfs plus an archive holding /race/run (and /init too when `asInit`) and the
+// `extra` files (under race/).
+export async function raceInitrd(
+  initrd: Uint8Array,
+  script: Uint8Array,
+  asInit: boolean,
+  extra: CpioEntry[] = [],
+): Promise<Uint8Array> {
   const entries: CpioEntry[] = [
     { name: "race", mode: 0o040755 },
     { name: "race/run", mode: 0o100755, data: script },
+    ...extra,
   ];
   if (asInit) entries.push({ name: "init", mode: 0o100755, data: script });
-  const extra = await gzip(cpioNewc(entries));
-  const out = new Uint8Array(initrd.length + extra.length);
+  const archive = await gzip(cpioNewc(entries));
+  const out = new Uint8Array(initrd.length + archive.length);
   out.set(initrd, 0);
-  out.set(extra, initrd.length);
+  out.set(archive, initrd.length);
   return out;
 }

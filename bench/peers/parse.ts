@@ -43,6 +43,7 @@ export interface Sizes {
   lines: number; // race.lines: generated lines sort and sed work on
   gzRep: number; // race.gzrep: copies of those lines gzip compresses
   forkN: number; // race.forkn: fork+execs of /bin/true
+  sse2N: number; // race.sse2n: iterations of the SSE2 program's loop (guest/sse2.c)
 }
 
 export interface Expect extends Sizes {
@@ -53,15 +54,41 @@ export interface Expect extends Sizes {
   sortMd5: string;
   sedMd5: string;
   cpus?: number; // vCPUs the guest must have brought up (unchecked when absent)
+  sse2Sum: string; // the SSE2 program's loop sum (the awk loop's, in doubles)
+  sse2Str?: string; // its string-function checksum as the host's native build prints it (unchecked when absent)
 }
 
 // run.sh's defaults (the full race) and --quick's sizes
-export const FULL_SIZES: Sizes = { mib: 16, awkN: 200000, shN: 20000, lines: 60000, gzRep: 2, forkN: 300 };
-export const QUICK_SIZES: Sizes = { mib: 4, awkN: 50000, shN: 5000, lines: 15000, gzRep: 2, forkN: 100 };
+export const FULL_SIZES: Sizes = {
+  mib: 16,
+  awkN: 200000,
+  shN: 20000,
+  lines: 60000,
+  gzRep: 2,
+  forkN: 300,
+  sse2N: 20000000,
+};
+export const QUICK_SIZES: Sizes = {
+  mib: 4,
+  awkN: 50000,
+  shN: 5000,
+  lines: 15000,
+  gzRep: 2,
+  forkN: 100,
+  sse2N: 5000000,
+};
 
 // run.sh's kernel options for sizes other than its defaults
 export function sizeArgs(s: Sizes): string {
-  const opt = { mib: "mib", awkN: "awkn", shN: "shn", lines: "lines", gzRep: "gzrep", forkN: "forkn" } as const;
+  const opt = {
+    mib: "mib",
+    awkN: "awkn",
+    shN: "shn",
+    lines: "lines",
+    gzRep: "gzrep",
+    forkN: "forkn",
+    sse2N: "sse2n",
+  } as const;
   return (Object.keys(opt) as (keyof Sizes)[]).filter((k) => s[k] !== FULL_SIZES[k])
     .map((k) => ` race.${opt[k]}=${s[k]}`).join("");
 }
@@ -130,6 +157,7 @@ export function expectFor(s: Sizes, cpus?: number): Expect {
     ...(gz ? { gzMd5: gz } : {}),
     sortMd5: md5(sortN(lines).join("")),
     sedMd5: md5(lines.map(sedLine).join("")),
+    sse2Sum: awkSum(s.sse2N),
     ...(cpus !== undefined ? { cpus } : {}),
   };
   memo.set(key, e);
@@ -154,6 +182,7 @@ export function parseConsole(lines: Line[], want: string[], expect: Expect = exp
   let lastMark: { w: string; end: boolean } | null = null;
   let md5: string | undefined;
   let awk: string | undefined;
+  let sse2: string[] | undefined;
   const parMd5: string[] = [];
   const rss: Record<string, number> = {};
   for (const { t, text, cpu: c, rss: r } of lines) {
@@ -191,6 +220,7 @@ export function parseConsole(lines: Line[], want: string[], expect: Expect = exp
       (ic[m[3]] ??= {})[m[2] === "START" ? "start" : "end"] = Number(m[1]);
     } else if ((m = /^([0-9a-f]{32}) +\/tmp\/z$/.exec(s)) && cur === "md5") md5 = m[1];
     else if ((m = /^awk-sum (\S+)$/.exec(s))) awk = m[1];
+    else if ((m = /^sse2-sum (\S+) (\d+) (\d+)$/.exec(s))) sse2 = [m[1], m[2], m[3]];
     else if ((m = /^PAR-MD5 ?(\S*)$/.exec(s))) parMd5.push(m[1]);
     else if ((m = /^(SH-I|FORK-OK|GZIP-MD5|GZIP-RT|SORT-MD5|SED-MD5) (\S+)$/.exec(s))) tagged[m[1]] = m[2];
     else if ((m = /^ring3: exit (\d+)$/.exec(s))) b.exit = Number(m[1]);
@@ -219,7 +249,15 @@ export function parseConsole(lines: Line[], want: string[], expect: Expect = exp
     if (cpuShort) fail(w, cpuShort);
     else if (w === "md5" && md5 !== expect.md5) fail(w, `wrong md5sum: ${md5 ?? "none printed"}`);
     else if (w === "awk" && awk !== expect.awk) fail(w, `wrong awk checksum: ${awk ?? "none printed"}`);
-    else if (w === "sh" && tagged["SH-I"] !== String(expect.shN)) {
+    else if (
+      w === "sse2" &&
+      (sse2?.[0] !== expect.sse2Sum || sse2[2] !== "0" || (expect.sse2Str !== undefined && sse2[1] !== expect.sse2Str))
+    ) {
+      fail(
+        w,
+        `wrong sse2 result: ${sse2?.join(" ") ?? "none printed"} (want ${expect.sse2Sum} ${expect.sse2Str ?? "?"} 0)`,
+      );
+    } else if (w === "sh" && tagged["SH-I"] !== String(expect.shN)) {
       fail(w, `wrong sh loop count: ${tagged["SH-I"] ?? "none printed"} (want ${expect.shN})`);
     } else if (w === "fork" && tagged["FORK-OK"] !== String(expect.forkN)) {
       fail(w, `${tagged["FORK-OK"] ?? "no"} of ${expect.forkN} fork+execs succeeded`);

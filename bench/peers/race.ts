@@ -55,7 +55,7 @@ const USAGE = `usage: deno task bench:race [options]
   --quick           for development: 1 run, smaller workloads (md5sum of 4 MiB, 50,000 awk
                     iterations, a quarter of the sh loop and of sort's and sed's lines, 100 forks),
                     shorter timeouts, results to build/peers/quick (bench/results, README untouched)
-  --work LIST       workloads: md5,awk,par,sh,gzip,sort,sed,fork,stock (default: all; boot is always
+  --work LIST       workloads: md5,awk,par,sh,gzip,sort,sed,fork,sse2,stock (default: all; boot is always
                     timed; the instructions/s row needs awk, the geometric mean two of sh..fork;
                     stock: boot Debian's stock linux-image-686 kernel, from deno task bench:peers,
                     to the same initramfs)
@@ -104,7 +104,9 @@ const ONLY = new Set(o.only.split(",").map((s) => s.trim()));
 // the workloads in run.sh's order; the last five are the everyday ones with a geometric mean
 const OLD_WORK = ["md5", "awk", "par"];
 const DAILY = ["sh", "gzip", "sort", "sed", "fork"];
-const ALL_WORK = [...OLD_WORK, ...DAILY];
+// compiled SSE2 code (bench/peers/guest/sse2.c, built here with gcc -m32 -msse2 -mfpmath=sse)
+const SIMD = ["sse2"];
+const ALL_WORK = [...OLD_WORK, ...DAILY, ...SIMD];
 const asked = o.work ? o.work.split(",").map((s) => s.trim()).filter(Boolean) : [...ALL_WORK, "stock"];
 const unknown = asked.filter((w) => !ALL_WORK.includes(w) && w !== "stock");
 if (unknown.length) {
@@ -130,7 +132,9 @@ const README = !o["no-readme"] && !QUICK;
 const SIZES = QUICK ? QUICK_SIZES : FULL_SIZES;
 const MIB = SIZES.mib;
 const AWK_N = SIZES.awkN;
-const expectN = (cpus: number): Expect => expectFor(SIZES, cpus);
+// the SSE2 program's string checksum, from the host's native build of it (when gcc is there)
+let SSE2_STR: string | undefined;
+const expectN = (cpus: number): Expect => ({ ...expectFor(SIZES, cpus), ...(SSE2_STR ? { sse2Str: SSE2_STR } : {}) });
 const LOGS = `${ROOT}build/peers/logs`;
 const log = (s: string) => console.error(`race: ${s}`);
 
@@ -152,9 +156,36 @@ const initrdBytes = await Deno.readFile(guest.initrd);
 const ownInit = !(await initKnowsRing3Run(initrdBytes));
 await Deno.mkdir(LOGS, { recursive: true });
 const INITRD = `${ROOT}build/peers/race-initramfs.cpio.gz`;
+// the SSE2 workload's program: static i386 for the guest, and natively for its expected output
+async function buildSse2(): Promise<Uint8Array | undefined> {
+  const src = `${ROOT}bench/peers/guest/sse2.c`, bin = `${ROOT}build/peers/sse2`, host = `${ROOT}build/peers/sse2-host`;
+  const cc = async (args: string[]) => {
+    try {
+      return (await new Deno.Command("gcc", { args, stderr: "piped" }).output()).success;
+    } catch {
+      return false;
+    }
+  };
+  if (!(await cc(["-m32", "-O2", "-msse2", "-mfpmath=sse", "-static", "-o", bin, src]))) {
+    log("sse2: gcc -m32 -static failed: the sse2 workload will report no result");
+    return undefined;
+  }
+  if (await cc(["-O2", "-o", host, src])) {
+    const out = await new Deno.Command(host, { args: [String(SIZES.sse2N)], stdout: "piped" }).output();
+    const m = /^sse2-sum \S+ (\d+) 0$/m.exec(new TextDecoder().decode(out.stdout));
+    if (m) SSE2_STR = m[1];
+  }
+  return await Deno.readFile(bin);
+}
+const sse2Bin = WORK.includes("sse2") ? await buildSse2() : undefined;
 await Deno.writeFile(
   INITRD,
-  await raceInitrd(initrdBytes, await Deno.readFile(`${ROOT}bench/peers/guest/run.sh`), ownInit),
+  await raceInitrd(
+    initrdBytes,
+    await Deno.readFile(`${ROOT}bench/peers/guest/run.sh`),
+    ownInit,
+    sse2Bin ? [{ name: "race/sse2", mode: 0o100755, data: sse2Bin }] : [],
+  ),
 );
 const BASE_APPEND = "console=ttyS0 quiet" + (ownInit ? "" : " ring3.run=/race/run") + sizeArgs(SIZES);
 const appendFor = (work: string[]) => `${BASE_APPEND} race.work=${work.join(",")}`;
@@ -586,6 +617,14 @@ const rows: Row[] = [
   ...(has("md5") ? [row("md5", `md5sum of ${MIB} MiB (s)`, "s", workCell("md5", 1))] : []),
   ...(has("awk")
     ? [row("awk", `awk doubles, ${AWK_N.toLocaleString("en")} iterations (s)`, "s", workCell("awk", 1))]
+    : []),
+  ...(has("sse2")
+    ? [row(
+      "sse2",
+      `SSE2 doubles + string functions (gcc -msse2 -mfpmath=sse), ${SIZES.sse2N.toLocaleString("en")} iterations (s)`,
+      "s",
+      workCell("sse2", 1),
+    )]
     : []),
   ...(has("par") ? SMP : []).map((n) =>
     row(

@@ -66,6 +66,7 @@ export const EMITTERS: readonly Emit[] = [
   "x87",
   "atomic",
   "branch",
+  "sse",
 ];
 export const emitId = (e: Emit): number => EMITTERS.indexOf(e) + 1;
 

@@ -22,7 +22,7 @@
 //        CF; INC/DEC carry CF over in the lazy record; a shift by CL keeps them for a count of 0;
 //        SAHF keeps OF...). No `f`: unknown, taken as "rw".
 //   jit  how the block compiler takes it: an emitter group of runtime/jit/ops/ ("alu" "mov"
-//        "stack" "shift" "unary" "cond" "mul" "x87" "atomic" "branch"), which may still decline
+//        "stack" "shift" "unary" "cond" "mul" "x87" "atomic" "branch" "sse"), which may still decline
 //        a form and hand it to the interpreter; "step": the interpreter's handler runs it in place
 //        inside the block; no `jit`: not compiled, the block ends before it.
 //   end  it changes control flow or the mode a block was compiled for: "jcc" (conditional: ends
@@ -36,7 +36,19 @@
 //   only "reg": compiled inline only with a register r/m operand.
 //   g    per ModR/M /reg ("0", "2-3"...): fields that differ from the entry's for those /reg.
 export type Flags = "w" | "-" | "c" | "co" | "r" | "rw";
-export type Emit = "alu" | "mov" | "stack" | "shift" | "unary" | "cond" | "mul" | "x87" | "atomic" | "branch" | "step";
+export type Emit =
+  | "alu"
+  | "mov"
+  | "stack"
+  | "shift"
+  | "unary"
+  | "cond"
+  | "mul"
+  | "x87"
+  | "atomic"
+  | "branch"
+  | "sse"
+  | "step";
 export type End = "jcc" | "jmp" | "call" | "ret" | "far" | "mode";
 export interface Facts {
   a?: string;
@@ -363,14 +375,14 @@ export const TABLE: Record<string, Op> = {
   // register (reg / r/m), W an XMM register or memory, M memory only; N, U and M #UD in the other
   // ModR/M form. The SSE floating-point instructions have their own section.
   // moves (sse/mov.ts)
-  "0F 10": { h: "movups_VW()", a: "Vx,Wx", f: "-", jit: "step" }, // MOVUPS xmm, xmm/m128
-  "66 0F 10": { h: "movups_VW()", a: "Vx,Wx", f: "-", jit: "step" }, // MOVUPD xmm, xmm/m128
-  "F3 0F 10": { h: "movss_VW()", a: "Vx,Wd", f: "-", jit: "step" }, // MOVSS xmm, xmm/m32
-  "F2 0F 10": { h: "movsd_VW()", a: "Vx,Wq", f: "-", jit: "step" }, // MOVSD xmm, xmm/m64
-  "0F 11": { h: "movups_WV()", a: "Wx,Vx", f: "-", jit: "step" }, // MOVUPS xmm/m128, xmm
-  "66 0F 11": { h: "movups_WV()", a: "Wx,Vx", f: "-", jit: "step" }, // MOVUPD xmm/m128, xmm
-  "F3 0F 11": { h: "movss_WV()", a: "Wd,Vx", f: "-", jit: "step" }, // MOVSS xmm/m32, xmm
-  "F2 0F 11": { h: "movsd_WV()", a: "Wq,Vx", f: "-", jit: "step" }, // MOVSD xmm/m64, xmm
+  "0F 10": { h: "movups_VW()", a: "Vx,Wx", f: "-", jit: "sse" }, // MOVUPS xmm, xmm/m128
+  "66 0F 10": { h: "movups_VW()", a: "Vx,Wx", f: "-", jit: "sse" }, // MOVUPD xmm, xmm/m128
+  "F3 0F 10": { h: "movss_VW()", a: "Vx,Wd", f: "-", jit: "sse" }, // MOVSS xmm, xmm/m32
+  "F2 0F 10": { h: "movsd_VW()", a: "Vx,Wq", f: "-", jit: "sse" }, // MOVSD xmm, xmm/m64
+  "0F 11": { h: "movups_WV()", a: "Wx,Vx", f: "-", jit: "sse" }, // MOVUPS xmm/m128, xmm
+  "66 0F 11": { h: "movups_WV()", a: "Wx,Vx", f: "-", jit: "sse" }, // MOVUPD xmm/m128, xmm
+  "F3 0F 11": { h: "movss_WV()", a: "Wd,Vx", f: "-", jit: "sse" }, // MOVSS xmm/m32, xmm
+  "F2 0F 11": { h: "movsd_WV()", a: "Wq,Vx", f: "-", jit: "sse" }, // MOVSD xmm/m64, xmm
   "0F 12": { h: "movlps_VM(true)", a: "Vq,Wq", f: "-", jit: "step" }, // MOVLPS xmm, m64 / MOVHLPS xmm, xmm
   "66 0F 12": { h: "movlps_VM(false)", a: "Vq,Wq", f: "-", jit: "step" }, // MOVLPD xmm, m64
   "F3 0F 12": { h: "movsldup(0)", a: "Vx,Wx", f: "-", jit: "step" }, // MOVSLDUP xmm, xmm/m128
@@ -386,79 +398,79 @@ export const TABLE: Record<string, Op> = {
   "F3 0F 16": { h: "movsldup(1)", a: "Vx,Wx", f: "-", jit: "step" }, // MOVSHDUP xmm, xmm/m128
   "0F 17": { h: "movhps_MV()", a: "Mq,Vq", f: "-", jit: "step" }, // MOVHPS m64, xmm
   "66 0F 17": { h: "movhps_MV()", a: "Mq,Vq", f: "-", jit: "step" }, // MOVHPD m64, xmm
-  "0F 28": { h: "movaps_VW()", a: "Vx,Wx", f: "-", jit: "step" }, // MOVAPS xmm, xmm/m128
-  "66 0F 28": { h: "movaps_VW()", a: "Vx,Wx", f: "-", jit: "step" }, // MOVAPD xmm, xmm/m128
-  "0F 29": { h: "movaps_WV()", a: "Wx,Vx", f: "-", jit: "step" }, // MOVAPS xmm/m128, xmm
-  "66 0F 29": { h: "movaps_WV()", a: "Wx,Vx", f: "-", jit: "step" }, // MOVAPD xmm/m128, xmm
-  "0F 2B": { h: "movnt_MV()", a: "Mx,Vx", f: "-", jit: "step" }, // MOVNTPS m128, xmm
-  "66 0F 2B": { h: "movnt_MV()", a: "Mx,Vx", f: "-", jit: "step" }, // MOVNTPD m128, xmm
+  "0F 28": { h: "movaps_VW()", a: "Vx,Wx", f: "-", jit: "sse" }, // MOVAPS xmm, xmm/m128
+  "66 0F 28": { h: "movaps_VW()", a: "Vx,Wx", f: "-", jit: "sse" }, // MOVAPD xmm, xmm/m128
+  "0F 29": { h: "movaps_WV()", a: "Wx,Vx", f: "-", jit: "sse" }, // MOVAPS xmm/m128, xmm
+  "66 0F 29": { h: "movaps_WV()", a: "Wx,Vx", f: "-", jit: "sse" }, // MOVAPD xmm/m128, xmm
+  "0F 2B": { h: "movnt_MV()", a: "Mx,Vx", f: "-", jit: "sse" }, // MOVNTPS m128, xmm
+  "66 0F 2B": { h: "movnt_MV()", a: "Mx,Vx", f: "-", jit: "sse" }, // MOVNTPD m128, xmm
   "0F 50": { h: "movmskps(0)", a: "Gd,Ux", f: "-", jit: "step" }, // MOVMSKPS r32, xmm
   "66 0F 50": { h: "movmskps(1)", a: "Gd,Ux", f: "-", jit: "step" }, // MOVMSKPD r32, xmm
   // logic on XMM registers (sse/int.ts)
-  "0F 54": { h: "sse_op(0x54)", a: "Vx,Wx", f: "-", jit: "step" }, // ANDPS xmm, xmm/m128
-  "66 0F 54": { h: "sse_op(0x54)", a: "Vx,Wx", f: "-", jit: "step" }, // ANDPD xmm, xmm/m128
-  "0F 55": { h: "sse_op(0x55)", a: "Vx,Wx", f: "-", jit: "step" }, // ANDNPS xmm, xmm/m128
-  "66 0F 55": { h: "sse_op(0x55)", a: "Vx,Wx", f: "-", jit: "step" }, // ANDNPD xmm, xmm/m128
-  "0F 56": { h: "sse_op(0x56)", a: "Vx,Wx", f: "-", jit: "step" }, // ORPS xmm, xmm/m128
-  "66 0F 56": { h: "sse_op(0x56)", a: "Vx,Wx", f: "-", jit: "step" }, // ORPD xmm, xmm/m128
-  "0F 57": { h: "sse_op(0x57)", a: "Vx,Wx", f: "-", jit: "step" }, // XORPS xmm, xmm/m128
-  "66 0F 57": { h: "sse_op(0x57)", a: "Vx,Wx", f: "-", jit: "step" }, // XORPD xmm, xmm/m128
+  "0F 54": { h: "sse_op(0x54)", a: "Vx,Wx", f: "-", jit: "sse" }, // ANDPS xmm, xmm/m128
+  "66 0F 54": { h: "sse_op(0x54)", a: "Vx,Wx", f: "-", jit: "sse" }, // ANDPD xmm, xmm/m128
+  "0F 55": { h: "sse_op(0x55)", a: "Vx,Wx", f: "-", jit: "sse" }, // ANDNPS xmm, xmm/m128
+  "66 0F 55": { h: "sse_op(0x55)", a: "Vx,Wx", f: "-", jit: "sse" }, // ANDNPD xmm, xmm/m128
+  "0F 56": { h: "sse_op(0x56)", a: "Vx,Wx", f: "-", jit: "sse" }, // ORPS xmm, xmm/m128
+  "66 0F 56": { h: "sse_op(0x56)", a: "Vx,Wx", f: "-", jit: "sse" }, // ORPD xmm, xmm/m128
+  "0F 57": { h: "sse_op(0x57)", a: "Vx,Wx", f: "-", jit: "sse" }, // XORPS xmm, xmm/m128
+  "66 0F 57": { h: "sse_op(0x57)", a: "Vx,Wx", f: "-", jit: "sse" }, // XORPD xmm, xmm/m128
   // MMX and SSE2 integer: "0F xx" on MMX registers, "66 0F xx" the same operation on XMM registers (sse/int.ts,
   // sse/shuffle.ts, sse/mmx.ts)
-  "0F 60": { h: "mmx_op(0x60)", a: "Pq,Qq", f: "-", jit: "step" }, // PUNPCKLBW mm, mm/m64
-  "66 0F 60": { h: "sse_op(0x60)", a: "Vx,Wx", f: "-", jit: "step" }, // PUNPCKLBW xmm, xmm/m128
-  "0F 61": { h: "mmx_op(0x61)", a: "Pq,Qq", f: "-", jit: "step" }, // PUNPCKLWD mm, mm/m64
-  "66 0F 61": { h: "sse_op(0x61)", a: "Vx,Wx", f: "-", jit: "step" }, // PUNPCKLWD xmm, xmm/m128
-  "0F 62": { h: "mmx_op(0x62)", a: "Pq,Qq", f: "-", jit: "step" }, // PUNPCKLDQ mm, mm/m64
-  "66 0F 62": { h: "sse_op(0x62)", a: "Vx,Wx", f: "-", jit: "step" }, // PUNPCKLDQ xmm, xmm/m128
-  "0F 63": { h: "mmx_op(0x63)", a: "Pq,Qq", f: "-", jit: "step" }, // PACKSSWB mm, mm/m64
-  "66 0F 63": { h: "sse_op(0x63)", a: "Vx,Wx", f: "-", jit: "step" }, // PACKSSWB xmm, xmm/m128
-  "0F 64": { h: "mmx_op(0x64)", a: "Pq,Qq", f: "-", jit: "step" }, // PCMPGTB mm, mm/m64
-  "66 0F 64": { h: "sse_op(0x64)", a: "Vx,Wx", f: "-", jit: "step" }, // PCMPGTB xmm, xmm/m128
-  "0F 65": { h: "mmx_op(0x65)", a: "Pq,Qq", f: "-", jit: "step" }, // PCMPGTW mm, mm/m64
-  "66 0F 65": { h: "sse_op(0x65)", a: "Vx,Wx", f: "-", jit: "step" }, // PCMPGTW xmm, xmm/m128
-  "0F 66": { h: "mmx_op(0x66)", a: "Pq,Qq", f: "-", jit: "step" }, // PCMPGTD mm, mm/m64
-  "66 0F 66": { h: "sse_op(0x66)", a: "Vx,Wx", f: "-", jit: "step" }, // PCMPGTD xmm, xmm/m128
-  "0F 67": { h: "mmx_op(0x67)", a: "Pq,Qq", f: "-", jit: "step" }, // PACKUSWB mm, mm/m64
-  "66 0F 67": { h: "sse_op(0x67)", a: "Vx,Wx", f: "-", jit: "step" }, // PACKUSWB xmm, xmm/m128
-  "0F 68": { h: "mmx_op(0x68)", a: "Pq,Qq", f: "-", jit: "step" }, // PUNPCKHBW mm, mm/m64
-  "66 0F 68": { h: "sse_op(0x68)", a: "Vx,Wx", f: "-", jit: "step" }, // PUNPCKHBW xmm, xmm/m128
-  "0F 69": { h: "mmx_op(0x69)", a: "Pq,Qq", f: "-", jit: "step" }, // PUNPCKHWD mm, mm/m64
-  "66 0F 69": { h: "sse_op(0x69)", a: "Vx,Wx", f: "-", jit: "step" }, // PUNPCKHWD xmm, xmm/m128
-  "0F 6A": { h: "mmx_op(0x6a)", a: "Pq,Qq", f: "-", jit: "step" }, // PUNPCKHDQ mm, mm/m64
-  "66 0F 6A": { h: "sse_op(0x6a)", a: "Vx,Wx", f: "-", jit: "step" }, // PUNPCKHDQ xmm, xmm/m128
-  "0F 6B": { h: "mmx_op(0x6b)", a: "Pq,Qq", f: "-", jit: "step" }, // PACKSSDW mm, mm/m64
-  "66 0F 6B": { h: "sse_op(0x6b)", a: "Vx,Wx", f: "-", jit: "step" }, // PACKSSDW xmm, xmm/m128
-  "66 0F 6C": { h: "sse_op(0x6c)", a: "Vx,Wx", f: "-", jit: "step" }, // PUNPCKLQDQ xmm, xmm/m128
-  "66 0F 6D": { h: "sse_op(0x6d)", a: "Vx,Wx", f: "-", jit: "step" }, // PUNPCKHQDQ xmm, xmm/m128
-  "0F 6E": { h: "movd_PE()", a: "Pq,Ed", f: "-", jit: "step" }, // MOVD mm, r/m32
-  "66 0F 6E": { h: "movd_VE()", a: "Vx,Ed", f: "-", jit: "step" }, // MOVD xmm, r/m32
-  "0F 6F": { h: "movq_PQ()", a: "Pq,Qq", f: "-", jit: "step" }, // MOVQ mm, mm/m64
-  "66 0F 6F": { h: "movaps_VW()", a: "Vx,Wx", f: "-", jit: "step" }, // MOVDQA xmm, xmm/m128
-  "F3 0F 6F": { h: "movups_VW()", a: "Vx,Wx", f: "-", jit: "step" }, // MOVDQU xmm, xmm/m128
-  "0F 70": { h: "pshufw()", a: "Pq,Qq,Ib", f: "-", jit: "step" }, // PSHUFW mm, mm/m64, imm8
-  "66 0F 70": { h: "pshufd()", a: "Vx,Wx,Ib", f: "-", jit: "step" }, // PSHUFD xmm, xmm/m128, imm8
-  "F3 0F 70": { h: "pshufhw(4)", a: "Vx,Wx,Ib", f: "-", jit: "step" }, // PSHUFHW xmm, xmm/m128, imm8
-  "F2 0F 70": { h: "pshufhw(0)", a: "Vx,Wx,Ib", f: "-", jit: "step" }, // PSHUFLW xmm, xmm/m128, imm8
-  "0F 71": { h: "mmx_shift_imm(16)", a: "Nq,Ib", f: "-", jit: "step" }, // PSRLW/PSRAW/PSLLW mm, imm8 (/2 /4 /6)
-  "66 0F 71": { h: "sse_shift_imm(16)", a: "Ux,Ib", f: "-", jit: "step" }, // PSRLW/PSRAW/PSLLW xmm, imm8 (/2 /4 /6)
-  "0F 72": { h: "mmx_shift_imm(32)", a: "Nq,Ib", f: "-", jit: "step" }, // PSRLD/PSRAD/PSLLD mm, imm8 (/2 /4 /6)
-  "66 0F 72": { h: "sse_shift_imm(32)", a: "Ux,Ib", f: "-", jit: "step" }, // PSRLD/PSRAD/PSLLD xmm, imm8 (/2 /4 /6)
-  "0F 73": { h: "mmx_shift_imm(64)", a: "Nq,Ib", f: "-", jit: "step" }, // PSRLQ/PSLLQ mm, imm8 (/2 /6)
-  "66 0F 73": { h: "sse_shift_imm(64)", a: "Ux,Ib", f: "-", jit: "step" }, // PSRLQ/PSRLDQ/PSLLQ/PSLLDQ xmm, imm8 (/2 /3 /6 /7)
-  "0F 74": { h: "mmx_op(0x74)", a: "Pq,Qq", f: "-", jit: "step" }, // PCMPEQB mm, mm/m64
-  "66 0F 74": { h: "sse_op(0x74)", a: "Vx,Wx", f: "-", jit: "step" }, // PCMPEQB xmm, xmm/m128
-  "0F 75": { h: "mmx_op(0x75)", a: "Pq,Qq", f: "-", jit: "step" }, // PCMPEQW mm, mm/m64
-  "66 0F 75": { h: "sse_op(0x75)", a: "Vx,Wx", f: "-", jit: "step" }, // PCMPEQW xmm, xmm/m128
-  "0F 76": { h: "mmx_op(0x76)", a: "Pq,Qq", f: "-", jit: "step" }, // PCMPEQD mm, mm/m64
-  "66 0F 76": { h: "sse_op(0x76)", a: "Vx,Wx", f: "-", jit: "step" }, // PCMPEQD xmm, xmm/m128
+  "0F 60": { h: "mmx_op(0x60)", a: "Pq,Qq", f: "-", jit: "sse" }, // PUNPCKLBW mm, mm/m64
+  "66 0F 60": { h: "sse_op(0x60)", a: "Vx,Wx", f: "-", jit: "sse" }, // PUNPCKLBW xmm, xmm/m128
+  "0F 61": { h: "mmx_op(0x61)", a: "Pq,Qq", f: "-", jit: "sse" }, // PUNPCKLWD mm, mm/m64
+  "66 0F 61": { h: "sse_op(0x61)", a: "Vx,Wx", f: "-", jit: "sse" }, // PUNPCKLWD xmm, xmm/m128
+  "0F 62": { h: "mmx_op(0x62)", a: "Pq,Qq", f: "-", jit: "sse" }, // PUNPCKLDQ mm, mm/m64
+  "66 0F 62": { h: "sse_op(0x62)", a: "Vx,Wx", f: "-", jit: "sse" }, // PUNPCKLDQ xmm, xmm/m128
+  "0F 63": { h: "mmx_op(0x63)", a: "Pq,Qq", f: "-", jit: "sse" }, // PACKSSWB mm, mm/m64
+  "66 0F 63": { h: "sse_op(0x63)", a: "Vx,Wx", f: "-", jit: "sse" }, // PACKSSWB xmm, xmm/m128
+  "0F 64": { h: "mmx_op(0x64)", a: "Pq,Qq", f: "-", jit: "sse" }, // PCMPGTB mm, mm/m64
+  "66 0F 64": { h: "sse_op(0x64)", a: "Vx,Wx", f: "-", jit: "sse" }, // PCMPGTB xmm, xmm/m128
+  "0F 65": { h: "mmx_op(0x65)", a: "Pq,Qq", f: "-", jit: "sse" }, // PCMPGTW mm, mm/m64
+  "66 0F 65": { h: "sse_op(0x65)", a: "Vx,Wx", f: "-", jit: "sse" }, // PCMPGTW xmm, xmm/m128
+  "0F 66": { h: "mmx_op(0x66)", a: "Pq,Qq", f: "-", jit: "sse" }, // PCMPGTD mm, mm/m64
+  "66 0F 66": { h: "sse_op(0x66)", a: "Vx,Wx", f: "-", jit: "sse" }, // PCMPGTD xmm, xmm/m128
+  "0F 67": { h: "mmx_op(0x67)", a: "Pq,Qq", f: "-", jit: "sse" }, // PACKUSWB mm, mm/m64
+  "66 0F 67": { h: "sse_op(0x67)", a: "Vx,Wx", f: "-", jit: "sse" }, // PACKUSWB xmm, xmm/m128
+  "0F 68": { h: "mmx_op(0x68)", a: "Pq,Qq", f: "-", jit: "sse" }, // PUNPCKHBW mm, mm/m64
+  "66 0F 68": { h: "sse_op(0x68)", a: "Vx,Wx", f: "-", jit: "sse" }, // PUNPCKHBW xmm, xmm/m128
+  "0F 69": { h: "mmx_op(0x69)", a: "Pq,Qq", f: "-", jit: "sse" }, // PUNPCKHWD mm, mm/m64
+  "66 0F 69": { h: "sse_op(0x69)", a: "Vx,Wx", f: "-", jit: "sse" }, // PUNPCKHWD xmm, xmm/m128
+  "0F 6A": { h: "mmx_op(0x6a)", a: "Pq,Qq", f: "-", jit: "sse" }, // PUNPCKHDQ mm, mm/m64
+  "66 0F 6A": { h: "sse_op(0x6a)", a: "Vx,Wx", f: "-", jit: "sse" }, // PUNPCKHDQ xmm, xmm/m128
+  "0F 6B": { h: "mmx_op(0x6b)", a: "Pq,Qq", f: "-", jit: "sse" }, // PACKSSDW mm, mm/m64
+  "66 0F 6B": { h: "sse_op(0x6b)", a: "Vx,Wx", f: "-", jit: "sse" }, // PACKSSDW xmm, xmm/m128
+  "66 0F 6C": { h: "sse_op(0x6c)", a: "Vx,Wx", f: "-", jit: "sse" }, // PUNPCKLQDQ xmm, xmm/m128
+  "66 0F 6D": { h: "sse_op(0x6d)", a: "Vx,Wx", f: "-", jit: "sse" }, // PUNPCKHQDQ xmm, xmm/m128
+  "0F 6E": { h: "movd_PE()", a: "Pq,Ed", f: "-", jit: "sse" }, // MOVD mm, r/m32
+  "66 0F 6E": { h: "movd_VE()", a: "Vx,Ed", f: "-", jit: "sse" }, // MOVD xmm, r/m32
+  "0F 6F": { h: "movq_PQ()", a: "Pq,Qq", f: "-", jit: "sse" }, // MOVQ mm, mm/m64
+  "66 0F 6F": { h: "movaps_VW()", a: "Vx,Wx", f: "-", jit: "sse" }, // MOVDQA xmm, xmm/m128
+  "F3 0F 6F": { h: "movups_VW()", a: "Vx,Wx", f: "-", jit: "sse" }, // MOVDQU xmm, xmm/m128
+  "0F 70": { h: "pshufw()", a: "Pq,Qq,Ib", f: "-", jit: "sse" }, // PSHUFW mm, mm/m64, imm8
+  "66 0F 70": { h: "pshufd()", a: "Vx,Wx,Ib", f: "-", jit: "sse" }, // PSHUFD xmm, xmm/m128, imm8
+  "F3 0F 70": { h: "pshufhw(4)", a: "Vx,Wx,Ib", f: "-", jit: "sse" }, // PSHUFHW xmm, xmm/m128, imm8
+  "F2 0F 70": { h: "pshufhw(0)", a: "Vx,Wx,Ib", f: "-", jit: "sse" }, // PSHUFLW xmm, xmm/m128, imm8
+  "0F 71": { h: "mmx_shift_imm(16)", a: "Nq,Ib", f: "-", jit: "sse" }, // PSRLW/PSRAW/PSLLW mm, imm8 (/2 /4 /6)
+  "66 0F 71": { h: "sse_shift_imm(16)", a: "Ux,Ib", f: "-", jit: "sse" }, // PSRLW/PSRAW/PSLLW xmm, imm8 (/2 /4 /6)
+  "0F 72": { h: "mmx_shift_imm(32)", a: "Nq,Ib", f: "-", jit: "sse" }, // PSRLD/PSRAD/PSLLD mm, imm8 (/2 /4 /6)
+  "66 0F 72": { h: "sse_shift_imm(32)", a: "Ux,Ib", f: "-", jit: "sse" }, // PSRLD/PSRAD/PSLLD xmm, imm8 (/2 /4 /6)
+  "0F 73": { h: "mmx_shift_imm(64)", a: "Nq,Ib", f: "-", jit: "sse" }, // PSRLQ/PSLLQ mm, imm8 (/2 /6)
+  "66 0F 73": { h: "sse_shift_imm(64)", a: "Ux,Ib", f: "-", jit: "sse" }, // PSRLQ/PSRLDQ/PSLLQ/PSLLDQ xmm, imm8 (/2 /3 /6 /7)
+  "0F 74": { h: "mmx_op(0x74)", a: "Pq,Qq", f: "-", jit: "sse" }, // PCMPEQB mm, mm/m64
+  "66 0F 74": { h: "sse_op(0x74)", a: "Vx,Wx", f: "-", jit: "sse" }, // PCMPEQB xmm, xmm/m128
+  "0F 75": { h: "mmx_op(0x75)", a: "Pq,Qq", f: "-", jit: "sse" }, // PCMPEQW mm, mm/m64
+  "66 0F 75": { h: "sse_op(0x75)", a: "Vx,Wx", f: "-", jit: "sse" }, // PCMPEQW xmm, xmm/m128
+  "0F 76": { h: "mmx_op(0x76)", a: "Pq,Qq", f: "-", jit: "sse" }, // PCMPEQD mm, mm/m64
+  "66 0F 76": { h: "sse_op(0x76)", a: "Vx,Wx", f: "-", jit: "sse" }, // PCMPEQD xmm, xmm/m128
   "0F 77": { h: "emms()", f: "-", jit: "step" }, // EMMS
-  "0F 7E": { h: "movd_EP()", a: "Ed,Pq", f: "-", jit: "step" }, // MOVD r/m32, mm
-  "66 0F 7E": { h: "movd_EV()", a: "Ed,Vx", f: "-", jit: "step" }, // MOVD r/m32, xmm
-  "F3 0F 7E": { h: "movq_VW()", a: "Vx,Wq", f: "-", jit: "step" }, // MOVQ xmm, xmm/m64
-  "0F 7F": { h: "movq_QP()", a: "Qq,Pq", f: "-", jit: "step" }, // MOVQ mm/m64, mm
-  "66 0F 7F": { h: "movaps_WV()", a: "Wx,Vx", f: "-", jit: "step" }, // MOVDQA xmm/m128, xmm
-  "F3 0F 7F": { h: "movups_WV()", a: "Wx,Vx", f: "-", jit: "step" }, // MOVDQU xmm/m128, xmm
+  "0F 7E": { h: "movd_EP()", a: "Ed,Pq", f: "-", jit: "sse" }, // MOVD r/m32, mm
+  "66 0F 7E": { h: "movd_EV()", a: "Ed,Vx", f: "-", jit: "sse" }, // MOVD r/m32, xmm
+  "F3 0F 7E": { h: "movq_VW()", a: "Vx,Wq", f: "-", jit: "sse" }, // MOVQ xmm, xmm/m64
+  "0F 7F": { h: "movq_QP()", a: "Qq,Pq", f: "-", jit: "sse" }, // MOVQ mm/m64, mm
+  "66 0F 7F": { h: "movaps_WV()", a: "Wx,Vx", f: "-", jit: "sse" }, // MOVDQA xmm/m128, xmm
+  "F3 0F 7F": { h: "movups_WV()", a: "Wx,Vx", f: "-", jit: "sse" }, // MOVDQU xmm/m128, xmm
   "0F C4": { h: "pinsrw(0)", a: "Pq,Ed,Ib", f: "-", jit: "step" }, // PINSRW mm, r32/m16, imm8
   "66 0F C4": { h: "pinsrw(1)", a: "Vx,Ed,Ib", f: "-", jit: "step" }, // PINSRW xmm, r32/m16, imm8
   "0F C5": { h: "pextrw(0)", a: "Gd,Nq,Ib", f: "-", jit: "step" }, // PEXTRW r32, mm, imm8
@@ -471,61 +483,61 @@ export const TABLE: Record<string, Op> = {
   "66 0F D2": { h: "sse_op(0xd2)", a: "Vx,Wx", f: "-", jit: "step" }, // PSRLD xmm, xmm/m128
   "0F D3": { h: "mmx_op(0xd3)", a: "Pq,Qq", f: "-", jit: "step" }, // PSRLQ mm, mm/m64
   "66 0F D3": { h: "sse_op(0xd3)", a: "Vx,Wx", f: "-", jit: "step" }, // PSRLQ xmm, xmm/m128
-  "0F D4": { h: "mmx_op(0xd4)", a: "Pq,Qq", f: "-", jit: "step" }, // PADDQ mm, mm/m64
-  "66 0F D4": { h: "sse_op(0xd4)", a: "Vx,Wx", f: "-", jit: "step" }, // PADDQ xmm, xmm/m128
-  "0F D5": { h: "mmx_op(0xd5)", a: "Pq,Qq", f: "-", jit: "step" }, // PMULLW mm, mm/m64
-  "66 0F D5": { h: "sse_op(0xd5)", a: "Vx,Wx", f: "-", jit: "step" }, // PMULLW xmm, xmm/m128
-  "66 0F D6": { h: "movq_WV()", a: "Wq,Vx", f: "-", jit: "step" }, // MOVQ xmm/m64, xmm
-  "F3 0F D6": { h: "movq2dq()", a: "Vx,Nq", f: "-", jit: "step" }, // MOVQ2DQ xmm, mm
-  "F2 0F D6": { h: "movdq2q()", a: "Pq,Ux", f: "-", jit: "step" }, // MOVDQ2Q mm, xmm
-  "0F D7": { h: "pmovmskb(0)", a: "Gd,Nq", f: "-", jit: "step" }, // PMOVMSKB r32, mm
-  "66 0F D7": { h: "pmovmskb(1)", a: "Gd,Ux", f: "-", jit: "step" }, // PMOVMSKB r32, xmm
-  "0F D8": { h: "mmx_op(0xd8)", a: "Pq,Qq", f: "-", jit: "step" }, // PSUBUSB mm, mm/m64
-  "66 0F D8": { h: "sse_op(0xd8)", a: "Vx,Wx", f: "-", jit: "step" }, // PSUBUSB xmm, xmm/m128
-  "0F D9": { h: "mmx_op(0xd9)", a: "Pq,Qq", f: "-", jit: "step" }, // PSUBUSW mm, mm/m64
-  "66 0F D9": { h: "sse_op(0xd9)", a: "Vx,Wx", f: "-", jit: "step" }, // PSUBUSW xmm, xmm/m128
-  "0F DA": { h: "mmx_op(0xda)", a: "Pq,Qq", f: "-", jit: "step" }, // PMINUB mm, mm/m64
-  "66 0F DA": { h: "sse_op(0xda)", a: "Vx,Wx", f: "-", jit: "step" }, // PMINUB xmm, xmm/m128
-  "0F DB": { h: "mmx_op(0xdb)", a: "Pq,Qq", f: "-", jit: "step" }, // PAND mm, mm/m64
-  "66 0F DB": { h: "sse_op(0xdb)", a: "Vx,Wx", f: "-", jit: "step" }, // PAND xmm, xmm/m128
-  "0F DC": { h: "mmx_op(0xdc)", a: "Pq,Qq", f: "-", jit: "step" }, // PADDUSB mm, mm/m64
-  "66 0F DC": { h: "sse_op(0xdc)", a: "Vx,Wx", f: "-", jit: "step" }, // PADDUSB xmm, xmm/m128
-  "0F DD": { h: "mmx_op(0xdd)", a: "Pq,Qq", f: "-", jit: "step" }, // PADDUSW mm, mm/m64
-  "66 0F DD": { h: "sse_op(0xdd)", a: "Vx,Wx", f: "-", jit: "step" }, // PADDUSW xmm, xmm/m128
-  "0F DE": { h: "mmx_op(0xde)", a: "Pq,Qq", f: "-", jit: "step" }, // PMAXUB mm, mm/m64
-  "66 0F DE": { h: "sse_op(0xde)", a: "Vx,Wx", f: "-", jit: "step" }, // PMAXUB xmm, xmm/m128
-  "0F DF": { h: "mmx_op(0xdf)", a: "Pq,Qq", f: "-", jit: "step" }, // PANDN mm, mm/m64
-  "66 0F DF": { h: "sse_op(0xdf)", a: "Vx,Wx", f: "-", jit: "step" }, // PANDN xmm, xmm/m128
-  "0F E0": { h: "mmx_op(0xe0)", a: "Pq,Qq", f: "-", jit: "step" }, // PAVGB mm, mm/m64
-  "66 0F E0": { h: "sse_op(0xe0)", a: "Vx,Wx", f: "-", jit: "step" }, // PAVGB xmm, xmm/m128
+  "0F D4": { h: "mmx_op(0xd4)", a: "Pq,Qq", f: "-", jit: "sse" }, // PADDQ mm, mm/m64
+  "66 0F D4": { h: "sse_op(0xd4)", a: "Vx,Wx", f: "-", jit: "sse" }, // PADDQ xmm, xmm/m128
+  "0F D5": { h: "mmx_op(0xd5)", a: "Pq,Qq", f: "-", jit: "sse" }, // PMULLW mm, mm/m64
+  "66 0F D5": { h: "sse_op(0xd5)", a: "Vx,Wx", f: "-", jit: "sse" }, // PMULLW xmm, xmm/m128
+  "66 0F D6": { h: "movq_WV()", a: "Wq,Vx", f: "-", jit: "sse" }, // MOVQ xmm/m64, xmm
+  "F3 0F D6": { h: "movq2dq()", a: "Vx,Nq", f: "-", jit: "sse" }, // MOVQ2DQ xmm, mm
+  "F2 0F D6": { h: "movdq2q()", a: "Pq,Ux", f: "-", jit: "sse" }, // MOVDQ2Q mm, xmm
+  "0F D7": { h: "pmovmskb(0)", a: "Gd,Nq", f: "-", jit: "sse" }, // PMOVMSKB r32, mm
+  "66 0F D7": { h: "pmovmskb(1)", a: "Gd,Ux", f: "-", jit: "sse" }, // PMOVMSKB r32, xmm
+  "0F D8": { h: "mmx_op(0xd8)", a: "Pq,Qq", f: "-", jit: "sse" }, // PSUBUSB mm, mm/m64
+  "66 0F D8": { h: "sse_op(0xd8)", a: "Vx,Wx", f: "-", jit: "sse" }, // PSUBUSB xmm, xmm/m128
+  "0F D9": { h: "mmx_op(0xd9)", a: "Pq,Qq", f: "-", jit: "sse" }, // PSUBUSW mm, mm/m64
+  "66 0F D9": { h: "sse_op(0xd9)", a: "Vx,Wx", f: "-", jit: "sse" }, // PSUBUSW xmm, xmm/m128
+  "0F DA": { h: "mmx_op(0xda)", a: "Pq,Qq", f: "-", jit: "sse" }, // PMINUB mm, mm/m64
+  "66 0F DA": { h: "sse_op(0xda)", a: "Vx,Wx", f: "-", jit: "sse" }, // PMINUB xmm, xmm/m128
+  "0F DB": { h: "mmx_op(0xdb)", a: "Pq,Qq", f: "-", jit: "sse" }, // PAND mm, mm/m64
+  "66 0F DB": { h: "sse_op(0xdb)", a: "Vx,Wx", f: "-", jit: "sse" }, // PAND xmm, xmm/m128
+  "0F DC": { h: "mmx_op(0xdc)", a: "Pq,Qq", f: "-", jit: "sse" }, // PADDUSB mm, mm/m64
+  "66 0F DC": { h: "sse_op(0xdc)", a: "Vx,Wx", f: "-", jit: "sse" }, // PADDUSB xmm, xmm/m128
+  "0F DD": { h: "mmx_op(0xdd)", a: "Pq,Qq", f: "-", jit: "sse" }, // PADDUSW mm, mm/m64
+  "66 0F DD": { h: "sse_op(0xdd)", a: "Vx,Wx", f: "-", jit: "sse" }, // PADDUSW xmm, xmm/m128
+  "0F DE": { h: "mmx_op(0xde)", a: "Pq,Qq", f: "-", jit: "sse" }, // PMAXUB mm, mm/m64
+  "66 0F DE": { h: "sse_op(0xde)", a: "Vx,Wx", f: "-", jit: "sse" }, // PMAXUB xmm, xmm/m128
+  "0F DF": { h: "mmx_op(0xdf)", a: "Pq,Qq", f: "-", jit: "sse" }, // PANDN mm, mm/m64
+  "66 0F DF": { h: "sse_op(0xdf)", a: "Vx,Wx", f: "-", jit: "sse" }, // PANDN xmm, xmm/m128
+  "0F E0": { h: "mmx_op(0xe0)", a: "Pq,Qq", f: "-", jit: "sse" }, // PAVGB mm, mm/m64
+  "66 0F E0": { h: "sse_op(0xe0)", a: "Vx,Wx", f: "-", jit: "sse" }, // PAVGB xmm, xmm/m128
   "0F E1": { h: "mmx_op(0xe1)", a: "Pq,Qq", f: "-", jit: "step" }, // PSRAW mm, mm/m64
   "66 0F E1": { h: "sse_op(0xe1)", a: "Vx,Wx", f: "-", jit: "step" }, // PSRAW xmm, xmm/m128
   "0F E2": { h: "mmx_op(0xe2)", a: "Pq,Qq", f: "-", jit: "step" }, // PSRAD mm, mm/m64
   "66 0F E2": { h: "sse_op(0xe2)", a: "Vx,Wx", f: "-", jit: "step" }, // PSRAD xmm, xmm/m128
-  "0F E3": { h: "mmx_op(0xe3)", a: "Pq,Qq", f: "-", jit: "step" }, // PAVGW mm, mm/m64
-  "66 0F E3": { h: "sse_op(0xe3)", a: "Vx,Wx", f: "-", jit: "step" }, // PAVGW xmm, xmm/m128
+  "0F E3": { h: "mmx_op(0xe3)", a: "Pq,Qq", f: "-", jit: "sse" }, // PAVGW mm, mm/m64
+  "66 0F E3": { h: "sse_op(0xe3)", a: "Vx,Wx", f: "-", jit: "sse" }, // PAVGW xmm, xmm/m128
   "0F E4": { h: "mmx_op(0xe4)", a: "Pq,Qq", f: "-", jit: "step" }, // PMULHUW mm, mm/m64
   "66 0F E4": { h: "sse_op(0xe4)", a: "Vx,Wx", f: "-", jit: "step" }, // PMULHUW xmm, xmm/m128
   "0F E5": { h: "mmx_op(0xe5)", a: "Pq,Qq", f: "-", jit: "step" }, // PMULHW mm, mm/m64
   "66 0F E5": { h: "sse_op(0xe5)", a: "Vx,Wx", f: "-", jit: "step" }, // PMULHW xmm, xmm/m128
-  "0F E7": { h: "movntq()", a: "Mq,Pq", f: "-", jit: "step" }, // MOVNTQ m64, mm
-  "66 0F E7": { h: "movnt_MV()", a: "Mx,Vx", f: "-", jit: "step" }, // MOVNTDQ m128, xmm
-  "0F E8": { h: "mmx_op(0xe8)", a: "Pq,Qq", f: "-", jit: "step" }, // PSUBSB mm, mm/m64
-  "66 0F E8": { h: "sse_op(0xe8)", a: "Vx,Wx", f: "-", jit: "step" }, // PSUBSB xmm, xmm/m128
-  "0F E9": { h: "mmx_op(0xe9)", a: "Pq,Qq", f: "-", jit: "step" }, // PSUBSW mm, mm/m64
-  "66 0F E9": { h: "sse_op(0xe9)", a: "Vx,Wx", f: "-", jit: "step" }, // PSUBSW xmm, xmm/m128
-  "0F EA": { h: "mmx_op(0xea)", a: "Pq,Qq", f: "-", jit: "step" }, // PMINSW mm, mm/m64
-  "66 0F EA": { h: "sse_op(0xea)", a: "Vx,Wx", f: "-", jit: "step" }, // PMINSW xmm, xmm/m128
-  "0F EB": { h: "mmx_op(0xeb)", a: "Pq,Qq", f: "-", jit: "step" }, // POR mm, mm/m64
-  "66 0F EB": { h: "sse_op(0xeb)", a: "Vx,Wx", f: "-", jit: "step" }, // POR xmm, xmm/m128
-  "0F EC": { h: "mmx_op(0xec)", a: "Pq,Qq", f: "-", jit: "step" }, // PADDSB mm, mm/m64
-  "66 0F EC": { h: "sse_op(0xec)", a: "Vx,Wx", f: "-", jit: "step" }, // PADDSB xmm, xmm/m128
-  "0F ED": { h: "mmx_op(0xed)", a: "Pq,Qq", f: "-", jit: "step" }, // PADDSW mm, mm/m64
-  "66 0F ED": { h: "sse_op(0xed)", a: "Vx,Wx", f: "-", jit: "step" }, // PADDSW xmm, xmm/m128
-  "0F EE": { h: "mmx_op(0xee)", a: "Pq,Qq", f: "-", jit: "step" }, // PMAXSW mm, mm/m64
-  "66 0F EE": { h: "sse_op(0xee)", a: "Vx,Wx", f: "-", jit: "step" }, // PMAXSW xmm, xmm/m128
-  "0F EF": { h: "mmx_op(0xef)", a: "Pq,Qq", f: "-", jit: "step" }, // PXOR mm, mm/m64
-  "66 0F EF": { h: "sse_op(0xef)", a: "Vx,Wx", f: "-", jit: "step" }, // PXOR xmm, xmm/m128
+  "0F E7": { h: "movntq()", a: "Mq,Pq", f: "-", jit: "sse" }, // MOVNTQ m64, mm
+  "66 0F E7": { h: "movnt_MV()", a: "Mx,Vx", f: "-", jit: "sse" }, // MOVNTDQ m128, xmm
+  "0F E8": { h: "mmx_op(0xe8)", a: "Pq,Qq", f: "-", jit: "sse" }, // PSUBSB mm, mm/m64
+  "66 0F E8": { h: "sse_op(0xe8)", a: "Vx,Wx", f: "-", jit: "sse" }, // PSUBSB xmm, xmm/m128
+  "0F E9": { h: "mmx_op(0xe9)", a: "Pq,Qq", f: "-", jit: "sse" }, // PSUBSW mm, mm/m64
+  "66 0F E9": { h: "sse_op(0xe9)", a: "Vx,Wx", f: "-", jit: "sse" }, // PSUBSW xmm, xmm/m128
+  "0F EA": { h: "mmx_op(0xea)", a: "Pq,Qq", f: "-", jit: "sse" }, // PMINSW mm, mm/m64
+  "66 0F EA": { h: "sse_op(0xea)", a: "Vx,Wx", f: "-", jit: "sse" }, // PMINSW xmm, xmm/m128
+  "0F EB": { h: "mmx_op(0xeb)", a: "Pq,Qq", f: "-", jit: "sse" }, // POR mm, mm/m64
+  "66 0F EB": { h: "sse_op(0xeb)", a: "Vx,Wx", f: "-", jit: "sse" }, // POR xmm, xmm/m128
+  "0F EC": { h: "mmx_op(0xec)", a: "Pq,Qq", f: "-", jit: "sse" }, // PADDSB mm, mm/m64
+  "66 0F EC": { h: "sse_op(0xec)", a: "Vx,Wx", f: "-", jit: "sse" }, // PADDSB xmm, xmm/m128
+  "0F ED": { h: "mmx_op(0xed)", a: "Pq,Qq", f: "-", jit: "sse" }, // PADDSW mm, mm/m64
+  "66 0F ED": { h: "sse_op(0xed)", a: "Vx,Wx", f: "-", jit: "sse" }, // PADDSW xmm, xmm/m128
+  "0F EE": { h: "mmx_op(0xee)", a: "Pq,Qq", f: "-", jit: "sse" }, // PMAXSW mm, mm/m64
+  "66 0F EE": { h: "sse_op(0xee)", a: "Vx,Wx", f: "-", jit: "sse" }, // PMAXSW xmm, xmm/m128
+  "0F EF": { h: "mmx_op(0xef)", a: "Pq,Qq", f: "-", jit: "sse" }, // PXOR mm, mm/m64
+  "66 0F EF": { h: "sse_op(0xef)", a: "Vx,Wx", f: "-", jit: "sse" }, // PXOR xmm, xmm/m128
   "F2 0F F0": { h: "lddqu()", a: "Vx,Mx", f: "-", jit: "step" }, // LDDQU xmm, m128
   "0F F1": { h: "mmx_op(0xf1)", a: "Pq,Qq", f: "-", jit: "step" }, // PSLLW mm, mm/m64
   "66 0F F1": { h: "sse_op(0xf1)", a: "Vx,Wx", f: "-", jit: "step" }, // PSLLW xmm, xmm/m128
@@ -541,20 +553,20 @@ export const TABLE: Record<string, Op> = {
   "66 0F F6": { h: "sse_op(0xf6)", a: "Vx,Wx", f: "-", jit: "step" }, // PSADBW xmm, xmm/m128
   "0F F7": { h: "maskmov(0)", a: "Pq,Nq", f: "-", jit: "step" }, // MASKMOVQ mm, mm (to DS:EDI)
   "66 0F F7": { h: "maskmov(1)", a: "Vx,Ux", f: "-", jit: "step" }, // MASKMOVDQU xmm, xmm (to DS:EDI)
-  "0F F8": { h: "mmx_op(0xf8)", a: "Pq,Qq", f: "-", jit: "step" }, // PSUBB mm, mm/m64
-  "66 0F F8": { h: "sse_op(0xf8)", a: "Vx,Wx", f: "-", jit: "step" }, // PSUBB xmm, xmm/m128
-  "0F F9": { h: "mmx_op(0xf9)", a: "Pq,Qq", f: "-", jit: "step" }, // PSUBW mm, mm/m64
-  "66 0F F9": { h: "sse_op(0xf9)", a: "Vx,Wx", f: "-", jit: "step" }, // PSUBW xmm, xmm/m128
-  "0F FA": { h: "mmx_op(0xfa)", a: "Pq,Qq", f: "-", jit: "step" }, // PSUBD mm, mm/m64
-  "66 0F FA": { h: "sse_op(0xfa)", a: "Vx,Wx", f: "-", jit: "step" }, // PSUBD xmm, xmm/m128
-  "0F FB": { h: "mmx_op(0xfb)", a: "Pq,Qq", f: "-", jit: "step" }, // PSUBQ mm, mm/m64
-  "66 0F FB": { h: "sse_op(0xfb)", a: "Vx,Wx", f: "-", jit: "step" }, // PSUBQ xmm, xmm/m128
-  "0F FC": { h: "mmx_op(0xfc)", a: "Pq,Qq", f: "-", jit: "step" }, // PADDB mm, mm/m64
-  "66 0F FC": { h: "sse_op(0xfc)", a: "Vx,Wx", f: "-", jit: "step" }, // PADDB xmm, xmm/m128
-  "0F FD": { h: "mmx_op(0xfd)", a: "Pq,Qq", f: "-", jit: "step" }, // PADDW mm, mm/m64
-  "66 0F FD": { h: "sse_op(0xfd)", a: "Vx,Wx", f: "-", jit: "step" }, // PADDW xmm, xmm/m128
-  "0F FE": { h: "mmx_op(0xfe)", a: "Pq,Qq", f: "-", jit: "step" }, // PADDD mm, mm/m64
-  "66 0F FE": { h: "sse_op(0xfe)", a: "Vx,Wx", f: "-", jit: "step" }, // PADDD xmm, xmm/m128
+  "0F F8": { h: "mmx_op(0xf8)", a: "Pq,Qq", f: "-", jit: "sse" }, // PSUBB mm, mm/m64
+  "66 0F F8": { h: "sse_op(0xf8)", a: "Vx,Wx", f: "-", jit: "sse" }, // PSUBB xmm, xmm/m128
+  "0F F9": { h: "mmx_op(0xf9)", a: "Pq,Qq", f: "-", jit: "sse" }, // PSUBW mm, mm/m64
+  "66 0F F9": { h: "sse_op(0xf9)", a: "Vx,Wx", f: "-", jit: "sse" }, // PSUBW xmm, xmm/m128
+  "0F FA": { h: "mmx_op(0xfa)", a: "Pq,Qq", f: "-", jit: "sse" }, // PSUBD mm, mm/m64
+  "66 0F FA": { h: "sse_op(0xfa)", a: "Vx,Wx", f: "-", jit: "sse" }, // PSUBD xmm, xmm/m128
+  "0F FB": { h: "mmx_op(0xfb)", a: "Pq,Qq", f: "-", jit: "sse" }, // PSUBQ mm, mm/m64
+  "66 0F FB": { h: "sse_op(0xfb)", a: "Vx,Wx", f: "-", jit: "sse" }, // PSUBQ xmm, xmm/m128
+  "0F FC": { h: "mmx_op(0xfc)", a: "Pq,Qq", f: "-", jit: "sse" }, // PADDB mm, mm/m64
+  "66 0F FC": { h: "sse_op(0xfc)", a: "Vx,Wx", f: "-", jit: "sse" }, // PADDB xmm, xmm/m128
+  "0F FD": { h: "mmx_op(0xfd)", a: "Pq,Qq", f: "-", jit: "sse" }, // PADDW mm, mm/m64
+  "66 0F FD": { h: "sse_op(0xfd)", a: "Vx,Wx", f: "-", jit: "sse" }, // PADDW xmm, xmm/m128
+  "0F FE": { h: "mmx_op(0xfe)", a: "Pq,Qq", f: "-", jit: "sse" }, // PADDD mm, mm/m64
+  "66 0F FE": { h: "sse_op(0xfe)", a: "Vx,Wx", f: "-", jit: "sse" }, // PADDD xmm, xmm/m128
   // fences, cache control, FXSAVE/FXRSTOR, LDMXCSR/STMXCSR (sse/cache.ts, sse/fxsave.ts); MOVNTI
   "0F AE": { h: "grp15()", a: "M", f: "-", jit: "step" }, // /0 FXSAVE /1 FXRSTOR /2 LDMXCSR /3 STMXCSR /7 CLFLUSH; mod 3: /5 LFENCE /6 MFENCE /7 SFENCE
   "0F C3": { h: "movnti()", a: "Md,Gd", f: "-", jit: "step" }, // MOVNTI m32, r32
@@ -562,38 +574,38 @@ export const TABLE: Record<string, Op> = {
   // fp_pk(op, double) / fp_sc(op, double): op 0 ADD 1 SUB 2 MUL 3 DIV 4 MIN 5 MAX 6 SQRT 7 RCP 8 RSQRT
   // 10 ADDSUB 11 HADD 12 HSUB; fpcvt_x(op): op 6 PD2PS 7 PS2PD 8 SD2SS 9 SS2SD 10 DQ2PS 11 PS2DQ 12 TPS2DQ
   // 13 DQ2PD 14 PD2DQ 15 TPD2DQ (fpvec.ts CV_*)
-  "0F 2A": { h: "fpcvt_pi2ps()", a: "Vx,Qq", f: "-", jit: "step" }, // CVTPI2PS xmm, mm/m64
-  "66 0F 2A": { h: "fpcvt_pi2pd()", a: "Vx,Qq", f: "-", jit: "step" }, // CVTPI2PD xmm, mm/m64
-  "F3 0F 2A": { h: "fpcvt_si2s(false)", a: "Vx,Ed", f: "-", jit: "step" }, // CVTSI2SS xmm, r/m32
-  "F2 0F 2A": { h: "fpcvt_si2s(true)", a: "Vx,Ed", f: "-", jit: "step" }, // CVTSI2SD xmm, r/m32
-  "0F 2C": { h: "fpcvt_p2pi(false, true)", a: "Pq,Wq", f: "-", jit: "step" }, // CVTTPS2PI mm, xmm/m64
-  "66 0F 2C": { h: "fpcvt_p2pi(true, true)", a: "Pq,Wx", f: "-", jit: "step" }, // CVTTPD2PI mm, xmm/m128
-  "F3 0F 2C": { h: "fpcvt_s2si(false, true)", a: "Gd,Wd", f: "-", jit: "step" }, // CVTTSS2SI r32, xmm/m32
-  "F2 0F 2C": { h: "fpcvt_s2si(true, true)", a: "Gd,Wq", f: "-", jit: "step" }, // CVTTSD2SI r32, xmm/m64
+  "0F 2A": { h: "fpcvt_pi2ps()", a: "Vx,Qq", f: "-", jit: "sse" }, // CVTPI2PS xmm, mm/m64
+  "66 0F 2A": { h: "fpcvt_pi2pd()", a: "Vx,Qq", f: "-", jit: "sse" }, // CVTPI2PD xmm, mm/m64
+  "F3 0F 2A": { h: "fpcvt_si2s(false)", a: "Vx,Ed", f: "-", jit: "sse" }, // CVTSI2SS xmm, r/m32
+  "F2 0F 2A": { h: "fpcvt_si2s(true)", a: "Vx,Ed", f: "-", jit: "sse" }, // CVTSI2SD xmm, r/m32
+  "0F 2C": { h: "fpcvt_p2pi(false, true)", a: "Pq,Wq", f: "-", jit: "sse" }, // CVTTPS2PI mm, xmm/m64
+  "66 0F 2C": { h: "fpcvt_p2pi(true, true)", a: "Pq,Wx", f: "-", jit: "sse" }, // CVTTPD2PI mm, xmm/m128
+  "F3 0F 2C": { h: "fpcvt_s2si(false, true)", a: "Gd,Wd", f: "-", jit: "sse" }, // CVTTSS2SI r32, xmm/m32
+  "F2 0F 2C": { h: "fpcvt_s2si(true, true)", a: "Gd,Wq", f: "-", jit: "sse" }, // CVTTSD2SI r32, xmm/m64
   "0F 2D": { h: "fpcvt_p2pi(false, false)", a: "Pq,Wq", f: "-", jit: "step" }, // CVTPS2PI mm, xmm/m64
   "66 0F 2D": { h: "fpcvt_p2pi(true, false)", a: "Pq,Wx", f: "-", jit: "step" }, // CVTPD2PI mm, xmm/m128
   "F3 0F 2D": { h: "fpcvt_s2si(false, false)", a: "Gd,Wd", f: "-", jit: "step" }, // CVTSS2SI r32, xmm/m32
   "F2 0F 2D": { h: "fpcvt_s2si(true, false)", a: "Gd,Wq", f: "-", jit: "step" }, // CVTSD2SI r32, xmm/m64
-  "0F 2E": { h: "fp_comi(false, true)", a: "Vx,Wd", f: "w", jit: "step" }, // UCOMISS xmm, xmm/m32
-  "66 0F 2E": { h: "fp_comi(true, true)", a: "Vx,Wq", f: "w", jit: "step" }, // UCOMISD xmm, xmm/m64
-  "0F 2F": { h: "fp_comi(false, false)", a: "Vx,Wd", f: "w", jit: "step" }, // COMISS xmm, xmm/m32
-  "66 0F 2F": { h: "fp_comi(true, false)", a: "Vx,Wq", f: "w", jit: "step" }, // COMISD xmm, xmm/m64
-  "0F 51": { h: "fp_pk(6, false)", a: "Vx,Wx", f: "-", jit: "step" }, // SQRTPS xmm, xmm/m128
-  "66 0F 51": { h: "fp_pk(6, true)", a: "Vx,Wx", f: "-", jit: "step" }, // SQRTPD xmm, xmm/m128
-  "F3 0F 51": { h: "fp_sc(6, false)", a: "Vx,Wd", f: "-", jit: "step" }, // SQRTSS xmm, xmm/m32
-  "F2 0F 51": { h: "fp_sc(6, true)", a: "Vx,Wq", f: "-", jit: "step" }, // SQRTSD xmm, xmm/m64
+  "0F 2E": { h: "fp_comi(false, true)", a: "Vx,Wd", f: "w", jit: "sse" }, // UCOMISS xmm, xmm/m32
+  "66 0F 2E": { h: "fp_comi(true, true)", a: "Vx,Wq", f: "w", jit: "sse" }, // UCOMISD xmm, xmm/m64
+  "0F 2F": { h: "fp_comi(false, false)", a: "Vx,Wd", f: "w", jit: "sse" }, // COMISS xmm, xmm/m32
+  "66 0F 2F": { h: "fp_comi(true, false)", a: "Vx,Wq", f: "w", jit: "sse" }, // COMISD xmm, xmm/m64
+  "0F 51": { h: "fp_pk(6, false)", a: "Vx,Wx", f: "-", jit: "sse" }, // SQRTPS xmm, xmm/m128
+  "66 0F 51": { h: "fp_pk(6, true)", a: "Vx,Wx", f: "-", jit: "sse" }, // SQRTPD xmm, xmm/m128
+  "F3 0F 51": { h: "fp_sc(6, false)", a: "Vx,Wd", f: "-", jit: "sse" }, // SQRTSS xmm, xmm/m32
+  "F2 0F 51": { h: "fp_sc(6, true)", a: "Vx,Wq", f: "-", jit: "sse" }, // SQRTSD xmm, xmm/m64
   "0F 52": { h: "fp_pk(8, false)", a: "Vx,Wx", f: "-", jit: "step" }, // RSQRTPS xmm, xmm/m128
   "F3 0F 52": { h: "fp_sc(8, false)", a: "Vx,Wd", f: "-", jit: "step" }, // RSQRTSS xmm, xmm/m32
   "0F 53": { h: "fp_pk(7, false)", a: "Vx,Wx", f: "-", jit: "step" }, // RCPPS xmm, xmm/m128
   "F3 0F 53": { h: "fp_sc(7, false)", a: "Vx,Wd", f: "-", jit: "step" }, // RCPSS xmm, xmm/m32
-  "0F 58": { h: "fp_pk(0, false)", a: "Vx,Wx", f: "-", jit: "step" }, // ADDPS xmm, xmm/m128
-  "66 0F 58": { h: "fp_pk(0, true)", a: "Vx,Wx", f: "-", jit: "step" }, // ADDPD xmm, xmm/m128
-  "F3 0F 58": { h: "fp_sc(0, false)", a: "Vx,Wd", f: "-", jit: "step" }, // ADDSS xmm, xmm/m32
-  "F2 0F 58": { h: "fp_sc(0, true)", a: "Vx,Wq", f: "-", jit: "step" }, // ADDSD xmm, xmm/m64
-  "0F 59": { h: "fp_pk(2, false)", a: "Vx,Wx", f: "-", jit: "step" }, // MULPS xmm, xmm/m128
-  "66 0F 59": { h: "fp_pk(2, true)", a: "Vx,Wx", f: "-", jit: "step" }, // MULPD xmm, xmm/m128
-  "F3 0F 59": { h: "fp_sc(2, false)", a: "Vx,Wd", f: "-", jit: "step" }, // MULSS xmm, xmm/m32
-  "F2 0F 59": { h: "fp_sc(2, true)", a: "Vx,Wq", f: "-", jit: "step" }, // MULSD xmm, xmm/m64
+  "0F 58": { h: "fp_pk(0, false)", a: "Vx,Wx", f: "-", jit: "sse" }, // ADDPS xmm, xmm/m128
+  "66 0F 58": { h: "fp_pk(0, true)", a: "Vx,Wx", f: "-", jit: "sse" }, // ADDPD xmm, xmm/m128
+  "F3 0F 58": { h: "fp_sc(0, false)", a: "Vx,Wd", f: "-", jit: "sse" }, // ADDSS xmm, xmm/m32
+  "F2 0F 58": { h: "fp_sc(0, true)", a: "Vx,Wq", f: "-", jit: "sse" }, // ADDSD xmm, xmm/m64
+  "0F 59": { h: "fp_pk(2, false)", a: "Vx,Wx", f: "-", jit: "sse" }, // MULPS xmm, xmm/m128
+  "66 0F 59": { h: "fp_pk(2, true)", a: "Vx,Wx", f: "-", jit: "sse" }, // MULPD xmm, xmm/m128
+  "F3 0F 59": { h: "fp_sc(2, false)", a: "Vx,Wd", f: "-", jit: "sse" }, // MULSS xmm, xmm/m32
+  "F2 0F 59": { h: "fp_sc(2, true)", a: "Vx,Wq", f: "-", jit: "sse" }, // MULSD xmm, xmm/m64
   "0F 5A": { h: "fpcvt_x(7)", a: "Vx,Wq", f: "-", jit: "step" }, // CVTPS2PD xmm, xmm/m64
   "66 0F 5A": { h: "fpcvt_x(6)", a: "Vx,Wx", f: "-", jit: "step" }, // CVTPD2PS xmm, xmm/m128
   "F3 0F 5A": { h: "fpcvt_x(9)", a: "Vx,Wd", f: "-", jit: "step" }, // CVTSS2SD xmm, xmm/m32
@@ -601,18 +613,18 @@ export const TABLE: Record<string, Op> = {
   "0F 5B": { h: "fpcvt_x(10)", a: "Vx,Wx", f: "-", jit: "step" }, // CVTDQ2PS xmm, xmm/m128
   "66 0F 5B": { h: "fpcvt_x(11)", a: "Vx,Wx", f: "-", jit: "step" }, // CVTPS2DQ xmm, xmm/m128
   "F3 0F 5B": { h: "fpcvt_x(12)", a: "Vx,Wx", f: "-", jit: "step" }, // CVTTPS2DQ xmm, xmm/m128
-  "0F 5C": { h: "fp_pk(1, false)", a: "Vx,Wx", f: "-", jit: "step" }, // SUBPS xmm, xmm/m128
-  "66 0F 5C": { h: "fp_pk(1, true)", a: "Vx,Wx", f: "-", jit: "step" }, // SUBPD xmm, xmm/m128
-  "F3 0F 5C": { h: "fp_sc(1, false)", a: "Vx,Wd", f: "-", jit: "step" }, // SUBSS xmm, xmm/m32
-  "F2 0F 5C": { h: "fp_sc(1, true)", a: "Vx,Wq", f: "-", jit: "step" }, // SUBSD xmm, xmm/m64
+  "0F 5C": { h: "fp_pk(1, false)", a: "Vx,Wx", f: "-", jit: "sse" }, // SUBPS xmm, xmm/m128
+  "66 0F 5C": { h: "fp_pk(1, true)", a: "Vx,Wx", f: "-", jit: "sse" }, // SUBPD xmm, xmm/m128
+  "F3 0F 5C": { h: "fp_sc(1, false)", a: "Vx,Wd", f: "-", jit: "sse" }, // SUBSS xmm, xmm/m32
+  "F2 0F 5C": { h: "fp_sc(1, true)", a: "Vx,Wq", f: "-", jit: "sse" }, // SUBSD xmm, xmm/m64
   "0F 5D": { h: "fp_pk(4, false)", a: "Vx,Wx", f: "-", jit: "step" }, // MINPS xmm, xmm/m128
   "66 0F 5D": { h: "fp_pk(4, true)", a: "Vx,Wx", f: "-", jit: "step" }, // MINPD xmm, xmm/m128
   "F3 0F 5D": { h: "fp_sc(4, false)", a: "Vx,Wd", f: "-", jit: "step" }, // MINSS xmm, xmm/m32
   "F2 0F 5D": { h: "fp_sc(4, true)", a: "Vx,Wq", f: "-", jit: "step" }, // MINSD xmm, xmm/m64
-  "0F 5E": { h: "fp_pk(3, false)", a: "Vx,Wx", f: "-", jit: "step" }, // DIVPS xmm, xmm/m128
-  "66 0F 5E": { h: "fp_pk(3, true)", a: "Vx,Wx", f: "-", jit: "step" }, // DIVPD xmm, xmm/m128
-  "F3 0F 5E": { h: "fp_sc(3, false)", a: "Vx,Wd", f: "-", jit: "step" }, // DIVSS xmm, xmm/m32
-  "F2 0F 5E": { h: "fp_sc(3, true)", a: "Vx,Wq", f: "-", jit: "step" }, // DIVSD xmm, xmm/m64
+  "0F 5E": { h: "fp_pk(3, false)", a: "Vx,Wx", f: "-", jit: "sse" }, // DIVPS xmm, xmm/m128
+  "66 0F 5E": { h: "fp_pk(3, true)", a: "Vx,Wx", f: "-", jit: "sse" }, // DIVPD xmm, xmm/m128
+  "F3 0F 5E": { h: "fp_sc(3, false)", a: "Vx,Wd", f: "-", jit: "sse" }, // DIVSS xmm, xmm/m32
+  "F2 0F 5E": { h: "fp_sc(3, true)", a: "Vx,Wq", f: "-", jit: "sse" }, // DIVSD xmm, xmm/m64
   "0F 5F": { h: "fp_pk(5, false)", a: "Vx,Wx", f: "-", jit: "step" }, // MAXPS xmm, xmm/m128
   "66 0F 5F": { h: "fp_pk(5, true)", a: "Vx,Wx", f: "-", jit: "step" }, // MAXPD xmm, xmm/m128
   "F3 0F 5F": { h: "fp_sc(5, false)", a: "Vx,Wd", f: "-", jit: "step" }, // MAXSS xmm, xmm/m32

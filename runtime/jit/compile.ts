@@ -36,6 +36,7 @@ import { emitCond } from "./ops/cond.ts";
 import { emitMul } from "./ops/mul.ts";
 import { emitX87, isInlineX87 } from "./ops/x87.ts";
 import { emitCmpxchg, isInlineCmpxchg } from "./ops/atomic.ts";
+import { emitSse, isInlineSse } from "./ops/sse.ts";
 
 export const MAX_INSNS = 96;
 // blocks go on into the next compiled block with a tail call (RING3_JIT_CHAIN=0: back to the loop)
@@ -44,6 +45,7 @@ const chaining = Deno.env.get("RING3_JIT_CHAIN") !== "0";
 // Which instructions end a block, how they use the lazy flags and which emitter compiles them
 // are the opcode table's facts (core-as/gen/table.ts via facts.ts, in ins.facts).
 const BRANCH = emitId("branch");
+const SSE = emitId("sse");
 const EMIT: ((b: Block, ins: Insn) => boolean)[] = [];
 EMIT[emitId("alu")] = emitAlu;
 EMIT[emitId("mov")] = emitMov;
@@ -54,6 +56,7 @@ EMIT[emitId("cond")] = emitCond;
 EMIT[emitId("mul")] = emitMul;
 EMIT[emitId("x87")] = emitX87;
 EMIT[emitId("atomic")] = emitCmpxchg;
+EMIT[emitId("sse")] = emitSse;
 EMIT[BRANCH] = () => false; // (compileBlock emits the branches that end or continue a block)
 // an emitter's own preconditions, where the flag analysis must know them before emission (an
 // instruction the emitter declines runs in the interpreter: its flags count as read)
@@ -68,6 +71,7 @@ function inlineCandidate(ins: Insn): boolean {
   const f = ins.facts;
   const e = emitOf(f);
   if (e <= EMIT_STEP) return false;
+  if (e === SSE) return isInlineSse(ins); // (its mandatory prefixes select the instruction)
   if (ins.pfx !== 0 && !(ins.pfx === PFX_66 && (f & F_O16)) && !(ins.pfx === PFX_LOCK && (f & F_LOCK))) return false;
   if ((f & F_ONLY_REG) && ins.mem) return false;
   return WHEN[e]?.(ins) ?? true;
@@ -231,8 +235,9 @@ function decodeUnit(mem: Uint8Array, h: number, at: number, tlb: number, stops?:
     p += ins.len;
     a = (a + ins.len) | 0;
     if (endsBlock(ins)) {
-      // a JMP to code of this page not yet in the block: the block goes on there (no transition)
-      if (direct(ins, END_JMP) && page(ins.imm) && !seen.has(ins.imm) && !stop(ins.imm)) {
+      // a JMP to code of this page not yet in the block: the block goes on there (no transition);
+      // not a prefixed one (LOCK JMP is #UD, which the interpreter raises)
+      if (direct(ins, END_JMP) && ins.pfx === 0 && page(ins.imm) && !seen.has(ins.imm) && !stop(ins.imm)) {
         ins.follow = true;
         p = (h & ~0xfff) + (ins.imm & 0xfff);
         a = ins.imm;

@@ -34,6 +34,7 @@ export interface Insn {
   len: number;
   op: number; // one-byte opcode, or 0x100 | second byte for 0F xx
   pfx: number; // PFX_* bits
+  rep: number; // the last F2/F3 prefix byte (0 none): it selects an SSE instruction
   seg: number; // segment override 0..5, or -1
   modrm: number; // -1 when none
   reg: number; // ModR/M bits 5:3
@@ -88,6 +89,7 @@ export function blankInsn(at: number, op = -1, pfx = 0, seg = -1): Insn {
     ss: false,
     imm: 0,
     facts: 0,
+    rep: 0,
   };
 }
 
@@ -97,7 +99,7 @@ export function blankInsn(at: number, op = -1, pfx = 0, seg = -1): Insn {
 // (tests).
 export function decode(m: Uint8Array, p: number, end: number, at: number, all = false): Insn | null {
   const start = p;
-  let pfx = 0, seg = -1;
+  let pfx = 0, seg = -1, rep = 0;
   const byte = (): number => {
     if (p >= end) throw RangeError();
     return m[p++];
@@ -118,11 +120,13 @@ export function decode(m: Uint8Array, p: number, end: number, at: number, all = 
       if (k === 0) break;
       if (k > 0xff) seg = (k >> 8) - 1;
       else pfx |= k;
+      if (b === 0xf2 || b === 0xf3) rep = b;
       b = byte();
     }
     if (pfx & PFX_67) return null;
     const op = b === ESCAPE ? 0x100 | byte() : b;
     const ins = blankInsn(at, op, pfx, seg);
+    ins.rep = rep;
     const f0 = FACTS[op * 8];
     if (f0 & F_MODRM) {
       const mr = byte();

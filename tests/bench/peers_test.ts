@@ -192,7 +192,7 @@ Deno.test("the generated text, sort -n and sed follow run.sh", () => {
   assert.equal(sizeArgs(FULL_SIZES), "");
   assert.equal(
     sizeArgs(QUICK_SIZES),
-    " race.mib=4 race.awkn=50000 race.shn=5000 race.lines=15000 race.forkn=100",
+    " race.mib=4 race.awkn=50000 race.shn=5000 race.lines=15000 race.forkn=100 race.sse2n=5000000",
   );
 });
 

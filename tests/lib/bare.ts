@@ -15,6 +15,7 @@ export interface BareOptions {
   cpu?: number;
   io_in?: (port: number, size: number) => number;
   io_out?: (port: number, size: number, value: number) => void;
+  clock_ns?: () => number; // the host clock RDTSC reads (a fixed clock makes runs repeatable)
 }
 
 export interface BareResult {
@@ -53,7 +54,7 @@ export class Bare {
       mmio_rd: (_a, size) => ones(size),
       mmio_wr: () => {},
       intr_ack: () => -1,
-      clock_ns: () => performance.now() * 1e6,
+      clock_ns: opts.clock_ns ?? (() => performance.now() * 1e6),
     });
     b.core.ex.reset();
     return b;

@@ -10,6 +10,7 @@
 #   race.lines=60000        lines of generated text that sort -n and sed work on
 #   race.gzrep=2            copies of those lines gzip -c compresses
 #   race.forkn=300          fork+execs of /bin/true
+#   race.sse2n=20000000     iterations of /race/sse2's loop (bench/peers/guest/sse2.c, when present)
 # Prints "START <w>" just before and "END <w>" just after each workload (the host times the
 # workload between the two lines; only shell builtins run between them and the work), then
 # "WORK <w> <seconds>" by the guest's /proc/uptime, and the results the host checks (md5 hash,
@@ -33,6 +34,7 @@ fi
 dt() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 
 work=md5,awk,par,sh,gzip,sort,sed,fork
+sse2n=20000000
 mib=16
 awkn=200000
 shn=20000
@@ -48,6 +50,7 @@ for arg in $(cat /proc/cmdline); do
     race.lines=*) lines="${arg#race.lines=}" ;;
     race.gzrep=*) gzrep="${arg#race.gzrep=}" ;;
     race.forkn=*) forkn="${arg#race.forkn=}" ;;
+    race.sse2n=*) sse2n="${arg#race.sse2n=}" ;;
   esac
 done
 N=$(nproc)
@@ -137,6 +140,8 @@ case ",$work," in *,sed,*)
   md5of SED-MD5 /tmp/sedout ;;
 esac
 case ",$work," in *,fork,*) timed fork fork_loop ;; esac
+# compiled SSE2 code: the awk loop's doubles and glibc's SSE2 string functions (prints sse2-sum)
+case ",$work," in *,sse2,*) timed sse2 /race/sse2 "$sse2n" ;; esac
 
 rm -f /tmp/z /tmp/par.* /tmp/lines /tmp/text /tmp/text.gz /tmp/text.rt /tmp/sorted /tmp/sedout
 echo "RACE-DONE"
