@@ -460,6 +460,7 @@ export class Machine {
         // every vCPU stopped with interrupts off (or never started): nothing can happen any more
         if (m.vcpus.every((v) => v.state === CPU_STOPPED || v.state === CPU_WAIT_SIPI)) m.finish({ kind: "halt" });
       },
+      compiling: () => m.cores.some((c) => c.jit.compiling()),
       takeHostWork: () => {
         const w = m.hostWork;
         m.hostWork = false;

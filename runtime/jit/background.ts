@@ -79,6 +79,9 @@ export class Background {
     };
   }
 
+  get inFlight(): number {
+    return this.pending.size;
+  }
   // ask for the block at h/lin; false when it is asked already or too much is in flight
   request(h: number, lin: number, tlb: number, prof: number, epoch: number): boolean {
     const key = `${h}:${lin}`;

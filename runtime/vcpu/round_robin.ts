@@ -11,7 +11,10 @@ import type { RunHost } from "./run_host.ts";
 
 // a macrotask turn: lets host I/O callbacks (stdin, sockets) run; cheaper than setTimeout(0)
 export const yieldToHost = () => new Promise<void>((r) => setImmediate(r));
-const SLICE_NS = 0.5e6; // host mode: aim for slices of about 0.5 ms so timers fire on time
+const SLICE_NS = 0.5e6;
+// while background compiles are under way, turn the event loop this often: a compiled block is
+// installed only then, and the interpreter runs its code ~10x slower meanwhile
+const COMPILING_YIELD_MS = 4; // host mode: aim for slices of about 0.5 ms so timers fire on time
 
 export async function runRoundRobin(h: RunHost): Promise<void> {
   let lastYield = performance.now();
@@ -65,7 +68,9 @@ export async function runRoundRobin(h: RunHost): Promise<void> {
         const ms = h.virtual ? (h.virtual.skipped - skipped) / 1e6 : lastYield - t;
         for (const v of h.vcpus) if (v.state === CPU_RUNNING) v.addHaltedMs(ms);
       }
-    } else if (h.takeHostWork() || performance.now() - lastYield > h.yieldMs) {
+    } else if (
+      h.takeHostWork() || performance.now() - lastYield > (h.compiling() ? COMPILING_YIELD_MS : h.yieldMs)
+    ) {
       h.flushSerial();
       await yieldToHost(); // let host input and output callbacks run
       lastYield = performance.now();

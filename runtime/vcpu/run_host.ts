@@ -38,6 +38,7 @@ export interface RunHost {
   finish(o: Outcome): void;
   noteStopped(): void; // a vCPU stopped (HLT with interrupts off): maybe every one has
   takeHostWork(): boolean; // a device queued host I/O since the last call
+  compiling(): boolean; // blocks are being compiled in the background (runtime/jit/background.ts)
   flushSerial(): void;
   // called by host input, timers of the host and worker messages to end a wait early
   setWake(wake: (() => void) | undefined): void;

@@ -14,7 +14,7 @@ async function bare(image: Uint8Array, threshold: number): Promise<Bare> {
   new DataView(b.memory.buffer).setUint32(L.MACHINE + L.M_JIT, threshold, true);
   b.load(ORG, image);
   b.startFlat32(ORG, 0x90000);
-  b.core.jit.startBackground();
+  b.core.jit.startBackground(true);
   await b.core.jit.backgroundReady();
   return b;
 }
