@@ -6,6 +6,7 @@
 // resident memory can be watched from /proc: it must not grow beyond a bound while the fuzzer
 // runs, ring3 must report no internal error, and the guest must either finish (exit 0, powered
 // off) or panic cleanly (status 3 through pvpanic).
+import { readProc } from "../lib/procfs.ts";
 import assert from "node:assert/strict";
 import { SwitchDaemon } from "../../net/daemon.ts";
 import { bootChild, TEST_INITRD } from "../smp/lib.ts";
@@ -15,7 +16,7 @@ const SEED = 1;
 const RSS_GROWTH_MAX = 64 << 20; // bytes the ring3 process may grow by while the fuzzer runs
 
 function rssBytes(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(Deno.readTextFileSync(`/proc/${pid}/status`));
+  const m = /VmRSS:\s+(\d+) kB/.exec(readProc(`/proc/${pid}/status`));
   return m ? Number(m[1]) * 1024 : 0;
 }
 

@@ -9,6 +9,7 @@
 // i386 architecture in dpkg, not a Debian host). The image is rebuilt only when it is older than
 // guest/node/* or the default initramfs. One boot; under load it takes minutes.
 // RING3_NODE_TIMEOUT=seconds bounds it (default 1800); RING3_NODE_CONSOLE=1 prints the console.
+import { readProc } from "../lib/procfs.ts";
 import assert from "node:assert/strict";
 import { Machine } from "../../runtime/machine.ts";
 import { bootBzImage, E820_RAM } from "../../runtime/boot/bzimage.ts";
@@ -53,7 +54,7 @@ if (skip) console.log(`node in ring3 skipped: ${skip}`);
 
 // user + system CPU seconds of this process (all its threads)
 function hostCpuS(): number {
-  const f = Deno.readTextFileSync("/proc/self/stat").split(") ")[1].split(" ");
+  const f = readProc("/proc/self/stat").split(") ")[1].split(" ");
   return (Number(f[11]) + Number(f[12])) / 100;
 }
 
