@@ -105,6 +105,7 @@ Deno.test("persist: every plain-data field of every device model is in its saved
     "linkUp",
     "deviceType",
     "hostFeatures",
+    "logged", // the host's log throttle (lines written about guest errors), not guest state
   ]);
   (n.nics[1].device as unknown as { queues: object[] }).queues.forEach((q, i) =>
     check(`virtio-net.queue${i}`, q, (nd.nic1.queues as Record<string, unknown>[])[i], ["size"])
