@@ -20,7 +20,10 @@ export let budget: i32 = 0;
 // Where instructions run, for the block compiler's statistics (RING3_JIT_STATS, `stats`): those
 // the dispatch loop retired itself (not in a compiled block, not stepped for one), and how many
 // times it entered a compiled block (each then chains on without it as far as it can).
+// (both are incremented through the module namespace, cpu.x++, which deno lint does not see)
+// deno-lint-ignore prefer-const
 export let interpRetired: u32 = 0;
+// deno-lint-ignore prefer-const
 export let blockEntries: u32 = 0;
 let runStart: i32 = 0;
 let retiredBase: u64 = 0;

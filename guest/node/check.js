@@ -13,18 +13,60 @@ const sec = (id, a) => [id, ...vec(a)];
 const name = (t) => vec([...t].map((c) => c.charCodeAt(0)));
 const I32 = 0x7f;
 const wasm = new Uint8Array([
-  0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
+  0x00,
+  0x61,
+  0x73,
+  0x6d,
+  1,
+  0,
+  0,
+  0,
   ...sec(1, [2, 0x60, 2, I32, I32, 1, I32, 0x60, 1, I32, 1, I32]), // types
   ...sec(3, [2, 0, 1]), // functions
   ...sec(7, [2, ...name("add"), 0, 0, ...name("sq"), 0, 1]), // exports
-  ...sec(10, [2, // code
+  ...sec(10, [
+    2, // code
     ...vec([0, 0x20, 0, 0x20, 1, 0x6a, 0x0b]), // local.get 0, local.get 1, i32.add
-    ...vec([1, 2, I32, // locals i, acc
-      0x02, 0x40, 0x03, 0x40, // block, loop
-      0x20, 1, 0x20, 0, 0x4e, 0x0d, 1, // br_if 1 (exit) when i >= n
-      0x20, 2, 0x20, 1, 0x20, 1, 0x6c, 0x6a, 0x21, 2, // acc += i * i
-      0x20, 1, 0x41, 1, 0x6a, 0x21, 1, 0x0c, 0, // i += 1, br 0
-      0x0b, 0x0b, 0x20, 2, 0x0b]),
+    ...vec([
+      1,
+      2,
+      I32, // locals i, acc
+      0x02,
+      0x40,
+      0x03,
+      0x40, // block, loop
+      0x20,
+      1,
+      0x20,
+      0,
+      0x4e,
+      0x0d,
+      1, // br_if 1 (exit) when i >= n
+      0x20,
+      2,
+      0x20,
+      1,
+      0x20,
+      1,
+      0x6c,
+      0x6a,
+      0x21,
+      2, // acc += i * i
+      0x20,
+      1,
+      0x41,
+      1,
+      0x6a,
+      0x21,
+      1,
+      0x0c,
+      0, // i += 1, br 0
+      0x0b,
+      0x0b,
+      0x20,
+      2,
+      0x0b,
+    ]),
   ]),
 ]);
 console.log("NODE wasm valid " + WebAssembly.validate(wasm));
