@@ -315,12 +315,10 @@ export class Jit {
   entered: [number, number][] = []; // [table index, linear address] of the last region's units
   private addEntries(h: number, lins: number[], inst: WebAssembly.Instance, gen: number): void {
     const dv = new DataView(this.mem8.buffer);
-    const cpu = dv.getUint32(this.S + L.S_CPU_INDEX, true);
-    const jh = L.JIT_HASH + cpu * L.JIT_HASH_STRIDE;
     for (let k = 1; k < lins.length; k++) {
       const at = lins[k] >>> 0;
       const hk = ((h & ~0xfff) + (at & 0xfff)) >>> 0;
-      const s0 = jh + ((Math.imul(hk, 0x9e3779b1) >>> 20) & (L.JIT_ENTRIES / 2 - 1)) * 32;
+      const s0 = this.pair(hk);
       let slot = -1;
       for (const s of [s0, s0 + 16]) {
         if (dv.getUint32(s, true) === hk && dv.getUint32(s + 12, true) === at) slot = s;

@@ -46,7 +46,7 @@ routine:
 `;
 
 Deno.test({
-  name: "jit background: blocks arrive between runs; the result equals the interpreter's, stale ones are dropped",
+  name: "jit background: blocks arrive between runs of self-patching code; the result equals the interpreter's",
   ignore: !HAVE_NASM,
   sanitizeOps: false,
   sanitizeResources: false,
