@@ -68,8 +68,9 @@ export interface Op extends Facts {
 // the eight ALU operations' group-1 forms (80-83 /reg): ADC and SBB read CF
 const GRP1: Record<string, Facts> = { "2-3": { f: "rw" } };
 // group 2 (shifts, rotates by 1 / Ib / CL): ROL ROR change CF and OF only; RCL RCR read CF
-const GRP2: Record<string, Facts> = { "0-1": { f: "co" }, "2-3": { f: "rw" } };
 const GRP2_JIT: Record<string, Facts> = { "0-1": { f: "co" }, "2-3": { f: "rw", jit: "step" } };
+// the same with 16-bit SHL SHR SAL SAR compiled too (66 C1/D1)
+const GRP2_JIT16: Record<string, Facts> = { ...GRP2_JIT, "4-7": { o16: 1 } };
 
 export const TABLE: Record<string, Op> = {
   // ---- one-byte map -------------------------------------------------------------------------
@@ -202,8 +203,8 @@ export const TABLE: Record<string, Op> = {
   "AF": { h: "scas($s)", a: "eAX,Yv", f: "w", jit: "step" },
   "B0-B7": { h: "mov_ZbIb($r)", a: "Zb,Ib", f: "-", jit: "mov", nf: 1 },
   "B8-BF": { h: "mov_ZvIv($r, $s)", a: "Zv,Iv", f: "-", jit: "mov", nf: 1 },
-  "C0": { h: "grp2_EbIb()", a: "Eb,Ib", f: "w", jit: "step", nf: 1, g: GRP2 },
-  "C1": { h: "grp2_EvIb($s)", a: "Ev,Ib", f: "w", jit: "shift", nf: 1, g: GRP2_JIT },
+  "C0": { h: "grp2_EbIb()", a: "Eb,Ib", f: "w", jit: "shift", nf: 1, g: GRP2_JIT },
+  "C1": { h: "grp2_EvIb($s)", a: "Ev,Ib", f: "w", jit: "shift", nf: 1, g: GRP2_JIT16 },
   "C2": { h: "ret_Iw($s)", a: "Iw", f: "-", jit: "step", end: "ret" },
   "C3": { h: "ret($s)", f: "-", jit: "branch", end: "ret" },
   "C4": { h: "les($s)", a: "Gv,Mp", f: "-", end: "mode" },
@@ -218,8 +219,8 @@ export const TABLE: Record<string, Op> = {
   "CD": { h: "int_Ib()", a: "Ib", f: "r", end: "far" },
   "CE": { h: "into()", f: "r", end: "far" },
   "CF": { h: "iret($s)", f: "w", end: "far" },
-  "D0": { h: "grp2_Eb1()", a: "Eb,1", f: "w", jit: "step", nf: 1, g: GRP2 },
-  "D1": { h: "grp2_Ev1($s)", a: "Ev,1", f: "w", jit: "shift", nf: 1, g: GRP2_JIT },
+  "D0": { h: "grp2_Eb1()", a: "Eb,1", f: "w", jit: "shift", nf: 1, g: GRP2_JIT },
+  "D1": { h: "grp2_Ev1($s)", a: "Ev,1", f: "w", jit: "shift", nf: 1, g: GRP2_JIT16 },
   "D2": { h: "grp2_EbCL()", a: "Eb,CL", f: "rw", jit: "step", nf: 1 },
   "D3": { h: "grp2_EvCL($s)", a: "Ev,CL", f: "rw", jit: "shift", nf: 1, g: { "2-3": { jit: "step" } } },
   "D4": { h: "aam()", a: "Ib", f: "w", jit: "step" },
@@ -289,14 +290,14 @@ export const TABLE: Record<string, Op> = {
   "FB": { h: "sti()", f: "-", jit: "step" },
   "FC": { h: "cld()", f: "-", jit: "step", nf: 1 },
   "FD": { h: "std()", f: "-", jit: "step", nf: 1 },
-  "FE": { h: "grp4_Eb()", a: "Eb", f: "rw", jit: "step", g: { "0-1": { nf: 1 } } },
+  "FE": { h: "grp4_Eb()", a: "Eb", f: "rw", jit: "step", g: { "0-1": { jit: "unary", nf: 1 } } },
   "FF": {
     h: "grp5_Ev($s)",
     a: "Ev",
     f: "-",
     jit: "step",
     g: {
-      "0-1": { f: "rw", jit: "unary", nf: 1 },
+      "0-1": { f: "rw", jit: "unary", nf: 1, o16: 1 },
       "2": { jit: "branch", end: "call" },
       "3": { end: "far" },
       "4": { jit: "branch", end: "jmp" },

@@ -63,7 +63,11 @@ EMIT[BRANCH] = () => false; // (compileBlock emits the branches that end or cont
 const WHEN: ((ins: Insn) => boolean)[] = [];
 WHEN[emitId("x87")] = isInlineX87;
 WHEN[emitId("atomic")] = isInlineCmpxchg;
-WHEN[emitId("shift")] = (ins) => immKind(ins.facts) !== IMM_IB || (ins.imm & 31) !== 0; // (a count of 0: no-op)
+WHEN[emitId("shift")] = (ins) => {
+  // 8/16-bit operands: SHL/SHR/SAR by 1 or an immediate (ROL/ROR and counts in CL: the interpreter)
+  if ((ins.op === 0xc0 || ins.op === 0xd0 || (ins.pfx & PFX_66)) && (ins.op === 0xd3 || ins.reg < 2)) return false;
+  return immKind(ins.facts) !== IMM_IB || (ins.imm & 31) !== 0; // (a count of 0: no-op)
+};
 
 // the instruction goes to its emitter (which may still decline it); prefixed forms only where the
 // table says the emitter takes them (16-bit operands, LOCK)

@@ -1,9 +1,10 @@
-// Inline shifts and rotates of 32-bit operands (group 2: ROL ROR SHL SHR SAL SAR by 1, by an
-// immediate, by CL), with the flags core-as/ops/shift.ts gives: SHL/SHR/SAR write all six lazily
-// (AF set, OF by the count-1 formula), ROL/ROR change only CF and OF. RCL/RCR and 8/16-bit
-// operands go to the interpreter.
+// Inline shifts and rotates (group 2): of 32-bit operands ROL ROR SHL SHR SAL SAR by 1, by an
+// immediate, by CL; of 8- and 16-bit operands SHL SHR SAL SAR by 1 or an immediate (compile.ts
+// WHEN sends the rest to the interpreter). The flags are core-as/ops/shift.ts's: SHL/SHR/SAR write
+// all six lazily (AF set, OF by the count-1 formula), ROL/ROR change only CF and OF. RCL/RCR go
+// to the interpreter.
 import { type Block, LF_CO, ROT } from "../block.ts";
-import type { Insn } from "../decode.ts";
+import { type Insn, PFX_66 } from "../decode.ts";
 
 const ROL = 0, ROR = 1, SHL = 4, SHR = 5, SAL = 6, SAR = 7;
 export const SHIFT_INLINE = new Set([ROL, ROR, SHL, SHR, SAL, SAR]);
@@ -46,13 +47,60 @@ function shift(b: Block, op: number, a: number, n: number): number {
   return r;
 }
 
+// r = a <op> count for an 8- or 16-bit operand (a zero-extended in its local; `count` 1..31, a
+// constant; op SHL/SAL/SHR/SAR), exactly as core-as/ops/shift.ts shiftOp computes it
+function shiftSmall(b: Block, op: number, a: number, count: number, size: number): number {
+  const c = b.c;
+  const bits = size * 8, top = bits - 1, mask = (1 << bits) - 1;
+  const r = b.tmp(), of = b.tmp();
+  if (op === SHL || op === SAL) {
+    // CF: bit `bits` of a << count (0 once the count is past the operand)
+    c.get(a).const(count).shl().const(mask).and().set(r);
+    if (count <= bits) c.get(a).const(bits - count).shrU().const(1).and();
+    else c.const(0);
+    c.set(of);
+    c.get(r).const(top).shrU().get(of).xor().const(1).and().const(11).shl().get(of).or().const(F_AF).or().set(of);
+  } else if (op === SHR) {
+    c.get(a).const(count).shrU().set(r);
+    c.get(a).const(count - 1).shrU().const(1).and().set(of);
+    c.get(r).const(top).shrU().get(r).const(top - 1).shrU().xor().const(1).and().const(11).shl().get(of).or()
+      .const(F_AF).or().set(of);
+  } else { // SAR: of the sign-extended value
+    const sa = b.tmp();
+    c.get(a);
+    if (size === 1) c.ext8s();
+    else c.ext16s();
+    c.set(sa);
+    c.get(sa).const(count).shrS().const(mask).and().set(r);
+    c.get(sa).const(count - 1).shrS().const(1).and().const(F_AF).or().set(of);
+  }
+  b.setFlags(LF_CO, size, r, -1, of); // the flag word: CF | AF | OF << 11
+  return r;
+}
+
 export function emitShift(b: Block, ins: Insn): boolean {
   const op = ins.op;
-  if (op !== 0xc1 && op !== 0xd1 && op !== 0xd3) return false;
+  if (op !== 0xc0 && op !== 0xc1 && op !== 0xd0 && op !== 0xd1 && op !== 0xd3) return false;
   if (!SHIFT_INLINE.has(ins.reg)) return false;
+  const size = op === 0xc0 || op === 0xd0 ? 1 : ins.pfx & PFX_66 ? 2 : 4;
   const c = b.c;
   const dyn = op === 0xd3;
-  const count = op === 0xd1 ? 1 : ins.imm & 31;
+  const count = op === 0xd1 || op === 0xd0 ? 1 : ins.imm & 31;
+  if (size < 4) {
+    if (dyn || ins.reg < 2 || count === 0) return false; // (compile.ts WHEN declines these first)
+    const a = b.tmp();
+    if (ins.mem) {
+      const lin = b.lin(ins, size, true);
+      const rmw = b.rmwRead(lin, size);
+      c.set(a);
+      rmw.writeBack(shiftSmall(b, ins.reg, a, count, size));
+    } else {
+      b.regN(ins.rm, size).c.set(a);
+      const r = shiftSmall(b, ins.reg, a, count, size);
+      b.setRegN(ins.rm, size, () => c.get(r));
+    }
+    return true;
+  }
   if (!dyn && count === 0) return false; // changes nothing but may fault: the interpreter's
   const n = b.tmp(), a = b.tmp();
   if (dyn) {

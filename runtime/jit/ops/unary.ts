@@ -1,27 +1,28 @@
 // Inline group 3 and 5 register/memory forms: NOT, NEG, TEST Ev,Iz, INC/DEC Ev, PUSH Ev; flags
 // as core-as/ops/arith.ts sets them (NEG is 0 - a as LF_SUB, INC/DEC keep CF in the operand word).
 import { type Block, CF1, LF_ADD, LF_CO, LF_DEC, LF_INC, LF_SUB } from "../block.ts";
-import type { Insn } from "../decode.ts";
+import { type Insn, PFX_66 } from "../decode.ts";
 import { readE } from "./mov.ts";
 import { push32 } from "./stack.ts";
 
-// read-modify-write of the 32-bit ModR/M operand: f computes the result local from the old value
-function rmwE(b: Block, ins: Insn, f: (a: number) => number): void {
+// read-modify-write of the ModR/M operand of `size` bytes: f computes the result local from the old
+// value (zero-extended)
+function rmwE(b: Block, ins: Insn, f: (a: number) => number, size = 4): void {
   const c = b.c;
   const a = b.tmp();
   if (!ins.mem) {
-    b.reg32(ins.rm).c.set(a);
+    b.regN(ins.rm, size).c.set(a);
     const r = f(a);
-    b.setReg32(ins.rm, () => c.get(r));
+    b.setRegN(ins.rm, size, () => c.get(r));
     return;
   }
-  const lin = b.lin(ins, 4, true);
-  const rmw = b.rmwRead(lin, 4);
+  const lin = b.lin(ins, size, true);
+  const rmw = b.rmwRead(lin, size);
   c.set(a);
   rmw.writeBack(f(a));
 }
 
-export function incDec(b: Block, a: number, dec: boolean): number {
+export function incDec(b: Block, a: number, dec: boolean, size = 4): number {
   const c = b.c;
   const cf = b.tmp(), res = b.tmp();
   // when the result is dead, a later fault may still have to store it: CF then comes from memory
@@ -35,7 +36,7 @@ export function incDec(b: Block, a: number, dec: boolean): number {
   if (dec) c.sub();
   else c.add();
   c.set(res);
-  b.setFlags(dec ? LF_DEC : LF_INC, 4, res, a, cf, undefined, later);
+  b.setFlags(dec ? LF_DEC : LF_INC, size, res, a, cf, undefined, later);
   return res;
 }
 
@@ -89,9 +90,14 @@ export function emitUnary(b: Block, ins: Insn): boolean {
     }
     return false;
   }
+  if (ins.op === 0xfe && (ins.reg === 0 || ins.reg === 1)) { // inc / dec Eb
+    rmwE(b, ins, (a) => incDec(b, a, ins.reg === 1, 1), 1);
+    return true;
+  }
   if (ins.op === 0xff) {
-    if (ins.reg === 0 || ins.reg === 1) {
-      rmwE(b, ins, (a) => incDec(b, a, ins.reg === 1));
+    if (ins.reg === 0 || ins.reg === 1) { // inc / dec Ev (66: 16-bit)
+      const size = ins.pfx & PFX_66 ? 2 : 4;
+      rmwE(b, ins, (a) => incDec(b, a, ins.reg === 1, size), size);
       return true;
     }
     if (ins.reg === 6) {

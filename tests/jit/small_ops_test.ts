@@ -1,0 +1,107 @@
+// 8- and 16-bit INC/DEC and SHL/SHR/SAR by 1 and by an immediate compiled inline
+// (runtime/jit/ops/unary.ts, shift.ts): register and memory operands, counts past the operand's
+// width, each followed by all 16 conditions (SETcc leaves the flags alone, so each reads the
+// instruction's own flags from the block's locals) and by ADC/SBB that read CF; compared with
+// the interpreter alone. One program per operation, so that its blocks hold an instruction and
+// the SETccs after it together.
+import assert from "node:assert/strict";
+import { both, program, sameCount } from "./lib.ts";
+import { HAVE_NASM } from "../lib/tools.ts";
+
+const CONDS = ["o", "no", "b", "ae", "e", "ne", "be", "a", "s", "ns", "p", "np", "l", "ge", "le", "g"];
+const sets = CONDS.map((c, i) => `  set${c} byte [cc + ${i}]`).join("\n");
+const fold = [0, 4, 8, 12].map((o) => `  add edi, [cc + ${o}]\n  rol edi, 3`).join("\n");
+const load =
+  `  mov ebx, [valB]\n  mov ecx, [valC]\n  mov eax, ebx\n  xor eax, ecx\n  mov [wordA], cx\n  mov [byteA], bl\n`;
+
+const GROUPS: Record<string, string[]> = {
+  "INC/DEC": [
+    "inc bl",
+    "dec bh",
+    "inc cx",
+    "dec bx",
+    "inc byte [byteA]",
+    "dec byte [byteA]",
+    "inc word [wordA]",
+    "dec word [wordA]",
+    "inc word [edgeW]",
+  ],
+  SHL: [1, 3, 7, 8, 9, 15, 16, 17, 31].flatMap((
+    n,
+  ) => [`shl bl, ${n}`, `shl cx, ${n}`, `shl byte [byteA], ${n}`, `shl word [wordA], ${n}`]).concat([
+    "shl bh, 1",
+    "sal dx, 1",
+    "shl word [edgeW], 1",
+  ]),
+  SHR: [1, 3, 7, 8, 9, 15, 16, 17, 31].flatMap((
+    n,
+  ) => [`shr bl, ${n}`, `shr cx, ${n}`, `shr byte [byteA], ${n}`, `shr word [wordA], ${n}`]).concat([
+    "shr ch, 1",
+    "shr word [edgeW], 4",
+  ]),
+  SAR: [1, 3, 7, 8, 9, 15, 16, 17, 31].flatMap((
+    n,
+  ) => [`sar bl, ${n}`, `sar cx, ${n}`, `sar byte [byteA], ${n}`, `sar word [wordA], ${n}`]).concat([
+    "sar bh, 1",
+    "sar word [edgeW], 2",
+  ]),
+};
+
+function body(forms: string[]): string {
+  let s = `
+  mov ebp, 49
+  mov esi, 0x9e3779b9
+.round:
+  mov eax, ebp
+  xor edx, edx
+  mov ecx, 7
+  div ecx
+  mov ebx, [edges + edx * 4]
+  mov ecx, [edges + eax * 4]
+  mov [valB], ebx
+  mov [valC], ecx
+  xor edx, edx
+`;
+  for (const form of forms) s += `${load}  ${form}\n${sets}\n  adc eax, ebx\n  sbb ecx, edi\n${fold}\n`;
+  s += `
+  add esi, eax
+  add esi, ebx
+  add esi, ecx
+  add esi, edx
+  add esi, edi
+  movzx eax, word [wordA]
+  add esi, eax
+  movzx eax, byte [byteA]
+  add esi, eax
+  movzx eax, word [edgeW]
+  add esi, eax
+  rol esi, 5
+  dec ebp
+  jnz .round
+  PUTHEX esi
+  PUTHEX edi
+  EXIT 7
+align 4096 ; (data on pages of their own: a store to a code page ends the block)
+edges: dd 0xdead0000, 0x12340001, 0xffff7fff, 0x00008080, 0x5555ffff, 0xaaaafffe, 0x80008001, 0x7f7f0180
+cc: times 16 db 0
+valB: dd 0
+valC: dd 0
+wordA: dw 0
+byteA: db 0
+  times (0x6000 - 1) - ($ - $$) db 0
+edgeW: dw 0x1234 ; across the page boundary at 0x...6000
+`;
+  return s;
+}
+
+for (const [name, forms] of Object.entries(GROUPS)) {
+  Deno.test({
+    name: `jit: 8/16-bit ${name} compiled inline matches the interpreter (flags, memory, page ends)`,
+    ignore: !HAVE_NASM,
+    fn: async () => {
+      const r = await both(program(body(forms)));
+      sameCount(r);
+      assert.ok(r.on.runs > 0);
+    },
+  });
+}
