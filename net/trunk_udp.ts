@@ -22,7 +22,7 @@ import {
   versionNotice,
   type Wire,
 } from "./trunk.ts";
-import { dgram, dnsLookup as lookup, host, type NetAddr } from "../runtime/platform/mod.ts";
+import { dgram, dnsLookup as lookup, type NetAddr } from "../runtime/platform/mod.ts";
 
 /** datagrams waiting for the trunk to read them; beyond this they are lost like on the wire */
 const MAX_QUEUED = 1024;
