@@ -7,7 +7,7 @@
 //   node build/dist/boot.mjs [boot flags]      deno task boot
 //   node build/dist/switch.mjs [switch flags]  deno task switch
 //   node build/dist/ctl.mjs PATH COMMAND       deno task ctl
-import { host } from "../runtime/platform/mod.ts";
+import { host, isMain } from "../runtime/platform/mod.ts";
 
 const ROOT = new URL("../", import.meta.url);
 const at = (p: string) => new URL(p, ROOT).pathname;
@@ -57,4 +57,4 @@ export async function bundle(out = at("build/dist/")): Promise<void> {
   console.log(`ring3: run it with: node ${dir}boot.mjs`);
 }
 
-if (import.meta.main) await bundle(host.args[0]);
+if (isMain(import.meta)) await bundle(host.args[0]);
