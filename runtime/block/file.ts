@@ -16,6 +16,7 @@ type Libc = {
   fallocate(fd: number, mode: number, off: bigint, len: bigint): number;
 };
 let libc: Libc | null | undefined;
+let nodeLockNote = false;
 
 function loadLibc(): Libc | null {
   if (libc !== undefined) return libc;
@@ -69,11 +70,14 @@ export class HostFile {
     }
     if (opts.lock ?? true) {
       const c = loadLibc();
-      if (!c) {
+      if (!c && host.runtime === "node") {
+        // Node has no flock: the image is used unlocked (said once)
+        if (!nodeLockNote) console.error("ring3: on Node, disk images are not locked (flock needs Deno's FFI)");
+        nodeLockNote = true;
+      } else if (!c) {
         fs.closeSync(fd);
         throw new DiskError(`${path}: cannot lock the image (ring3 needs --allow-ffi for flock)`);
-      }
-      if (c.flock(fd, (opts.write ? LOCK_EX : LOCK_SH) | LOCK_NB) !== 0) {
+      } else if (c.flock(fd, (opts.write ? LOCK_EX : LOCK_SH) | LOCK_NB) !== 0) {
         fs.closeSync(fd);
         throw new DiskError(
           `${path}: locked by another process (another ring3 ${opts.write ? "uses" : "writes"} this image)`,
