@@ -12,6 +12,8 @@ import * as tty from "node:tty";
 import process from "node:process";
 import { Buffer } from "node:buffer";
 import { pathToFileURL } from "node:url";
+import * as v8 from "node:v8";
+import { webcrypto } from "node:crypto";
 import type { Conn, FileInfo, Host, Listener, WorkerLike, WorkerScope } from "./types.ts";
 
 class HostError extends Error {
@@ -554,6 +556,13 @@ function workerScope(): WorkerScope {
 const exitFns = new Set<() => void>();
 
 export function nodeHost(): Host {
+  // Compile a wasm function at its first call rather than the whole module at once (newer V8s,
+  // Deno's among them, do so by default): the block compiler makes thousands of small modules,
+  // and every vCPU thread compiles its own. Set before any module is compiled; process-wide.
+  v8.setFlagsFromString("--wasm-lazy-compilation");
+  // Web Crypto as a global (the trunks' keys and AES-GCM): Node 18 has it only in node:crypto
+  const g = globalThis as { crypto?: unknown };
+  if (!g.crypto) g.crypto = webcrypto;
   const h = {
     runtime: "node",
     ffi: false,

@@ -5,7 +5,10 @@ import { denoRuntime, nodeRuntime, smokeBoot, smokeNicPair } from "./smoke.ts";
 import { haveGuest } from "../net/nic_pair.ts";
 import { bundle } from "../../cli/bundle.ts";
 
+// RING3_TEST_NODE=PATH picks another node (e.g. Debian 12's Node 18, unpacked from its .debs)
 function findNode(): string | null {
+  const given = Deno.env.get("RING3_TEST_NODE");
+  if (given) return given;
   for (const dir of (Deno.env.get("PATH") ?? "/usr/bin:/bin").split(":")) {
     try {
       if (Deno.statSync(`${dir}/node`).isFile) return `${dir}/node`;
