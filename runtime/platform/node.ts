@@ -289,7 +289,11 @@ class NodeListener {
   private waiting: { resolve: (c: Conn) => void; reject: (e: unknown) => void } | null = null;
   private closed = false;
   private failed: unknown = null;
-  constructor(private readonly server: net.Server, private readonly unixPath: string | null) {
+  constructor(
+    private readonly server: net.Server,
+    private readonly unixPath: string | null,
+    private readonly asked: { hostname: string; port: number } = { hostname: "", port: 0 },
+  ) {
     server.on("connection", (s) => {
       if (this.waiting) {
         const w = this.waiting;
@@ -312,8 +316,9 @@ class NodeListener {
   }
   get addr(): Deno.Addr {
     if (this.unixPath !== null) return { transport: "unix", path: this.unixPath };
+    // (Node binds in its next turn: until then, the address asked for)
     const a = this.server.address() as net.AddressInfo | null;
-    return { transport: "tcp", hostname: a?.address ?? "", port: a?.port ?? 0 };
+    return { transport: "tcp", hostname: a?.address ?? this.asked.hostname, port: a?.port ?? this.asked.port };
   }
   accept(): Promise<Conn> {
     const s = this.queue.shift();
@@ -354,8 +359,9 @@ function listen(o: { transport?: string; path?: string; hostname?: string; port?
     server.listen(o.path!);
     return new NodeListener(server, o.path!) as unknown as Listener;
   }
-  server.listen(o.port ?? 0, o.hostname ?? "0.0.0.0");
-  return new NodeListener(server, null) as unknown as Listener;
+  const asked = { hostname: o.hostname ?? "0.0.0.0", port: o.port ?? 0 };
+  server.listen(asked.port, asked.hostname);
+  return new NodeListener(server, null, asked) as unknown as Listener;
 }
 
 function connect(o: { transport?: string; path?: string; hostname?: string; port?: number }): Promise<Conn> {
