@@ -612,7 +612,7 @@ export function nodeHost(): Host {
     dlopen: () => {
       throw new errors.NotSupported("FFI (native libraries) is not available on Node");
     },
-    permissionGranted: () => true,
+    permissionGranted: (name: string) => name !== "ffi", // Node has no permission model ring3 uses, and no FFI
 
     readFile: wrap(async (p: string | URL) => new Uint8Array(await fs.promises.readFile(pathOf(p)))),
     readFileSync: wrap((p: string | URL) => new Uint8Array(fs.readFileSync(pathOf(p)))),
