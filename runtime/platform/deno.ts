@@ -27,6 +27,7 @@ export function denoHost(): Host {
     UnsafePointerView: D.UnsafePointerView,
     exit: D.exit,
     execPath: D.execPath,
+    cwd: D.cwd,
     uid: D.uid,
     gid: D.gid,
     addSignalListener: D.addSignalListener,

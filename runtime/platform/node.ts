@@ -590,6 +590,7 @@ export function nodeHost(): Host {
     UnsafePointerView: null,
     exit: (code?: number) => process.exit(code),
     execPath: () => process.execPath,
+    cwd: () => process.cwd(),
     uid: () => process.getuid?.() ?? null,
     gid: () => process.getgid?.() ?? null,
     addSignalListener: (sig: string, fn: () => void) => process.on(sig, fn),

@@ -51,6 +51,7 @@ export interface Host {
   readonly UnsafePointerView: typeof Deno.UnsafePointerView;
   exit(code?: number): never;
   execPath(): string;
+  cwd(): string;
   uid(): number | null;
   gid(): number | null;
   addSignalListener(signal: Signal, handler: () => void): void;
