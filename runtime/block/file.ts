@@ -5,8 +5,8 @@
 // snapshot=on base), so two ring3s never write one image, yet may share a read-only base.
 // flock is not QEMU's lock (QEMU takes byte-range OFD locks), so ring3 and QEMU do not see
 // each other's locks.
-import * as fs from "node:fs";
 import { DiskError } from "./image.ts";
+import { fs, host } from "../platform/mod.ts";
 
 const LOCK_SH = 1, LOCK_EX = 2, LOCK_NB = 4;
 const FALLOC_PUNCH_HOLE_KEEP_SIZE = 3;
@@ -16,11 +16,12 @@ type Libc = {
   fallocate(fd: number, mode: number, off: bigint, len: bigint): number;
 };
 let libc: Libc | null | undefined;
+let nodeLockNote = false;
 
 function loadLibc(): Libc | null {
   if (libc !== undefined) return libc;
   try {
-    const lib = Deno.dlopen(
+    const lib = host.dlopen(
       "libc.so.6",
       {
         flock: { parameters: ["i32", "i32"], result: "i32" },
@@ -69,11 +70,14 @@ export class HostFile {
     }
     if (opts.lock ?? true) {
       const c = loadLibc();
-      if (!c) {
+      if (!c && host.runtime === "node") {
+        // Node has no flock: the image is used unlocked (said once)
+        if (!nodeLockNote) console.error("ring3: on Node, disk images are not locked (flock needs Deno's FFI)");
+        nodeLockNote = true;
+      } else if (!c) {
         fs.closeSync(fd);
         throw new DiskError(`${path}: cannot lock the image (ring3 needs --allow-ffi for flock)`);
-      }
-      if (c.flock(fd, (opts.write ? LOCK_EX : LOCK_SH) | LOCK_NB) !== 0) {
+      } else if (c.flock(fd, (opts.write ? LOCK_EX : LOCK_SH) | LOCK_NB) !== 0) {
         fs.closeSync(fd);
         throw new DiskError(
           `${path}: locked by another process (another ring3 ${opts.write ? "uses" : "writes"} this image)`,

@@ -3,6 +3,7 @@
 // asks the core to deliver the pending exception, and goes on with the remaining budget.
 import * as L from "../../core-as/layout.ts";
 import { Jit } from "../jit/jit.ts";
+import { asset, bundled, host } from "../platform/mod.ts";
 
 export interface CoreImports {
   io_in(port: number, size: number): number;
@@ -27,18 +28,19 @@ export interface CoreExports {
 
 export class CoreError extends Error {}
 
-const wasmUrl = new URL("../../build/core.wasm", import.meta.url);
+const wasmUrl = asset(new URL("../../build/core.wasm", import.meta.url), "core.wasm");
 let modulePromise: Promise<WebAssembly.Module> | undefined;
 
 // Compiles the core on first use when build/core.wasm is missing, so that plain `deno test` and
 // `deno bench` work on a fresh clone too (the tasks build it as a dependency).
 async function ensureBuilt(): Promise<void> {
+  if (bundled) return; // the bundle has its core
   try {
-    await Deno.stat(wasmUrl);
+    await host.stat(wasmUrl);
     return;
   } catch { /* not built yet */ }
   const build = new URL("../../core-as/build.ts", import.meta.url).pathname;
-  const r = await new Deno.Command(Deno.execPath(), {
+  const r = await new host.Command(host.execPath(), {
     args: ["run", "-A", build],
     stdout: "inherit",
     stderr: "inherit",
@@ -52,7 +54,7 @@ export function loadCoreModule(): Promise<WebAssembly.Module> {
     await ensureBuilt();
     let bytes: Uint8Array;
     try {
-      bytes = await Deno.readFile(wasmUrl);
+      bytes = await host.readFile(wasmUrl);
     } catch {
       throw new CoreError(`core not built: ${wasmUrl.pathname} is missing (run \`deno task build\`)`);
     }
@@ -65,7 +67,7 @@ export function loadCoreModule(): Promise<WebAssembly.Module> {
 // interpreter alone. RING3_JIT=off|N overrides the default (tests and A/B measurements).
 export const JIT_DEFAULT = 3000;
 export function jitThreshold(): number {
-  const v = Deno.env.get("RING3_JIT");
+  const v = host.env.get("RING3_JIT");
   if (v === undefined || v === "") return JIT_DEFAULT;
   if (v === "off" || v === "0") return 0;
   const n = Number(v);

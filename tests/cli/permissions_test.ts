@@ -1,5 +1,5 @@
 // Least privilege (README "Permissions"): no task in deno.json runs with -A, each names its
-// permissions, the env names ring3 reads are all in the boot task's list (a new Deno.env.get
+// permissions, the env names ring3 reads are all in the boot task's list (a new host.env.get
 // elsewhere would otherwise fail at run time, not here), and the tasks work with exactly the
 // flags they have: the switch, ctl, and a boot to the shell with a disk and user networking.
 import assert from "node:assert/strict";
@@ -59,14 +59,16 @@ Deno.test("permissions: every env name ring3 reads is in the boot task's --allow
       const u = new URL(e.name + (e.isDirectory ? "/" : ""), dir);
       if (e.isDirectory) walk(u);
       else if (e.name.endsWith(".ts")) {
-        for (const m of Deno.readTextFileSync(u).matchAll(/Deno\.env\.(?:get|has)\(\s*"([A-Za-z0-9_]+)"/g)) {
+        for (const m of Deno.readTextFileSync(u).matchAll(/(?:Deno|host)\.env\.(?:get|has)\(\s*"([A-Za-z0-9_]+)"/g)) {
           read.add(m[1]);
         }
       }
     }
   };
   for (const d of ["runtime/", "cli/", "net/"]) walk(new URL(d, ROOT));
-  for (const m of Deno.readTextFileSync(new URL("mod.ts", ROOT)).matchAll(/Deno\.env\.get\("([A-Za-z0-9_]+)"/g)) {
+  for (
+    const m of Deno.readTextFileSync(new URL("mod.ts", ROOT)).matchAll(/(?:Deno|host)\.env\.get\("([A-Za-z0-9_]+)"/g)
+  ) {
     read.add(m[1]);
   }
   assert.ok(read.size > 3, [...read].join(" "));

@@ -20,6 +20,7 @@ import type { Code } from "../wasm.ts";
 import type { Insn } from "../decode.ts";
 import { PFX_66, PFX_LOCK, PFX_REP } from "../decode.ts";
 import * as L from "../../../core-as/layout.ts";
+import { host } from "../../platform/mod.ts";
 
 // ---- WebAssembly opcodes the integer writer does not have --------------------------------------
 const simd = (c: Code, op: number) => c.byte(0xfd).u(op);
@@ -153,7 +154,7 @@ interface Form {
 }
 
 // RING3_JIT_SSE=0: every SSE instruction through the interpreter (A/B measurements)
-const enabled = Deno.env.get("RING3_JIT_SSE") !== "0";
+const enabled = host.env.get("RING3_JIT_SSE") !== "0";
 
 function formOf(ins: Insn): Form | null {
   if (!enabled) return null;
