@@ -3,6 +3,7 @@
 // asks the core to deliver the pending exception, and goes on with the remaining budget.
 import * as L from "../../core-as/layout.ts";
 import { Jit } from "../jit/jit.ts";
+import { hasSimd } from "./simd.ts";
 
 export interface CoreImports {
   io_in(port: number, size: number): number;
@@ -27,7 +28,8 @@ export interface CoreExports {
 
 export class CoreError extends Error {}
 
-const wasmUrl = new URL("../../build/core.wasm", import.meta.url);
+// the core built without WebAssembly SIMD where the host's wasm lacks it (runtime/vcpu/simd.ts)
+const wasmUrl = new URL(hasSimd() ? "../../build/core.wasm" : "../../build/core-nosimd.wasm", import.meta.url);
 let modulePromise: Promise<WebAssembly.Module> | undefined;
 
 // Compiles the core on first use when build/core.wasm is missing, so that plain `deno test` and
