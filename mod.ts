@@ -16,6 +16,7 @@ import { Vm, type VmEvent, type VmOutcome } from "./runtime/control/vm.ts";
 import { handleLine } from "./runtime/control/commands.ts";
 import { ControlServer } from "./runtime/control/server.ts";
 import type { NetConfig } from "./runtime/netopt.ts";
+import { host } from "./runtime/platform/mod.ts";
 
 export { Machine, Vm };
 export type { MachineOptions, NetConfig, VmEvent, VmOutcome };
@@ -38,7 +39,7 @@ export interface BootOptions {
 }
 
 async function bytesOf(x: string | Uint8Array): Promise<Uint8Array> {
-  return typeof x === "string" ? await Deno.readFile(x) : x;
+  return typeof x === "string" ? await host.readFile(x) : x;
 }
 
 // A running guest.
@@ -204,8 +205,8 @@ export async function restore(
   const { machine, header } = await Vm.machineFromSnapshot(snapshot, opts.machine);
   const b = header.boot ?? {};
   const reboot = async (mm: Machine) => {
-    const kernel = await Deno.readFile(typeof b.kernel === "string" ? b.kernel : DEFAULT_KERNEL);
-    const initrd = b.initrd === null ? undefined : await Deno.readFile(
+    const kernel = await host.readFile(typeof b.kernel === "string" ? b.kernel : DEFAULT_KERNEL);
+    const initrd = b.initrd === null ? undefined : await host.readFile(
       typeof b.initrd === "string" ? b.initrd : DEFAULT_INITRD,
     );
     bootBzImage(mm.ram, mm.core, kernel, {

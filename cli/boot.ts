@@ -5,7 +5,6 @@
 // the CPU start at the reset vector, as QEMU's -bios without -kernel does. Argument parsing and
 // file checks are plain functions so they are testable without a machine; the machine is imported
 // only when a boot really starts.
-import { parseArgs } from "node:util";
 import { MAX_CPUS } from "../core-as/layout.ts";
 import { JIT_DEFAULT, jitThreshold } from "../runtime/vcpu/core.ts";
 import { bootBzImage, BootImageError, E820_RAM, parseBzImage, type Region } from "../runtime/boot/bzimage.ts";
@@ -24,6 +23,7 @@ import type { SnapshotHeader } from "../runtime/snapshot/snapshot.ts";
 import { RING3_VERSION } from "../runtime/version.ts";
 
 import { DEFAULT_APPEND, DEFAULT_INITRD, DEFAULT_KERNEL } from "../runtime/boot/defaults.ts";
+import { type FsFile, host, isMain, parseArgs, type Signal } from "../runtime/platform/mod.ts";
 export { DEFAULT_APPEND, DEFAULT_INITRD, DEFAULT_KERNEL };
 export const DEFAULT_MEM_MIB = 256;
 export const MAX_SMP = MAX_CPUS; // 64: the i386 kernel's limit (BIGSMP); core-as/layout.ts
@@ -318,7 +318,7 @@ export function parseBootArgs(argv: string[]): BootConfig {
       }
       let dir = false;
       try {
-        dir = Deno.statSync(c.dir).isDirectory;
+        dir = host.statSync(c.dir).isDirectory;
       } catch { /* reported below */ }
       if (!dir) throw new UsageError(`--share ${spec}: ${c.dir} is not a folder`);
       return c;
@@ -394,13 +394,13 @@ export interface BootFiles {
 
 async function readFile(what: string, path: string): Promise<Uint8Array> {
   try {
-    const st = await Deno.stat(path);
+    const st = await host.stat(path);
     if (!st.isFile) throw new BootFileError(`${what} ${path}: not a regular file`);
-    return await Deno.readFile(path);
+    return await host.readFile(path);
   } catch (e) {
     if (e instanceof BootFileError) throw e;
-    if (e instanceof Deno.errors.NotFound) throw new BootFileError(`${what} ${path}: no such file`);
-    if (e instanceof Deno.errors.PermissionDenied) throw new BootFileError(`${what} ${path}: permission denied`);
+    if (e instanceof host.errors.NotFound) throw new BootFileError(`${what} ${path}: no such file`);
+    if (e instanceof host.errors.PermissionDenied) throw new BootFileError(`${what} ${path}: permission denied`);
     throw new BootFileError(`${what} ${path}: ${(e as Error).message.split("\n")[0]}`);
   }
 }
@@ -530,7 +530,7 @@ interface MachineModule {
 async function importMachine(opts: MachineOptions): Promise<MachineLike> {
   let mod: MachineModule;
   try {
-    mod = await import(new URL("../runtime/machine.ts", import.meta.url).href) as MachineModule;
+    mod = await import("../runtime/machine.ts") as unknown as MachineModule;
   } catch (e) {
     throw new BootFileError(`cannot load the machine (runtime/machine.ts): ${(e as Error).message.split("\n")[0]}`);
   }
@@ -572,20 +572,20 @@ function loadGuest(m: MachineLike, cfg: BootConfig, files: BootFiles): void {
 // probe for the console by reading 0xE9 back.
 const DEBUGCON_PORT = 0x402;
 
-function openDebugcon(path: string): Deno.FsFile {
+function openDebugcon(path: string): FsFile {
   try {
-    return Deno.openSync(path, { write: true, create: true, truncate: true });
+    return host.openSync(path, { write: true, create: true, truncate: true });
   } catch (e) {
-    const why = e instanceof Deno.errors.NotFound
+    const why = e instanceof host.errors.NotFound
       ? "no such directory"
-      : e instanceof Deno.errors.PermissionDenied
+      : e instanceof host.errors.PermissionDenied
       ? "permission denied"
       : (e as Error).message.split("\n")[0];
     throw new BootFileError(`--debugcon ${path}: cannot write: ${why}`);
   }
 }
 
-function attachDebugcon(m: MachineLike, file: Deno.FsFile): void {
+function attachDebugcon(m: MachineLike, file: FsFile): void {
   if (!m.io) throw new BootFileError("--debugcon: this machine has no I/O port bus");
   const byte = new Uint8Array(1);
   m.io.register(DEBUGCON_PORT, 1, {
@@ -647,7 +647,7 @@ class Console {
 
   private err(line: string): void {
     try {
-      Deno.stderr.writeSync(this.enc.encode(line + (this.tty ? "\r\n" : "\n")));
+      host.stderr.writeSync(this.enc.encode(line + (this.tty ? "\r\n" : "\n")));
     } catch { /* stderr closed: nothing to tell */ }
   }
 
@@ -668,9 +668,9 @@ class Console {
 
   output(data: Uint8Array): void {
     try {
-      writeAll(Deno.stdout, data);
+      writeAll(host.stdout, data);
     } catch (e) {
-      if (e instanceof Deno.errors.BrokenPipe) {
+      if (e instanceof host.errors.BrokenPipe) {
         this.brokenPipe?.();
         return;
       }
@@ -707,7 +707,7 @@ class Console {
     if (this.released) return;
     // a shell whose prompt looks different gets the input after a while all the same
     const t = this.promptTimer = setTimeout(() => this.release(), PROMPT_WAIT_MS);
-    Deno.unrefTimer(t); // (it must not keep a powered-off machine's process alive)
+    host.unrefTimer(t); // (it must not keep a powered-off machine's process alive)
     if (PROMPT_END.test(this.tail)) this.release();
   }
 
@@ -791,7 +791,7 @@ class Console {
   }
   private rawErr(s: string): void {
     try {
-      Deno.stderr.writeSync(this.enc.encode(s));
+      host.stderr.writeSync(this.enc.encode(s));
     } catch { /* stderr closed */ }
   }
 
@@ -852,7 +852,7 @@ async function pumpStdin(con: Console): Promise<void> {
   for (;;) {
     let n: number | null;
     try {
-      n = await Deno.stdin.read(buf);
+      n = await host.stdin.read(buf);
     } catch {
       return; // stdin closed under us (e.g. on quit)
     }
@@ -869,7 +869,7 @@ export async function runGuest(
 ): Promise<number> {
   const debugcon = cfg.debugcon === null ? null : openDebugcon(cfg.debugcon);
   // the machine's memory and every vCPU worker read the threshold from the environment
-  if (cfg.jit !== null) Deno.env.set("RING3_JIT", cfg.jit === 0 ? "off" : String(cfg.jit));
+  if (cfg.jit !== null) host.env.set("RING3_JIT", cfg.jit === 0 ? "off" : String(cfg.jit));
   try {
     const m = await factory({
       memMiB: cfg.memMiB,
@@ -894,7 +894,7 @@ export async function runGuest(
 
 // --restore: the machine from a snapshot, running where it was saved.
 export async function restoreGuest(cfg: BootConfig): Promise<number> {
-  if (cfg.jit !== null) Deno.env.set("RING3_JIT", cfg.jit === 0 ? "off" : String(cfg.jit));
+  if (cfg.jit !== null) host.env.set("RING3_JIT", cfg.jit === 0 ? "off" : String(cfg.jit));
   const { machine, header } = await Vm.machineFromSnapshot(cfg.restore!, { smpThreads: cfg.smpThreads });
   const c = header.config;
   if ((cfg.smpGiven && cfg.smp !== c.smp) || (cfg.memGiven && cfg.memMiB !== c.memMiB)) {
@@ -929,7 +929,7 @@ async function runMachine(
   restoredFrom: SnapshotHeader | null,
 ): Promise<number> {
   const restored = restoredFrom !== null;
-  const tty = Deno.stdin.isTerminal();
+  const tty = host.stdin.isTerminal();
   let files = bootFiles;
   // a reset: devices and RAM back to power-on, then the guest is loaded again
   const reboot = async (mm: Machine) => {
@@ -959,21 +959,21 @@ async function runMachine(
   con.brokenPipe = () => stop(EXIT_BROKEN_PIPE);
   const note = (msg: string) => {
     try {
-      Deno.stderr.writeSync(new TextEncoder().encode(`ring3: ${msg}${tty ? "\r\n" : "\n"}`));
+      host.stderr.writeSync(new TextEncoder().encode(`ring3: ${msg}${tty ? "\r\n" : "\n"}`));
     } catch { /* stderr closed */ }
   };
   // the terminal comes back in its normal mode however ring3 ends
-  const signals: [Deno.Signal, number][] = [["SIGTERM", 143], ["SIGHUP", 129], ["SIGINT", 130]];
+  const signals: [Signal, number][] = [["SIGTERM", 143], ["SIGHUP", 129], ["SIGINT", 130]];
   const handlers = signals.map(([sig, code]) => {
     const h = () => {
-      if (tty) Deno.stdin.setRaw(false);
+      if (tty) host.stdin.setRaw(false);
       note(`${sig}: quitting`);
       stop(code);
     };
-    Deno.addSignalListener(sig, h);
+    host.addSignalListener(sig, h);
     return [sig, h] as const;
   });
-  if (tty) Deno.stdin.setRaw(true, { cbreak: false });
+  if (tty) host.stdin.setRaw(true, { cbreak: false });
   try {
     if (cfg.control) server = await ControlServer.listen(vm, cfg.control);
     void pumpStdin(con);
@@ -1028,8 +1028,8 @@ async function runMachine(
       }
     }
   } finally {
-    if (tty) Deno.stdin.setRaw(false);
-    for (const [sig, h] of handlers) Deno.removeSignalListener(sig, h);
+    if (tty) host.stdin.setRaw(false);
+    for (const [sig, h] of handlers) host.removeSignalListener(sig, h);
     await server?.close();
     if (restored || vm.machine !== (m as unknown)) vm.machine.close?.();
   }
@@ -1038,14 +1038,14 @@ async function runMachine(
 export function versionText(): string {
   let commit = "";
   try {
-    const r = new Deno.Command("git", {
+    const r = new host.Command("git", {
       args: ["-C", new URL("..", import.meta.url).pathname, "describe", "--always", "--dirty"],
       stdout: "piped",
       stderr: "null",
     }).outputSync();
     if (r.success) commit = ` (${new TextDecoder().decode(r.stdout).trim()})`;
   } catch { /* no git: the version alone */ }
-  return `ring3 ${RING3_VERSION}${commit}\ndeno ${Deno.version.deno}, V8 ${Deno.version.v8}, TypeScript ${Deno.version.typescript}`;
+  return `ring3 ${RING3_VERSION}${commit}\n${host.version}`;
 }
 
 export async function main(argv: string[], factory?: MachineFactory): Promise<number> {
@@ -1080,11 +1080,11 @@ export async function main(argv: string[], factory?: MachineFactory): Promise<nu
       say(e.message);
       return 1;
     }
-    if (e instanceof Deno.errors.BrokenPipe) return EXIT_BROKEN_PIPE;
+    if (e instanceof host.errors.BrokenPipe) return EXIT_BROKEN_PIPE;
     say(`internal error: ${(e as Error)?.message?.split("\n")[0] ?? e}`);
-    if (Deno.env.get("RING3_DEBUG")) console.error(e);
+    if (host.env.get("RING3_DEBUG")) console.error(e);
     return 1;
   }
 }
 
-if (import.meta.main) Deno.exit(await main(Deno.args));
+if (isMain(import.meta)) host.exit(await main(host.args));

@@ -3,6 +3,7 @@
 // `deno task ctl PATH events` prints the machine's events as they come, one JSON line each.
 // In sendkeys TEXT, \n \r \t \e \\ and \xHH stand for those characters.
 import { COMMANDS } from "../runtime/control/commands.ts";
+import { type Conn, host, isMain, type UnixConn } from "../runtime/platform/mod.ts";
 
 export const CTL_USAGE = `usage: deno task ctl PATH COMMAND [ARGS...]
 Send one command to the control socket of a ring3 started with --control unix:PATH.
@@ -17,15 +18,15 @@ export function unescapeKeys(s: string): string {
   });
 }
 
-async function connect(path: string): Promise<Deno.UnixConn> {
+async function connect(path: string): Promise<UnixConn> {
   try {
-    return await Deno.connect({ transport: "unix", path });
+    return await host.connect({ transport: "unix", path });
   } catch (e) {
-    const why = e instanceof Deno.errors.NotFound
+    const why = e instanceof host.errors.NotFound
       ? "no such socket (is ring3 running with --control unix:PATH?)"
-      : e instanceof Deno.errors.ConnectionRefused
+      : e instanceof host.errors.ConnectionRefused
       ? "nobody listens there (ring3 ended?)"
-      : e instanceof Deno.errors.PermissionDenied
+      : e instanceof host.errors.PermissionDenied
       ? "permission denied (the socket's file mode decides who may steer the machine)"
       : (e as Error).message.split("\n")[0];
     throw new Error(`${path}: ${why}`);
@@ -33,7 +34,7 @@ async function connect(path: string): Promise<Deno.UnixConn> {
 }
 
 // lines from a connection
-async function* lines(conn: Deno.Conn): AsyncGenerator<string> {
+async function* lines(conn: Conn): AsyncGenerator<string> {
   const dec = new TextDecoder();
   const buf = new Uint8Array(65536);
   let text = "";
@@ -60,7 +61,7 @@ export async function ctl(argv: string[]): Promise<number> {
     return 2;
   }
   const [path, cmd, ...rest] = argv;
-  let conn: Deno.UnixConn;
+  let conn: UnixConn;
   try {
     conn = await connect(path.startsWith("unix:") ? path.slice(5) : path);
   } catch (e) {
@@ -94,4 +95,4 @@ export async function ctl(argv: string[]): Promise<number> {
   }
 }
 
-if (import.meta.main) Deno.exit(await ctl(Deno.args));
+if (isMain(import.meta)) host.exit(await ctl(host.args));

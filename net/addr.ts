@@ -1,6 +1,7 @@
 // Endpoint specs on the command line: `unix:/path/sw.sock` or `tcp:HOST:PORT` (HOST may be a
 // bracketed IPv6 address), optionally followed by `,net=N` to put a listener's ports on
 // virtual network N instead of the daemon's default. Trunks may also be `udp:HOST:PORT`.
+import { type Addr } from "../runtime/platform/mod.ts";
 
 export type Endpoint =
   | { transport: "unix"; path: string; net?: number }
@@ -48,7 +49,7 @@ export function endpointToString(e: Endpoint): string {
   return `${e.transport}:${e.hostname.includes(":") ? `[${e.hostname}]` : e.hostname}:${e.port}`;
 }
 
-export function connAddr(a: Deno.Addr): string {
+export function connAddr(a: Addr): string {
   if (a.transport === "tcp" || a.transport === "udp") {
     return `${a.hostname.includes(":") ? `[${a.hostname}]` : a.hostname}:${a.port}`;
   }

@@ -3,6 +3,7 @@
 import type { Endpoint } from "./addr.ts";
 import { type CloseReason, StreamPort } from "./stream.ts";
 import { helloFrame } from "./offload.ts";
+import { type Conn, host, type TcpConn } from "../runtime/platform/mod.ts";
 
 export class SwitchClient {
   /** frames received and not yet taken by recv() (only when no onFrame handler is set) */
@@ -13,7 +14,7 @@ export class SwitchClient {
   closedReason: CloseReason | null = null;
   onFrame: ((frame: Uint8Array) => void) | null = null;
 
-  private constructor(readonly conn: Deno.Conn, maxQueueBytes?: number) {
+  private constructor(readonly conn: Conn, maxQueueBytes?: number) {
     this.port = new StreamPort(conn, {
       onFrame: (f) => {
         if (this.onFrame) this.onFrame(f);
@@ -32,9 +33,9 @@ export class SwitchClient {
 
   static async connect(ep: Endpoint, opts: { maxQueueBytes?: number } = {}): Promise<SwitchClient> {
     const conn = ep.transport === "unix"
-      ? await Deno.connect({ transport: "unix", path: ep.path })
-      : await Deno.connect({ hostname: ep.hostname, port: ep.port });
-    if (ep.transport === "tcp") (conn as Deno.TcpConn).setNoDelay(true);
+      ? await host.connect({ transport: "unix", path: ep.path })
+      : await host.connect({ hostname: ep.hostname, port: ep.port });
+    if (ep.transport === "tcp") (conn as TcpConn).setNoDelay(true);
     return new SwitchClient(conn, opts.maxQueueBytes);
   }
 

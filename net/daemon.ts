@@ -9,6 +9,15 @@ import { type Log, newTrunkContext, type TrunkContext, TrunkDialer, TrunkListene
 import { checkKeyStrength, importPsk } from "./trunk_crypto.ts";
 import { UdpTrunkDialer, UdpTrunkListener } from "./trunk_udp.ts";
 import { TapDevice } from "./tap.ts";
+import {
+  type Addr,
+  type Conn,
+  type FileInfo,
+  host,
+  type Listener,
+  type NetAddr,
+  type TcpConn,
+} from "../runtime/platform/mod.ts";
 
 export interface DaemonOptions {
   listen?: Endpoint[];
@@ -36,7 +45,7 @@ export interface DaemonOptions {
 
 interface EdgeListener {
   ep: Endpoint;
-  listener: Deno.Listener;
+  listener: Listener;
   sw: Switch;
   done: Promise<void>;
   ino?: number | null;
@@ -118,11 +127,11 @@ export class SwitchDaemon {
   }
 
   /** Bound addresses (ports resolved when 0 was asked for), in option order. */
-  get edgeAddrs(): Deno.Addr[] {
+  get edgeAddrs(): Addr[] {
     return this.edgeListeners.map((l) => l.listener.addr);
   }
 
-  get trunkAddrs(): Deno.NetAddr[] {
+  get trunkAddrs(): NetAddr[] {
     return this.trunkListeners.map((l) => l.addr);
   }
 
@@ -140,14 +149,14 @@ export class SwitchDaemon {
   }
 
   private async listenEdge(ep: Endpoint): Promise<void> {
-    let listener: Deno.Listener;
+    let listener: Listener;
     let ino: number | null | undefined;
     if (ep.transport === "unix") {
       await removeStaleSocket(ep.path);
-      listener = Deno.listen({ transport: "unix", path: ep.path });
-      ino = Deno.lstatSync(ep.path).ino;
+      listener = host.listen({ transport: "unix", path: ep.path });
+      ino = host.lstatSync(ep.path).ino;
     } else if (ep.transport === "tcp") {
-      listener = Deno.listen({ hostname: ep.hostname, port: ep.port });
+      listener = host.listen({ hostname: ep.hostname, port: ep.port });
     } else throw new Error(`ports listen on unix: or tcp:, not ${endpointToString(ep)}`);
     const sw = this.network(ep.net);
     const l: EdgeListener = { ep, listener, sw, ino, done: Promise.resolve() };
@@ -157,11 +166,11 @@ export class SwitchDaemon {
 
   private async acceptLoop(l: EdgeListener): Promise<void> {
     for (;;) {
-      let conn: Deno.Conn;
+      let conn: Conn;
       try {
         conn = await l.listener.accept();
       } catch (e) {
-        if (this.closing || e instanceof Deno.errors.BadResource || e instanceof Deno.errors.Interrupted) return;
+        if (this.closing || e instanceof host.errors.BadResource || e instanceof host.errors.Interrupted) return;
         // out of file descriptors and the like: the listener stays, the moment passes
         this.portThrottle.refuse("accept error", "-", `port listener: accept failed: ${(e as Error).message}`);
         await new Promise((r) => setTimeout(r, 100));
@@ -177,7 +186,7 @@ export class SwitchDaemon {
         conn.close();
         continue;
       }
-      if (conn.remoteAddr.transport === "tcp") (conn as Deno.TcpConn).setNoDelay(true);
+      if (conn.remoteAddr.transport === "tcp") (conn as TcpConn).setNoDelay(true);
       const who = conn.remoteAddr.transport === "unix" ? endpointToString(l.ep) : connAddr(conn.remoteAddr);
       const net = l.ep.net ?? this.opts.netId ?? 1;
       // the sink forwards to sp, created just below (no frame can arrive before that)
@@ -229,7 +238,7 @@ export class SwitchDaemon {
       if (l.ep.transport !== "unix") continue;
       // remove the socket file only if it is still the one this daemon bound
       try {
-        if (Deno.lstatSync(l.ep.path).ino === l.ino) Deno.removeSync(l.ep.path);
+        if (host.lstatSync(l.ep.path).ino === l.ino) host.removeSync(l.ep.path);
       } catch { /* already gone */ }
     }
   }
@@ -237,18 +246,18 @@ export class SwitchDaemon {
 
 /** A socket file left by a daemon that died is removed; one still answering is an error. */
 async function removeStaleSocket(path: string): Promise<void> {
-  let st: Deno.FileInfo;
+  let st: FileInfo;
   try {
-    st = Deno.lstatSync(path);
+    st = host.lstatSync(path);
   } catch {
     return;
   }
   if (!st.isSocket) throw new Error(`${path} exists and is not a socket`);
   try {
-    const c = await Deno.connect({ transport: "unix", path });
+    const c = await host.connect({ transport: "unix", path });
     c.close();
   } catch {
-    Deno.removeSync(path);
+    host.removeSync(path);
     return;
   }
   throw new Error(`${path} is in use by a running switch`);

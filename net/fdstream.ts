@@ -19,6 +19,7 @@ import type { Endpoint } from "./addr.ts";
 import { FrameReader, FramingError, OFFLOAD_BIT } from "./stream.ts";
 import type { CloseReason } from "./stream.ts";
 import { headerOf, helloFrame, isHello, needsWork, software, VNET_HDR_LEN } from "./offload.ts";
+import { type DynamicLibrary, host, type UnsafePointerView } from "../runtime/platform/mod.ts";
 
 const AF_UNIX = 1, AF_INET = 2, SOCK_STREAM = 1, SOCK_NONBLOCK = 0x800, SOCK_CLOEXEC = 0x80000;
 const IPPROTO_TCP = 6, TCP_NODELAY = 1, SOL_SOCKET = 1, SO_ERROR = 4;
@@ -44,7 +45,7 @@ const SYMBOLS = {
   strerror: { parameters: ["i32"], result: "pointer" },
 } as const;
 
-type Libc = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
+type Libc = DynamicLibrary<typeof SYMBOLS>["symbols"];
 let libc: Libc | null | undefined;
 
 // libc through FFI, or null when this process may not use FFI (or is not on Linux): the caller
@@ -52,15 +53,15 @@ let libc: Libc | null | undefined;
 export function fdStreamLibc(): Libc | null {
   if (libc !== undefined) return libc;
   libc = null;
-  if (Deno.build.os !== "linux") return null;
+  if (host.build.os !== "linux") return null;
   try {
-    if (Deno.permissions.querySync({ name: "ffi" }).state !== "granted") return null;
+    if (!host.permissionGranted("ffi")) return null;
   } catch {
     return null;
   }
   for (const name of ["libc.so.6", "/lib/x86_64-linux-gnu/libc.so.6", "/lib/aarch64-linux-gnu/libc.so.6"]) {
     try {
-      libc = Deno.dlopen(name, SYMBOLS).symbols;
+      libc = host.dlopen(name, SYMBOLS).symbols;
       break;
     } catch { /* next */ }
   }
@@ -68,19 +69,19 @@ export function fdStreamLibc(): Libc | null {
 }
 
 // errno of this thread (the only one that makes the synchronous calls): its address is fixed
-let errnoView: Deno.UnsafePointerView | null = null;
+let errnoView: UnsafePointerView | null = null;
 function errno(c: Libc): number {
   if (!errnoView) {
     const p = c.__errno_location();
     if (!p) return 0;
-    errnoView = new Deno.UnsafePointerView(p);
+    errnoView = new host.UnsafePointerView(p);
   }
   return errnoView.getInt32();
 }
 
 function errText(c: Libc, code: number): string {
   const s = c.strerror(code);
-  return s ? new Deno.UnsafePointerView(s).getCString() : `errno ${code}`;
+  return s ? new host.UnsafePointerView(s).getCString() : `errno ${code}`;
 }
 
 // sockaddr for an endpoint FdStream can dial itself (unix paths, IPv4 numbers, localhost)

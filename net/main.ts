@@ -1,11 +1,11 @@
 // `deno task switch`: the ring3 virtual Ethernet switch daemon.
 
-import { parseArgs } from "node:util";
 import { connAddr, type Endpoint, endpointToString, parseEndpoint, parseNetId } from "./addr.ts";
 import { SwitchDaemon } from "./daemon.ts";
 import { DEFAULT_LIMITS as L, type Limits } from "./guard.ts";
 import { MAX_FRAME, MAX_JUMBO_FRAME } from "./switch.ts";
 import { generateKeyFile, readKeyFile } from "./trunk_crypto.ts";
+import { host, parseArgs } from "../runtime/platform/mod.ts";
 
 const HELP = `ring3 virtual Ethernet switch
 
@@ -52,7 +52,7 @@ big-endian length, then the frame).`;
 
 function fail(msg: string): never {
   console.error(`switch: ${msg.replace(/\s*\n\s*/g, " ")}`);
-  Deno.exit(2);
+  host.exit(2);
 }
 
 function positiveInt(s: string, what: string): number {
@@ -64,7 +64,7 @@ async function main(): Promise<void> {
   let values;
   try {
     ({ values } = parseArgs({
-      args: Deno.args,
+      args: host.args,
       strict: true,
       allowPositionals: false,
       options: {
@@ -157,7 +157,7 @@ async function main(): Promise<void> {
     try {
       key = await readKeyFile(values["key-file"]);
     } catch (e) {
-      fail(e instanceof Deno.errors.NotFound ? `key file ${values["key-file"]} not found` : (e as Error).message);
+      fail(e instanceof host.errors.NotFound ? `key file ${values["key-file"]} not found` : (e as Error).message);
     }
   }
   const quiet = values.quiet ?? false;
@@ -194,10 +194,10 @@ async function main(): Promise<void> {
     stopping = true;
     log(`${sig}: shutting down`);
     await d.close();
-    Deno.exit(0);
+    host.exit(0);
   };
-  Deno.addSignalListener("SIGINT", () => stop("SIGINT"));
-  Deno.addSignalListener("SIGTERM", () => stop("SIGTERM"));
+  host.addSignalListener("SIGINT", () => stop("SIGINT"));
+  host.addSignalListener("SIGTERM", () => stop("SIGTERM"));
 }
 
 await main();

@@ -20,6 +20,7 @@
 // passt runs in the foreground (-f), for one client only (-1: it exits when the NIC's
 // connection closes, even if ring3 dies without cleaning up), as the invoking user (--runas), in
 // IPv4 only (-4). stop() kills it and removes its socket directory.
+import { type ChildProcess, type CommandStatus, host } from "../runtime/platform/mod.ts";
 
 export const GUEST_ADDR = "10.0.2.15", GATEWAY_ADDR = "10.0.2.2";
 export const USER_MTU = 1500; // ne2k; virtio-net NICs get passt's largest, USER_MTU_BIG
@@ -68,7 +69,7 @@ export function passtArgs(socketPath: string, hostfwd: readonly Hostfwd[], mtu =
     "--stderr",
     "--quiet",
     "--runas",
-    `${Deno.uid() ?? 0}:${Deno.gid() ?? 0}`,
+    `${host.uid() ?? 0}:${host.gid() ?? 0}`,
     "--socket",
     socketPath,
     "--ipv4-only",
@@ -88,12 +89,12 @@ export function passtArgs(socketPath: string, hostfwd: readonly Hostfwd[], mtu =
 }
 
 export function findPasst(): string | null {
-  const env = Deno.env.get("RING3_PASST");
+  const env = host.env.get("RING3_PASST");
   if (env) return env;
-  for (const dir of (Deno.env.get("PATH") ?? "/usr/bin:/bin").split(":").concat(["/usr/sbin", "/sbin"])) {
+  for (const dir of (host.env.get("PATH") ?? "/usr/bin:/bin").split(":").concat(["/usr/sbin", "/sbin"])) {
     try {
       const p = `${dir || "."}/passt`;
-      if (Deno.statSync(p).isFile) return p;
+      if (host.statSync(p).isFile) return p;
     } catch { /* not here */ }
   }
   return null;
@@ -106,18 +107,18 @@ export class Passt {
   private constructor(
     readonly socketPath: string,
     private readonly dir: string,
-    private readonly child: Deno.ChildProcess,
+    private readonly child: ChildProcess,
   ) {}
 
   // Start passt and wait until its socket is bound. Errors are one line (passt's own reason).
   static async start(hostfwd: readonly Hostfwd[], mtu = USER_MTU, timeoutMs = 10_000): Promise<Passt> {
     const bin = findPasst();
     if (!bin) throw new Error(`user networking needs passt, which is not installed: ${PASST_INSTALL}`);
-    const dir = await Deno.makeTempDir({ prefix: "ring3-passt-" });
+    const dir = await host.makeTempDir({ prefix: "ring3-passt-" });
     const sock = `${dir}/passt.sock`;
-    let child: Deno.ChildProcess;
+    let child: ChildProcess;
     try {
-      child = new Deno.Command(bin, {
+      child = new host.Command(bin, {
         args: passtArgs(sock, hostfwd, mtu),
         stdin: "null",
         stdout: "null",
@@ -125,7 +126,7 @@ export class Passt {
       })
         .spawn();
     } catch (e) {
-      await Deno.remove(dir, { recursive: true }).catch(() => {});
+      await host.remove(dir, { recursive: true }).catch(() => {});
       throw new Error(`cannot run ${bin}: ${(e as Error).message}`);
     }
     const p = new Passt(sock, dir, child);
@@ -170,7 +171,7 @@ export class Passt {
     return this.child.pid;
   }
 
-  get exited(): Promise<Deno.CommandStatus> {
+  get exited(): Promise<CommandStatus> {
     return this.child.status;
   }
 
@@ -181,7 +182,7 @@ export class Passt {
       this.child.kill("SIGTERM");
     } catch { /* already gone */ }
     await this.child.status.catch(() => {});
-    await Deno.remove(this.dir, { recursive: true }).catch(() => {});
+    await host.remove(this.dir, { recursive: true }).catch(() => {});
   }
 
   // For exit paths that cannot await (an unload handler): kill now, remove the directory.
@@ -192,7 +193,7 @@ export class Passt {
       this.child.kill("SIGKILL");
     } catch { /* already gone */ }
     try {
-      Deno.removeSync(this.dir, { recursive: true });
+      host.removeSync(this.dir, { recursive: true });
     } catch { /* gone */ }
   }
 }

@@ -5,6 +5,7 @@
 
 import type { FrameSink } from "./switch.ts";
 import { headerOf, isHello, MAX_OFFLOAD_FRAME, needsWork, software, VNET_HDR_LEN, withHeader } from "./offload.ts";
+import { type Conn, host } from "../runtime/platform/mod.ts";
 
 /** A length prefix above this is not a frame but a broken or hostile peer: the port closes. */
 export const STREAM_MAX_LEN = 65536;
@@ -115,7 +116,7 @@ export class FramedWriter {
   private closed = false;
 
   constructor(
-    private readonly conn: Deno.Conn,
+    private readonly conn: Conn,
     private readonly onError: (e: unknown) => void,
     readonly maxQueueBytes = 1 << 20,
   ) {}
@@ -199,7 +200,7 @@ export class FramedWriter {
 export type CloseReason = "eof" | "mid-frame" | "reset" | "framing" | "error" | "local";
 
 function errorReason(e: unknown): CloseReason {
-  return e instanceof Deno.errors.BrokenPipe || e instanceof Deno.errors.ConnectionReset ? "reset" : "error";
+  return e instanceof host.errors.BrokenPipe || e instanceof host.errors.ConnectionReset ? "reset" : "error";
 }
 
 /**
@@ -215,7 +216,7 @@ export class StreamPort implements FrameSink {
   private readonly answerHello: boolean;
 
   constructor(
-    private readonly conn: Deno.Conn,
+    private readonly conn: Conn,
     private readonly handlers: {
       onFrame: (frame: Uint8Array) => void;
       onClose: (reason: CloseReason, detail?: string) => void;

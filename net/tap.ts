@@ -8,6 +8,7 @@
 // FFI's blocking threads waits for the next frames, so the event loop never blocks and close()
 // takes effect within one poll period. Needs CAP_NET_ADMIN (root) and /dev/net/tun; both are
 // checked with a one-line error.
+import { type DynamicLibrary, host } from "../runtime/platform/mod.ts";
 
 const TUNSETIFF = 0x400454ca, IFF_TAP = 0x0002, IFF_NO_PI = 0x1000;
 const SIOCGIFFLAGS = 0x8913, SIOCSIFFLAGS = 0x8914, IFF_UP = 0x1;
@@ -31,16 +32,16 @@ const SYMBOLS = {
   strerror: { parameters: ["i32"], result: "pointer" },
 } as const;
 
-type Libc = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
+type Libc = DynamicLibrary<typeof SYMBOLS>["symbols"];
 let libc: Libc | null = null;
 
 function loadLibc(): Libc {
   if (libc) return libc;
-  if (Deno.build.os !== "linux") throw new Error("TAP ports need Linux");
+  if (host.build.os !== "linux") throw new Error("TAP ports need Linux");
   let lastErr: unknown;
   for (const name of ["libc.so.6", "/lib/x86_64-linux-gnu/libc.so.6", "/lib/aarch64-linux-gnu/libc.so.6"]) {
     try {
-      libc = Deno.dlopen(name, SYMBOLS).symbols;
+      libc = host.dlopen(name, SYMBOLS).symbols;
       return libc;
     } catch (e) {
       lastErr = e;
@@ -51,9 +52,9 @@ function loadLibc(): Libc {
 
 function errno(c: Libc): { code: number; text: string } {
   const p = c.__errno_location();
-  const code = p ? new Deno.UnsafePointerView(p).getInt32() : 0;
+  const code = p ? new host.UnsafePointerView(p).getInt32() : 0;
   const s = c.strerror(code);
-  return { code, text: s ? new Deno.UnsafePointerView(s).getCString() : `errno ${code}` };
+  return { code, text: s ? new host.UnsafePointerView(s).getCString() : `errno ${code}` };
 }
 
 function ifreq(name: string, flags: number): Uint8Array {

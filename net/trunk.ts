@@ -53,6 +53,7 @@ import { FramedWriter, FrameReader } from "./stream.ts";
 import type { Switch, SwitchPort } from "./switch.ts";
 import { DEFAULT_LIMITS, type Limits, LogThrottle, PendingSet, RateLimiter, sourceOf } from "./guard.ts";
 import { authProof, checkProof, COOKIE_LEN, CookieJar, type Psk, type Role, sessionKeys } from "./trunk_crypto.ts";
+import { type Conn, host, type Listener, type NetAddr, type TcpConn } from "../runtime/platform/mod.ts";
 
 export const TRUNK_VERSION = 2;
 const MAGIC = new TextEncoder().encode("RING3TRK");
@@ -155,7 +156,7 @@ class MessageStream {
   private readonly reader: FrameReader;
   private buf = new Uint8Array(HANDSHAKE_READ_BUF);
   private seen = 0;
-  constructor(private readonly conn: Deno.Conn, private readonly handshakeMsgs: number) {
+  constructor(private readonly conn: Conn, private readonly handshakeMsgs: number) {
     this.reader = new FrameReader((m) => {
       this.queue.push(m);
       if (++this.seen === this.handshakeMsgs) this.reader.maxLen = 65536 + 64;
@@ -180,7 +181,7 @@ export class StreamWire implements Wire {
   private readonly ms: MessageStream;
   private readonly writer: FramedWriter;
   /** role: how many handshake messages this side reads (S: HELLO, HELLO+COOKIE, AUTH; C: COOKIE, SHELLO) */
-  constructor(private readonly conn: Deno.Conn, role: Role) {
+  constructor(private readonly conn: Conn, role: Role) {
     this.peer = connAddr(conn.remoteAddr);
     this.ms = new MessageStream(conn, role === "S" ? 3 : 2);
     this.writer = new FramedWriter(conn, () => {});
@@ -718,23 +719,23 @@ export class TrunkLink {
 
 /** Accept trunks on a TCP endpoint. */
 export class TrunkListener {
-  private readonly listener: Deno.Listener;
+  private readonly listener: Listener;
   private readonly tasks = new Set<Promise<void>>();
-  private readonly conns = new Set<Deno.Conn>();
+  private readonly conns = new Set<Conn>();
   private done: Promise<void>;
   private readonly rate: RateLimiter;
-  private readonly pending: PendingSet<Deno.Conn>;
-  private readonly evicted = new WeakSet<Deno.Conn>();
+  private readonly pending: PendingSet<Conn>;
+  private readonly evicted = new WeakSet<Conn>();
   readonly throttle: LogThrottle;
 
   constructor(ep: Endpoint, private readonly ctx: TrunkContext) {
     if (ep.transport !== "tcp") throw new Error(`trunk endpoints are tcp:HOST:PORT, not ${endpointToString(ep)}`);
-    this.listener = Deno.listen({ hostname: ep.hostname, port: ep.port });
+    this.listener = host.listen({ hostname: ep.hostname, port: ep.port });
     const lim = ctx.limits;
     this.rate = new RateLimiter(lim.handshakeRate);
     this.pending = new PendingSet(lim.maxPending, lim.maxPendingPerSource, (c) => {
       this.evicted.add(c);
-      this.throttle.refuse("evicted (pending limit)", sourceOf((c.remoteAddr as Deno.NetAddr).hostname));
+      this.throttle.refuse("evicted (pending limit)", sourceOf((c.remoteAddr as NetAddr).hostname));
       try {
         c.close();
       } catch { /* closed */ }
@@ -743,8 +744,8 @@ export class TrunkListener {
     this.done = this.acceptLoop();
   }
 
-  get addr(): Deno.NetAddr {
-    return this.listener.addr as Deno.NetAddr;
+  get addr(): NetAddr {
+    return this.listener.addr as NetAddr;
   }
 
   /** connections in their handshake now */
@@ -754,17 +755,17 @@ export class TrunkListener {
 
   private async acceptLoop(): Promise<void> {
     for (;;) {
-      let conn: Deno.Conn;
+      let conn: Conn;
       try {
         conn = await this.listener.accept();
       } catch (e) {
-        if (e instanceof Deno.errors.BadResource || e instanceof Deno.errors.Interrupted) return; // closed
+        if (e instanceof host.errors.BadResource || e instanceof host.errors.Interrupted) return; // closed
         // out of file descriptors and the like: the listener stays, the moment passes
         this.throttle.refuse("accept error", "-", `accept failed: ${(e as Error).message}`);
         await new Promise((r) => setTimeout(r, 100));
         continue;
       }
-      const source = sourceOf((conn.remoteAddr as Deno.NetAddr).hostname);
+      const source = sourceOf((conn.remoteAddr as NetAddr).hostname);
       if (!this.rate.take(source)) {
         this.throttle.refuse("rate limit", source);
         conn.close();
@@ -776,8 +777,8 @@ export class TrunkListener {
     }
   }
 
-  private async serve(conn: Deno.Conn, source: string): Promise<void> {
-    (conn as Deno.TcpConn).setNoDelay?.(true);
+  private async serve(conn: Conn, source: string): Promise<void> {
+    (conn as TcpConn).setNoDelay?.(true);
     this.conns.add(conn);
     this.pending.admit(source, conn);
     const wire = new StreamWire(conn, "S");
@@ -822,7 +823,7 @@ export class TrunkDialer {
   private stopped = false;
   private wake: (() => void) | null = null;
   private sleepTimer: ReturnType<typeof setTimeout> | undefined;
-  private conn: Deno.Conn | null = null;
+  private conn: Conn | null = null;
   private done: Promise<void>;
   private readonly dialLog: DialLog;
 
@@ -843,7 +844,7 @@ export class TrunkDialer {
     let failing = false;
     while (!this.stopped) {
       try {
-        const conn = await Deno.connect({ hostname: ep.hostname, port: ep.port });
+        const conn = await host.connect({ hostname: ep.hostname, port: ep.port });
         if (this.stopped) {
           conn.close();
           break;

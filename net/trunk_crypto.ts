@@ -5,8 +5,7 @@
 //   in any other session or reflected back at its sender;
 // - each direction gets its own AES-256-GCM key, HKDF-SHA256(PSK, salt = SHA-256(transcript)),
 //   so the 96-bit IV can simply be the message sequence number.
-
-import { createHmac, timingSafeEqual } from "node:crypto";
+import { createHmac, type FsFile, host, timingSafeEqual } from "../runtime/platform/mod.ts";
 
 const enc = new TextEncoder();
 const AUTH_LABEL = enc.encode("ring3 trunk v2 auth");
@@ -81,21 +80,21 @@ export function checkKeyStrength(key: Uint8Array, path = "the key", kind = ""): 
 
 /** Read a key file: its key material (keyMaterial), or a clear error. */
 export async function readKeyFile(path: string): Promise<Uint8Array> {
-  return keyMaterial(await Deno.readFile(path), `key file ${path}`);
+  return keyMaterial(await host.readFile(path), `key file ${path}`);
 }
 
 /** Write a fresh key (32 random bytes, base64) to a new file only its owner can read. */
 export function generateKeyFile(path: string): void {
   const key = crypto.getRandomValues(new Uint8Array(MIN_KEY_BYTES));
-  let f: Deno.FsFile;
+  let f: FsFile;
   try {
-    f = Deno.openSync(path, { write: true, createNew: true, mode: 0o600 });
+    f = host.openSync(path, { write: true, createNew: true, mode: 0o600 });
   } catch (e) {
-    if (e instanceof Deno.errors.AlreadyExists) throw new Error(`${path} exists; not overwriting a key`);
+    if (e instanceof host.errors.AlreadyExists) throw new Error(`${path} exists; not overwriting a key`);
     throw e;
   }
   try {
-    Deno.chmodSync(path, 0o600); // the umask may have narrowed it further, never widened it: make it exact
+    host.chmodSync(path, 0o600); // the umask may have narrowed it further, never widened it: make it exact
     f.writeSync(enc.encode(btoa(String.fromCharCode(...key)) + "\n"));
   } finally {
     f.close();

@@ -4,8 +4,6 @@
 // peer. Nothing here retransmits: a lost datagram loses the frames it carried, and a trunk ends
 // only when its peer has been silent past the keepalive deadline (or sends nonsense during the
 // handshake), after which the dialer redials.
-import dgram from "node:dgram";
-import { lookup } from "node:dns/promises";
 import type { Endpoint } from "./addr.ts";
 import { LogThrottle, PendingSet, RateLimiter, sourceOf } from "./guard.ts";
 import {
@@ -24,6 +22,7 @@ import {
   versionNotice,
   type Wire,
 } from "./trunk.ts";
+import { dgram, dnsLookup as lookup, type NetAddr } from "../runtime/platform/mod.ts";
 
 /** datagrams waiting for the trunk to read them; beyond this they are lost like on the wire */
 const MAX_QUEUED = 1024;
@@ -155,7 +154,7 @@ export class UdpTrunkListener {
     this.ready = bind(this.sock, ep.port, ep.hostname);
   }
 
-  get addr(): Deno.NetAddr {
+  get addr(): NetAddr {
     const a = this.sock.address();
     return { transport: "udp", hostname: a.address, port: a.port };
   }

@@ -9,6 +9,7 @@
 // Why not a boot loader path? Firmware boots work (--bios with SeaBIOS and extlinux), but
 // SeaBIOS reads the kernel and initrd through INT 13h, sector by sector in real mode, which costs
 // ring3 many seconds; the direct boot starts the same kernel in well under one.
+import { host } from "../platform/mod.ts";
 const SECTOR = 512;
 
 export interface ImageBoot {
@@ -50,7 +51,7 @@ export function parseExtlinux(conf: string): ImageBoot | null {
 
 function debugfs(spec: string, request: string): { ok: boolean; out: Uint8Array; err: string } {
   try {
-    const o = new Deno.Command("debugfs", { args: ["-R", request, spec], stdout: "piped", stderr: "piped" })
+    const o = new host.Command("debugfs", { args: ["-R", request, spec], stdout: "piped", stderr: "piped" })
       .outputSync();
     const err = new TextDecoder().decode(o.stderr);
     // debugfs exits 0 even when the file is missing; it says so on stderr
@@ -64,7 +65,7 @@ function debugfs(spec: string, request: string): { ok: boolean; out: Uint8Array;
 export function imageBootFiles(image: string): ImageBoot | null {
   let mbr: Uint8Array;
   try {
-    const f = Deno.openSync(image, { read: true });
+    const f = host.openSync(image, { read: true });
     mbr = new Uint8Array(512);
     const n = f.readSync(mbr);
     f.close();
@@ -79,16 +80,16 @@ export function imageBootFiles(image: string): ImageBoot | null {
   if (!conf.ok) return null;
   const boot = parseExtlinux(new TextDecoder().decode(conf.out));
   if (!boot) return null;
-  const dir = Deno.makeTempDirSync({ prefix: "ring3-boot-" });
-  globalThis.addEventListener("unload", () => {
+  const dir = host.makeTempDirSync({ prefix: "ring3-boot-" });
+  host.onExit(() => {
     try {
-      Deno.removeSync(dir, { recursive: true });
+      host.removeSync(dir, { recursive: true });
     } catch { /* gone */ }
   });
   const dump = (path: string, name: string): string => {
     const out = `${dir}/${name}`;
     const r = debugfs(spec, `dump ${path.startsWith("/") ? path : `/${path}`} ${out}`);
-    if (!r.ok || !Deno.statSync(out).size) {
+    if (!r.ok || !host.statSync(out).size) {
       throw new Error(`${image}: cannot read ${path} from the disk: ${r.err.trim()}`);
     }
     return out;

@@ -5,8 +5,8 @@
 // snapshot=on base), so two ring3s never write one image, yet may share a read-only base.
 // flock is not QEMU's lock (QEMU takes byte-range OFD locks), so ring3 and QEMU do not see
 // each other's locks.
-import * as fs from "node:fs";
 import { DiskError } from "./image.ts";
+import { fs, host } from "../platform/mod.ts";
 
 const LOCK_SH = 1, LOCK_EX = 2, LOCK_NB = 4;
 const FALLOC_PUNCH_HOLE_KEEP_SIZE = 3;
@@ -20,7 +20,7 @@ let libc: Libc | null | undefined;
 function loadLibc(): Libc | null {
   if (libc !== undefined) return libc;
   try {
-    const lib = Deno.dlopen(
+    const lib = host.dlopen(
       "libc.so.6",
       {
         flock: { parameters: ["i32", "i32"], result: "i32" },

@@ -3,12 +3,12 @@
 // raw), a qcow2 image's backing chain is opened read-only (a relative backing name is taken
 // relative to the image's folder, as QEMU does), and snapshot=on puts an in-memory overlay on top
 // of an image opened read-only. Errors are DiskError, one line each.
-import { dirname, isAbsolute, join } from "node:path";
 import { type BlockImage, DiskError } from "./image.ts";
 import { HostFile } from "./file.ts";
 import { RawImage } from "./raw.ts";
 import { isQcow2, Qcow2Image } from "./qcow2.ts";
 import { SnapshotOverlay } from "./overlay.ts";
+import { dirname, isAbsolute, join } from "../platform/mod.ts";
 
 export interface ImageOptions {
   format?: "raw" | "qcow2"; // default: probed

@@ -20,9 +20,9 @@
 // refcount tables are not grown (a write needing it fails with an I/O error; one 64 KiB table
 // cluster covers 16 TiB of 64 KiB clusters), encryption, external data files, extended L2
 // entries and zstd compression are refused when the image is opened.
-import { constants as zc, inflateRawSync } from "node:zlib";
 import { type BlockImage, DiskError, SECTOR } from "./image.ts";
 import type { HostFile } from "./file.ts";
+import { inflateRawSync, zlibConstants as zc } from "../platform/mod.ts";
 
 const MAGIC = 0x514649fb; // "QFI\xfb"
 const OFFSET_MASK = 0x00fffffffffffe00n;

@@ -1,5 +1,6 @@
 // The committed default guest (guest/images, built by guest/build.sh) and its command line.
-const GUEST_IMAGES = new URL("../../guest/images/", import.meta.url);
+import { asset } from "../platform/mod.ts";
+const GUEST_IMAGES = asset(new URL("../../guest/images/", import.meta.url), "guest/");
 export const DEFAULT_KERNEL = new URL("bzImage", GUEST_IMAGES).pathname;
 export const DEFAULT_INITRD = new URL("initramfs.cpio.gz", GUEST_IMAGES).pathname;
 // tsc=reliable: ring3's TSC is the host's monotonic clock at a constant 1 GHz, kept in step

@@ -5,6 +5,7 @@
 // owner only); loosen it with chmod for a group that should steer the machine.
 import type { Vm } from "./vm.ts";
 import { handleLine } from "./commands.ts";
+import { type Conn, host, type Listener } from "../platform/mod.ts";
 
 export class ControlError extends Error {
   override name = "ControlError";
@@ -23,30 +24,30 @@ export function parseControlSpec(spec: string): string {
 const MAX_LINE = 1 << 16;
 
 export class ControlServer {
-  private readonly listener: Deno.Listener;
-  private readonly conns = new Set<Deno.Conn>();
+  private readonly listener: Listener;
+  private readonly conns = new Set<Conn>();
   private readonly pending = new Set<() => Promise<void>>(); // each client's queue of unsent lines
   private closed = false;
 
   private constructor(private readonly vm: Vm, readonly path: string) {
-    this.listener = Deno.listen({ transport: "unix", path });
+    this.listener = host.listen({ transport: "unix", path });
   }
 
   // Listen on PATH. A socket file left by a ring3 that is gone is replaced; a live one is not.
   static async listen(vm: Vm, path: string): Promise<ControlServer> {
     try {
-      const st = await Deno.lstat(path);
+      const st = await host.lstat(path);
       if (!st.isSocket) throw new ControlError(`--control ${path}: exists and is not a socket`);
       let live = false;
       try {
-        const c = await Deno.connect({ transport: "unix", path });
+        const c = await host.connect({ transport: "unix", path });
         c.close();
         live = true;
       } catch { /* nobody listens: a stale file */ }
       if (live) throw new ControlError(`--control ${path}: another ring3 listens there`);
-      await Deno.remove(path);
+      await host.remove(path);
     } catch (e) {
-      if (!(e instanceof Deno.errors.NotFound)) throw e;
+      if (!(e instanceof host.errors.NotFound)) throw e;
     }
     let s: ControlServer;
     try {
@@ -54,7 +55,7 @@ export class ControlServer {
     } catch (e) {
       throw new ControlError(`--control ${path}: ${(e as Error).message.split("\n")[0]}`);
     }
-    await Deno.chmod(path, 0o600);
+    await host.chmod(path, 0o600);
     s.accept();
     return s;
   }
@@ -69,7 +70,7 @@ export class ControlServer {
     }
   }
 
-  private async serve(conn: Deno.Conn): Promise<void> {
+  private async serve(conn: Conn): Promise<void> {
     this.conns.add(conn);
     const enc = new TextEncoder();
     let queue = Promise.resolve();
@@ -127,7 +128,7 @@ export class ControlServer {
       } catch { /* closed */ }
     }
     try {
-      await Deno.remove(this.path);
+      await host.remove(this.path);
     } catch { /* gone */ }
   }
 }

@@ -18,6 +18,7 @@ import { FdStream } from "../../net/fdstream.ts";
 import type { Timer, TimerQueue } from "../clock.ts";
 import { type Hostfwd, Passt } from "../../net/passt.ts";
 import { headerOf, needsWork, software } from "../../net/offload.ts";
+import { host } from "../platform/mod.ts";
 
 export function defaultMac(switchSpec: string, index: number, salt = ""): Uint8Array {
   let h = 0x811c9dc5;
@@ -62,10 +63,10 @@ export interface NicPort {
 
 // RING3_NET_TRACE=FILE appends a line per frame: host ms, pid, direction, length, TCP fields
 // (for measuring the path between two guests' links; every process may append to one file)
-const TRACE = Deno.env.get("RING3_NET_TRACE");
+const TRACE = host.env.get("RING3_NET_TRACE");
 
 function trace(dir: string, f: Uint8Array): void {
-  let s = `${(performance.timeOrigin + performance.now()).toFixed(3)} ${Deno.pid} ${dir} ${f.length}`;
+  let s = `${(performance.timeOrigin + performance.now()).toFixed(3)} ${host.pid} ${dir} ${f.length}`;
   if (f.length >= 54 && f[12] === 8 && f[13] === 0 && f[23] === 6) {
     const t = 14 + (f[14] & 15) * 4, v = new DataView(f.buffer, f.byteOffset);
     const len = v.getUint16(16) - (f[14] & 15) * 4 - (f[t + 12] >> 4) * 4;
@@ -73,7 +74,7 @@ function trace(dir: string, f: Uint8Array): void {
       ` seq=${v.getUint32(t + 4)} ack=${v.getUint32(t + 8)} fl=${f[t + 13].toString(16)} win=${v.getUint16(t + 14)}` +
       ` len=${len}`;
   }
-  Deno.writeTextFileSync(TRACE!, s + "\n", { append: true });
+  host.writeTextFileSync(TRACE!, s + "\n", { append: true });
 }
 
 const RETRY_MIN_MS = 250, RETRY_MAX_MS = 5000;
@@ -130,7 +131,7 @@ export class NicLink implements NicPort {
     } else {
       this.userCfg = spec;
       this.endpoint = { transport: "unix", path: "(passt not started)" };
-      globalThis.addEventListener("unload", this.unload);
+      host.onExit(this.unload);
     }
     this.dial();
   }
@@ -217,7 +218,7 @@ export class NicLink implements NicPort {
     this.client?.close();
     this.client = null;
     if (this.userCfg) {
-      globalThis.removeEventListener("unload", this.unload);
+      host.offExit(this.unload);
       this.passt?.stop();
       this.passt = null;
     }
@@ -252,7 +253,7 @@ export class NicLink implements NicPort {
       const opts = this.userCfg ? { maxQueueBytes: USER_QUEUE_BYTES } : {};
       // the machine moves the bytes itself (net/fdstream.ts) where it can use FFI; Deno.Conn
       // otherwise (RING3_NET_FFI=off forces it, for A/B runs)
-      c = (Deno.env.get("RING3_NET_FFI") !== "off" ? await FdStream.connect(this.endpoint, opts) : null) ??
+      c = (host.env.get("RING3_NET_FFI") !== "off" ? await FdStream.connect(this.endpoint, opts) : null) ??
         await SwitchClient.connect(this.endpoint, opts);
     } catch (e) {
       if (this.closed) return;
@@ -329,7 +330,7 @@ export class NicLink implements NicPort {
   private retry(): void {
     if (this.closed) return;
     const t = setTimeout(() => this.dial(), this.retryMs);
-    Deno.unrefTimer(t);
+    host.unrefTimer(t);
     this.timer = t;
     this.retryMs = Math.min(RETRY_MAX_MS, this.retryMs * 2);
   }

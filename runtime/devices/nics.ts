@@ -8,6 +8,7 @@ import type { NetConfig } from "../netopt.ts";
 import { USER_MTU, USER_MTU_BIG } from "../../net/passt.ts";
 import type { GuestRam } from "../memory.ts";
 import type { TimerQueue } from "../clock.ts";
+import { host } from "../platform/mod.ts";
 
 export const FIRST_NIC_SLOT = 3;
 
@@ -37,10 +38,10 @@ export function attachNics(
     // User links (passt) get none: with TSO segmented in software toward passt, an 8 MiB
     // guest-to-host transfer arrived short (4.7 MB) though every segment checked out elsewhere;
     // without offloads it arrives whole. Not understood yet (bench/results/net.md).
-    const offloads = Deno.env.get("RING3_NET_OFFLOAD") !== "off" && !config.user;
+    const offloads = host.env.get("RING3_NET_OFFLOAD") !== "off" && !config.user;
     // USER_MTU_BIG (65520) for virtio lost data guest-to-host through Debian 12's passt (an 8 MiB
     // transfer ended after 5.8 MB); 1500 everywhere until that is understood
-    const mtu = Deno.env.get("RING3_USER_MTU") === "big" && config.model === "virtio" ? USER_MTU_BIG : USER_MTU;
+    const mtu = host.env.get("RING3_USER_MTU") === "big" && config.model === "virtio" ? USER_MTU_BIG : USER_MTU;
     const link = new NicLink(config.switch ?? { hostfwd: config.user!.hostfwd, mtu }, name, mac, log);
     link.onTransmit = onTransmit;
     if (timers) link.attachTimers(timers);

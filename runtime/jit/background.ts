@@ -16,6 +16,8 @@
 // `--icount`-style runs and the virtual clock are unaffected; only how soon code runs compiled
 // varies with host timing. vCPU worker threads (`--smp` > 1 with threads) loop without turning
 // their event loop and compile synchronously as before.
+import { newWorker, type WorkerLike } from "../platform/mod.ts";
+
 export interface Request {
   id: number;
   h: number; // host address of the entry
@@ -51,7 +53,7 @@ export interface Result {
 const MAX_PENDING = 64;
 
 export class Background {
-  private readonly worker: Worker;
+  private readonly worker: WorkerLike;
   private readonly pending = new Set<string>();
   private nextId = 1;
   private onReady?: () => void;
@@ -64,7 +66,7 @@ export class Background {
     opts: { names: boolean; dump: boolean },
     onResult: (r: Result) => void,
   ) {
-    this.worker = new Worker(new URL("./compile_worker.ts", import.meta.url), { type: "module" });
+    this.worker = newWorker(new URL("./compile_worker.ts", import.meta.url), "compile_worker");
     this.worker.postMessage({ memory, S, pages, names: opts.names, dump: opts.dump });
     this.worker.postMessage("ping");
     this.ready = new Promise((r) => this.onReady = r);

@@ -37,10 +37,11 @@ import { emitMul } from "./ops/mul.ts";
 import { emitX87, isInlineX87 } from "./ops/x87.ts";
 import { emitCmpxchg, isInlineCmpxchg } from "./ops/atomic.ts";
 import { emitSse, isInlineSse } from "./ops/sse.ts";
+import { host } from "../platform/mod.ts";
 
 export const MAX_INSNS = 96;
 // blocks go on into the next compiled block with a tail call (RING3_JIT_CHAIN=0: back to the loop)
-const chaining = Deno.env.get("RING3_JIT_CHAIN") !== "0";
+const chaining = host.env.get("RING3_JIT_CHAIN") !== "0";
 
 // Which instructions end a block, how they use the lazy flags and which emitter compiles them
 // are the opcode table's facts (core-as/gen/table.ts via facts.ts, in ins.facts).
@@ -210,8 +211,8 @@ export const MAX_REGION_INSNS = 320;
 // Regions are off by default: raced against blocks alone on this (heavily shared) machine they
 // were not faster on any row and slower on several (ARCHITECTURE.md, "Regions").
 // RING3_JIT_REGIONS=1 turns them on; the tests run both ways (jitOptions.regions).
-export const jitOptions = { regions: Deno.env.get("RING3_JIT_REGIONS") === "1" };
-const trace = !!Deno.env.get("RING3_JIT_TRACE");
+export const jitOptions = { regions: host.env.get("RING3_JIT_REGIONS") === "1" };
+const trace = !!host.env.get("RING3_JIT_TRACE");
 const hex = (x: number) => (x >>> 0).toString(16);
 
 // Decode one unit from linear address `at` (host offset h) to the first branch it does not

@@ -5,9 +5,10 @@ import * as L from "../../core-as/layout.ts";
 import { compileBlock } from "./compile.ts";
 import { opName, withName } from "./names.ts";
 import type { Request, Result } from "./background.ts";
+import { workerScope } from "../platform/mod.ts";
 
 // the worker's global scope, as much of it as is used here (the file is checked with the window lib)
-const scope = self as unknown as {
+const scope = workerScope() as unknown as {
   onmessage: (e: MessageEvent) => void;
   postMessage(m: Result): void;
 };

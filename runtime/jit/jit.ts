@@ -5,6 +5,7 @@ import * as L from "../../core-as/layout.ts";
 import { compileBlock } from "./compile.ts";
 import { opName, withName } from "./names.ts";
 import { Background, type Result } from "./background.ts";
+import { host } from "../platform/mod.ts";
 
 export interface JitStats {
   blocks: number;
@@ -37,11 +38,11 @@ export class Jit {
   private pages = 0;
   private next = 1;
   private base = 1;
-  private profile = !!Deno.env.get("RING3_JIT_PROFILE");
+  private profile = !!host.env.get("RING3_JIT_PROFILE");
   // RING3_JIT_NAMES=1: each block's function is named g<entry> (a wasm name section), so host
   // profilers (perf with --v8-flags=--perf-basic-prof, --cpu-prof) show which guest code is hot
-  private names = !!Deno.env.get("RING3_JIT_NAMES");
-  private dump = Deno.env.get("RING3_JIT_DUMP"); // a directory: each block's module as <entry>.wasm
+  private names = !!host.env.get("RING3_JIT_NAMES");
+  private dump = host.env.get("RING3_JIT_DUMP"); // a directory: each block's module as <entry>.wasm
   private profileInfo: { lin: number; stepped: string[]; n: number; last: string }[] = [];
   private report(): void {
     const dv = new DataView(this.mem8.buffer);
@@ -100,11 +101,10 @@ export class Jit {
   constructor() {
     this.table = new WebAssembly.Table({ element: "anyfunc", initial: 1 });
     if (this.profile) {
-      globalThis.addEventListener("unload", () => this.report());
+      host.onExit(() => this.report());
     }
-    if (Deno.env.get("RING3_JIT_STATS")) {
-      globalThis.addEventListener(
-        "unload",
+    if (host.env.get("RING3_JIT_STATS")) {
+      host.onExit(
         () => console.error(`jit: ${JSON.stringify(this.current())}`),
       );
     }
@@ -149,7 +149,7 @@ export class Jit {
   // Off unless RING3_JIT_BACKGROUND=1 (or `always`, the tests): measured on a quiet machine it
   // lost in wall time (ARCHITECTURE.md, "Compiling in the background").
   startBackground(always = false): void {
-    if (this.bg || !this.env || !(always || Deno.env.get("RING3_JIT_BACKGROUND") === "1")) return;
+    if (this.bg || !this.env || !(always || host.env.get("RING3_JIT_BACKGROUND") === "1")) return;
     this.bg = new Background(
       this.env.memory as WebAssembly.Memory,
       this.S,
@@ -210,7 +210,7 @@ export class Jit {
     this.stats.emitMs += t1 - t0;
     this.stats.moduleMs += performance.now() - t1;
     const idx = this.install(h, lin, mod, r.entries ?? [lin], r.gen, r);
-    if (this.dump) Deno.writeFileSync(`${this.dump}/${(lin >>> 0).toString(16)}.wasm`, r.bytes);
+    if (this.dump) host.writeFileSync(`${this.dump}/${(lin >>> 0).toString(16)}.wasm`, r.bytes);
     this.stats.compileMs += performance.now() - t0;
     return idx;
   }
@@ -241,7 +241,7 @@ export class Jit {
     this.entered = [];
     if (units > 1) this.addEntries(h, entries, inst, gen);
     this.stats.blocks++;
-    if (Deno.env.get("RING3_JIT_TRACE")) {
+    if (host.env.get("RING3_JIT_TRACE")) {
       console.error(`jit: block ${(lin >>> 0).toString(16)} ${r.insns} insns, ${r.inline} inline`);
     }
     this.stats.insns += r.insns;
@@ -282,7 +282,7 @@ export class Jit {
       const p = this.profileInfo.find((x) => x.lin === r.lin && x.n === 0);
       if (p) Object.assign(p, { stepped: r.stepped!, n: r.insns!, last: r.last! });
     }
-    if (this.dump && r.bytes) Deno.writeFileSync(`${this.dump}/${r.lin.toString(16)}.wasm`, r.bytes);
+    if (this.dump && r.bytes) host.writeFileSync(`${this.dump}/${r.lin.toString(16)}.wasm`, r.bytes);
     const s0 = this.pair(r.h);
     const s1 = s0 + 16;
     let to = s0;
@@ -340,7 +340,7 @@ export class Jit {
   // which runs it correctly, and the first few failures are reported. RING3_JIT_STRICT=1 (the
   // tests) makes it an error instead.
   private failures = 0;
-  strict = Deno.env.get("RING3_JIT_STRICT") === "1";
+  strict = host.env.get("RING3_JIT_STRICT") === "1";
   private failed(lin: number, e: unknown): number {
     const msg = `block compiler failed at ${(lin >>> 0).toString(16)}: ${e}`;
     if (this.strict) throw new Error(msg);

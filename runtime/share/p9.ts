@@ -15,6 +15,7 @@
 // readonly=on refuses every change with EROFS. chown is ignored and set-id bits are stripped
 // (ring3 may run as root: a guest must not make set-uid files on the host).
 import { P9Short, type Qid, Reader, Writer } from "./wire.ts";
+import { type FileInfo, type FsFile, host } from "../platform/mod.ts";
 
 // Linux errno values
 export const EPERM = 1, ENOENT = 2, EIO = 5, EBADF = 9, EACCES = 13, EEXIST = 17, EXDEV = 18, ENOTDIR = 20;
@@ -89,7 +90,7 @@ const S_IFMT = 0o170000, S_IFDIR = 0o040000, S_IFLNK = 0o120000;
 
 interface Fid {
   names: string[];
-  file?: Deno.FsFile;
+  file?: FsFile;
   dir?: { entries: { name: string; names: string[] }[] }; // an open directory's listing
   xattr?: boolean;
 }
@@ -110,11 +111,11 @@ export class P9Server {
   constructor(dir: string, opts: ShareOptions = {}) {
     let real: string;
     try {
-      real = Deno.realPathSync(dir);
+      real = host.realPathSync(dir);
     } catch (e) {
       throw new Error(`share ${dir}: ${(e as Error).message.split(",")[0]}`);
     }
-    if (!Deno.statSync(real).isDirectory) throw new Error(`share ${dir}: not a folder`);
+    if (!host.statSync(real).isDirectory) throw new Error(`share ${dir}: not a folder`);
     this.root = real;
     this.readonly = opts.readonly ?? false;
   }
@@ -139,7 +140,7 @@ export class P9Server {
       return w.message(type + 1, tag);
     } catch (e) {
       this.errors++;
-      if (Deno.env.get("RING3_P9_DEBUG")) console.error(e);
+      if (host.env.get("RING3_P9_DEBUG")) console.error(e);
       const errno = e instanceof P9Short ? EPROTO : errnoOf(e);
       return new Writer().u32(errno).message(Rlerror, tag);
     }
@@ -156,7 +157,7 @@ export class P9Server {
       const parent = this.host(names.slice(0, -1));
       let real: string;
       try {
-        real = Deno.realPathSync(parent);
+        real = host.realPathSync(parent);
       } catch (e) {
         throw new P9Error(errnoOf(e));
       }
@@ -165,21 +166,21 @@ export class P9Server {
     return this.host(names);
   }
 
-  private lstat(names: string[]): Deno.FileInfo {
+  private lstat(names: string[]): FileInfo {
     try {
-      return Deno.lstatSync(this.safe(names));
+      return host.lstatSync(this.safe(names));
     } catch (e) {
       throw new P9Error(errnoOf(e));
     }
   }
 
-  private notLink(names: string[]): Deno.FileInfo {
+  private notLink(names: string[]): FileInfo {
     const st = this.lstat(names);
     if (st.isSymlink) throw new P9Error(ELOOP, "a symbolic link");
     return st;
   }
 
-  private static qid(st: Deno.FileInfo): Qid {
+  private static qid(st: FileInfo): Qid {
     return {
       type: st.isDirectory ? 0x80 : st.isSymlink ? 0x02 : 0,
       version: st.mtime ? Math.floor(st.mtime.getTime() / 1000) >>> 0 : 0,
@@ -269,7 +270,7 @@ export class P9Server {
         this.fids.delete(n); // clunked even when the removal fails
         this.writable();
         if (!f.names.length) throw new P9Error(EBUSY_ROOT);
-        this.hostCall(() => Deno.removeSync(this.safe(f.names)));
+        this.hostCall(() => host.removeSync(this.safe(f.names)));
         return;
       }
       case Tmkdir: {
@@ -277,7 +278,7 @@ export class P9Server {
         r.u32(); // gid
         this.writable();
         const names = [...dir.names, name];
-        this.hostCall(() => Deno.mkdirSync(this.safe(names), { mode: mode & 0o777 }));
+        this.hostCall(() => host.mkdirSync(this.safe(names), { mode: mode & 0o777 }));
         w.qid(P9Server.qid(this.lstat(names)));
         return;
       }
@@ -288,7 +289,7 @@ export class P9Server {
         const st = this.lstat(names);
         if (flags & AT_REMOVEDIR && !st.isDirectory) throw new P9Error(ENOTDIR);
         if (!(flags & AT_REMOVEDIR) && st.isDirectory) throw new P9Error(EISDIR);
-        this.hostCall(() => Deno.removeSync(this.safe(names)));
+        this.hostCall(() => host.removeSync(this.safe(names)));
         return;
       }
       case Trenameat: {
@@ -296,7 +297,7 @@ export class P9Server {
         const nd = this.fid(r.u32()), nn = P9Server.checkName(r.str());
         this.writable();
         const from = this.safe([...od.names, on]), to = this.safe([...nd.names, nn]);
-        this.hostCall(() => Deno.renameSync(from, to));
+        this.hostCall(() => host.renameSync(from, to));
         return;
       }
       case Trename: {
@@ -304,7 +305,7 @@ export class P9Server {
         this.writable();
         if (!f.names.length) throw new P9Error(EBUSY_ROOT);
         const to = [...dir.names, name];
-        this.hostCall(() => Deno.renameSync(this.safe(f.names), this.safe(to)));
+        this.hostCall(() => host.renameSync(this.safe(f.names), this.safe(to)));
         f.names = to;
         return;
       }
@@ -314,7 +315,7 @@ export class P9Server {
         this.writable();
         if (target === "" || target.length > 4095 || target.includes("\0")) throw new P9Error(EINVAL);
         const names = [...dir.names, name];
-        this.hostCall(() => Deno.symlinkSync(target, this.safe(names)));
+        this.hostCall(() => host.symlinkSync(target, this.safe(names)));
         w.qid(P9Server.qid(this.lstat(names)));
         return;
       }
@@ -322,7 +323,7 @@ export class P9Server {
         const f = this.fid(r.u32());
         const st = this.lstat(f.names);
         if (!st.isSymlink) throw new P9Error(EINVAL);
-        w.str(this.hostCall(() => Deno.readLinkSync(this.safe(f.names))));
+        w.str(this.hostCall(() => host.readLinkSync(this.safe(f.names))));
         return;
       }
       case Tlink: {
@@ -331,7 +332,7 @@ export class P9Server {
         const st = this.lstat(src.names);
         if (st.isDirectory) throw new P9Error(EPERM);
         const to = this.safe([...dir.names, name]);
-        this.hostCall(() => Deno.linkSync(this.safe(src.names), to));
+        this.hostCall(() => host.linkSync(this.safe(src.names), to));
         return;
       }
       case Tmknod:
@@ -399,7 +400,7 @@ export class P9Server {
       }
       if (name === "..") names.pop();
       else if (name !== ".") names.push(P9Server.checkName(name));
-      let st: Deno.FileInfo;
+      let st: FileInfo;
       try {
         st = this.lstat(names);
       } catch (e) {
@@ -441,17 +442,17 @@ export class P9Server {
     const st = this.lstat(f.names);
     const p = this.safe(f.names);
     if (st.isSymlink && valid & (0x1 | 0x8 | 0x10 | 0x20)) throw new P9Error(ELOOP);
-    if (valid & 0x1) this.hostCall(() => Deno.chmodSync(p, mode & 0o1777)); // no set-uid/set-gid
+    if (valid & 0x1) this.hostCall(() => host.chmodSync(p, mode & 0o1777)); // no set-uid/set-gid
     if (valid & 0x8) {
       if (st.isDirectory) throw new P9Error(EISDIR);
       if (size > 2 ** 44) throw new P9Error(EINVAL);
-      this.hostCall(() => Deno.truncateSync(p, size));
+      this.hostCall(() => host.truncateSync(p, size));
     }
     if (valid & (0x10 | 0x20)) {
       const now = new Date();
       const at = valid & 0x80 ? new Date(as * 1000 + an / 1e6) : valid & 0x10 ? now : st.atime ?? now;
       const mt = valid & 0x100 ? new Date(ms * 1000 + mn / 1e6) : valid & 0x20 ? now : st.mtime ?? now;
-      this.hostCall(() => Deno.utimeSync(p, at, mt));
+      this.hostCall(() => host.utimeSync(p, at, mt));
     }
   }
 
@@ -468,7 +469,7 @@ export class P9Server {
       if (writing) this.writable();
       const p = this.safe(f.names);
       f.file = this.hostCall(() =>
-        Deno.openSync(p, {
+        host.openSync(p, {
           read: acc !== O_WRONLY,
           write: writing && !(flags & O_APPEND),
           append: (flags & O_APPEND) !== 0 && writing,
@@ -487,14 +488,14 @@ export class P9Server {
     if (!this.lstat(f.names).isDirectory) throw new P9Error(ENOTDIR);
     const names = [...f.names, name];
     const p = this.safe(names);
-    let existing: Deno.FileInfo | undefined;
+    let existing: FileInfo | undefined;
     try {
-      existing = Deno.lstatSync(p);
+      existing = host.lstatSync(p);
     } catch { /* a new name */ }
     if (existing?.isSymlink) throw new P9Error(ELOOP, "would open through a symbolic link");
     const acc = flags & O_ACCMODE;
     const file = this.hostCall(() =>
-      Deno.openSync(p, {
+      host.openSync(p, {
         read: acc !== O_WRONLY,
         write: !(flags & O_APPEND),
         append: (flags & O_APPEND) !== 0,
@@ -516,7 +517,7 @@ export class P9Server {
     const buf = new Uint8Array(Math.min(count, room));
     let got = 0;
     this.hostCall(() => {
-      f.file!.seekSync(off, Deno.SeekMode.Start);
+      f.file!.seekSync(off, host.SeekMode.Start);
       while (got < buf.length) {
         const n = f.file!.readSync(buf.subarray(got));
         if (n === null || n === 0) break;
@@ -534,7 +535,7 @@ export class P9Server {
     if (off > 2 ** 44) throw new P9Error(EINVAL);
     let put = 0;
     this.hostCall(() => {
-      f.file!.seekSync(off, Deno.SeekMode.Start);
+      f.file!.seekSync(off, host.SeekMode.Start);
       while (put < data.length) put += f.file!.writeSync(data.subarray(put));
     });
     w.u32(put);
@@ -546,7 +547,7 @@ export class P9Server {
     if (off === 0 || !f.dir.entries.length) {
       const entries = [{ name: ".", names: f.names }, { name: "..", names: f.names.slice(0, -1) }];
       const p = this.safe(f.names);
-      for (const e of this.hostCall(() => [...Deno.readDirSync(p)])) {
+      for (const e of this.hostCall(() => [...host.readDirSync(p)])) {
         entries.push({ name: e.name, names: [...f.names, e.name] });
       }
       f.dir.entries = entries;
@@ -555,7 +556,7 @@ export class P9Server {
     const body = new Writer();
     for (let i = off; i < f.dir.entries.length; i++) {
       const e = f.dir.entries[i];
-      let st: Deno.FileInfo;
+      let st: FileInfo;
       try {
         st = this.lstat(e.names);
       } catch {

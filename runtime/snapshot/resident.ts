@@ -3,14 +3,15 @@
 // cost a snapshot seconds and the process the whole guest RAM in resident memory. mincore(2)
 // says which pages are resident without touching them; pages that are not hold zeros. Linux
 // only (through Deno's FFI, which `-A` allows); elsewhere, or without FFI, null: scan them all.
-let mincore: ((addr: Deno.PointerValue, len: bigint, vec: Uint8Array) => number) | null | undefined;
+import { host, type PointerValue } from "../platform/mod.ts";
+let mincore: ((addr: PointerValue, len: bigint, vec: Uint8Array) => number) | null | undefined;
 
 function load(): typeof mincore {
   if (mincore !== undefined) return mincore;
   mincore = null;
-  if (Deno.build.os !== "linux") return null;
+  if (host.build.os !== "linux") return null;
   try {
-    const lib = Deno.dlopen("libc.so.6", {
+    const lib = host.dlopen("libc.so.6", {
       mincore: { parameters: ["pointer", "usize", "buffer"], result: "i32" },
     });
     mincore = (a, l, v) => lib.symbols.mincore(a, l, v) as number;
@@ -26,8 +27,8 @@ export function residentPages(view: Uint8Array): Uint8Array | null {
   const f = load();
   if (!f) return null;
   try {
-    const ptr = Deno.UnsafePointer.of(view as unknown as BufferSource);
-    if (ptr === null || Deno.UnsafePointer.value(ptr) % 4096n !== 0n) return null;
+    const ptr = host.UnsafePointer.of(view as unknown as BufferSource);
+    if (ptr === null || host.UnsafePointer.value(ptr) % 4096n !== 0n) return null;
     const vec = new Uint8Array(Math.ceil(view.length / 4096));
     return f(ptr, BigInt(view.length), vec) === 0 ? vec : null;
   } catch {

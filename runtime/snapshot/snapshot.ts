@@ -31,6 +31,7 @@ import { Ne2k, restoreNe2k, saveNe2k } from "../devices/ne2k.ts";
 import { restoreVirtioNet, saveVirtioNet, VirtioNet } from "../devices/virtio_net.ts";
 import { type DeviceState, SnapshotError } from "./persist.ts";
 import { residentPages } from "./resident.ts";
+import { type FsFile, host } from "../platform/mod.ts";
 
 export { SnapshotError };
 export const SNAPSHOT_MAGIC = "RING3SNP";
@@ -194,12 +195,12 @@ export function bytesSource(bytes: Uint8Array): SnapshotSource {
   };
 }
 
-export function fileSource(file: Deno.FsFile): SnapshotSource {
+export function fileSource(file: FsFile): SnapshotSource {
   const size = file.statSync().size;
   return {
     size,
     read(dst, off) {
-      file.seekSync(off, Deno.SeekMode.Start);
+      file.seekSync(off, host.SeekMode.Start);
       let got = 0;
       while (got < dst.length) {
         const n = file.readSync(dst.subarray(got));
@@ -342,28 +343,28 @@ export async function saveMachineFile(
 ): Promise<number> {
   const bytes = saveMachine(m, opts);
   // write a temporary file and rename it, so a crash never leaves half a snapshot under the name
-  const tmp = `${path}.tmp-${Deno.pid}`;
-  await Deno.writeFile(tmp, bytes);
-  await Deno.rename(tmp, path);
+  const tmp = `${path}.tmp-${host.pid}`;
+  await host.writeFile(tmp, bytes);
+  await host.rename(tmp, path);
   return bytes.length;
 }
 
 export async function readSnapshotFile(path: string): Promise<Uint8Array> {
   try {
-    return await Deno.readFile(path);
+    return await host.readFile(path);
   } catch (e) {
-    if (e instanceof Deno.errors.NotFound) throw new SnapshotError(`snapshot ${path}: no such file`);
-    if (e instanceof Deno.errors.PermissionDenied) throw new SnapshotError(`snapshot ${path}: permission denied`);
+    if (e instanceof host.errors.NotFound) throw new SnapshotError(`snapshot ${path}: no such file`);
+    if (e instanceof host.errors.PermissionDenied) throw new SnapshotError(`snapshot ${path}: permission denied`);
     throw new SnapshotError(`snapshot ${path}: ${(e as Error).message.split("\n")[0]}`);
   }
 }
 
-export function openSnapshotFile(path: string): Deno.FsFile {
+export function openSnapshotFile(path: string): FsFile {
   try {
-    return Deno.openSync(path, { read: true });
+    return host.openSync(path, { read: true });
   } catch (e) {
-    if (e instanceof Deno.errors.NotFound) throw new SnapshotError(`snapshot ${path}: no such file`);
-    if (e instanceof Deno.errors.PermissionDenied) throw new SnapshotError(`snapshot ${path}: permission denied`);
+    if (e instanceof host.errors.NotFound) throw new SnapshotError(`snapshot ${path}: no such file`);
+    if (e instanceof host.errors.PermissionDenied) throw new SnapshotError(`snapshot ${path}: permission denied`);
     throw new SnapshotError(`snapshot ${path}: ${(e as Error).message.split("\n")[0]}`);
   }
 }

@@ -4,6 +4,7 @@
 import * as L from "../../core-as/layout.ts";
 import { Jit } from "../jit/jit.ts";
 import { hasSimd } from "./simd.ts";
+import { asset, bundled, host } from "../platform/mod.ts";
 
 export interface CoreImports {
   io_in(port: number, size: number): number;
@@ -29,18 +30,20 @@ export interface CoreExports {
 export class CoreError extends Error {}
 
 // the core built without WebAssembly SIMD where the host's wasm lacks it (runtime/vcpu/simd.ts)
-const wasmUrl = new URL(hasSimd() ? "../../build/core.wasm" : "../../build/core-nosimd.wasm", import.meta.url);
+const coreFile = hasSimd() ? "core.wasm" : "core-nosimd.wasm";
+const wasmUrl = asset(new URL(`../../build/${coreFile}`, import.meta.url), coreFile);
 let modulePromise: Promise<WebAssembly.Module> | undefined;
 
 // Compiles the core on first use when build/core.wasm is missing, so that plain `deno test` and
 // `deno bench` work on a fresh clone too (the tasks build it as a dependency).
 async function ensureBuilt(): Promise<void> {
+  if (bundled) return; // the bundle has its core
   try {
-    await Deno.stat(wasmUrl);
+    await host.stat(wasmUrl);
     return;
   } catch { /* not built yet */ }
   const build = new URL("../../core-as/build.ts", import.meta.url).pathname;
-  const r = await new Deno.Command(Deno.execPath(), {
+  const r = await new host.Command(host.execPath(), {
     args: ["run", "-A", build],
     stdout: "inherit",
     stderr: "inherit",
@@ -54,7 +57,7 @@ export function loadCoreModule(): Promise<WebAssembly.Module> {
     await ensureBuilt();
     let bytes: Uint8Array;
     try {
-      bytes = await Deno.readFile(wasmUrl);
+      bytes = await host.readFile(wasmUrl);
     } catch {
       throw new CoreError(`core not built: ${wasmUrl.pathname} is missing (run \`deno task build\`)`);
     }
@@ -67,7 +70,7 @@ export function loadCoreModule(): Promise<WebAssembly.Module> {
 // interpreter alone. RING3_JIT=off|N overrides the default (tests and A/B measurements).
 export const JIT_DEFAULT = 3000;
 export function jitThreshold(): number {
-  const v = Deno.env.get("RING3_JIT");
+  const v = host.env.get("RING3_JIT");
   if (v === undefined || v === "") return JIT_DEFAULT;
   if (v === "off" || v === "0") return 0;
   const n = Number(v);

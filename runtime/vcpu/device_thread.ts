@@ -22,6 +22,7 @@ import type { WorkerDone, WorkerStart } from "./worker.ts";
 import type { EpochClock } from "../clock.ts";
 import type { RunHost } from "./run_host.ts";
 import { yieldToHost } from "./round_robin.ts";
+import { newWorker, type WorkerLike } from "../platform/mod.ts";
 
 const DEVICE_YIELD_MS = 4; // event-loop turn at least this often while vCPUs are busy
 const DEVICE_BUSY_MS = 50; // ... and blocking waits for this long after the last device request
@@ -52,11 +53,11 @@ export class DeviceThread {
     });
     h.setWake(() => mb.ring());
     const epochMs = (h.clock as EpochClock).epochMs;
-    const workers: Worker[] = [];
+    const workers: WorkerLike[] = [];
     let running = h.ncpu;
     const done = new Promise<void>((resolve) => {
       for (let cpu = 0; cpu < h.ncpu; cpu++) {
-        const w = new Worker(new URL("./worker.ts", import.meta.url).href, { type: "module" });
+        const w = newWorker(new URL("./worker.ts", import.meta.url), "vcpu_worker");
         w.onmessage = (e: MessageEvent<WorkerDone>) => {
           if (e.data.error) {
             this.workerError ??= `vCPU ${e.data.cpu}: ${e.data.error}`;

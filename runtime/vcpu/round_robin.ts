@@ -4,10 +4,10 @@
 // long as the next timer allows. Several (`smpThreads: 1`): each runs at most `quantum`
 // instructions per turn, so with the virtual clock the interleaving (and so the whole run) is the
 // same every time.
-import { setImmediate } from "node:timers";
 import * as L from "../../core-as/layout.ts";
 import { CPU_RUNNING } from "./smp.ts";
 import type { RunHost } from "./run_host.ts";
+import { setImmediate } from "../platform/mod.ts";
 
 // a macrotask turn: lets host I/O callbacks (stdin, sockets) run; cheaper than setTimeout(0)
 export const yieldToHost = () => new Promise<void>((r) => setImmediate(r));

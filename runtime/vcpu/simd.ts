@@ -3,6 +3,8 @@
 // (build/core.wasm or build/core-nosimd.wasm, runtime/vcpu/core.ts) and whether the block
 // compiler emits v128 code (runtime/jit/ops/sse.ts). RING3_NO_SIMD=1 forces the scalar path.
 
+import { host } from "../platform/mod.ts";
+
 // (module (func (result v128) (v128.const i32x4 0 0 0 0)))
 const PROBE = new Uint8Array([
   0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version
@@ -14,7 +16,7 @@ const PROBE = new Uint8Array([
 let known: boolean | undefined;
 export function hasSimd(): boolean {
   if (known === undefined) {
-    known = Deno.env.get("RING3_NO_SIMD") !== "1" && WebAssembly.validate(PROBE);
+    known = host.env.get("RING3_NO_SIMD") !== "1" && WebAssembly.validate(PROBE);
   }
   return known;
 }

@@ -24,6 +24,7 @@ import {
   OP_PIC_ACK,
 } from "./mailbox.ts";
 import { CPU_RUNNING, Vcpu } from "./smp.ts";
+import { workerScope } from "../platform/mod.ts";
 
 export interface WorkerStart {
   module: WebAssembly.Module;
@@ -131,7 +132,7 @@ async function start(msg: WorkerStart): Promise<void> {
 }
 
 // the worker global scope (Deno types `self` as a window)
-const scope = self as unknown as {
+const scope = workerScope() as unknown as {
   onmessage: (e: MessageEvent<WorkerStart>) => void;
   postMessage(m: WorkerDone): void;
 };

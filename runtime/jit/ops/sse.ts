@@ -21,6 +21,7 @@ import type { Insn } from "../decode.ts";
 import { PFX_66, PFX_LOCK, PFX_REP } from "../decode.ts";
 import * as L from "../../../core-as/layout.ts";
 import { hasSimd } from "../../vcpu/simd.ts";
+import { host } from "../../platform/mod.ts";
 
 // ---- WebAssembly opcodes the integer writer does not have --------------------------------------
 const simd = (c: Code, op: number) => c.byte(0xfd).u(op);
@@ -154,7 +155,7 @@ interface Form {
 }
 
 // RING3_JIT_SSE=0: every SSE instruction through the interpreter (A/B measurements)
-const enabled = Deno.env.get("RING3_JIT_SSE") !== "0";
+const enabled = host.env.get("RING3_JIT_SSE") !== "0";
 // Without WebAssembly SIMD (runtime/vcpu/simd.ts) only the forms whose code has no v128 compile:
 // scalar double arithmetic, conversions and compares, stores of the low lane, MOVSD/MOVSS between
 // registers; the rest steps through the interpreter.
