@@ -13,6 +13,10 @@
 // no WebAssembly SIMD on ring3's Core Duo (no SSE4.1): the inner ring3 runs the scalar core
 // (runtime/vcpu/simd.ts). Times are host seconds, from the outer console's lines as they reach
 // this process; the instruction counts come from --icount-at at each level.
+//
+// --initramfs: the quick variant for development: the outer level is the default guest (the
+// committed kernel) with Debian's i386 nodejs (guest/node/fetch.sh) and the bundle (at /dist)
+// appended to its initramfs; no disk image, the outer shell in seconds instead of minutes.
 import { parseArgs } from "node:util";
 
 const ROOT = new URL("../", import.meta.url).pathname;
@@ -27,6 +31,7 @@ const { values: o } = parseArgs({
     timeout: { type: "string", default: "60" },
     suite: { type: "string" },
     "no-bundle": { type: "boolean", default: false },
+    initramfs: { type: "boolean", default: false },
     help: { type: "boolean", short: "h", default: false },
   },
 });
@@ -56,17 +61,32 @@ async function run(cmd: string, args: string[]): Promise<void> {
 }
 
 // ---- 1. the image, the bundle and the disk that carries it ----------------------------------
-if (!exists(o.image)) {
+if (!o.initramfs && !exists(o.image)) {
   say(`building ${o.image} (Debian 12 i386 with nodejs; about 20 minutes the first time)`);
   await run("bash", [`${ROOT}guest/image/build.sh`, "--add", "nodejs", "--out", o.image]);
 }
 const dist = `${ROOT}build/dist/`;
 if (!o["no-bundle"] || !exists(`${dist}boot.mjs`)) {
   say("deno task bundle");
-  await run(Deno.execPath(), ["task", "-q", "bundle", dist]);
+  await run(Deno.execPath(), ["run", "-A", `${ROOT}cli/bundle.ts`, dist]);
 }
 const distImg = `${ROOT}build/nest/dist.img`;
+const nestInitrd = `${ROOT}build/nest/initramfs-nest.cpio.gz`;
 Deno.mkdirSync(`${ROOT}build/nest`, { recursive: true });
+if (o.initramfs) {
+  const nodeInitrd = `${ROOT}build/node-i386/initramfs-node.cpio.gz`;
+  if (!exists(nodeInitrd)) await run("bash", [`${ROOT}guest/node/fetch.sh`]);
+  // the node initramfs, then the bundle under /dist as one more gzip'd cpio archive
+  await run("bash", [
+    "-c",
+    `set -e; t=$(mktemp -d); mkdir "$t/dist"; cp -r "$1"/. "$t/dist/"; cp "$2" "$3"; ` +
+    `(cd "$t" && find . | LC_ALL=C sort | cpio -o -H newc --quiet | gzip) >> "$3"; rm -rf "$t"`,
+    "nest",
+    dist,
+    nodeInitrd,
+    nestInitrd,
+  ]);
+}
 let bytes = 0;
 for (const e of Deno.readDirSync(dist)) {
   if (e.isFile) bytes += Deno.statSync(dist + e.name).size;
@@ -75,29 +95,29 @@ for (const e of Deno.readDirSync(dist)) {
 try {
   Deno.removeSync(distImg);
 } catch { /* none */ }
-await run("mkfs.ext4", ["-q", "-F", "-L", "ring3-dist", "-d", dist, distImg, `${Math.ceil(bytes / 2 ** 20) + 32}M`]);
+if (!o.initramfs) {
+  await run("mkfs.ext4", ["-q", "-F", "-L", "ring3-dist", "-d", dist, distImg, `${Math.ceil(bytes / 2 ** 20) + 32}M`]);
+}
 
 // ---- 2. the outer level ----------------------------------------------------------------------
 const INNER = [
   `--smp ${Number(o["inner-smp"])}`,
   `-m ${Number(o["inner-mem"])}`,
-  "--icount-at 'Linux version'",
+  "--icount-at '[    0.000000] Linux version'",
   "--icount-at NESTED-",
 ].join(" ");
 const SCRIPT = [
-  "mount -o ro /dev/vdb /mnt && node --version && grep -c processor /proc/cpuinfo",
+  o.initramfs ? "ln -s /dist /mnt; node --version" : "mount -o ro /dev/vdb /mnt && node --version",
+  "grep -c ^processor /proc/cpuinfo; free -m | head -2",
   // the markers are printed with '' inside so that the echoed command lines never match them
   `echo NEST''-START; (echo 'uname -a; echo NESTED-$((6*7))'; echo 'poweroff -f') | node /mnt/boot.mjs ${INNER} 2>&1; echo NEST''-END $?`,
   "poweroff -f",
 ];
 const outerArgs = [
-  "task",
-  "-q",
-  "boot",
-  "--disk",
-  `${o.image},snapshot=on`,
-  "--disk",
-  `${distImg},readonly=on`,
+  "run",
+  "-A",
+  `${ROOT}cli/boot.ts`,
+  ...(o.initramfs ? ["--initrd", nestInitrd] : ["--disk", `${o.image},snapshot=on`, "--disk", `${distImg},readonly=on`]),
   "-m",
   String(Number(o.mem)),
   "--smp",
@@ -107,7 +127,7 @@ const outerArgs = [
   "--icount-at",
   "NEST-END",
 ];
-say(`outer: deno task boot ${outerArgs.slice(3).join(" ")}`);
+say(`outer: deno run cli/boot.ts ${outerArgs.slice(3).join(" ")}`);
 const t0 = performance.now();
 const child = new Deno.Command(Deno.execPath(), {
   args: outerArgs,
@@ -153,7 +173,7 @@ for await (const chunk of child.stdout) {
       if (m) icount.push({ level: "inner", line: m[2], n: Number(m[1]), t: (performance.now() - t0) / 1000 });
     }
   }
-  if (!sent && /root@ring3-debian:~# $/.test(out)) {
+  if (!sent && (o.initramfs ? /ring3: shell ready[\s\S]*\/ # $/.test(out) : /root@ring3-debian:~# $/.test(out))) {
     sent = true;
     mark("outerShell");
     for (const cmd of SCRIPT) {

@@ -229,20 +229,15 @@ export function movnti(): void {
 // operand) has its top bit set go to DS:EDI (DI with 16-bit addressing; segment overridable).
 // The whole destination is checked before any byte is written.
 export function maskmov(x: u32): void {
+  if (ASC_FEATURE_SIMD) { maskmovSimd(x); return; }
   modrm();
   if (x) sseBegin(); else mmxBegin();
   if (mmem) ud();
   const n: u32 = x ? 16 : 8;
+  // (the data bytes go through a scratch copy: lanes by a variable index)
   const t = S + S_SSE_TMP;
   let bits: u32;
-  if (ASC_FEATURE_SIMD) {
-    const d = x ? xGet(mreg) : q2v(mmGet(mreg));
-    const m = x ? xGet(mrmi) : q2v(mmGet(mrmi));
-    bits = <u32>i8x16.bitmask(m);
-    if (!x) bits &= 0xff;
-    // (the data bytes go through a scratch copy: lanes by a variable index)
-    v128.store(t, d);
-  } else if (x) {
+  if (x) {
     bits = signs(xmmA(mrmi), 1, 16);
     copy16(t, xmmA(mreg));
   } else {
@@ -253,6 +248,24 @@ export function maskmov(x: u32): void {
   const off = a32 ? r32(7) : r32(7) & 0xffff;
   const lin = linW(dataSeg(), off, n);
   if (bits != 0) lprobeW(lin, n);
+  for (let i: u32 = 0; i < n; i++) if ((bits >> i) & 1) lwr8(lin + i, load<u8>(t + i));
+  if (!x) mmTouch();
+}
+@inline function maskmovSimd(x: u32): void {
+  modrm();
+  if (x) sseBegin(); else mmxBegin();
+  if (mmem) ud();
+  const n: u32 = x ? 16 : 8;
+  const d = x ? xGet(mreg) : q2v(mmGet(mreg));
+  const m = x ? xGet(mrmi) : q2v(mmGet(mrmi));
+  let bits = <u32>i8x16.bitmask(m);
+  if (!x) bits &= 0xff;
+  const off = a32 ? r32(7) : r32(7) & 0xffff;
+  const lin = linW(dataSeg(), off, n);
+  if (bits != 0) lprobeW(lin, n);
+  // (the data bytes go through a scratch copy: lanes by a variable index)
+  const t = S + S_SSE_TMP;
+  v128.store(t, d);
   for (let i: u32 = 0; i < n; i++) if ((bits >> i) & 1) lwr8(lin + i, load<u8>(t + i));
   if (!x) mmTouch();
 }

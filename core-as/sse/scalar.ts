@@ -113,7 +113,7 @@ export function calcS(op: u32, a: usize, b: usize, r: usize, n: u32): void {
     case 0x68: case 0x69: case 0x6a: case 0x6d: { // PUNPCKH*: the high halves
       const u: u32 = op == 0x60 || op == 0x68 ? 1 : op == 0x61 || op == 0x69 ? 2 : op == 0x62 || op == 0x6a ? 4 : 8;
       const k = n / (u << 1);
-      const o: u32 = op >= 0x68 ? k : 0;
+      const o: u32 = (op >= 0x68 && op <= 0x6a) || op == 0x6d ? k : 0;
       for (let i: u32 = 0; i < k; i++) {
         st(r, i << 1, u, lu(a, o + i, u));
         st(r, (i << 1) + 1, u, lu(b, o + i, u));

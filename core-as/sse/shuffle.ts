@@ -75,17 +75,19 @@ export function shufpd(): void {
   modrm();
   const imm = fetch8();
   sseBegin();
-  let hi: u64;
   if (ASC_FEATURE_SIMD) {
     const s = wRd();
-    hi = (imm & 2) ? <u64>i64x2.extract_lane(s, 1) : <u64>i64x2.extract_lane(s, 0);
+    const lo = (imm & 1) ? xHi(mreg) : xLo(mreg);
+    const hi = (imm & 2) ? <u64>i64x2.extract_lane(s, 1) : <u64>i64x2.extract_lane(s, 0);
+    xSetLo(mreg, lo);
+    xSetHi(mreg, hi);
   } else {
     wRdTo(tmp());
-    hi = load<u64>(tmp() + ((imm & 2) << 2));
+    const lo = (imm & 1) ? xHi(mreg) : xLo(mreg);
+    const hi = load<u64>(tmp() + ((imm & 2) << 2));
+    xSetLo(mreg, lo);
+    xSetHi(mreg, hi);
   }
-  const lo = (imm & 1) ? xHi(mreg) : xLo(mreg);
-  xSetLo(mreg, lo);
-  xSetHi(mreg, hi);
 }
 // UNPCKLPS (h = 0): a0 b0 a1 b1; UNPCKHPS (h = 1): a2 b2 a3 b3
 export function unpck_ps(h: u32): void {
