@@ -173,7 +173,7 @@ for await (const chunk of child.stdout) {
       if (m) icount.push({ level: "inner", line: m[2], n: Number(m[1]), t: (performance.now() - t0) / 1000 });
     }
   }
-  if (!sent && (o.initramfs ? /ring3: shell ready[\s\S]*\/ # $/.test(out) : /root@ring3-debian:~# $/.test(out))) {
+  if (!sent && (o.initramfs ? /ring3: shell ready[\s\S]*\/ # (\x1b\[6n)?$/.test(out) : /root@ring3-debian:~# $/.test(out))) {
     sent = true;
     mark("outerShell");
     for (const cmd of SCRIPT) {
