@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 const root = new URL("../../", import.meta.url);
 const NO_SIMD_V8 = "--v8-flags=--no-enable-sse4-1";
 
-async function run(args: string[], stdin = "", timeoutMs = 900_000) {
+async function run(args: string[], stdin = "", timeoutMs = 2_400_000) {
   const env = { ...Deno.env.toObject() };
   delete env.RING3_NO_SIMD; // the engine itself must lack SIMD, not be told to pretend
   const child = new Deno.Command(Deno.execPath(), {
