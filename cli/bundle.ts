@@ -50,10 +50,18 @@ export async function bundle(out = at("build/dist/")): Promise<void> {
     core = await host.readFile(at("core-as/prebuilt/core.wasm"));
   }
   await host.writeFile(`${dir}core.wasm`, core);
+  // the core without WebAssembly SIMD, for a V8 without it (Node on ia32 without SSE4.1)
+  let scalar: Uint8Array;
+  try {
+    scalar = await host.readFile(at("build/core-nosimd.wasm"));
+  } catch {
+    scalar = await host.readFile(at("core-as/prebuilt/core-nosimd.wasm"));
+  }
+  await host.writeFile(`${dir}core-nosimd.wasm`, scalar);
   for (const f of ["bzImage", "initramfs.cpio.gz"]) {
     await host.writeFile(`${dir}guest/${f}`, await host.readFile(at(`guest/images/${f}`)));
   }
-  console.log(`ring3: bundle in ${dir}: ${Object.keys(ENTRIES).map((n) => `${n}.mjs`).join(" ")}, core.wasm, guest/`);
+  console.log(`ring3: bundle in ${dir}: ${Object.keys(ENTRIES).map((n) => `${n}.mjs`).join(" ")}, core.wasm, core-nosimd.wasm, guest/`);
   console.log(`ring3: run it with: node ${dir}boot.mjs`);
 }
 

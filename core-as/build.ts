@@ -9,16 +9,22 @@
 // Flags: --force (build whatever the hashes say), --debug (-O0 with a .wat, never cached),
 // --prebuilt (also copy the result into core-as/prebuilt/ to be committed), --check-prebuilt
 // (CI: build from scratch and fail unless the committed core is byte for byte that build).
+// Every build makes two cores from the same sources: core.wasm with WebAssembly SIMD (the XMM/MMX
+// registers as v128 values) and core-nosimd.wasm without it, for wasm engines that lack SIMD (V8
+// on ia32 without SSE4.1: Node inside a ring3 guest). runtime/vcpu/core.ts picks one at start-up.
 const ASC_VERSION = "0.28.20";
 const here = new URL("./", import.meta.url);
 const buildDir = new URL("../build/", here);
 const out = new URL("core.wasm", buildDir);
 const outSources = new URL("core.wasm.sources", buildDir);
 const prebuilt = new URL("prebuilt/core.wasm", here);
+// the scalar core beside each (same sources, same hash)
+const NOSIMD = "core-nosimd.wasm";
+const sibling = (u: URL) => new URL(NOSIMD, u);
 const prebuiltSources = new URL("prebuilt/SOURCES", here);
 
 const OPT = ["-O3", "--converge"];
-const ascArgs = (file: string, debug: boolean) => [
+const ascArgs = (file: string, debug: boolean, simd: boolean) => [
   new URL("index.ts", here).pathname,
   "--outFile",
   file,
@@ -32,9 +38,9 @@ const ascArgs = (file: string, debug: boolean) => [
   "--maximumMemory",
   "65536",
   "--enable",
-  "threads,simd", // simd: the XMM/MMX registers are v128 values (core-as/sse/)
+  ...(simd ? ["threads,simd"] : ["threads", "--disable", "simd"]), // simd: XMM/MMX as v128 (core-as/sse/)
   "--noAssert",
-  ...(debug ? ["--debug", "-O0", "--textFile", new URL("core.wat", buildDir).pathname] : OPT),
+  ...(debug ? ["--debug", "-O0", "--textFile", new URL(simd ? "core.wat" : "core-nosimd.wat", buildDir).pathname] : OPT),
 ];
 
 // ---- in the worker: the compiler itself (it blocks its thread for a minute or more) ------------
@@ -88,7 +94,11 @@ const exists = (u: URL) => {
 
 // Compile in a worker while this thread reports the elapsed time: on a terminal one line that
 // counts up, otherwise a line every 15 s (a first build used to sit silent for minutes).
-async function compile(file: string, debug: boolean, why: string): Promise<void> {
+async function compile(file: string, noSimd: string, debug: boolean, why: string): Promise<void> {
+  // both cores at once, each in its own worker (the machine's two cores)
+  await Promise.all([compileOne(file, debug, why, true), compileOne(noSimd, debug, why + "; without SIMD", false)]);
+}
+async function compileOne(file: string, debug: boolean, why: string, simd: boolean): Promise<void> {
   await import("./gen/gen.ts"); // the dispatch switch, from the opcode table
   const t0 = performance.now();
   const secs = () => Math.round((performance.now() - t0) / 1000);
@@ -102,13 +112,14 @@ async function compile(file: string, debug: boolean, why: string): Promise<void>
   );
   let next = 15;
   const tick = setInterval(() => {
+    if (!simd) return; // one progress line for the two builds
     if (tty) say(`\rcore-as: compiling the CPU core (${why}) ... ${secs()} s `);
     else if (secs() >= next) say(`core-as: still compiling ... ${secs()} s\n`), next = secs() + 15;
   }, 1000);
   const w = new Worker(import.meta.url, { type: "module", name: "ring3-asc" });
   const done = await new Promise<JobDone>((resolve) => {
     w.onmessage = (e: MessageEvent<JobDone>) => {
-      if (e.data.ready) w.postMessage({ args: ascArgs(file, debug) } satisfies Job);
+      if (e.data.ready) w.postMessage({ args: ascArgs(file, debug, simd) } satisfies Job);
       else resolve(e.data);
     };
     w.onerror = (e) => {
@@ -142,14 +153,21 @@ async function main(): Promise<void> {
       Deno.exit(1);
     }
     const tmp = new URL("core.check.wasm", buildDir).pathname;
-    await compile(tmp, false, "checking the committed core");
-    const a = Deno.readFileSync(tmp), b = Deno.readFileSync(prebuilt);
-    Deno.removeSync(tmp);
-    if (a.length !== b.length || a.some((x, i) => x !== b[i])) {
-      console.error("core-as: core-as/prebuilt/core.wasm differs from a fresh build of its sources");
-      Deno.exit(1);
+    const tmpNo = new URL("core-nosimd.check.wasm", buildDir).pathname;
+    await compile(tmp, tmpNo, false, "checking the committed cores");
+    for (const [t, p] of [[tmp, prebuilt], [tmpNo, sibling(prebuilt)]] as const) {
+      const a = Deno.readFileSync(t);
+      let b = new Uint8Array();
+      try {
+        b = Deno.readFileSync(p);
+      } catch { /* missing: differs */ }
+      Deno.removeSync(t);
+      if (a.length !== b.length || a.some((x, i) => x !== b[i])) {
+        console.error(`core-as: ${p.pathname} differs from a fresh build of its sources`);
+        Deno.exit(1);
+      }
     }
-    console.error("core-as: core-as/prebuilt/core.wasm matches its sources");
+    console.error("core-as: core-as/prebuilt/core.wasm and core-nosimd.wasm match their sources");
     return;
   }
 
@@ -157,14 +175,15 @@ async function main(): Promise<void> {
     try {
       Deno.removeSync(outSources); // a debug core is never taken for an up-to-date one
     } catch { /* none */ }
-    await compile(out.pathname, true, "debug build");
+    await compile(out.pathname, sibling(out).pathname, true, "debug build");
     return;
   }
   const force = args.includes("--force");
-  if (!force && exists(out) && readText(outSources) === hash) {
+  if (!force && exists(out) && exists(sibling(out)) && readText(outSources) === hash) {
     // up to date
-  } else if (!force && exists(prebuilt) && readText(prebuiltSources) === hash) {
+  } else if (!force && exists(prebuilt) && exists(sibling(prebuilt)) && readText(prebuiltSources) === hash) {
     Deno.copyFileSync(prebuilt, out);
+    Deno.copyFileSync(sibling(prebuilt), sibling(out));
     Deno.writeTextFileSync(outSources, hash + "\n");
     console.error("core-as: using the committed core (core-as/prebuilt/core.wasm, built from these sources)");
   } else {
@@ -172,14 +191,17 @@ async function main(): Promise<void> {
     try {
       Deno.removeSync(outSources);
     } catch { /* none */ }
-    await compile(out.pathname, false, why);
+    await compile(out.pathname, sibling(out).pathname, false, why);
     Deno.writeTextFileSync(outSources, hash + "\n");
   }
   if (args.includes("--prebuilt")) {
     Deno.mkdirSync(new URL("prebuilt/", here), { recursive: true });
     Deno.copyFileSync(out, prebuilt);
+    Deno.copyFileSync(sibling(out), sibling(prebuilt));
     Deno.writeTextFileSync(prebuiltSources, hash + "\n");
-    console.error("core-as: copied build/core.wasm to core-as/prebuilt/ (commit core.wasm and SOURCES)");
+    console.error(
+      "core-as: copied build/core.wasm and core-nosimd.wasm to core-as/prebuilt/ (commit them and SOURCES)",
+    );
   }
 }
 

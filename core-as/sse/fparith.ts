@@ -7,14 +7,14 @@ import { S } from "../state";
 import { S_SSE_TMP } from "../layout";
 import { modrm, fetch8, mmem, mreg, mrmi } from "../fetch";
 import { setArith } from "../flags";
-import { sseBegin, simdFpFault, mxcsr, setMxcsr, xmmA, wRd, wRd32, wRd64 } from "./state";
+import { sseBegin, simdFpFault, mxcsr, setMxcsr, xmmA, wRdTo, wRd32, wRd64 } from "./state";
 import { fpArith, fpComi, comiFlags, F_PS, F_SS, F_PD, F_SD, OP_CMP } from "./fpvec";
 import { mxOut } from "./fpmath";
 
 // the source operand's address: the register, or the memory operand read into scratch
 @inline function srcPacked(): usize {
   if (!mmem) return xmmA(mrmi);
-  v128.store(S + S_SSE_TMP, wRd());
+  wRdTo(S + S_SSE_TMP);
   return S + S_SSE_TMP;
 }
 @inline function srcScalar(dbl: bool): usize {

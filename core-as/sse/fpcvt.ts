@@ -9,7 +9,7 @@ import { S_SSE_TMP } from "../layout";
 import { modrm, mmem, mreg, mrmi } from "../fetch";
 import { rmRd32 } from "../operand";
 import {
-  sseBegin, sseMmxBegin, simdFpFault, mxcsr, setMxcsr, xmmA, wRd, wRd32, wRd64, qRd, mmSet, mmTouch,
+  sseBegin, sseMmxBegin, simdFpFault, mxcsr, setMxcsr, xmmA, wRdTo, wRd32, wRd64, qRd, mmSet, mmTouch,
 } from "./state";
 import {
   fpCvt, CV_PI2PS, CV_PS2PI, CV_TPS2PI, CV_SI2SS, CV_SS2SI, CV_TSS2SI, CV_PS2PD, CV_SD2SS, CV_SS2SD,
@@ -26,7 +26,7 @@ const W32: u32 = 2;
 @inline function src(w: u32): usize {
   if (!mmem) return xmmA(mrmi);
   const t = S + S_SSE_TMP;
-  if (w == W128) v128.store(t, wRd());
+  if (w == W128) wRdTo(t);
   else if (w == W64) store<u64>(t, wRd64());
   else store<u32>(t, wRd32());
   return t;

@@ -20,7 +20,7 @@ import {
 } from "../layout";
 import { fpSW, fpSetSWraw, fpSetTop, fpTop, fpReg, fpExt, fpTagEmpty, fpPhysPutExt, fpRecalcES } from "../x87/state";
 import { f64ToExt, extToF64, cvM, cvSE } from "../x87/ext80";
-import { sseBegin, mxcsr, setMxcsr, xGet, xSet, rd128, wr128 } from "./state";
+import { sseBegin, mxcsr, setMxcsr, xGet, xSet, xmmA, rd128, wr128, rd128To, wr128From } from "./state";
 
 const AREA: u32 = 288; // bytes of the image that are read or written
 
@@ -57,7 +57,8 @@ export function fxsave(): void {
     lwr64(a, m);
     lwr64(a + 8, <u64>(se & 0xffff));
   }
-  for (let r: u32 = 0; r < 8; r++) wr128(lin + 160 + (r << 4), xGet(r));
+  if (ASC_FEATURE_SIMD) for (let r: u32 = 0; r < 8; r++) wr128(lin + 160 + (r << 4), xGet(r));
+  else for (let r: u32 = 0; r < 8; r++) wr128From(lin + 160 + (r << 4), xmmA(r));
 }
 
 export function fxrstor(): void {
@@ -89,7 +90,8 @@ export function fxrstor(): void {
     const se = lrd16(a + 8);
     fpPhysPutExt((fpTop() + i) & 7, extToF64(m, se), m, se);
   }
-  for (let r: u32 = 0; r < 8; r++) xSet(r, rd128(lin + 160 + (r << 4)));
+  if (ASC_FEATURE_SIMD) for (let r: u32 = 0; r < 8; r++) xSet(r, rd128(lin + 160 + (r << 4)));
+  else for (let r: u32 = 0; r < 8; r++) rd128To(lin + 160 + (r << 4), xmmA(r));
   setMxcsr(mx);
 }
 

@@ -7,9 +7,11 @@ import { S } from "../state";
 import { S_SSE_TMP } from "../layout";
 import { modrm, fetch8, mmem, mreg, mrmi } from "../fetch";
 import { ud } from "../fault";
-import { sseBegin, mmxBegin, xGet, xSet, wRd, qRd, mmGet, mmSet, q2v, v2q } from "./state";
+import { sseBegin, mmxBegin, xGet, xSet, xmmA, wRd, wRdTo, qRd, mmGet, mmSet, q2v, v2q, copy16, zero16 } from "./state";
+import { calcS, shiftS } from "./scalar";
 
-const ZERO: v128 = i64x2.splat(0);
+// (a function, not a global: a v128 global would need SIMD in the core built without it)
+@inline function ZERO(): v128 { return i64x2.splat(0); }
 
 // shift counts: a count at or above the lane width empties the lane (arithmetic: fills it with
 // the sign); the count operand is 64 bits wide
@@ -18,11 +20,11 @@ const ZERO: v128 = i64x2.splat(0);
   return c > 64 ? 64 : <u32>c;
 }
 @inline function sll(w: u32, a: v128, c: u32): v128 {
-  if (c >= w) return ZERO;
+  if (c >= w) return ZERO();
   return w == 16 ? i16x8.shl(a, c) : w == 32 ? i32x4.shl(a, c) : i64x2.shl(a, c);
 }
 @inline function srl(w: u32, a: v128, c: u32): v128 {
-  if (c >= w) return ZERO;
+  if (c >= w) return ZERO();
   return w == 16 ? i16x8.shr_u(a, c) : w == 32 ? i32x4.shr_u(a, c) : i64x2.shr_u(a, c);
 }
 @inline function sra(w: u32, a: v128, c: u32): v128 {
@@ -118,14 +120,28 @@ const ZERO: v128 = i64x2.splat(0);
   modrm();
   mmxBegin();
   const b = qRd();
-  mmSet(mreg, v2q(calc(op, q2v(mmGet(mreg)), q2v(b), false)));
+  if (ASC_FEATURE_SIMD) mmSet(mreg, v2q(calc(op, q2v(mmGet(mreg)), q2v(b), false)));
+  else {
+    const t = S + S_SSE_TMP;
+    store<u64>(t, mmGet(mreg));
+    store<u64>(t + 16, b);
+    calcS(op, t, t + 16, t + 32, 8);
+    mmSet(mreg, load<u64>(t + 32));
+  }
 }
 // SSE2 form (and the PS/PD logic): xmm, xmm/m128 (aligned)
 @inline export function sse_op(op: u32): void {
   modrm();
   sseBegin();
-  const b = wRd();
-  xSet(mreg, calc(op, xGet(mreg), b, true));
+  if (ASC_FEATURE_SIMD) {
+    const b = wRd();
+    xSet(mreg, calc(op, xGet(mreg), b, true));
+  } else {
+    const t = S + S_SSE_TMP;
+    wRdTo(t + 16);
+    calcS(op, xmmA(mreg), t + 16, t + 32, 16);
+    copy16(xmmA(mreg), t + 32);
+  }
 }
 
 // ---- shifts by an immediate (0F 71, 72, 73: /2 right logical, /4 right arithmetic, /6 left;
@@ -141,24 +157,45 @@ const ZERO: v128 = i64x2.splat(0);
   const c = fetch8();
   mmxBegin();
   if (mmem || !shiftOk(w, mreg)) ud();
-  mmSet(mrmi, v2q(shiftImm(w, mreg, q2v(mmGet(mrmi)), c)));
+  if (ASC_FEATURE_SIMD) mmSet(mrmi, v2q(shiftImm(w, mreg, q2v(mmGet(mrmi)), c)));
+  else {
+    const t = S + S_SSE_TMP;
+    store<u64>(t, mmGet(mrmi));
+    shiftS(mreg, w, t, c, 8);
+    mmSet(mrmi, load<u64>(t));
+  }
 }
 @inline export function sse_shift_imm(w: u32): void {
   modrm();
   const c = fetch8();
   sseBegin();
   if (mmem) ud();
-  if (w == 64 && (mreg == 3 || mreg == 7)) { xSet(mrmi, byteShift(xGet(mrmi), c, mreg == 7)); return; }
-  if (!shiftOk(w, mreg)) ud();
-  xSet(mrmi, shiftImm(w, mreg, xGet(mrmi), c));
+  if (ASC_FEATURE_SIMD) {
+    if (w == 64 && (mreg == 3 || mreg == 7)) { xSet(mrmi, byteShift(xGet(mrmi), c, mreg == 7)); return; }
+    if (!shiftOk(w, mreg)) ud();
+    xSet(mrmi, shiftImm(w, mreg, xGet(mrmi), c));
+  } else {
+    if (w == 64 && (mreg == 3 || mreg == 7)) { byteShiftS(xmmA(mrmi), c, mreg == 7); return; }
+    if (!shiftOk(w, mreg)) ud();
+    shiftS(mreg, w, xmmA(mrmi), c, 16);
+  }
 }
 // PSRLDQ / PSLLDQ: by whole bytes (a count above 15 empties the register), through the scratch
 // area: zeros, the value, zeros; read 16 bytes at the shifted place
 function byteShift(v: v128, c: u32, left: bool): v128 {
   if (c > 16) c = 16;
   const t = S + S_SSE_TMP;
-  v128.store(t, ZERO);
+  v128.store(t, ZERO());
   v128.store(t, v, 16);
-  v128.store(t, ZERO, 32);
+  v128.store(t, ZERO(), 32);
   return v128.load(left ? t + 16 - c : t + 16 + c);
+}
+// the same on the register at p, without SIMD
+function byteShiftS(p: usize, c: u32, left: bool): void {
+  if (c > 16) c = 16;
+  const t = S + S_SSE_TMP;
+  zero16(t);
+  copy16(t + 16, p);
+  zero16(t + 32);
+  copy16(p, left ? t + 16 - c : t + 16 + c);
 }

@@ -4,7 +4,12 @@
 // without the alignment check, 8, 4).
 //
 // XMM registers live at S_XMM (16 bytes each, lanes little-endian as in memory) and are handled
-// as wasm v128 values. An MMX register MMi is physical x87 register i: its 64 bits are the
+// as wasm v128 values. The core is built twice (core-as/build.ts): with WebAssembly SIMD, and
+// without it for hosts whose wasm engine lacks SIMD (V8 on ia32 without SSE4.1, e.g. Node inside a
+// ring3 guest). `ASC_FEATURE_SIMD` is AssemblyScript's compile-time constant for that: every
+// v128 use sits in an `if (ASC_FEATURE_SIMD)` branch (the other branch is not compiled), and the
+// scalar branch computes the same bytes through memory (the *To / *From forms below take host
+// addresses of 16-byte values: a register, or scratch at S_SSE_TMP). An MMX register MMi is physical x87 register i: its 64 bits are the
 // significand of the register's exact 80-bit image (x87/state.ts FP_EXT) and a write sets the
 // sign and exponent to all ones. An MMX instruction sets TOP to 0 and every tag to valid (EMMS:
 // every tag empty), after its last access that can fault.
@@ -66,6 +71,13 @@ export function simdFpFault(): void {
 @inline export function xD(r: u32, i: u32): u32 { return load<u32>(xmmA(r) + (i << 2)); }
 @inline export function xSetD(r: u32, i: u32, v: u32): void { store<u32>(xmmA(r) + (i << 2), v); }
 
+// 16 bytes from host address s to d
+@inline export function copy16(d: usize, s: usize): void {
+  if (ASC_FEATURE_SIMD) v128.store(d, v128.load(s));
+  else { const lo = load<u64>(s), hi = load<u64>(s, 8); store<u64>(d, lo); store<u64>(d, hi, 8); }
+}
+@inline export function zero16(d: usize): void { store<u64>(d, 0); store<u64>(d, 0, 8); }
+
 // ---- MMX registers ---------------------------------------------------------------------------
 @inline function fpImage(i: u32): u32 { return S + S_FPU + FP_EXT + (i << 4); }
 // MMi: the significand of physical register i (of its exact image, else of its double)
@@ -102,6 +114,26 @@ export function mmEmpty(): void {
 // ---- memory ----------------------------------------------------------------------------------
 @inline function tlbE(lin: u32): u32 { return TLB + (((lin >>> 12) & (TLB_ENTRIES - 1)) << 2); }
 // 16 bytes at a linear address: one access inside a page, else two 8-byte halves (low first)
+// (rd128To / wr128From: the same to / from host address d; d is written only after both halves
+// were read)
+export function rd128To(lin: u32, d: usize): void {
+  if (ASC_FEATURE_SIMD) { v128.store(d, rd128(lin)); return; }
+  const e = tlbE(lin);
+  if (load<u32>(e, TLB_TAG_R) == (lin & 0xfffff000) && (lin & 0xfff) <= 0xff0) { copy16(d, lin + load<u32>(e, TLB_DELTA)); return; }
+  const lo = lrd64(lin);
+  const hi = lrd64(lin + 8);
+  store<u64>(d, lo);
+  store<u64>(d, hi, 8);
+}
+export function wr128From(lin: u32, s: usize): void {
+  if (ASC_FEATURE_SIMD) { wr128(lin, v128.load(s)); return; }
+  const e = tlbE(lin);
+  if (load<u32>(e, TLB_TAG_W) == (lin & 0xfffff000) && (lin & 0xfff) <= 0xff0) { copy16(lin + load<u32>(e, TLB_DELTA), s); return; }
+  lprobeW(lin, 16);
+  const lo = load<u64>(s), hi = load<u64>(s, 8);
+  lwr64(lin, lo);
+  lwr64(lin + 8, hi);
+}
 export function rd128(lin: u32): v128 {
   const e = tlbE(lin);
   if (load<u32>(e, TLB_TAG_R) == (lin & 0xfffff000) && (lin & 0xfff) <= 0xff0) return v128.load(lin + load<u32>(e, TLB_DELTA));
@@ -134,6 +166,27 @@ export function wr128(lin: u32, v: v128): void {
 // W as a destination: an XMM register or m128 (aligned / unaligned)
 @inline export function wWr(v: v128): void { if (mmem) wr128(align16(linW(mseg, moff, 16)), v); else xSet(mrmi, v); }
 @inline export function wWrU(v: v128): void { if (mmem) wr128(linW(mseg, moff, 16), v); else xSet(mrmi, v); }
+// the same through host address d (a register or scratch)
+@inline export function wRdTo(d: usize): void {
+  if (ASC_FEATURE_SIMD) v128.store(d, wRd());
+  else if (mmem) rd128To(align16(linR(mseg, moff, 16)), d);
+  else copy16(d, xmmA(mrmi));
+}
+@inline export function wRdUTo(d: usize): void {
+  if (ASC_FEATURE_SIMD) v128.store(d, wRdU());
+  else if (mmem) rd128To(linR(mseg, moff, 16), d);
+  else copy16(d, xmmA(mrmi));
+}
+@inline export function wWrFrom(s: usize): void {
+  if (ASC_FEATURE_SIMD) wWr(v128.load(s));
+  else if (mmem) wr128From(align16(linW(mseg, moff, 16)), s);
+  else copy16(xmmA(mrmi), s);
+}
+@inline export function wWrUFrom(s: usize): void {
+  if (ASC_FEATURE_SIMD) wWrU(v128.load(s));
+  else if (mmem) wr128From(linW(mseg, moff, 16), s);
+  else copy16(xmmA(mrmi), s);
+}
 // Q: an MMX register or m64
 @inline export function qRd(): u64 { return mmem ? lrd64(linR(mseg, moff, 8)) : mmGet(mrmi); }
 // 8 / 4 bytes to the memory operand

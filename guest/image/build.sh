@@ -12,6 +12,7 @@
 #   --out FILE    image path (default build/images/debian-i386.img)
 #   --mirror URL  Debian mirror (default: the host's apt sources)
 #   --fresh       rebuild the root file system even if the cached tarball matches
+#   --add PKG     one more package besides packages.txt (repeatable; deno task nest adds nodejs)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -19,13 +20,15 @@ size=2048
 out="$root/build/images/debian-i386.img"
 mirror=""
 fresh=""
+extra=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --size) size=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
     --mirror) mirror=$2; shift 2 ;;
     --fresh) fresh=1; shift ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    --add) extra="$extra,$2"; shift 2 ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     *) echo "image: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -42,7 +45,7 @@ trap cleanup EXIT
 
 # Stage 1: the root file system as a tarball, cached next to the image and keyed by the package
 # list and this script's mmdebstrap options (stage 2 alone takes a minute; stage 1 much longer).
-pkgs=$(grep -v '^\s*#' "$here/packages.txt" | tr -s ' \n' ',' | sed 's/^,//; s/,$//')
+pkgs=$(grep -v '^\s*#' "$here/packages.txt" | tr -s ' \n' ',' | sed 's/^,//; s/,$//')$extra
 tarball="${out%.img}.rootfs.tar"
 key=$( (echo "$pkgs"; sed -n '/^# stage1:begin/,/^# stage1:end/p' "$0") | sha256sum | cut -c1-16)
 if [ -n "$fresh" ] || [ ! -f "$tarball" ] || [ "$(cat "$tarball.key" 2>/dev/null)" != "$key" ]; then

@@ -3,6 +3,7 @@
 // asks the core to deliver the pending exception, and goes on with the remaining budget.
 import * as L from "../../core-as/layout.ts";
 import { Jit } from "../jit/jit.ts";
+import { hasSimd } from "./simd.ts";
 import { asset, bundled, host } from "../platform/mod.ts";
 
 export interface CoreImports {
@@ -28,7 +29,9 @@ export interface CoreExports {
 
 export class CoreError extends Error {}
 
-const wasmUrl = asset(new URL("../../build/core.wasm", import.meta.url), "core.wasm");
+// the core built without WebAssembly SIMD where the host's wasm lacks it (runtime/vcpu/simd.ts)
+const coreFile = hasSimd() ? "core.wasm" : "core-nosimd.wasm";
+const wasmUrl = asset(new URL(`../../build/${coreFile}`, import.meta.url), coreFile);
 let modulePromise: Promise<WebAssembly.Module> | undefined;
 
 // Compiles the core on first use when build/core.wasm is missing, so that plain `deno test` and

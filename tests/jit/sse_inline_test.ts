@@ -7,6 +7,12 @@
 import assert from "node:assert/strict";
 import { DATA, Machine, makeStream, type Mode, runBoth } from "../diff/lib/tiers.ts";
 import * as L from "../../core-as/layout.ts";
+import { hasSimd } from "../../runtime/vcpu/simd.ts";
+
+// Without WebAssembly SIMD (runtime/vcpu/simd.ts) only the scalar double forms compile inline; the
+// rest step through the interpreter (and must still agree with it).
+const scalarForm = (f: string) =>
+  f.split(" ").every((i) => i === "9c" || /^(f20f5[189ce]|f20f2[ac]|660f2[ef])/.test(i));
 
 const FORMS = [
   // moves
@@ -62,7 +68,7 @@ for (
         assert.deepEqual(d, [], `${form} (seed ${seed})`);
         // (the first seed compiles the form; the others enter those blocks)
         const inline = jit.bare.core.jit.stats.inline - before;
-        if (seed === 0) assert.ok(inline >= 1, `${form}: nothing inline`);
+        if (seed === 0 && (hasSimd() || scalarForm(form))) assert.ok(inline >= 1, `${form}: nothing inline`);
       }
     }
   });

@@ -20,6 +20,7 @@ import type { Code } from "../wasm.ts";
 import type { Insn } from "../decode.ts";
 import { PFX_66, PFX_LOCK, PFX_REP } from "../decode.ts";
 import * as L from "../../../core-as/layout.ts";
+import { hasSimd } from "../../vcpu/simd.ts";
 import { host } from "../../platform/mod.ts";
 
 // ---- WebAssembly opcodes the integer writer does not have --------------------------------------
@@ -155,8 +156,19 @@ interface Form {
 
 // RING3_JIT_SSE=0: every SSE instruction through the interpreter (A/B measurements)
 const enabled = host.env.get("RING3_JIT_SSE") !== "0";
+// Without WebAssembly SIMD (runtime/vcpu/simd.ts) only the forms whose code has no v128 compile:
+// scalar double arithmetic, conversions and compares, stores of the low lane, MOVSD/MOVSS between
+// registers; the rest steps through the interpreter.
+const simdOk = hasSimd();
+const scalarOnly = (k: Kind, mem: boolean): boolean =>
+  k === "arith_sd" || k === "cvtsi2sd" || k === "cvttsd2si" || k === "comisd" || k === "movsd_st" ||
+  k === "movss_st" || k === "movd_out" || (k === "movq_out" && mem) || ((k === "movsd" || k === "movss") && !mem);
 
 function formOf(ins: Insn): Form | null {
+  const f = formOfSimd(ins);
+  return f === null || simdOk || scalarOnly(f.kind, ins.mem) ? f : null;
+}
+function formOfSimd(ins: Insn): Form | null {
   if (!enabled) return null;
   if (ins.seg === 1 || ins.seg >= 4) return null; // CS/FS/GS: stepped (see above)
   if (ins.op < 0x100) return null;

@@ -1,0 +1,226 @@
+// deno task nest: ring3 inside ring3. Boots a Debian 12 i386 disk image with Node.js on ring3
+// (the outer level), and in it runs the bundled ring3 (`node boot.mjs`, build/dist from
+// `deno task bundle`) which boots the default guest (the inner level) to its shell, runs
+// `uname -a; echo NESTED-$((6*7))` and powers off; then the outer guest powers off. Prints the
+// inner guest's output, how long each level took and the inner level's instructions per second.
+//
+//   deno task nest [--smp N] [--inner-smp N] [-m MiB] [--inner-mem MiB] [--image FILE] [--timeout MIN]
+//
+// The image is build/images/debian-i386-nest.img: `deno task image --add nodejs` (guest/image/
+// build.sh; built here when missing, about 20 minutes the first time). The bundle goes to the
+// outer guest on a second, read-only virtio disk (an ext4 file system made with mkfs.ext4 -d, no
+// root needed), mounted at /mnt. Node in the outer guest is Debian's i386 nodejs 18, whose V8 has
+// no WebAssembly SIMD on ring3's Core Duo (no SSE4.1): the inner ring3 runs the scalar core
+// (runtime/vcpu/simd.ts). Times are host seconds, from the outer console's lines as they reach
+// this process; the instruction counts come from --icount-at at each level.
+//
+// --initramfs: the quick variant for development: the outer level is the default guest (the
+// committed kernel) with Debian's i386 nodejs (guest/node/fetch.sh) and the bundle (at /dist)
+// appended to its initramfs; no disk image, the outer shell in seconds instead of minutes.
+import { parseArgs } from "node:util";
+
+const ROOT = new URL("../", import.meta.url).pathname;
+const { values: o } = parseArgs({
+  args: Deno.args,
+  options: {
+    smp: { type: "string", default: "1" },
+    "inner-smp": { type: "string", default: "1" },
+    mem: { type: "string", short: "m", default: "1536" },
+    "inner-mem": { type: "string", default: "128" },
+    image: { type: "string", default: `${ROOT}build/images/debian-i386-nest.img` },
+    timeout: { type: "string", default: "60" },
+    suite: { type: "string" },
+    "no-bundle": { type: "boolean", default: false },
+    initramfs: { type: "boolean", default: false },
+    help: { type: "boolean", short: "h", default: false },
+  },
+});
+if (o.help) {
+  console.log(
+    "deno task nest [--smp N] [--inner-smp N] [-m MiB] [--inner-mem MiB] [--image FILE] [--timeout MIN] [--no-bundle]",
+  );
+  Deno.exit(0);
+}
+if (o.suite !== undefined) {
+  console.error("nest: --suite is not there yet (the inner level runs the NESTED-42 demo only)");
+  Deno.exit(2);
+}
+
+const say = (s: string) => console.error(`nest: ${s}`);
+const exists = (p: string) => {
+  try {
+    Deno.statSync(p);
+    return true;
+  } catch {
+    return false;
+  }
+};
+async function run(cmd: string, args: string[]): Promise<void> {
+  const r = await new Deno.Command(cmd, { args, cwd: ROOT, stdout: "inherit", stderr: "inherit" }).output();
+  if (!r.success) throw new Error(`${cmd} ${args.join(" ")}: exit status ${r.code}`);
+}
+
+// ---- 1. the image, the bundle and the disk that carries it ----------------------------------
+if (!o.initramfs && !exists(o.image)) {
+  say(`building ${o.image} (Debian 12 i386 with nodejs; about 20 minutes the first time)`);
+  await run("bash", [`${ROOT}guest/image/build.sh`, "--add", "nodejs", "--out", o.image]);
+}
+const dist = `${ROOT}build/dist/`;
+if (!o["no-bundle"] || !exists(`${dist}boot.mjs`)) {
+  say("deno task bundle");
+  await run(Deno.execPath(), ["run", "-A", `${ROOT}cli/bundle.ts`, dist]);
+}
+const distImg = `${ROOT}build/nest/dist.img`;
+const nestInitrd = `${ROOT}build/nest/initramfs-nest.cpio.gz`;
+Deno.mkdirSync(`${ROOT}build/nest`, { recursive: true });
+if (o.initramfs) {
+  const nodeInitrd = `${ROOT}build/node-i386/initramfs-node.cpio.gz`;
+  if (!exists(nodeInitrd)) await run("bash", [`${ROOT}guest/node/fetch.sh`]);
+  // the node initramfs, then the bundle under /dist as one more gzip'd cpio archive
+  await run("bash", [
+    "-c",
+    `set -e; t=$(mktemp -d); mkdir "$t/dist"; cp -r "$1"/. "$t/dist/"; cp "$2" "$3"; ` +
+    `(cd "$t" && find . | LC_ALL=C sort | cpio -o -H newc --quiet | gzip) >> "$3"; rm -rf "$t"`,
+    "nest",
+    dist,
+    nodeInitrd,
+    nestInitrd,
+  ]);
+}
+let bytes = 0;
+for (const e of Deno.readDirSync(dist)) {
+  if (e.isFile) bytes += Deno.statSync(dist + e.name).size;
+  else if (e.isDirectory) for (const f of Deno.readDirSync(dist + e.name)) bytes += Deno.statSync(`${dist}${e.name}/${f.name}`).size;
+}
+try {
+  Deno.removeSync(distImg);
+} catch { /* none */ }
+if (!o.initramfs) {
+  await run("mkfs.ext4", ["-q", "-F", "-L", "ring3-dist", "-d", dist, distImg, `${Math.ceil(bytes / 2 ** 20) + 32}M`]);
+}
+
+// ---- 2. the outer level ----------------------------------------------------------------------
+const INNER = [
+  `--smp ${Number(o["inner-smp"])}`,
+  `-m ${Number(o["inner-mem"])}`,
+  "--icount-at '[    0.000000] Linux version'",
+  "--icount-at NESTED-",
+].join(" ");
+const SCRIPT = [
+  o.initramfs ? "ln -s /dist /mnt; node --version" : "mount -o ro /dev/vdb /mnt && node --version",
+  "grep -c ^processor /proc/cpuinfo; free -m | head -2",
+  // the markers are printed with '' inside so that the echoed command lines never match them
+  `echo NEST''-START; (echo 'uname -a; echo NESTED-$((6*7))'; echo 'poweroff -f') | node /mnt/boot.mjs ${INNER} 2>&1; echo NEST''-END $?`,
+  "poweroff -f",
+];
+const outerArgs = [
+  "run",
+  "-A",
+  `${ROOT}cli/boot.ts`,
+  ...(o.initramfs ? ["--initrd", nestInitrd] : ["--disk", `${o.image},snapshot=on`, "--disk", `${distImg},readonly=on`]),
+  "-m",
+  String(Number(o.mem)),
+  "--smp",
+  String(Number(o.smp)),
+  "--icount-at",
+  "NEST-START",
+  "--icount-at",
+  "NEST-END",
+];
+say(`outer: deno run cli/boot.ts ${outerArgs.slice(3).join(" ")}`);
+const t0 = performance.now();
+const child = new Deno.Command(Deno.execPath(), {
+  args: outerArgs,
+  cwd: ROOT,
+  stdin: "piped",
+  stdout: "piped",
+  stderr: "piped",
+}).spawn();
+const timer = setTimeout(() => {
+  say(`time limit (${o.timeout} min): stopping the outer ring3`);
+  child.kill("SIGKILL");
+}, Number(o.timeout) * 60_000);
+const w = child.stdin.getWriter();
+const enc = new TextEncoder(), dec = new TextDecoder();
+const at: Record<string, number> = {}; // host seconds since t0 when a line first arrived
+const mark = (k: string) => at[k] ??= (performance.now() - t0) / 1000;
+let errText = "";
+const errDone = (async () => {
+  for await (const c of child.stderr) errText += dec.decode(c, { stream: true });
+})();
+
+let out = "", line = "", sent = false;
+const innerLines: string[] = [];
+const icount: { level: string; line: string; n: number; t: number }[] = [];
+for await (const chunk of child.stdout) {
+  const s = dec.decode(chunk, { stream: true });
+  out += s;
+  await Deno.stdout.write(enc.encode(s)); // the outer console as it goes
+  for (const ch of s) {
+    if (ch !== "\n") {
+      line += ch;
+      continue;
+    }
+    const l = line.replace(/\r$/, "");
+    line = "";
+    if (l === "NEST-START") mark("start");
+    else if (/^NEST-END \d+$/.test(l)) mark("end");
+    else if (at.start !== undefined && at.end === undefined) {
+      innerLines.push(l);
+      if (/Linux version/.test(l)) mark("innerLinux");
+      if (/^NESTED-42$/.test(l)) mark("nested");
+      const m = /^ring3: icount (\d+) after '(.*)'$/.exec(l);
+      if (m) icount.push({ level: "inner", line: m[2], n: Number(m[1]), t: (performance.now() - t0) / 1000 });
+    }
+  }
+  if (!sent && (o.initramfs ? /ring3: shell ready[\s\S]*\/ # (\x1b\[6n)?$/.test(out) : /root@ring3-debian:~# $/.test(out))) {
+    sent = true;
+    mark("outerShell");
+    for (const cmd of SCRIPT) {
+      await w.write(enc.encode(cmd + "\n"));
+      await new Promise((r) => setTimeout(r, 300));
+    }
+  }
+}
+const status = await child.status;
+clearTimeout(timer);
+mark("outerOff");
+await errDone;
+w.releaseLock();
+
+// ---- 3. the figures ----------------------------------------------------------------------------
+const outerCounts = [...errText.matchAll(/ring3: icount (\d+) after '(NEST-\w+)/g)].map((m) => ({
+  line: m[2],
+  n: Number(m[1]),
+}));
+const f = (x: number | undefined) => x === undefined ? "–" : x.toFixed(1);
+const nested = innerLines.some((l) => /^NESTED-42$/.test(l));
+console.log("\n==== inner guest's output ====");
+console.log(innerLines.filter((l) => !/^ring3: icount/.test(l)).join("\n"));
+console.log("==== figures (host seconds) ====");
+console.log(`outer: Debian boot to its root shell     ${f(at.outerShell)} s`);
+console.log(
+  `inner: node boot.mjs to the inner poweroff ${f(at.end !== undefined ? at.end - at.start : undefined)} s ` +
+    `(to 'Linux version' ${f(at.innerLinux !== undefined ? at.innerLinux - at.start : undefined)} s, ` +
+    `to NESTED-42 ${f(at.nested !== undefined ? at.nested - at.start : undefined)} s)`,
+);
+console.log(`outer: whole run to the outer poweroff   ${f(at.outerOff)} s (exit status ${status.code})`);
+const a = icount.find((c) => c.line.startsWith("Linux version")), b = icount.find((c) => c.line.startsWith("NESTED-"));
+if (a && b && b.t > a.t) {
+  console.log(
+    `inner: ${((b.n - a.n) / 1e6).toFixed(0)} M instructions from 'Linux version' to NESTED-42: ` +
+      `${((b.n - a.n) / (b.t - a.t) / 1e6).toFixed(2)} M instructions/s (host time)`,
+  );
+}
+const s0 = outerCounts.find((c) => c.line === "NEST-START"), s1 = outerCounts.find((c) => c.line === "NEST-END");
+if (s0 && s1 && at.end !== undefined) {
+  console.log(
+    `outer: ${((s1.n - s0.n) / 1e9).toFixed(2)}·10⁹ instructions while the inner level ran: ` +
+      `${((s1.n - s0.n) / (at.end - at.start) / 1e6).toFixed(0)} M instructions/s`,
+  );
+}
+if (!nested || status.code !== 0) {
+  console.error(`nest: failed (${nested ? "" : "no NESTED-42 line; "}outer exit status ${status.code})`);
+  console.error(errText.slice(-3000));
+  Deno.exit(1);
+}
