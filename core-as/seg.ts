@@ -5,7 +5,7 @@
 import { S, ip, fpageReset } from "./state";
 import {
   S_SEG, SEG_SIZE, SG_SEL, SG_BASE, SG_LIMIT, SG_ATTR, SG_RLO, SG_RHI, SG_WLO, SG_WHI, SEG_CS, SEG_SS, EXC_GP,
-  EXC_SS,
+  EXC_SS, S_CR0, CR0_PE,
 } from "./layout";
 import { raise } from "./fault";
 import * as st from "./state";
@@ -87,10 +87,16 @@ export function segSlow(seg: u32, off: u32, len: u32, write: bool): u32 {
   const p = segp(seg);
   const attr = load<u32>(p, SG_ATTR);
   const limit = load<u32>(p, SG_LIMIT);
-  let bad = (attr & 0x80) == 0 || (attr & 0x10) == 0;
-  if (!bad) {
-    if ((attr & 8) != 0) bad = write || (attr & 2) == 0;
-    else bad = write && (attr & 2) == 0;
+  // Real mode checks limits only: the type and present bits a protected-mode load left in the
+  // cache do not apply (a write through CS after a far jump back to real mode works, as on
+  // hardware: SYSLINUX's real-mode code stores through CS overrides after its PM trips).
+  let bad = false;
+  if ((load<u32>(S, S_CR0) & CR0_PE) != 0) {
+    bad = (attr & 0x80) == 0 || (attr & 0x10) == 0;
+    if (!bad) {
+      if ((attr & 8) != 0) bad = write || (attr & 2) == 0;
+      else bad = write && (attr & 2) == 0;
+    }
   }
   if (!bad) {
     const end = <u64>off + <u64>(len - 1);

@@ -22,6 +22,7 @@ import type { BlockImage } from "../block/image.ts";
 import { PciFunction } from "./pci.ts";
 import { BusMasterChannel, type DmaJob } from "./ide_dma.ts";
 import { AtapiCd, type AtapiResult } from "./ide_atapi.ts";
+import { type DeviceState, expectVersion, pick, put, SnapshotError } from "../snapshot/persist.ts";
 
 export const IDE_SLOT = 1, IDE_FN = 1; // 00:01.1, as on QEMU's pc machine
 export const IDE_PORTS = [{ cmd: 0x1f0, ctl: 0x3f6, irq: 14 }, { cmd: 0x170, ctl: 0x376, irq: 15 }];
@@ -710,4 +711,83 @@ export class PiixIde extends PciFunction {
   reset(): void {
     for (const ch of this.channels) ch.reset();
   }
+}
+
+// ---- persist (ARCHITECTURE.md, "Snapshots"): each channel's task file and interrupt latch, each
+// drive's registers, PIO buffer and settings, the CD-ROM's sense and media state, each bus-master
+// engine's registers (the PCI configuration space is the bus's, the disks' bytes are in their
+// image files, flushed here). A command whose next step is still pending (a PIO block with more to
+// come, a DMA job waiting for its start bit) is host code, not data: such a snapshot is refused,
+// and the guest is a few instructions away from a state that can be saved.
+const CHANNEL_FIELDS = [
+  "feature",
+  "nsect",
+  "lbal",
+  "lbam",
+  "lbah",
+  "hobFeature",
+  "hobNsect",
+  "hobLbal",
+  "hobLbam",
+  "hobLbah",
+  "dev",
+  "ctl",
+  "pending",
+];
+const DRIVE_FIELDS = [
+  "status",
+  "error",
+  "dir",
+  "pos",
+  "end",
+  "buf",
+  "mult",
+  "heads",
+  "spt",
+  "dmaMode",
+  "writeCache",
+  "reads",
+  "writes",
+  "flushes",
+  "errors",
+];
+const ATAPI_FIELDS = ["senseKey", "asc", "ascq", "present", "locked", "newMedia", "reads"];
+const BM_FIELDS = ["cmd", "status", "prd"];
+export function saveIde(c: PiixIde): DeviceState {
+  return {
+    v: 1,
+    channels: c.channels.map((ch) => {
+      if (ch.bm.job) throw new SnapshotError(`IDE channel ${ch.index}: a DMA command is in progress; save again`);
+      return {
+        ...pick(ch, CHANNEL_FIELDS),
+        bm: pick(ch.bm, BM_FIELDS),
+        drives: ch.drives.map((d) => {
+          if (!d) return null;
+          if (d.next) throw new SnapshotError(`IDE channel ${ch.index}: a PIO command is in progress; save again`);
+          if (d.image && !d.image.readonly) d.image.flush();
+          return { kind: d.kind, ...pick(d, DRIVE_FIELDS), ...(d.atapi ? { atapi: pick(d.atapi, ATAPI_FIELDS) } : {}) };
+        }),
+      };
+    }),
+  };
+}
+export function restoreIde(c: PiixIde, state: DeviceState): void {
+  const s = expectVersion("IDE", state, 1);
+  const chs = s.channels as Record<string, unknown>[];
+  if (!Array.isArray(chs) || chs.length !== c.channels.length) throw new SnapshotError("IDE: wrong channel count");
+  c.channels.forEach((ch, i) => {
+    const cs = chs[i];
+    put(ch, CHANNEL_FIELDS, cs, `IDE channel ${i}`);
+    put(ch.bm, BM_FIELDS, cs.bm as Record<string, unknown>, `IDE channel ${i} bus master`);
+    ch.bm.job = undefined;
+    const ds = cs.drives as (Record<string, unknown> | null)[];
+    ch.drives.forEach((d, j) => {
+      const x = ds?.[j];
+      if (!d && !x) return;
+      if (!d || !x || x.kind !== d.kind) throw new SnapshotError(`IDE channel ${i} drive ${j}: not the saved device`);
+      put(d, DRIVE_FIELDS, x, `IDE channel ${i} drive ${j}`);
+      d.next = undefined;
+      if (d.atapi) put(d.atapi, ATAPI_FIELDS, x.atapi as Record<string, unknown>, "IDE CD-ROM");
+    });
+  });
 }

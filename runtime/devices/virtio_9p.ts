@@ -6,7 +6,9 @@
 // larger than the negotiated maximum message size is not read (the chain returns empty).
 import { VirtioPci } from "./virtio_pci.ts";
 import type { GuestRam } from "../memory.ts";
-import { MAX_MSIZE, type P9Server } from "../share/p9.ts";
+import { MAX_MSIZE, type P9Server, restoreP9, saveP9 } from "../share/p9.ts";
+import { QUEUE_FIELDS, VIRTIO_FIELDS } from "./virtio_blk.ts";
+import { type DeviceState, expectVersion, pick, put } from "../snapshot/persist.ts";
 
 const F_MOUNT_TAG = 0;
 const QUEUE_SIZE = 128;
@@ -49,4 +51,22 @@ export class Virtio9p extends VirtioPci {
   protected override deviceReset(): void {
     this.server.close(); // a driver reset forgets every fid
   }
+}
+
+// ---- persist (ARCHITECTURE.md, "Snapshots"): the virtio registers and queue (as virtio-blk's),
+// and the 9P server's fids (runtime/share/p9.ts)
+export function saveVirtio9p(d: Virtio9p): DeviceState {
+  return {
+    v: 1,
+    ...pick(d, VIRTIO_FIELDS),
+    queues: d.queues.map((q) => pick(q, QUEUE_FIELDS)),
+    server: saveP9(d.server),
+  };
+}
+export function restoreVirtio9p(d: Virtio9p, state: DeviceState): void {
+  const s = expectVersion("virtio-9p", state, 1);
+  put(d, VIRTIO_FIELDS, s, "virtio-9p");
+  const qs = s.queues as Record<string, unknown>[];
+  d.queues.forEach((q, i) => put(q, QUEUE_FIELDS, qs[i], `virtio-9p queue ${i}`));
+  restoreP9(d.server, s.server as DeviceState);
 }

@@ -21,6 +21,7 @@ import { VirtioPci } from "./virtio_pci.ts";
 import type { Chain, Virtqueue } from "./virtqueue.ts";
 import type { GuestRam } from "../memory.ts";
 import type { BlockImage } from "../block/image.ts";
+import { type DeviceState, expectVersion, pick, put } from "../snapshot/persist.ts";
 
 export const BLK_F_SIZE_MAX = 1, BLK_F_SEG_MAX = 2, BLK_F_RO = 5, BLK_F_BLK_SIZE = 6, BLK_F_FLUSH = 9;
 export const BLK_F_DISCARD = 13;
@@ -223,4 +224,39 @@ export class VirtioBlk extends VirtioPci {
     if (len % 512 || (!anySize && len > MAX_REQUEST)) return false;
     return sector * 512 + len <= this.image.size;
   }
+}
+
+// ---- persist (ARCHITECTURE.md, "Snapshots"): the virtio registers, each queue's ring addresses
+// and indices, the counters (the rings live in guest RAM, the PCI configuration space is the bus's,
+// the disk's bytes are in its image file, flushed by the save). Requests complete inside the
+// notify, so none is ever in flight at a snapshot.
+export const VIRTIO_FIELDS = ["guestFeatures", "status", "isr", "queueSel"];
+export const QUEUE_FIELDS = [
+  "pfn",
+  "lastAvail",
+  "broken",
+  "desc",
+  "avail",
+  "used",
+  "usedIdx",
+  "eventIdx",
+  "signalled",
+  "signalledValid",
+];
+const BLK_FIELDS = ["reads", "writes", "flushes", "discards", "errors"];
+export function saveVirtioBlk(d: VirtioBlk): DeviceState {
+  d.image.flush(); // the restored machine reopens the file: it must hold every completed write
+  return {
+    v: 1,
+    ...pick(d, VIRTIO_FIELDS),
+    queues: d.queues.map((q) => pick(q, QUEUE_FIELDS)),
+    ...pick(d, BLK_FIELDS),
+  };
+}
+export function restoreVirtioBlk(d: VirtioBlk, state: DeviceState): void {
+  const s = expectVersion("virtio-blk", state, 1);
+  put(d, VIRTIO_FIELDS, s, "virtio-blk");
+  const qs = s.queues as Record<string, unknown>[];
+  d.queues.forEach((q, i) => put(q, QUEUE_FIELDS, qs[i], `virtio-blk queue ${i}`));
+  put(d, BLK_FIELDS, s, "virtio-blk");
 }

@@ -16,6 +16,7 @@
 // (ring3 may run as root: a guest must not make set-uid files on the host).
 import { P9Short, type Qid, Reader, Writer } from "./wire.ts";
 import { type FileInfo, type FsFile, host } from "../platform/mod.ts";
+import { type DeviceState, expectVersion, SnapshotError } from "../snapshot/persist.ts";
 
 // Linux errno values
 export const EPERM = 1, ENOENT = 2, EIO = 5, EBADF = 9, EACCES = 13, EEXIST = 17, EXDEV = 18, ENOTDIR = 20;
@@ -91,8 +92,15 @@ const S_IFMT = 0o170000, S_IFDIR = 0o040000, S_IFLNK = 0o120000;
 interface Fid {
   names: string[];
   file?: FsFile;
+  mode?: OpenMode; // how `file` was opened (a restored snapshot opens it again the same way)
   dir?: { entries: { name: string; names: string[] }[] }; // an open directory's listing
   xattr?: boolean;
+}
+
+interface OpenMode {
+  read: boolean;
+  write: boolean;
+  append: boolean;
 }
 
 export interface ShareOptions {
@@ -468,14 +476,13 @@ export class P9Server {
     } else {
       if (writing) this.writable();
       const p = this.safe(f.names);
-      f.file = this.hostCall(() =>
-        host.openSync(p, {
-          read: acc !== O_WRONLY,
-          write: writing && !(flags & O_APPEND),
-          append: (flags & O_APPEND) !== 0 && writing,
-          truncate: (flags & O_TRUNC) !== 0,
-        })
-      );
+      const mode = {
+        read: acc !== O_WRONLY,
+        write: writing && !(flags & O_APPEND),
+        append: (flags & O_APPEND) !== 0 && writing,
+      };
+      f.file = this.hostCall(() => host.openSync(p, { ...mode, truncate: (flags & O_TRUNC) !== 0 }));
+      f.mode = mode;
     }
     w.qid(P9Server.qid(st)).u32(0);
   }
@@ -507,6 +514,7 @@ export class P9Server {
     );
     f.names = names;
     f.file = file;
+    f.mode = { read: acc !== O_WRONLY, write: !(flags & O_APPEND), append: (flags & O_APPEND) !== 0 };
     w.qid(P9Server.qid(this.lstat(names))).u32(0);
   }
 
@@ -570,5 +578,53 @@ export class P9Server {
     }
     const bytes = body.message(0, 0).subarray(HDR);
     w.u32(bytes.length).bytes(bytes);
+  }
+}
+
+// ---- persist (ARCHITECTURE.md, "Snapshots"): the negotiated message size, the counters and every
+// fid as its path inside the share, how it was opened and an open folder's listing. A restored
+// server opens the files again in the same mode (never creating or truncating); a file that is
+// gone from the host by then stays a fid whose reads and writes fail with EBADF.
+export function saveP9(s: P9Server): DeviceState {
+  const o = s as unknown as { msize: number; fids: Map<number, Fid> };
+  const fids = [...o.fids].map(([fid, f]) => ({
+    fid,
+    names: f.names,
+    open: f.file ? "file" : f.dir ? "dir" : "",
+    mode: f.mode ?? null,
+    entries: f.dir?.entries ?? null,
+    xattr: f.xattr ?? false,
+  }));
+  return { v: 1, msize: o.msize, requests: s.requests, errors: s.errors, fids };
+}
+export function restoreP9(s: P9Server, state: DeviceState): void {
+  const st = expectVersion("virtio-9p", state, 1);
+  const o = s as unknown as { msize: number; fids: Map<number, Fid> };
+  s.close();
+  o.msize = Number(st.msize);
+  s.requests = Number(st.requests);
+  s.errors = Number(st.errors);
+  type Saved = {
+    fid: number;
+    names: string[];
+    open: string;
+    mode: OpenMode | null;
+    entries: { name: string; names: string[] }[] | null;
+    xattr: boolean;
+  };
+  for (const x of st.fids as Saved[]) {
+    if (!x.names.every((n) => typeof n === "string" && n !== "" && n !== "." && n !== ".." && !n.includes("/"))) {
+      throw new SnapshotError(`virtio-9p: fid ${x.fid} has a bad path`);
+    }
+    const f: Fid = { names: [...x.names] };
+    if (x.xattr) f.xattr = true;
+    if (x.open === "dir") f.dir = { entries: x.entries ?? [] };
+    if (x.open === "file" && x.mode) {
+      f.mode = { read: !!x.mode.read, write: !!x.mode.write, append: !!x.mode.append };
+      try {
+        f.file = host.openSync((s as unknown as { safe(n: string[]): string }).safe(f.names), f.mode);
+      } catch { /* gone from the host: EBADF from now on */ }
+    }
+    o.fids.set(x.fid, f);
   }
 }

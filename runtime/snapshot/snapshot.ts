@@ -29,6 +29,11 @@ import { restoreLapicTimer } from "../devices/lapic.ts";
 import { restoreIrqRouter, saveIrqRouter } from "../irq.ts";
 import { Ne2k, restoreNe2k, saveNe2k } from "../devices/ne2k.ts";
 import { restoreVirtioNet, saveVirtioNet, VirtioNet } from "../devices/virtio_net.ts";
+import { restoreVirtioBlk, saveVirtioBlk, VirtioBlk } from "../devices/virtio_blk.ts";
+import { restoreIde, saveIde } from "../devices/ide.ts";
+import { restoreVirtio9p, saveVirtio9p } from "../devices/virtio_9p.ts";
+import type { DiskConfig } from "../block/options.ts";
+import type { ShareConfig } from "../share/options.ts";
 import { type DeviceState, SnapshotError } from "./persist.ts";
 import { residentPages } from "./resident.ts";
 import { type FsFile, host } from "../platform/mod.ts";
@@ -46,6 +51,11 @@ export interface SnapshotConfig {
   acpi: boolean;
   net: NetConfig[];
   exitPort?: number; // the isa-debug-exit device, when the machine has one
+  // storage (absent when the machine has none): the images and folders are reopened by path
+  disks?: DiskConfig[];
+  cdrom?: string;
+  boot?: string;
+  shares?: ShareConfig[];
 }
 
 export interface SnapshotHeader {
@@ -82,7 +92,34 @@ function machineConfig(m: Machine): SnapshotConfig {
     acpi: o.acpi ?? true,
     net: m.nics.map((n) => n.config),
     ...(o.exitPort === undefined ? {} : { exitPort: o.exitPort }),
+    ...storageConfig(m, o),
   };
+}
+
+// The disks, CD-ROM and shares as paths a new process can open again. An image opened by the
+// embedding program (not a path) or a snapshot=on disk (its writes live in this process only)
+// cannot be carried over.
+function storageConfig(m: Machine, o: MachineOptions): Partial<SnapshotConfig> {
+  const out: Partial<SnapshotConfig> = {};
+  const abs = (f: string) => f.startsWith("/") ? f : `${host.cwd()}/${f}`;
+  if (o.disks?.length) {
+    out.disks = o.disks.map((c) => {
+      if (!("file" in c)) throw new SnapshotError(`disk ${c.name}: an image opened by the program, not a file`);
+      if (c.snapshot) {
+        throw new SnapshotError(
+          `disk ${c.file}: snapshot=on keeps its writes in this process; savevm needs a disk file`,
+        );
+      }
+      return { ...c, file: abs(c.file) };
+    });
+  }
+  if (o.cdrom !== undefined) {
+    if (typeof o.cdrom !== "string") throw new SnapshotError("CD-ROM: an image opened by the program, not a file");
+    out.cdrom = abs(o.cdrom);
+  }
+  if (o.boot !== undefined) out.boot = o.boot;
+  if (m.shares.length) out.shares = (o.shares ?? []).map((c, i) => ({ ...c, dir: m.shares[i].device.server.root }));
+  return out;
 }
 
 // The machine as bytes. `clockNs`: the guest time to record (a paused machine's frozen time).
@@ -112,6 +149,11 @@ export function saveMachine(m: Machine, opts: SaveOptions = {}): Uint8Array {
     if (!st) throw new SnapshotError(`${n.name}: this NIC model cannot be saved yet`);
     devices[`nic${i}`] = st;
   });
+  m.disks.forEach((d, i) => {
+    if (d.device instanceof VirtioBlk) devices[`disk${i}`] = saveVirtioBlk(d.device);
+  });
+  if (m.ide) devices.ide = saveIde(m.ide.controller);
+  m.shares.forEach((sh, i) => (devices[`share${i}`] = saveVirtio9p(sh.device)));
   const romSize = dv.getUint32(L.MACHINE + L.M_ROM_SIZE, true);
   // RAM: only the pages that are not all zero
   const ram = new Uint8Array(m.memory.buffer, L.RAM_BASE, m.ramBytes);
@@ -256,6 +298,10 @@ export function snapshotMachineOptions(h: SnapshotHeader): MachineOptions {
     acpi: c.acpi,
     net: c.net,
     ...(c.exitPort === undefined ? {} : { exitPort: c.exitPort }),
+    ...(c.disks ? { disks: c.disks } : {}),
+    ...(c.cdrom === undefined ? {} : { cdrom: c.cdrom }),
+    ...(c.boot === undefined ? {} : { boot: c.boot }),
+    ...(c.shares ? { shares: c.shares } : {}),
   };
 }
 
@@ -272,6 +318,10 @@ export function restoreMachine(m: Machine, from: Uint8Array | SnapshotSource, wh
   }
   if (h.config.net.length !== m.nics.length) {
     throw new SnapshotError(`${what}: saved with ${h.config.net.length} NICs, this machine has ${m.nics.length}`);
+  }
+  const storage = (h.config.disks?.length ?? 0) + (h.config.cdrom === undefined ? 0 : 1);
+  if (storage !== m.disks.length || (h.config.shares?.length ?? 0) !== m.shares.length) {
+    throw new SnapshotError(`${what}: saved with other disks or shares than this machine has`);
   }
   const mem = new Uint8Array(m.memory.buffer);
   const dv = new DataView(m.memory.buffer);
@@ -325,6 +375,11 @@ export function restoreMachine(m: Machine, from: Uint8Array | SnapshotSource, wh
       throw new SnapshotError(`${n.name}: this NIC model cannot be restored yet`);
     }
   });
+  m.disks.forEach((disk, i) => {
+    if (disk.device instanceof VirtioBlk) restoreVirtioBlk(disk.device, d[`disk${i}`]);
+  });
+  if (m.ide) restoreIde(m.ide.controller, d.ide);
+  m.shares.forEach((sh, i) => restoreVirtio9p(sh.device, d[`share${i}`]));
   const i32 = new Int32Array(m.memory.buffer);
   for (let c = 0; c < m.ncpu; c++) {
     // the cores cached nothing of the new state yet: flush their TLBs and mode caches
