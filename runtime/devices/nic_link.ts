@@ -249,7 +249,7 @@ export class NicLink implements NicPort {
     try {
       // passt takes the tap link for lossless (a frame the link drops is a hole in a host TCP
       // stream, not a retransmission): user links queue up to what the guest's windows allow
-      // and passt needs whole frames per write (net/fdstream.ts)
+      // and passt needs whole frames per write (net/fdstream.ts); RING3_NET_WHOLE=off for A/B
       const opts = this.userCfg && Deno.env.get("RING3_NET_WHOLE") !== "off"
         ? { maxQueueBytes: USER_QUEUE_BYTES, wholeFrames: true }
         : this.userCfg
