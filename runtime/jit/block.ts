@@ -504,9 +504,9 @@ export class Block {
         return true;
       }
     }
-    if (k && (k.kind === LF_SUB || k.kind === LF_CO) && k.size !== 2) {
-      const sh = k.size === 4 ? 0 : 24;
-      const m = k.size === 4 ? -1 : 0xff;
+    if (k && (k.kind === LF_SUB || k.kind === LF_CO)) {
+      const sh = k.size === 4 ? 0 : k.size === 2 ? 16 : 24;
+      const m = k.size === 4 ? -1 : k.size === 2 ? 0xffff : 0xff;
       const val = (l: number, signed: boolean) => {
         c.get(l);
         if (signed && sh) c.const(sh).shl();

@@ -1,5 +1,5 @@
 // Inline integer ALU: ADD OR AND SUB XOR CMP TEST in their ModR/M, accumulator and group-1 forms,
-// INC/DEC of a register. 32- and 8-bit operands. The lazy flags are written as core-as/flags.ts
+// INC/DEC of a register. 32-, 16- (66 prefix) and 8-bit operands. The lazy flags are written as core-as/flags.ts
 // reads them, and only when a later instruction may read them (Block.flagsLive).
 import { type Block, LF_ADC, LF_ADD, LF_CO, LF_SBB, LF_SUB, szi } from "../block.ts";
 import { type Insn, PFX_66 } from "../decode.ts";
@@ -87,7 +87,7 @@ export function emitAlu(b: Block, ins: Insn): boolean {
   if (op < 0x40 && (op & 7) < 6) {
     const aop = op >> 3;
     if (!INLINE_OPS.has(aop)) return false;
-    const size = (op & 1) ? 4 : 1;
+    const size = (op & 1) ? (ins.pfx & PFX_66 ? 2 : 4) : 1;
     switch (op & 7) {
       case 0:
       case 1: { // Ev, Gv
@@ -121,7 +121,7 @@ export function emitAlu(b: Block, ins: Insn): boolean {
     case 0x81:
     case 0x83: {
       if (!INLINE_OPS.has(ins.reg)) return false;
-      const size = op === 0x80 ? 1 : 4;
+      const size = op === 0x80 ? 1 : ins.pfx & PFX_66 ? 2 : 4;
       const v = b.tmp();
       c.const(ins.imm).set(v);
       aluE(b, ins, ins.reg, size, v);
@@ -139,7 +139,7 @@ export function emitAlu(b: Block, ins: Insn): boolean {
     }
     case 0xa8:
     case 0xa9: {
-      const size = op === 0xa8 ? 1 : 4;
+      const size = op === 0xa8 ? 1 : ins.pfx & PFX_66 ? 2 : 4;
       const a = b.tmp(), v = b.tmp();
       b.regN(0, size).c.set(a);
       c.const(ins.imm).set(v);
