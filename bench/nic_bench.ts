@@ -46,8 +46,9 @@ const PATTERN = (() => {
 })();
 
 // ring3 variants: "deno" moves NIC bytes through Deno.Conn (RING3_NET_FFI=off, the way before
-// net/fdstream.ts), "nooffload" offers no checksum/TSO offloads
-type Emu = "ring3" | "ring3-nooffload" | "ring3-deno" | "qemu";
+// net/fdstream.ts), "nooffload" offers no checksum/TSO offloads, "vcpu" runs the vCPU in its own
+// thread and the devices (the NIC's host side) on the main one (--vcpu-thread)
+type Emu = "ring3" | "ring3-nooffload" | "ring3-deno" | "ring3-vcpu" | "qemu";
 type Spec = { kind: "switch"; sock: string; mac: string; model: "virtio" | "ne2k" } | {
   kind: "passt";
   sock?: string;
@@ -77,6 +78,7 @@ function guest(name: string, emu: Emu, net: Spec): GuestProc {
       ...env,
       Deno.execPath(),
       ...["run", "-A", CLI, "--mem", "256", "--initrd", INITRD, "--append", append, "--net", spec],
+      ...(emu === "ring3-vcpu" ? ["--vcpu-thread"] : []),
     ]);
   }
   const dev = net.model === "ne2k" ? "ne2k_pci" : "virtio-net-pci";
@@ -198,11 +200,13 @@ if (!import.meta.main && Deno.env.get("NIC_BENCH") !== "1") {
 else {
   const plan: [string, () => Promise<Row>][] = [
     ["g2g-ring3", () => guestToGuest("ring3", "virtio")],
+    ["g2g-ring3-vcpu", () => guestToGuest("ring3-vcpu", "virtio")],
     ["g2g-qemu", () => guestToGuest("qemu", "virtio")],
     ["g2g-ring3-deno", () => guestToGuest("ring3-deno", "virtio")],
     ["g2g-ring3-nooffload", () => guestToGuest("ring3-nooffload", "virtio")],
     ["g2g-ring3-ne2k", () => guestToGuest("ring3", "ne2k")],
     ["g2h-ring3", () => guestToHost("ring3", "virtio")],
+    ["g2h-ring3-vcpu", () => guestToHost("ring3-vcpu", "virtio")],
     ["g2h-qemu", () => guestToHost("qemu", "virtio")],
   ];
   const load = () => readProc("/proc/loadavg").split(" ").slice(0, 3).join(" ");

@@ -39,6 +39,7 @@ export interface MachineOptions {
   memMiB: number;
   smp: number;
   smpThreads?: number;
+  vcpuWorker?: boolean;
   net?: NetConfig[];
   disks?: DiskConfig[];
   cdrom?: string;

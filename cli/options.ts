@@ -31,6 +31,7 @@ Boot a Linux/x86 bzImage on ring3. The console is the first serial port (COM1).
   -m, --mem SIZE   guest RAM: MiB, or with a suffix M or G (256M, 1G; default: ${DEFAULT_MEM_MIB}; ${MIN_MEM_MIB}..${MAX_MEM_MIB} MiB)
   --smp N          number of CPUs (default: 1; 1..${MAX_SMP})
   --smp-threads 1  run every CPU on one thread, round-robin on the virtual clock: repeatable runs
+  --vcpu-thread    run even a single CPU in its own thread, devices (NICs, disks) on the main one
 ${NET_USAGE}
 ${DISK_USAGE}
 ${SHARE_USAGE}
@@ -78,6 +79,7 @@ export interface BootConfig {
   memMiB: number;
   smp: number;
   smpThreads: number; // 0: a thread per CPU; 1: one thread, deterministic
+  vcpuWorker: boolean; // --vcpu-thread: a single CPU in its own thread too
   net: NetConfig[]; // --net, one per NIC
   disks: DiskConfig[]; // --disk, one per disk (virtio-blk: /dev/vda, vdb, ...; if=ide: /dev/sda, ...)
   cdrom: string | null; // --cdrom: an ISO on the IDE CD-ROM
@@ -133,6 +135,7 @@ const OPTION_NAMES = [
   "mem",
   "smp",
   "smp-threads",
+  "vcpu-thread",
   "net",
   "disk",
   "cdrom",
@@ -200,6 +203,7 @@ export function parseBootArgs(argv: string[]): BootConfig {
         mem: { type: "string", short: "m" },
         smp: { type: "string" },
         "smp-threads": { type: "string" },
+        "vcpu-thread": { type: "boolean" },
         net: { type: "string", multiple: true },
         disk: { type: "string", multiple: true },
         cdrom: { type: "string" },
@@ -279,6 +283,7 @@ export function parseBootArgs(argv: string[]): BootConfig {
     memMiB: values.mem === undefined ? DEFAULT_MEM_MIB : parseMem(values.mem),
     smp: values.smp === undefined ? 1 : intArg("smp", values.smp, 1, MAX_SMP),
     smpThreads: values["smp-threads"] === undefined ? 0 : intArg("smp-threads", values["smp-threads"], 1, 1),
+    vcpuWorker: values["vcpu-thread"] ?? false,
     net: (values.net ?? []).map((n) => {
       let c: NetConfig;
       try {

@@ -33,6 +33,7 @@ export async function runGuest(
       memMiB: cfg.memMiB,
       smp: cfg.smp,
       smpThreads: cfg.smpThreads,
+      ...(cfg.vcpuWorker ? { vcpuWorker: true } : {}),
       net: cfg.net,
       disks: cfg.disks,
       ...(cfg.cdrom === null ? {} : { cdrom: cfg.cdrom }),

@@ -14,7 +14,7 @@ export class SwitchClient {
   closedReason: CloseReason | null = null;
   onFrame: ((frame: Uint8Array) => void) | null = null;
 
-  private constructor(readonly conn: Conn, maxQueueBytes?: number) {
+  private constructor(readonly conn: Conn, maxQueueBytes?: number, wholeFrames?: boolean) {
     this.port = new StreamPort(conn, {
       onFrame: (f) => {
         if (this.onFrame) this.onFrame(f);
@@ -27,16 +27,20 @@ export class SwitchClient {
         this.closedReason = r;
         this.waiter?.();
       },
-    }, { maxQueueBytes });
+    }, { maxQueueBytes, wholeFrames });
     this.done = this.port.run();
   }
 
-  static async connect(ep: Endpoint, opts: { maxQueueBytes?: number } = {}): Promise<SwitchClient> {
+  // wholeFrames: each write carries whole frames (for passt: net/fdstream.ts)
+  static async connect(
+    ep: Endpoint,
+    opts: { maxQueueBytes?: number; wholeFrames?: boolean } = {},
+  ): Promise<SwitchClient> {
     const conn = ep.transport === "unix"
       ? await host.connect({ transport: "unix", path: ep.path })
       : await host.connect({ hostname: ep.hostname, port: ep.port });
     if (ep.transport === "tcp") (conn as TcpConn).setNoDelay(true);
-    return new SwitchClient(conn, opts.maxQueueBytes);
+    return new SwitchClient(conn, opts.maxQueueBytes, opts.wholeFrames);
   }
 
   /** Offer offloads (net/offload.ts): frames with headers flow once the switch answers. */

@@ -15,6 +15,17 @@
 //     poll when the interest changes (pause, resume, queued output) and at close.
 // Framing, offloads (net/offload.ts: the hello, flagged frames, software segmentation for a peer
 // without them) and the bounded output queue behave as StreamPort's.
+//
+// Whole frames per write (`wholeFrames`, for passt): the passt of Debian 12 (2023-03) reads its
+// stream socket assuming every read ends on a frame boundary or inside a frame whose rest follows
+// in one piece: up to 4 bytes of a next frame's length prefix left at the end of a read are
+// dropped, and a frame's rest is fetched with one recv() that must return all of it, or the frame
+// is dropped. Either way its framing slips and the guest's TCP connection through it ends in a
+// reset after some MB (bench/results/net.md). A write that fills the socket stops at any byte,
+// so for such a peer every send() carries whole frames only and at most ATOMIC_BYTES: on Linux a
+// unix stream send() that fits one socket buffer (skb) is queued whole or refused with EAGAIN,
+// so the socket's contents always end on a frame boundary. A single frame larger than that is
+// written only while the socket has room for all of it.
 import type { Endpoint } from "./addr.ts";
 import { FrameReader, FramingError, OFFLOAD_BIT } from "./stream.ts";
 import type { CloseReason } from "./stream.ts";
@@ -30,6 +41,11 @@ const MSG_NOSIGNAL = 0x4000;
 const READ_CHUNK = 256 << 10;
 const PUMP_BUDGET = 1 << 20; // bytes one pump() reads at most: bounds the work per call
 
+const SO_SNDBUF = 7, TIOCOUTQ = 0x5411;
+// Linux sizes a unix stream send()'s buffers at most min(sndbuf / 2 - 64, a page's head + 32 KiB):
+// a send() of up to 32 KiB (with the default 208 KiB sndbuf) is one buffer, queued whole or not at all
+const ATOMIC_BYTES = 32 << 10;
+
 const SYMBOLS = {
   socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
   connect: { parameters: ["i32", "buffer", "u32"], result: "i32" },
@@ -39,6 +55,7 @@ const SYMBOLS = {
   write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
   getsockopt: { parameters: ["i32", "i32", "i32", "buffer", "buffer"], result: "i32" },
+  ioctl: { parameters: ["i32", "u64", "buffer"], result: "i32" },
   eventfd: { parameters: ["u32", "i32"], result: "i32" },
   poll: { parameters: ["buffer", "u64", "i32"], result: "i32", nonblocking: true },
   __errno_location: { parameters: [], result: "pointer" },
@@ -112,6 +129,7 @@ export class FdStream {
   closedReason: CloseReason | null = null;
   dropped = 0; // frames refused because the output queue was full
   writes = 0; // write() calls that moved bytes (a measure of batching)
+  splitWrites = 0; // wholeFrames: send()s the socket took only part of (the kernel did not keep them whole)
   private readonly reader: FrameReader;
   private out = new Uint8Array(256 << 10);
   private outHead = 0; // out[outHead, outTail) is queued
@@ -123,13 +141,29 @@ export class FdStream {
   private closed = false;
   private polling = false; // the poll thread is in poll(): wake it before changing pfd
   private finished!: () => void;
+  // wholeFrames: the end offset in `out` of every queued frame, ends[endsHead..] (in order)
+  private ends: number[] = [];
+  private endsHead = 0;
+  private atomicBytes = ATOMIC_BYTES;
+  private sndbuf = 0;
+  private readonly ioInt = new Int32Array(1);
 
   private constructor(
     private readonly c: Libc,
     private readonly fd: number,
     private readonly efd: number,
     readonly maxQueueBytes: number,
+    readonly wholeFrames = false,
   ) {
+    if (wholeFrames) {
+      const len = new Uint32Array([4]);
+      if (
+        c.getsockopt(fd, SOL_SOCKET, SO_SNDBUF, new Uint8Array(this.ioInt.buffer), new Uint8Array(len.buffer)) === 0
+      ) {
+        this.sndbuf = this.ioInt[0];
+        this.atomicBytes = Math.max(2048, Math.min(ATOMIC_BYTES, (this.sndbuf >> 1) - 64 - 1024));
+      }
+    }
     this.reader = new FrameReader((f) => {
       if (isHello(f)) {
         this.reader.offload = true; // the switch answered our hello
@@ -147,7 +181,11 @@ export class FdStream {
 
   // Dial `ep`: null when FFI is not available to this process or the endpoint is not one this
   // class dials (IPv6, host names): use net/client.ts then. Throws like Deno.connect on refusal.
-  static async connect(ep: Endpoint, opts: { maxQueueBytes?: number } = {}): Promise<FdStream | null> {
+  // `wholeFrames`: every send() carries whole frames (for passt; see the top of this file).
+  static async connect(
+    ep: Endpoint,
+    opts: { maxQueueBytes?: number; wholeFrames?: boolean } = {},
+  ): Promise<FdStream | null> {
     const c = fdStreamLibc();
     const sa = sockaddr(ep);
     if (!c || !sa) return null;
@@ -171,7 +209,7 @@ export class FdStream {
       }
       const efd = c.eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
       if (efd < 0) throw new Error(`eventfd: ${errText(c, errno(c))}`);
-      return new FdStream(c, fd, efd, opts.maxQueueBytes ?? 1 << 20);
+      return new FdStream(c, fd, efd, opts.maxQueueBytes ?? 1 << 20, opts.wholeFrames ?? false);
     } catch (e) {
       c.close(fd);
       throw e;
@@ -221,6 +259,12 @@ export class FdStream {
         next.set(this.out.subarray(this.outHead, this.outTail), 0);
         this.out = next;
       }
+      if (this.wholeFrames) {
+        const shift = this.outHead, ends = this.ends.slice(this.endsHead);
+        for (let i = 0; i < ends.length; i++) ends[i] -= shift;
+        this.ends = ends;
+        this.endsHead = 0;
+      }
       this.outHead = 0;
       this.outTail = live;
     }
@@ -235,12 +279,14 @@ export class FdStream {
     }
     this.out.set(frame, p);
     this.outTail = p + frame.length;
+    if (this.wholeFrames) this.ends.push(this.outTail);
     return true;
   }
 
   /** Write what is queued, as far as the socket takes it now; the rest waits for POLLOUT. */
   flush(): void {
     if (this.closed) return;
+    if (this.wholeFrames) return this.flushWhole();
     while (this.outHead < this.outTail) {
       const n = Number(
         this.c.send(this.fd, this.out.subarray(this.outHead), BigInt(this.outTail - this.outHead), MSG_NOSIGNAL),
@@ -257,6 +303,58 @@ export class FdStream {
     }
     if (this.outHead === this.outTail) this.outHead = this.outTail = 0;
     else this.wakePoller(); // poll for room to write
+  }
+
+  // flush() for a peer that needs whole frames per read: see the top of this file
+  private flushWhole(): void {
+    const ends = this.ends;
+    while (this.outHead < this.outTail) {
+      let end = ends[this.endsHead];
+      if (end - this.outHead > this.atomicBytes) {
+        // one frame larger than a socket buffer: only while the socket has room for all of it
+        if (!this.roomFor(end - this.outHead)) {
+          this.wakePoller();
+          return;
+        }
+      } else {
+        for (let k = this.endsHead + 1; k < ends.length && ends[k] - this.outHead <= this.atomicBytes; k++) {
+          end = ends[k];
+        }
+      }
+      const want = end - this.outHead;
+      const n = Number(this.c.send(this.fd, this.out.subarray(this.outHead, end), BigInt(want), MSG_NOSIGNAL));
+      if (n < 0) {
+        const e = errno(this.c);
+        if (e === EINTR) continue;
+        if (e === EAGAIN) break;
+        this.finish(e === ECONNRESET || e === EPIPE ? "reset" : "error");
+        return;
+      }
+      this.writes++;
+      if (n < want) this.splitWrites++; // the rest of that frame goes next
+      this.outHead += n;
+      while (this.endsHead < ends.length && ends[this.endsHead] <= this.outHead) this.endsHead++;
+    }
+    if (this.outHead === this.outTail) {
+      this.outHead = this.outTail = 0;
+      this.ends.length = 0;
+      this.endsHead = 0;
+    } else {
+      if (this.endsHead > 4096 && this.endsHead * 2 > ends.length) {
+        this.ends = ends.slice(this.endsHead);
+        this.endsHead = 0;
+      }
+      this.wakePoller(); // poll for room to write
+    }
+  }
+
+  // room in the socket for `len` more bytes in one piece (its queued bytes, from TIOCOUTQ, count
+  // buffer overheads too)
+  private roomFor(len: number): boolean {
+    if (this.c.ioctl(this.fd, BigInt(TIOCOUTQ), new Uint8Array(this.ioInt.buffer)) !== 0) return true;
+    const queued = this.ioInt[0];
+    // (writable as poll() sees it, at most a quarter full, also passes: no spinning on POLLOUT)
+    return queued === 0 || this.sndbuf - queued >= 2 * len + 4096 || queued * 4 <= this.sndbuf;
   }
 
   /** Read and hand out every frame waiting now (up to PUMP_BUDGET bytes); returns bytes read. */
@@ -313,6 +411,8 @@ export class FdStream {
     this.closed = true;
     this.closedReason = reason;
     this.outHead = this.outTail = 0;
+    this.ends.length = 0;
+    this.endsHead = 0;
     this.wakePoller(); // the loop closes the descriptors once its poll() has returned
     if (!this.polling) this.release();
   }

@@ -5,8 +5,8 @@
 //
 // The guest sees QEMU's user-network addresses (passt is told them explicitly, so they do not
 // depend on the host's addressing):
-//   10.0.2.15/24  the guest (DHCP), MTU 1500 (RING3_USER_MTU=big: 65520 for virtio-net, which
-//                 lost data guest-to-host with Debian 12's passt in one 8 MiB transfer)
+//   10.0.2.15/24  the guest (DHCP), MTU 65520 for virtio-net (passt's largest; it carries the
+//                 checksum and TSO offloads too), 1500 for ne2k (RING3_USER_MTU=small: 1500 for all)
 //   10.0.2.2      the gateway; passt maps it to the host: 10.0.2.2:PORT reaches the host's
 //                 127.0.0.1:PORT (passt's default "map gateway to host", --no-map-gw turns it off)
 //   DNS           the host's resolvers (/etc/resolv.conf), offered by DHCP; the guest's queries

@@ -115,10 +115,14 @@ export class FramedWriter {
   private current: Promise<void> = Promise.resolve();
   private closed = false;
 
+  // wholeFrames: every write() carries whole frames, at most WHOLE_WRITE_BYTES of them (passt
+  // needs its reads to end on frame boundaries: net/fdstream.ts says why). A write that size is
+  // one socket buffer on Linux, written whole or not at all.
   constructor(
     private readonly conn: Conn,
     private readonly onError: (e: unknown) => void,
     readonly maxQueueBytes = 1 << 20,
+    readonly wholeFrames = false,
   ) {}
 
   /** Queue one message, with the 4-byte length prefix added. */
@@ -133,7 +137,7 @@ export class FramedWriter {
       const h = new Uint8Array(4);
       new DataView(h.buffer).setUint32(0, msg.length);
       this.queue.push(h);
-    }
+    } else if (this.wholeFrames) this.queue.push(new Uint8Array(0)); // parts stay (prefix, frame) pairs
     this.queue.push(msg);
     this.queued += need;
     if (!this.writing) this.current = this.flush();
@@ -176,6 +180,10 @@ export class FramedWriter {
         const total = this.queued;
         this.queue = [];
         this.queued = 0;
+        if (this.wholeFrames) {
+          await this.writeWhole(parts);
+          continue;
+        }
         let buf: Uint8Array;
         if (parts.length === 1) buf = parts[0];
         else {
@@ -195,7 +203,25 @@ export class FramedWriter {
       this.writing = false;
     }
   }
+
+  // parts are (prefix, frame) pairs: write groups of whole pairs of up to WHOLE_WRITE_BYTES
+  private async writeWhole(parts: Uint8Array[]): Promise<void> {
+    for (let i = 0; i < parts.length && !this.closed;) {
+      let j = i, total = 0;
+      while (j < parts.length && (j === i || total + parts[j].length + parts[j + 1].length <= WHOLE_WRITE_BYTES)) {
+        total += parts[j].length + parts[j + 1].length;
+        j += 2;
+      }
+      const buf = new Uint8Array(total);
+      for (let o = 0, k = i; k < j; k++) buf.set(parts[k], o), o += parts[k].length;
+      let o = 0;
+      while (o < buf.length) o += await this.conn.write(buf.subarray(o));
+      i = j;
+    }
+  }
 }
+
+const WHOLE_WRITE_BYTES = 32 << 10;
 
 export type CloseReason = "eof" | "mid-frame" | "reset" | "framing" | "error" | "local";
 
@@ -224,14 +250,19 @@ export class StreamPort implements FrameSink {
     },
     // answerHello: the switch's side of a port (net/offload.ts): a hello is answered and both
     // sides may send frames with offloads from then on; the other side sends the hello itself
-    opts: { maxLen?: number; maxQueueBytes?: number; answerHello?: boolean } = {},
+    opts: { maxLen?: number; maxQueueBytes?: number; answerHello?: boolean; wholeFrames?: boolean } = {},
   ) {
     this.answerHello = opts.answerHello ?? false;
     this.reader = new FrameReader((f) => {
       if (isHello(f)) return this.hello(f);
       handlers.onFrame(f);
     }, opts.maxLen ?? STREAM_MAX_LEN);
-    this.writer = new FramedWriter(conn, (e) => this.finish(errorReason(e), String(e)), opts.maxQueueBytes);
+    this.writer = new FramedWriter(
+      conn,
+      (e) => this.finish(errorReason(e), String(e)),
+      opts.maxQueueBytes,
+      opts.wholeFrames,
+    );
   }
 
   /** The peer takes frames with offloads (it said hello, or answered ours). */

@@ -61,6 +61,9 @@ export interface MachineOptions {
   // 1: all vCPUs on the calling thread, round-robin (deterministic with the virtual clock, the
   // default then); 0 or omitted: one worker thread per vCPU when smp > 1
   smpThreads?: number;
+  // a single vCPU in a worker thread too, this thread then the device thread (NICs, disks): the
+  // host side of I/O no longer waits for the vCPU's slices (bench/results/net.md); host clock only
+  vcpuWorker?: boolean;
   quantum?: number; // smpThreads 1: instructions a vCPU runs before the next one's turn (default 20000)
   clock?: "host" | "virtual" | Clock;
   nsPerInstruction?: number; // virtual clock rate, default 10 (100 MIPS)
@@ -169,7 +172,8 @@ export class Machine {
     if (threads !== 0 && threads !== 1) {
       throw new RangeError(`smpThreads ${threads}: 1 (one thread) or 0 (a thread per vCPU)`);
     }
-    this.threaded = threads === 0 && this.ncpu > 1 && (opts.clock === undefined || opts.clock === "host");
+    this.threaded = threads === 0 && (this.ncpu > 1 || opts.vcpuWorker === true) &&
+      (opts.clock === undefined || opts.clock === "host");
     if (threads === 0 && this.ncpu > 1 && !this.threaded) {
       throw new RangeError("a virtual or injected clock needs smpThreads: 1 when smp > 1");
     }

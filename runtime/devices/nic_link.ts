@@ -250,7 +250,12 @@ export class NicLink implements NicPort {
     try {
       // passt takes the tap link for lossless (a frame the link drops is a hole in a host TCP
       // stream, not a retransmission): user links queue up to what the guest's windows allow
-      const opts = this.userCfg ? { maxQueueBytes: USER_QUEUE_BYTES } : {};
+      // and passt needs whole frames per write (net/fdstream.ts); RING3_NET_WHOLE=off for A/B
+      const opts = this.userCfg && host.env.get("RING3_NET_WHOLE") !== "off"
+        ? { maxQueueBytes: USER_QUEUE_BYTES, wholeFrames: true }
+        : this.userCfg
+        ? { maxQueueBytes: USER_QUEUE_BYTES }
+        : {};
       // the machine moves the bytes itself (net/fdstream.ts) where it can use FFI; Deno.Conn
       // otherwise (RING3_NET_FFI=off forces it, for A/B runs)
       c = (host.env.get("RING3_NET_FFI") !== "off" ? await FdStream.connect(this.endpoint, opts) : null) ??

@@ -34,14 +34,14 @@ export function attachNics(
     const spec = config.switch ? endpointToString(parseEndpoint(config.switch, false)) : "user";
     const mac = config.mac ? parseMac(config.mac) : defaultMac(spec, i);
     const name = `nic${i} (${config.model}${config.switch ? "" : ", user"})`;
-    // RING3_NET_OFFLOAD=off: virtio-net without checksum/segmentation offloads (A/B measurements)
-    // User links (passt) get none: with TSO segmented in software toward passt, an 8 MiB
-    // guest-to-host transfer arrived short (4.7 MB) though every segment checked out elsewhere;
-    // without offloads it arrives whole. Not understood yet (bench/results/net.md).
-    const offloads = host.env.get("RING3_NET_OFFLOAD") !== "off" && !config.user;
-    // USER_MTU_BIG (65520) for virtio lost data guest-to-host through Debian 12's passt (an 8 MiB
-    // transfer ended after 5.8 MB); 1500 everywhere until that is understood
-    const mtu = host.env.get("RING3_USER_MTU") === "big" && config.model === "virtio" ? USER_MTU_BIG : USER_MTU;
+    // RING3_NET_OFFLOAD=off: virtio-net without checksum/segmentation offloads (A/B measurements).
+    // User links (passt) get them too, and virtio-net there passt's largest MTU (65520): the
+    // data lost or reset guest-to-host with either was passt losing its framing on writes cut
+    // mid-prefix, fixed by whole-frame writes (net/fdstream.ts; bench/results/net.md).
+    // RING3_USER_MTU=small / RING3_USER_OFFLOAD=off: MTU 1500 / no offloads on user links.
+    const offloads = host.env.get("RING3_NET_OFFLOAD") !== "off" &&
+      (!config.user || host.env.get("RING3_USER_OFFLOAD") !== "off");
+    const mtu = host.env.get("RING3_USER_MTU") !== "small" && config.model === "virtio" ? USER_MTU_BIG : USER_MTU;
     const link = new NicLink(config.switch ?? { hostfwd: config.user!.hostfwd, mtu }, name, mac, log);
     link.onTransmit = onTransmit;
     if (timers) link.attachTimers(timers);

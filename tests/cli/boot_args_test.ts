@@ -21,6 +21,7 @@ Deno.test("defaults: committed guest, console=ttyS0 tsc=reliable, 256 MiB, 1 CPU
   assert.equal(c.append, "console=ttyS0 tsc=reliable");
   assert.equal(c.memMiB, 256);
   assert.equal(c.smp, 1);
+  assert.equal(c.vcpuWorker, false);
   assert.equal(c.bios, null);
   assert.equal(c.debugcon, null);
   assert.equal(c.noReboot, false);
@@ -56,6 +57,7 @@ Deno.test("all flags, both --flag value and --flag=value", () => {
   assert.equal(parseBootArgs(["-h"]).help, true);
   assert.equal(parseBootArgs(["--help"]).help, true);
   assert.equal(parseBootArgs(["--append="]).append, "");
+  assert.equal(parseBootArgs(["--vcpu-thread"]).vcpuWorker, true);
 });
 
 Deno.test("--bios: a firmware boot, with neither kernel nor initrd", () => {

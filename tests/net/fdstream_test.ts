@@ -13,11 +13,17 @@ import { waitFor } from "./lib.ts";
 const opts = { sanitizeResources: false, sanitizeOps: false };
 
 // a listening unix socket and the one connection an FdStream makes to it
-async function pair(maxQueueBytes?: number): Promise<{ s: FdStream; peer: Deno.Conn; close(): Promise<void> }> {
+async function pair(
+  maxQueueBytes?: number,
+  wholeFrames = false,
+): Promise<{ s: FdStream; peer: Deno.Conn; close(): Promise<void> }> {
   const dir = await Deno.makeTempDir();
   const path = `${dir}/p.sock`;
   const l = Deno.listen({ transport: "unix", path });
-  const [s, peer] = await Promise.all([FdStream.connect({ transport: "unix", path }, { maxQueueBytes }), l.accept()]);
+  const [s, peer] = await Promise.all([
+    FdStream.connect({ transport: "unix", path }, { maxQueueBytes, wholeFrames }),
+    l.accept(),
+  ]);
   assert.ok(s, "FFI is available to the tests (deno test -A)");
   return {
     s,
@@ -195,5 +201,51 @@ Deno.test({
       await d.close();
       await Deno.remove(dir, { recursive: true });
     }
+  },
+});
+
+// Frames of sizes 42..1541 with random contents (a fixed seed): lengths land anywhere in a write
+function mixed(n: number, seed: number): Uint8Array[] {
+  let x = seed;
+  const out: Uint8Array[] = [];
+  for (let i = 0; i < n; i++) {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    out.push(frame(PEER, MAC, 42 + (x >>> 8) % 1500, i + seed));
+  }
+  return out;
+}
+
+Deno.test({
+  name: "fdstream: with wholeFrames every write a full socket stops ends on a frame boundary",
+  ...opts,
+  async fn() {
+    const cuts: Record<string, number> = {};
+    for (const whole of [true, false]) {
+      const p = await pair(64 << 20, whole);
+      let cut = 0;
+      try {
+        for (let round = 0; round < 8; round++) {
+          // the peer reads nothing meanwhile: the socket fills and the write stops somewhere
+          const burst = mixed(800, round * 1000 + 1);
+          for (const f of burst) assert.equal(p.s.send(f), true);
+          p.s.flush();
+          assert.ok(p.s.pending > 0, "the burst is more than the socket holds");
+          // the bytes that left: whole frames only?
+          let left = burst.reduce((a, f) => a + 4 + f.length, 0) - p.s.pending;
+          for (let i = 0; i < burst.length && left >= 4 + burst[i].length; i++) left -= 4 + burst[i].length;
+          if (left !== 0) cut++;
+          // the peer takes everything (the poll thread writes the rest): whole, in order
+          assert.deepEqual(await readFrames(p.peer, burst.length), burst);
+          await waitFor(() => p.s.pending === 0, "the queue drained");
+        }
+        if (whole) assert.equal(p.s.splitWrites, 0, "no write was cut by the kernel");
+      } finally {
+        await p.close();
+      }
+      cuts[whole ? "whole" : "plain"] = cut;
+    }
+    assert.equal(cuts.whole, 0, "with wholeFrames every stopped write ended on a frame boundary");
+    // the control: without it the same bursts stop mid-frame (else this test would check nothing)
+    assert.ok(cuts.plain > 0, `plain writes stopped mid-frame (${cuts.plain} of 8)`);
   },
 });

@@ -1,17 +1,33 @@
 // End to end: two guests on one switch ping each other and move a file over TCP with busybox nc
-// (equal md5 sums), once over virtio-net and once over ne2k-pci. One boot pair per NIC model.
+// (equal md5 sums), once over virtio-net and once over ne2k-pci, and over virtio-net with each
+// vCPU in its own thread (--vcpu-thread: the NIC's host side on the device thread). One boot
+// pair per case.
 // Each guest is a `deno task boot --net ...` process; skipped without the committed guest images.
 import assert from "node:assert/strict";
 import { haveGuest, startPair, transfer } from "./nic_pair.ts";
+import { Machine } from "../../runtime/machine.ts";
 
-for (const model of ["virtio", "ne2k"] as const) {
+Deno.test("vcpuWorker (--vcpu-thread): a 1-vCPU machine runs its vCPU in a worker only when asked", async () => {
+  for (const [opts, threaded] of [[{}, false], [{ vcpuWorker: true }, true]] as const) {
+    const m = await Machine.create({ memMiB: 8, ...opts });
+    try {
+      assert.equal(m.threaded, threaded);
+    } finally {
+      m.close();
+    }
+  }
+});
+
+for (const [model, extra] of [["virtio", []], ["ne2k", []], ["virtio", ["--vcpu-thread"]]] as const) {
   Deno.test({
-    name: `nic e2e (${model}): two guests on one switch ping each other and move a file over TCP`,
+    name: `nic e2e (${model}${
+      extra.length ? " " + extra.join(" ") : ""
+    }): two guests on one switch ping each other and move a file over TCP`,
     ignore: !haveGuest(),
     sanitizeResources: false,
     sanitizeOps: false,
     async fn() {
-      const p = await startPair(model);
+      const p = await startPair(model, undefined, [...extra]);
       try {
         const ping = await p.b.run("ping -c 3 -W 10 10.0.0.1", 60_000);
         assert.equal(ping.rc, 0, ping.text);

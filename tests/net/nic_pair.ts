@@ -30,8 +30,9 @@ export class GuestProc {
     append = "console=ttyS0 ring3.dhcp=0",
     prefix: string[] = [],
     argvOverride?: string[],
+    extraArgs: string[] = [], // more boot flags (e.g. --vcpu-thread)
   ) {
-    const args = ["run", "-A", CLI, "--mem", "128", "--append", append];
+    const args = ["run", "-A", CLI, "--mem", "128", "--append", append, ...extraArgs];
     for (const n of netSpecs) args.push("--net", n);
     const argv = argvOverride ?? [...prefix, Deno.execPath(), ...args];
     const child = new Deno.Command(argv[0], { args: argv.slice(1), stdin: "piped", stdout: "piped", stderr: "piped" })
@@ -94,12 +95,26 @@ export interface Pair {
 }
 
 // A switch, two guests with one NIC each (10.0.0.1 and 10.0.0.2), interfaces up.
-export async function startPair(model: "virtio" | "ne2k", bootMs = 400_000): Promise<Pair> {
+export async function startPair(model: "virtio" | "ne2k", bootMs = 400_000, extraArgs: string[] = []): Promise<Pair> {
   const dir = await Deno.makeTempDir({ prefix: "ring3-nic-" });
   const sock = `${dir}/sw.sock`;
   const daemon = await SwitchDaemon.start({ listen: [{ transport: "unix", path: sock }], log: () => {} });
-  const a = new GuestProc("A", [`${model},switch=unix:${sock},mac=52:54:00:00:00:01`]);
-  const b = new GuestProc("B", [`${model},switch=unix:${sock},mac=52:54:00:00:00:02`]);
+  const a = new GuestProc(
+    "A",
+    [`${model},switch=unix:${sock},mac=52:54:00:00:00:01`],
+    undefined,
+    [],
+    undefined,
+    extraArgs,
+  );
+  const b = new GuestProc(
+    "B",
+    [`${model},switch=unix:${sock},mac=52:54:00:00:00:02`],
+    undefined,
+    [],
+    undefined,
+    extraArgs,
+  );
   const p = await bringUp(a, b, bootMs, async () => {
     await daemon.close();
     await Deno.remove(dir, { recursive: true }).catch(() => {});

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { parseEndpoint } from "../../net/addr.ts";
 import { SwitchClient } from "../../net/client.ts";
 import { SwitchDaemon } from "../../net/daemon.ts";
-import { encodeFrame, FrameReader, FramingError, STREAM_MAX_LEN } from "../../net/stream.ts";
+import { encodeFrame, FramedWriter, FrameReader, FramingError, STREAM_MAX_LEN } from "../../net/stream.ts";
 import { BCAST, mac, mkFrame, sleep, tagOf, waitFor } from "./lib.ts";
 import { Rng } from "../lib/rng.ts";
 
@@ -190,4 +190,46 @@ Deno.test("stream: a second daemon on a live socket path is refused, a stale one
   await c.close();
   await d.close();
   Deno.removeSync(dir, { recursive: true });
+});
+
+// FramedWriter with wholeFrames (the Deno.Conn path to passt): every write() the connection sees
+// starts and ends on a frame boundary and holds at most 32 KiB, unless it is one larger frame
+Deno.test("FramedWriter wholeFrames: writes of whole frames only, 32 KiB at most", async () => {
+  const writes: Uint8Array[] = [];
+  const conn = {
+    write(b: Uint8Array): Promise<number> {
+      writes.push(b.slice());
+      return Promise.resolve(b.length);
+    },
+  } as unknown as Deno.Conn;
+  const w = new FramedWriter(
+    conn,
+    (e) => {
+      throw e;
+    },
+    64 << 20,
+    true,
+  );
+  const rng = new Rng(5);
+  const frames: Uint8Array[] = [];
+  for (let i = 0; i < 2000; i++) {
+    const f = new Uint8Array(i % 500 === 7 ? 60000 : 42 + rng.u32() % 1500).fill(i & 0xff);
+    frames.push(f);
+    assert.ok(w.write(f));
+  }
+  await w.drained;
+  let k = 0;
+  for (const b of writes) {
+    let o = 0, n = 0;
+    while (o < b.length) {
+      const len = new DataView(b.buffer, b.byteOffset + o).getUint32(0);
+      assert.equal(len, frames[k].length, `frame ${k}'s prefix`);
+      assert.deepEqual(b.subarray(o + 4, o + 4 + len), frames[k]);
+      o += 4 + len, k++, n++;
+    }
+    assert.equal(o, b.length, "a write ends on a frame boundary");
+    assert.ok(b.length <= 32 << 10 || n === 1, `a write of ${b.length} bytes holds ${n} frames`);
+  }
+  assert.equal(k, frames.length);
+  assert.ok(writes.length > 10 && writes.length < 1000, `${writes.length} writes: batched`);
 });
