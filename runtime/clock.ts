@@ -247,14 +247,123 @@ export class VirtualClock implements Clock {
 // ---- EpochClock ----------------------------------------------------------------------------------
 // Host monotonic clock in ns that every thread of one machine agrees on: performance.now()
 // counts from each thread's own time origin, so all threads count from one absolute epoch.
+// With a StallAccount (worker-thread SMP) it is guest time: that host time less the host stalls
+// the vCPU threads hid (below), never going back on one thread.
 export class EpochClock implements Clock {
-  constructor(public epochMs: number = performance.timeOrigin + performance.now()) {}
-  now(): number {
+  private last = -Infinity;
+  constructor(public epochMs: number = performance.timeOrigin + performance.now(), public stalls?: StallAccount) {}
+  // host ns since the epoch
+  raw(): number {
     return (performance.timeOrigin + performance.now() - this.epochMs) * 1e6;
+  }
+  now(): number {
+    return this.at(this.raw());
+  }
+  // guest time at host time `raw` (read just now on this thread)
+  at(raw: number): number {
+    const t = this.stalls ? raw - this.stalls.hidden(raw) : raw;
+    if (t > this.last) this.last = t;
+    return this.last;
   }
   // (only while no vCPU worker runs: each worker copies epochMs when it starts)
   setNow(ns: number): void {
+    this.stalls?.clear();
     this.epochMs = performance.timeOrigin + performance.now() - ns / 1e6;
+    this.last = ns;
+  }
+}
+
+// ---- host stalls hidden from the guest ---------------------------------------------------------
+// Worker-thread guest time is host time, so a vCPU thread the host deschedules (or holds up in
+// a device round trip, a compile, a GC) between two of its guest's clock reads would see its
+// clocks jump together, and Linux's calibration loops, which time the 8254 against the TSC a few
+// instructions apart, fail (ARCHITECTURE.md, "Time under host preemption"). A vCPU thread watches
+// the gaps between its guest's clock reads (StallWatch): a gap far longer than the instructions
+// retired in it can take is a stall, and all but a nominal time for those instructions goes into
+// this machine-wide account, which every thread's EpochClock subtracts, so the guest's TSC, PIT,
+// PM timer, APIC timers and device timers stay one clock that stood still during the stall.
+// Hidden time is given back at CATCH_UP of host time (guest time runs that much faster until it
+// has caught up with the host), so the guest's wall clock does not fall behind under load.
+// Shared words at MACHINE + M_STALL: i32 sequence (odd while written), i32 writer lock,
+// f64 hidden ns as of f64 host ns `at`.
+export const STALL_CATCH_UP = 1 / 16;
+export class StallAccount {
+  private readonly i32: Int32Array;
+  private readonly f64: Float64Array;
+  constructor(buffer: ArrayBufferLike, offset: number) {
+    this.i32 = new Int32Array(buffer, offset, 2);
+    this.f64 = new Float64Array(buffer, offset + 8, 2);
+  }
+  // ns hidden at host time `raw`
+  hidden(raw: number): number {
+    for (;;) {
+      const s = Atomics.load(this.i32, 0);
+      const h = this.f64[0], at = this.f64[1];
+      if ((s & 1) === 0 && Atomics.load(this.i32, 0) === s) {
+        return h <= 0 ? 0 : Math.max(0, h - Math.max(0, raw - at) * STALL_CATCH_UP);
+      }
+    }
+  }
+  // hide `ns` more at host time `raw`
+  hide(ns: number, raw: number): void {
+    this.write(() => {
+      this.f64[0] = this.hidden0(raw) + ns;
+      this.f64[1] = raw;
+    });
+  }
+  clear(): void {
+    this.write(() => {
+      this.f64[0] = 0;
+      this.f64[1] = 0;
+    });
+  }
+  private hidden0(raw: number): number {
+    const h = this.f64[0], at = this.f64[1];
+    return h <= 0 ? 0 : Math.max(0, h - Math.max(0, raw - at) * STALL_CATCH_UP);
+  }
+  private write(f: () => void): void {
+    while (Atomics.compareExchange(this.i32, 1, 0, 1) !== 0) { /* another thread writes: spin */ }
+    Atomics.add(this.i32, 0, 1);
+    f();
+    Atomics.add(this.i32, 0, 1);
+    Atomics.store(this.i32, 1, 0);
+  }
+}
+
+// One vCPU thread's watch over the gaps between its guest's clock reads (RDTSC, the PM timer,
+// the 8254): `read()` is guest time for such a read, after hiding the stall before it, if any.
+// A gap is a stall when the reads are close in instructions (fewer than DENSE: a timing loop,
+// not a long computation that happens to read the clock at its ends) and the host took longer
+// than SLACK plus NS_MAX per instruction; the guest is shown NS_CREDIT per instruction instead.
+// `rebase()` when the thread was away on purpose (a halt, a pause, the end of a run slice).
+export class StallWatch {
+  static readonly DENSE = 4096;
+  static readonly SLACK_NS = 10_000;
+  static readonly NS_MAX = 50;
+  static readonly NS_CREDIT = 10;
+  hiddenNs = 0; // total this vCPU hid (stats, tests)
+  private lastRaw = NaN;
+  private lastInsn = 0n;
+  constructor(private readonly clock: EpochClock, private readonly retired: () => bigint) {}
+  rebase(): void {
+    this.lastRaw = NaN;
+  }
+  read(): number {
+    const raw = this.clock.raw();
+    const insn = this.retired();
+    const stalls = this.clock.stalls;
+    if (stalls && this.lastRaw === this.lastRaw) {
+      const n = Number(insn - this.lastInsn);
+      const gap = raw - this.lastRaw;
+      if (n < StallWatch.DENSE && gap > StallWatch.SLACK_NS + n * StallWatch.NS_MAX) {
+        const ns = gap - n * StallWatch.NS_CREDIT;
+        stalls.hide(ns, raw);
+        this.hiddenNs += ns;
+      }
+    }
+    this.lastRaw = raw;
+    this.lastInsn = insn;
+    return this.clock.at(raw);
   }
 }
 

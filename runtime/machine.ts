@@ -24,7 +24,16 @@ import { DebugExit, PvPanic, PVPANIC_SLOT } from "./devices/pvpanic.ts";
 import { runRoundRobin } from "./vcpu/round_robin.ts";
 import { DeviceThread } from "./vcpu/device_thread.ts";
 import { IoBus, MmioBus } from "./bus.ts";
-import { type Clock, EpochClock, latestNs, PacedClock, TimerQueue, VirtualClock, type WallClock } from "./clock.ts";
+import {
+  type Clock,
+  EpochClock,
+  latestNs,
+  PacedClock,
+  StallAccount,
+  TimerQueue,
+  VirtualClock,
+  type WallClock,
+} from "./clock.ts";
 import { IrqRouter } from "./irq.ts";
 import { DualPic } from "./devices/pic.ts";
 import { Pit } from "./devices/pit.ts";
@@ -181,7 +190,8 @@ export class Machine {
       return n;
     };
     if (this.threaded) {
-      this.clock = new EpochClock();
+      // (the host stalls the vCPU threads hide: runtime/clock.ts StallAccount)
+      this.clock = new EpochClock(undefined, new StallAccount(this.memory.buffer, L.MACHINE + L.M_STALL));
     } else if (clockOpt === "virtual") {
       this.virtual = new VirtualClock(opts.nsPerInstruction ?? 10, retired, () => this.cores.length);
       this.clock = this.virtual;

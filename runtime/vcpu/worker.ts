@@ -6,7 +6,7 @@
 // its attention word until another thread signals it or its APIC timer is due.
 import * as L from "../../core-as/layout.ts";
 import { Core } from "./core.ts";
-import { EpochClock, TimerQueue } from "../clock.ts";
+import { type Clock, EpochClock, StallAccount, StallWatch, TimerQueue } from "../clock.ts";
 import { Lapic } from "../devices/lapic.ts";
 import { ApicBus } from "./apicbus.ts";
 import { coreImports, pitReader, pmTimerReader } from "./imports.ts";
@@ -47,7 +47,7 @@ async function start(msg: WorkerStart): Promise<void> {
   const i32 = new Int32Array(memory.buffer);
   const stopIdx = (L.MACHINE + L.M_STOP) >> 2;
   const picIdx = (L.MACHINE + L.M_PIC_INTR) >> 2;
-  const clock = new EpochClock(msg.epochMs);
+  const clock = new EpochClock(msg.epochMs, new StallAccount(memory.buffer, L.MACHINE + L.M_STALL));
   const timers = new TimerQueue(clock);
   const mbox = new MailboxClient(memory, cpu);
   const bus = new ApicBus(memory, msg.ncpu);
@@ -59,6 +59,9 @@ async function start(msg: WorkerStart): Promise<void> {
   }, false);
   // deno-lint-ignore prefer-const -- assigned once the core exists; the imports above close over it
   let vcpu!: Vcpu;
+  // the guest's clock reads (RDTSC, PM timer, 8254) on this thread hide the host's stalls
+  const watch = new StallWatch(clock, () => vcpu.core.icount);
+  const reads: Clock = { now: () => watch.read() };
   const core = await Core.fromModule(
     msg.module,
     memory,
@@ -73,9 +76,9 @@ async function start(msg: WorkerStart): Promise<void> {
         read: (addr, size) => mbox.call(OP_MMIO_RD, addr, size),
         write: (addr, size, value) => void mbox.call(OP_MMIO_WR, addr, size, value),
       },
-      clock,
-      pmTimer: pmTimerReader(memory, clock),
-      pit: pitReader(memory, clock),
+      clock: reads,
+      pmTimer: pmTimerReader(memory, reads),
+      pit: pitReader(memory, reads),
     }),
   );
   vcpu = new Vcpu(core, lapic, bus, {
@@ -94,6 +97,7 @@ async function start(msg: WorkerStart): Promise<void> {
       vcpu.clearAttention(L.ATTN_STOP | L.ATTN_IRQ);
       const w = vcpu.attention;
       if (!(w & WAKE_BITS) && !Atomics.load(i32, stopIdx)) Atomics.wait(i32, attnIdx, w, 1000);
+      watch.rebase();
       continue;
     }
     timers.runDue();
@@ -109,6 +113,7 @@ async function start(msg: WorkerStart): Promise<void> {
           Atomics.wait(i32, attnIdx, w, Math.min(ms, 1000));
           vcpu.addHaltedMs(performance.now() - t);
         }
+        watch.rebase(); // (a halt lets time pass)
         continue;
       }
     }
@@ -126,6 +131,7 @@ async function start(msg: WorkerStart): Promise<void> {
       // a spin-wait (core-as/cpu.ts pause): give this host core to the other threads for a moment,
       // perhaps to the vCPU that holds the lock; an interrupt or IPI for this vCPU ends it at once
       Atomics.wait(i32, attnIdx, vcpu.attention, PAUSE_YIELD_MS);
+      watch.rebase();
     }
   }
 }
