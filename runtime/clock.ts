@@ -344,7 +344,15 @@ export class StallWatch {
   hiddenNs = 0; // total this vCPU hid (stats, tests)
   private lastRaw = NaN;
   private lastInsn = 0n;
-  constructor(private readonly clock: EpochClock, private readonly retired: () => bigint) {}
+  // `alone`: no other vCPU executes instructions right now (their S_XACTIVE words). Guest time is
+  // one clock for all vCPUs: it can stand still for a stalled vCPU only while no other runs on
+  // it (boot-time calibration runs before the APs start); two vCPUs hiding their own stalls
+  // would stop it for both.
+  constructor(
+    private readonly clock: EpochClock,
+    private readonly retired: () => bigint,
+    private readonly alone: () => boolean = () => true,
+  ) {}
   rebase(): void {
     this.lastRaw = NaN;
   }
@@ -355,7 +363,7 @@ export class StallWatch {
     if (stalls && this.lastRaw === this.lastRaw) {
       const n = Number(insn - this.lastInsn);
       const gap = raw - this.lastRaw;
-      if (n < StallWatch.DENSE && gap > StallWatch.SLACK_NS + n * StallWatch.NS_MAX) {
+      if (n < StallWatch.DENSE && gap > StallWatch.SLACK_NS + n * StallWatch.NS_MAX && this.alone()) {
         const ns = gap - n * StallWatch.NS_CREDIT;
         stalls.hide(ns, raw);
         this.hiddenNs += ns;

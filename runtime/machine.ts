@@ -27,7 +27,6 @@ import { IoBus, MmioBus } from "./bus.ts";
 import {
   type Clock,
   EpochClock,
-  latestNs,
   PacedClock,
   StallAccount,
   TimerQueue,
@@ -221,14 +220,17 @@ export class Machine {
       },
     };
     // (state in shared memory: vCPU threads serve their own reads of it, devices/pit.ts PitReader)
-    // (with vCPU threads, at the machine-wide latest time as their reads: a count written here is
-    // never in the future of a read that follows it on a vCPU)
+    // (with vCPU threads, at the guest time the writing vCPU published just before its request,
+    // M_TSC_LAST (runtime/vcpu/worker.ts): a count written here is never in the future of a read
+    // that follows it on a vCPU, and the time the request waited for this thread, which that
+    // vCPU hides from its guest (clock.ts StallWatch), does not run the count down)
+    const published = new BigInt64Array(this.memory.buffer, L.MACHINE + L.M_TSC_LAST, 1);
     this.pit = new Pit(
       this.timers,
       this.irq.line(0),
       { buffer: this.memory.buffer, offset: L.PIT_STATE },
       false,
-      this.threaded ? latestNs(this.memory, this.clock, L.MACHINE + L.M_TSC_LAST) : undefined,
+      this.threaded ? () => Number(Atomics.load(published, 0)) : undefined,
     );
     // a repeatable run needs a repeatable date too: 2025-01-01 plus virtual time
     const wall = opts.wallClock ??

@@ -6,7 +6,7 @@
 // its attention word until another thread signals it or its APIC timer is due.
 import * as L from "../../core-as/layout.ts";
 import { Core } from "./core.ts";
-import { type Clock, EpochClock, StallAccount, StallWatch, TimerQueue } from "../clock.ts";
+import { type Clock, EpochClock, latestNs, StallAccount, StallWatch, TimerQueue } from "../clock.ts";
 import { Lapic } from "../devices/lapic.ts";
 import { ApicBus } from "./apicbus.ts";
 import { coreImports, pitReader, pmTimerReader } from "./imports.ts";
@@ -60,8 +60,14 @@ async function start(msg: WorkerStart): Promise<void> {
   // deno-lint-ignore prefer-const -- assigned once the core exists; the imports above close over it
   let vcpu!: Vcpu;
   // the guest's clock reads (RDTSC, PM timer, 8254) on this thread hide the host's stalls
-  const watch = new StallWatch(clock, () => vcpu.core.icount);
+  const active = Array.from({ length: msg.ncpu }, (_, c) => (L.CPU_BASE + c * L.CPU_STRIDE + L.S_XACTIVE) >> 2)
+    .filter((_, c) => c !== cpu);
+  const watch = new StallWatch(clock, () => vcpu.core.icount, () => active.every((i) => Atomics.load(i32, i) === 0));
   const reads: Clock = { now: () => watch.read() };
+  // before a device request: publish this vCPU's guest time (M_TSC_LAST), the time the device
+  // thread gives a write (the 8254's loads), so the wait for the device thread, which the next
+  // read hides, does not count in the device's favour
+  const publish = latestNs(memory, reads, L.MACHINE + L.M_TSC_LAST);
   const core = await Core.fromModule(
     msg.module,
     memory,
@@ -69,8 +75,8 @@ async function start(msg: WorkerStart): Promise<void> {
     coreImports({
       vcpu: () => vcpu,
       io: {
-        read: (port, size) => mbox.call(OP_IN, port, size),
-        write: (port, size, value) => void mbox.call(OP_OUT, port, size, value),
+        read: (port, size) => (publish(), mbox.call(OP_IN, port, size)),
+        write: (port, size, value) => (publish(), void mbox.call(OP_OUT, port, size, value)),
       },
       mmio: {
         read: (addr, size) => mbox.call(OP_MMIO_RD, addr, size),
