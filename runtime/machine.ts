@@ -24,15 +24,7 @@ import { DebugExit, PvPanic, PVPANIC_SLOT } from "./devices/pvpanic.ts";
 import { runRoundRobin } from "./vcpu/round_robin.ts";
 import { DeviceThread } from "./vcpu/device_thread.ts";
 import { IoBus, MmioBus } from "./bus.ts";
-import {
-  type Clock,
-  EpochClock,
-  PacedClock,
-  StallAccount,
-  TimerQueue,
-  VirtualClock,
-  type WallClock,
-} from "./clock.ts";
+import { type Clock, EpochClock, PacedClock, StallAccount, TimerQueue, VirtualClock, type WallClock } from "./clock.ts";
 import { IrqRouter } from "./irq.ts";
 import { DualPic } from "./devices/pic.ts";
 import { Pit } from "./devices/pit.ts";
