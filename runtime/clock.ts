@@ -278,44 +278,46 @@ export class EpochClock implements Clock {
 // a device round trip, a compile, a GC) between two of its guest's clock reads would see its
 // clocks jump together, and Linux's calibration loops, which time the 8254 against the TSC a few
 // instructions apart, fail (ARCHITECTURE.md, "Time under host preemption"). A vCPU thread watches
-// the gaps between its guest's clock reads (StallWatch): a gap far longer than the instructions
-// retired in it can take is a stall, and all but a nominal time for those instructions goes into
-// this machine-wide account, which every thread's EpochClock subtracts, so the guest's TSC, PIT,
-// PM timer, APIC timers and device timers stay one clock that stood still during the stall.
-// Hidden time is given back at CATCH_UP of host time (guest time runs that much faster until it
-// has caught up with the host), so the guest's wall clock does not fall behind under load.
-// Shared words at MACHINE + M_STALL: i32 sequence (odd while written), i32 writer lock,
-// f64 hidden ns as of f64 host ns `at`.
+// the gaps between its guest's clock reads (StallWatch): the part of a gap longer than the
+// instructions retired in it can take is a stall, which goes into this machine-wide account;
+// every thread's EpochClock subtracts it, so the guest's TSC, 8254, PM timer, APIC timers and
+// device timers stay one clock that stood still during the stall. Host time already hidden (two
+// vCPUs stalled at once) is not hidden twice: `until` is the host time up to which stalls are
+// in the account, so the guest clock never runs backwards. Hidden time is given back at
+// STALL_CATCH_UP of host time (guest time runs that much faster until it has caught up), so the
+// guest's wall clock does not fall behind under load.
+// Shared words at MACHINE + M_STALL: i32 sequence (odd while written), i32 writer lock, then f64
+// hidden ns as of f64 host ns `at`, f64 `until`.
 export const STALL_CATCH_UP = 1 / 16;
 export class StallAccount {
   private readonly i32: Int32Array;
   private readonly f64: Float64Array;
   constructor(buffer: ArrayBufferLike, offset: number) {
     this.i32 = new Int32Array(buffer, offset, 2);
-    this.f64 = new Float64Array(buffer, offset + 8, 2);
+    this.f64 = new Float64Array(buffer, offset + 8, 3);
   }
   // ns hidden at host time `raw`
   hidden(raw: number): number {
     for (;;) {
       const s = Atomics.load(this.i32, 0);
-      const h = this.f64[0], at = this.f64[1];
-      if ((s & 1) === 0 && Atomics.load(this.i32, 0) === s) {
-        return h <= 0 ? 0 : Math.max(0, h - Math.max(0, raw - at) * STALL_CATCH_UP);
-      }
+      const h = this.hidden0(raw);
+      if ((s & 1) === 0 && Atomics.load(this.i32, 0) === s) return h;
     }
   }
-  // hide `ns` more at host time `raw`
-  hide(ns: number, raw: number): void {
+  // the host interval [from, to] was a stall: hide what of it is not hidden yet; returns that
+  hide(from: number, to: number): number {
+    let ns = 0;
     this.write(() => {
-      this.f64[0] = this.hidden0(raw) + ns;
-      this.f64[1] = raw;
+      ns = Math.max(0, to - Math.max(from, this.f64[2]));
+      if (ns === 0) return;
+      this.f64[0] = this.hidden0(to) + ns;
+      this.f64[1] = to;
+      this.f64[2] = to;
     });
+    return ns;
   }
   clear(): void {
-    this.write(() => {
-      this.f64[0] = 0;
-      this.f64[1] = 0;
-    });
+    this.write(() => this.f64.fill(0));
   }
   private hidden0(raw: number): number {
     const h = this.f64[0], at = this.f64[1];
@@ -332,27 +334,20 @@ export class StallAccount {
 
 // One vCPU thread's watch over the gaps between its guest's clock reads (RDTSC, the PM timer,
 // the 8254): `read()` is guest time for such a read, after hiding the stall before it, if any.
-// A gap is a stall when the reads are close in instructions (fewer than DENSE: a timing loop,
-// not a long computation that happens to read the clock at its ends) and the host took longer
-// than SLACK plus NS_MAX per instruction; the guest is shown NS_CREDIT per instruction instead.
-// `rebase()` when the thread was away on purpose (a halt, a pause, the end of a run slice).
+// Between reads fewer than DENSE instructions apart (a timing loop, not a long computation that
+// happens to read the clock at its ends) the guest is shown at most SLACK plus NS_MAX per
+// instruction, and the rest of the host's gap is a stall. The cap is continuous (a gap just over
+// it shows as the cap), so loop times the guest measures stay within a narrow band: Linux's
+// pit_calibrate_tsc rejects a run whose slowest iteration took 10 times its fastest.
+// `rebase()` when the thread was away on purpose (a halt, a pause).
 export class StallWatch {
   static readonly DENSE = 4096;
-  static readonly SLACK_NS = 10_000;
+  static readonly SLACK_NS = 1000;
   static readonly NS_MAX = 50;
-  static readonly NS_CREDIT = 10;
   hiddenNs = 0; // total this vCPU hid (stats, tests)
   private lastRaw = NaN;
   private lastInsn = 0n;
-  // `alone`: no other vCPU executes instructions right now (their S_XACTIVE words). Guest time is
-  // one clock for all vCPUs: it can stand still for a stalled vCPU only while no other runs on
-  // it (boot-time calibration runs before the APs start); two vCPUs hiding their own stalls
-  // would stop it for both.
-  constructor(
-    private readonly clock: EpochClock,
-    private readonly retired: () => bigint,
-    private readonly alone: () => boolean = () => true,
-  ) {}
+  constructor(private readonly clock: EpochClock, private readonly retired: () => bigint) {}
   rebase(): void {
     this.lastRaw = NaN;
   }
@@ -362,12 +357,8 @@ export class StallWatch {
     const stalls = this.clock.stalls;
     if (stalls && this.lastRaw === this.lastRaw) {
       const n = Number(insn - this.lastInsn);
-      const gap = raw - this.lastRaw;
-      if (n < StallWatch.DENSE && gap > StallWatch.SLACK_NS + n * StallWatch.NS_MAX && this.alone()) {
-        const ns = gap - n * StallWatch.NS_CREDIT;
-        stalls.hide(ns, raw);
-        this.hiddenNs += ns;
-      }
+      const allowed = this.lastRaw + StallWatch.SLACK_NS + n * StallWatch.NS_MAX;
+      if (n < StallWatch.DENSE && raw > allowed) this.hiddenNs += stalls.hide(allowed, raw);
     }
     this.lastRaw = raw;
     this.lastInsn = insn;

@@ -60,9 +60,7 @@ async function start(msg: WorkerStart): Promise<void> {
   // deno-lint-ignore prefer-const -- assigned once the core exists; the imports above close over it
   let vcpu!: Vcpu;
   // the guest's clock reads (RDTSC, PM timer, 8254) on this thread hide the host's stalls
-  const active = Array.from({ length: msg.ncpu }, (_, c) => (L.CPU_BASE + c * L.CPU_STRIDE + L.S_XACTIVE) >> 2)
-    .filter((_, c) => c !== cpu);
-  const watch = new StallWatch(clock, () => vcpu.core.icount, () => active.every((i) => Atomics.load(i32, i) === 0));
+  const watch = new StallWatch(clock, () => vcpu.core.icount);
   const reads: Clock = { now: () => watch.read() };
   // before a device request: publish this vCPU's guest time (M_TSC_LAST), the time the device
   // thread gives a write (the 8254's loads), so the wait for the device thread, which the next
