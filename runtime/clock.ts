@@ -288,13 +288,23 @@ export class EpochClock implements Clock {
 // guest's wall clock does not fall behind under load.
 // Shared words at MACHINE + M_STALL: i32 sequence (odd while written), i32 writer lock, then f64
 // hidden ns as of f64 host ns `at`, f64 `until`.
+// Opt-in (RING3_STALL_HIDE=1) while it is unfinished (ARCHITECTURE.md, "Time under host
+// preemption"): the machine sets the word at +32 and the workers follow it.
 export const STALL_CATCH_UP = 1 / 16;
+export const STALL_ENABLED = 32;
 export class StallAccount {
   private readonly i32: Int32Array;
   private readonly f64: Float64Array;
   constructor(buffer: ArrayBufferLike, offset: number) {
     this.i32 = new Int32Array(buffer, offset, 2);
     this.f64 = new Float64Array(buffer, offset + 8, 3);
+  }
+  // the machine's choice (RING3_STALL_HIDE), shared with its vCPU workers
+  static enabledIn(buffer: ArrayBufferLike, offset: number): boolean {
+    return Atomics.load(new Int32Array(buffer, offset + STALL_ENABLED, 1), 0) === 1;
+  }
+  static enable(buffer: ArrayBufferLike, offset: number, on: boolean): void {
+    Atomics.store(new Int32Array(buffer, offset + STALL_ENABLED, 1), 0, on ? 1 : 0);
   }
   // ns hidden at host time `raw`
   hidden(raw: number): number {

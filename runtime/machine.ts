@@ -24,7 +24,16 @@ import { DebugExit, PvPanic, PVPANIC_SLOT } from "./devices/pvpanic.ts";
 import { runRoundRobin } from "./vcpu/round_robin.ts";
 import { DeviceThread } from "./vcpu/device_thread.ts";
 import { IoBus, MmioBus } from "./bus.ts";
-import { type Clock, EpochClock, PacedClock, StallAccount, TimerQueue, VirtualClock, type WallClock } from "./clock.ts";
+import {
+  type Clock,
+  EpochClock,
+  latestNs,
+  PacedClock,
+  StallAccount,
+  TimerQueue,
+  VirtualClock,
+  type WallClock,
+} from "./clock.ts";
 import { IrqRouter } from "./irq.ts";
 import { DualPic } from "./devices/pic.ts";
 import { Pit } from "./devices/pit.ts";
@@ -141,6 +150,7 @@ export class Machine {
   private readonly virtual?: VirtualClock;
   private readonly paced?: PacedClock;
   private readonly slice: number;
+  private stallHide = false; // RING3_STALL_HIDE=1: worker-thread guest time hides host stalls (clock.ts)
   private outcome?: Outcome;
   private wake?: () => void;
   private initDone = false;
@@ -181,8 +191,13 @@ export class Machine {
       return n;
     };
     if (this.threaded) {
-      // (the host stalls the vCPU threads hide: runtime/clock.ts StallAccount)
-      this.clock = new EpochClock(undefined, new StallAccount(this.memory.buffer, L.MACHINE + L.M_STALL));
+      // (the host stalls the vCPU threads hide: runtime/clock.ts StallAccount; opt-in for now)
+      this.stallHide = Deno.env.get("RING3_STALL_HIDE") === "1";
+      StallAccount.enable(this.memory.buffer, L.MACHINE + L.M_STALL, this.stallHide);
+      this.clock = new EpochClock(
+        undefined,
+        this.stallHide ? new StallAccount(this.memory.buffer, L.MACHINE + L.M_STALL) : undefined,
+      );
     } else if (clockOpt === "virtual") {
       this.virtual = new VirtualClock(opts.nsPerInstruction ?? 10, retired, () => this.cores.length);
       this.clock = this.virtual;
@@ -222,7 +237,11 @@ export class Machine {
       this.irq.line(0),
       { buffer: this.memory.buffer, offset: L.PIT_STATE },
       false,
-      this.threaded ? () => Number(Atomics.load(published, 0)) : undefined,
+      !this.threaded
+        ? undefined
+        : this.stallHide
+        ? () => Number(Atomics.load(published, 0))
+        : latestNs(this.memory, this.clock, L.MACHINE + L.M_TSC_LAST),
     );
     // a repeatable run needs a repeatable date too: 2025-01-01 plus virtual time
     const wall = opts.wallClock ??

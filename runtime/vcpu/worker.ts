@@ -47,7 +47,11 @@ async function start(msg: WorkerStart): Promise<void> {
   const i32 = new Int32Array(memory.buffer);
   const stopIdx = (L.MACHINE + L.M_STOP) >> 2;
   const picIdx = (L.MACHINE + L.M_PIC_INTR) >> 2;
-  const clock = new EpochClock(msg.epochMs, new StallAccount(memory.buffer, L.MACHINE + L.M_STALL));
+  const stallHide = StallAccount.enabledIn(memory.buffer, L.MACHINE + L.M_STALL);
+  const clock = new EpochClock(
+    msg.epochMs,
+    stallHide ? new StallAccount(memory.buffer, L.MACHINE + L.M_STALL) : undefined,
+  );
   const timers = new TimerQueue(clock);
   const mbox = new MailboxClient(memory, cpu);
   const bus = new ApicBus(memory, msg.ncpu);
@@ -73,8 +77,12 @@ async function start(msg: WorkerStart): Promise<void> {
     coreImports({
       vcpu: () => vcpu,
       io: {
-        read: (port, size) => (publish(), mbox.call(OP_IN, port, size)),
-        write: (port, size, value) => (publish(), void mbox.call(OP_OUT, port, size, value)),
+        read: stallHide
+          ? (port, size) => (publish(), mbox.call(OP_IN, port, size))
+          : (port, size) => mbox.call(OP_IN, port, size),
+        write: stallHide
+          ? (port, size, value) => (publish(), void mbox.call(OP_OUT, port, size, value))
+          : (port, size, value) => void mbox.call(OP_OUT, port, size, value),
       },
       mmio: {
         read: (addr, size) => mbox.call(OP_MMIO_RD, addr, size),
