@@ -4,7 +4,7 @@ import { S, ip, ip0, cs32 } from "./state";
 import * as st from "./state";
 import {
   S_EIP, S_FLAGS, S_ATTN, S_HALTED, S_EXIT, S_PEND_VEC, S_PEND_ERR, S_EXC_STATE, S_DR, ATTN_IRQ, ATTN_FLUSH_TLB,
-  ATTN_STOP, ATTN_EXIT, ATTN_TRACE, ATTN_SHADOW, ATTN_NMI, S_NMI, NMI_BLOCKED, NMI_PENDING, EXC_NMI, SEG_CS, F_IF,
+  ATTN_STOP, ATTN_EXIT, ATTN_TRACE, ATTN_SHADOW, ATTN_NMI, ATTN_EXCL, S_NMI, NMI_BLOCKED, NMI_PENDING, EXC_NMI, SEG_CS, F_IF,
   F_TF, EXIT_BUDGET, EXIT_HLT, EXIT_SHUTDOWN, EXIT_STOP, EXIT_PAUSE, EXC_DB, EXC_DF, EXC_PF, EXC_DE, EXC_TS, EXC_GP,
 } from "./layout";
 import { exec } from "./generated/dispatch";
@@ -13,6 +13,7 @@ import { interrupt, INT_EXC, INT_EXT } from "./intr";
 import { tlbFlushAll } from "./mmu";
 import { intr_ack } from "./env";
 import { fetch8 } from "./fetch";
+import { xEnter, xLeave, xPark } from "./buslock";
 
 // Instruction accounting: run(n) sets `budget`; each retired instruction decrements it, so the
 // count survives a fault's trap out of the loop (retired() = base + start - budget).
@@ -107,6 +108,7 @@ export function resume(): u32 {
   resetDecode();
   st.head = true;
   exitReason = EXIT_BUDGET;
+  xEnter();
   if (load<u32>(S, S_HALTED) != 0) {
     st.ip0 = ip;
     // an NMI wakes HLT whatever IF says; attention() below delivers it
@@ -154,6 +156,7 @@ export function resume(): u32 {
 }
 
 @inline function saveExit(r: u32): u32 {
+  xLeave();
   store<u32>(S, curEip(), S_EIP);
   store<u32>(S, r, S_EXIT);
   return r;
@@ -175,6 +178,7 @@ function singleStepTrap(): void {
 // handle the attention bits; true when the loop must return
 function attention(): bool {
   const a = atomic.load<u32>(S, S_ATTN);
+  if ((a & ATTN_EXCL) != 0) xPark(); // another vCPU's split lock (buslock.ts)
   if ((a & ATTN_EXIT) != 0) {
     atomic.and<u32>(S + S_ATTN, ~ATTN_EXIT);
     return true;

@@ -32,6 +32,7 @@ export const M_JIT = 40; // block compiler: 0 = off, else the visit count that m
 export const M_DOORBELL = 128; // bumped (and notified) by a vCPU that posted a device request
 export const M_TSC_LAST = 192; // (u64) the latest raw TSC any vCPU read: keeps TSCs in step (ops/msr.ts)
 export const M_BUSLOCK = 256; // 1 while a vCPU performs a locked access no wasm atomic can (core-as/buslock.ts)
+export const M_STALL = 320; // host stalls hidden from worker-thread guest time: i32 seq, i32 lock, f64 hidden ns, f64 at (runtime/clock.ts StallAccount)
 export const MBOX = MACHINE + 0x2000; // per-vCPU device-request mailboxes, MBOX_STRIDE apart
 export const MBOX_STRIDE = 64;
 // the 8254's state, shared by the device thread (writes, IRQ0) and vCPU threads (reads served
@@ -69,6 +70,7 @@ export const S_CPU_INDEX = 96;
 export const S_TSC_OFF = 100; // (u64) added to the host clock for RDTSC
 export const S_APIC_ID = 108;
 export const S_NMI = 112; // NMI_BLOCKED from an NMI's delivery to the next IRET; NMI_PENDING: one more arrived
+export const S_XACTIVE = 116; // 1 while this vCPU executes instructions (in run()): the bus lock's exclusive section waits for 0 (buslock.ts)
 
 // segment registers: 6 x 32 bytes, Intel order es cs ss ds fs gs; then ldtr, tr
 export const S_SEG = 128;
@@ -183,6 +185,7 @@ export const ATTN_EXIT = 128; // this vCPU's own request to leave run() (HLT)
 export const NMI_BLOCKED = 1;
 export const NMI_PENDING = 2;
 export const ATTN_SHADOW = 256; // the next instruction runs in an STI / MOV SS shadow
+export const ATTN_EXCL = 512; // another vCPU wants its exclusive section: stop at this instruction boundary until it ends (buslock.ts)
 
 export const EXIT_BUDGET = 0; // instruction budget used up
 export const EXIT_HLT = 1; // HLT with interrupts enabled: wait for an interrupt

@@ -247,14 +247,132 @@ export class VirtualClock implements Clock {
 // ---- EpochClock ----------------------------------------------------------------------------------
 // Host monotonic clock in ns that every thread of one machine agrees on: performance.now()
 // counts from each thread's own time origin, so all threads count from one absolute epoch.
+// With a StallAccount (worker-thread SMP) it is guest time: that host time less the host stalls
+// the vCPU threads hid (below), never going back on one thread.
 export class EpochClock implements Clock {
-  constructor(public epochMs: number = performance.timeOrigin + performance.now()) {}
-  now(): number {
+  private last = -Infinity;
+  constructor(public epochMs: number = performance.timeOrigin + performance.now(), public stalls?: StallAccount) {}
+  // host ns since the epoch
+  raw(): number {
     return (performance.timeOrigin + performance.now() - this.epochMs) * 1e6;
+  }
+  now(): number {
+    return this.at(this.raw());
+  }
+  // guest time at host time `raw` (read just now on this thread)
+  at(raw: number): number {
+    const t = this.stalls ? raw - this.stalls.hidden(raw) : raw;
+    if (t > this.last) this.last = t;
+    return this.last;
   }
   // (only while no vCPU worker runs: each worker copies epochMs when it starts)
   setNow(ns: number): void {
+    this.stalls?.clear();
     this.epochMs = performance.timeOrigin + performance.now() - ns / 1e6;
+    this.last = ns;
+  }
+}
+
+// ---- host stalls hidden from the guest ---------------------------------------------------------
+// Worker-thread guest time is host time, so a vCPU thread the host deschedules (or holds up in
+// a device round trip, a compile, a GC) between two of its guest's clock reads would see its
+// clocks jump together, and Linux's calibration loops, which time the 8254 against the TSC a few
+// instructions apart, fail (ARCHITECTURE.md, "Time under host preemption"). A vCPU thread watches
+// the gaps between its guest's clock reads (StallWatch): the part of a gap longer than the
+// instructions retired in it can take is a stall, which goes into this machine-wide account;
+// every thread's EpochClock subtracts it, so the guest's TSC, 8254, PM timer, APIC timers and
+// device timers stay one clock that stood still during the stall. Host time already hidden (two
+// vCPUs stalled at once) is not hidden twice: `until` is the host time up to which stalls are
+// in the account, so the guest clock never runs backwards. Hidden time is given back at
+// STALL_CATCH_UP of host time (guest time runs that much faster until it has caught up), so the
+// guest's wall clock does not fall behind under load.
+// Shared words at MACHINE + M_STALL: i32 sequence (odd while written), i32 writer lock, then f64
+// hidden ns as of f64 host ns `at`, f64 `until`.
+// Opt-in (RING3_STALL_HIDE=1) while it is unfinished (ARCHITECTURE.md, "Time under host
+// preemption"): the machine sets the word at +32 and the workers follow it.
+export const STALL_CATCH_UP = 1 / 16;
+export const STALL_ENABLED = 32;
+export class StallAccount {
+  private readonly i32: Int32Array;
+  private readonly f64: Float64Array;
+  constructor(buffer: ArrayBufferLike, offset: number) {
+    this.i32 = new Int32Array(buffer, offset, 2);
+    this.f64 = new Float64Array(buffer, offset + 8, 3);
+  }
+  // the machine's choice (RING3_STALL_HIDE), shared with its vCPU workers
+  static enabledIn(buffer: ArrayBufferLike, offset: number): boolean {
+    return Atomics.load(new Int32Array(buffer, offset + STALL_ENABLED, 1), 0) === 1;
+  }
+  static enable(buffer: ArrayBufferLike, offset: number, on: boolean): void {
+    Atomics.store(new Int32Array(buffer, offset + STALL_ENABLED, 1), 0, on ? 1 : 0);
+  }
+  // ns hidden at host time `raw`
+  hidden(raw: number): number {
+    for (;;) {
+      const s = Atomics.load(this.i32, 0);
+      const h = this.hidden0(raw);
+      if ((s & 1) === 0 && Atomics.load(this.i32, 0) === s) return h;
+    }
+  }
+  // the host interval [from, to] was a stall: hide what of it is not hidden yet; returns that
+  hide(from: number, to: number): number {
+    let ns = 0;
+    this.write(() => {
+      ns = Math.max(0, to - Math.max(from, this.f64[2]));
+      if (ns === 0) return;
+      this.f64[0] = this.hidden0(to) + ns;
+      this.f64[1] = to;
+      this.f64[2] = to;
+    });
+    return ns;
+  }
+  clear(): void {
+    this.write(() => this.f64.fill(0));
+  }
+  private hidden0(raw: number): number {
+    const h = this.f64[0], at = this.f64[1];
+    return h <= 0 ? 0 : Math.max(0, h - Math.max(0, raw - at) * STALL_CATCH_UP);
+  }
+  private write(f: () => void): void {
+    while (Atomics.compareExchange(this.i32, 1, 0, 1) !== 0) { /* another thread writes: spin */ }
+    Atomics.add(this.i32, 0, 1);
+    f();
+    Atomics.add(this.i32, 0, 1);
+    Atomics.store(this.i32, 1, 0);
+  }
+}
+
+// One vCPU thread's watch over the gaps between its guest's clock reads (RDTSC, the PM timer,
+// the 8254): `read()` is guest time for such a read, after hiding the stall before it, if any.
+// Between reads fewer than DENSE instructions apart (a timing loop, not a long computation that
+// happens to read the clock at its ends) the guest is shown at most SLACK plus NS_MAX per
+// instruction, and the rest of the host's gap is a stall. The cap is continuous (a gap just over
+// it shows as the cap), so loop times the guest measures stay within a narrow band: Linux's
+// pit_calibrate_tsc rejects a run whose slowest iteration took 10 times its fastest.
+// `rebase()` when the thread was away on purpose (a halt, a pause).
+export class StallWatch {
+  static readonly DENSE = 4096;
+  static readonly SLACK_NS = 1000;
+  static readonly NS_MAX = 50;
+  hiddenNs = 0; // total this vCPU hid (stats, tests)
+  private lastRaw = NaN;
+  private lastInsn = 0n;
+  constructor(private readonly clock: EpochClock, private readonly retired: () => bigint) {}
+  rebase(): void {
+    this.lastRaw = NaN;
+  }
+  read(): number {
+    const raw = this.clock.raw();
+    const insn = this.retired();
+    const stalls = this.clock.stalls;
+    if (stalls && this.lastRaw === this.lastRaw) {
+      const n = Number(insn - this.lastInsn);
+      const allowed = this.lastRaw + StallWatch.SLACK_NS + n * StallWatch.NS_MAX;
+      if (n < StallWatch.DENSE && raw > allowed) this.hiddenNs += stalls.hide(allowed, raw);
+    }
+    this.lastRaw = raw;
+    this.lastInsn = insn;
+    return this.clock.at(raw);
   }
 }
 

@@ -24,7 +24,16 @@ import { DebugExit, PvPanic, PVPANIC_SLOT } from "./devices/pvpanic.ts";
 import { runRoundRobin } from "./vcpu/round_robin.ts";
 import { DeviceThread } from "./vcpu/device_thread.ts";
 import { IoBus, MmioBus } from "./bus.ts";
-import { type Clock, EpochClock, latestNs, PacedClock, TimerQueue, VirtualClock, type WallClock } from "./clock.ts";
+import {
+  type Clock,
+  EpochClock,
+  latestNs,
+  PacedClock,
+  StallAccount,
+  TimerQueue,
+  VirtualClock,
+  type WallClock,
+} from "./clock.ts";
 import { IrqRouter } from "./irq.ts";
 import { DualPic } from "./devices/pic.ts";
 import { Pit } from "./devices/pit.ts";
@@ -52,6 +61,7 @@ import type { DiskConfig } from "./block/options.ts";
 import type { BlockImage } from "./block/image.ts";
 import { GuestRam } from "./memory.ts";
 import { SerialConsole } from "./serial_console.ts";
+import { host as platformHost } from "./platform/mod.ts";
 
 export type { Outcome };
 
@@ -144,6 +154,7 @@ export class Machine {
   private readonly virtual?: VirtualClock;
   private readonly paced?: PacedClock;
   private readonly slice: number;
+  private stallHide = false; // RING3_STALL_HIDE=1: worker-thread guest time hides host stalls (clock.ts)
   private outcome?: Outcome;
   private wake?: () => void;
   private initDone = false;
@@ -185,7 +196,13 @@ export class Machine {
       return n;
     };
     if (this.threaded) {
-      this.clock = new EpochClock();
+      // (the host stalls the vCPU threads hide: runtime/clock.ts StallAccount; opt-in for now)
+      this.stallHide = platformHost.env.get("RING3_STALL_HIDE") === "1";
+      StallAccount.enable(this.memory.buffer, L.MACHINE + L.M_STALL, this.stallHide);
+      this.clock = new EpochClock(
+        undefined,
+        this.stallHide ? new StallAccount(this.memory.buffer, L.MACHINE + L.M_STALL) : undefined,
+      );
     } else if (clockOpt === "virtual") {
       this.virtual = new VirtualClock(opts.nsPerInstruction ?? 10, retired, () => this.cores.length);
       this.clock = this.virtual;
@@ -215,14 +232,21 @@ export class Machine {
       },
     };
     // (state in shared memory: vCPU threads serve their own reads of it, devices/pit.ts PitReader)
-    // (with vCPU threads, at the machine-wide latest time as their reads: a count written here is
-    // never in the future of a read that follows it on a vCPU)
+    // (with vCPU threads, at the guest time the writing vCPU published just before its request,
+    // M_TSC_LAST (runtime/vcpu/worker.ts): a count written here is never in the future of a read
+    // that follows it on a vCPU, and the time the request waited for this thread, which that
+    // vCPU hides from its guest (clock.ts StallWatch), does not run the count down)
+    const published = new BigInt64Array(this.memory.buffer, L.MACHINE + L.M_TSC_LAST, 1);
     this.pit = new Pit(
       this.timers,
       this.irq.line(0),
       { buffer: this.memory.buffer, offset: L.PIT_STATE },
       false,
-      this.threaded ? latestNs(this.memory, this.clock, L.MACHINE + L.M_TSC_LAST) : undefined,
+      !this.threaded
+        ? undefined
+        : this.stallHide
+        ? () => Number(Atomics.load(published, 0))
+        : latestNs(this.memory, this.clock, L.MACHINE + L.M_TSC_LAST),
     );
     // a repeatable run needs a repeatable date too: 2025-01-01 plus virtual time
     const wall = opts.wallClock ??

@@ -6,7 +6,7 @@
 // its attention word until another thread signals it or its APIC timer is due.
 import * as L from "../../core-as/layout.ts";
 import { Core } from "./core.ts";
-import { EpochClock, TimerQueue } from "../clock.ts";
+import { type Clock, EpochClock, latestNs, StallAccount, StallWatch, TimerQueue } from "../clock.ts";
 import { Lapic } from "../devices/lapic.ts";
 import { ApicBus } from "./apicbus.ts";
 import { coreImports, pitReader, pmTimerReader } from "./imports.ts";
@@ -48,7 +48,11 @@ async function start(msg: WorkerStart): Promise<void> {
   const i32 = new Int32Array(memory.buffer);
   const stopIdx = (L.MACHINE + L.M_STOP) >> 2;
   const picIdx = (L.MACHINE + L.M_PIC_INTR) >> 2;
-  const clock = new EpochClock(msg.epochMs);
+  const stallHide = StallAccount.enabledIn(memory.buffer, L.MACHINE + L.M_STALL);
+  const clock = new EpochClock(
+    msg.epochMs,
+    stallHide ? new StallAccount(memory.buffer, L.MACHINE + L.M_STALL) : undefined,
+  );
   const timers = new TimerQueue(clock);
   const mbox = new MailboxClient(memory, cpu);
   const bus = new ApicBus(memory, msg.ncpu);
@@ -60,6 +64,13 @@ async function start(msg: WorkerStart): Promise<void> {
   }, false);
   // deno-lint-ignore prefer-const -- assigned once the core exists; the imports above close over it
   let vcpu!: Vcpu;
+  // the guest's clock reads (RDTSC, PM timer, 8254) on this thread hide the host's stalls
+  const watch = new StallWatch(clock, () => vcpu.core.icount);
+  const reads: Clock = { now: () => watch.read() };
+  // before a device request: publish this vCPU's guest time (M_TSC_LAST), the time the device
+  // thread gives a write (the 8254's loads), so the wait for the device thread, which the next
+  // read hides, does not count in the device's favour
+  const publish = latestNs(memory, reads, L.MACHINE + L.M_TSC_LAST);
   const core = await Core.fromModule(
     msg.module,
     memory,
@@ -67,16 +78,20 @@ async function start(msg: WorkerStart): Promise<void> {
     coreImports({
       vcpu: () => vcpu,
       io: {
-        read: (port, size) => mbox.call(OP_IN, port, size),
-        write: (port, size, value) => void mbox.call(OP_OUT, port, size, value),
+        read: stallHide
+          ? (port, size) => (publish(), mbox.call(OP_IN, port, size))
+          : (port, size) => mbox.call(OP_IN, port, size),
+        write: stallHide
+          ? (port, size, value) => (publish(), void mbox.call(OP_OUT, port, size, value))
+          : (port, size, value) => void mbox.call(OP_OUT, port, size, value),
       },
       mmio: {
         read: (addr, size) => mbox.call(OP_MMIO_RD, addr, size),
         write: (addr, size, value) => void mbox.call(OP_MMIO_WR, addr, size, value),
       },
-      clock,
-      pmTimer: pmTimerReader(memory, clock),
-      pit: pitReader(memory, clock),
+      clock: reads,
+      pmTimer: pmTimerReader(memory, reads),
+      pit: pitReader(memory, reads),
     }),
   );
   vcpu = new Vcpu(core, lapic, bus, {
@@ -95,6 +110,7 @@ async function start(msg: WorkerStart): Promise<void> {
       vcpu.clearAttention(L.ATTN_STOP | L.ATTN_IRQ);
       const w = vcpu.attention;
       if (!(w & WAKE_BITS) && !Atomics.load(i32, stopIdx)) Atomics.wait(i32, attnIdx, w, 1000);
+      watch.rebase();
       continue;
     }
     timers.runDue();
@@ -110,6 +126,7 @@ async function start(msg: WorkerStart): Promise<void> {
           Atomics.wait(i32, attnIdx, w, Math.min(ms, 1000));
           vcpu.addHaltedMs(performance.now() - t);
         }
+        watch.rebase(); // (a halt lets time pass)
         continue;
       }
     }
@@ -127,6 +144,7 @@ async function start(msg: WorkerStart): Promise<void> {
       // a spin-wait (core-as/cpu.ts pause): give this host core to the other threads for a moment,
       // perhaps to the vCPU that holds the lock; an interrupt or IPI for this vCPU ends it at once
       Atomics.wait(i32, attnIdx, vcpu.attention, PAUSE_YIELD_MS);
+      watch.rebase();
     }
   }
 }
