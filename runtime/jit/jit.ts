@@ -135,6 +135,7 @@ export class Jit {
         "jitSetCO",
         "jitSetCF",
         "jitSegLin",
+        "jitFlags",
       ]
     ) {
       env[n] = exports[n];
