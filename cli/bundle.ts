@@ -61,7 +61,11 @@ export async function bundle(out = at("build/dist/")): Promise<void> {
   for (const f of ["bzImage", "initramfs.cpio.gz"]) {
     await host.writeFile(`${dir}guest/${f}`, await host.readFile(at(`guest/images/${f}`)));
   }
-  console.log(`ring3: bundle in ${dir}: ${Object.keys(ENTRIES).map((n) => `${n}.mjs`).join(" ")}, core.wasm, core-nosimd.wasm, guest/`);
+  console.log(
+    `ring3: bundle in ${dir}: ${
+      Object.keys(ENTRIES).map((n) => `${n}.mjs`).join(" ")
+    }, core.wasm, core-nosimd.wasm, guest/`,
+  );
   console.log(`ring3: run it with: node ${dir}boot.mjs`);
 }
 

@@ -40,7 +40,9 @@ const ascArgs = (file: string, debug: boolean, simd: boolean) => [
   "--enable",
   ...(simd ? ["threads,simd"] : ["threads", "--disable", "simd"]), // simd: XMM/MMX as v128 (core-as/sse/)
   "--noAssert",
-  ...(debug ? ["--debug", "-O0", "--textFile", new URL(simd ? "core.wat" : "core-nosimd.wat", buildDir).pathname] : OPT),
+  ...(debug
+    ? ["--debug", "-O0", "--textFile", new URL(simd ? "core.wat" : "core-nosimd.wat", buildDir).pathname]
+    : OPT),
 ];
 
 // ---- in the worker: the compiler itself (it blocks its thread for a minute or more) ------------

@@ -75,6 +75,6 @@ export function setSeg(seg: u32, sel: u32, base: u32, limit: u32, attr: u32): vo
 }
 
 // ---- for the compiled blocks of the block compiler (runtime/jit/) -------------------------------
-export { jitStep, jitRd8, jitRd16, jitRd32, jitWr8, jitWr16, jitWr32, jitRdW, jitCond, jitSetCO, jitSetCF, jitSegLin } from "./jit";
+export { jitStep, jitRd8, jitRd16, jitRd32, jitWr8, jitWr16, jitWr32, jitRdW, jitCond, jitSetCO, jitSetCF, jitSegLin, jitFlags } from "./jit";
 export { ip, ip0, head, TLB } from "./state";
 export { budget, interpRetired, blockEntries } from "./cpu";

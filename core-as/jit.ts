@@ -18,7 +18,7 @@ import {
 import { markCode } from "./codemap";
 import { jit_compile } from "./env";
 import { lrd8, lrd16, lrd32, lwr8, lwr16, lwr32, lprobeW } from "./mmu";
-import { cond, materialize, setCF } from "./flags";
+import { cond, getFlags, materialize, setCF } from "./flags";
 
 // blocks are compiled for flat 32-bit code: CS, DS, ES and SS with base 0 and 4 GiB limits
 const FLAT_R: u32 = (1 << SEG_ES) | (1 << SEG_CS) | (1 << SEG_SS) | (1 << SEG_DS);
@@ -114,6 +114,8 @@ export function jitRdW(lin: u32, size: u32, at: u32, done: i32): u32 {
   return v;
 }
 export function jitCond(cc: u32): u32 { return cond(cc) ? 1 : 0; }
+// PUSHF: EFLAGS as the interpreter's getFlags() has them (the block spilled its lazy flags first)
+export function jitFlags(): u32 { return getFlags(); }
 // ROL/ROR: CF and OF change, the other arithmetic flags stay
 export function jitSetCO(cf: u32, ovf: u32): void {
   materialize();

@@ -67,12 +67,13 @@ export const EMITTERS: readonly Emit[] = [
   "atomic",
   "branch",
   "sse",
+  "eflags",
 ];
 export const emitId = (e: Emit): number => EMITTERS.indexOf(e) + 1;
 
 export const END_NONE = 0;
-export const ENDS: readonly End[] = ["jcc", "jmp", "call", "ret", "far", "mode"]; // ids 1..6
-export const END_JCC = 1, END_JMP = 2, END_CALL = 3, END_RET = 4;
+export const ENDS: readonly End[] = ["jcc", "jmp", "call", "ret", "far", "mode", "flat"]; // ids 1..7
+export const END_JCC = 1, END_JMP = 2, END_CALL = 3, END_RET = 4, END_FLAT = 7;
 
 // the packed facts of one opcode and /reg
 export const F_IMM = 0xf; // bits 0-3: IMM_*

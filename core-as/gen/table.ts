@@ -22,12 +22,14 @@
 //        CF; INC/DEC carry CF over in the lazy record; a shift by CL keeps them for a count of 0;
 //        SAHF keeps OF...). No `f`: unknown, taken as "rw".
 //   jit  how the block compiler takes it: an emitter group of runtime/jit/ops/ ("alu" "mov"
-//        "stack" "shift" "unary" "cond" "mul" "x87" "atomic" "branch" "sse"), which may still decline
+//        "stack" "shift" "unary" "cond" "mul" "x87" "atomic" "branch" "sse" "eflags"), which may still decline
 //        a form and hand it to the interpreter; "step": the interpreter's handler runs it in place
 //        inside the block; no `jit`: not compiled, the block ends before it.
 //   end  it changes control flow or the mode a block was compiled for: "jcc" (conditional: ends
 //        a block unless emitted inline), "jmp", "call", "ret" (near), "far" (far transfers,
-//        interrupts), "mode" (CS/DS/ES/SS, descriptor tables, control registers). (What only sets
+//        interrupts), "mode" (CS/DS/ES/SS, descriptor tables, control registers), "flat" (a load
+//        of DS or ES: stepped in place, and the block goes on only while that segment is still
+//        flat, the mode blocks are compiled for; core-as/jit.ts). (What only sets
 //        the attention word, such as POPF, STI or HLT, is stepped: the block leaves after it when
 //        it did. FS and GS are read where a block uses them.)
 //   nf   it cannot fault except through a memory operand (register forms never fault).
@@ -48,8 +50,9 @@ export type Emit =
   | "atomic"
   | "branch"
   | "sse"
+  | "eflags"
   | "step";
-export type End = "jcc" | "jmp" | "call" | "ret" | "far" | "mode";
+export type End = "jcc" | "jmp" | "call" | "ret" | "far" | "mode" | "flat";
 export interface Facts {
   a?: string;
   f?: Flags;
@@ -80,15 +83,15 @@ export const TABLE: Record<string, Op> = {
   "03": { h: "alu_GvEv(0, $s)", a: "Gv,Ev", f: "w", jit: "alu", nf: 1, o16: 1 },
   "04": { h: "alu_ALIb(0)", a: "AL,Ib", f: "w", jit: "alu", nf: 1 },
   "05": { h: "alu_eAXIz(0, $s)", a: "eAX,Iz", f: "w", jit: "alu", nf: 1, o16: 1 },
-  "06": { h: "push_sreg(0, $s)", f: "-" },
-  "07": { h: "pop_sreg(0, $s)", f: "-", end: "mode" },
+  "06": { h: "push_sreg(0, $s)", f: "-", jit: "stack" },
+  "07": { h: "pop_sreg(0, $s)", f: "-", jit: "step", end: "flat" },
   "08": { h: "alu_EbGb(1)", a: "Eb,Gb", f: "w", jit: "alu", nf: 1 },
   "09": { h: "alu_EvGv(1, $s)", a: "Ev,Gv", f: "w", jit: "alu", nf: 1, o16: 1 },
   "0A": { h: "alu_GbEb(1)", a: "Gb,Eb", f: "w", jit: "alu", nf: 1 },
   "0B": { h: "alu_GvEv(1, $s)", a: "Gv,Ev", f: "w", jit: "alu", nf: 1, o16: 1 },
   "0C": { h: "alu_ALIb(1)", a: "AL,Ib", f: "w", jit: "alu", nf: 1 },
   "0D": { h: "alu_eAXIz(1, $s)", a: "eAX,Iz", f: "w", jit: "alu", nf: 1, o16: 1 },
-  "0E": { h: "push_sreg(1, $s)", f: "-" },
+  "0E": { h: "push_sreg(1, $s)", f: "-", jit: "stack" },
   "0F": { h: "twobyte()" },
   "10": { h: "alu_EbGb(2)", a: "Eb,Gb", f: "rw", jit: "alu", nf: 1 },
   "11": { h: "alu_EvGv(2, $s)", a: "Ev,Gv", f: "rw", jit: "alu", nf: 1, o16: 1 },
@@ -96,7 +99,7 @@ export const TABLE: Record<string, Op> = {
   "13": { h: "alu_GvEv(2, $s)", a: "Gv,Ev", f: "rw", jit: "alu", nf: 1, o16: 1 },
   "14": { h: "alu_ALIb(2)", a: "AL,Ib", f: "rw", jit: "alu", nf: 1 },
   "15": { h: "alu_eAXIz(2, $s)", a: "eAX,Iz", f: "rw", jit: "alu", nf: 1, o16: 1 },
-  "16": { h: "push_sreg(2, $s)", f: "-" },
+  "16": { h: "push_sreg(2, $s)", f: "-", jit: "stack" },
   "17": { h: "pop_sreg(2, $s)", f: "-", end: "mode" },
   "18": { h: "alu_EbGb(3)", a: "Eb,Gb", f: "rw", jit: "alu", nf: 1 },
   "19": { h: "alu_EvGv(3, $s)", a: "Ev,Gv", f: "rw", jit: "alu", nf: 1, o16: 1 },
@@ -104,8 +107,8 @@ export const TABLE: Record<string, Op> = {
   "1B": { h: "alu_GvEv(3, $s)", a: "Gv,Ev", f: "rw", jit: "alu", nf: 1, o16: 1 },
   "1C": { h: "alu_ALIb(3)", a: "AL,Ib", f: "rw", jit: "alu", nf: 1 },
   "1D": { h: "alu_eAXIz(3, $s)", a: "eAX,Iz", f: "rw", jit: "alu", nf: 1, o16: 1 },
-  "1E": { h: "push_sreg(3, $s)", f: "-" },
-  "1F": { h: "pop_sreg(3, $s)", f: "-", end: "mode" },
+  "1E": { h: "push_sreg(3, $s)", f: "-", jit: "stack" },
+  "1F": { h: "pop_sreg(3, $s)", f: "-", jit: "step", end: "flat" },
   "20": { h: "alu_EbGb(4)", a: "Eb,Gb", f: "w", jit: "alu", nf: 1 },
   "21": { h: "alu_EvGv(4, $s)", a: "Ev,Gv", f: "w", jit: "alu", nf: 1, o16: 1 },
   "22": { h: "alu_GbEb(4)", a: "Gb,Eb", f: "w", jit: "alu", nf: 1 },
@@ -173,7 +176,14 @@ export const TABLE: Record<string, Op> = {
   "8B": { h: "mov_GvEv($s)", a: "Gv,Ev", f: "-", jit: "mov", nf: 1, o16: 1 },
   "8C": { h: "mov_EwSw($s)", a: "Ev,Sw", f: "-", jit: "step" },
   "8D": { h: "lea($s)", a: "Gv,M", f: "-", jit: "mov" },
-  "8E": { h: "mov_SwEw()", a: "Sw,Ew", f: "-", end: "mode" },
+  // MOV to ES/DS: checked for flatness after it; to FS/GS: nothing a block assumes; SS: a shadow
+  "8E": {
+    h: "mov_SwEw()",
+    a: "Sw,Ew",
+    f: "-",
+    end: "mode",
+    g: { "0": { jit: "step", end: "flat" }, "3": { jit: "step", end: "flat" }, "4-5": { jit: "step", end: undefined } },
+  },
   "8F": { h: "pop_Ev($s)", a: "Ev", f: "-", jit: "step" },
   "90": { h: "nop()", f: "-", jit: "mov", nf: 1 },
   "91-97": { h: "xchg_Zv($r, $s)", a: "Zv,eAX", f: "-", jit: "mov", nf: 1 },
@@ -181,7 +191,7 @@ export const TABLE: Record<string, Op> = {
   "99": { h: "cwd($s)", f: "-", jit: "mov", nf: 1 },
   "9A": { h: "call_far_Ap($s)", a: "Ap", f: "-", end: "far" },
   "9B": { h: "fwait()", f: "-", jit: "step" },
-  "9C": { h: "pushf($s)", f: "r", jit: "step" },
+  "9C": { h: "pushf($s)", f: "r", jit: "stack" },
   "9D": { h: "popf($s)", f: "w", jit: "step" },
   "9E": { h: "sahf()", f: "rw", jit: "step", nf: 1 },
   "9F": { h: "lahf()", f: "r", jit: "step", nf: 1 },
@@ -286,10 +296,10 @@ export const TABLE: Record<string, Op> = {
   },
   "F8": { h: "clc()", f: "c", jit: "step", nf: 1 },
   "F9": { h: "stc()", f: "c", jit: "step", nf: 1 },
-  "FA": { h: "cli()", f: "-", jit: "step" },
+  "FA": { h: "cli()", f: "-", jit: "eflags" },
   "FB": { h: "sti()", f: "-", jit: "step" },
-  "FC": { h: "cld()", f: "-", jit: "step", nf: 1 },
-  "FD": { h: "std()", f: "-", jit: "step", nf: 1 },
+  "FC": { h: "cld()", f: "-", jit: "eflags", nf: 1 },
+  "FD": { h: "std()", f: "-", jit: "eflags", nf: 1 },
   "FE": { h: "grp4_Eb()", a: "Eb", f: "rw", jit: "step", g: { "0-1": { jit: "unary", nf: 1 } } },
   "FF": {
     h: "grp5_Ev($s)",
@@ -331,13 +341,13 @@ export const TABLE: Record<string, Op> = {
   "0F 40-4F": { h: "cmovcc($c, $s)", a: "Gv,Ev", f: "r", jit: "cond" },
   "0F 80-8F": { h: "jcc_Jz($c, $s)", a: "Jz", f: "r", jit: "branch", end: "jcc" },
   "0F 90-9F": { h: "setcc($c)", a: "Eb", f: "r", jit: "cond", nf: 1 },
-  "0F A0": { h: "push_sreg(4, $s)", f: "-", jit: "step" },
+  "0F A0": { h: "push_sreg(4, $s)", f: "-", jit: "stack" },
   "0F A1": { h: "pop_sreg(4, $s)", f: "-", jit: "step" },
   "0F A2": { h: "cpuid()", f: "-", jit: "step" },
   "0F A3": { h: "bt_EvGv(0, $s)", a: "Ev,Gv", f: "c", jit: "unary", nf: 1, only: "reg" },
   "0F A4": { h: "shld_EvGvIb($s)", a: "Ev,Gv,Ib", f: "w", jit: "step", nf: 1 },
   "0F A5": { h: "shld_EvGvCL($s)", a: "Ev,Gv,CL", f: "rw", jit: "step", nf: 1 },
-  "0F A8": { h: "push_sreg(5, $s)", f: "-", jit: "step" },
+  "0F A8": { h: "push_sreg(5, $s)", f: "-", jit: "stack" },
   "0F A9": { h: "pop_sreg(5, $s)", f: "-", jit: "step" },
   "0F AB": { h: "bt_EvGv(1, $s)", a: "Ev,Gv", f: "c", jit: "step", nf: 1 },
   "0F AC": { h: "shrd_EvGvIb($s)", a: "Ev,Gv,Ib", f: "w", jit: "step", nf: 1 },

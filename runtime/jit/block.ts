@@ -44,6 +44,7 @@ const TYPES: FuncType[] = [
   { params: [I32], results: [] }, // 6: jitSetCF(cf)
   { params: [I32, I32, I32, I32, I32], results: [I32] }, // 7: jitSegLin(seg, off, lenw, at, done)
   { params: [I32], results: [] }, // 8: a region's body (the unit to start at)
+  { params: [], results: [I32] }, // 9: jitFlags()
 ];
 const REGION_BODY = 8;
 // imported functions, in import order (their index in the module)
@@ -60,6 +61,7 @@ export const F = {
   setco: 9,
   setcf: 10,
   seglin: 11,
+  flags: 12,
 };
 export const FUNC_IMPORTS: [string, number][] = [
   ["jitStep", 1],
@@ -74,6 +76,7 @@ export const FUNC_IMPORTS: [string, number][] = [
   ["jitSetCO", 1],
   ["jitSetCF", 6],
   ["jitSegLin", 7],
+  ["jitFlags", 9],
 ];
 export const G = { ip: 0, ip0: 1, budget: 2, head: 3, tlb: 4 };
 const GLOBAL_IMPORTS = ["ip", "ip0", "budget", "head", "TLB"];

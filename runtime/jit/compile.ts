@@ -9,6 +9,7 @@ import {
   emitId,
   emitOf,
   END_CALL,
+  END_FLAT,
   END_JCC,
   END_JMP,
   END_NONE,
@@ -35,6 +36,7 @@ import { emitUnary } from "./ops/unary.ts";
 import { emitCond } from "./ops/cond.ts";
 import { emitMul } from "./ops/mul.ts";
 import { emitX87, isInlineX87 } from "./ops/x87.ts";
+import { emitEflags } from "./ops/eflags.ts";
 import { emitCmpxchg, isInlineCmpxchg } from "./ops/atomic.ts";
 import { emitSse, isInlineSse } from "./ops/sse.ts";
 import { host } from "../platform/mod.ts";
@@ -60,6 +62,7 @@ EMIT[emitId("mul")] = emitMul;
 EMIT[emitId("x87")] = emitX87;
 EMIT[emitId("atomic")] = emitCmpxchg;
 EMIT[emitId("sse")] = emitSse;
+EMIT[emitId("eflags")] = emitEflags;
 EMIT[BRANCH] = () => false; // (compileBlock emits the branches that end or continue a block)
 // an emitter's own preconditions, where the flag analysis must know them before emission (an
 // instruction the emitter declines runs in the interpreter: its flags count as read)
@@ -104,7 +107,7 @@ function plainRet(ins: Insn): boolean {
 // A Jcc emitted inline does not end the block: its taken side leaves, the fall-through goes on.
 export function endsBlock(ins: Insn): boolean {
   const end = endOf(ins.facts);
-  return end === END_JCC ? !inlineJcc(ins) : end !== END_NONE;
+  return end === END_JCC ? !inlineJcc(ins) : end !== END_NONE && end !== END_FLAT;
 }
 
 // how an instruction uses the lazy flags (facts.ts FL_*): KILL = writes them all without reading,
@@ -614,7 +617,17 @@ function emitUnit(
       // (an STI or POPF shadow or trap, an interrupt an OUT raised, HLT: the dispatch loop's work)
       c.gget(G.ip).const((ins.at + ins.len) | 0).ne();
       c.const(0).load(b.genAddr).const(b.gen).ne().or();
-      c.const(0).load(S + L.S_ATTN).or().if_();
+      c.const(0).load(S + L.S_ATTN).or();
+      if (endOf(ins.facts) === END_FLAT) {
+        // a load of ES or DS: the rest of the block assumes the segment flat (base 0, every
+        // offset readable and writable: what seg.ts segFlat() calls flat)
+        const p = S + L.S_SEG + (ins.op === 0x8e ? ins.reg : ins.op === 0x07 ? L.SEG_ES : L.SEG_DS) * L.SEG_SIZE;
+        c.const(0).load(p + L.SG_BASE);
+        c.const(0).load(p + L.SG_WLO).or();
+        c.const(0).load(p + L.SG_WHI).const(-1).ne().or();
+        c.or();
+      }
+      c.if_();
       b.exitRetired(after, 2);
       c.end();
     }

@@ -6,6 +6,7 @@
 import { host } from "../platform/mod.ts";
 
 // (module (func (result v128) (v128.const i32x4 0 0 0 0)))
+// deno-fmt-ignore
 const PROBE = new Uint8Array([
   0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version
   0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7b, // types: () -> v128

@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { findPasst } from "../../net/passt.ts";
 import { GuestProc } from "./nic_pair.ts";
-import { readProc } from "../lib/procfs.ts";
+import { readProc, readProcDir } from "../lib/procfs.ts";
 
 const root = new URL("../../", import.meta.url);
 const CLI = new URL("cli/boot.ts", root).pathname;
@@ -46,13 +46,13 @@ const PATTERN = (() => {
 
 // the passt a ring3 process started (its child; Debian's passt may exec passt.avx2)
 function passtOf(pid: number): number | null {
-  for (const e of Deno.readDirSync("/proc")) {
-    if (!/^\d+$/.test(e.name)) continue;
+  for (const name of readProcDir("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
     try {
-      const st = readProc(`/proc/${e.name}/stat`);
+      const st = readProc(`/proc/${name}/stat`);
       const comm = st.slice(st.indexOf("(") + 1, st.lastIndexOf(")"));
       const ppid = Number(st.slice(st.lastIndexOf(")") + 2).split(" ")[1]);
-      if (ppid === pid && comm.startsWith("passt")) return Number(e.name);
+      if (ppid === pid && comm.startsWith("passt")) return Number(name);
     } catch { /* gone */ }
   }
   return null;
