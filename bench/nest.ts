@@ -14,10 +14,15 @@
 // (runtime/vcpu/simd.ts). Times are host seconds, from the outer console's lines as they reach
 // this process; the instruction counts come from --icount-at at each level.
 //
-// --initramfs: the quick variant for development: the outer level is the default guest (the
-// committed kernel) with Debian's i386 nodejs (guest/node/fetch.sh) and the bundle (at /dist)
-// appended to its initramfs; no disk image, the outer shell in seconds instead of minutes.
+// --initramfs: the quick variant for development: the outer level is the default guest's
+// initramfs with Debian's i386 nodejs (guest/node/fetch.sh) and the bundle (at /dist) appended,
+// on Debian 12's stock 686-pae kernel (tests/boot/debian_kernels.ts: apt-get download, cached in
+// build/debian-kernels/); no disk image, the outer shell in seconds instead of minutes. Not the
+// committed kernel: it is built without madvise (CONFIG_ADVISE_SYSCALLS), and V8's garbage
+// collector stops with a fatal "Check failed: DiscardSystemPages" when madvise fails.
 import { parseArgs } from "node:util";
+import { kernel } from "../tests/boot/debian_kernels.ts";
+import { imageBootFiles } from "../runtime/block/boot_files.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const { values: o } = parseArgs({
@@ -73,7 +78,11 @@ if (!o["no-bundle"] || !exists(`${dist}boot.mjs`)) {
 const distImg = `${ROOT}build/nest/dist.img`;
 const nestInitrd = `${ROOT}build/nest/initramfs-nest.cpio.gz`;
 Deno.mkdirSync(`${ROOT}build/nest`, { recursive: true });
+let outerKernel = "";
 if (o.initramfs) {
+  const k = await kernel("686-pae");
+  if (!k.path) throw new Error(`no Debian 686-pae kernel for the outer level: ${k.note}`);
+  outerKernel = k.path;
   const nodeInitrd = `${ROOT}build/node-i386/initramfs-node.cpio.gz`;
   if (!exists(nodeInitrd)) await run("bash", [`${ROOT}guest/node/fetch.sh`]);
   // the node initramfs, then the bundle under /dist as one more gzip'd cpio archive
@@ -90,7 +99,9 @@ if (o.initramfs) {
 let bytes = 0;
 for (const e of Deno.readDirSync(dist)) {
   if (e.isFile) bytes += Deno.statSync(dist + e.name).size;
-  else if (e.isDirectory) for (const f of Deno.readDirSync(dist + e.name)) bytes += Deno.statSync(`${dist}${e.name}/${f.name}`).size;
+  else if (e.isDirectory) {
+    for (const f of Deno.readDirSync(dist + e.name)) bytes += Deno.statSync(`${dist}${e.name}/${f.name}`).size;
+  }
 }
 try {
   Deno.removeSync(distImg);
@@ -113,11 +124,35 @@ const SCRIPT = [
   `echo NEST''-START; (echo 'uname -a; echo NESTED-$((6*7))'; echo 'poweroff -f') | node /mnt/boot.mjs ${INNER} 2>&1; echo NEST''-END $?`,
   "poweroff -f",
 ];
+// The outer kernel is Debian's 686-pae, whose Meltdown and Spectre mitigations are on for a Core
+// Duo: page-table isolation switches CR3 (a whole TLB flush in ring3) at every system call,
+// interrupt and page fault, and node makes many (mprotect around code writes, futexes).
+// mitigations=off, as one would in a VM that runs one trusted program.
+function outerBoot(): string[] {
+  const extra = "mitigations=off";
+  if (o.initramfs) {
+    return ["--kernel", outerKernel, "--initrd", nestInitrd, "--append", `console=ttyS0 tsc=reliable ${extra}`];
+  }
+  // the kernel, initrd and command line the image's extlinux.conf names, read as ring3 would
+  const b = imageBootFiles(o.image);
+  if (!b) throw new Error(`${o.image}: no extlinux configuration on a Linux partition`);
+  return [
+    "--disk",
+    `${o.image},snapshot=on`,
+    "--disk",
+    `${distImg},readonly=on`,
+    "--kernel",
+    b.kernel,
+    ...(b.initrd ? ["--initrd", b.initrd] : []),
+    "--append",
+    `${b.append} ${extra}`,
+  ];
+}
 const outerArgs = [
   "run",
   "-A",
   `${ROOT}cli/boot.ts`,
-  ...(o.initramfs ? ["--initrd", nestInitrd] : ["--disk", `${o.image},snapshot=on`, "--disk", `${distImg},readonly=on`]),
+  ...outerBoot(),
   "-m",
   String(Number(o.mem)),
   "--smp",
@@ -149,6 +184,9 @@ const errDone = (async () => {
   for await (const c of child.stderr) errText += dec.decode(c, { stream: true });
 })();
 
+// the outer shell's prompt (busybox ash asks for the cursor position after it: ESC [6n)
+const SHELL_INITRAMFS = new RegExp("ring3: shell ready[\\s\\S]*/ # (\x1b\\[6n)?$");
+const SHELL_DEBIAN = /root@ring3-debian:~# $/;
 let out = "", line = "", sent = false;
 const innerLines: string[] = [];
 const icount: { level: string; line: string; n: number; t: number }[] = [];
@@ -173,7 +211,7 @@ for await (const chunk of child.stdout) {
       if (m) icount.push({ level: "inner", line: m[2], n: Number(m[1]), t: (performance.now() - t0) / 1000 });
     }
   }
-  if (!sent && (o.initramfs ? /ring3: shell ready[\s\S]*\/ # (\x1b\[6n)?$/.test(out) : /root@ring3-debian:~# $/.test(out))) {
+  if (!sent && (o.initramfs ? SHELL_INITRAMFS : SHELL_DEBIAN).test(out)) {
     sent = true;
     mark("outerShell");
     for (const cmd of SCRIPT) {

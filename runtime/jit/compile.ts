@@ -40,10 +40,12 @@ import { emitEflags } from "./ops/eflags.ts";
 import { emitCmpxchg, isInlineCmpxchg } from "./ops/atomic.ts";
 import { emitSse, isInlineSse } from "./ops/sse.ts";
 import { host } from "../platform/mod.ts";
+import { hasTailCalls } from "./tailcall.ts";
 
 export const MAX_INSNS = 96;
-// blocks go on into the next compiled block with a tail call (RING3_JIT_CHAIN=0: back to the loop)
-const chaining = host.env.get("RING3_JIT_CHAIN") !== "0";
+// blocks go on into the next compiled block with a tail call (RING3_JIT_CHAIN=0, or a host wasm
+// without tail calls, tailcall.ts: back to the loop)
+const chaining = host.env.get("RING3_JIT_CHAIN") !== "0" && hasTailCalls();
 
 // Which instructions end a block, how they use the lazy flags and which emitter compiles them
 // are the opcode table's facts (core-as/gen/table.ts via facts.ts, in ins.facts).

@@ -2,6 +2,8 @@
 // the blocks use, LEB128, and the module frame (types, imports, functions, exports, code).
 // Blocks are a few hundred bytes; V8 compiles one in tens of microseconds.
 
+import { hasTailCalls } from "./tailcall.ts";
+
 export const I32 = 0x7f;
 export const VOID = 0x40;
 
@@ -315,7 +317,7 @@ export class OneFunctionModule {
 
   // A module whose body function (type `bodyType`: one i32 parameter, then `nlocals` i32 locals)
   // is entered through `entries` functions of type 0, exported as "b" (the first) and "e1".."eN":
-  // entry k calls the body with k (a tail call).
+  // entry k calls the body with k (a tail call; a plain call on a host without tail calls).
   buildEntries(
     body: Code,
     nlocals: number,
@@ -326,6 +328,7 @@ export class OneFunctionModule {
     let g = this.globals.get(nGlobals);
     if (!g) this.globals.set(nGlobals, g = new Uint8Array(globalSection(nGlobals)));
     const nf = this.nImportedFuncs;
+    const tail = hasTailCalls();
     const funcs = new Code().u(1 + entries).u(bodyType);
     for (let k = 0; k < entries; k++) funcs.u(0);
     const exps = new Code().u(entries);
@@ -342,7 +345,7 @@ export class OneFunctionModule {
     const code = new Code().u(1 + entries).u(fnLen);
     const stubs = new Code();
     for (let k = 0; k < entries; k++) {
-      const st = new Code().u(0).const(k).byte(0x12).u(nf).end(); // return_call body(k)
+      const st = new Code().u(0).const(k).byte(tail ? 0x12 : 0x10).u(nf).end(); // (return_)call body(k)
       stubs.u(st.b.length);
       stubs.b.push(...st.b);
     }
