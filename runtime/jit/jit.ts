@@ -70,7 +70,9 @@ export class Jit {
     console.error(`stepped: ${top(byOp)}`);
     console.error(`block ends: ${top(byLast)}`);
     blocks.sort((a, b) => b[0] - a[0]);
-    for (const [n, lin, d] of blocks.slice(0, +(host.env.get("RING3_JIT_PROFILE_TOP") ?? 30))) console.error(`  ${n} x ${lin.toString(16)}: ${d}`);
+    for (const [n, lin, d] of blocks.slice(0, +(host.env.get("RING3_JIT_PROFILE_TOP") ?? 30))) {
+      console.error(`  ${n} x ${lin.toString(16)}: ${d}`);
+    }
   }
   readonly stats: JitStats = {
     blocks: 0,
