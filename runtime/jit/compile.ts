@@ -99,7 +99,7 @@ function direct(ins: Insn, end: number): boolean {
 
 // a near RET without an immediate (the block's own branch code emits it)
 function plainRet(ins: Insn): boolean {
-  return endOf(ins.facts) === END_RET && emitOf(ins.facts) === BRANCH;
+  return ins.op === 0xc3 && endOf(ins.facts) === END_RET && emitOf(ins.facts) === BRANCH;
 }
 
 // Instructions that change control flow (the block ends after them; the interpreter's handler sets

@@ -24,6 +24,12 @@ export function emitBranch(b: Block, ins: Insn, retired: number): boolean {
   } else if (op === 0xc3) {
     const v = pop32(b);
     c.get(v).gset(G.ip);
+  } else if (op === 0xc2) { // RET imm16: ESP + 4 + imm once the return address is read
+    const lin = b.tmp(), v = b.tmp();
+    b.reg32(4).c.set(lin);
+    b.read(lin, 4).c.set(v);
+    b.setReg32(4, () => c.get(lin).const((4 + ins.imm) | 0).add());
+    c.get(v).gset(G.ip);
   } else if (op === 0xff && (ins.reg === 2 || ins.reg === 4)) { // call / jmp r/m32
     const t = b.tmp();
     readE(b, ins, 4);

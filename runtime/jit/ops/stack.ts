@@ -48,6 +48,15 @@ export function emitStack(b: Block, ins: Insn): boolean {
     b.setReg32(4, () => b.c.get(lin));
     return true;
   }
+  // LEAVE: EBP's dword read first (a fault changes nothing), then ESP = EBP + 4, EBP = the dword
+  if (op === 0xc9) {
+    const lin = b.tmp(), v = b.tmp();
+    b.reg32(5).c.set(lin);
+    b.read(lin, 4).c.set(v);
+    b.setReg32(4, () => b.c.get(lin).const(4).add());
+    b.setReg32(5, () => b.c.get(v));
+    return true;
+  }
   // PUSHFD: EFLAGS without VM and RF (blocks never run in virtual-8086 mode)
   if (op === 0x9c) {
     b.spillFlags();
