@@ -4,7 +4,7 @@
 // `uname -a; echo NESTED-$((6*7))` and powers off; then the outer guest powers off. Prints the
 // inner guest's output, how long each level took and the inner level's instructions per second.
 //
-//   deno task nest [--smp N] [--inner-smp N] [-m MiB] [--inner-mem MiB] [--image FILE] [--timeout MIN]
+//   deno task nest [--smp N] [--inner-smp N] [-m MiB] [--inner-mem MiB] [--inner-args FLAGS] [--image FILE] [--timeout MIN]
 //
 // The image is build/images/debian-i386-nest.img: `deno task image --add nodejs` (guest/image/
 // build.sh; built here when missing, about 20 minutes the first time). The bundle goes to the
@@ -30,6 +30,7 @@ const { values: o } = parseArgs({
   options: {
     smp: { type: "string", default: "1" },
     "inner-smp": { type: "string", default: "1" },
+    "inner-args": { type: "string", default: "" }, // more flags for the inner ring3 (e.g. --smp-threads 1)
     mem: { type: "string", short: "m", default: "1536" },
     "inner-mem": { type: "string", default: "128" },
     image: { type: "string", default: `${ROOT}build/images/debian-i386-nest.img` },
@@ -42,7 +43,7 @@ const { values: o } = parseArgs({
 });
 if (o.help) {
   console.log(
-    "deno task nest [--smp N] [--inner-smp N] [-m MiB] [--inner-mem MiB] [--image FILE] [--timeout MIN] [--no-bundle]",
+    "deno task nest [--smp N] [--inner-smp N] [-m MiB] [--inner-mem MiB] [--inner-args FLAGS] [--image FILE] [--timeout MIN] [--no-bundle]",
   );
   Deno.exit(0);
 }
@@ -116,6 +117,7 @@ const INNER = [
   `-m ${Number(o["inner-mem"])}`,
   "--icount-at '[    0.000000] Linux version'",
   "--icount-at NESTED-",
+  o["inner-args"],
 ].join(" ");
 const SCRIPT = [
   o.initramfs ? "ln -s /dist /mnt; node --version" : "mount -o ro /dev/vdb /mnt && node --version",
