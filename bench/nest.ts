@@ -112,8 +112,16 @@ if (!o.initramfs) {
 }
 
 // ---- 2. the outer level ----------------------------------------------------------------------
+// An inner SMP machine runs its vCPUs on one thread, on the instruction-paced virtual clock: its
+// worker threads would each follow the host's clock, and the inner level retires some 10^5
+// instructions per host second, too few to take real-time timer interrupts and still boot (a
+// single-thread machine paces its own clock by instructions on so slow a host, runtime/clock.ts).
+const innerThreads = Number(o["inner-smp"]) > 1 && !/--smp-threads|--vcpu-thread/.test(o["inner-args"])
+  ? "--smp-threads 1"
+  : "";
 const INNER = [
   `--smp ${Number(o["inner-smp"])}`,
+  innerThreads,
   `-m ${Number(o["inner-mem"])}`,
   "--icount-at '[    0.000000] Linux version'",
   "--icount-at NESTED-",

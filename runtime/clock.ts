@@ -118,6 +118,13 @@ export type WallClock = () => number;
 // host's time (never past the next deadline) and the loop sleeps for the rest. So over any span
 // longer than a few slices guest time follows the host's clock; a slow or loaded host shows up
 // as a slower CPU, not as lost interrupts.
+//
+// Unless the host is far slower than any real CPU (ring3 nested in its own guest retires ~10^5
+// instructions a second): a guest that follows real time there takes its timer interrupts at the
+// real rate and has next to nothing left between them (the nested kernel sat after `x86/fpu` for
+// 25 minutes). Past SLOW_HOST_NS host ns per instruction the clock is paced by instructions alone,
+// SLOW_HOST_NS guest ns each, and falls behind the host's clock for good (the lag is dropped, as
+// for a paused machine), so the guest sees a slow CPU with its usual tick budget.
 
 const LAG_HORIZON_NS = 20e6; // lag (either way) is worked off over about this much host time
 const MAX_LAG_NS = 1e9; // behind by more (the process was stopped): jump, lose the ticks
@@ -132,6 +139,7 @@ const MIN_SAMPLE_NS = 2e6; // throughput samples span at least this much host ti
 const MAX_SAMPLE_UP = 1.25;
 const MAX_SAMPLE_DOWN = 2;
 const MAX_STRETCHED_NS = 250;
+const SLOW_HOST_NS = 1000; // 10^4 instructions per 10 ms tick at least
 
 export class PacedClock implements Clock {
   private baseNs = 0; // guest time at the anchor
@@ -183,6 +191,14 @@ export class PacedClock implements Clock {
       this.sampleInsn = i;
     }
     let g = this.now();
+    if (this.perInsn > SLOW_HOST_NS) {
+      this.host0 += h - g; // no lag: guest time is where the instructions have taken it
+      this.sampleHost -= h - g; // (host time is counted from the new origin)
+      this.anchor(g);
+      this.rate = SLOW_HOST_NS;
+      const d = deadline - g;
+      return d < Infinity ? Math.max(1, Math.min(max, Math.ceil(d / this.rate))) : max;
+    }
     let lag = h - g;
     if (lag > MAX_LAG_NS) {
       g = h - MAX_LAG_NS;
@@ -223,6 +239,10 @@ export class PacedClock implements Clock {
   // host ns per instruction, as last measured
   get hostNsPerInsn(): number {
     return this.perInsn;
+  }
+  // paced by instructions alone (the host is too slow to follow real time)
+  get slowHost(): boolean {
+    return this.perInsn > SLOW_HOST_NS;
   }
 }
 

@@ -120,3 +120,35 @@ Deno.test("paced clock: on a slow host a stall is worked off more slowly, not by
   }
   assert.ok(settled > 0, "caught up with the host");
 });
+
+// ring3 nested in its own guest retires ~10^5 instructions per host second: following real time
+// there left the guest kernel nothing between its timer interrupts. Past 1000 host ns per
+// instruction the guest's time is paced by instructions (1000 ns each) and falls behind the host.
+Deno.test("paced clock: a host far slower than any CPU gets instruction-paced time, no catch-up", () => {
+  const { s, clock, run } = sim(10000); // 10^5 instructions per second
+  let last = clock.now();
+  for (let k = 0; k < 400; k++) {
+    const n = clock.slice(clock.now() + 10e6, 100000); // a 10 ms tick
+    const g0 = clock.now();
+    run(n, 5000);
+    const per = (clock.now() - g0) / n;
+    assert.ok(clock.now() >= last);
+    last = clock.now();
+    if (k > 100) {
+      assert.ok(per <= 1000 + 1e-6, `at most 1000 guest ns per instruction (${per.toFixed(0)} at ${k})`);
+      assert.ok(n >= 9000, `a tick leaves the guest ~10^4 instructions (${n} at ${k})`);
+    }
+  }
+  assert.ok(
+    s.host - clock.now() > 2e9,
+    `guest time fell behind the host's (${s.host / 1e9} s, guest ${clock.now() / 1e9} s)`,
+  );
+  assert.equal(clock.slowHost, true);
+  // the host speeds up (the nested level's code got compiled): real time again, from here on
+  s.perInsn = 20;
+  const behind = s.host - clock.now();
+  for (let k = 0; k < 3000; k++) run(clock.slice(clock.now() + 1e6, 20000), 5000);
+  assert.equal(clock.slowHost, false);
+  const lag = s.host - clock.now();
+  assert.ok(lag < behind && lag >= 0, "no jump forward to make up the lost time beyond the usual bound");
+});
