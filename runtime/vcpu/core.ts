@@ -52,14 +52,21 @@ async function ensureBuilt(): Promise<void> {
   if (!r.success) throw new CoreError("building the CPU core failed (see the messages above)");
 }
 
+// The compiled core, compiled once per process. The first call starts the compile at once (the
+// file read synchronously, V8 compiling on its own threads), so a caller that goes on with other
+// work meanwhile (a restore reading the snapshot's RAM, runtime/control/vm.ts) has it sooner.
 export function loadCoreModule(): Promise<WebAssembly.Module> {
   modulePromise ??= (async () => {
-    await ensureBuilt();
     let bytes: Uint8Array;
     try {
-      bytes = await host.readFile(wasmUrl);
+      bytes = host.readFileSync(wasmUrl);
     } catch {
-      throw new CoreError(`core not built: ${wasmUrl.pathname} is missing (run \`deno task build\`)`);
+      await ensureBuilt();
+      try {
+        bytes = await host.readFile(wasmUrl);
+      } catch {
+        throw new CoreError(`core not built: ${wasmUrl.pathname} is missing (run \`deno task build\`)`);
+      }
     }
     return await WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>);
   })();
