@@ -35,7 +35,7 @@ import { restoreVirtio9p, saveVirtio9p } from "../devices/virtio_9p.ts";
 import type { DiskConfig } from "../block/options.ts";
 import type { ShareConfig } from "../share/options.ts";
 import { type DeviceState, SnapshotError } from "./persist.ts";
-import { residentPages } from "./resident.ts";
+import { adviseHugePages, residentPages } from "./resident.ts";
 import { type FsFile, host } from "../platform/mod.ts";
 
 export { SnapshotError };
@@ -396,6 +396,10 @@ export function restoreRam(
   // built for a snapshot (MachineOptions.noTables): the rest is still zero
   if (!(m as unknown as { opts: MachineOptions }).opts.noTables) mem.fill(0, L.RAM_BASE, L.RAM_BASE + 0x100000);
   const set = (p: number) => (bitmap[p >> 3] & (1 << (p & 7))) !== 0;
+  // (fresh memory: where the saved pages are dense, 2 MiB pages fault in far faster)
+  if ((m as unknown as { opts: MachineOptions }).opts.noTables) {
+    adviseHugePages(new Uint8Array(m.memory.buffer, L.RAM_BASE, m.ramBytes), set);
+  }
   for (let p = 0; p < h.ramPages;) {
     if (!set(p)) {
       p++;
