@@ -82,6 +82,8 @@ export interface MachineOptions {
   acpi?: boolean; // install ACPI/MP tables (default true)
   // built to receive a snapshot, whose RAM holds the tables: none written now (reset() writes them)
   noTables?: boolean;
+  // run interpreted while the block compiler's modules load (runtime/vcpu/core.ts PendingJit)
+  lazyJit?: boolean;
   sliceInstructions?: number; // instructions per run() slice, default 200000
   net?: NetConfig[]; // NICs on PCI slots 3.., each cabled to a switch daemon (runtime/netopt.ts)
   // virtio-blk disks on PCI slots 8.. (runtime/devices/disks.ts): images to open, or opened ones
@@ -363,7 +365,7 @@ export class Machine {
     };
     for (let cpu = 0; cpu < this.ncpu; cpu++) {
       const imports = coreImports({ vcpu: () => this.vcpus[cpu], io: this.io, mmio: this.mmio, clock: this.clock });
-      const core = await Core.create(this.memory, cpu, imports);
+      const core = await Core.create(this.memory, cpu, imports, this.opts.lazyJit);
       this.cores.push(core);
       this.vcpus.push(new Vcpu(core, this.lapics[cpu], this.bus, chip));
       this.resetCpu(cpu);

@@ -278,7 +278,7 @@ export class Vm {
       const { header } = readSnapshotHeader(src, what);
       // the core compiles (V8's threads) while this thread builds the machine and reads the RAM
       loadCoreModule().catch(() => {}); // (init() reports a failure)
-      const machine = new Machine({ ...host, ...snapshotMachineOptions(header), noTables: true });
+      const machine = new Machine({ ...host, ...snapshotMachineOptions(header), noTables: true, lazyJit: true });
       try {
         restoreRam(machine, src, what);
         await machine.init();

@@ -1,8 +1,7 @@
 // Command-line parsing with the interface and behaviour of Node's util.parseArgs, for the part
 // ring3 uses: long and short options, string and boolean types, `multiple`, strict mode, no
 // positionals. ring3's own code rather than node:util, because under Deno importing node:util
-// (with node:timers, which the run loop's setImmediate would need) costs ~15-20 ms of every start,
-// a tenth of what a restore in a new process may take (README, "Snapshots").
+// costs several ms of every start (a restore in a new process has ~150 ms: README, "Snapshots").
 // tests/platform/args_test.ts checks it against node:util's parseArgs on the same arguments.
 
 export interface ArgOption {

@@ -5,8 +5,8 @@
 // import sets up Deno's Node layer, ~50-70 ms of a process's start (measured for
 // `--restore`, README "Snapshots"), which a machine without disks never needs. Under Node,
 // node.ts hands its modules over (provideBuiltins) before anything runs; under Deno they come from
-// process.getBuiltinModule on the first call. parseArgs and setImmediate, which every start
-// needs, are ring3's own here (node:util and node:timers cost ~15-20 ms more).
+// process.getBuiltinModule on the first call. parseArgs, which every start needs, is ring3's own
+// here (args.ts).
 import type * as Fs from "node:fs";
 import type * as Path from "node:path";
 import type * as Zlib from "node:zlib";
@@ -15,30 +15,10 @@ import type * as Dgram from "node:dgram";
 import type * as Dns from "node:dns/promises";
 export { parseArgs } from "./args.ts"; // node:util's, written for ring3 (args.ts says why)
 
-// A macrotask turn that lets host I/O callbacks run (the run loop's yield). Node: its own. Deno:
-// a message to itself on a MessageChannel (~25 us a turn against ~15 us for node:timers'
-// setImmediate, whose import costs ~15 ms of start-up); the port holds the process open only
-// while a turn is pending.
-export const setImmediate: (fn: () => void) => void =
-  // deno-lint-ignore no-explicit-any
-  typeof (globalThis as any).Deno?.version?.deno !== "string" ? globalThis.setImmediate : channelImmediate();
-
-function channelImmediate(): (fn: () => void) => void {
-  const ch = new MessageChannel();
-  const port = ch.port1 as MessagePort & { ref?(): void; unref?(): void };
-  const queue: (() => void)[] = [];
-  port.onmessage = () => {
-    const fn = queue.shift();
-    if (!queue.length) port.unref?.();
-    fn?.();
-  };
-  port.unref?.();
-  return (fn) => {
-    queue.push(fn);
-    port.ref?.();
-    ch.port2.postMessage(null);
-  };
-}
+// (the run loop's yield, a macrotask turn that lets host I/O callbacks run; node:timers costs
+// ~10 ms of a start under Deno, but a MessageChannel turn, which costs nothing to set up, keeps a
+// Deno process alive for good once used, and one channel per turn costs ~40 us against ~15 us)
+export { setImmediate } from "node:timers";
 
 interface Builtins {
   "node:fs": typeof Fs;
