@@ -209,7 +209,8 @@ for await (const chunk of child.stdout) {
       line += ch;
       continue;
     }
-    const l = line.replace(/\r$/, "");
+    // (the inner console's lines end in \r\r: the inner guest's tty and then the outer one's)
+    const l = line.replace(/\r+$/, "");
     line = "";
     if (l === "NEST-START") mark("start");
     else if (/^NEST-END \d+$/.test(l)) mark("end");
@@ -217,7 +218,8 @@ for await (const chunk of child.stdout) {
       innerLines.push(l);
       if (/Linux version/.test(l)) mark("innerLinux");
       if (/^NESTED-42$/.test(l)) mark("nested");
-      const m = /^ring3: icount (\d+) after '(.*)'$/.exec(l);
+      // (the inner ring3's stderr shares the outer console with its stdout: mid-line at times)
+      const m = /ring3: icount (\d+) after '(.*)'$/.exec(l);
       if (m) icount.push({ level: "inner", line: m[2], n: Number(m[1]), t: (performance.now() - t0) / 1000 });
     }
   }

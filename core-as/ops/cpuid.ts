@@ -92,10 +92,12 @@ export function cpuid(): void {
     case 2: a = 0x02b3b001; b = 0x000000f0; d = 0x2c04307d; break; // TLB and cache descriptors of Yonah
     case 4: cache4(r32(1)); return;
     // leaf 0xA: architectural performance monitoring version 1: 2 counters of 40 bits and a
-    // 7-event mask with every event available (EBX 0), as a Core Duo T2600 (06_0EH stepping 8)
-    // reports; msr.ts says how each event counts (cycles and instructions exactly, the cache
-    // and branch events as estimates from instructions retired)
-    case 0xa: a = 0x07280201; b = 0; break;
+    // 7-event mask, as a Core Duo T2600 (06_0EH stepping 8) reports, but with the events ring3
+    // cannot count exactly marked unavailable (EBX bits 3-6: last-level cache references and
+    // misses, branches and branch misses retired; ring3 has no cache or branch predictor, and
+    // counting branches would cost every compiled block): Linux then offers cycles, reference
+    // cycles and instructions retired, which msr.ts counts exactly
+    case 0xa: a = 0x07280201; b = 0x78; break;
     case 0x80000000: a = MAX_EXT; break;
     case 0x80000001: if ((miscEnableHi() & MISC_XD_DISABLE_HI) == 0) d = EXT_NX; break;
     case 0x80000002: case 0x80000003: case 0x80000004: {

@@ -101,19 +101,14 @@ const MC_BANKS: u32 = 5;
 
 // ---- performance counters ---------------------------------------------------------------------------
 // Architectural performance monitoring version 1 (CPUID leaf 0xA): IA32_PERFEVTSEL0/1 (0x186,
-// 0x187) and IA32_PMC0/1 (0xC1, 0xC2), 40 bits wide. A Core Duo marks all seven architectural
-// events available (leaf 0xA EBX = 0), and so does ring3; an enabled counter counts
+// 0x187) and IA32_PMC0/1 (0xC1, 0xC2), 40 bits wide. An enabled counter counts
 //   0x3C/00 unhalted core cycles, 0x3C/01 reference cycles: TSC ticks (1 GHz; halted time too)
 //   0xC0/00 instructions retired: the core's exact count
-// and, as ESTIMATES (ring3 has no cache or branch predictor to count; these advance with the
-// instructions retired at rates typical of integer code, so perf's ratios stay plausible):
-//   0xC4/00 branch instructions retired: 1 in 6 instructions
-//   0xC5/00 branch misses retired: 1 in 200 instructions (3 % of the branches)
-//   0x2E/4F last-level cache references: 1 in 128 instructions
-//   0x2E/41 last-level cache misses: 1 in 1024 instructions (1 in 8 references)
-// Other (model-specific) events do not count. The OS/USR filters are not applied, and no
-// overflow interrupt is raised. WRMSR to a counter writes bits 31:0 sign-extended, as on CPUs
-// without full-width writes.
+// The other architectural events (cache references and misses, branches and branch misses) are
+// marked unavailable in leaf 0xA EBX: ring3 has nothing exact to count for them, and they count
+// nothing, as do the model-specific events. The OS/USR filters are not applied, and no overflow
+// interrupt is raised. WRMSR to a counter writes bits 31:0 sign-extended, as on CPUs without
+// full-width writes.
 const PMC_MASK: u64 = 0xffffffffff;
 const EVTSEL_EN: u64 = 1 << 22;
 @inline function perf(i: u32): u32 { return S + S_PERF + i * 32; } // evtsel, base, snapshot
@@ -122,10 +117,6 @@ function perfSource(sel: u64): u64 {
   switch (<u32>sel & 0xffff) {
     case 0x003c: case 0x013c: return readTsc();
     case 0x00c0: return cpu.retired();
-    case 0x00c4: return cpu.retired() / 6;
-    case 0x00c5: return cpu.retired() / 200;
-    case 0x4f2e: return cpu.retired() >> 7;
-    case 0x412e: return cpu.retired() >> 10;
     default: return 0;
   }
 }

@@ -3,12 +3,11 @@
  * each counting a loop of a known number of instructions, and RDPMC from ring 3 on the
  * counter of an mmapped event (Linux sets CR4.PCE for such a task).
  *
- * What is checked is what a real Core Duo would show: every event opens and counts; instructions
- * retired match the loop (the OS/USR filters are not applied by ring3, so interrupts that arrive
- * in the loop count too: a margin), cycles advance (they are time: no ratio is checked), twice
- * the loop counts about twice as much,
- * the branch and cache events (estimates in ring3, see core-as/ops/msr.ts) advance and stay below
- * what contains them (misses below references, references below instructions).
+ * Checked: the events ring3 counts exactly open and count: instructions retired match the loop
+ * (the OS/USR filters are not applied by ring3, so interrupts that arrive in the loop count too:
+ * a margin), cycles advance (they are time: no ratio is checked), twice the loop counts about
+ * twice as much. The branch and cache events, which ring3 marks unavailable in leaf 0xA EBX
+ * (core-as/ops/msr.ts), are refused by Linux (ENOENT): nothing advertised that does not count.
  *
  * Guest only (ring3.run=/opt/tests/perfcheck): tests/guest/perf_test.ts.
  */
@@ -52,15 +51,15 @@ static int64_t count(int fd, unsigned n) {
 static const struct {
   const char *name;
   uint64_t config;
-  int timed;
+  int timed; /* 1: time, 2: not offered */
 } EVENTS[] = {
     {"instructions", PERF_COUNT_HW_INSTRUCTIONS, 0},
     {"cycles", PERF_COUNT_HW_CPU_CYCLES, 1},
     {"bus-cycles", PERF_COUNT_HW_BUS_CYCLES, 1},
-    {"branches", PERF_COUNT_HW_BRANCH_INSTRUCTIONS, 0},
-    {"branch-misses", PERF_COUNT_HW_BRANCH_MISSES, 0},
-    {"cache-references", PERF_COUNT_HW_CACHE_REFERENCES, 0},
-    {"cache-misses", PERF_COUNT_HW_CACHE_MISSES, 0},
+    {"branches", PERF_COUNT_HW_BRANCH_INSTRUCTIONS, 2},
+    {"branch-misses", PERF_COUNT_HW_BRANCH_MISSES, 2},
+    {"cache-references", PERF_COUNT_HW_CACHE_REFERENCES, 2},
+    {"cache-misses", PERF_COUNT_HW_CACHE_MISSES, 2},
 };
 #define NEV (sizeof EVENTS / sizeof EVENTS[0])
 
@@ -72,6 +71,14 @@ int main(void) {
     snprintf(name, sizeof name, "perf.%s", EVENTS[i].name);
     one[i] = two[i] = -1;
     int fd = open_event(EVENTS[i].config);
+    if (EVENTS[i].timed == 2) {
+      if (fd < 0 && errno == ENOENT)
+        pass(name);
+      else
+        fail(name, "opened (fd %d, %s): ring3 does not offer it", fd, fd < 0 ? strerror(errno) : "ok");
+      if (fd >= 0) close(fd);
+      continue;
+    }
     if (fd < 0) {
       fail(name, "perf_event_open: %s", strerror(errno));
       continue;
@@ -95,14 +102,6 @@ int main(void) {
     pass("perf.instructions-exact");
   else
     fail("perf.instructions-exact", "%lld instructions over a loop of %u", (long long)insn, 2 * LOOP);
-  /* containment: branches and cache references below instructions, misses below those */
-  if (one[3] > 0 && one[3] < insn && one[4] > 0 && one[4] < one[3] && one[5] > 0 && one[5] < insn &&
-      one[6] > 0 && one[6] < one[5])
-    pass("perf.ratios");
-  else
-    fail("perf.ratios", "branches %lld misses %lld cache refs %lld misses %lld of %lld instructions",
-         (long long)one[3], (long long)one[4], (long long)one[5], (long long)one[6], (long long)insn);
-
   /* RDPMC in ring 3 on the counter of an mmapped, enabled event */
   int fd = open_event(PERF_COUNT_HW_INSTRUCTIONS);
   void *page = fd < 0 ? MAP_FAILED : mmap(0, 4096, PROT_READ, MAP_SHARED, fd, 0);

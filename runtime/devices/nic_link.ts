@@ -256,10 +256,14 @@ export class NicLink implements NicPort {
         : this.userCfg
         ? { maxQueueBytes: USER_QUEUE_BYTES }
         : {};
-      // the machine moves the bytes itself (net/fdstream.ts) where it can use FFI; Deno.Conn
-      // otherwise (RING3_NET_FFI=off forces it, for A/B runs)
-      c = (host.env.get("RING3_NET_FFI") !== "off" ? await FdStream.connect(this.endpoint, opts) : null) ??
-        await SwitchClient.connect(this.endpoint, opts);
+      // A switch link: the machine moves the bytes itself (net/fdstream.ts) where it can use FFI,
+      // Deno.Conn otherwise (RING3_NET_FFI=off forces it, for A/B runs). A user link (passt):
+      // Deno.Conn unless RING3_NET_FFI=on. Through FdStream a guest-to-host TCP stream through
+      // passt ended in a reset from passt after 156-958 MB in each of 4 runs of 1 GiB (not yet
+      // understood; small frames without offloads too), through Deno.Conn 3 of 3 went through,
+      // at 83-113 MiB/s against 38-51 (bench/results/net.md, session 9).
+      const ffi = this.userCfg ? host.env.get("RING3_NET_FFI") === "on" : host.env.get("RING3_NET_FFI") !== "off";
+      c = (ffi ? await FdStream.connect(this.endpoint, opts) : null) ?? await SwitchClient.connect(this.endpoint, opts);
     } catch (e) {
       if (this.closed) return;
       if (!this.warnedDown) {

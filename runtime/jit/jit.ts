@@ -48,12 +48,13 @@ export class Jit {
     const dv = new DataView(this.mem8.buffer);
     const byOp = new Map<string, number>();
     const byLast = new Map<string, number>();
-    let total = 0, steps = 0, user = 0;
+    let total = 0, steps = 0, user = 0, runs = 0;
     const blocks: [number, number, string][] = [];
     this.profileInfo.forEach((b, i) => {
       if (i >= PROFILE_SLOTS) return;
       const n = dv.getUint32(PROFILE_BASE + i * 4, true);
       total += n * b.n;
+      runs += n;
       if (b.lin >>> 0 < 0xc0000000) user += n * b.n;
       for (const s of b.stepped) {
         byOp.set(s, (byOp.get(s) ?? 0) + n);
@@ -65,7 +66,8 @@ export class Jit {
     const top = (m: Map<string, number>) =>
       [...m].sort((a, b) => b[1] - a[1]).slice(0, 25).map(([k, v]) => `${k}:${v}`).join(" ");
     console.error(
-      `jit profile: ${total} instructions in blocks (${user} below 0xc0000000), ${steps} through the interpreter`,
+      `jit profile: ${runs} block runs, ${total} instructions in blocks if each ran to its end (${user} below ` +
+        `0xc0000000), ${steps} through the interpreter`,
     );
     console.error(`stepped: ${top(byOp)}`);
     console.error(`block ends: ${top(byLast)}`);
