@@ -4,7 +4,12 @@
 // `uname -a; echo NESTED-$((6*7))` and powers off; then the outer guest powers off. Prints the
 // inner guest's output, how long each level took and the inner level's instructions per second.
 //
-//   deno task nest [--smp N] [--inner-smp N] [-m MiB] [--inner-mem MiB] [--inner-args FLAGS] [--image FILE] [--timeout MIN]
+//   deno task nest [--initramfs] [--suite smoke] [--smp N] [--inner-smp N] [-m MiB] [--inner-mem MiB]
+//                  [--inner-args FLAGS] [--image FILE] [--timeout MIN]
+//
+// --suite smoke: instead of the demo, the inner level runs the project's smoke suite with the
+// bundle's smoke.mjs (cli/smoke.ts): the default guest on --smp 2 runs a command, two guests on a
+// switch ping each other; success is its "SMOKE passed 2 of 2" line.
 //
 // The image is build/images/debian-i386-nest.img: `deno task image --add nodejs` (guest/image/
 // build.sh; built here when missing, about 20 minutes the first time). The bundle goes to the
@@ -43,14 +48,17 @@ const { values: o } = parseArgs({
 });
 if (o.help) {
   console.log(
-    "deno task nest [--smp N] [--inner-smp N] [-m MiB] [--inner-mem MiB] [--inner-args FLAGS] [--image FILE] [--timeout MIN] [--no-bundle]",
+    "deno task nest [--initramfs] [--suite smoke] [--smp N] [--inner-smp N] [-m MiB] [--inner-mem MiB] [--inner-args FLAGS] [--image FILE] [--timeout MIN] [--no-bundle]",
   );
   Deno.exit(0);
 }
-if (o.suite !== undefined) {
-  console.error("nest: --suite is not there yet (the inner level runs the NESTED-42 demo only)");
+// --suite smoke: the inner level runs the smoke suite (cli/smoke.ts, the bundle's smoke.mjs)
+// instead of the NESTED-42 demo: the default guest on --smp 2, then two guests on a switch
+if (o.suite !== undefined && o.suite !== "smoke") {
+  console.error(`nest: --suite ${o.suite}: only "smoke" (the project's smoke suite inside the guest)`);
   Deno.exit(2);
 }
+const suite = o.suite === "smoke";
 
 const say = (s: string) => console.error(`nest: ${s}`);
 const exists = (p: string) => {
@@ -127,11 +135,19 @@ const INNER = [
   "--icount-at NESTED-",
   o["inner-args"],
 ].join(" ");
+// the smoke suite's inner machines: one thread for their vCPUs (as innerThreads above; its boot
+// check uses --smp 2), each check bounded by the whole run's timeout
+const SMOKE_INNER = [/--smp-threads|--vcpu-thread/.test(o["inner-args"]) ? "" : "--smp-threads 1", o["inner-args"]]
+  .join(" ").trim();
 const SCRIPT = [
   o.initramfs ? "ln -s /dist /mnt; node --version" : "mount -o ro /dev/vdb /mnt && node --version",
   "grep -c ^processor /proc/cpuinfo; free -m | head -2",
   // the markers are printed with '' inside so that the echoed command lines never match them
-  `echo NEST''-START; (echo 'uname -a; echo NESTED-$((6*7))'; echo 'poweroff -f') | node /mnt/boot.mjs ${INNER} 2>&1; echo NEST''-END $?`,
+  suite
+    ? `echo NEST''-START; node /mnt/smoke.mjs --boot-args '${SMOKE_INNER}' --timeout ${
+      Number(o.timeout)
+    } 2>&1; echo NEST''-END $?`
+    : `echo NEST''-START; (echo 'uname -a; echo NESTED-$((6*7))'; echo 'poweroff -f') | node /mnt/boot.mjs ${INNER} 2>&1; echo NEST''-END $?`,
   "poweroff -f",
 ];
 // The outer kernel is Debian's 686-pae, whose Meltdown and Spectre mitigations are on for a Core
@@ -244,7 +260,9 @@ const outerCounts = [...errText.matchAll(/ring3: icount (\d+) after '(NEST-\w+)/
   n: Number(m[1]),
 }));
 const f = (x: number | undefined) => x === undefined ? "–" : x.toFixed(1);
-const nested = innerLines.some((l) => /^NESTED-42$/.test(l));
+const nested = suite
+  ? innerLines.some((l) => /^SMOKE passed 2 of 2$/.test(l))
+  : innerLines.some((l) => /^NESTED-42$/.test(l));
 console.log("\n==== inner guest's output ====");
 console.log(innerLines.filter((l) => !/^ring3: icount/.test(l)).join("\n"));
 console.log("==== figures (host seconds) ====");
@@ -270,7 +288,8 @@ if (s0 && s1 && at.end !== undefined) {
   );
 }
 if (!nested || status.code !== 0) {
-  console.error(`nest: failed (${nested ? "" : "no NESTED-42 line; "}outer exit status ${status.code})`);
+  const missing = suite ? "no 'SMOKE passed 2 of 2' line; " : "no NESTED-42 line; ";
+  console.error(`nest: failed (${nested ? "" : missing}outer exit status ${status.code})`);
   console.error(errText.slice(-3000));
   Deno.exit(1);
 }

@@ -17,6 +17,7 @@ export const ENTRIES: Record<string, string> = {
   boot: "cli/boot.ts",
   switch: "net/main.ts",
   ctl: "cli/ctl.ts",
+  smoke: "cli/smoke.ts",
   vcpu_worker: "runtime/vcpu/worker.ts",
   compile_worker: "runtime/jit/compile_worker.ts",
 };
