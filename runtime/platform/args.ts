@@ -8,6 +8,7 @@ export interface ArgOption {
   type: "string" | "boolean";
   short?: string;
   multiple?: boolean;
+  default?: string | boolean | string[] | boolean[]; // the value when the option is not given
 }
 
 export interface ParseArgsConfig {
@@ -17,10 +18,11 @@ export interface ParseArgsConfig {
   allowPositionals?: boolean;
 }
 
-type Values<O extends Record<string, ArgOption>> = {
-  [K in keyof O]?: O[K]["type"] extends "string" ? (O[K]["multiple"] extends true ? string[] : string)
-    : (O[K]["multiple"] extends true ? boolean[] : boolean);
-};
+type Value<T extends ArgOption> = T["type"] extends "string" ? (T["multiple"] extends true ? string[] : string)
+  : (T["multiple"] extends true ? boolean[] : boolean);
+type Values<O extends Record<string, ArgOption>> =
+  & { [K in keyof O as O[K] extends { default: unknown } ? never : K]?: Value<O[K]> }
+  & { [K in keyof O as O[K] extends { default: unknown } ? K : never]: Value<O[K]> };
 
 // The errors carry Node's codes and message shapes (callers shorten them by code).
 export class ParseArgsError extends TypeError {
@@ -130,6 +132,9 @@ export function parseArgs<C extends ParseArgsConfig>(
       continue;
     }
     positional(arg);
+  }
+  for (const [name, o] of Object.entries(options)) {
+    if (o.default !== undefined && !(name in values)) values[name] = o.default;
   }
   return { values: values as Values<C["options"]>, positionals };
 }

@@ -82,6 +82,23 @@ Deno.test("parseArgs matches node:util's on ring3's kind of options", () => {
   }
 });
 
+Deno.test("parseArgs: defaults as node:util's", () => {
+  const withDefaults = {
+    only: { type: "string" },
+    "boot-args": { type: "string", default: "" },
+    timeout: { type: "string", default: "10" },
+    verbose: { type: "boolean", default: false },
+    help: { type: "boolean", short: "h" },
+  } as const;
+  for (const args of [[], ["--timeout", "3"], ["--boot-args=--smp 2", "-h"], ["--verbose"]]) {
+    const mine = parseArgs({ args, options: withDefaults });
+    const node = nodeParseArgs({ args, options: withDefaults });
+    assert.deepEqual({ ...mine.values }, { ...node.values }, JSON.stringify(args));
+  }
+  const typed: string = parseArgs({ args: [], options: withDefaults }).values["boot-args"];
+  assert.equal(typed, "");
+});
+
 Deno.test("parseArgs: positionals when allowed", () => {
   const r = parseArgs({ args: ["a", "--kernel", "k", "b", "--", "--c"], options, allowPositionals: true });
   assert.deepEqual(r.positionals, ["a", "b", "--c"]);
