@@ -80,6 +80,10 @@ export interface MachineOptions {
   wallClock?: WallClock; // RTC time source (ms since the epoch), default Date.now
   serialOut?: (bytes: Uint8Array) => void; // COM1 output
   acpi?: boolean; // install ACPI/MP tables (default true)
+  // built to receive a snapshot, whose RAM holds the tables: none written now (reset() writes them)
+  noTables?: boolean;
+  // run interpreted while the block compiler's modules load (runtime/vcpu/core.ts PendingJit)
+  lazyJit?: boolean;
   sliceInstructions?: number; // instructions per run() slice, default 200000
   net?: NetConfig[]; // NICs on PCI slots 3.., each cabled to a switch daemon (runtime/netopt.ts)
   // virtio-blk disks on PCI slots 8.. (runtime/devices/disks.ts): images to open, or opened ones
@@ -324,7 +328,9 @@ export class Machine {
         }),
       );
     }
-    if (opts.acpi ?? true) this.tables = installTables(this.ram, { ncpu: this.ncpu, ramBytes: this.ramBytes });
+    if ((opts.acpi ?? true) && !opts.noTables) {
+      this.tables = installTables(this.ram, { ncpu: this.ncpu, ramBytes: this.ramBytes });
+    }
     // the other models come out of their constructors in their reset state
     this.pic.reset();
     this.acpi.reset();
@@ -359,7 +365,7 @@ export class Machine {
     };
     for (let cpu = 0; cpu < this.ncpu; cpu++) {
       const imports = coreImports({ vcpu: () => this.vcpus[cpu], io: this.io, mmio: this.mmio, clock: this.clock });
-      const core = await Core.create(this.memory, cpu, imports);
+      const core = await Core.create(this.memory, cpu, imports, this.opts.lazyJit);
       this.cores.push(core);
       this.vcpus.push(new Vcpu(core, this.lapics[cpu], this.bus, chip));
       this.resetCpu(cpu);

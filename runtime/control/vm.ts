@@ -12,11 +12,13 @@ import {
   openSnapshotFile,
   readSnapshotHeader,
   restoreMachine,
+  restoreRam,
   saveMachineFile,
   type SnapshotHeader,
   snapshotMachineOptions,
 } from "../snapshot/snapshot.ts";
 import { SnapshotError } from "../snapshot/persist.ts";
+import { loadCoreModule } from "../vcpu/core.ts";
 
 export type VmEvent =
   | { event: "pause" }
@@ -274,9 +276,13 @@ export class Vm {
     try {
       const src = file ? fileSource(file) : bytesSource(snapshot as Uint8Array);
       const { header } = readSnapshotHeader(src, what);
-      const machine = await Machine.create({ ...host, ...snapshotMachineOptions(header) });
+      // the core compiles (V8's threads) while this thread builds the machine and reads the RAM
+      loadCoreModule().catch(() => {}); // (init() reports a failure)
+      const machine = new Machine({ ...host, ...snapshotMachineOptions(header), noTables: true, lazyJit: true });
       try {
-        restoreMachine(machine, src, what);
+        restoreRam(machine, src, what);
+        await machine.init();
+        restoreMachine(machine, src, what, true);
       } catch (e) {
         machine.close();
         throw e;

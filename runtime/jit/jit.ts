@@ -102,8 +102,9 @@ export class Jit {
     return { ...this.stats };
   }
 
-  constructor() {
-    this.table = new WebAssembly.Table({ element: "anyfunc", initial: 1 });
+  // (`table`: the one a core was instantiated with before this module was loaded, vcpu/core.ts)
+  constructor(table?: WebAssembly.Table) {
+    this.table = table ?? new WebAssembly.Table({ element: "anyfunc", initial: 1 });
     if (this.profile) {
       host.onExit(() => this.report());
     }

@@ -8,7 +8,6 @@
 // Node's modules that both runtimes have (Deno implements node:fs, node:zlib, ...) are
 // re-exported from builtins.ts, so the files that use them import them from here as well.
 import { denoHost } from "./deno.ts";
-import { nodeHost } from "./node.ts";
 import type { Host } from "./types.ts";
 
 export type * from "./types.ts";
@@ -16,7 +15,8 @@ export type * from "./types.ts";
 // deno-lint-ignore no-explicit-any
 const isDeno = typeof (globalThis as any).Deno?.version?.deno === "string";
 
-export const host: Host = isDeno ? denoHost() : nodeHost();
+// (node.ts imports Node's modules: under Deno that would cost the start-up builtins.ts spares)
+export const host: Host = isDeno ? denoHost() : (await import("./node.ts")).nodeHost();
 
 // Running from build/dist/*.mjs (the bundle) rather than from the TypeScript sources: files the
 // sources find next to themselves (the core, the default guest, worker scripts) are in the

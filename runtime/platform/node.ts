@@ -13,7 +13,11 @@ import process from "node:process";
 import { Buffer } from "node:buffer";
 import { pathToFileURL } from "node:url";
 import * as v8 from "node:v8";
-import { webcrypto } from "node:crypto";
+import * as crypto from "node:crypto";
+import * as zlib from "node:zlib";
+import * as dgram from "node:dgram";
+import * as dns from "node:dns/promises";
+import { provideBuiltins } from "./builtins.ts";
 import type { Conn, FileInfo, Host, Listener, WorkerLike, WorkerScope } from "./types.ts";
 
 class HostError extends Error {
@@ -562,13 +566,21 @@ function workerScope(): WorkerScope {
 const exitFns = new Set<() => void>();
 
 export function nodeHost(): Host {
+  provideBuiltins({
+    "node:fs": fs,
+    "node:path": path,
+    "node:zlib": zlib,
+    "node:crypto": crypto,
+    "node:dgram": dgram,
+    "node:dns/promises": dns,
+  });
   // Compile a wasm function at its first call rather than the whole module at once (newer V8s,
   // Deno's among them, do so by default): the block compiler makes thousands of small modules,
   // and every vCPU thread compiles its own. Set before any module is compiled; process-wide.
   v8.setFlagsFromString("--wasm-lazy-compilation");
   // Web Crypto as a global (the trunks' keys and AES-GCM): Node 18 has it only in node:crypto
   const g = globalThis as { crypto?: unknown };
-  if (!g.crypto) g.crypto = webcrypto;
+  if (!g.crypto) g.crypto = crypto.webcrypto;
   const h = {
     runtime: "node",
     ffi: false,

@@ -35,7 +35,7 @@ import { restoreVirtio9p, saveVirtio9p } from "../devices/virtio_9p.ts";
 import type { DiskConfig } from "../block/options.ts";
 import type { ShareConfig } from "../share/options.ts";
 import { type DeviceState, SnapshotError } from "./persist.ts";
-import { residentPages } from "./resident.ts";
+import { adviseHugePages, residentPages } from "./resident.ts";
 import { type FsFile, host } from "../platform/mod.ts";
 
 export { SnapshotError };
@@ -306,23 +306,15 @@ export function snapshotMachineOptions(h: SnapshotHeader): MachineOptions {
 }
 
 // Put a snapshot into a Machine built with snapshotMachineOptions() and init()ed, before it runs.
-export function restoreMachine(m: Machine, from: Uint8Array | SnapshotSource, what = "snapshot"): SnapshotHeader {
+// (`ramDone`: restoreRam() already put the RAM in, before init(), runtime/control/vm.ts)
+export function restoreMachine(
+  m: Machine,
+  from: Uint8Array | SnapshotSource,
+  what = "snapshot",
+  ramDone = false,
+): SnapshotHeader {
   const src = source(from);
-  const { header: h, body } = readSnapshotHeader(src, what);
-  if (h.config.smp !== m.ncpu || h.config.memMiB * 0x100000 !== m.ramBytes) {
-    throw new SnapshotError(
-      `${what}: a machine with ${h.config.smp} CPUs and ${h.config.memMiB} MiB, not ${m.ncpu} and ${
-        m.ramBytes / 0x100000
-      }`,
-    );
-  }
-  if (h.config.net.length !== m.nics.length) {
-    throw new SnapshotError(`${what}: saved with ${h.config.net.length} NICs, this machine has ${m.nics.length}`);
-  }
-  const storage = (h.config.disks?.length ?? 0) + (h.config.cdrom === undefined ? 0 : 1);
-  if (storage !== m.disks.length || (h.config.shares?.length ?? 0) !== m.shares.length) {
-    throw new SnapshotError(`${what}: saved with other disks or shares than this machine has`);
-  }
+  const { header: h, body } = ramDone ? readSnapshotHeader(src, what) : restoreRam(m, src, what);
   const mem = new Uint8Array(m.memory.buffer);
   const dv = new DataView(m.memory.buffer);
   let at = body;
@@ -333,29 +325,10 @@ export function restoreMachine(m: Machine, from: Uint8Array | SnapshotSource, wh
   }
   const rom = h.machine.romSize;
   src.read(mem.subarray(L.ROM_HI + L.ROM_HI_SIZE - rom, L.ROM_HI + L.ROM_HI_SIZE), at);
-  at += rom;
   dv.setUint32(L.MACHINE + L.M_ROM_SIZE, rom, true);
   dv.setUint32(L.MACHINE + L.M_A20, h.machine.a20, true);
   dv.setUint32(L.MACHINE + L.M_PIC_INTR, h.machine.picIntr, true);
   dv.setBigUint64(L.MACHINE + L.M_TSC_LAST, BigInt(h.machine.tscLast), true);
-  const bitmap = new Uint8Array(Math.ceil(h.ramPages / 8));
-  src.read(bitmap, at);
-  at += bitmap.length;
-  // the new machine wrote only its firmware tables (below 1 MiB) into RAM: the rest is still zero
-  mem.fill(0, L.RAM_BASE, L.RAM_BASE + 0x100000);
-  const set = (p: number) => (bitmap[p >> 3] & (1 << (p & 7))) !== 0;
-  for (let p = 0; p < h.ramPages;) {
-    if (!set(p)) {
-      p++;
-      continue;
-    }
-    let q = p + 1; // a run of saved pages: one read
-    while (q < h.ramPages && set(q)) q++;
-    const len = Math.min(q * PAGE, m.ramBytes) - p * PAGE;
-    src.read(mem.subarray(L.RAM_BASE + p * PAGE, L.RAM_BASE + p * PAGE + len), at);
-    at += (q - p) * PAGE;
-    p = q;
-  }
   // the clock first: device timers are absolute times on it
   if (!m.clock.setNow) throw new SnapshotError(`${what}: this machine's clock cannot be set`);
   m.clock.setNow(h.clockNs);
@@ -389,6 +362,57 @@ export function restoreMachine(m: Machine, from: Uint8Array | SnapshotSource, wh
     Atomics.store(i32, (L.CPU_BASE + c * L.CPU_STRIDE + L.S_ATTN) >> 2, L.ATTN_IRQ | L.ATTN_FLUSH_TLB);
   }
   return h;
+}
+
+// The snapshot's RAM into a machine of its shape (checked first). Needs no cores: a new process
+// reads the RAM while the core is still compiling (runtime/control/vm.ts machineFromSnapshot).
+export function restoreRam(
+  m: Machine,
+  from: Uint8Array | SnapshotSource,
+  what = "snapshot",
+): { header: SnapshotHeader; body: number } {
+  const src = source(from);
+  const { header: h, body } = readSnapshotHeader(src, what);
+  if (h.config.smp !== m.ncpu || h.config.memMiB * 0x100000 !== m.ramBytes) {
+    throw new SnapshotError(
+      `${what}: a machine with ${h.config.smp} CPUs and ${h.config.memMiB} MiB, not ${m.ncpu} and ${
+        m.ramBytes / 0x100000
+      }`,
+    );
+  }
+  if (h.config.net.length !== m.nics.length) {
+    throw new SnapshotError(`${what}: saved with ${h.config.net.length} NICs, this machine has ${m.nics.length}`);
+  }
+  const storage = (h.config.disks?.length ?? 0) + (h.config.cdrom === undefined ? 0 : 1);
+  if (storage !== m.disks.length || (h.config.shares?.length ?? 0) !== m.shares.length) {
+    throw new SnapshotError(`${what}: saved with other disks or shares than this machine has`);
+  }
+  const mem = new Uint8Array(m.memory.buffer);
+  let at = body + m.ncpu * CPU_SAVE + h.machine.romSize;
+  const bitmap = new Uint8Array(Math.ceil(h.ramPages / 8));
+  src.read(bitmap, at);
+  at += bitmap.length;
+  // a new machine wrote only its firmware tables (below 1 MiB) into RAM, and none when it was
+  // built for a snapshot (MachineOptions.noTables): the rest is still zero
+  if (!(m as unknown as { opts: MachineOptions }).opts.noTables) mem.fill(0, L.RAM_BASE, L.RAM_BASE + 0x100000);
+  const set = (p: number) => (bitmap[p >> 3] & (1 << (p & 7))) !== 0;
+  // (fresh memory: where the saved pages are dense, 2 MiB pages fault in far faster)
+  if ((m as unknown as { opts: MachineOptions }).opts.noTables) {
+    adviseHugePages(new Uint8Array(m.memory.buffer, L.RAM_BASE, m.ramBytes), set);
+  }
+  for (let p = 0; p < h.ramPages;) {
+    if (!set(p)) {
+      p++;
+      continue;
+    }
+    let q = p + 1; // a run of saved pages: one read
+    while (q < h.ramPages && set(q)) q++;
+    const len = Math.min(q * PAGE, m.ramBytes) - p * PAGE;
+    src.read(mem.subarray(L.RAM_BASE + p * PAGE, L.RAM_BASE + p * PAGE + len), at);
+    at += (q - p) * PAGE;
+    p = q;
+  }
+  return { header: h, body };
 }
 
 export async function saveMachineFile(

@@ -2,7 +2,7 @@
 // Faults inside the core unwind with a wasm trap (see core-as/fault.ts); run() catches the trap,
 // asks the core to deliver the pending exception, and goes on with the remaining budget.
 import * as L from "../../core-as/layout.ts";
-import { Jit } from "../jit/jit.ts";
+import type { Jit, JitStats } from "../jit/jit.ts";
 import { hasSimd } from "./simd.ts";
 import { asset, bundled, host } from "../platform/mod.ts";
 
@@ -52,14 +52,21 @@ async function ensureBuilt(): Promise<void> {
   if (!r.success) throw new CoreError("building the CPU core failed (see the messages above)");
 }
 
+// The compiled core, compiled once per process. The first call starts the compile at once (the
+// file read synchronously, V8 compiling on its own threads), so a caller that goes on with other
+// work meanwhile (a restore reading the snapshot's RAM, runtime/control/vm.ts) has it sooner.
 export function loadCoreModule(): Promise<WebAssembly.Module> {
   modulePromise ??= (async () => {
-    await ensureBuilt();
     let bytes: Uint8Array;
     try {
-      bytes = await host.readFile(wasmUrl);
+      bytes = host.readFileSync(wasmUrl);
     } catch {
-      throw new CoreError(`core not built: ${wasmUrl.pathname} is missing (run \`deno task build\`)`);
+      await ensureBuilt();
+      try {
+        bytes = await host.readFile(wasmUrl);
+      } catch {
+        throw new CoreError(`core not built: ${wasmUrl.pathname} is missing (run \`deno task build\`)`);
+      }
     }
     return await WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>);
   })();
@@ -92,6 +99,64 @@ export function createMemory(ramBytes: number): WebAssembly.Memory {
   return mem;
 }
 
+// The block compiler's modules (runtime/jit/, ~30 ms of a start's module loading) come in with a
+// dynamic import: a restored machine starts running interpreted (lazyJit) and loads them when the
+// first block is hot, meanwhile the guest runs on (or waits for its timer); everything else
+// awaits them before its first instruction, as before.
+type JitModule = typeof import("../jit/jit.ts");
+let jitModule: JitModule | undefined;
+let jitLoading: Promise<JitModule> | undefined;
+export function loadJit(): Promise<JitModule> {
+  return jitLoading ??= import("../jit/jit.ts").then((m) => (jitModule = m));
+}
+
+// A core's block compiler while its modules load: no block compiled yet (0 = "interpret it, and
+// count its visits again", core-as/jit.ts), the first request starts the load, then the real
+// compiler takes over the same function table (Jit's constructor hook).
+class PendingJit {
+  readonly table = new WebAssembly.Table({ element: "anyfunc", initial: 1 });
+  ready: ((m: JitModule) => void) | null = null;
+  background: boolean | null = null; // startBackground() asked for (with `always`)
+  private asked = false;
+  compile(_h: number, _lin: number): number {
+    if (!this.asked) {
+      this.asked = true;
+      void loadJit().then((m) => this.ready?.(m));
+    }
+    return 0;
+  }
+  current(): JitStats {
+    return {
+      blocks: 0,
+      insns: 0,
+      inline: 0,
+      units: 0,
+      failed: 0,
+      compileMs: 0,
+      emitMs: 0,
+      moduleMs: 0,
+      instanceMs: 0,
+      bytes: 0,
+      flushes: 0,
+      background: 0,
+      interpreted: 0,
+      blockEntries: 0,
+    };
+  }
+  startBackground(always = false): void {
+    this.background = always;
+  }
+  stopBackground(): void {
+    this.background = null;
+  }
+  compiling(): boolean {
+    return false;
+  }
+  backgroundReady(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
 export class Core {
   readonly ex: CoreExports;
   readonly base: number;
@@ -102,7 +167,7 @@ export class Core {
     readonly memory: WebAssembly.Memory,
     instance: WebAssembly.Instance,
     readonly cpu: number,
-    readonly jit: Jit,
+    public jit: Jit, // (a PendingJit until the block compiler's modules are loaded)
   ) {
     this.ex = instance.exports as unknown as CoreExports;
     this.ex.setup(cpu);
@@ -111,8 +176,13 @@ export class Core {
     this.u32 = new Uint32Array(memory.buffer);
   }
 
-  static async create(memory: WebAssembly.Memory, cpu: number, imports: CoreImports): Promise<Core> {
-    return Core.fromModule(await loadCoreModule(), memory, cpu, imports);
+  static async create(
+    memory: WebAssembly.Memory,
+    cpu: number,
+    imports: CoreImports,
+    lazyJit = false,
+  ): Promise<Core> {
+    return Core.fromModule(await loadCoreModule(), memory, cpu, imports, lazyJit);
   }
 
   // a vCPU worker gets the compiled module from the machine instead of compiling it again
@@ -121,8 +191,12 @@ export class Core {
     memory: WebAssembly.Memory,
     cpu: number,
     imports: CoreImports,
+    lazyJit = false,
   ): Promise<Core> {
-    const jit = new Jit();
+    if (!lazyJit) await loadJit();
+    const pending = jitModule ? null : new PendingJit();
+    const jit = jitModule ? new jitModule.Jit() : pending as unknown as Jit;
+    let core: Core | undefined = undefined;
     const inst = await WebAssembly.instantiate(mod, {
       env: {
         memory,
@@ -130,12 +204,19 @@ export class Core {
         abort() {
           throw new CoreError("core abort");
         },
-        jit_compile: (h: number, lin: number) => jit.compile(h, lin),
+        jit_compile: (h: number, lin: number) => core!.jit.compile(h, lin),
         ...imports,
       },
     });
-    const core = new Core(memory, inst, cpu, jit);
-    jit.bind(memory, inst.exports, core.base);
+    core = new Core(memory, inst, cpu, jit);
+    if (pending) {
+      pending.ready = (m) => {
+        const real = new m.Jit(pending.table);
+        real.bind(memory, inst.exports, core!.base);
+        if (pending.background !== null) real.startBackground(pending.background);
+        core!.jit = real;
+      };
+    } else jit.bind(memory, inst.exports, core.base);
     return core;
   }
 
