@@ -5,15 +5,14 @@
 // import sets up Deno's Node layer, ~50-70 ms of a process's start (measured for
 // `--restore`, README "Snapshots"), which a machine without disks never needs. Under Node,
 // node.ts hands its modules over (provideBuiltins) before anything runs; under Deno they come from
-// process.getBuiltinModule on the first call. parseArgs, which every start needs, is ring3's own
-// here (args.ts).
+// process.getBuiltinModule on the first call.
 import type * as Fs from "node:fs";
 import type * as Path from "node:path";
 import type * as Zlib from "node:zlib";
 import type * as Crypto from "node:crypto";
 import type * as Dgram from "node:dgram";
 import type * as Dns from "node:dns/promises";
-export { parseArgs } from "./args.ts"; // node:util's, written for ring3 (args.ts says why)
+import type * as Util from "node:util";
 
 // (the run loop's yield, a macrotask turn that lets host I/O callbacks run; node:timers costs
 // ~10 ms of a start under Deno, but a MessageChannel turn, which costs nothing to set up, keeps a
@@ -27,6 +26,7 @@ interface Builtins {
   "node:crypto": typeof Crypto;
   "node:dgram": typeof Dgram;
   "node:dns/promises": typeof Dns;
+  "node:util": typeof Util;
 }
 const loaded: Partial<Builtins> = {};
 
@@ -59,3 +59,7 @@ export const timingSafeEqual: typeof Crypto.timingSafeEqual = (a, b) => load("no
 export const dgram: typeof Dgram = lazy(() => load("node:dgram"));
 export const dnsLookup: typeof Dns.lookup =
   ((...a: Parameters<typeof Dns.lookup>) => load("node:dns/promises").lookup(...a)) as typeof Dns.lookup;
+// (every start parses its arguments: node:util costs a start under Deno some 15-20 ms, which a
+// hand-written parser would save, but the project takes its parser from the runtime)
+export const parseArgs: typeof Util.parseArgs =
+  ((c: Parameters<typeof Util.parseArgs>[0]) => load("node:util").parseArgs(c)) as typeof Util.parseArgs;

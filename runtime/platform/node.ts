@@ -17,6 +17,7 @@ import * as crypto from "node:crypto";
 import * as zlib from "node:zlib";
 import * as dgram from "node:dgram";
 import * as dns from "node:dns/promises";
+import * as util from "node:util";
 import { provideBuiltins } from "./builtins.ts";
 import type { Conn, FileInfo, Host, Listener, WorkerLike, WorkerScope } from "./types.ts";
 
@@ -573,6 +574,7 @@ export function nodeHost(): Host {
     "node:crypto": crypto,
     "node:dgram": dgram,
     "node:dns/promises": dns,
+    "node:util": util, // (Node 18, Debian 12's, has no process.getBuiltinModule)
   });
   // Compile a wasm function at its first call rather than the whole module at once (newer V8s,
   // Deno's among them, do so by default): the block compiler makes thousands of small modules,
