@@ -227,6 +227,7 @@ for await (const chunk of child.stdout) {
     }
     // (the inner console's lines end in \r\r: the inner guest's tty and then the outer one's;
     // Debian's bash wraps its prompt in bracketed-paste escapes, ESC [?2004h / ESC [?2004l)
+    // deno-lint-ignore no-control-regex
     const l = line.replace(/\r+$/, "").replace(/\x1b\[[0-9;?]*[A-Za-z]/g, "");
     line = "";
     if (l === "NEST-START") mark("start");
