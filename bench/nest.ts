@@ -226,9 +226,11 @@ for await (const chunk of child.stdout) {
       continue;
     }
     // (the inner console's lines end in \r\r: the inner guest's tty and then the outer one's;
-    // Debian's bash wraps its prompt in bracketed-paste escapes, ESC [?2004h / ESC [?2004l)
+    // Debian's bash wraps its prompt in bracketed-paste escapes, ESC [?2004h / ESC [?2004l, and
+    // goes back to the line's start with \r: what shows is what follows the last \r)
     // deno-lint-ignore no-control-regex
-    const l = line.replace(/\r+$/, "").replace(/\x1b\[[0-9;?]*[A-Za-z]/g, "");
+    const raw = line.replace(/\r+$/, "").replace(/\x1b\[[0-9;?]*[A-Za-z]/g, "");
+    const l = raw.slice(raw.lastIndexOf("\r") + 1);
     line = "";
     if (l === "NEST-START") mark("start");
     else if (/^NEST-END \d+$/.test(l)) mark("end");
