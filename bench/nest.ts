@@ -277,7 +277,7 @@ console.log(
     `to NESTED-42 ${f(at.nested !== undefined ? at.nested - at.start : undefined)} s)`,
 );
 console.log(`outer: whole run to the outer poweroff   ${f(at.outerOff)} s (exit status ${status.code})`);
-const a = icount.find((c) => c.line.startsWith("Linux version")), b = icount.find((c) => c.line.startsWith("NESTED-"));
+const a = icount.find((c) => c.line.includes("Linux version")), b = icount.find((c) => c.line.startsWith("NESTED-"));
 if (a && b && b.t > a.t) {
   console.log(
     `inner: ${((b.n - a.n) / 1e6).toFixed(0)} M instructions from 'Linux version' to NESTED-42: ` +
