@@ -144,7 +144,7 @@ const SCRIPT = [
   "grep -c ^processor /proc/cpuinfo; free -m | head -2",
   // the markers are printed with '' inside so that the echoed command lines never match them
   suite
-    ? `echo NEST''-START; node /mnt/smoke.mjs --boot-args '${SMOKE_INNER}' --timeout ${
+    ? `echo NEST''-START; node /mnt/smoke.mjs '--boot-args=${SMOKE_INNER}' --timeout ${
       Number(o.timeout)
     } 2>&1; echo NEST''-END $?`
     : `echo NEST''-START; (echo 'uname -a; echo NESTED-$((6*7))'; echo 'poweroff -f') | node /mnt/boot.mjs ${INNER} 2>&1; echo NEST''-END $?`,

@@ -11,7 +11,8 @@ import { host, isMain, parseArgs } from "../runtime/platform/mod.ts";
 
 export const SMOKE_USAGE = `usage: deno task smoke [--only boot|nic] [--boot-args FLAGS] [--timeout MIN]
 Run ring3's smoke suite with this runtime: the default guest on --smp 2 runs a command; two guests
-on a switch ping each other. --boot-args adds flags to every ring3 it starts (e.g. "--smp-threads 1");
+on a switch ping each other. --boot-args adds flags to every ring3 it starts (flags begin with a
+dash, so write it with =: --boot-args="--smp-threads 1");
 --timeout bounds each check (default 10 minutes).`;
 
 // how this runtime starts ring3 and the switch: the bundle's siblings, or the sources under Deno
