@@ -6,23 +6,9 @@ import { compileBlock } from "./compile.ts";
 import { opName, withName } from "./names.ts";
 import { Background, type Result } from "./background.ts";
 import { host } from "../platform/mod.ts";
+import { type JitStats, zeroJitStats } from "./stats.ts";
 
-export interface JitStats {
-  blocks: number;
-  insns: number;
-  inline: number;
-  units: number; // blocks compiled as units of a region (the entry's included)
-  failed: number;
-  compileMs: number; // all of it: emitMs (decode and emit) + moduleMs (V8 compiles) + instanceMs
-  emitMs: number;
-  moduleMs: number;
-  instanceMs: number;
-  bytes: number; // wasm emitted
-  flushes: number;
-  background: number; // blocks compiled on the background compiler's thread (background.ts)
-  interpreted: number; // instructions the dispatch loop retired itself (mod 2^32)
-  blockEntries: number; // compiled blocks entered from the dispatch loop (mod 2^32)
-}
+export type { JitStats } from "./stats.ts";
 
 const PROFILE_BASE = L.MACHINE + 0x4000; // RING3_JIT_PROFILE: one u32 execution counter per block
 const PROFILE_SLOTS = 0x3000;
@@ -76,22 +62,8 @@ export class Jit {
       console.error(`  ${n} x ${lin.toString(16)}: ${d}`);
     }
   }
-  readonly stats: JitStats = {
-    blocks: 0,
-    insns: 0,
-    inline: 0,
-    units: 0,
-    failed: 0,
-    compileMs: 0,
-    emitMs: 0,
-    moduleMs: 0,
-    instanceMs: 0,
-    bytes: 0,
-    flushes: 0,
-    background: 0,
-    interpreted: 0,
-    blockEntries: 0,
-  };
+  readonly stats: JitStats = zeroJitStats();
+
   private counters?: { interp: WebAssembly.Global; entries: WebAssembly.Global };
   // the statistics with the core's counters read now
   current(): JitStats {

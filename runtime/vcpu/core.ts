@@ -2,7 +2,8 @@
 // Faults inside the core unwind with a wasm trap (see core-as/fault.ts); run() catches the trap,
 // asks the core to deliver the pending exception, and goes on with the remaining budget.
 import * as L from "../../core-as/layout.ts";
-import type { Jit, JitStats } from "../jit/jit.ts";
+import type { Jit } from "../jit/jit.ts";
+import { type JitStats, zeroJitStats } from "../jit/stats.ts";
 import { hasSimd } from "./simd.ts";
 import { asset, bundled, host } from "../platform/mod.ts";
 
@@ -126,22 +127,7 @@ class PendingJit {
     return 0;
   }
   current(): JitStats {
-    return {
-      blocks: 0,
-      insns: 0,
-      inline: 0,
-      units: 0,
-      failed: 0,
-      compileMs: 0,
-      emitMs: 0,
-      moduleMs: 0,
-      instanceMs: 0,
-      bytes: 0,
-      flushes: 0,
-      background: 0,
-      interpreted: 0,
-      blockEntries: 0,
-    };
+    return zeroJitStats();
   }
   startBackground(always = false): void {
     this.background = always;

@@ -3,18 +3,9 @@
 // block computes from the flags in its locals (SETcc of all 16) and by ADC/SBB that read CF, with
 // operands chosen to carry, borrow and overflow in 16 bits but not in 32; memory operands at a page
 // end (a word across two pages goes through the slow path). Compared with the interpreter alone.
-import assert from "node:assert/strict";
-import { both, program, sameCount } from "./lib.ts";
-import { HAVE_NASM } from "../lib/tools.ts";
+import { FOLD_CC, matchesInterpreter, SET_ALL_CC } from "./lib.ts";
 
 const OPS = ["add", "or", "adc", "sbb", "and", "sub", "xor", "cmp"];
-
-// after an instruction: all 16 conditions into a buffer (SETcc leaves the flags alone, so each
-// reads the instruction's own flags, from the block's locals), then ADC/SBB read its CF, then the
-// buffer is folded into edi
-const CONDS = ["o", "no", "b", "ae", "e", "ne", "be", "a", "s", "ns", "p", "np", "l", "ge", "le", "g"];
-const sets = CONDS.map((c, i) => `  set${c} byte [cc + ${i}]`).join("\n");
-const fold = [0, 4, 8, 12].map((o) => `  add edi, [cc + ${o}]\n  rol edi, 3`).join("\n");
 
 // each form starts from the round's edge values: bx, cx, ax = bx ^ cx (bits above them set too)
 const load =
@@ -54,7 +45,7 @@ function body(ops: string[]): string {
         `${op} word [edgeW], cx`,
       ]
     ) {
-      s += `${load}  ${form}\n${sets}\n  adc eax, ebx\n  sbb ecx, edi\n${fold}\n`;
+      s += `${load}  ${form}\n${SET_ALL_CC}\n  adc eax, ebx\n  sbb ecx, edi\n${FOLD_CC}\n`;
     }
   }
   s += `
@@ -93,13 +84,8 @@ edgeW: dw 0x1234 ; across the page boundary at 0x...6000
 // one program per operation (kept small: its blocks then hold each instruction and the SETccs
 // after it together, so the conditions come from the block's locals, not from memory)
 for (const op of OPS) {
-  Deno.test({
-    name: `jit: 16-bit ${op.toUpperCase()} compiled inline matches the interpreter (flags, memory, page ends)`,
-    ignore: !HAVE_NASM,
-    fn: async () => {
-      const r = await both(program(body([op])));
-      sameCount(r);
-      assert.ok(r.on.runs > 0);
-    },
-  });
+  matchesInterpreter(
+    `jit: 16-bit ${op.toUpperCase()} compiled inline matches the interpreter (flags, memory, page ends)`,
+    () => body([op]),
+  );
 }

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { Bare } from "../lib/bare.ts";
 import * as L from "../../core-as/layout.ts";
 import { OUTPUT_ASM, OUTPUT_MACROS, TABLE_MACROS } from "../lib/guest_asm.ts";
-import { nasm } from "../lib/tools.ts";
+import { HAVE_NASM, nasm } from "../lib/tools.ts";
 import { jitOptions } from "../../runtime/jit/compile.ts";
 
 export const ORG = 0x10000;
@@ -255,4 +255,21 @@ export function sameCount(r: { off: Outcome; on: Outcome; alt?: Outcome }): void
       `instructions retired: ${r.off.icount} interpreter, ${r.alt.icount} jit (alt)`,
     );
   }
+}
+
+// Flag checks after an instruction, for programs with a 16-byte `cc` buffer: SETcc of all 16
+// conditions into it (SETcc leaves the flags alone, so each reads that instruction's own flags,
+// from the block's locals when they share a block), then the buffer folded into EDI.
+const CONDS = ["o", "no", "b", "ae", "e", "ne", "be", "a", "s", "ns", "p", "np", "l", "ge", "le", "g"];
+export const SET_ALL_CC = CONDS.map((c, i) => `  set${c} byte [cc + ${i}]`).join("\n");
+export const FOLD_CC = [0, 4, 8, 12].map((o) => `  add edi, [cc + ${o}]\n  rol edi, 3`).join("\n");
+
+// A test that the program (program()'s body) gives the same outcome and instruction count with
+// the block compiler as with the interpreter alone (both(), sameCount()); skipped without nasm.
+export function matchesInterpreter(name: string, body: () => string): void {
+  Deno.test({
+    name,
+    ignore: !HAVE_NASM,
+    fn: async () => sameCount(await both(program(body()))),
+  });
 }

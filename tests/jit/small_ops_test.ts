@@ -4,13 +4,8 @@
 // instruction's own flags from the block's locals) and by ADC/SBB that read CF; compared with
 // the interpreter alone. One program per operation, so that its blocks hold an instruction and
 // the SETccs after it together.
-import assert from "node:assert/strict";
-import { both, program, sameCount } from "./lib.ts";
-import { HAVE_NASM } from "../lib/tools.ts";
+import { FOLD_CC, matchesInterpreter, SET_ALL_CC } from "./lib.ts";
 
-const CONDS = ["o", "no", "b", "ae", "e", "ne", "be", "a", "s", "ns", "p", "np", "l", "ge", "le", "g"];
-const sets = CONDS.map((c, i) => `  set${c} byte [cc + ${i}]`).join("\n");
-const fold = [0, 4, 8, 12].map((o) => `  add edi, [cc + ${o}]\n  rol edi, 3`).join("\n");
 const load =
   `  mov ebx, [valB]\n  mov ecx, [valC]\n  mov eax, ebx\n  xor eax, ecx\n  mov [wordA], cx\n  mov [byteA], bl\n`;
 
@@ -62,7 +57,7 @@ function body(forms: string[]): string {
   mov [valC], ecx
   xor edx, edx
 `;
-  for (const form of forms) s += `${load}  ${form}\n${sets}\n  adc eax, ebx\n  sbb ecx, edi\n${fold}\n`;
+  for (const form of forms) s += `${load}  ${form}\n${SET_ALL_CC}\n  adc eax, ebx\n  sbb ecx, edi\n${FOLD_CC}\n`;
   s += `
   add esi, eax
   add esi, ebx
@@ -95,13 +90,8 @@ edgeW: dw 0x1234 ; across the page boundary at 0x...6000
 }
 
 for (const [name, forms] of Object.entries(GROUPS)) {
-  Deno.test({
-    name: `jit: 8/16-bit ${name} compiled inline matches the interpreter (flags, memory, page ends)`,
-    ignore: !HAVE_NASM,
-    fn: async () => {
-      const r = await both(program(body(forms)));
-      sameCount(r);
-      assert.ok(r.on.runs > 0);
-    },
-  });
+  matchesInterpreter(
+    `jit: 8/16-bit ${name} compiled inline matches the interpreter (flags, memory, page ends)`,
+    () => body(forms),
+  );
 }

@@ -123,6 +123,23 @@ export function emitShift(b: Block, ins: Insn): boolean {
     return true;
   }
   if (!dyn && count === 0) return false; // changes nothing but may fault: the interpreter's
+  emitShift32(b, ins, dyn, count, (a, n) => shift(b, ins.reg, a, n));
+  return true;
+}
+
+// The 32-bit shift skeleton both groups share: the count into a local (CL masked to 5 bits, or
+// the immediate), `prep` (reads another operand), the operand read (a read-modify-write of memory
+// or a register), then `compute(a, n)`'s result written back. A CL count of 0 writes nothing and
+// keeps the flags: they are spilled on both sides of the conditional.
+function emitShift32(
+  b: Block,
+  ins: Insn,
+  dyn: boolean,
+  count: number,
+  compute: (a: number, n: number) => number,
+  prep?: () => void,
+): void {
+  const c = b.c;
   const n = b.tmp(), a = b.tmp();
   if (dyn) {
     b.spillFlags(); // a count of 0 leaves the flags as they are: they must be in memory
@@ -130,6 +147,7 @@ export function emitShift(b: Block, ins: Insn): boolean {
   } else {
     c.const(count).set(n);
   }
+  prep?.();
   let writeBack: (v: number) => void;
   if (ins.mem) {
     const lin = b.lin(ins, 4, true);
@@ -140,65 +158,32 @@ export function emitShift(b: Block, ins: Insn): boolean {
     b.reg32(ins.rm).c.set(a);
     writeBack = (v) => b.setReg32(ins.rm, () => c.get(v));
   }
-  if (dyn) {
-    // a count of 0 keeps the flags: they must be in memory on both sides
-    b.spillFlags();
-    b.unstored = [];
-    b.beginCond();
-    c.get(n).if_();
-    b.flagsLive[b.i] = true;
-    writeBack(shift(b, ins.reg, a, n));
-    b.spillFlags();
-    b.endCond();
-    c.end();
-    b.known = null;
-    b.unstored = [];
-  } else {
-    writeBack(shift(b, ins.reg, a, n));
+  if (!dyn) {
+    writeBack(compute(a, n));
+    return;
   }
-  return true;
+  b.spillFlags();
+  b.unstored = [];
+  b.beginCond();
+  c.get(n).if_();
+  b.flagsLive[b.i] = true;
+  writeBack(compute(a, n));
+  b.spillFlags();
+  b.endCond();
+  c.end();
+  b.known = null;
+  b.unstored = [];
 }
 
 // SHLD/SHRD Ev, Gv, Ib/CL (32-bit): a count of 0 reads the operand (which may fault) and changes
 // nothing, flags included
 function emitShiftDouble(b: Block, ins: Insn): boolean {
   if (ins.pfx & PFX_66) return false;
-  const op = ins.op, c = b.c;
+  const op = ins.op;
   const right = op === 0x1ac || op === 0x1ad, dyn = op === 0x1a5 || op === 0x1ad;
   const count = ins.imm & 31;
   if (!dyn && count === 0) return false; // changes nothing but may fault: the interpreter's
-  const n = b.tmp(), a = b.tmp(), src = b.tmp();
-  if (dyn) {
-    b.spillFlags(); // a count of 0 leaves the flags as they are: they must be in memory
-    b.reg8(1).c.const(31).and().set(n);
-  } else {
-    c.const(count).set(n);
-  }
-  b.reg32(ins.reg).c.set(src);
-  let writeBack: (v: number) => void;
-  if (ins.mem) {
-    const lin = b.lin(ins, 4, true);
-    const rmw = b.rmwRead(lin, 4);
-    c.set(a);
-    writeBack = rmw.writeBack;
-  } else {
-    b.reg32(ins.rm).c.set(a);
-    writeBack = (v) => b.setReg32(ins.rm, () => c.get(v));
-  }
-  if (dyn) {
-    b.spillFlags();
-    b.unstored = [];
-    b.beginCond();
-    c.get(n).if_();
-    b.flagsLive[b.i] = true;
-    writeBack(shiftDouble(b, right, a, src, n));
-    b.spillFlags();
-    b.endCond();
-    c.end();
-    b.known = null;
-    b.unstored = [];
-  } else {
-    writeBack(shiftDouble(b, right, a, src, n));
-  }
+  const src = b.tmp();
+  emitShift32(b, ins, dyn, count, (a, n) => shiftDouble(b, right, a, src, n), () => b.reg32(ins.reg).c.set(src));
   return true;
 }
