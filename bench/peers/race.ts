@@ -379,6 +379,7 @@ function command(emu: Emu, n: number, append: string, icount = false, kernel = g
       return [Deno.execPath(), [
         "run",
         "-A",
+        ...RING3_V8_FLAGS,
         `${ROOT}cli/boot.ts`,
         ...common,
         "--smp",
@@ -392,6 +393,15 @@ function command(emu: Emu, n: number, append: string, icount = false, kernel = g
         "END ",
       ]];
   }
+}
+
+// ring3 runs as `deno task boot` runs it: with the --v8-flags of deno.json's boot task
+const RING3_V8_FLAGS = bootTaskV8Flags();
+function bootTaskV8Flags(): string[] {
+  const json = Deno.readTextFileSync(`${ROOT}deno.json`).replace(/^\s*\/\/.*$/gm, "");
+  const boot = JSON.parse(json).tasks?.boot;
+  const cmd: string = typeof boot === "string" ? boot : boot?.command ?? "";
+  return cmd.split(/\s+/).filter((a) => a.startsWith("--v8-flags="));
 }
 
 const lastLine = (s: string) => s.trim().split("\n").filter((l) => l.trim()).pop()?.trim() ?? "";
