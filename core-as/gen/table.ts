@@ -367,7 +367,7 @@ export const TABLE: Record<string, Op> = {
     a: "Ev,Ib",
     f: "c",
     jit: "step",
-    g: { "4": { jit: "unary", nf: 1 }, "5-7": { nf: 1 } },
+    g: { "4-7": { jit: "unary", nf: 1 } },
   },
   "0F BB": { h: "bt_EvGv(3, $s)", a: "Ev,Gv", f: "c", jit: "step", nf: 1 },
   "0F BC": { h: "bsf($s)", a: "Gv,Ev", f: "rw", jit: "step", nf: 1 },
@@ -375,7 +375,7 @@ export const TABLE: Record<string, Op> = {
   "0F BE": { h: "movsx_GvEb($s)", a: "Gv,Eb", f: "-", jit: "mov", nf: 1 },
   "0F BF": { h: "movsx_GvEw($s)", a: "Gv,Ew", f: "-", jit: "mov", nf: 1 },
   "0F C0": { h: "xadd_EbGb()", a: "Eb,Gb", f: "w", jit: "step", nf: 1 },
-  "0F C1": { h: "xadd_EvGv($s)", a: "Ev,Gv", f: "w", jit: "step", nf: 1 },
+  "0F C1": { h: "xadd_EvGv($s)", a: "Ev,Gv", f: "w", jit: "atomic", nf: 1 },
   "0F C7": { h: "grp9()", a: "Mq", f: "rw", jit: "step" },
   "0F C8-CF": { h: "bswap($r, $s)", a: "Zv", f: "-", jit: "mov", nf: 1 },
 

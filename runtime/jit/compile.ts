@@ -37,7 +37,7 @@ import { emitCond } from "./ops/cond.ts";
 import { emitMul } from "./ops/mul.ts";
 import { emitX87, isInlineX87 } from "./ops/x87.ts";
 import { emitEflags } from "./ops/eflags.ts";
-import { emitCmpxchg, isInlineCmpxchg } from "./ops/atomic.ts";
+import { emitAtomic, isInlineAtomic } from "./ops/atomic.ts";
 import { emitSse, isInlineSse } from "./ops/sse.ts";
 import { host } from "../platform/mod.ts";
 import { hasTailCalls } from "./tailcall.ts";
@@ -60,7 +60,7 @@ EMIT[emitId("unary")] = emitUnary;
 EMIT[emitId("cond")] = emitCond;
 EMIT[emitId("mul")] = emitMul;
 EMIT[emitId("x87")] = emitX87;
-EMIT[emitId("atomic")] = emitCmpxchg;
+EMIT[emitId("atomic")] = emitAtomic;
 EMIT[emitId("sse")] = emitSse;
 EMIT[emitId("eflags")] = emitEflags;
 EMIT[BRANCH] = () => false; // (compileBlock emits the branches that end or continue a block)
@@ -68,7 +68,7 @@ EMIT[BRANCH] = () => false; // (compileBlock emits the branches that end or cont
 // instruction the emitter declines runs in the interpreter: its flags count as read)
 const WHEN: ((ins: Insn) => boolean)[] = [];
 WHEN[emitId("x87")] = isInlineX87;
-WHEN[emitId("atomic")] = isInlineCmpxchg;
+WHEN[emitId("atomic")] = isInlineAtomic;
 WHEN[emitId("shift")] = (ins) => {
   // 8/16-bit operands: SHL/SHR/SAR by 1 or an immediate (ROL/ROR and counts in CL: the interpreter)
   if ((ins.op === 0xc0 || ins.op === 0xd0 || (ins.pfx & PFX_66)) && (ins.op === 0xd3 || ins.reg < 2)) return false;

@@ -129,6 +129,11 @@ const FAULT_CASES: { name: string; before: string; fault: string; err: number }[
   { name: "16-bit load", before: "  xor edx, ecx", fault: "movsx ebp, word [${DP} + ecx*4 + 2]", err: 0 },
   { name: "compare with memory", before: "  or edx, ebx", fault: "cmp [${DP} + ecx*4], eax", err: 0 },
   { name: "an interpreted instruction", before: "  sub edx, 1", fault: "imul ebp, [${DP} + ecx*4], 3", err: 0 },
+  // a uniprocessor kernel's atomics (LOCK patched into DS): read-modify-writes that fault
+  { name: "DS-prefixed CMPXCHG", before: "  sub edx, ecx", fault: "ds cmpxchg [${DP} + ecx*4], ebp", err: 2 },
+  { name: "DS-prefixed BTS m, imm", before: "  add edx, ecx", fault: "ds bts dword [${DP} + ecx*4], 9", err: 2 },
+  { name: "BTR m, imm", before: "  and edx, ecx", fault: "btr dword [${DP} + ecx*4], 31", err: 2 },
+  { name: "DS-prefixed XADD", before: "  sub edx, 7", fault: "ds xadd [${DP} + ecx*4], ebp", err: 2 },
 ];
 
 Deno.test({

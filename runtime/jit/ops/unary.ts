@@ -61,6 +61,21 @@ export function emitUnary(b: Block, ins: Insn): boolean {
     btFlags(b, cf);
     return true;
   }
+  if (ins.op === 0x1ba && ins.reg >= 5) { // bts / btr / btc Ev, Ib (no prefix: compile.ts)
+    const bit = ins.imm & 31, m = (1 << bit) | 0;
+    rmwE(b, ins, (a) => {
+      const cf = b.tmp(), r = b.tmp();
+      c.get(a).const(bit).shrU().const(1).and().set(cf);
+      c.get(a).const(ins.reg === 6 ? ~m : m);
+      if (ins.reg === 5) c.or();
+      else if (ins.reg === 6) c.and();
+      else c.xor();
+      c.set(r);
+      btFlags(b, cf);
+      return r;
+    });
+    return true;
+  }
   if (ins.op === 0xf7) {
     switch (ins.reg) {
       case 0: { // test Ev, Iz
