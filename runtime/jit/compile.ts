@@ -224,6 +224,12 @@ export const jitOptions = { regions: host.env.get("RING3_JIT_REGIONS") === "1" }
 const trace = !!host.env.get("RING3_JIT_TRACE");
 const hex = (x: number) => (x >>> 0).toString(16);
 
+// the instructions a block compiled at `lin` (host offset h) would hold (at least 1: an entry the
+// compiler cannot decode becomes a one-instruction block)
+export function blockLength(mem: Uint8Array, h: number, lin: number, tlb: number): number {
+  return Math.max(1, decodeUnit(mem, h, lin, tlb).length);
+}
+
 // Decode one unit from linear address `at` (host offset h) to the first branch it does not
 // follow, the page end, an instruction the compiler does not take, or MAX_INSNS; and (outside
 // the CALLs it goes on into) before the start of another unit (`stops`), which it goes on to.

@@ -2,7 +2,7 @@
 // finds it hot (core-as/jit.ts calls env.jit_compile), instantiates it over the shared memory
 // and the core's exported helpers and globals, and puts it in the instance's function table.
 import * as L from "../../core-as/layout.ts";
-import { compileBlock } from "./compile.ts";
+import { blockLength, compileBlock } from "./compile.ts";
 import { opName, withName } from "./names.ts";
 import { Background, type Result } from "./background.ts";
 import { host } from "../platform/mod.ts";
@@ -12,6 +12,12 @@ export type { JitStats } from "./stats.ts";
 
 const PROFILE_BASE = L.MACHINE + 0x4000; // RING3_JIT_PROFILE: one u32 execution counter per block
 const PROFILE_SLOTS = 0x3000;
+
+// how many thresholds of visits an entry of n instructions waits for (Jit.worthIt)
+export function waitFactor(n: number): number {
+  return Math.min(16, Math.max(1, Math.ceil(32 / n)));
+}
+const WAITS_MAX = 1 << 16;
 
 // table slots for compiled blocks; past this many the cache starts over
 const TABLE_MAX = 32768;
@@ -155,6 +161,7 @@ export class Jit {
   compile(h: number, lin: number): number {
     if (!this.env) return 0;
     const tlb = (this.env.TLB as WebAssembly.Global | undefined)?.value ?? -1;
+    if (!this.worthIt(h, lin, tlb)) return 0;
     if (this.bg) {
       const slot = this.profile ? PROFILE_BASE + (this.profileInfo.length % PROFILE_SLOTS) * 4 : -1;
       if (this.bg.request(h, lin >>> 0, tlb, slot, this.epoch) && this.profile) {
@@ -325,6 +332,33 @@ export class Jit {
     this.stats.failed++;
     if (this.failures++ < 3) console.error(`ring3: ${msg}; that code stays with the interpreter`);
     return 0;
+  }
+
+  // Short blocks wait longer. A compiled block saves the interpreter's cost per instruction on
+  // each run, pays a fixed cost on each entry (the transition from the block before) and costs
+  // about a millisecond of host CPU to compile (ARCHITECTURE.md, "Short blocks wait"), so an
+  // entry of n instructions is compiled after threshold x waitFactor(n) visits: at the threshold
+  // from 32 instructions up, up to 16 times later for one or two. The core calls at every
+  // threshold visits (core-as/jit.ts); 0 back means "count again". Thresholds below 100 (the
+  // tests' "compile at the first visit") compile at the threshold whatever the length.
+  private waits = new Map<number, number>(); // entry (host address) -> thresholds counted so far
+  private worthIt(h: number, lin: number, tlb: number): boolean {
+    const hot = new DataView(this.mem8.buffer).getUint32(L.MACHINE + L.M_JIT, true);
+    if (hot < 100) return true;
+    let n: number;
+    try {
+      n = blockLength(this.mem8, h, lin >>> 0, tlb);
+    } catch {
+      return true; // (compile() reports what the decoder does not take)
+    }
+    const seen = (this.waits.get(h) ?? 0) + 1;
+    if (seen < waitFactor(n)) {
+      if (this.waits.size >= WAITS_MAX) this.waits.clear(); // (only delays: starts the counts again)
+      this.waits.set(h, seen);
+      return false;
+    }
+    this.waits.delete(h);
+    return true;
   }
 
   // forget every compiled block of this vCPU (its hash slots point at table indices we reuse)
