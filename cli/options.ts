@@ -45,7 +45,8 @@ ${SHARE_USAGE}
                    it: ring3 has no fw_cfg through which firmware could fetch a kernel
   --debugcon FILE  bytes the guest writes to I/O port 0x402 go to FILE (QEMU's isa-debugcon: SeaBIOS
                    logs there; /dev/stderr works); reading the port gives 0xE9
-  --jit N|off      block compiler: compile a block after N visits of its entry (default: ${JIT_DEFAULT});
+  --jit N|off      block compiler: compile a block after N visits of its entry (default: ${JIT_DEFAULT};
+                   from N = 100 up, blocks of fewer than 32 instructions wait up to 16 times longer);
                    off runs the interpreter alone (as RING3_JIT=N|off does for every tool)
   --no-reboot      exit when the guest resets instead of booting again (status 4 for a triple fault)
   --on-panic exit|reboot|pause
