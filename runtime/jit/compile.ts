@@ -220,7 +220,9 @@ export const MAX_REGION_INSNS = 320;
 // Regions are off by default: raced against blocks alone on this (heavily shared) machine they
 // were not faster on any row and slower on several (ARCHITECTURE.md, "Regions").
 // RING3_JIT_REGIONS=1 turns them on; the tests run both ways (jitOptions.regions).
-export const jitOptions = { regions: host.env.get("RING3_JIT_REGIONS") === "1" };
+// regions: compile page regions (off by default); waitShort: short blocks wait longer (jit.ts
+// worthIt; the tests' bare machines turn it off unless a test is about it)
+export const jitOptions = { regions: host.env.get("RING3_JIT_REGIONS") === "1", waitShort: true };
 const trace = !!host.env.get("RING3_JIT_TRACE");
 const hex = (x: number) => (x >>> 0).toString(16);
 

@@ -2,7 +2,7 @@
 // finds it hot (core-as/jit.ts calls env.jit_compile), instantiates it over the shared memory
 // and the core's exported helpers and globals, and puts it in the instance's function table.
 import * as L from "../../core-as/layout.ts";
-import { blockLength, compileBlock } from "./compile.ts";
+import { blockLength, compileBlock, jitOptions } from "./compile.ts";
 import { opName, withName } from "./names.ts";
 import { Background, type Result } from "./background.ts";
 import { host } from "../platform/mod.ts";
@@ -340,11 +340,12 @@ export class Jit {
   // entry of n instructions is compiled after threshold x waitFactor(n) visits: at the threshold
   // from 32 instructions up, up to 16 times later for one or two. The core calls at every
   // threshold visits (core-as/jit.ts); 0 back means "count again". Thresholds below 100 (the
-  // tests' "compile at the first visit") compile at the threshold whatever the length.
+  // tests' "compile at the first visit") compile at the threshold whatever the length, and so
+  // does everything with jitOptions.waitShort off (the tests' bare machines, tests/jit/lib.ts).
   private waits = new Map<number, number>(); // entry (host address) -> thresholds counted so far
   private worthIt(h: number, lin: number, tlb: number): boolean {
     const hot = new DataView(this.mem8.buffer).getUint32(L.MACHINE + L.M_JIT, true);
-    if (hot < 100) return true;
+    if (hot < 100 || !jitOptions.waitShort) return true;
     let n: number;
     try {
       n = blockLength(this.mem8, h, lin >>> 0, tlb);

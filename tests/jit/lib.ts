@@ -167,6 +167,9 @@ export interface RunOptions {
   io_out?: (bare: Bare, port: number, value: number) => void;
   // compile regions (runtime/jit/compile.ts; default) or every block alone
   regions?: boolean;
+  // short blocks wait longer (runtime/jit/jit.ts worthIt; default off: a block is compiled at
+  // the threshold, whatever its length)
+  waitShort?: boolean;
 }
 
 // threshold 0 = interpreter alone; 1 = every block compiled at its first visit
@@ -179,13 +182,14 @@ export async function runImage(image: Uint8Array, threshold: number, o: RunOptio
   const ev = instrument(bare);
   bare.load(ORG, image);
   bare.startFlat32(ORG, 0x90000);
-  const was = jitOptions.regions;
+  const was = { ...jitOptions };
   jitOptions.regions = o.regions ?? true;
+  jitOptions.waitShort = o.waitShort ?? false;
   let r;
   try {
     r = bare.run(o.budget ?? 20_000_000);
   } finally {
-    jitOptions.regions = was;
+    Object.assign(jitOptions, was);
   }
   const core = bare.core;
   return {

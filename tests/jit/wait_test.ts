@@ -40,7 +40,7 @@ Deno.test({
     for (const n of [1000, 2000]) {
       const image = await nasm(loop(n));
       const off = await runImage(image, 0, { regions: false });
-      const on = await runImage(image, 100, { regions: false });
+      const on = await runImage(image, 100, { regions: false, waitShort: true });
       assert.equal(on.out, off.out);
       assert.equal(on.icount, off.icount);
       counts.push(on.blocks);
