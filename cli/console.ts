@@ -92,9 +92,12 @@ export class Console {
       this.err(`ring3: first kernel output after ${this.elapsed()}`);
     }
     if (this.cfg.icountAt.length) this.icountLines(data);
-    this.tail = (this.tail + latin1(data)).slice(-256);
+    // the marks are looked for in the last tail and all of this write (a write longer than the
+    // tail, a mark and the shell's banner together, must not cut the mark off before the look)
+    const seen = this.tail + latin1(data);
+    this.tail = seen.slice(-256);
     for (const mark of [MARK_USERSPACE, MARK_SHELL]) {
-      if (!this.marks.has(mark) && this.tail.includes(mark)) {
+      if (!this.marks.has(mark) && seen.includes(mark)) {
         this.marks.add(mark);
         if (this.cfg.timing) this.err(`ring3: '${mark}' after ${this.elapsed()}`);
         if (mark === MARK_SHELL) this.awaitPrompt();
