@@ -3,7 +3,7 @@
 // block computes from the flags in its locals (SETcc of all 16) and by ADC/SBB that read CF, with
 // operands chosen to carry, borrow and overflow in 16 bits but not in 32; memory operands at a page
 // end (a word across two pages goes through the slow path). Compared with the interpreter alone.
-import { FOLD_CC, matchesInterpreter, SET_ALL_CC } from "./lib.ts";
+import { edgeRounds, matchesInterpreter } from "./lib.ts";
 
 const OPS = ["add", "or", "adc", "sbb", "and", "sub", "xor", "cmp"];
 
@@ -11,45 +11,28 @@ const OPS = ["add", "or", "adc", "sbb", "and", "sub", "xor", "cmp"];
 const load =
   `  mov ebx, [valB]\n  mov ecx, [valC]\n  mov eax, ebx\n  xor eax, ecx\n  mov [wordA], cx\n  mov [wordB], bx\n`;
 
-function body(ops: string[]): string {
-  let s = `
-  mov ebp, 49
-  mov esi, 0x9e3779b9
-  mov word [wordA], 0x7ffe
-  mov word [wordB], 0x8001
-.round:
-  ; bx, cx and ax from the edge values (every pair once), with other bits above them
-  mov eax, ebp
-  xor edx, edx
-  mov ecx, 7
-  div ecx
-  mov ebx, [edges + edx * 4]
-  mov ecx, [edges + eax * 4]
-  mov [valB], ebx
-  mov [valC], ecx
-  xor edx, edx
-`;
-  for (const op of ops) {
-    // register forms (Ev,Gv and Gv,Ev), accumulator with imm16, group 1 with imm16 and imm8
-    for (
-      const form of [
-        `${op} bx, cx`,
-        `${op} cx, bx`,
-        `${op} ax, 0x8001`,
-        `${op} bx, 0x7fff`,
-        `${op} cx, -2`,
-        `${op} word [wordA], bx`,
-        `${op} bx, word [wordB]`,
-        `${op} word [wordB], 0x4001`,
-        `${op} word [wordA], -1`,
-        `${op} word [edgeW], cx`,
-      ]
-    ) {
-      s += `${load}  ${form}\n${SET_ALL_CC}\n  adc eax, ebx\n  sbb ecx, edi\n${FOLD_CC}\n`;
-    }
-  }
-  s += `
-  test bx, 0x8000
+// register forms (Ev,Gv and Gv,Ev), accumulator with imm16, group 1 with imm16 and imm8, memory
+const forms = (op: string) => [
+  `${op} bx, cx`,
+  `${op} cx, bx`,
+  `${op} ax, 0x8001`,
+  `${op} bx, 0x7fff`,
+  `${op} cx, -2`,
+  `${op} word [wordA], bx`,
+  `${op} bx, word [wordB]`,
+  `${op} word [wordB], 0x4001`,
+  `${op} word [wordA], -1`,
+  `${op} word [edgeW], cx`,
+];
+const body = (ops: string[]) =>
+  edgeRounds({
+    pick: "div7",
+    edges: [0xdead0000, 0x12340001, 0xffff7fff, 0x00008000, 0x5555ffff, 0xaaaafffe, 0x80008001],
+    pre: "  mov word [wordA], 0x7ffe\n  mov word [wordB], 0x8001\n",
+    forms: ops.flatMap(forms),
+    load,
+    after: "  adc eax, ebx\n  sbb ecx, edi\n",
+    sums: `  test bx, 0x8000
   setnz al
   test ax, cx
   sets dl
@@ -62,24 +45,10 @@ function body(ops: string[]): string {
   add esi, eax
   movzx eax, word [edgeW]
   add esi, eax
-  rol esi, 5
-  dec ebp
-  jnz .round
-  PUTHEX esi
-  PUTHEX edi
-  EXIT 7
-align 4096 ; (data on pages of their own: a store to a code page ends the block)
-edges: dd 0xdead0000, 0x12340001, 0xffff7fff, 0x00008000, 0x5555ffff, 0xaaaafffe, 0x80008001
-cc: times 16 db 0
-valB: dd 0
-valC: dd 0
-wordA: dw 0
-wordB: dw 0
-  times (0x6000 - 1) - ($ - $$) db 0
-edgeW: dw 0x1234 ; across the page boundary at 0x...6000
-`;
-  return s;
-}
+`,
+    vars: "wordA: dw 0\nwordB: dw 0\n",
+    edge: { label: "edgeW", size: 2, init: 0x1234 },
+  });
 
 // one program per operation (kept small: its blocks then hold each instruction and the SETccs
 // after it together, so the conditions come from the block's locals, not from memory)

@@ -277,3 +277,73 @@ export function matchesInterpreter(name: string, body: () => string): void {
     fn: async () => sameCount(await both(program(body()))),
   });
 }
+
+// A program that runs instruction forms over edge values, for the tests of inline arithmetic:
+// each round picks two operands from `edges` into valB and valC ("bits": 64 rounds, edges[ebp &
+// 7] and edges[ebp >> 3] into EAX and EBX; "div7": 49 rounds, edges[ebp % 7] and edges[ebp / 7]
+// into EBX and ECX, every pair once), runs `perRound`, then for every form `load`, the form,
+// SET_ALL_CC, `after` (what reads CF: ADC/SBB) and FOLD_CC; `sums` folds the round's registers
+// and memory into ESI. The data sit on pages of their own (a store to a code page ends the
+// block): edges, cc, valB, valC, `vars`, and `edge` (one label, a word or a dword) across the
+// page boundary at ORG + 0x6000, where a compiled access takes its slow path.
+export interface EdgeRounds {
+  pick: "bits" | "div7";
+  edges: number[];
+  forms: string[];
+  load: string;
+  after: string;
+  sums: string;
+  pre?: string; // before the first round
+  perRound?: string; // after the pick
+  vars?: string;
+  edge: { label: string; size: 2 | 4; init?: number };
+}
+const PICK = {
+  bits: `  mov ebp, 64
+  mov esi, 0x9e3779b9
+PRE.round:
+  mov eax, ebp
+  and eax, 7
+  mov ebx, ebp
+  shr ebx, 3
+  mov eax, [edges + eax * 4]
+  mov ebx, [edges + ebx * 4]
+  mov [valB], eax
+  mov [valC], ebx
+`,
+  div7: `  mov ebp, 49
+  mov esi, 0x9e3779b9
+PRE.round:
+  mov eax, ebp
+  xor edx, edx
+  mov ecx, 7
+  div ecx
+  mov ebx, [edges + edx * 4]
+  mov ecx, [edges + eax * 4]
+  mov [valB], ebx
+  mov [valC], ecx
+  xor edx, edx
+`,
+};
+export function edgeRounds(o: EdgeRounds): string {
+  const hx = (v: number) => `0x${(v >>> 0).toString(16).padStart(8, "0")}`;
+  const e = o.edge;
+  return `
+${PICK[o.pick].replace("PRE", o.pre ?? "")}${o.perRound ?? ""}${
+    o.forms.map((f) => `${o.load}  ${f}\n${SET_ALL_CC}\n${o.after}${FOLD_CC}\n`).join("")
+  }${o.sums}
+  rol esi, 5
+  dec ebp
+  jnz .round
+  PUTHEX esi
+  PUTHEX edi
+  EXIT 7
+align 4096 ; (data on pages of their own: a store to a code page ends the block)
+edges: dd ${o.edges.map(hx).join(", ")}
+cc: times 16 db 0
+valB: dd 0
+valC: dd 0
+${o.vars ?? ""}  times (0x6000 - ${e.size / 2}) - ($ - $$) db 0
+${e.label}: ${e.size === 2 ? "dw" : "dd"} ${e.init ?? 0} ; across the page boundary at 0x...6000
+`;
+}

@@ -4,7 +4,7 @@
 // instruction's own flags from the block's locals) and by ADC/SBB that read CF; compared with
 // the interpreter alone. One program per operation, so that its blocks hold an instruction and
 // the SETccs after it together.
-import { FOLD_CC, matchesInterpreter, SET_ALL_CC } from "./lib.ts";
+import { edgeRounds, matchesInterpreter } from "./lib.ts";
 
 const load =
   `  mov ebx, [valB]\n  mov ecx, [valC]\n  mov eax, ebx\n  xor eax, ecx\n  mov [wordA], cx\n  mov [byteA], bl\n`;
@@ -42,24 +42,14 @@ const GROUPS: Record<string, string[]> = {
   ]),
 };
 
-function body(forms: string[]): string {
-  let s = `
-  mov ebp, 49
-  mov esi, 0x9e3779b9
-.round:
-  mov eax, ebp
-  xor edx, edx
-  mov ecx, 7
-  div ecx
-  mov ebx, [edges + edx * 4]
-  mov ecx, [edges + eax * 4]
-  mov [valB], ebx
-  mov [valC], ecx
-  xor edx, edx
-`;
-  for (const form of forms) s += `${load}  ${form}\n${SET_ALL_CC}\n  adc eax, ebx\n  sbb ecx, edi\n${FOLD_CC}\n`;
-  s += `
-  add esi, eax
+const body = (forms: string[]) =>
+  edgeRounds({
+    pick: "div7",
+    edges: [0xdead0000, 0x12340001, 0xffff7fff, 0x00008080, 0x5555ffff, 0xaaaafffe, 0x80008001, 0x7f7f0180],
+    forms,
+    load,
+    after: "  adc eax, ebx\n  sbb ecx, edi\n",
+    sums: `  add esi, eax
   add esi, ebx
   add esi, ecx
   add esi, edx
@@ -70,24 +60,10 @@ function body(forms: string[]): string {
   add esi, eax
   movzx eax, word [edgeW]
   add esi, eax
-  rol esi, 5
-  dec ebp
-  jnz .round
-  PUTHEX esi
-  PUTHEX edi
-  EXIT 7
-align 4096 ; (data on pages of their own: a store to a code page ends the block)
-edges: dd 0xdead0000, 0x12340001, 0xffff7fff, 0x00008080, 0x5555ffff, 0xaaaafffe, 0x80008001, 0x7f7f0180
-cc: times 16 db 0
-valB: dd 0
-valC: dd 0
-wordA: dw 0
-byteA: db 0
-  times (0x6000 - 1) - ($ - $$) db 0
-edgeW: dw 0x1234 ; across the page boundary at 0x...6000
-`;
-  return s;
-}
+`,
+    vars: "wordA: dw 0\nbyteA: db 0\n",
+    edge: { label: "edgeW", size: 2, init: 0x1234 },
+  });
 
 for (const [name, forms] of Object.entries(GROUPS)) {
   matchesInterpreter(

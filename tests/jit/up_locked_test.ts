@@ -4,7 +4,7 @@
 // on registers and memory (one operand across a page boundary: the slow path), each followed by
 // all 16 conditions and by ADC/SBB that read CF; compared with the interpreter alone. A fault in
 // the middle of each is in tests/jit/fault_test.ts.
-import { FOLD_CC, matchesInterpreter, SET_ALL_CC } from "./lib.ts";
+import { edgeRounds, matchesInterpreter } from "./lib.ts";
 
 // before each form: operands from the round's table entries, flags that the form must replace
 // (or, for BTx, keep apart from CF)
@@ -34,41 +34,16 @@ const FORMS = [
   "xadd eax, ebx",
 ];
 
-const body = `
-  mov ebp, 64
-  mov esi, 0x9e3779b9
-.round:
-  mov eax, ebp
-  and eax, 7
-  mov ebx, ebp
-  shr ebx, 3
-  mov eax, [edges + eax * 4]
-  mov ebx, [edges + ebx * 4]
-  mov [valB], eax
-  mov [valC], ebx
-${
-  FORMS.map((f) =>
-    `${load}  ${f}\n${SET_ALL_CC}\n  adc eax, ebx\n  sbb esi, edx\n  xor esi, [memD]\n  add esi, [edgeD]\n${FOLD_CC}\n`
-  ).join("")
-}
-  add esi, edi
-  add esi, ebx
-  add esi, eax
-  rol esi, 5
-  dec ebp
-  jnz .round
-  PUTHEX esi
-  PUTHEX edi
-  EXIT 7
-align 4096 ; (data on pages of their own: a store to a code page ends the block)
-edges: dd 0, 1, 0xffffffff, 0x80000000, 0x7fffffff, 0x40000001, 0xdeadbeef, 0x0000ffff
-cc: times 16 db 0
-valB: dd 0
-valC: dd 0
-memD: dd 0
-  times (0x6000 - 2) - ($ - $$) db 0
-edgeD: dd 0 ; across the page boundary at 0x...6000
-`;
+const body = edgeRounds({
+  pick: "bits",
+  edges: [0, 1, 0xffffffff, 0x80000000, 0x7fffffff, 0x40000001, 0xdeadbeef, 0x0000ffff],
+  forms: FORMS,
+  load,
+  after: "  adc eax, ebx\n  sbb esi, edx\n  xor esi, [memD]\n  add esi, [edgeD]\n",
+  sums: "  add esi, edi\n  add esi, ebx\n  add esi, eax\n",
+  vars: "memD: dd 0\n",
+  edge: { label: "edgeD", size: 4 },
+});
 
 matchesInterpreter(
   "jit: DS-prefixed CMPXCHG, BTS/BTR/BTC Ev,Ib and XADD (a UP kernel's atomics) compiled inline match the interpreter",
