@@ -308,8 +308,8 @@ export class EpochClock implements Clock {
 // guest's wall clock does not fall behind under load.
 // Shared words at MACHINE + M_STALL: i32 sequence (odd while written), i32 writer lock, then f64
 // hidden ns as of f64 host ns `at`, f64 `until`.
-// Opt-in (RING3_STALL_HIDE=1) while it is unfinished (ARCHITECTURE.md, "Time under host
-// preemption"): the machine sets the word at +32 and the workers follow it.
+// On by default (RING3_STALL_HIDE=0 turns it off, to compare): the machine sets the word at +32
+// and the workers follow it.
 export const STALL_CATCH_UP = 1 / 16;
 export const STALL_ENABLED = 32;
 export class StallAccount {
@@ -335,12 +335,16 @@ export class StallAccount {
     }
   }
   // the host interval [from, to] was a stall: hide what of it is not hidden yet; returns that
+  // Guest time stands still over the stall: the time given back stops at its start (giving back
+  // 1/16 of the stall as it went by would leak that much of every stall to the guest, and a
+  // 100 us stall between two reads of a calibration loop would show as 6 us).
   hide(from: number, to: number): number {
     let ns = 0;
     this.write(() => {
-      ns = Math.max(0, to - Math.max(from, this.f64[2]));
+      const start = Math.max(from, this.f64[2]);
+      ns = Math.max(0, to - start);
       if (ns === 0) return;
-      this.f64[0] = this.hidden0(to) + ns;
+      this.f64[0] = this.hidden0(start) + ns;
       this.f64[1] = to;
       this.f64[2] = to;
     });

@@ -34,9 +34,9 @@ import {
   VirtualClock,
   type WallClock,
 } from "./clock.ts";
-import { IrqRouter } from "./irq.ts";
+import { IrqRouter, isaToGsi } from "./irq.ts";
 import { DualPic } from "./devices/pic.ts";
-import { Pit } from "./devices/pit.ts";
+import { IRQ0_FREE, IRQ0_MASKED, IRQ0_WAITING, Pit } from "./devices/pit.ts";
 import { Rtc } from "./devices/rtc.ts";
 import { Uart } from "./devices/uart.ts";
 import { I8042, PortA, PostPort } from "./devices/misc.ts";
@@ -158,7 +158,7 @@ export class Machine {
   private readonly virtual?: VirtualClock;
   private readonly paced?: PacedClock;
   private readonly slice: number;
-  private stallHide = false; // RING3_STALL_HIDE=1: worker-thread guest time hides host stalls (clock.ts)
+  private stallHide = false; // worker-thread guest time hides host stalls (clock.ts; RING3_STALL_HIDE=0: not)
   private outcome?: Outcome;
   private wake?: () => void;
   private initDone = false;
@@ -200,8 +200,9 @@ export class Machine {
       return n;
     };
     if (this.threaded) {
-      // (the host stalls the vCPU threads hide: runtime/clock.ts StallAccount; opt-in for now)
-      this.stallHide = platformHost.env.get("RING3_STALL_HIDE") === "1";
+      // (the host stalls the vCPU threads hide: runtime/clock.ts StallAccount; RING3_STALL_HIDE=0
+      // turns it off)
+      this.stallHide = platformHost.env.get("RING3_STALL_HIDE") !== "0";
       StallAccount.enable(this.memory.buffer, L.MACHINE + L.M_STALL, this.stallHide);
       this.clock = new EpochClock(
         undefined,
@@ -252,6 +253,18 @@ export class Machine {
         ? () => Number(Atomics.load(published, 0))
         : latestNs(this.memory, this.clock, L.MACHINE + L.M_TSC_LAST),
     );
+    // where channel 0's last tick is, for the ticks it sends again (devices/pit.ts): still in the
+    // 8259A's IRR (when IRQ0 is unmasked there) or in a local APIC's IRR (the IO-APIC's pin
+    // unmasked), or masked at both
+    const pin0 = isaToGsi(0);
+    this.pit.irq0State = () => {
+      const m = this.pic.master;
+      const viaPic = (m.imr & 1) === 0, viaApic = !this.ioapic.masked(pin0);
+      if (!viaPic && !viaApic) return IRQ0_MASKED;
+      if (viaPic && (m.irr & 1)) return IRQ0_WAITING;
+      if (viaApic && this.bus.pending(this.ioapic.lo[pin0] & 0xff)) return IRQ0_WAITING;
+      return IRQ0_FREE;
+    };
     // a repeatable run needs a repeatable date too: 2025-01-01 plus virtual time
     const wall = opts.wallClock ??
       (threads === 1 && this.virtual ? () => 1735689600000 + this.clock.now() / 1e6 : undefined);

@@ -60,6 +60,11 @@ export class IoApic implements IrqSink, MmioHandler {
     this.service(pin);
   }
 
+  // the pin's redirection entry is masked
+  masked(pin: number): boolean {
+    return (this.lo[pin] & MASKED) !== 0;
+  }
+
   private service(pin: number): void {
     const m = 1 << pin;
     const lo = this.lo[pin];

@@ -56,9 +56,15 @@ export const LX_SIPI = 0x808; // vector of the last STARTUP IPI
 export const LX_STATE = 0x80c; // CPU run state, CPU_* below
 export const LX_TIMER_START = 0x810; // f64: clock time the current count started from
 export const LX_DEADLINE = 0x818; // f64: when the timer fires next (Infinity: not armed)
+export const LX_TIMER_SEEN = 0x820; // f64: periodic mode: periods since the start counted, plus 1 (0: none yet)
+export const LX_TIMER_LOST = 0x828; // f64: periodic ticks lost, to be sent again
 export const CPU_RUNNING = 0, CPU_WAIT_SIPI = 1, CPU_STOPPED = 2;
 
 const MASK = 1 << 16;
+// lost periodic ticks: at most a second's worth are kept; while some are, the IRR is looked at
+// every quarter period (at least every 1 ms, at most every 100 us)
+const LOST_MAX_NS = 1e9;
+const RETRY_MIN_NS = 100_000, RETRY_MAX_NS = 1_000_000;
 const SVR_ENABLE = 0x100;
 const LVT_OFFSETS = [R.CMCI, R.LVT_TIMER, R.LVT_THERMAL, R.LVT_PERF, R.LVT_LINT0, R.LVT_LINT1, R.LVT_ERROR];
 // bits the guest can write in each LVT entry (delivery status and remote IRR are read-only)
@@ -111,7 +117,7 @@ export class Lapic {
     this.f64 = new Float64Array(regs.buffer, regs.byteOffset, regs.length >> 1);
     this.timer = timers.timer((now) => this.timerFire(now));
     if (fresh) this.reset(cpu === 0);
-    else this.armTimer(timers.clock.now());
+    else this.armTimer(timers.clock.now(), false);
   }
 
   get extIntPending(): boolean {
@@ -167,6 +173,7 @@ export class Lapic {
     // together that the STARTUP vector lands before this CPU's thread acts on the INIT
     this.regs.fill(0, LX_EXTINT >> 2, LX_SIPI >> 2);
     this.timerStart = 0;
+    this.f64[LX_TIMER_SEEN >> 3] = this.f64[LX_TIMER_LOST >> 3] = 0;
     this.w(R.ID, this.cpu << 24);
     this.w(R.VERSION, 0x00050014); // integrated APIC, 6 LVT entries
     this.w(R.DFR, 0xffffffff);
@@ -282,8 +289,11 @@ export class Lapic {
     return Math.max(0, init - ticks);
   }
 
-  private armTimer(now: number): void {
+  // `reprogrammed`: the count, mode or rate changed (periods are counted again from here, and
+  // ticks lost before are dropped)
+  private armTimer(now: number, reprogrammed = true): void {
     const init = this.r(R.TIMER_INIT);
+    if (reprogrammed) this.f64[LX_TIMER_SEEN >> 3] = this.f64[LX_TIMER_LOST >> 3] = 0;
     if (init === 0) {
       this.setDeadline(Infinity);
       return;
@@ -291,7 +301,13 @@ export class Lapic {
     const period = init * this.tickNs;
     const elapsed = now - this.timerStart;
     if (this.timerMode() === 1) {
-      this.setDeadline(this.timerStart + (Math.floor(elapsed / period) + 1) * period);
+      const k = Math.floor(elapsed / period);
+      if (!this.f64[LX_TIMER_SEEN >> 3]) this.f64[LX_TIMER_SEEN >> 3] = k + 1;
+      let t = this.timerStart + (k + 1) * period;
+      if (this.f64[LX_TIMER_LOST >> 3] > 0) {
+        t = Math.min(t, now + Math.min(RETRY_MAX_NS, Math.max(RETRY_MIN_NS, period / 4)));
+      }
+      this.setDeadline(t);
     } else if (elapsed < period) {
       this.setDeadline(this.timerStart + period);
     } else {
@@ -299,11 +315,33 @@ export class Lapic {
     }
   }
 
+  // Periodic mode sends lost ticks again (KVM's reinjection; devices/pit.ts does it for IRQ0):
+  // the periods that passed while this vCPU's thread was descheduled (its timer fires late, once)
+  // are counted and sent one by one, each when the guest has ended the one before with an EOI (or
+  // at a retry a quarter period on, if the IRR is free by then). Ticks the guest itself did not
+  // take in time (interrupts held off) are lost, as on a PC.
   private timerFire(now: number): void {
     this.f64[LX_DEADLINE >> 3] = Infinity; // the queue disarmed it; periodic mode re-arms below
     const lvt = this.r(R.LVT_TIMER);
-    if (!(lvt & MASK)) this.accept(lvt & 0xff, false);
-    if (this.timerMode() === 1) this.armTimer(now);
+    const masked = (lvt & MASK) !== 0;
+    if (this.timerMode() !== 1) {
+      if (!masked) this.accept(lvt & 0xff, false);
+      return;
+    }
+    const period = this.r(R.TIMER_INIT) * this.tickNs;
+    const k = Math.floor((now - this.timerStart) / period);
+    const rises = k + 1 - this.f64[LX_TIMER_SEEN >> 3];
+    if (masked) this.f64[LX_TIMER_LOST >> 3] = 0;
+    else if (rises > 0) {
+      // a period's tick, and the ones this thread was too late for
+      this.f64[LX_TIMER_SEEN >> 3] = k + 1;
+      this.f64[LX_TIMER_LOST >> 3] = Math.min(
+        this.f64[LX_TIMER_LOST >> 3] + rises - 1,
+        Math.ceil(LOST_MAX_NS / period),
+      );
+      this.accept(lvt & 0xff, false);
+    } else if (this.f64[LX_TIMER_LOST >> 3] > 0) this.resendLost(lvt);
+    this.armTimer(now, false);
   }
 
   // ---- register access --------------------------------------------------------------------------
@@ -398,6 +436,18 @@ export class Lapic {
     if (v < 0) return;
     this.setBit(R.ISR, v, false);
     if (this.testBit(R.TMR, v)) this.host.eoiBroadcast(v);
+    // the timer's tick handled: a lost one follows at once (as fast as the guest takes them)
+    const lvt = this.r(R.LVT_TIMER);
+    if ((lvt & 0xff) === v && this.f64[LX_TIMER_LOST >> 3] > 0) this.resendLost(lvt);
+  }
+
+  // one lost periodic tick sent again, when the one before is no longer waiting in the IRR
+  private resendLost(lvt: number): boolean {
+    const vector = lvt & 0xff;
+    if (this.timerMode() !== 1 || lvt & MASK || this.testBit(R.IRR, vector)) return false;
+    this.f64[LX_TIMER_LOST >> 3]--;
+    this.accept(vector, false);
+    return true;
   }
 
   private sendIpi(): void {

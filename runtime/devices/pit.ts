@@ -13,6 +13,16 @@
 // the counting element, which goes on decrementing (wrapping through 0xFFFF, or 9999 in BCD)
 // while its gate allows: a count latched twice a few milliseconds apart after Linux switched to
 // the local APIC timer has moved, as on a PC.
+//
+// Lost ticks are sent again (KVM's PIT "reinject" policy): the periodic rises of channel 0 that
+// went by while this (the device) thread was descheduled, so that its timer fired once for
+// several, are counted, and one is sent each time IRQ0's last edge has left the 8259A's or the
+// local APICs' IRR (looked at every eighth of a period). Without it a loaded host loses ticks,
+// jiffies fall behind the TSC and the PM timer, and Linux's clocksource watchdog marks the TSC
+// unstable (devices/lapic.ts does the same for the local APIC timer, the tick of an SMP kernel).
+// A tick that finds the one before still waiting is not counted: the guest held interrupts off,
+// and a PC loses that tick too. A backlog is dropped when IRQ0 is masked at the 8259A and the
+// IO-APIC, and when channel 0 is programmed again.
 import type { IoBus, IoHandler } from "../bus.ts";
 import { type Timer, TimerQueue } from "../clock.ts";
 import type { IrqLine } from "../irq.ts";
@@ -21,6 +31,15 @@ import { type DeviceState, expectVersion, pick, put, timerRestore, timerSave } f
 export const PIT_HZ = 1193182;
 const NS_PER_TICK = 1e9 / PIT_HZ;
 const REFRESH_NS = 15085; // port 0x61 bit 4 toggles with DRAM refresh, every ~15 us
+// channel 0's lost ticks: at most a second's worth are kept; while some are, IRQ0 is looked at
+// every eighth of a period (at least every 500 us, at most every 100 us)
+const LOST_MAX_NS = 1e9;
+const RETRY_MIN_NS = 100_000, RETRY_MAX_NS = 500_000;
+
+// Where IRQ0's last edge is (the machine answers from its 8259A, IO-APIC and local APICs)
+export const IRQ0_FREE = 0; // taken by a CPU (or never sent): an edge now is a new interrupt
+export const IRQ0_WAITING = 1; // still pending in an IRR: an edge now would merge with it
+export const IRQ0_MASKED = 2; // masked at the 8259A and the IO-APIC: it reaches no CPU
 
 const toBcd = (v: number): number =>
   (v % 10) | (Math.floor(v / 10) % 10) << 4 | (Math.floor(v / 100) % 10) << 8 | (Math.floor(v / 1000) % 10) << 12;
@@ -339,6 +358,10 @@ export interface PitStateRegion {
 
 export class Pit implements IoHandler {
   readonly ch: Channel[];
+  // where IRQ0's last edge is (IRQ0_FREE, _WAITING, _MASKED); none: every edge counts as taken
+  irq0State?: () => number;
+  lost = 0; // channel 0's periodic ticks that reached no CPU, to be sent again
+  dueAt = Infinity; // the tick (counted from channel 0's start) its timer was set for
   readonly #f: Float64Array; // (private: views of the state, not state a snapshot keeps)
   readonly #lock: Int32Array;
 
@@ -403,18 +426,43 @@ export class Pit implements IoHandler {
     this.release();
     this.ch[0].timer = t;
     t?.cancel();
+    this.lost = 0;
+    this.dueAt = Infinity;
   }
 
   private fire0(now: number): void {
-    this.irq0?.pulse();
+    const c = this.ch[0];
+    const state = this.irq0State?.() ?? IRQ0_FREE;
+    if (state === IRQ0_MASKED) this.lost = 0;
+    const d = c.ticks(now);
+    if (d >= this.dueAt) {
+      // a rise of OUT: its edge goes out now; the rises this thread was too late for are lost
+      const periodic = c.mode === 2 || c.mode === 3;
+      const lost = periodic ? Math.floor((d - this.dueAt) / c.reload) : 0;
+      if (periodic && state !== IRQ0_MASKED) {
+        this.lost = Math.min(this.lost + lost, Math.ceil(LOST_MAX_NS / (c.reload * NS_PER_TICK)));
+      }
+      this.irq0?.pulse();
+    } else if (this.lost > 0 && state === IRQ0_FREE) {
+      this.lost--; // a lost tick, sent again
+      this.irq0?.pulse();
+    }
     this.arm0(now);
   }
 
   private arm0(now: number): void {
     const c = this.ch[0];
     const k = c.nextRise(now);
-    if (k === Infinity) c.timer!.cancel();
-    else c.timer!.set(c.start + Math.ceil(k * NS_PER_TICK));
+    this.dueAt = k;
+    let t = k === Infinity ? Infinity : c.start + Math.ceil(k * NS_PER_TICK);
+    if (this.lost > 0) {
+      if (c.mode === 2 || c.mode === 3) {
+        const retry = Math.min(RETRY_MAX_NS, Math.max(RETRY_MIN_NS, c.reload * NS_PER_TICK / 8));
+        t = Math.min(t, now + retry);
+      } else this.lost = 0;
+    }
+    if (t === Infinity) c.timer!.cancel();
+    else c.timer!.set(t);
   }
 
   // port 0x61
@@ -463,12 +511,12 @@ export class Pit implements IoHandler {
         return;
       }
       this.ch[sc].control(value, now);
-      if (sc === 0) this.arm0(now);
+      if (sc === 0) this.lost = 0, this.arm0(now);
       return;
     }
     const i = port - 0x40;
     this.ch[i].write(value, now);
-    if (i === 0) this.arm0(now);
+    if (i === 0) this.lost = 0, this.arm0(now);
   }
 }
 
@@ -498,6 +546,8 @@ export function savePit(p: Pit): DeviceState {
     ch: p.ch.map((c) => pick(c, PIT_FIELDS)),
     speaker: (p as unknown as { speaker: number }).speaker,
     timer0: timerSave(p.ch[0].timer),
+    lost: p.lost,
+    dueAt: Number.isFinite(p.dueAt) ? p.dueAt : null,
   };
 }
 export function restorePit(p: Pit, state: DeviceState): void {
@@ -509,6 +559,10 @@ export function restorePit(p: Pit, state: DeviceState): void {
   }
   (p as unknown as { speaker: number }).speaker = Number(s.speaker);
   timerRestore(p.ch[0].timer, s.timer0);
+  // (files from before lost ticks were kept: none lost, the timer was set for a rise)
+  p.lost = typeof s.lost === "number" ? s.lost : 0;
+  const t = p.ch[0].timer;
+  p.dueAt = typeof s.dueAt === "number" ? s.dueAt : t?.armed ? p.ch[0].ticks(t.deadline) : Infinity;
 }
 
 // Reads of ports 0x40-0x42 and 0x61 on a vCPU thread, from the machine's shared PIT state (the

@@ -44,6 +44,13 @@ export class ApicBus {
     return v === 0 || (v & 0x800) !== 0;
   }
 
+  // `vector` waits in some local APIC's IRR (accepted, not yet taken by its CPU)
+  pending(vector: number): boolean {
+    const i = (R.IRR >> 2) + ((vector >> 5) << 2), bit = 1 << (vector & 31);
+    for (let c = 0; c < this.ncpu; c++) if (Atomics.load(this.pages[c], i) & bit) return true;
+    return false;
+  }
+
   private reg(cpu: number, off: number): number {
     return Atomics.load(this.pages[cpu], off >> 2) >>> 0;
   }

@@ -1,14 +1,17 @@
-// A TSC Linux trusts without `tsc=reliable`: Debian 12's stock 686-pae kernel (tests/boot/
-// debian_kernels.ts) boots with --smp 2 and the plain command line "console=ttyS0" while a busy
-// loop competes for the host's cores, and its log shows neither a failed TSC calibration against
-// the PIT ("Fast TSC calibration failed", "Unable to calibrate against PIT") nor a TSC marked
-// unstable, and it ends on the tsc clocksource. Those checks compare the TSC with the 8254, the
-// PM timer and jiffies from short instruction sequences, which a host that deschedules a vCPU
-// thread (or a slow device-thread round trip) used to upset.
-// Opt-in: RING3_TSC_BOOTS=N boots N times (each boot takes minutes on a loaded host). It does
-// not pass yet on a heavily loaded host: the 8254 reads are now served on the vCPU thread (no
-// device round trip), but a host that deschedules the boot vCPU in the middle of Linux's
-// calibration loops still makes them fail (ARCHITECTURE.md, "Time under host preemption").
+// A TSC Linux trusts without `tsc=reliable` on a loaded host (issue 17 item 6). Linux's checks
+// compare the TSC with the 8254, the PM timer and jiffies: quick_pit_calibrate and
+// pit_calibrate_tsc time the 8254 against the TSC a few instructions apart ("Fast TSC calibration
+// failed", "Unable to calibrate against PIT" when a host stall shows), and the clocksource
+// watchdog compares the TSC with jiffies every half second ("Marking TSC unstable" when ticks
+// were lost). Two fixes make them pass: host stalls hidden from guest time
+// (runtime/clock.ts StallAccount, with guest time standing still over a stall) and lost periodic
+// ticks sent again (devices/lapic.ts, devices/pit.ts).
+//   - always: the default kernel with --smp 2 and the command line "console=ttyS0" boots 20
+//     times, two machines at once beside a busy loop (five busy threads on the host's cores,
+//     more with the rest of the suite), and every boot's log is clean and ends on the tsc
+//     clocksource;
+//   - opt-in, RING3_TSC_BOOTS=N: Debian 12's stock 686-pae kernel (tests/boot/debian_kernels.ts)
+//     the same way, N times (minutes each on a loaded host).
 import assert from "node:assert/strict";
 import { runBootCli } from "../lib/cli_run.ts";
 import { kernel } from "./debian_kernels.ts";
@@ -35,6 +38,55 @@ const BAD = [
   /timekeeping watchdog/,
 ];
 
+// a boot's log is clean: the PIT calibration ran and passed, nothing distrusted the TSC, and the
+// last clocksource chosen is the TSC
+function checkLog(log: string, ctx: string): void {
+  assert.match(log, /\n@@end\r?\n/, ctx);
+  assert.doesNotMatch(log, /tsc=reliable/, ctx);
+  assert.match(log, /smpboot: Total of 2 processors activated/, ctx);
+  for (const bad of BAD) assert.doesNotMatch(log, bad, ctx);
+  assert.match(log, /tsc: Detected [\d.]+ MHz processor/, ctx);
+  assert.doesNotMatch(log, /using PMTIMER reference calibration|using HPET reference calibration/, ctx);
+  const switches = [...log.matchAll(/clocksource: Switched to clocksource (\S+)/g)].map((m) => m[1]);
+  assert.equal(switches.at(-1), "tsc", `${switches}\n${ctx}`);
+}
+
+function context(r: { stdout: string; stderr: string }, what: string): string {
+  const time = r.stdout.split("\n").filter((l) => /tsc|TSC|PIT|PM-Timer|acpi_pm|calibrat|clocksource|jiffies/.test(l));
+  return `${what}\n--- stderr ---\n${r.stderr.slice(-2000)}\n--- time ---\n${
+    time.join("\n")
+  }\n--- console (tail) ---\n${r.stdout.slice(-3000)}`;
+}
+
+const DEFAULT_BOOTS = 20;
+Deno.test({
+  name:
+    `TSC: the default kernel on --smp 2 without tsc=reliable trusts it in ${DEFAULT_BOOTS} boots, two at once beside a busy loop`,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const busy = new Deno.Command("sh", { args: ["-c", "while :; do :; done"], stdout: "null", stderr: "null" })
+      .spawn();
+    // after the shell is up, three seconds of the clocksource watchdog comparing TSC and jiffies
+    const script = ["sleep 3", 'echo @@""dmesg; dmesg', 'echo @@""end', "poweroff -f", ""].join("\n");
+    try {
+      for (let i = 0; i < DEFAULT_BOOTS; i += 2) {
+        const runs = await Promise.all(
+          [0, 1].map(() => runBootCli(["--smp", "2", "--no-reboot", "--append", "console=ttyS0"], script, 300_000)),
+        );
+        runs.forEach((r, j) => {
+          const ctx = context(r, `boot ${i + j + 1} of ${DEFAULT_BOOTS}`);
+          assert.equal(r.code, 0, ctx);
+          checkLog(r.stdout, ctx);
+        });
+      }
+    } finally {
+      busy.kill();
+      await busy.status;
+    }
+  },
+});
+
 Deno.test({
   name: `TSC: the stock kernel on --smp 2 without tsc=reliable trusts it in ${BOOTS} boot(s) beside a busy loop`,
   ignore: BOOTS === 0 || !k.path,
@@ -50,22 +102,9 @@ Deno.test({
           SCRIPT,
           900_000,
         );
-        const log = r.stdout;
-        // the lines about time from the whole boot, then the console's tail
-        const time = log.split("\n").filter((l) => /tsc|TSC|PIT|PM-Timer|acpi_pm|calibrat|clocksource|jiffies/.test(l));
-        const ctx = `boot ${i + 1} of ${BOOTS}\n--- stderr ---\n${r.stderr.slice(-2000)}\n--- time ---\n${
-          time.join("\n")
-        }\n--- console (tail) ---\n${log.slice(-3000)}`;
+        const ctx = context(r, `boot ${i + 1} of ${BOOTS}`);
         assert.equal(r.code, 0, ctx);
-        assert.match(log, /\n@@end\r?\n/, ctx);
-        assert.doesNotMatch(log, /tsc=reliable/, ctx);
-        assert.match(log, /smpboot: Total of 2 processors activated/, ctx);
-        for (const bad of BAD) assert.doesNotMatch(log, bad, ctx);
-        // the PIT calibration is the one that ran, and the last clocksource chosen is the TSC
-        assert.match(log, /tsc: Detected [\d.]+ MHz processor/, ctx);
-        assert.doesNotMatch(log, /using PMTIMER reference calibration|using HPET reference calibration/, ctx);
-        const switches = [...log.matchAll(/clocksource: Switched to clocksource (\S+)/g)].map((m) => m[1]);
-        assert.equal(switches.at(-1), "tsc", `${switches}\n${ctx}`);
+        checkLog(r.stdout, ctx);
       }
     } finally {
       busy.kill();

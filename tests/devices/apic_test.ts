@@ -146,6 +146,61 @@ Deno.test("lapic: timer one-shot and periodic with divide configuration", () => 
   assert.equal(lapic.deliverable(), -1);
 });
 
+// (devices/lapic.ts: periodic ticks lost to a descheduled vCPU thread are sent again)
+Deno.test("lapic: periodic ticks that went by while the vCPU's thread was away are sent again, one per EOI", () => {
+  const { lapic, lw, clock, timers } = setup();
+  lw(R.TIMER_DIV, 0xb); // divide by 1: 1 ns a count
+  lw(R.LVT_TIMER, 0x200ee); // periodic, vector 0xEE
+  lw(R.TIMER_INIT, 1_000_000); // 1 ms
+  // the thread was descheduled for 20 ms: its timer fires once, late
+  clock.t = 20_000_500;
+  timers.runDue();
+  let taken = 0;
+  for (let v = lapic.ack(); v === 0xee; v = lapic.ack()) {
+    taken++;
+    lw(R.EOI, 0); // each EOI lets the next lost tick in at once
+  }
+  assert.equal(taken, 20);
+  // on time from here: one a period, none extra
+  for (let i = 0; i < 10; i++) {
+    clock.t += 1_000_000;
+    timers.runDue();
+    assert.equal(lapic.ack(), 0xee);
+    lw(R.EOI, 0);
+    assert.equal(lapic.ack(), -1, `period ${i}: one tick`);
+  }
+});
+
+Deno.test("lapic: periodic ticks the guest did not take in time are lost as on a PC; masking and a new count drop a backlog", () => {
+  const { lapic, lw, lr, clock, timers } = setup();
+  lw(R.TIMER_DIV, 0xb);
+  lw(R.LVT_TIMER, 0x200ee);
+  lw(R.TIMER_INIT, 1_000_000);
+  // the thread runs on time but the guest takes nothing for 10 ms (interrupts off): one tick left
+  for (let i = 0; i < 100; i++) clock.t += 100_000, timers.runDue();
+  assert.equal(lapic.ack(), 0xee);
+  lw(R.EOI, 0);
+  assert.equal(lapic.ack(), -1);
+  // a late thread, then the timer masked: the backlog goes
+  clock.t += 10_000_000;
+  timers.runDue();
+  lw(R.LVT_TIMER, 0x300ee);
+  clock.t = timers.next();
+  timers.runDue();
+  lw(R.LVT_TIMER, 0x200ee);
+  assert.equal(lapic.ack(), 0xee); // (the tick that was waiting)
+  lw(R.EOI, 0);
+  assert.equal(lapic.ack(), -1, "no backlog after masking");
+  // a late thread, then a new count: the backlog goes
+  clock.t += 10_000_000;
+  timers.runDue();
+  lw(R.TIMER_INIT, 2_000_000);
+  assert.equal(lapic.ack(), 0xee);
+  lw(R.EOI, 0);
+  assert.equal(lapic.ack(), -1, "no backlog after a new count");
+  assert.ok(lr(R.TIMER_CUR) > 0);
+});
+
 Deno.test("lapic: logical destinations in flat and cluster models; self IPI", () => {
   const { lapic, lw } = setup();
   lw(R.LDR, 0x01000000);

@@ -3,7 +3,16 @@ import assert from "node:assert/strict";
 import { IoBus } from "../../runtime/bus.ts";
 import { ManualClock, TimerQueue } from "../../runtime/clock.ts";
 import { IrqRouter, type IrqSink } from "../../runtime/irq.ts";
-import { Pit, PIT_HZ, PitReader } from "../../runtime/devices/pit.ts";
+import {
+  IRQ0_FREE,
+  IRQ0_MASKED,
+  IRQ0_WAITING,
+  Pit,
+  PIT_HZ,
+  PitReader,
+  restorePit,
+  savePit,
+} from "../../runtime/devices/pit.ts";
 
 const TICK = 1e9 / PIT_HZ;
 
@@ -237,4 +246,94 @@ Deno.test("pit: a PitReader on the shared state (a vCPU thread's reads) sees the
   clock.t += 0x10000 * TICK;
   assert.equal(reader.read(0x61) & 0x21, 0x21);
   assert.equal(reader.read(0x43), -1); // writes and the control port stay with the device
+});
+
+// ---- lost ticks sent again (devices/pit.ts, KVM's reinjection) ----------------------------------
+// A CPU model behind an edge latch: a pulse sets IRR, the CPU takes it (when it runs) every 50 us.
+function lostTicks() {
+  const clock = new ManualClock(1e9);
+  const timers = new TimerQueue(clock);
+  const cpu = { irr: false, taken: 0, runs: true, masked: false };
+  const sink: IrqSink = { setIrq: (pin, level) => pin === 0 && level && !cpu.masked && (cpu.irr = true) };
+  const pit = new Pit(timers, new IrqRouter(sink).line(0));
+  pit.irq0State = () => cpu.masked ? IRQ0_MASKED : cpu.irr ? IRQ0_WAITING : IRQ0_FREE;
+  const io = new IoBus();
+  pit.attach(io);
+  // `late`: this thread (the device thread) wakes only every `late` ns
+  const run = (ns: number, late = 0) => {
+    const end = clock.t + ns;
+    while (clock.t < end) {
+      clock.t = Math.min(end, clock.t + 50_000);
+      if (!late || clock.t % late < 50_000) timers.runDue();
+      if (cpu.runs && cpu.irr) cpu.irr = false, cpu.taken++;
+    }
+  };
+  const hz250 = () => {
+    io.write(0x43, 1, 0x34); // ch0 mode 2, HZ=250 (Linux's periodic tick)
+    io.write(0x40, 1, 4773 & 0xff);
+    io.write(0x40, 1, 4773 >> 8);
+  };
+  return { clock, cpu, pit, io, run, hz250, period: 4773 * TICK };
+}
+
+Deno.test("pit: a tick that finds the one before still waiting is lost, as on a PC (the guest held interrupts off)", () => {
+  const { cpu, run, hz250, period, pit } = lostTicks();
+  hz250();
+  run(100e6);
+  const before = cpu.taken; // 24 or 25
+  assert.ok(Math.abs(before - 100e6 / period) <= 1, `${before}`);
+  cpu.runs = false; // 30 ms without taking IRQ0: seven rises merge in one IRR bit
+  run(30e6);
+  cpu.runs = true;
+  run(70e6);
+  assert.equal(pit.lost, 0);
+  const due = 200e6 / period;
+  assert.ok(cpu.taken >= due - 8 && cpu.taken <= due - 5, `taken ${cpu.taken}, ${due} due`);
+});
+
+Deno.test("pit: rises passed while the device thread slept are sent again", () => {
+  const { cpu, run, hz250, period, pit } = lostTicks();
+  hz250();
+  run(100e6, 20e6); // the timer thread wakes only every 20 ms: five rises each time
+  assert.ok(pit.lost >= 12, `lost ${pit.lost}`);
+  run(100e6); // then on time
+  assert.equal(pit.lost, 0);
+  assert.ok(Math.abs(cpu.taken - 200e6 / period) <= 1, `taken ${cpu.taken}, ${200e6 / period} due`);
+});
+
+Deno.test("pit: a backlog is dropped while IRQ0 is masked and when channel 0 is programmed again", () => {
+  const { cpu, run, hz250, pit, io } = lostTicks();
+  hz250();
+  cpu.runs = false; // (nothing is taken, so nothing of the backlog is sent: it stays)
+  run(40e6, 20e6);
+  assert.ok(pit.lost >= 6, `lost ${pit.lost}`);
+  cpu.masked = true; // masked at both controllers: these ticks reach no CPU on a PC either
+  run(8e6);
+  assert.equal(pit.lost, 0);
+  cpu.masked = false;
+  cpu.irr = false;
+  cpu.runs = true;
+  const t0 = cpu.taken;
+  run(40e6);
+  assert.ok(cpu.taken - t0 <= 11, `${cpu.taken - t0} in 40 ms`); // ten periods, no backlog
+  cpu.runs = false;
+  run(40e6, 20e6);
+  assert.ok(pit.lost >= 6, `lost ${pit.lost}`);
+  io.write(0x43, 1, 0x30); // Linux's clockevent_i8253_disable(): mode 0, no count
+  assert.equal(pit.lost, 0);
+});
+
+Deno.test("pit: the backlog of lost ticks survives a snapshot", () => {
+  const a = lostTicks();
+  a.hz250();
+  a.cpu.runs = false;
+  a.run(40e6, 20e6);
+  const saved = JSON.parse(JSON.stringify(savePit(a.pit)));
+  const b = lostTicks();
+  b.clock.t = a.clock.t;
+  restorePit(b.pit, saved);
+  assert.equal(b.pit.lost, a.pit.lost);
+  b.run(50e6);
+  assert.equal(b.pit.lost, 0);
+  assert.ok(b.cpu.taken >= a.pit.lost + 12, `${b.cpu.taken}`);
 });
