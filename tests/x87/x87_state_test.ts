@@ -84,7 +84,9 @@ const hostKeepsFop = native && (() => {
   const [r] = runNative(framed([{ code: [R(0xd9, 0xe8)], mem: newMem(0x37f), what: "fld1" }]));
   return new DataView(r.mem.buffer).getUint16(OUT_IMG + 18, true) === 0x1e8;
 })();
-if (native && !hostKeepsFop) console.error("x87_state_test: this host CPU keeps FOP only after exceptions; FOP not compared");
+if (native && !hostKeepsFop) {
+  console.error("x87_state_test: this host CPU keeps FOP only after exceptions; FOP not compared");
+}
 // the FIP/FCS/FDP/FDS pointer fields (and FOP, where the host does not keep it) of an image at `base`
 function clearPointers(m: Uint8Array, base: number): void {
   for (let k = base + 12; k < base + 28; k++) {
