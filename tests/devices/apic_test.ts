@@ -171,16 +171,17 @@ Deno.test("lapic: periodic ticks that went by while the vCPU's thread was away a
   }
 });
 
-Deno.test("lapic: periodic ticks the guest did not take in time are lost as on a PC; masking and a new count drop a backlog", () => {
+Deno.test("lapic: periodic ticks that merged with one still waiting are sent again; masking and a new count drop a backlog", () => {
   const { lapic, lw, lr, clock, timers } = setup();
   lw(R.TIMER_DIV, 0xb);
   lw(R.LVT_TIMER, 0x200ee);
   lw(R.TIMER_INIT, 1_000_000);
-  // the thread runs on time but the guest takes nothing for 10 ms (interrupts off): one tick left
+  // the thread runs on time but the guest takes nothing for 10 ms (interrupts off, perhaps
+  // spinning for a vCPU the host descheduled): nine ticks merge with the first, kept for later
   for (let i = 0; i < 100; i++) clock.t += 100_000, timers.runDue();
-  assert.equal(lapic.ack(), 0xee);
-  lw(R.EOI, 0);
-  assert.equal(lapic.ack(), -1);
+  let taken = 0;
+  for (let v = lapic.ack(); v === 0xee; v = lapic.ack()) taken++, lw(R.EOI, 0);
+  assert.equal(taken, 10);
   // a late thread, then the timer masked: the backlog goes
   clock.t += 10_000_000;
   timers.runDue();
