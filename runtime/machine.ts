@@ -158,7 +158,7 @@ export class Machine {
   private readonly virtual?: VirtualClock;
   private readonly paced?: PacedClock;
   private readonly slice: number;
-  private stallHide = false; // worker-thread guest time hides host stalls (clock.ts; RING3_STALL_HIDE=0: not)
+  private stallHide = false; // worker-thread guest time hides host stalls (clock.ts; see init)
   private outcome?: Outcome;
   private wake?: () => void;
   private initDone = false;
@@ -200,9 +200,14 @@ export class Machine {
       return n;
     };
     if (this.threaded) {
-      // (the host stalls the vCPU threads hide: runtime/clock.ts StallAccount; RING3_STALL_HIDE=0
-      // turns it off)
-      this.stallHide = platformHost.env.get("RING3_STALL_HIDE") !== "0";
+      // (the host stalls the vCPU threads hide: runtime/clock.ts StallAccount). On while the
+      // vCPUs fit the host's cores: with more vCPU threads than cores most of them wait for a
+      // core most of the time, hidden waits make every guest delay loop last its own CPU time,
+      // and a 64-vCPU boot took 2.7 times as long. RING3_STALL_HIDE=1 or 0 decides instead.
+      const hide = platformHost.env.get("RING3_STALL_HIDE");
+      const cores = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator
+        ?.hardwareConcurrency ?? 1;
+      this.stallHide = hide === "1" || (hide !== "0" && this.ncpu <= cores);
       StallAccount.enable(this.memory.buffer, L.MACHINE + L.M_STALL, this.stallHide);
       this.clock = new EpochClock(
         undefined,
