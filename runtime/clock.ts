@@ -308,8 +308,8 @@ export class EpochClock implements Clock {
 // guest's wall clock does not fall behind under load.
 // Shared words at MACHINE + M_STALL: i32 sequence (odd while written), i32 writer lock, then f64
 // hidden ns as of f64 host ns `at`, f64 `until`.
-// On by default (RING3_STALL_HIDE=0 turns it off, to compare): the machine sets the word at +32
-// and the workers follow it.
+// On while the machine's vCPUs fit the host's cores (runtime/machine.ts; RING3_STALL_HIDE=1 or 0
+// decides instead): the machine sets the word at +32 and the workers follow it.
 export const STALL_CATCH_UP = 1 / 16;
 export const STALL_ENABLED = 32;
 export class StallAccount {

@@ -342,7 +342,7 @@ export class Lapic {
         this.f64[LX_TIMER_LOST >> 3] + rises - 1 + (this.testBit(R.IRR, vector) ? 1 : 0),
         Math.ceil(LOST_MAX_NS / period),
       );
-      this.accept(lvt & 0xff, false);
+      this.accept(vector, false);
     } else if (this.f64[LX_TIMER_LOST >> 3] > 0) this.resendLost(lvt);
     this.armTimer(now, false);
   }
@@ -445,12 +445,11 @@ export class Lapic {
   }
 
   // one lost periodic tick sent again, when the one before is no longer waiting in the IRR
-  private resendLost(lvt: number): boolean {
+  private resendLost(lvt: number): void {
     const vector = lvt & 0xff;
-    if (this.timerMode() !== 1 || lvt & MASK || this.testBit(R.IRR, vector)) return false;
+    if (this.timerMode() !== 1 || lvt & MASK || this.testBit(R.IRR, vector)) return;
     this.f64[LX_TIMER_LOST >> 3]--;
     this.accept(vector, false);
-    return true;
   }
 
   private sendIpi(): void {

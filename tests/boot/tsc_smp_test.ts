@@ -12,7 +12,7 @@
 //     watchdog keeps the TSC (the last clocksource is tsc) in at least 19 of the 20. (Limit: on a
 //     host loaded so far that a vCPU thread waits more than ~60 ms for a core, the watchdog can
 //     still catch jiffies that far off: ARCHITECTURE.md, "Lost ticks are sent again"; measured
-//     alone 20 of 20 in every run, with a second copy of this test beside it 1 boot in 40-60.)
+//     alone 20 of 20 in every run, with a second copy of this test beside it 40 of 40.)
 //     Without stall hiding every boot fails the calibration; without lost ticks sent again
 //     nearly every boot fails the watchdog.
 //   - opt-in, RING3_TSC_BOOTS=N: Debian 12's stock 686-pae kernel (tests/boot/debian_kernels.ts)

@@ -4,7 +4,9 @@
 // at STALL_CATCH_UP, and gaps a halt, a long computation or the instructions explain are not
 // hidden. The host clock is a field the test moves (EpochClock.raw overridden).
 import assert from "node:assert/strict";
+import * as L from "../../core-as/layout.ts";
 import { EpochClock, STALL_CATCH_UP, StallAccount, StallWatch } from "../../runtime/clock.ts";
+import { Machine } from "../../runtime/machine.ts";
 
 class TestClock extends EpochClock {
   t = 0;
@@ -134,5 +136,22 @@ Deno.test("stall clock: while hidden time is being given back, a new stall still
     const g1 = r.watch.read();
     const want = (i === 25 ? cap : 800) * (1 + STALL_CATCH_UP); // (the catch-up goes on outside the stall)
     assert.ok(Math.abs(g1 - g0 - want) < 1e-6, `read ${i}: the guest saw ${g1 - g0} ns, not ${want}`);
+  }
+});
+
+Deno.test("stall clock: on for a threaded machine whose vCPUs fit the host's cores, off for more vCPUs than cores", () => {
+  const cores = navigator.hardwareConcurrency;
+  const on = (smp: number) => {
+    const m = new Machine({ memMiB: 16, smp });
+    try {
+      assert.equal(m.threaded, true);
+      return StallAccount.enabledIn(m.memory.buffer, L.MACHINE + L.M_STALL);
+    } finally {
+      m.close();
+    }
+  };
+  if (Deno.env.get("RING3_STALL_HIDE") === undefined) {
+    if (cores >= 2) assert.equal(on(Math.min(cores, 64)), true, `--smp ${cores} on ${cores} cores`);
+    if (cores < 64) assert.equal(on(cores + 1), false, `--smp ${cores + 1} on ${cores} cores`);
   }
 });
