@@ -645,26 +645,26 @@ export class Block {
     this.nGlobals += same ? 1 : dyn ? 5 : 4;
     const k = this.links.push({ target, same, g });
     if (this.linkId < 0) this.linkId = this.tmp();
-    c.gget(g).if_();
+    c.ggetOwn(g).if_();
     c.gget(G.budget).const(1).gtS().const(0).load(this.S + L.S_ATTN).eqz().and();
     if (same) c.const(0).load(this.genAddr).const(this.gen).eq().and();
     else {
       const e = this.tmp();
       if (dyn) {
         const t = this.tmp();
-        c.gget(G.ip).tee(t).gget(g + 4).eq().and();
+        c.gget(G.ip).tee(t).ggetOwn(g + 4).eq().and();
         c.get(this.tlbL).get(t).const(12).shrU().const(L.TLB_ENTRIES - 1).and().const(2).shl().add().tee(e);
         c.load(L.TLB_TAG_X).get(t).const(0xfffff000).and().eq().and();
       } else {
         c.get(this.tlbL).const(((target >>> 12) & (L.TLB_ENTRIES - 1)) * 4).add().tee(e);
         c.load(L.TLB_TAG_X).const((target & ~0xfff) | 0).eq().and();
       }
-      c.get(e).load(L.TLB_DELTA).gget(g + 1).eq().and();
-      c.gget(g + 2).load(0).gget(g + 3).eq().and();
+      c.get(e).load(L.TLB_DELTA).ggetOwn(g + 1).eq().and();
+      c.ggetOwn(g + 2).load(0).ggetOwn(g + 3).eq().and();
     }
     c.if_();
     c.gget(G.budget).const(1).sub().gset(G.budget);
-    c.gget(g).returnCallIndirect(0);
+    c.ggetOwn(g).returnCallIndirect(0);
     c.end();
     c.end();
     c.const(k).set(this.linkId);
@@ -708,12 +708,12 @@ export class Block {
       c.get(this.linkId).const(i + 1).eq();
       if (l.same) c.get(g).const(this.gen).eq().and();
       c.if_();
-      c.get(f).gset(l.g);
+      c.get(f).gsetOwn(l.g);
       if (!l.same) {
-        c.get(h).get(t).sub().gset(l.g + 1);
-        c.get(ga).gset(l.g + 2);
-        c.get(g).gset(l.g + 3);
-        if (l.target === -1) c.get(t).gset(l.g + 4);
+        c.get(h).get(t).sub().gsetOwn(l.g + 1);
+        c.get(ga).gsetOwn(l.g + 2);
+        c.get(g).gsetOwn(l.g + 3);
+        if (l.target === -1) c.get(t).gsetOwn(l.g + 4);
       }
       c.end();
     });
@@ -753,6 +753,15 @@ export class Block {
   private static frames = new Map<number, OneFunctionModule>();
   // entries > 0: a region's body (its locals after the one parameter) entered by that many exports
   static build(body: Code, nlocals: number, memPages: number, nGlobals = 0, entries = 0): Uint8Array<ArrayBuffer> {
+    const f = Block.frame(memPages);
+    if (entries > 0) return f.buildEntries(body, nlocals - 1, nGlobals, entries, REGION_BODY);
+    return f.build(body, nlocals, nGlobals);
+  }
+  // blocks compiled alone (Compiled.fn) in one module: block k is its export "p<k>"
+  static buildPack(fns: { body: Code; nlocals: number; nGlobals: number }[], memPages: number): Uint8Array<ArrayBuffer> {
+    return Block.frame(memPages).buildPack(fns);
+  }
+  private static frame(memPages: number): OneFunctionModule {
     let f = Block.frames.get(memPages);
     if (!f) {
       const imports: Import[] = [
@@ -764,7 +773,6 @@ export class Block {
       f = new OneFunctionModule(TYPES, imports);
       Block.frames.set(memPages, f);
     }
-    if (entries > 0) return f.buildEntries(body, nlocals - 1, nGlobals, entries, REGION_BODY);
-    return f.build(body, nlocals, nGlobals);
+    return f;
   }
 }

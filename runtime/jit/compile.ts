@@ -2,6 +2,7 @@
 // or an instruction the decoder does not know), find which lazy-flag results a later instruction
 // may read, then emit each instruction inline (runtime/jit/ops/) or as a call to the interpreter.
 import { Block, F, G } from "./block.ts";
+import type { Code } from "./wasm.ts";
 import * as L from "../../core-as/layout.ts";
 import { blankInsn, decode, type Insn, PFX_66, PFX_LOCK, type Thunk } from "./decode.ts";
 import {
@@ -124,6 +125,9 @@ function emitInline(b: Block, ins: Insn): boolean {
 
 export interface Compiled {
   bytes: Uint8Array<ArrayBuffer>;
+  // a block alone (not a region): its function, which can also go into a module of several blocks
+  // (Block.buildPack)
+  fn?: { body: Code; nlocals: number; nGlobals: number };
   insns: number;
   inline: number;
   stepped: Insn[];
@@ -202,6 +206,7 @@ function stepBlock(lin: number, S: number, memPages: number, profile: number, ge
   const ins = blankInsn(lin);
   return {
     bytes: Block.build(c, b.nlocals, memPages, b.nGlobals),
+    fn: { body: c, nlocals: b.nlocals, nGlobals: b.nGlobals },
     insns: 1,
     inline: 0,
     stepped: [ins],
@@ -222,7 +227,13 @@ export const MAX_REGION_INSNS = 320;
 // RING3_JIT_REGIONS=1 turns them on; the tests run both ways (jitOptions.regions).
 // regions: compile page regions (off by default); waitShort: short blocks wait longer (jit.ts
 // worthIt; the tests' bare machines turn it off unless a test is about it)
-export const jitOptions = { regions: host.env.get("RING3_JIT_REGIONS") === "1", waitShort: true };
+// batch: blocks compiled together into one module (runtime/jit/jit.ts, "Blocks share modules";
+// RING3_JIT_BATCH=N, 1 = each alone)
+export const jitOptions = {
+  regions: host.env.get("RING3_JIT_REGIONS") === "1",
+  waitShort: true,
+  batch: Math.max(1, Math.min(64, Number(host.env.get("RING3_JIT_BATCH") ?? 8) | 0 || 1)),
+};
 const trace = !!host.env.get("RING3_JIT_TRACE");
 const hex = (x: number) => (x >>> 0).toString(16);
 
@@ -451,6 +462,7 @@ export function compileBlock(
   const list = units.flatMap((u) => u.insns);
   return {
     bytes: Block.build(c, b.nlocals, memPages, b.nGlobals, n > 1 ? n : 0),
+    fn: n > 1 ? undefined : { body: c, nlocals: b.nlocals, nGlobals: b.nGlobals },
     insns: list.length,
     inline,
     stepped,

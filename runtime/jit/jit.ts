@@ -2,8 +2,9 @@
 // finds it hot (core-as/jit.ts calls env.jit_compile), instantiates it over the shared memory
 // and the core's exported helpers and globals, and puts it in the instance's function table.
 import * as L from "../../core-as/layout.ts";
-import { blockLength, compileBlock, jitOptions } from "./compile.ts";
-import { opName, withName } from "./names.ts";
+import { blockLength, type Compiled, compileBlock, jitOptions } from "./compile.ts";
+import { Block } from "./block.ts";
+import { opName, withName, withNames } from "./names.ts";
 import { Background, type Result } from "./background.ts";
 import { host } from "../platform/mod.ts";
 import { type JitStats, zeroJitStats } from "./stats.ts";
@@ -169,19 +170,12 @@ export class Jit {
       }
       return 0;
     }
+    const hot = new DataView(this.mem8.buffer).getUint32(L.MACHINE + L.M_JIT, true);
+    if (jitOptions.batch > 1 && hot >= 100 && !jitOptions.regions) return this.batched(h, lin >>> 0, tlb);
     const t0 = performance.now();
     let r;
     try {
-      const prof = this.profile ? PROFILE_BASE + (this.profileInfo.length % PROFILE_SLOTS) * 4 : -1;
-      r = compileBlock(this.mem8, h, lin >>> 0, this.S, this.pages, prof, tlb);
-      if (this.profile) {
-        this.profileInfo.push({
-          lin: lin >>> 0,
-          stepped: r.stepped.map(opName),
-          n: r.insns,
-          last: opName(r.list[r.list.length - 1]),
-        });
-      }
+      r = this.decodeAndEmit(h, lin >>> 0, tlb);
     } catch (e) {
       return this.failed(lin, e);
     }
@@ -196,6 +190,93 @@ export class Jit {
     this.stats.moduleMs += performance.now() - t1;
     const idx = this.install(h, lin, mod, r.entries ?? [lin], r.gen, r);
     if (this.dump) host.writeFileSync(`${this.dump}/${(lin >>> 0).toString(16)}.wasm`, r.bytes);
+    this.stats.compileMs += performance.now() - t0;
+    return idx;
+  }
+
+  private decodeAndEmit(h: number, lin: number, tlb: number): Compiled {
+    const prof = this.profile ? PROFILE_BASE + (this.profileInfo.length % PROFILE_SLOTS) * 4 : -1;
+    const r = compileBlock(this.mem8, h, lin, this.S, this.pages, prof, tlb);
+    if (this.profile) {
+      this.profileInfo.push({ lin, stepped: r.stepped.map(opName), n: r.insns, last: opName(r.list[r.list.length - 1]) });
+    }
+    return r;
+  }
+
+  // Blocks share modules (ARCHITECTURE.md, "Blocks share modules"). Each block alone in a module
+  // of its own costs a V8 module, instance and code space per block, and a transition between
+  // blocks far apart in the host's memory costs more the more blocks there are (a ring of 1024
+  // blocks: 165 ns a transition; 16: 20 ns). So an entry that gets hot waits (interpreted) until
+  // jitOptions.batch entries are waiting, or until it gets hot a second time, and then all of
+  // them are compiled into one module. A waiting entry keeps the generation its page had when
+  // jitEnter marked the page as code for it; one whose page was written since (or no longer
+  // marked) is dropped, to be asked for again when hot again.
+  private pending: { h: number; lin: number; gen: number }[] = [];
+  private batched(h: number, lin: number, tlb: number): number {
+    const dv = new DataView(this.mem8.buffer);
+    const genOf = (x: number) => dv.getUint32(L.PAGEGEN + ((x - L.RAM_BASE) >>> 12) * 4, true);
+    const again = this.pending.some((p) => p.h === h && p.lin === lin);
+    if (!again) {
+      this.pending.push({ h, lin, gen: genOf(h) });
+      if (this.pending.length < jitOptions.batch) return 0;
+    }
+    const waiting = this.pending;
+    this.pending = [];
+    const t0 = performance.now();
+    const done: { h: number; lin: number; r: Compiled }[] = [];
+    for (const p of waiting) {
+      const current = p.h === h && p.lin === lin;
+      if (!current && (this.mem8[L.CODEMAP + ((p.h - L.RAM_BASE) >>> 12)] === 0 || genOf(p.h) !== p.gen)) continue;
+      try {
+        const r = this.decodeAndEmit(p.h, p.lin, tlb);
+        if (r.fn) done.push({ h: p.h, lin: p.lin, r });
+        else if (current) throw new Error("a region in a batch"); // (regions are compiled alone)
+      } catch (e) {
+        this.failed(p.lin, e);
+      }
+    }
+    if (done.length === 0) return 0;
+    const t1 = performance.now();
+    let mod: WebAssembly.Module;
+    const bytes = Block.buildPack(done.map((d) => d.r.fn!), this.pages);
+    try {
+      mod = new WebAssembly.Module(
+        this.names ? withNames(bytes, done.map((d) => `g${d.lin.toString(16)}`)) : bytes,
+      );
+    } catch (e) {
+      return this.failed(lin, e);
+    }
+    this.stats.emitMs += t1 - t0;
+    this.stats.moduleMs += performance.now() - t1;
+    const t2 = performance.now();
+    let inst: WebAssembly.Instance;
+    try {
+      inst = new WebAssembly.Instance(mod, { env: this.env as WebAssembly.ModuleImports });
+    } catch (e) {
+      return this.failed(lin, e);
+    }
+    this.stats.instanceMs += performance.now() - t2;
+    if (this.next + done.length >= this.base + TABLE_MAX) this.flush();
+    this.stats.bytes += bytes.length;
+    this.stats.packs++;
+    this.entered = [];
+    let idx = 0;
+    done.forEach((d, k) => {
+      const i = this.next++;
+      if (i >= this.table.length) this.table.grow(Math.max(256, this.table.length >> 1));
+      this.table.set(i, inst.exports[`p${k}`] as () => void);
+      this.stats.blocks++;
+      this.stats.insns += d.r.insns;
+      this.stats.inline += d.r.inline;
+      this.stats.units += d.r.units;
+      if (this.dump) host.writeFileSync(`${this.dump}/${d.lin.toString(16)}.wasm`, d.r.bytes);
+      // the entry asked for now goes into the hash in jitEnter; the others here
+      if (d.h === h && d.lin === lin) idx = i;
+      else {
+        this.put(d.h, d.lin, i, d.r.gen);
+        this.entered.push([i, d.lin]);
+      }
+    });
     this.stats.compileMs += performance.now() - t0;
     return idx;
   }
@@ -268,22 +349,26 @@ export class Jit {
       if (p) Object.assign(p, { stepped: r.stepped!, n: r.insns!, last: r.last! });
     }
     if (this.dump && r.bytes) host.writeFileSync(`${this.dump}/${r.lin.toString(16)}.wasm`, r.bytes);
-    const s0 = this.pair(r.h);
+    this.put(r.h, r.lin, idx, r.gen!);
+  }
+
+  // put block idx (entry h, lin; page generation gen) in this vCPU's entry hash as jitEnter
+  // (core-as/jit.ts) would: a free way of its pair or the one that holds the entry, else the older
+  // entry goes
+  private put(h: number, lin: number, idx: number, gen: number): void {
+    const dv = new DataView(this.mem8.buffer);
+    const s0 = this.pair(h);
     const s1 = s0 + 16;
     let to = s0;
-    if (
-      dv.getUint32(s0 + 4, true) !== 0 && !(dv.getUint32(s0, true) === r.h && dv.getUint32(s0 + 12, true) === r.lin)
-    ) {
-      if (
-        dv.getUint32(s1 + 4, true) === 0 || (dv.getUint32(s1, true) === r.h && dv.getUint32(s1 + 12, true) === r.lin)
-      ) {
+    if (dv.getUint32(s0 + 4, true) !== 0 && !(dv.getUint32(s0, true) === h && dv.getUint32(s0 + 12, true) === lin)) {
+      if (dv.getUint32(s1 + 4, true) === 0 || (dv.getUint32(s1, true) === h && dv.getUint32(s1 + 12, true) === lin)) {
         to = s1;
       } else this.mem8.copyWithin(s1, s0, s0 + 16);
     }
-    dv.setUint32(to, r.h, true);
+    dv.setUint32(to, h, true);
     dv.setUint32(to + 4, idx, true);
-    dv.setUint32(to + 8, r.gen!, true);
-    dv.setUint32(to + 12, r.lin, true);
+    dv.setUint32(to + 8, gen, true);
+    dv.setUint32(to + 12, lin, true);
   }
 
   // the first slot of the entry hash pair of host address h (core-as/jit.ts hashPair)
@@ -367,6 +452,7 @@ export class Jit {
     const cpu = new DataView(this.mem8.buffer).getUint32(this.S + L.S_CPU_INDEX, true);
     this.mem8.fill(0, L.JIT_HASH + cpu * L.JIT_HASH_STRIDE, L.JIT_HASH + (cpu + 1) * L.JIT_HASH_STRIDE);
     this.next = this.base;
+    this.pending = [];
     this.epoch++;
     this.stats.flushes++;
   }

@@ -17,6 +17,10 @@ export function opName(i: Insn): string {
 // `bytes` with a "name" custom section appended that names the module's first defined function
 // (after the imported helpers) `name`
 export function withName(bytes: Uint8Array, name: string): Uint8Array<ArrayBuffer> {
+  return withNames(bytes, [name]);
+}
+// the same for a module of several blocks: its defined functions in order
+export function withNames(bytes: Uint8Array, names: string[]): Uint8Array<ArrayBuffer> {
   const leb = (n: number) => {
     const o: number[] = [];
     do {
@@ -26,7 +30,7 @@ export function withName(bytes: Uint8Array, name: string): Uint8Array<ArrayBuffe
     return o;
   };
   const str = (t: string) => [...leb(t.length), ...new TextEncoder().encode(t)];
-  const funcNames = [...leb(1), ...leb(FUNC_IMPORTS.length), ...str(name)];
+  const funcNames = [...leb(names.length), ...names.flatMap((n, k) => [...leb(FUNC_IMPORTS.length + k), ...str(n)])];
   const sub = [1, ...leb(funcNames.length), ...funcNames];
   const body = [...str("name"), ...sub];
   const out = new Uint8Array(bytes.length + 1 + leb(body.length).length + body.length);

@@ -14,6 +14,7 @@ export interface JitStats {
   bytes: number; // wasm emitted
   flushes: number;
   background: number; // blocks compiled on the background compiler's thread (background.ts)
+  packs: number; // modules of several blocks compiled together (jit.ts, jitOptions.batch)
   interpreted: number; // instructions the dispatch loop retired itself (mod 2^32)
   blockEntries: number; // compiled blocks entered from the dispatch loop (mod 2^32)
 }
@@ -32,6 +33,7 @@ export function zeroJitStats(): JitStats {
     bytes: 0,
     flushes: 0,
     background: 0,
+    packs: 0,
     interpreted: 0,
     blockEntries: 0,
   };

@@ -9,6 +9,10 @@ export const VOID = 0x40;
 
 export class Code {
   b: number[] = [];
+  // where this code refers to a global of its module's own (ggetOwn/gsetOwn): each index is a
+  // five-byte LEB128 at these offsets, so the code can go into a module of several blocks whose
+  // own globals come after another block's (OneFunctionModule.buildPack moves them)
+  own: number[] = [];
   byte(x: number): this {
     this.b.push(x & 0xff);
     return this;
@@ -53,6 +57,19 @@ export class Code {
   }
   gset(g: number): this {
     return this.byte(0x24).u(g);
+  }
+  ggetOwn(g: number): this {
+    return this.byte(0x23).padded(g);
+  }
+  gsetOwn(g: number): this {
+    return this.byte(0x24).padded(g);
+  }
+  // an unsigned LEB128 of exactly five bytes (valid for u32: the decoder takes up to five)
+  private padded(x: number): this {
+    this.own.push(this.b.length);
+    for (let i = 0; i < 4; i++) this.b.push(((x >>> (7 * i)) & 0x7f) | 0x80);
+    this.b.push((x >>> 28) & 0x0f);
+    return this;
   }
   call(f: number): this {
     return this.byte(0x10).u(f);
@@ -361,6 +378,57 @@ export class OneFunctionModule {
       body.b,
       [0x0b],
       stubs.b,
+    ];
+    const out = new Uint8Array(parts.reduce((n, x) => n + x.length, 0));
+    let o = 0;
+    for (const x of parts) {
+      out.set(x, o);
+      o += x.length;
+    }
+    return out;
+  }
+  // Several blocks in one module, function k exported as "p<k>": one V8 module and instance for
+  // all of them (their code side by side) instead of one each. Each body's own globals follow the
+  // bodies' before it: their indices (Code.own) are moved up by those bodies' nGlobals.
+  buildPack(bodies: { body: Code; nlocals: number; nGlobals: number }[]): Uint8Array<ArrayBuffer> {
+    const nf = this.nImportedFuncs;
+    const total = bodies.reduce((n, x) => n + x.nGlobals, 0);
+    let g = this.globals.get(total);
+    if (!g) this.globals.set(total, g = new Uint8Array(globalSection(total)));
+    const funcs = new Code().u(bodies.length);
+    const exps = new Code().u(bodies.length);
+    const code = new Code().u(bodies.length);
+    let base = 0;
+    bodies.forEach((x, k) => {
+      funcs.u(0);
+      const n = [...new TextEncoder().encode(`p${k}`)];
+      exps.u(n.length);
+      for (const c of n) exps.byte(c);
+      exps.byte(0x00).u(nf + k);
+      const fn = new Code();
+      if (x.nlocals > 0) fn.u(1).u(x.nlocals).byte(I32);
+      else fn.u(0);
+      const b = x.body.b.slice();
+      for (const at of x.body.own) {
+        let v = 0;
+        for (let i = 0; i < 5; i++) v |= (b[at + i] & 0x7f) << (7 * i);
+        v += base;
+        for (let i = 0; i < 4; i++) b[at + i] = ((v >>> (7 * i)) & 0x7f) | 0x80;
+        b[at + 4] = (v >>> 28) & 0x0f;
+      }
+      code.u(fn.b.length + b.length + 1);
+      code.b.push(...fn.b);
+      for (const c of b) code.b.push(c);
+      code.byte(0x0b);
+      base += x.nGlobals;
+    });
+    const parts: (Uint8Array | number[])[] = [
+      this.pre,
+      [3, ...new Code().u(funcs.b.length).b, ...funcs.b],
+      g,
+      [7, ...new Code().u(exps.b.length).b, ...exps.b],
+      [10, ...new Code().u(code.b.length).b],
+      code.b,
     ];
     const out = new Uint8Array(parts.reduce((n, x) => n + x.length, 0));
     let o = 0;

@@ -156,6 +156,7 @@ export interface Outcome {
   flags: number;
   mem: Uint8Array;
   blocks: number;
+  packs: number; // modules of several blocks (jitOptions.batch)
   runs: number;
   entries: Map<number, number>;
   units: Map<number, number>;
@@ -170,6 +171,9 @@ export interface RunOptions {
   // short blocks wait longer (runtime/jit/jit.ts worthIt; default off: a block is compiled at
   // the threshold, whatever its length)
   waitShort?: boolean;
+  // blocks compiled together into one module (runtime/jit/jit.ts batched; default 1: each alone,
+  // at once)
+  batch?: number;
 }
 
 // threshold 0 = interpreter alone; 1 = every block compiled at its first visit
@@ -185,6 +189,7 @@ export async function runImage(image: Uint8Array, threshold: number, o: RunOptio
   const was = { ...jitOptions };
   jitOptions.regions = o.regions ?? true;
   jitOptions.waitShort = o.waitShort ?? false;
+  jitOptions.batch = o.batch ?? 1;
   let r;
   try {
     r = bare.run(o.budget ?? 20_000_000);
@@ -202,6 +207,7 @@ export async function runImage(image: Uint8Array, threshold: number, o: RunOptio
     flags: bare.flags(),
     mem: bare.ram.read(ORG, (o.memEnd ?? 0x40000) - ORG)!,
     blocks: core.jit.stats.blocks,
+    packs: core.jit.stats.packs,
     runs: ev.runs,
     entries: ev.entries,
     units: ev.units,
