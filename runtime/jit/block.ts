@@ -758,7 +758,10 @@ export class Block {
     return f.build(body, nlocals, nGlobals);
   }
   // blocks compiled alone (Compiled.fn) in one module: block k is its export "p<k>"
-  static buildPack(fns: { body: Code; nlocals: number; nGlobals: number }[], memPages: number): Uint8Array<ArrayBuffer> {
+  static buildPack(
+    fns: { body: Code; nlocals: number; nGlobals: number }[],
+    memPages: number,
+  ): Uint8Array<ArrayBuffer> {
     return Block.frame(memPages).buildPack(fns);
   }
   private static frame(memPages: number): OneFunctionModule {

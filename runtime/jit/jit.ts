@@ -2,7 +2,7 @@
 // finds it hot (core-as/jit.ts calls env.jit_compile), instantiates it over the shared memory
 // and the core's exported helpers and globals, and puts it in the instance's function table.
 import * as L from "../../core-as/layout.ts";
-import { blockLength, type Compiled, compileBlock, jitOptions } from "./compile.ts";
+import { blockLength, compileBlock, type Compiled, jitOptions } from "./compile.ts";
 import { Block } from "./block.ts";
 import { opName, withName, withNames } from "./names.ts";
 import { Background, type Result } from "./background.ts";
@@ -198,7 +198,12 @@ export class Jit {
     const prof = this.profile ? PROFILE_BASE + (this.profileInfo.length % PROFILE_SLOTS) * 4 : -1;
     const r = compileBlock(this.mem8, h, lin, this.S, this.pages, prof, tlb);
     if (this.profile) {
-      this.profileInfo.push({ lin, stepped: r.stepped.map(opName), n: r.insns, last: opName(r.list[r.list.length - 1]) });
+      this.profileInfo.push({
+        lin,
+        stepped: r.stepped.map(opName),
+        n: r.insns,
+        last: opName(r.list[r.list.length - 1]),
+      });
     }
     return r;
   }

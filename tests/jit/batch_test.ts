@@ -63,25 +63,27 @@ Deno.test({
   name: "jit: an entry whose page is written while it waits for its batch is not compiled from it",
   ignore: !HAVE_NASM,
   fn: async () => {
-    const src = program(ring(
-      12,
-      150,
-      `
+    const src = program(
+      ring(
+        12,
+        150,
+        `
   mov ecx, 150
 .hot:
   call patched
   dec ecx
   jnz .hot
   mov byte [patched + 1], 2`,
-      `
+        `
   mov byte [patched + 1], 3
   call patched`,
-    ) + `
+      ) + `
 align 4096
 patched:
   mov eax, 1
   ret
-`);
+`,
+    );
     const image = await nasm(src);
     const off = await runImage(image, 0, { regions: false });
     assert.equal(off.out.trim(), "00000003", "the interpreter sees the second write");
