@@ -216,13 +216,14 @@ export class Jit {
   // them are compiled into one module. A waiting entry keeps the generation its page had when
   // jitEnter marked the page as code for it; one whose page was written since (or no longer
   // marked) is dropped, to be asked for again when hot again.
-  private pending: { h: number; lin: number; gen: number }[] = [];
+  // (tlb: the TLB set in use when it was asked for, which finds its thunks on other pages)
+  private pending: { h: number; lin: number; gen: number; tlb: number }[] = [];
   private batched(h: number, lin: number, tlb: number): number {
     const dv = new DataView(this.mem8.buffer);
     const genOf = (x: number) => dv.getUint32(L.PAGEGEN + ((x - L.RAM_BASE) >>> 12) * 4, true);
     const again = this.pending.some((p) => p.h === h && p.lin === lin);
     if (!again) {
-      this.pending.push({ h, lin, gen: genOf(h) });
+      this.pending.push({ h, lin, gen: genOf(h), tlb });
       if (this.pending.length < jitOptions.batch) return 0;
     }
     const waiting = this.pending;
@@ -233,7 +234,7 @@ export class Jit {
       const current = p.h === h && p.lin === lin;
       if (!current && (this.mem8[L.CODEMAP + ((p.h - L.RAM_BASE) >>> 12)] === 0 || genOf(p.h) !== p.gen)) continue;
       try {
-        const r = this.decodeAndEmit(p.h, p.lin, tlb);
+        const r = this.decodeAndEmit(p.h, p.lin, p.tlb);
         if (r.fn) done.push({ h: p.h, lin: p.lin, r });
         else if (current) throw new Error("a region in a batch"); // (regions are compiled alone)
       } catch (e) {
