@@ -254,22 +254,15 @@ export class Jit {
     }
     this.stats.emitMs += t1 - t0;
     this.stats.moduleMs += performance.now() - t1;
-    const t2 = performance.now();
-    let inst: WebAssembly.Instance;
-    try {
-      inst = new WebAssembly.Instance(mod, { env: this.env as WebAssembly.ModuleImports });
-    } catch (e) {
-      return this.failed(lin, e);
-    }
-    this.stats.instanceMs += performance.now() - t2;
+    const inst = this.instantiate(mod, lin);
+    if (!inst) return 0;
     if (this.next + done.length >= this.base + TABLE_MAX) this.flush();
     this.stats.bytes += bytes.length;
     this.stats.packs++;
     this.entered = [];
     let idx = 0;
     done.forEach((d, k) => {
-      const i = this.next++;
-      if (i >= this.table.length) this.table.grow(Math.max(256, this.table.length >> 1));
+      const i = this.slot();
       this.table.set(i, inst.exports[`p${k}`] as () => void);
       this.stats.blocks++;
       this.stats.insns += d.r.insns;
@@ -287,6 +280,24 @@ export class Jit {
     return idx;
   }
 
+  private instantiate(mod: WebAssembly.Module, lin: number): WebAssembly.Instance | null {
+    const t0 = performance.now();
+    try {
+      return new WebAssembly.Instance(mod, { env: this.env as WebAssembly.ModuleImports });
+    } catch (e) {
+      this.failed(lin, e);
+      return null;
+    } finally {
+      this.stats.instanceMs += performance.now() - t0;
+    }
+  }
+  // the next table slot, the table grown when full
+  private slot(): number {
+    const i = this.next++;
+    if (i >= this.table.length) this.table.grow(Math.max(256, this.table.length >> 1));
+    return i;
+  }
+
   // instantiate a compiled module and give its entries table slots; the entry's index (0: failed)
   private install(
     h: number,
@@ -296,19 +307,12 @@ export class Jit {
     gen: number,
     r: { insns: number; inline: number; units: number; bytes?: Uint8Array; size?: number },
   ): number {
-    const t2 = performance.now();
-    let inst: WebAssembly.Instance;
-    try {
-      inst = new WebAssembly.Instance(mod, { env: this.env as WebAssembly.ModuleImports });
-    } catch (e) {
-      return this.failed(lin, e);
-    }
-    this.stats.instanceMs += performance.now() - t2;
+    const inst = this.instantiate(mod, lin);
+    if (!inst) return 0;
     this.stats.bytes += r.size ?? r.bytes?.length ?? 0;
     const units = entries.length;
     if (this.next + units >= this.base + TABLE_MAX) this.flush();
-    const idx = this.next++;
-    if (idx >= this.table.length) this.table.grow(Math.max(256, this.table.length >> 1));
+    const idx = this.slot();
     this.table.set(idx, inst.exports.b as () => void);
     this.entered = [];
     if (units > 1) this.addEntries(h, entries, inst, gen);
@@ -401,8 +405,7 @@ export class Jit {
       }
       for (const s of [s0, s0 + 16]) if (slot < 0 && dv.getUint32(s + 4, true) === 0) slot = s;
       if (slot < 0) continue;
-      const idx = this.next++;
-      if (idx >= this.table.length) this.table.grow(Math.max(256, this.table.length >> 1));
+      const idx = this.slot();
       this.table.set(idx, inst.exports[`e${k}`] as () => void);
       dv.setUint32(slot, hk, true);
       dv.setUint32(slot + 4, idx, true);

@@ -250,6 +250,16 @@ export interface Func {
   export?: string;
 }
 
+function concat(parts: (Uint8Array | number[])[]): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(parts.reduce((n, x) => n + x.length, 0));
+  let o = 0;
+  for (const x of parts) {
+    out.set(x, o);
+    o += x.length;
+  }
+  return out;
+}
+
 // one module: imports all from "env"
 // `nGlobals` mutable i32 globals of the module's own (initially 0), after the imported ones
 function globalSection(nGlobals: number): number[] {
@@ -379,13 +389,7 @@ export class OneFunctionModule {
       [0x0b],
       stubs.b,
     ];
-    const out = new Uint8Array(parts.reduce((n, x) => n + x.length, 0));
-    let o = 0;
-    for (const x of parts) {
-      out.set(x, o);
-      o += x.length;
-    }
-    return out;
+    return concat(parts);
   }
   // Several blocks in one module, function k exported as "p<k>": one V8 module and instance for
   // all of them (their code side by side) instead of one each. Each body's own globals follow the
@@ -430,13 +434,7 @@ export class OneFunctionModule {
       [10, ...new Code().u(code.b.length).b],
       code.b,
     ];
-    const out = new Uint8Array(parts.reduce((n, x) => n + x.length, 0));
-    let o = 0;
-    for (const x of parts) {
-      out.set(x, o);
-      o += x.length;
-    }
-    return out;
+    return concat(parts);
   }
   build(body: Code, nlocals: number, nGlobals = 0): Uint8Array<ArrayBuffer> {
     let g = this.globals.get(nGlobals);
