@@ -77,6 +77,31 @@ export const COMMANDS: Record<string, Command> = {
     args: [0, 0],
     run: (vm) => vm.stats(),
   },
+  regs: {
+    usage: "regs CPU",
+    help: "one vCPU's registers as of its last slice (general, EIP, segments, control registers)",
+    args: [1, 1],
+    run: (vm, [cpu]) => {
+      const n = Number(cpu);
+      if (!Number.isInteger(n) || n < 0 || n >= vm.machine.ncpu) {
+        throw new CommandError(`no CPU '${cpu}' (0..${vm.machine.ncpu - 1})`);
+      }
+      return vm.regs(n);
+    },
+  },
+  xp: {
+    usage: "xp ADDR [LEN]",
+    help: "guest-physical memory at ADDR (hex or decimal), LEN bytes (default 64, at most 4096), as hex",
+    args: [1, 2],
+    run: (vm, [addr, len]) => {
+      const a = Number(addr), n = len === undefined ? 64 : Number(len);
+      if (!Number.isInteger(a) || a < 0) throw new CommandError(`bad address '${addr}'`);
+      if (!Number.isInteger(n) || n < 1 || n > 4096) throw new CommandError(`bad length '${len}' (1..4096)`);
+      const b = vm.machine.ram.read(a, n);
+      if (!b) throw new CommandError(`${addr}+${n} is not all guest RAM`);
+      return { addr: "0x" + a.toString(16), hex: Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("") };
+    },
+  },
   sysrq: {
     usage: "sysrq KEY",
     help: "magic SysRq: a serial break and KEY on COM1 (h: help, t: tasks, s: sync ...)",

@@ -5,6 +5,7 @@
 //
 // Pausing stops the run loop (the vCPUs leave their slices, workers end) and freezes guest time:
 // on resume the clock goes on from the moment of the pause, so the guest sees no gap.
+import * as L from "../../core-as/layout.ts";
 import { Machine, type MachineOptions, type Outcome } from "../machine.ts";
 import {
   bytesSource,
@@ -294,6 +295,29 @@ export class Vm {
   }
 
   // ---- statistics -----------------------------------------------------------------------------------
+  // one vCPU's architectural registers from its state block (written back at every slice's end);
+  // the six arithmetic flags are lazy there, so EFLAGS shows the others only
+  regs(cpu: number): Record<string, string> {
+    const c = this.m.vcpus[cpu].core;
+    const hex = (v: number, w = 8) => "0x" + (v >>> 0).toString(16).padStart(w, "0");
+    const r: Record<string, string> = {};
+    const gpr = ["eax", "ecx", "edx", "ebx", "esp", "ebp", "esi", "edi"];
+    gpr.forEach((name, i) => r[name] = hex(c.get(L.R_EAX + 4 * i)));
+    r.eip = hex(c.get(L.S_EIP));
+    r.eflagsNonArith = hex(c.get(L.S_FLAGS));
+    r.cpl = String(c.get(L.S_CPL));
+    ["es", "cs", "ss", "ds", "fs", "gs", "ldtr", "tr"].forEach((name, i) => {
+      const b = L.S_SEG + i * L.SEG_SIZE;
+      r[name] = `${hex(c.get(b + L.SG_SEL), 4)} base ${hex(c.get(b + L.SG_BASE))} limit ${hex(c.get(b + L.SG_LIMIT))}`;
+    });
+    r.cr0 = hex(c.get(L.S_CR0));
+    r.cr2 = hex(c.get(L.S_CR2));
+    r.cr3 = hex(c.get(L.S_CR3));
+    r.cr4 = hex(c.get(L.S_CR4));
+    r.halted = String(c.get(L.S_HALTED) !== 0);
+    return r;
+  }
+
   stats(): Record<string, unknown> {
     const m = this.m;
     return {
@@ -304,6 +328,8 @@ export class Vm {
         instructions: this.retired(i),
         state: ["running", "wait-for-SIPI", "stopped"][v.state] ?? String(v.state),
         halted: v.halted,
+        // where it is: EIP as of its last slice (a running vCPU publishes it at every slice's end)
+        eip: "0x" + (v.core.get(L.S_EIP) >>> 0).toString(16).padStart(8, "0"),
         haltedMs: Math.round(v.haltedMs),
         // the block compiler of the thread that runs this vCPU (worker threads keep their own)
         jit: m.threaded ? null : m.cores[i].jit.current(),

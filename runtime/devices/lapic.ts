@@ -85,6 +85,9 @@ export interface LapicHost {
   eoiBroadcast(vector: number): void;
   // interprocessor interrupt from this APIC's ICR
   ipi(from: Lapic, m: ApicMessage, shorthand: number): void;
+  // periodic ticks lost to a late thread are dropped (merged into the one sent), not sent again:
+  // for vCPU threads that outnumber the host's cores (see timerFire)
+  dropLostTicks?: boolean;
 }
 
 // Fixed/lowest-priority acceptance into a register page from any thread; the caller then sets
@@ -321,6 +324,11 @@ export class Lapic {
   // interrupts off, perhaps for a vCPU the host descheduled: far longer than on a PC) are counted
   // and sent one by one, each when the guest has ended the one before with an EOI (or at a retry
   // a quarter period on, if the IRR is free by then).
+  // Not when the host says dropLostTicks (vCPU threads outnumber the host's cores, runtime/vcpu/
+  // worker.ts): a vCPU there gets a small share of a core, and a guest tick handler that costs
+  // more than that share of a period fell further behind with every tick sent again; 64 vCPUs on
+  // 2 cores ran nothing but tick handlers (an RCU stall at one EIP for minutes). KVM merges a
+  // late LAPIC tick too.
   private timerFire(now: number): void {
     this.f64[LX_DEADLINE >> 3] = Infinity; // the queue disarmed it; periodic mode re-arms below
     const lvt = this.r(R.LVT_TIMER);
@@ -338,10 +346,12 @@ export class Lapic {
       // with the one before, still waiting in the IRR
       const vector = lvt & 0xff;
       this.f64[LX_TIMER_SEEN >> 3] = k + 1;
-      this.f64[LX_TIMER_LOST >> 3] = Math.min(
-        this.f64[LX_TIMER_LOST >> 3] + rises - 1 + (this.testBit(R.IRR, vector) ? 1 : 0),
-        Math.ceil(LOST_MAX_NS / period),
-      );
+      if (!this.host.dropLostTicks) {
+        this.f64[LX_TIMER_LOST >> 3] = Math.min(
+          this.f64[LX_TIMER_LOST >> 3] + rises - 1 + (this.testBit(R.IRR, vector) ? 1 : 0),
+          Math.ceil(LOST_MAX_NS / period),
+        );
+      }
       this.accept(vector, false);
     } else if (this.f64[LX_TIMER_LOST >> 3] > 0) this.resendLost(lvt);
     this.armTimer(now, false);

@@ -22,7 +22,7 @@ import type { WorkerDone, WorkerStart } from "./worker.ts";
 import type { EpochClock } from "../clock.ts";
 import type { RunHost } from "./run_host.ts";
 import { yieldToHost } from "./round_robin.ts";
-import { newWorker, type WorkerLike } from "../platform/mod.ts";
+import { hostCoreCount, newWorker, type WorkerLike } from "../platform/mod.ts";
 
 const DEVICE_YIELD_MS = 4; // event-loop turn at least this often while vCPUs are busy
 const DEVICE_BUSY_MS = 50; // ... and blocking waits for this long after the last device request
@@ -53,6 +53,8 @@ export class DeviceThread {
     });
     h.setWake(() => mb.ring());
     const epochMs = (h.clock as EpochClock).epochMs;
+    const cores = hostCoreCount();
+    const crowded = cores > 0 && h.ncpu > cores;
     const workers: WorkerLike[] = [];
     let running = h.ncpu;
     const done = new Promise<void>((resolve) => {
@@ -80,6 +82,7 @@ export class DeviceThread {
           ncpu: h.ncpu,
           epochMs,
           slice: WORKER_SLICE,
+          crowded,
         };
         w.postMessage(start);
         workers.push(w);

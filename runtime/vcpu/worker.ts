@@ -33,6 +33,7 @@ export interface WorkerStart {
   ncpu: number;
   epochMs: number;
   slice: number; // instructions per run() call; timers interrupt a slice through the attention word
+  crowded: boolean; // more vCPU threads than host cores
 }
 
 export interface WorkerDone {
@@ -61,6 +62,7 @@ async function start(msg: WorkerStart): Promise<void> {
     kick: () => Atomics.or(i32, bus.attnIndex(cpu), L.ATTN_IRQ),
     eoiBroadcast: (v) => mbox.call(OP_EOI, v),
     ipi: (from, m, shorthand) => bus.send(m, shorthand, from.cpu),
+    dropLostTicks: msg.crowded,
   }, false);
   // deno-lint-ignore prefer-const -- assigned once the core exists; the imports above close over it
   let vcpu!: Vcpu;
@@ -100,6 +102,18 @@ async function start(msg: WorkerStart): Promise<void> {
   });
   const attnIdx = bus.attnIndex(cpu);
   // the count goes on from what earlier workers (before a pause, a snapshot) published
+  // A spin-wait's sleep. An interrupt ends it only if the vCPU can take one (IF=1): a spinlock
+  // taken with interrupts off was woken for nothing by IPIs and timer deadlines (9 sleeps in 10
+  // of a 64-vCPU boot ended so); NMI, INIT and STARTUP always end it.
+  const spinWait = (ms: number) => {
+    const until = performance.now() + ms;
+    for (;;) {
+      const r = Atomics.wait(i32, attnIdx, vcpu.attention, ms);
+      if (r === "timed-out" || (core.get(L.S_FLAGS) & L.F_IF) !== 0 || (vcpu.attention & WAKE_BITS)) return;
+      ms = until - performance.now();
+      if (ms <= 0 || Atomics.load(i32, stopIdx)) return;
+    }
+  };
   const icount0 = BigInt(core.get(L.S_ICOUNT_HI)) << 32n | BigInt(core.get(L.S_ICOUNT));
 
   for (;;) {
@@ -143,7 +157,7 @@ async function start(msg: WorkerStart): Promise<void> {
     } else if (exit === L.EXIT_PAUSE) {
       // a spin-wait (core-as/cpu.ts pause): give this host core to the other threads for a moment,
       // perhaps to the vCPU that holds the lock; an interrupt or IPI for this vCPU ends it at once
-      Atomics.wait(i32, attnIdx, vcpu.attention, PAUSE_YIELD_MS);
+      spinWait(PAUSE_YIELD_MS);
       watch.rebase();
     }
   }

@@ -24,7 +24,7 @@ Deno.test("deno task ctl: escapes in sendkeys, a clear error without a machine, 
   await Deno.remove(dir, { recursive: true });
 });
 
-type Stats = { state: string; vcpus: { instructions: number; haltedMs: number }[] };
+type Stats = { state: string; vcpus: { instructions: number; haltedMs: number; eip: string }[] };
 const SHELL = /ring3: shell ready[\s\S]*?# /;
 
 async function uptime(g: GuestProc, tag: string): Promise<number> {
@@ -71,6 +71,19 @@ Deno.test({
       const s2 = (await g.ctl("stats")).result as Stats;
       assert.equal(s2.vcpus[0].instructions, s1.vcpus[0].instructions, "no instruction retires while paused");
       assert.equal(s2.vcpus[0].haltedMs, s1.vcpus[0].haltedMs, "a paused vCPU is not halted");
+      // regs and xp (paused: the registers stand still). Linux runs with paging on, in its kernel
+      // code segment (0x60) or a user one (0x73), and its page directory maps the kernel's
+      // 3 GiB half: the entry for 0xC0000000 (index 768) is present
+      const r = (await g.ctl("regs", "0")).result as Record<string, string>;
+      assert.equal(r.eip, s2.vcpus[0].eip, "regs and stats agree on EIP");
+      assert.match(r.cs, /^0x00(60|73) /);
+      assert.equal(Number(r.cr0) >>> 31, 1, `CR0 ${r.cr0}: paging on`);
+      const pde = (await g.ctl("xp", String((Number(r.cr3) & ~0xfff) + 768 * 4), "4")).result as { hex: string };
+      assert.equal(pde.hex.length, 8);
+      assert.equal(parseInt(pde.hex.slice(0, 2), 16) & 1, 1, `PDE 768 ${pde.hex} present`);
+      assert.match((await g.ctl("regs", "1")).error!, /no CPU '1' \(0\.\.0\)/);
+      assert.match((await g.ctl("xp", String(512 << 20))).error!, /not all guest RAM/);
+      assert.match((await g.ctl("xp", "0", "5000")).error!, /bad length/);
       await events.waitEvent("pause");
       // typed while paused, echoed once resumed
       assert.ok((await g.ctl("sendkeys", "echo keys-$((6*7))\n")).ok);

@@ -5,7 +5,7 @@ import { ManualClock, TimerQueue } from "../../runtime/clock.ts";
 import { type ApicMessage, IoApic, IOAPIC_BASE } from "../../runtime/devices/ioapic.ts";
 import { Lapic, R } from "../../runtime/devices/lapic.ts";
 
-function setup() {
+function setup(dropLostTicks = false) {
   const clock = new ManualClock(0);
   const timers = new TimerQueue(clock);
   const eois: number[] = [];
@@ -18,6 +18,7 @@ function setup() {
     kick: () => kicks++,
     eoiBroadcast: (v) => (eois.push(v), ioapic.eoi(v)),
     ipi: (from, m) => from.message(m),
+    dropLostTicks,
   });
   targets.push(lapic);
   const mmio = new MmioBus();
@@ -169,6 +170,30 @@ Deno.test("lapic: periodic ticks that went by while the vCPU's thread was away a
     lw(R.EOI, 0);
     assert.equal(lapic.ack(), -1, `period ${i}: one tick`);
   }
+});
+
+// (vCPU threads that outnumber the host's cores: runtime/vcpu/worker.ts)
+Deno.test("lapic: with dropLostTicks a late or merged periodic tick is one tick, and the periods go on", () => {
+  const { lapic, lw, clock, timers } = setup(true);
+  lw(R.TIMER_DIV, 0xb);
+  lw(R.LVT_TIMER, 0x200ee);
+  lw(R.TIMER_INIT, 1_000_000);
+  clock.t = 20_000_500; // 20 periods late
+  timers.runDue();
+  assert.equal(lapic.ack(), 0xee);
+  lw(R.EOI, 0);
+  assert.equal(lapic.ack(), -1, "the 19 lost ticks are not sent again");
+  // the guest takes nothing for 10 ms: the ticks merge into the one waiting
+  for (let i = 0; i < 100; i++) clock.t += 100_000, timers.runDue();
+  assert.equal(lapic.ack(), 0xee);
+  lw(R.EOI, 0);
+  assert.equal(lapic.ack(), -1);
+  // still periodic: the next period's tick comes, once
+  clock.t = timers.next();
+  timers.runDue();
+  assert.equal(lapic.ack(), 0xee);
+  lw(R.EOI, 0);
+  assert.equal(lapic.ack(), -1);
 });
 
 Deno.test("lapic: periodic ticks that merged with one still waiting are sent again; masking and a new count drop a backlog", () => {
