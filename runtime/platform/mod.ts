@@ -51,9 +51,7 @@ import type { WorkerLike, WorkerScope } from "./types.ts";
 export * from "./builtins.ts";
 
 // The host's cores, as the runtime reports them (navigator.hardwareConcurrency; 0 if it does not:
-// Node before 21). RING3_HOST_CORES=N says otherwise (tests and experiments; 0: unknown).
+// Node before 21).
 export function hostCoreCount(): number {
-  const env = host.env.get("RING3_HOST_CORES");
-  if (env !== undefined && /^\d+$/.test(env)) return Number(env);
   return (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 0;
 }
