@@ -101,10 +101,10 @@ async function start(msg: WorkerStart): Promise<void> {
     picAck: () => mbox.call(OP_PIC_ACK) | 0,
   });
   const attnIdx = bus.attnIndex(cpu);
-  // the count goes on from what earlier workers (before a pause, a snapshot) published
-  // A spin-wait's sleep. An interrupt ends it only if the vCPU can take one (IF=1): a spinlock
-  // taken with interrupts off was woken for nothing by IPIs and timer deadlines (9 sleeps in 10
-  // of a 64-vCPU boot ended so); NMI, INIT and STARTUP always end it.
+  // A spin-wait's sleep. An interrupt ends it only if the vCPU can take one (IF=1): a vCPU
+  // spinning on a lock taken with interrupts off was woken for nothing by IPIs and timer deadlines
+  // (9 in 10 of the sleeps of a 64-vCPU boot ended so, measured with sleeps of up to 20 ms);
+  // NMI, INIT and STARTUP always end it.
   const spinWait = (ms: number) => {
     const until = performance.now() + ms;
     for (;;) {
@@ -114,6 +114,7 @@ async function start(msg: WorkerStart): Promise<void> {
       if (ms <= 0 || Atomics.load(i32, stopIdx)) return;
     }
   };
+  // the count goes on from what earlier workers (before a pause, a snapshot) published
   const icount0 = BigInt(core.get(L.S_ICOUNT_HI)) << 32n | BigInt(core.get(L.S_ICOUNT));
 
   for (;;) {
@@ -156,7 +157,7 @@ async function start(msg: WorkerStart): Promise<void> {
       mbox.call(OP_EVENT, EVENT_STOPPED);
     } else if (exit === L.EXIT_PAUSE) {
       // a spin-wait (core-as/cpu.ts pause): give this host core to the other threads for a moment,
-      // perhaps to the vCPU that holds the lock; an interrupt or IPI for this vCPU ends it at once
+      // perhaps to the vCPU that holds the lock; an interrupt it can take ends it at once
       spinWait(PAUSE_YIELD_MS);
       watch.rebase();
     }
