@@ -61,7 +61,7 @@ import type { DiskConfig } from "./block/options.ts";
 import type { BlockImage } from "./block/image.ts";
 import { GuestRam } from "./memory.ts";
 import { SerialConsole } from "./serial_console.ts";
-import { host as platformHost } from "./platform/mod.ts";
+import { host as platformHost, hostCoreCount } from "./platform/mod.ts";
 
 export type { Outcome };
 
@@ -205,8 +205,7 @@ export class Machine {
       // core most of the time, hidden waits make every guest delay loop last its own CPU time,
       // and a 64-vCPU boot took 2.7 times as long. RING3_STALL_HIDE=1 or 0 decides instead.
       const hide = platformHost.env.get("RING3_STALL_HIDE");
-      const cores = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator
-        ?.hardwareConcurrency ?? 1;
+      const cores = hostCoreCount() || 1;
       this.stallHide = hide === "1" || (hide !== "0" && this.ncpu <= cores);
       StallAccount.enable(this.memory.buffer, L.MACHINE + L.M_STALL, this.stallHide);
       this.clock = new EpochClock(
